@@ -1,0 +1,103 @@
+"""Private checks shared by every module: frames, columns, cutoffs, fitted state."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, short_repr
+
+__all__ = [
+    "check_frame",
+    "check_cutoff",
+    "check_fitted",
+    "check_random_state",
+    "closest_name",
+]
+
+
+def closest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """Return the candidate most similar to ``name`` (case-insensitive), or None."""
+    cands = list(candidates)
+    lowered = {c.lower().replace(" ", "").replace("_", ""): c for c in cands}
+    key = name.lower().replace(" ", "").replace("_", "")
+    if key in lowered:
+        return lowered[key]
+    match = difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)
+    return lowered[match[0]] if match else None
+
+
+def check_frame(
+    df: Any,
+    *,
+    required: Sequence[str],
+    name: str = "frame",
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Check that ``df`` is a DataFrame with the ``required`` columns.
+
+    Raises
+    ------
+    SchemaError
+        Naming the missing columns, the closest existing column for each, and the
+        source file if given.
+    """
+    where = f"{name} ({source})" if source else name
+    if not isinstance(df, pd.DataFrame):
+        raise SchemaError(f"{where} must be a pandas DataFrame, got {type(df).__name__}.")
+    cols = [str(c) for c in df.columns]
+    missing = [c for c in required if c not in cols]
+    if missing:
+        hints = []
+        for m in missing:
+            near = closest_name(m, [c for c in cols if c not in required])
+            hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
+        raise SchemaError(
+            f"{where} is missing required column(s) {', '.join(hints)}; found columns "
+            f"{short_repr(cols)}. Rename them, or pass a column mapping such as "
+            f"--map {missing[0]}=<your column>.",
+            missing=missing,
+            columns=cols,
+        )
+    return df
+
+
+def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
+    """Parse a cutoff into a timezone-naive ``pd.Timestamp``.
+
+    The cutoff is exclusive everywhere in ecomml: computations use ``ts < cutoff``.
+    """
+    if cutoff is None:
+        raise DataQualityError(
+            f"{name} is required: ecomml never defaults to 'now'. Pass a date such as 2011-09-01."
+        )
+    try:
+        ts = pd.Timestamp(cutoff)
+    except (ValueError, TypeError) as err:
+        raise DataQualityError(
+            f"{name} {cutoff!r} is not a date; use ISO format, e.g. 2011-09-01."
+        ) from err
+    if ts is pd.NaT:
+        raise DataQualityError(f"{name} {cutoff!r} is not a date; use ISO format, e.g. 2011-09-01.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def check_fitted(estimator: Any, attributes: Sequence[str]) -> None:
+    """Raise :class:`NotFittedError` unless every attribute in ``attributes`` is set."""
+    if not all(hasattr(estimator, a) for a in attributes):
+        raise NotFittedError(
+            f"This {type(estimator).__name__} is not fitted yet; call fit() before using it."
+        )
+
+
+def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
+    """Turn ``None``, an int seed or a Generator into a ``np.random.Generator``."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    return np.random.default_rng(random_state)

@@ -1,0 +1,1 @@
+"""The ``ecomml`` command line: one thin Typer sub-app per domain."""

@@ -1,0 +1,116 @@
+"""Shared CLI plumbing: error mapping, verbosity, progress bars and the default stores."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from ecomml.exceptions import EcommlError
+
+__all__ = [
+    "console",
+    "err_console",
+    "state",
+    "handle_errors",
+    "make_progress",
+    "default_tracking_uri",
+    "configure_tracking",
+    "parse_map",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _State:
+    verbose: bool = False
+
+
+state = _State()
+
+
+@contextlib.contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn ecomml errors (and common OS errors) into one line on stderr and exit code 1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except EcommlError as err:
+        if state.verbose:
+            err_console.print_exception()
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
+        if state.verbose:
+            err_console.print_exception()
+        typer.echo(f"error: {err.strerror or err}: {err.filename}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted; previous outputs are left intact.", err=True)
+        raise typer.Exit(130) from None
+
+
+def make_progress(*, transient: bool = False) -> Progress:
+    """A Rich progress bar that writes to stderr, so stdout stays machine-readable."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=transient,
+        disable=os.environ.get("ECOMML_NO_PROGRESS") == "1",
+    )
+
+
+def default_tracking_uri(workdir: Path | None = None) -> str:
+    """``$MLFLOW_TRACKING_URI`` if set, else a SQLite store ``./mlruns.db`` in the working directory."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    base = (workdir or Path.cwd()).resolve()
+    return f"sqlite:///{base / 'mlruns.db'}"
+
+
+def configure_tracking(workdir: Path | None = None) -> str:
+    """Point MLflow at the default store. Only the CLI calls this; library code never does."""
+    import mlflow
+
+    uri = default_tracking_uri(workdir)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    """Parse ``--map Source=canonical`` options (repeatable or comma-separated)."""
+    from ecomml.exceptions import ConfigError
+
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" not in part:
+                raise ConfigError(
+                    f"--map entry {part!r} must look like SourceColumn=canonical_column, "
+                    "e.g. --map InvoiceNo=order_id,StockCode=sku"
+                )
+            src, dst = (s.strip() for s in part.split("=", 1))
+            mapping[src] = dst
+    return mapping
