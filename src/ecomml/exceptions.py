@@ -141,3 +141,10 @@ class EcommlWarning(UserWarning):
 
 class DataQualityWarning(EcommlWarning):
     """Data was cleaned or is suspicious, but usable."""
+
+
+class FeatureMismatchError(EcommlError, ValueError):
+    """Features were built by a different view definition (SQL hash) than a model expects."""
+
+
+__all__ += ["FeatureMismatchError"]

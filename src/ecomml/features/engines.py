@@ -1,0 +1,184 @@
+"""Execution engines for feature views.
+
+An engine runs SQL over registered relations. :class:`DuckDBEngine` is the embedded
+default: in-process, reads Parquet/CSV in place, and spills to disk beyond its memory
+limit. A Spark engine runs the same view SQL after translation (separate module).
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecomml.exceptions import InputFileError
+
+__all__ = ["Engine", "DuckDBEngine", "quote_ident", "sql_literal"]
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (double quotes, doubled inside)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: Any) -> str:
+    """Render a Python/pandas scalar as an SQL literal (timestamps, dates, numbers, strings)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, pd.Timestamp):
+        return f"TIMESTAMP '{value.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Engine(abc.ABC):
+    """What the feature store needs from an SQL engine."""
+
+    name: str = "engine"
+
+    @abc.abstractmethod
+    def register(self, name: str, data: pd.DataFrame | str | os.PathLike[str]) -> None:
+        """Make ``data`` (a frame, or a Parquet/CSV path, directory or glob) queryable as ``name``."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str) -> None:
+        """Run a statement for its side effect."""
+
+    @abc.abstractmethod
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a query and return the result as a pandas frame."""
+
+    @abc.abstractmethod
+    def describe(self, sql: str) -> list[tuple[str, str]]:
+        """Column names and SQL types of a query's result, without running it in full."""
+
+    @abc.abstractmethod
+    def has_relation(self, name: str) -> bool:
+        """Whether ``name`` is registered."""
+
+    @abc.abstractmethod
+    def write_parquet(self, sql: str, path: str | os.PathLike[str]) -> int:
+        """Write a query's result to one Parquet file at ``path``; return the row count."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+
+def _parquet_or_csv_reader(path: Path) -> str:
+    p = str(path)
+    lit = "'" + p.replace("'", "''") + "'"
+    if path.is_dir():
+        return f"read_parquet({lit[:-1]}/**/*.parquet', hive_partitioning=false, union_by_name=true)"
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq"} or "*" in p:
+        return f"read_parquet({lit}, union_by_name=true)"
+    if suffix in {".csv", ".tsv", ".txt"}:
+        return f"read_csv({lit}, header=true)"
+    raise InputFileError(
+        f"{path}: unsupported file type {suffix!r} for the feature store; convert it first "
+        "with `ecomml data convert FILE OUT.parquet`."
+    )
+
+
+class DuckDBEngine(Engine):
+    """Embedded DuckDB engine (the default).
+
+    Parameters
+    ----------
+    database : str
+        ``":memory:"`` (default) or a database file path.
+    memory_limit : str or None
+        E.g. ``"4GB"``; beyond it DuckDB spills to ``temp_directory``.
+    threads : int or None
+        Worker threads; None lets DuckDB use every core.
+    temp_directory : str or None
+        Where to spill; None uses DuckDB's default beside the database.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        database: str = ":memory:",
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
+        import duckdb
+
+        self.database = database
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.temp_directory = temp_directory
+        self.con = duckdb.connect(database)
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if temp_directory:
+            self.con.execute(f"SET temp_directory = {sql_literal(temp_directory)}")
+        self.con.execute("SET preserve_insertion_order = false")
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def register(self, name: str, data: pd.DataFrame | str | os.PathLike[str]) -> None:
+        """Register a frame or a Parquet/CSV path as relation ``name``."""
+        self._drop(name)
+        if isinstance(data, pd.DataFrame):
+            self._frames[name] = data
+            self.con.register(name, data)
+            return
+        path = Path(data)
+        if "*" not in str(path) and not path.exists():
+            raise InputFileError(f"{path}: no such file or directory")
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM "
+            f"{_parquet_or_csv_reader(path)}"
+        )
+
+    def _drop(self, name: str) -> None:
+        if name in self._frames:
+            self.con.unregister(name)
+            del self._frames[name]
+        self.con.execute(f"DROP VIEW IF EXISTS {quote_ident(name)}")
+
+    def execute(self, sql: str) -> None:
+        """Run a statement."""
+        self.con.execute(sql)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run a query into pandas."""
+        return self.con.execute(sql).df()
+
+    def describe(self, sql: str) -> list[tuple[str, str]]:
+        """Result columns and types of ``sql``."""
+        rel = self.con.sql(sql)
+        return [(c, str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
+
+    def has_relation(self, name: str) -> bool:
+        """Whether a view, table or registered frame called ``name`` exists."""
+        if name in self._frames:
+            return True
+        found = self.con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? "
+            "UNION ALL SELECT count(*) FROM duckdb_tables() WHERE table_name = ?",
+            [name, name],
+        ).fetchall()
+        return any(r[0] for r in found)
+
+    def write_parquet(self, sql: str, path: str | os.PathLike[str]) -> int:
+        """COPY the query result to a zstd Parquet file."""
+        target = str(path).replace("'", "''")
+        self.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        rows = self.con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()
+        return int(rows[0]) if rows else 0
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()
