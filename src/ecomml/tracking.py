@@ -1,0 +1,260 @@
+"""MLflow tracking helpers: data fingerprints, feature manifests, plots and models.
+
+Library code never sets the tracking URI or starts runs implicitly: the caller (the CLI,
+a notebook, an experiment runner) does, and these helpers log into the active run.
+Models are logged as MLflow pyfunc "models from code" (``_pyfunc_model.py``): the
+estimator is stored as a joblib artifact whose SHA-256 is checked before it is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ecomml.exceptions import TrackingError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from mlflow.models.model import ModelInfo
+
+__all__ = [
+    "file_sha256",
+    "data_fingerprint",
+    "tracked_run",
+    "log_fingerprint",
+    "log_feature_manifest",
+    "log_figure",
+    "log_frame",
+    "log_estimator",
+    "load_estimator",
+]
+
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, or of every file under a directory in sorted order."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(str(f.relative_to(path)).encode())
+        with open(f, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def data_fingerprint(
+    data: pd.DataFrame | str | os.PathLike[str], *, name: str = "transactions"
+) -> dict[str, Any]:
+    """Identify an input exactly: path, row count and content hash.
+
+    For a path, the hash is of the file bytes (the row count is read from Parquet
+    metadata when available). For a frame, the hash is of its values and columns.
+    """
+    if isinstance(data, pd.DataFrame):
+        h = hashlib.sha256()
+        h.update(",".join(map(str, data.columns)).encode())
+        h.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+        ts = data["ts"] if "ts" in data.columns else None
+        return {
+            "name": name,
+            "path": "<frame>",
+            "rows": len(data),
+            "sha256": h.hexdigest(),
+            "min_ts": None if ts is None or ts.empty else str(ts.min()),
+            "max_ts": None if ts is None or ts.empty else str(ts.max()),
+        }
+    path = Path(data)
+    rows: int | None = None
+    if path.suffix.lower() in {".parquet", ".pq"} or path.is_dir():
+        with contextlib.suppress(Exception):
+            import pyarrow.dataset as ds
+
+            rows = ds.dataset(str(path), format="parquet").count_rows()
+    return {
+        "name": name,
+        "path": str(path.resolve()),
+        "rows": rows,
+        "sha256": file_sha256(path),
+        "min_ts": None,
+        "max_ts": None,
+    }
+
+
+@contextlib.contextmanager
+def tracked_run(
+    experiment: str, *, run_name: str | None = None, tags: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """Start an MLflow run in ``experiment`` (created if needed) and yield it.
+
+    Uses whatever tracking URI the caller configured; wraps MLflow failures in
+    :class:`TrackingError` with the URI in the message.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ecomml import __version__
+
+    try:
+        mlflow.set_experiment(experiment)
+        run_ctx = mlflow.start_run(run_name=run_name)
+    except MlflowException as err:
+        raise TrackingError(
+            f"cannot start an MLflow run at {mlflow.get_tracking_uri()}: {err.message}. "
+            "Check MLFLOW_TRACKING_URI."
+        ) from err
+    with run_ctx as run:
+        mlflow.set_tags({"ecomml.version": __version__, **(tags or {})})
+        yield run
+
+
+def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:
+    """Log a data fingerprint (and cutoff) as params and a JSON artifact of the active run."""
+    import mlflow
+
+    name = fp.get("name", "data")
+    mlflow.log_params(
+        {
+            f"data.{name}.rows": fp.get("rows"),
+            f"data.{name}.sha256": str(fp.get("sha256", ""))[:16],
+            f"data.{name}.path": Path(str(fp.get("path", ""))).name,
+        }
+    )
+    if cutoff is not None:
+        mlflow.log_param("cutoff", str(pd.Timestamp(cutoff).date()))
+        mlflow.set_tag("cutoff", str(pd.Timestamp(cutoff).date()))
+    mlflow.log_dict(dict(fp), f"data/{name}_fingerprint.json")
+
+
+def log_feature_manifest(manifest: Mapping[str, Any]) -> str:
+    """Log a feature manifest; returns (and tags) its hash over the view definitions."""
+    import mlflow
+
+    from ecomml.features.materialize import manifest_hash
+
+    views = {
+        name: next(iter(by_cutoff.values())) if isinstance(by_cutoff, dict) and by_cutoff
+        and "sql_hash" not in by_cutoff else by_cutoff
+        for name, by_cutoff in manifest.get("views", {}).items()
+    }
+    digest = manifest_hash(views)
+    mlflow.log_dict(dict(manifest), "features/manifest.json")
+    mlflow.set_tag("ecomml.feature_manifest_hash", digest)
+    return digest
+
+
+def log_figure(fig: Figure, artifact_file: str) -> None:
+    """Log a matplotlib figure as a PNG artifact of the active run."""
+    import mlflow
+
+    mlflow.log_figure(fig, artifact_file)
+
+
+def log_frame(df: pd.DataFrame, artifact_file: str) -> None:
+    """Log a small frame as a CSV artifact of the active run."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / Path(artifact_file).name
+        df.to_csv(p, index=False)
+        parent = str(Path(artifact_file).parent)
+        mlflow.log_artifact(str(p), artifact_path=None if parent == "." else parent)
+
+
+def log_estimator(
+    est: Any,
+    *,
+    name: str = "model",
+    metrics: Mapping[str, float] | None = None,
+    cutoff: Any = None,
+    input_example: pd.DataFrame | None = None,
+    registered_model_name: str | None = None,
+) -> ModelInfo:
+    """Log a fitted estimator to the active run as an MLflow pyfunc (models from code).
+
+    Logs ``est.get_params()`` and ``metrics``, tags the cutoff and ecomml version,
+    stores the estimator with joblib plus a SHA-256 manifest, and logs
+    ``_pyfunc_model.py`` as the model code, so no wrapper class is pickled.
+    """
+    import joblib
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ecomml import __version__
+
+    if mlflow.active_run() is None:
+        raise TrackingError(
+            "log_estimator needs an active MLflow run; wrap the call in "
+            "`with ecomml.tracking.tracked_run('experiment'):`"
+        )
+    if hasattr(est, "get_params"):
+        params = {k: v for k, v in est.get_params(deep=False).items() if _loggable(v)}
+        mlflow.log_params({f"model.{k}": v for k, v in params.items()})
+    if metrics:
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+    if cutoff is not None:
+        mlflow.set_tag("cutoff", str(pd.Timestamp(cutoff).date()))
+    code = Path(__file__).with_name("_pyfunc_model.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        est_path = Path(tmp) / "estimator.joblib"
+        joblib.dump(est, est_path)
+        manifest_path = Path(tmp) / "artifact_manifest.json"
+        manifest_path.write_text(
+            json.dumps(
+                {
+                    "estimator.joblib": file_sha256(est_path),
+                    "class": f"{type(est).__module__}.{type(est).__qualname__}",
+                    "ecomml_version": __version__,
+                },
+                indent=2,
+            )
+        )
+        try:
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                python_model=str(code),
+                artifacts={"estimator": str(est_path), "manifest": str(manifest_path)},
+                input_example=input_example,
+                pip_requirements=[f"ecomml=={__version__}"],
+                registered_model_name=registered_model_name,
+                metadata={"ecomml_version": __version__},
+            )
+        except MlflowException as err:
+            raise TrackingError(f"could not log model {name!r}: {err.message}") from err
+    return info
+
+
+def _loggable(v: Any) -> bool:
+    return v is None or isinstance(v, (str, int, float, bool))
+
+
+def load_estimator(path: str | os.PathLike[str], *, manifest: str | os.PathLike[str] | None = None) -> Any:
+    """Load a joblib estimator only if its SHA-256 matches the manifest written at training time."""
+    import joblib
+
+    path = Path(path)
+    manifest_path = Path(manifest) if manifest else path.with_name("artifact_manifest.json")
+    if not manifest_path.exists():
+        raise TrackingError(
+            f"{path}: no artifact manifest beside it ({manifest_path.name}); refusing to load "
+            "an unverified pickle. Re-log the model with ecomml.tracking.log_estimator."
+        )
+    expected = json.loads(manifest_path.read_text()).get(path.name)
+    actual = file_sha256(path)
+    if expected != actual:
+        raise TrackingError(
+            f"{path}: SHA-256 {actual[:12]} does not match the manifest ({str(expected)[:12]}); "
+            "the file was changed after training. Refusing to load it."
+        )
+    return joblib.load(path)
