@@ -2,6 +2,151 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import typer
+from rich.syntax import Syntax
+from rich.table import Table
+
+from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._load import (
+    CalendarOpt,
+    CatalogOpt,
+    EncodingOpt,
+    EventsOpt,
+    FormatOpt,
+    MapFileOpt,
+    MapOpt,
+    mapping_from,
+)
 
 app = typer.Typer(no_args_is_help=True)
+
+
+def _is_canonical_parquet(path: Path, fmt: str) -> bool:
+    return fmt == "canonical" and (path.is_dir() or path.suffix.lower() in {".parquet", ".pq"})
+
+
+@app.command("build")
+def build(
+    transactions: Path = typer.Option(..., "--transactions", "-t", help="Transactions file."),
+    cutoff: str = typer.Option(..., "--cutoff", help="As-of date (exclusive: uses ts < cutoff)."),
+    out: Path = typer.Option(Path("ecomml-output/features"), "--out", "-o", help="Output folder."),
+    views: str | None = typer.Option(None, "--views", help="Comma-separated view names (default all)."),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    events: Path | None = EventsOpt,
+    catalog: Path | None = CatalogOpt,
+    calendar: Path | None = CalendarOpt,
+    encoding: str | None = EncodingOpt,
+    memory_limit: str | None = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 6GB."),
+) -> None:
+    """Materialize feature views as of --cutoff to Parquet, with a manifest.
+
+    Canonical Parquet input (--format canonical) is read in place, without loading it
+    into memory; other inputs are read, validated and cleaned first.
+    """
+    with handle_errors():
+        from ecomml.features.engines import DuckDBEngine
+        from ecomml.features.materialize import materialize_views
+        from ecomml.features.store import FeatureStore
+
+        start = time.perf_counter()
+        store = FeatureStore(DuckDBEngine(memory_limit=memory_limit))
+        if _is_canonical_parquet(transactions, format):
+            store.register("transactions", transactions)
+            for table, path in (("events", events), ("catalog", catalog), ("calendar", calendar)):
+                if path is not None:
+                    store.register(table, path)
+        else:
+            from ecomml.pipeline import load_shop
+
+            shop = load_shop(
+                transactions,
+                format=format,
+                mapping=mapping_from(map_items, map_file),
+                events=events,
+                catalog=catalog,
+                calendar=calendar,
+                encoding=encoding,
+            )
+            store.register("transactions", shop.transactions)
+            for table in ("events", "catalog", "calendar"):
+                frame = getattr(shop, table)
+                if frame is not None:
+                    store.register(table, frame)
+        names = [v.strip() for v in views.split(",")] if views else list(store.views)
+        for n in names:
+            store.view(n)  # unknown names fail before any work
+        with make_progress() as bar:
+            task = bar.add_task("building feature views", total=len(names))
+            manifest = materialize_views(
+                store,
+                names,
+                cutoff=cutoff,
+                out_dir=out,
+                progress=lambda name: bar.update(task, advance=1, description=f"built {name}"),
+            )
+        table = Table(title=f"feature views as of {cutoff}")
+        for col in ("view", "rows", "sql hash", "file"):
+            table.add_column(col, justify="right" if col == "rows" else "left")
+        for n in names:
+            entry = next(
+                e for c, e in manifest["views"][n].items() if c.startswith(str(cutoff)[:10])
+            )
+            table.add_row(n, f"{entry['rows']:,}", entry["sql_hash"][:12], str(out / entry["file"]))
+        console.print(table)
+        console.print(f"manifest: {out / 'manifest.json'}  ({time.perf_counter() - start:.1f}s)")
+
+
+@app.command("show")
+def show(
+    view: str | None = typer.Argument(None, help="A view name; omit to list all views."),
+    features_dir: Path | None = typer.Option(
+        None, "--dir", help="A materialization folder: show what it holds."
+    ),
+    sql: bool = typer.Option(False, "--sql", help="Print the view's SQL."),
+) -> None:
+    """List the feature views, or show one view's features and SQL."""
+    with handle_errors():
+        from ecomml.features.materialize import read_manifest
+        from ecomml.features.store import FeatureStore
+
+        store = FeatureStore()
+        if features_dir is not None:
+            manifest = read_manifest(features_dir)
+            table = Table(title=f"materialized in {features_dir}")
+            for col in ("view", "cutoff", "rows", "sql hash", "current definition"):
+                table.add_column(col)
+            for name, by_cut in sorted(manifest.get("views", {}).items()):
+                for cut, e in sorted(by_cut.items()):
+                    current = store.views.get(name)
+                    same = "same" if current and current.sql_hash == e["sql_hash"] else "CHANGED"
+                    table.add_row(name, cut[:10], f"{e['rows']:,}", e["sql_hash"][:12], same)
+            console.print(table)
+            return
+        if view is None:
+            table = Table(title="feature views")
+            for col in ("view", "entity", "keys", "lookback", "description"):
+                table.add_column(col)
+            for _, r in store.describe_views().iterrows():
+                table.add_row(r["view"], r["entity"], r["keys"], r["lookback"], r["description"])
+            console.print(table)
+            return
+        v = store.view(view)
+        console.print(f"[bold]{v.name}[/bold] ({v.entity.name}: {', '.join(v.entity.keys)})")
+        console.print(v.description)
+        console.print(f"lookback: {'all history' if v.lookback is None else v.lookback}")
+        console.print(f"sql hash: {v.sql_hash}")
+        table = Table(title="features")
+        table.add_column("column")
+        table.add_column("type")
+        table.add_column("meaning")
+        docs = dict(f.split(": ", 1) if ": " in f else (f, "") for f in v.features)
+        for col, typ in store.feature_columns(v):
+            table.add_row(f"{v.name}__{col}", typ, docs.get(col, ""))
+        console.print(table)
+        if sql:
+            console.print(Syntax(v.sql.strip(), "sql"))

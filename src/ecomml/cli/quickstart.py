@@ -2,6 +2,87 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 
-def quickstart() -> None:
-    """Run the main job end to end."""
+import typer
+from rich.table import Table
+
+from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli._load import (
+    CalendarOpt,
+    CatalogOpt,
+    EncodingOpt,
+    EventsOpt,
+    FormatOpt,
+    MapFileOpt,
+    MapOpt,
+    TransactionsOpt,
+    mapping_from,
+)
+
+
+def quickstart(
+    transactions: Path | None = TransactionsOpt,
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    events: Path | None = EventsOpt,
+    catalog: Path | None = CatalogOpt,
+    calendar: Path | None = CalendarOpt,
+    encoding: str | None = EncodingOpt,
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="As-of date (exclusive). Default: the day after the last transaction."
+    ),
+    out: Path = typer.Option(Path("ecomml-output"), "--out", "-o", help="Output folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the built-in sample shop."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+) -> None:
+    """Run the main job: data -> feature store -> models -> outputs and an MLflow run.
+
+    Without --transactions it runs on the built-in sample shop.
+    """
+    with handle_errors():
+        start = time.perf_counter()
+        from ecomml.pipeline import load_shop, run_quickstart
+
+        uri = None if no_track else configure_tracking()
+        with make_progress() as bar:
+            task = bar.add_task("reading data", total=100)
+            shop = load_shop(
+                transactions,
+                format=format,
+                mapping=mapping_from(map_items, map_file),
+                events=events,
+                catalog=catalog,
+                calendar=calendar,
+                encoding=encoding,
+                seed=seed,
+            )
+            bar.update(task, completed=5, description=f"read {len(shop.transactions):,} rows")
+
+            def step(msg: str, frac: float) -> None:
+                bar.update(task, completed=int(frac * 100), description=msg)
+
+            result = run_quickstart(shop, out_dir=out, cutoff=cutoff, track=not no_track, progress=step)
+
+        if shop.cleaning is not None and hasattr(shop.cleaning, "__rich__"):
+            console.print(shop.cleaning)
+        table = Table(title=f"ecomml quickstart: {shop.source}", show_lines=False)
+        table.add_column("feature view")
+        table.add_column("rows", justify="right")
+        for name, rows in result.view_rows.items():
+            table.add_row(name, f"{rows:,}")
+        console.print(table)
+        s = result.summary
+        console.print(
+            f"{s['transactions']:,} transactions, {s['customers']:,} customers, {s['skus']:,} SKUs "
+            f"from {s['first_ts'][:10]} to {s['last_ts'][:10]}; cutoff {result.cutoff.date()}; "
+            f"{time.perf_counter() - start:.1f}s"
+        )
+        console.print(f"\n[bold]Outputs[/bold] in {result.out_dir.resolve()}/")
+        for key in sorted(result.outputs):
+            console.print(f"  {key:28s} {result.outputs[key]}")
+        if uri is not None:
+            console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}")
+            console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}")

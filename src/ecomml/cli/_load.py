@@ -1,0 +1,37 @@
+"""Options shared by commands that read a shop's data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ecomml.cli._common import parse_map
+
+FORMAT_HELP = "Input layout: auto, canonical, online-retail, online-retail-ii, cdnow."
+
+TransactionsOpt = typer.Option(
+    None, "--transactions", "-t", help="Transactions file (CSV, Parquet, Excel).", show_default=False
+)
+FormatOpt = typer.Option("auto", "--format", "-f", help=FORMAT_HELP)
+MapOpt = typer.Option(
+    None, "--map", help="Column mapping Source=canonical, comma-separated or repeated."
+)
+MapFileOpt = typer.Option(None, "--map-file", help="YAML file with a column mapping.")
+EventsOpt = typer.Option(None, "--events", help="Events file (customer_id, sku, ts, event).")
+CatalogOpt = typer.Option(None, "--catalog", help="Catalog file (sku, category, price, cost, active).")
+CalendarOpt = typer.Option(
+    None, "--calendar", help="Promotion calendar (date, event, is_promo); default: built-in."
+)
+EncodingOpt = typer.Option(None, "--encoding", help="Text encoding of CSV input, e.g. latin-1.")
+
+
+def mapping_from(map_items: list[str] | None, map_file: Path | None) -> dict[str, str]:
+    """Merge ``--map-file`` and ``--map`` (the latter wins)."""
+    mapping: dict[str, str] = {}
+    if map_file is not None:
+        from ecomml.data import load_mapping
+
+        mapping.update(load_mapping(map_file))
+    mapping.update(parse_map(map_items))
+    return mapping

@@ -1,0 +1,256 @@
+"""The main job: shop data -> feature store -> every task's model -> outputs and MLflow runs.
+
+``load_shop`` reads a user's export (or builds the built-in sample shop) into canonical
+tables; ``run_quickstart`` builds every feature view as of a cutoff, writes outputs and
+plots, and logs one MLflow run. Task issues add their models as further steps.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecomml._io import atomic_path, atomic_write_json
+from ecomml._validation import check_cutoff
+
+__all__ = ["ShopData", "load_shop", "run_quickstart", "QuickstartResult", "default_cutoff"]
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class ShopData:
+    """Canonical tables of one shop plus where they came from and how they were cleaned."""
+
+    transactions: pd.DataFrame
+    events: pd.DataFrame | None = None
+    catalog: pd.DataFrame | None = None
+    calendar: pd.DataFrame | None = None
+    source: str = "sample shop"
+    cleaning: Any = None
+    fingerprint: dict[str, Any] = field(default_factory=dict)
+
+
+def load_shop(
+    transactions: str | os.PathLike[str] | None = None,
+    *,
+    format: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    events: str | os.PathLike[str] | None = None,
+    catalog: str | os.PathLike[str] | None = None,
+    calendar: str | os.PathLike[str] | None = None,
+    encoding: str | None = None,
+    clean: bool = True,
+    seed: int = 0,
+) -> ShopData:
+    """Read a shop's tables (validated and cleaned), or build the seeded sample shop when
+    ``transactions`` is None."""
+    from ecomml.tracking import data_fingerprint
+
+    if transactions is None:
+        from ecomml.data.synth import make_shop
+
+        shop = make_shop(seed=seed)
+        data = ShopData(
+            transactions=shop.transactions,
+            events=shop.events,
+            catalog=shop.catalog,
+            calendar=shop.calendar,
+            source=f"built-in sample shop (seed={seed})",
+        )
+        data.fingerprint = data_fingerprint(shop.transactions)
+        data.fingerprint["path"] = data.source
+        return data
+
+    from ecomml.data import read_table, read_transactions
+
+    tx, report = read_transactions(
+        transactions, format=format, mapping=dict(mapping or {}), clean=clean, encoding=encoding
+    )
+    data = ShopData(transactions=tx, source=str(transactions), cleaning=report)
+    data.fingerprint = data_fingerprint(transactions)
+    if events is not None:
+        data.events = read_table(events, table="events")
+    if catalog is not None:
+        data.catalog = read_table(catalog, table="catalog")
+    if calendar is not None:
+        data.calendar = read_table(calendar, table="calendar")
+    return data
+
+
+def default_cutoff(transactions: pd.DataFrame) -> pd.Timestamp:
+    """The day after the last transaction: every row of the data is history."""
+    if transactions.empty:
+        from ecomml.exceptions import DataQualityError
+
+        raise DataQualityError("transactions has no rows after cleaning; nothing to build")
+    return pd.Timestamp(transactions["ts"].max()).normalize() + pd.Timedelta(days=1)
+
+
+@dataclass
+class QuickstartResult:
+    """What the main job produced."""
+
+    out_dir: Path
+    cutoff: pd.Timestamp
+    outputs: dict[str, Path]
+    view_rows: dict[str, int]
+    seconds: dict[str, float]
+    run_id: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def run_quickstart(
+    shop: ShopData,
+    *,
+    out_dir: str | os.PathLike[str] = "ecomml-output",
+    cutoff: Any = None,
+    track: bool = True,
+    experiment: str = "ecomml-quickstart",
+    progress: Progress | None = None,
+) -> QuickstartResult:
+    """Run the main job on ``shop`` and write everything under ``out_dir``.
+
+    Steps: canonical data and cleaning report; every built-in feature view
+    materialized as of ``cutoff`` (default: the day after the last transaction) with
+    its manifest; overview plots; a summary. With ``track=True`` one MLflow run is
+    logged to the tracking URI the caller configured.
+    """
+    from ecomml.features.store import FeatureStore
+    from ecomml.plots import plot_daily_sales, plot_pareto, plot_rfm_overview, save_figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tx = shop.transactions
+    cut = check_cutoff(cutoff) if cutoff is not None else default_cutoff(tx)
+    seconds: dict[str, float] = {}
+    outputs: dict[str, Path] = {}
+    say = progress or (lambda msg, frac: None)
+
+    t0 = time.perf_counter()
+    say("writing canonical data", 0.05)
+    for name, frame in (
+        ("transactions", tx),
+        ("events", shop.events),
+        ("catalog", shop.catalog),
+        ("calendar", shop.calendar),
+    ):
+        if frame is None:
+            continue
+        path = out / "data" / f"{name}.parquet"
+        with atomic_path(path, suffix=".tmp.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
+        outputs[f"data/{name}"] = path
+    if shop.cleaning is not None:
+        rep = shop.cleaning.to_dict() if hasattr(shop.cleaning, "to_dict") else dict(shop.cleaning)
+        outputs["cleaning_report"] = atomic_write_json(out / "data" / "cleaning_report.json", rep)
+    seconds["data"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    store = FeatureStore()
+    store.register("transactions", tx)
+    if shop.events is not None:
+        store.register("events", shop.events)
+    if shop.catalog is not None:
+        store.register("catalog", shop.catalog)
+    if shop.calendar is not None:
+        store.register("calendar", shop.calendar)
+    names = list(store.views)
+    view_rows: dict[str, int] = {}
+    feat_dir = out / "features"
+
+    def _done(view_name: str) -> None:
+        view_rows[view_name] = -1
+        say(f"feature view {view_name}", 0.1 + 0.7 * len(view_rows) / len(names))
+
+    from ecomml.features.materialize import materialize_views
+
+    manifest = materialize_views(store, names, cutoff=cut, out_dir=feat_dir, progress=_done)
+    for name in names:
+        view_rows[name] = int(manifest["views"][name][cut.isoformat()]["rows"])
+    outputs["features"] = feat_dir
+    seconds["features"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say("plots", 0.85)
+    plots = out / "plots"
+    cal = shop.calendar
+    if cal is None:
+        from ecomml.data.calendar import promo_calendar
+
+        cal = promo_calendar(tx["ts"].min(), cut)
+    figs = {"daily_sales.png": plot_daily_sales(tx[tx["ts"] < cut], cal)}
+    sku = store.get_features("sku_demand", cutoff=cut)
+    rev_col = next((c for c in sku.columns if c.endswith("__revenue")), None)
+    if rev_col is not None:
+        figs["sku_revenue_pareto.png"] = plot_pareto(sku[rev_col])
+    rfm = store.get_features("customer_rfm", cutoff=cut)
+    figs["customer_rfm.png"] = plot_rfm_overview(rfm)
+    for fname, fig in figs.items():
+        outputs[f"plots/{fname}"] = save_figure(fig, plots / fname)
+    seconds["plots"] = time.perf_counter() - t0
+
+    summary = {
+        "source": shop.source,
+        "cutoff": cut.isoformat(),
+        "transactions": int(len(tx)),
+        "customers": int(tx["customer_id"].nunique()),
+        "skus": int(tx["sku"].nunique()),
+        "first_ts": str(tx["ts"].min()),
+        "last_ts": str(tx["ts"].max()),
+        "feature_rows": view_rows,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+    outputs["summary"] = atomic_write_json(out / "summary.json", summary)
+
+    run_id = None
+    if track:
+        say("logging to MLflow", 0.95)
+        run_id = _log_run(shop, manifest, outputs, summary, cut, experiment)
+    say("done", 1.0)
+    return QuickstartResult(out, cut, outputs, view_rows, seconds, run_id, summary)
+
+
+def _log_run(
+    shop: ShopData,
+    manifest: dict[str, Any],
+    outputs: dict[str, Path],
+    summary: dict[str, Any],
+    cutoff: pd.Timestamp,
+    experiment: str,
+) -> str:
+    import mlflow
+
+    from ecomml.tracking import log_feature_manifest, log_fingerprint, tracked_run
+
+    with tracked_run(experiment, run_name="quickstart", tags={"ecomml.task": "quickstart"}) as run:
+        log_fingerprint(shop.fingerprint, cutoff=cutoff)
+        log_feature_manifest(manifest)
+        mlflow.log_metrics(
+            {
+                "transactions": summary["transactions"],
+                "customers": summary["customers"],
+                "skus": summary["skus"],
+                **{f"rows.{k}": v for k, v in summary["feature_rows"].items()},
+            }
+        )
+        if shop.cleaning is not None and hasattr(shop.cleaning, "to_frame"):
+            rep = shop.cleaning.to_frame()
+            for _, row in rep.iterrows():
+                key = str(row.iloc[0]).replace(" ", "_")
+                val = row.get("rows", row.iloc[1])
+                if pd.notna(val):
+                    mlflow.log_metric(f"cleaning.{key}", float(val))
+        for key, path in outputs.items():
+            if key.startswith("plots/"):
+                mlflow.log_artifact(str(path), artifact_path="plots")
+        if "cleaning_report" in outputs:
+            mlflow.log_artifact(str(outputs["cleaning_report"]), artifact_path="data")
+        mlflow.log_artifact(str(outputs["summary"]))
+        return str(run.info.run_id)
