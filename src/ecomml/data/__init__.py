@@ -1,0 +1,67 @@
+"""Canonical tables, adapters, cleaning, validation and the promotion calendar.
+
+Read an export with :func:`read_transactions` (or :func:`read_table`), which returns
+a frame with the canonical columns and dtypes of :mod:`ecomml.data.schema`, cleaned
+by an explicit :class:`CleaningPolicy` with a :class:`CleaningReport`.
+The synthetic generators live in :mod:`ecomml.data.synth` (imported on demand).
+"""
+
+from __future__ import annotations
+
+from ecomml.data.adapters import (
+    FORMATS,
+    detect_format,
+    load_mapping,
+    read_catalog,
+    read_events,
+    read_table,
+    read_transactions,
+    to_canonical,
+)
+from ecomml.data.calendar import BUILTIN_EVENTS, promo_calendar, read_calendar
+from ecomml.data.cleaning import (
+    CleaningPolicy,
+    CleaningReport,
+    RuleResult,
+    clean_events,
+    clean_transactions,
+)
+from ecomml.data.schema import (
+    CALENDAR,
+    CATALOG,
+    EVENTS,
+    SCHEMAS,
+    TRANSACTIONS,
+    ColumnSpec,
+    TableSchema,
+    get_schema,
+    validate_table,
+)
+
+__all__ = [
+    "FORMATS",
+    "detect_format",
+    "load_mapping",
+    "read_catalog",
+    "read_events",
+    "read_table",
+    "read_transactions",
+    "to_canonical",
+    "BUILTIN_EVENTS",
+    "promo_calendar",
+    "read_calendar",
+    "CleaningPolicy",
+    "CleaningReport",
+    "RuleResult",
+    "clean_events",
+    "clean_transactions",
+    "CALENDAR",
+    "CATALOG",
+    "EVENTS",
+    "SCHEMAS",
+    "TRANSACTIONS",
+    "ColumnSpec",
+    "TableSchema",
+    "get_schema",
+    "validate_table",
+]

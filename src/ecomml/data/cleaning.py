@@ -1,0 +1,455 @@
+"""Cleaning canonical transactions: an explicit policy, every rule counted, nothing silent.
+
+:func:`clean_transactions` applies the rules of a :class:`CleaningPolicy`, in this
+order, to a canonical transactions frame, and returns the cleaned frame with a
+:class:`CleaningReport` holding rows and units per rule:
+
+1. ``duplicates`` - exact duplicate rows are dropped (export artefacts).
+2. ``sku_case`` - SKUs are upper-cased (Online Retail has ``47566b`` and ``47566B``).
+3. ``bad_debt`` - "Adjust bad debt" invoices (order ids starting with ``A``) are dropped.
+4. ``non_product`` - postage, carriage, fees, vouchers, samples, adjustments and other
+   non-product codes (by code, code pattern or description) are dropped.
+5. ``zero_quantity`` - lines with quantity 0 are dropped.
+6. ``stock_adjustment`` - negative quantities at price <= 0 outside a cancellation
+   order (damaged, lost, "check") are stock write-offs, not customer returns: dropped.
+7. ``non_positive_price`` - sales (quantity > 0) at price <= 0 are dropped from demand.
+   Returns keep their price.
+8. ``reversed_orders`` - a sale line cancelled exactly (same customer, sku, quantity
+   and price) within ``reversal_window`` never became demand: the sale and its
+   cancellation are both dropped (rows counts both lines).
+9. ``returns_linked`` / ``returns_unmatched`` - the other returns are kept (negative
+   quantity) and ``return_of`` is set to the order_id of the latest earlier sale of
+   the same customer, sku and price, when there is one.
+10. ``missing_customer`` - lines without a customer id are kept (demand uses them;
+    customer models exclude them); counted only.
+
+Everything is vectorised (pandas ``merge_asof``); the one loop, in rule 8, runs
+over matching rounds (a handful), not rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomml.data.schema import STRING_DTYPE, TRANSACTIONS, validate_table
+
+__all__ = [
+    "NON_PRODUCT_CODES",
+    "NON_PRODUCT_CODE_PATTERNS",
+    "NON_PRODUCT_DESCRIPTIONS",
+    "CleaningPolicy",
+    "RuleResult",
+    "CleaningReport",
+    "clean_transactions",
+    "clean_events",
+]
+
+#: Online Retail stock codes that are not products (compared upper-case).
+NON_PRODUCT_CODES: tuple[str, ...] = (
+    "POST", "DOT", "M", "C2", "D", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B",
+)  # fmt: skip
+
+#: Regexes (case-insensitive, full match) for non-product codes, e.g. gift vouchers.
+NON_PRODUCT_CODE_PATTERNS: tuple[str, ...] = (r"gift_\d{4}_\d+",)
+
+#: Regexes (case-insensitive, searched in the stripped description) for non-product
+#: lines. Anchored where a product name could contain the word ("FRENCH CARRIAGE
+#: LANTERN" is a product, "Next Day Carriage" is not).
+NON_PRODUCT_DESCRIPTIONS: tuple[str, ...] = (
+    r"^(?:next day )?carriage$",
+    r"postage",
+    r"\bfees?\b",
+    r"\bvouchers?\b",
+    r"\badjust(?:ment|ed)?\b",
+    r"^bank charges?$",
+    r"\bcommission\b",
+    r"\bsamples?\b",
+    r"^manual$",
+    r"^discount$",
+)
+
+
+@dataclass(frozen=True)
+class CleaningPolicy:
+    """The cleaning rules and their parameters (see the module docstring for the order).
+
+    Parameters
+    ----------
+    drop_duplicates : bool
+        Drop exact duplicate rows.
+    upper_case_skus : bool
+        Upper-case SKUs so ``47566b`` and ``47566B`` are one product.
+    bad_debt_prefix : str or None
+        Order-id prefix of bad-debt adjustments to drop (``None``: keep them).
+    non_product_codes : tuple of str
+        SKUs that are not products (compared upper-case).
+    non_product_code_patterns : tuple of str
+        Regexes a whole SKU may match to be a non-product (case-insensitive).
+    non_product_descriptions : tuple of str
+        Regexes searched in descriptions (case-insensitive) marking non-products.
+    drop_zero_quantity : bool
+        Drop lines with quantity 0.
+    cancel_prefix : str or None
+        Order-id prefix of cancellation orders (Online Retail ``"C"``). Negative lines
+        at price <= 0 outside such orders are stock write-offs. ``None``: every
+        negative line is a return.
+    drop_stock_adjustments : bool
+        Drop those write-offs.
+    drop_non_positive_price : bool
+        Drop sales at price <= 0.
+    reversal_window : timedelta or None
+        A sale cancelled exactly within this time is dropped with its cancellation;
+        ``None`` disables the rule.
+    link_returns : bool
+        Set ``return_of`` on returns.
+    """
+
+    drop_duplicates: bool = True
+    upper_case_skus: bool = True
+    bad_debt_prefix: str | None = "A"
+    non_product_codes: tuple[str, ...] = NON_PRODUCT_CODES
+    non_product_code_patterns: tuple[str, ...] = NON_PRODUCT_CODE_PATTERNS
+    non_product_descriptions: tuple[str, ...] = NON_PRODUCT_DESCRIPTIONS
+    drop_zero_quantity: bool = True
+    cancel_prefix: str | None = "C"
+    drop_stock_adjustments: bool = True
+    drop_non_positive_price: bool = True
+    reversal_window: timedelta | None = timedelta(days=1)
+    link_returns: bool = True
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """What one cleaning rule did.
+
+    Parameters
+    ----------
+    rule : str
+        Rule name, e.g. ``"duplicates"``.
+    action : {"dropped", "changed", "kept"}
+        Whether the rows left the data, were modified, or were kept and counted.
+    rows : int
+        Rows affected.
+    units : float
+        Sum of ``abs(quantity)`` over those rows.
+    description : str
+        One-line explanation.
+    """
+
+    rule: str
+    action: str
+    rows: int
+    units: float
+    description: str
+
+
+@dataclass(frozen=True)
+class CleaningReport:
+    """Rows and units per cleaning rule, plus before/after totals.
+
+    Print it with Rich (``rich.print(report)``), or export with :meth:`to_frame`
+    and :meth:`to_dict`.
+    """
+
+    table: str
+    rows_in: int
+    rows_out: int
+    rules: tuple[RuleResult, ...] = ()
+    top_non_product: tuple[tuple[str, str, int, float], ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def unchanged(cls, frame: pd.DataFrame, table: str = "transactions") -> CleaningReport:
+        """A report for data that was not cleaned."""
+        return cls(table=table, rows_in=len(frame), rows_out=len(frame))
+
+    @property
+    def rows_dropped(self) -> int:
+        """Rows removed by all rules."""
+        return self.rows_in - self.rows_out
+
+    def rule(self, name: str) -> RuleResult:
+        """The result of rule ``name`` (``LookupError`` if it did not run)."""
+        for r in self.rules:
+            if r.rule == name:
+                return r
+        raise LookupError(f"no cleaning rule {name!r}; rules run: {[r.rule for r in self.rules]}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per rule: ``rule, action, rows, units, description``."""
+        return pd.DataFrame(
+            [vars(r) for r in self.rules],
+            columns=["rule", "action", "rows", "units", "description"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the report."""
+        return {
+            "table": self.table,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "rows_dropped": self.rows_dropped,
+            "rules": [vars(r) | {"units": float(r.units)} for r in self.rules],
+            "top_non_product": [
+                {"sku": s, "description": d, "rows": n, "units": float(u)}
+                for s, d, n, u in self.top_non_product
+            ],
+            "params": self.params,
+        }
+
+    def __rich__(self) -> Any:
+        from rich.table import Table
+
+        t = Table(
+            title=f"Cleaning {self.table}: {self.rows_in:,} rows in, {self.rows_out:,} out",
+            title_justify="left",
+        )
+        for col, kw in (("rule", {}), ("action", {}), ("rows", {"justify": "right"}),
+                        ("units", {"justify": "right"}), ("what", {})):
+            t.add_column(col, **kw)  # type: ignore[arg-type]
+        for r in self.rules:
+            t.add_row(r.rule, r.action, f"{r.rows:,}", f"{r.units:,.0f}", r.description)
+        if self.top_non_product:
+            top = ", ".join(f"{s} ({n:,})" for s, _, n, _ in self.top_non_product[:8])
+            t.caption = f"top non-product codes: {top}"
+            t.caption_justify = "left"
+        return t
+
+
+def _units(df: pd.DataFrame, mask: Any = None) -> float:
+    q = df["quantity"] if mask is None else df.loc[mask, "quantity"]
+    return float(np.abs(q.to_numpy()).sum())
+
+
+def _non_product_mask(df: pd.DataFrame, policy: CleaningPolicy) -> np.ndarray:
+    sku = df["sku"].str.upper()
+    mask = sku.isin([c.upper() for c in policy.non_product_codes]).fillna(False).to_numpy(bool)
+    if policy.non_product_code_patterns:
+        rx = "|".join(f"(?:{p})" for p in policy.non_product_code_patterns)
+        crx = re.compile(rx, flags=re.IGNORECASE)
+        hit = {c for c in sku.dropna().unique() if crx.fullmatch(c)}
+        mask |= sku.isin(hit).fillna(False).to_numpy(bool)
+    if policy.non_product_descriptions and "description" in df.columns:
+        rx = re.compile("|".join(f"(?:{p})" for p in policy.non_product_descriptions),
+                        flags=re.IGNORECASE)
+        desc = df["description"].str.strip()
+        hit = {d for d in desc.dropna().unique() if rx.search(d)}  # each distinct text once
+        mask |= desc.isin(hit).fillna(False).to_numpy(bool)
+    return mask
+
+
+def _top_codes(df: pd.DataFrame, mask: np.ndarray, n: int = 10) -> tuple[tuple[str, str, int, float], ...]:
+    if not mask.any():
+        return ()
+    sub = df.loc[mask]
+    desc = sub["description"] if "description" in sub.columns else pd.Series("", index=sub.index)
+    g = pd.DataFrame({"sku": sub["sku"], "description": desc.fillna(""),
+                      "units": sub["quantity"].abs()}).groupby("sku", sort=False)
+    top = g.agg(rows=("units", "size"), units=("units", "sum"),
+                description=("description", "first")).sort_values("rows", ascending=False).head(n)
+    return tuple(
+        (str(s), str(r.description).strip(), int(r.rows), float(r.units))
+        for s, r in top.iterrows()
+    )
+
+
+def _match_reversals(df: pd.DataFrame, window: timedelta) -> tuple[np.ndarray, np.ndarray]:
+    """Pair cancellations with the sale line they reverse exactly, one to one.
+
+    Returns positions (into ``df``) of matched sales and matched cancellations.
+    """
+    known = df["customer_id"].notna().to_numpy()
+    q = df["quantity"].to_numpy()
+    cols = ["_pos", "ts", "customer_id", "sku", "_units", "price"]
+    base = df.assign(_pos=np.arange(len(df)), _units=np.abs(q))
+    sales = base.loc[known & (q > 0), cols].sort_values("ts", kind="stable")
+    rets = base.loc[known & (q < 0), cols].sort_values("ts", kind="stable")
+    keys = ["customer_id", "sku", "_units", "price"]
+    got_s: list[np.ndarray] = []
+    got_r: list[np.ndarray] = []
+    # Each round matches every cancellation to its latest earlier identical sale; a
+    # sale claimed twice keeps its earliest cancellation and the rest try again.
+    for _ in range(50):
+        if sales.empty or rets.empty:
+            break
+        m = pd.merge_asof(
+            rets.rename(columns={"_pos": "_rpos"}),
+            sales.rename(columns={"_pos": "_spos"}),
+            on="ts",
+            by=keys,
+            direction="backward",
+            tolerance=pd.Timedelta(window),
+            allow_exact_matches=True,
+        ).dropna(subset=["_spos"])
+        m = m.drop_duplicates("_spos", keep="first")
+        if m.empty:
+            break
+        s_pos = m["_spos"].to_numpy(dtype=np.int64)
+        r_pos = m["_rpos"].to_numpy(dtype=np.int64)
+        got_s.append(s_pos)
+        got_r.append(r_pos)
+        sales = sales[~sales["_pos"].isin(s_pos)]
+        rets = rets[~rets["_pos"].isin(r_pos)]
+    empty = np.array([], dtype=np.int64)
+    return (np.concatenate(got_s) if got_s else empty, np.concatenate(got_r) if got_r else empty)
+
+
+def _link_returns(df: pd.DataFrame) -> pd.Series:
+    """``return_of`` for every return: the latest earlier sale's order_id (same customer, sku, price)."""
+    q = df["quantity"].to_numpy()
+    known = df["customer_id"].notna().to_numpy()
+    keys = ["customer_id", "sku", "price"]
+    base = df.assign(_pos=np.arange(len(df)))
+    rets = base.loc[known & (q < 0), ["_pos", "ts", *keys]].sort_values("ts", kind="stable")
+    sales = base.loc[known & (q > 0), ["order_id", "ts", *keys]].sort_values("ts", kind="stable")
+    out = pd.Series(pd.NA, index=df.index, dtype=STRING_DTYPE)
+    if rets.empty or sales.empty:
+        return out
+    m = pd.merge_asof(rets, sales, on="ts", by=keys, direction="backward",
+                      allow_exact_matches=True)
+    hit = m["order_id"].notna().to_numpy()
+    out.iloc[m.loc[hit, "_pos"].to_numpy(dtype=np.int64)] = m.loc[hit, "order_id"].to_numpy()
+    return out
+
+
+def clean_transactions(
+    df: pd.DataFrame, policy: CleaningPolicy | None = None
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """Apply a :class:`CleaningPolicy` to canonical transactions.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Canonical transactions (validated here if it is not already).
+    policy : CleaningPolicy, optional
+        Rules and parameters; default ``CleaningPolicy()``.
+
+    Returns
+    -------
+    (pandas.DataFrame, CleaningReport)
+        The cleaned frame (input order kept, fresh index, ``return_of`` set) and the
+        per-rule counts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"order_id": ["1", "C2"], "customer_id": ["7", "7"],
+    ...     "sku": ["A", "A"], "ts": pd.to_datetime(["2011-01-18 10:01", "2011-01-18 10:17"]),
+    ...     "quantity": [74215.0, -74215.0], "price": [1.04, 1.04]})
+    >>> out, report = clean_transactions(tx)
+    >>> len(out), report.rule("reversed_orders").rows
+    (0, 2)
+    """
+    policy = policy or CleaningPolicy()
+    if tuple(df.dtypes.get(c) for c in TRANSACTIONS.required) != tuple(
+        TRANSACTIONS.column(c).pandas_dtype for c in TRANSACTIONS.required
+    ):
+        df = validate_table(df, TRANSACTIONS, extra="keep")
+    df = df.reset_index(drop=True)
+    rows_in = len(df)
+    rules: list[RuleResult] = []
+
+    def drop(mask: Any, rule: str, what: str) -> None:
+        nonlocal df
+        mask = np.asarray(mask, dtype=bool)
+        rules.append(RuleResult(rule, "dropped", int(mask.sum()), _units(df, mask), what))
+        df = df.loc[~mask].reset_index(drop=True)
+
+    if policy.drop_duplicates:
+        drop(df.duplicated(keep="first"), "duplicates", "exact duplicate rows")
+    if policy.upper_case_skus:
+        upper = df["sku"].str.upper()
+        changed = (upper != df["sku"]).fillna(False).to_numpy(bool)
+        rules.append(RuleResult("sku_case", "changed", int(changed.sum()), _units(df, changed),
+                                "lower-case SKUs upper-cased"))
+        df["sku"] = upper
+    oid = df["order_id"]
+    if policy.bad_debt_prefix:
+        drop(oid.str.startswith(policy.bad_debt_prefix).fillna(False), "bad_debt",
+             f"'{policy.bad_debt_prefix}...' adjust-bad-debt invoices")
+    top: tuple[tuple[str, str, int, float], ...] = ()
+    if (policy.non_product_codes or policy.non_product_code_patterns
+            or policy.non_product_descriptions):
+        mask = _non_product_mask(df, policy)
+        top = _top_codes(df, mask)
+        drop(mask, "non_product", "postage, fees, vouchers, samples, adjustments...")
+    if policy.drop_zero_quantity:
+        drop(df["quantity"].to_numpy() == 0, "zero_quantity", "lines with quantity 0")
+    q, p = df["quantity"].to_numpy(), df["price"].to_numpy()
+    in_cancel = (
+        df["order_id"].str.startswith(policy.cancel_prefix).fillna(False).to_numpy(bool)
+        if policy.cancel_prefix
+        else np.ones(len(df), dtype=bool)
+    )
+    if policy.drop_stock_adjustments and policy.cancel_prefix:
+        drop((q < 0) & (p <= 0) & ~in_cancel, "stock_adjustment",
+             "negative lines at price <= 0 outside cancellations (write-offs)")
+    if policy.drop_non_positive_price:
+        drop((df["quantity"].to_numpy() > 0) & (df["price"].to_numpy() <= 0),
+             "non_positive_price", "sales at price <= 0 (returns keep their price)")
+    if policy.reversal_window is not None:
+        s_pos, r_pos = _match_reversals(df, policy.reversal_window)
+        mask = np.zeros(len(df), dtype=bool)
+        mask[s_pos] = True
+        mask[r_pos] = True
+        hours = pd.Timedelta(policy.reversal_window) / pd.Timedelta(hours=1)
+        drop(mask, "reversed_orders",
+             f"{len(s_pos):,} sales cancelled exactly within {hours:g} h, with their cancellations")
+    is_ret = df["quantity"].to_numpy() < 0
+    if policy.link_returns:
+        found = _link_returns(df)
+        if "return_of" in df.columns:  # links given in the input win
+            found = df["return_of"].astype(STRING_DTYPE).fillna(found)
+        df["return_of"] = found
+        linked = is_ret & df["return_of"].notna().to_numpy(bool)
+        rules.append(RuleResult("returns_linked", "kept", int(linked.sum()), _units(df, linked),
+                                "returns linked to the sale they reverse (return_of)"))
+        rules.append(RuleResult("returns_unmatched", "kept", int((is_ret & ~linked).sum()),
+                                _units(df, is_ret & ~linked),
+                                "returns with no earlier matching sale"))
+    elif "return_of" not in df.columns:
+        df["return_of"] = pd.Series(pd.NA, index=df.index, dtype=STRING_DTYPE)
+    miss = df["customer_id"].isna().to_numpy()
+    rules.append(RuleResult("missing_customer", "kept", int(miss.sum()), _units(df, miss),
+                            "lines without customer id (kept for demand)"))
+    report = CleaningReport(
+        table="transactions",
+        rows_in=rows_in,
+        rows_out=len(df),
+        rules=tuple(rules),
+        top_non_product=top,
+        params=_params(policy),
+    )
+    return df, report
+
+
+def _params(policy: CleaningPolicy) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in vars(policy).items():
+        if isinstance(v, timedelta):
+            v = str(pd.Timedelta(v))
+        elif isinstance(v, tuple):
+            v = list(v)
+        out[k] = v
+    return out
+
+
+def clean_events(df: pd.DataFrame) -> tuple[pd.DataFrame, CleaningReport]:
+    """Drop exact duplicate events (double-fired tracking calls) and report them.
+
+    Returns
+    -------
+    (pandas.DataFrame, CleaningReport)
+        Events without duplicates, and the count.
+    """
+    df = df.reset_index(drop=True)
+    dup = df.duplicated(keep="first").to_numpy()
+    out = df.loc[~dup].reset_index(drop=True)
+    rule = RuleResult("duplicates", "dropped", int(dup.sum()), 0.0, "exact duplicate events")
+    return out, CleaningReport(table="events", rows_in=len(df), rows_out=len(out), rules=(rule,))
