@@ -178,7 +178,7 @@ def calendar_frame(
     """
     import duckdb
 
-    days = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(dates)))).normalize()
+    days = pd.DatetimeIndex([pd.Timestamp(d) for d in dates], dtype="datetime64[ns]").normalize()
     days = days[days.notna()].unique().sort_values()
     target = pd.DataFrame({"date": days.astype("datetime64[us]")})
     if calendar is None:
