@@ -1,7 +1,197 @@
-"""``ecomml data``: validate, convert and synthesise input data."""
+"""``ecomml data``: validate, convert and synthesise input data.
+
+``ecomml data validate FILE`` reads a file as a canonical table, prints a summary
+and the cleaning report, and exits 0; on bad input it prints one line
+``error: <message>`` on stderr and exits 1. ``ecomml data convert FILE OUT``
+writes the canonical (cleaned) table as Parquet, atomically, and optionally the
+cleaning report as JSON. (``synth`` is attached to this app by ``cli/main.py``.)
+"""
 
 from __future__ import annotations
 
+import enum
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
 import typer
+from rich.table import Table
+
+from ecomml._io import atomic_path, atomic_write_json
+from ecomml.cli._common import console, handle_errors, make_progress, parse_map
+from ecomml.data.adapters import load_mapping, read_catalog, read_events, read_transactions
+from ecomml.data.calendar import read_calendar
+from ecomml.data.cleaning import CleaningReport
+from ecomml.exceptions import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
+
+# Reads of files above this size take a couple of seconds: show a spinner.
+_PROGRESS_BYTES = 20 << 20
+
+
+class TableName(str, enum.Enum):
+    """Canonical tables."""
+
+    transactions = "transactions"
+    events = "events"
+    catalog = "catalog"
+    calendar = "calendar"
+
+
+class FormatName(str, enum.Enum):
+    """Input layouts."""
+
+    auto = "auto"
+    canonical = "canonical"
+    online_retail = "online-retail"
+    online_retail_ii = "online-retail-ii"
+    cdnow = "cdnow"
+
+
+_FILE = typer.Argument(..., help="CSV/TXT/TSV, Parquet (file or folder) or .xlsx file.")
+_TABLE = typer.Option(TableName.transactions, "--table", "-t", help="Canonical table to read.")
+_FORMAT = typer.Option(FormatName.auto, "--format", "-f", help="Input layout (auto-detected).")
+_MAP = typer.Option(
+    None, "--map", "-m", help="Column mapping Source=canonical, repeatable or comma-separated."
+)
+_MAP_FILE = typer.Option(None, "--map-file", help="YAML file with the column mapping.")
+_ENCODING = typer.Option(None, "--encoding", help="Text encoding, e.g. latin-1, cp1252, utf-16.")
+_SHEET = typer.Option(None, "--sheet", help="Excel sheet name or 0-based index.")
+_FUTURE = typer.Option(
+    False, "--allow-future", help="Accept timestamps after tomorrow (default: they are an error)."
+)
+
+
+def _mapping(items: list[str] | None, map_file: Path | None) -> dict[str, str] | None:
+    mapping: dict[str, str] = {}
+    if map_file is not None:
+        mapping.update(load_mapping(map_file))
+    mapping.update(parse_map(items))
+    return mapping or None
+
+
+def _size(path: Path) -> int:
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _read(
+    path: Path,
+    table: TableName,
+    fmt: FormatName,
+    mapping: dict[str, str] | None,
+    encoding: str | None,
+    sheet: str | None,
+    allow_future: bool,
+    clean: bool,
+) -> tuple[pd.DataFrame, CleaningReport]:
+    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
+    # The CLI, not the library, reads the clock: timestamps after tomorrow are an error.
+    max_ts = None if allow_future else pd.Timestamp(date.today() + timedelta(days=1))
+    if fmt is not FormatName.auto and table is not TableName.transactions:
+        raise ConfigError(f"--format {fmt.value} applies to transactions only; drop it.")
+    common: dict[str, Any] = {"encoding": encoding, "sheet": sheet_arg}
+    if table is TableName.transactions:
+        return read_transactions(
+            path, format=fmt.value, mapping=mapping, clean=clean, max_ts=max_ts, **common
+        )
+    if table is TableName.events:
+        return read_events(path, mapping=mapping, clean=clean, max_ts=max_ts, **common)
+    if mapping:
+        raise ConfigError(f"--map is supported for transactions and events, not {table.value}.")
+    frame = read_catalog(path, **common) if table is TableName.catalog else read_calendar(
+        path, **common
+    )
+    return frame, CleaningReport.unchanged(frame, table=table.value)
+
+
+def _load(path: Path, *args: Any) -> tuple[pd.DataFrame, CleaningReport]:
+    if _size(path) < _PROGRESS_BYTES:
+        return _read(path, *args)
+    with make_progress(transient=True) as progress:
+        progress.add_task(f"reading {path.name}", total=None)
+        return _read(path, *args)
+
+
+def _summary(frame: pd.DataFrame, table: str, path: Path) -> Table:
+    t = Table(title=f"{path.name}: valid {table}", title_justify="left", show_header=False)
+    t.add_column("what", style="bold")
+    t.add_column("value")
+    t.add_row("rows", f"{len(frame):,}")
+    t.add_row("columns", ", ".join(map(str, frame.columns)))
+    time_col = "ts" if "ts" in frame.columns else "date" if "date" in frame.columns else None
+    if time_col is not None and len(frame):
+        t.add_row("date range", f"{frame[time_col].min()} .. {frame[time_col].max()}")
+    if "customer_id" in frame.columns:
+        missing = int(frame["customer_id"].isna().sum())
+        t.add_row("customers", f"{frame['customer_id'].nunique():,} ({missing:,} rows without id)")
+    if "sku" in frame.columns:
+        t.add_row("skus", f"{frame['sku'].nunique():,}")
+    if "order_id" in frame.columns:
+        returns = int((frame["quantity"] < 0).sum())
+        t.add_row("orders", f"{frame['order_id'].nunique():,} ({returns:,} return lines)")
+    if "event" in frame.columns:
+        counts = frame["event"].value_counts()
+        t.add_row("events", ", ".join(f"{k}: {v:,}" for k, v in counts.head(12).items()))
+    if "is_promo" in frame.columns:
+        t.add_row("promo days", f"{frame.loc[frame['is_promo'], 'date'].nunique():,}")
+    return t
+
+
+@app.command()
+def validate(
+    file: Path = _FILE,
+    table: TableName = _TABLE,
+    format: FormatName = _FORMAT,
+    map: list[str] | None = _MAP,
+    map_file: Path | None = _MAP_FILE,
+    encoding: str | None = _ENCODING,
+    sheet: str | None = _SHEET,
+    allow_future: bool = _FUTURE,
+) -> None:
+    """Check a file against a canonical table; print a summary and the cleaning report."""
+    with handle_errors():
+        mapping = _mapping(map, map_file)
+        frame, report = _load(file, table, format, mapping, encoding, sheet, allow_future, True)
+        console.print(_summary(frame, table.value, file))
+        if report.rules:
+            console.print(report)
+
+
+@app.command()
+def convert(
+    file: Path = _FILE,
+    out: Path = typer.Argument(..., help="Output Parquet file."),
+    table: TableName = _TABLE,
+    format: FormatName = _FORMAT,
+    map: list[str] | None = _MAP,
+    map_file: Path | None = _MAP_FILE,
+    encoding: str | None = _ENCODING,
+    sheet: str | None = _SHEET,
+    allow_future: bool = _FUTURE,
+    no_clean: bool = typer.Option(False, "--no-clean", help="Validate only; skip cleaning."),
+    report: Path | None = typer.Option(None, "--report", help="Write the cleaning report (JSON)."),
+) -> None:
+    """Write FILE as a canonical (cleaned) Parquet table to OUT, atomically."""
+    with handle_errors():
+        if out.resolve() == file.resolve():
+            raise ConfigError(f"OUT {out} is the input file; choose another output path.")
+        mapping = _mapping(map, map_file)
+        frame, rep = _load(
+            file, table, format, mapping, encoding, sheet, allow_future, not no_clean
+        )
+        with atomic_path(out) as tmp:
+            frame.to_parquet(tmp, index=False)
+        if report is not None:
+            atomic_write_json(
+                report, {"source": str(file), "output": str(out), **rep.to_dict()}
+            )
+        console.print(f"wrote {len(frame):,} {table.value} rows to {out}")
+        if rep.rules:
+            console.print(rep)

@@ -14,6 +14,7 @@ timezone-naive ``datetime64[ns]``, amounts are ``float64`` and flags are ``bool`
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -286,12 +287,11 @@ def _to_string(s: pd.Series, *, strip: bool) -> pd.Series:
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(vals)
         integral = finite & (np.floor(np.where(finite, vals, 0.0)) == vals) & (np.abs(vals) < 2**53)
-        out = pd.Series(pd.NA, index=s.index, dtype=STRING_DTYPE)
-        if integral.any():
-            out[integral] = vals[integral].astype("int64").astype(str)
+        res = np.full(len(vals), None, dtype=object)
+        res[integral] = vals[integral].astype("int64").astype(str)
         other = finite & ~integral
-        if other.any():
-            out[other] = [repr(float(v)) for v in vals[other]]
+        res[other] = [repr(float(v)) for v in vals[other]]
+        out = pd.Series(res, index=s.index, dtype=STRING_DTYPE)
     elif pd.api.types.is_numeric_dtype(s.dtype):
         out = s.astype(STRING_DTYPE)
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
@@ -311,6 +311,13 @@ def _to_string(s: pd.Series, *, strip: bool) -> pd.Series:
     if strip:
         out = out.str.strip()
         out = out.mask(out == "")
+        # Ids written by a float column ("17850.0" in a CSV saved from pandas): when the
+        # whole column is integers with a ".0", drop the ".0" as for float columns.
+        vals = out.dropna()
+        if len(vals) and vals.str.endswith(".0").any() and vals.str.fullmatch(
+            r"-?\d+(?:\.0+)?"
+        ).all():
+            out = out.str.replace(r"\.0+$", "", regex=True)
     return out
 
 
@@ -325,9 +332,13 @@ def _to_float(s: pd.Series, col: str, where: str) -> tuple[pd.Series, pd.Series]
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s.astype("float64"), pd.Series(False, index=s.index)
     txt = _as_text(s)
-    num = pd.to_numeric(txt.astype(object).where(txt.notna(), None), errors="coerce")
-    num = pd.Series(num, index=s.index, dtype="float64")
+    obj = txt.astype(object).where(txt.notna(), None)
+    num = pd.Series(pd.to_numeric(obj, errors="coerce"), index=s.index, dtype="float64")
     bad = (txt.notna() & num.isna()).to_numpy(dtype=bool)
+    if not bad.any():
+        # pandas' fast parser can be off by one ulp; Python's float() round-trips exactly.
+        with contextlib.suppress(ValueError, TypeError):
+            num = obj.astype("float64")
     return num, pd.Series(bad, index=s.index)
 
 
@@ -395,8 +406,8 @@ def _to_datetime(s: pd.Series, col: str, where: str) -> pd.Series:
         if no_tz.any():
             first_tz, first_no = _rows(has_tz)[0], _rows(no_tz)[0]
             raise DataQualityError(
-                f"{where}: column '{col}' mixes times with a UTC offset (e.g. data row "
-                f"{first_tz}: {txt[has_tz].iloc[0]!r}) and times without one (e.g. data row "
+                f"{where}: column '{col}' mixes times with a UTC offset (e.g. data line "
+                f"{first_tz}: {txt[has_tz].iloc[0]!r}) and times without one (e.g. data line "
                 f"{first_no}: {txt[no_tz].iloc[0]!r}); {int(no_tz.sum())} of "
                 f"{int(txt.notna().sum())} values have no offset. Export all times in one "
                 "local time zone without offsets.",
@@ -410,7 +421,7 @@ def _to_datetime(s: pd.Series, col: str, where: str) -> pd.Series:
             second = norm != norm.iloc[0]
             raise DataQualityError(
                 f"{where}: column '{col}' mixes time zones: UTC offsets {short_repr(kinds)} "
-                f"(e.g. data row {_rows(has_tz)[0]}: {txt[has_tz].iloc[0]!r} and data row "
+                f"(e.g. data line {_rows(has_tz)[0]}: {txt[has_tz].iloc[0]!r} and data line "
                 f"{_rows(second.reindex(txt.index, fill_value=False))[0]}: "
                 f"{txt[has_tz][second].iloc[0]!r}). Convert all times to the shop's local time "
                 "and drop the offsets.",
@@ -454,17 +465,19 @@ def _to_bool(s: pd.Series, col: str, where: str) -> pd.Series:
     return mapped
 
 
-def _check_missing(out: pd.Series, spec: ColumnSpec, where: str) -> None:
+def _check_missing(out: pd.Series, spec: ColumnSpec, where: str, given: pd.Series) -> None:
     if spec.nullable:
         return
     miss = out.isna()
     if miss.any():
+        shown = given.astype(object).where(given.notna(), "<empty>").astype(str)
+        shown = shown.where(shown.str.strip() != "", "<empty>")
         raise _bad(
             where,
             spec.name,
             "missing values",
             miss,
-            pd.Series(["<empty>"] * len(out), index=out.index),
+            shown,
             f"Every row needs a {spec.name}: fill those cells or drop the rows.",
         )
 
@@ -488,14 +501,14 @@ def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
                     f"Map your event names to {', '.join(spec.allowed)} before loading.",
                 )
             out = low.astype(STRING_DTYPE)
-        _check_missing(out, spec, where)
+        _check_missing(out, spec, where, s)
         return out
     if spec.dtype == "float64":
         num, bad = _to_float(s, col, where)
         if bad.any():
             given = s[bad.to_numpy()]
             raise _bad(where, col, "text that is not a number", bad, s, _number_fix(given))
-        _check_missing(num, spec, where)
+        _check_missing(num, spec, where, s)
         inf = np.isinf(num.to_numpy())
         if inf.any():
             raise _bad(
@@ -504,11 +517,11 @@ def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
         return num
     if spec.dtype in ("datetime64[ns]", "date"):
         out = _to_datetime(s, col, where)
-        _check_missing(out, spec, where)
+        _check_missing(out, spec, where, s)
         return out.dt.normalize() if spec.dtype == "date" else out
     # bool
     out = _to_bool(s, col, where)
-    _check_missing(out, spec, where)
+    _check_missing(out, spec, where, s)
     return out.astype(bool)
 
 
