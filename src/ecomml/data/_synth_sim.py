@@ -129,7 +129,7 @@ class Returns:
 
 @dataclass
 class Events:
-    """Browsing events (0 view, 1 cart, 2 purchase), sorted by customer, time, kind."""
+    """Browsing events (0 view, 1 cart, 2 purchase), unsorted."""
 
     owner: np.ndarray
     sku: np.ndarray
@@ -359,8 +359,7 @@ def draw_events(
             np.ones(int(carted.sum()), np.int8),
         ]
     )
-    order = np.lexsort((kind, t, owner))
-    return Events(owner=owner[order], sku=sku[order], t=t[order], kind=kind[order])
+    return Events(owner=owner, sku=sku, t=t, kind=kind)
 
 
 def simulate_block(

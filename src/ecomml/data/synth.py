@@ -59,7 +59,8 @@ from ecomml.data._synth_sim import (
     add_events,
     simulate_block,
 )
-from ecomml.data._synth_world import CHANNELS, REGIONS, SEGMENTS, World, build_world
+from ecomml.data import _synth_tables as tables
+from ecomml.data._synth_world import SEGMENTS, World, build_world
 from ecomml.exceptions import ConfigError
 
 __all__ = [
@@ -68,83 +69,14 @@ __all__ = [
     "make_sample_shop",
     "write_shop",
     "demand_quantiles",
-    "TRANSACTIONS_DTYPES",
-    "EVENTS_DTYPES",
-    "CATALOG_DTYPES",
-    "CALENDAR_DTYPES",
+    "default_n_skus",
 ]
-
-#: Column dtypes of the canonical tables (pandas dtype names).
-TRANSACTIONS_DTYPES: dict[str, str] = {
-    "order_id": "string",
-    "customer_id": "string",
-    "sku": "string",
-    "ts": "datetime64[ns]",
-    "quantity": "float64",
-    "price": "float64",
-    "channel": "string",
-    "region": "string",
-    "category": "string",
-    "return_of": "string",
-}
-EVENTS_DTYPES: dict[str, str] = {
-    "customer_id": "string",
-    "sku": "string",
-    "ts": "datetime64[ns]",
-    "event": "string",
-}
-CATALOG_DTYPES: dict[str, str] = {
-    "sku": "string",
-    "category": "string",
-    "price": "float64",
-    "cost": "float64",
-    "active": "bool",
-}
-CALENDAR_DTYPES: dict[str, str] = {"date": "datetime64[ns]", "event": "string", "is_promo": "bool"}
-_TRUTH_CUSTOMERS_DTYPES: dict[str, str] = {
-    "customer_id": "string",
-    "lambda": "float64",
-    "p_dropout": "float64",
-    "acquired_at": "datetime64[ns]",
-    "dropout_at": "datetime64[ns]",
-    "alive_at_end": "bool",
-    "segment": "string",
-    "region": "string",
-    "loyalty": "float64",
-    "basket_size": "float64",
-}
-_TRUTH_SKU_DAYS_DTYPES: dict[str, str] = {
-    "sku": "string",
-    "date": "datetime64[ns]",
-    "mean": "float64",
-    "dispersion": "float64",
-}
-_TRUTH_SKUS_DTYPES: dict[str, str] = {
-    "sku": "string",
-    "category": "string",
-    "group": "string",
-    "launched_at": "datetime64[ns]",
-    "discontinued_at": "datetime64[ns]",
-    "popularity": "float64",
-    "lumpy": "bool",
-    "mean_lot": "float64",
-    "attach_rate": "float64",
-    "promo_discount": "float64",
-}
 
 #: Default heterogeneity: mean lambda 1/8 per day, mean p_dropout 1/16.
 _DEFAULT_POPULATION = Population(r=1.0, alpha=8.0, a=2.0, b=30.0)
 _BLOCK_CUSTOMERS = 50_000  # make_shop: customers simulated at a time
-_ID_WIDTH = {"order": 10, "customer": 8, "sku": 6}
-_EVENT_NAMES = ("view", "cart", "purchase")
 
 Progress = Callable[[int, int], None]
-
-
-def _schema(dtypes: dict[str, str]) -> pa.Schema:
-    """Arrow schema (with pandas metadata, so ``pd.read_parquet`` restores the dtypes)."""
-    empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
-    return pa.Schema.from_pandas(empty, preserve_index=False)
 
 
 @dataclass
@@ -154,7 +86,7 @@ class SyntheticShop:
     Attributes
     ----------
     transactions, events, catalog, calendar : pandas.DataFrame
-        The canonical tables (see ``TRANSACTIONS_DTYPES`` and friends).
+        The canonical tables (dtypes as in :mod:`ecomml.data.schema`).
     truth_customers, truth_sku_days, truth_skus : pandas.DataFrame
         Latent customer traits, true demand per SKU-day and SKU attributes.
     params : dict
@@ -184,36 +116,13 @@ class SyntheticShop:
 # ---------------------------------------------------------------------------- helpers
 
 
-def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """Fixed-width ids like ``C00000042`` built without Python string objects."""
-    nums = np.asarray(numbers, dtype=np.int64)
-    n = nums.size
-    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
-    size = head.size + width
-    if n * size >= 2**31:
-        raise ValueError("too many ids for one Arrow string array; use smaller chunks")
-    buf = np.empty((n, size), dtype=np.uint8)
-    buf[:, : head.size] = head
-    rest = nums.copy()
-    for j in range(size - 1, head.size - 1, -1):
-        buf[:, j] = rest % 10 + 48
-        rest //= 10
-    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
-
-
-def _timestamps(world: World, t: np.ndarray) -> pa.Array:
-    """Days since the start (float) to second-resolution timestamps."""
-    start_ns = world.start.value
-    secs = np.floor(t * 86_400.0).astype(np.int64)
-    return pa.array(start_ns + secs * 1_000_000_000, type=pa.timestamp("ns"))
-
-
-def _check_int(value: Any, name: str, *, minimum: int, option: str) -> int:
+def _check_int(value: Any, name: str, *, minimum: int, flag: str | None = None) -> int:
+    """Check an integer option; ``flag`` is the CLI spelling named in the message."""
+    label = f"{name} ({flag})" if flag else name
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer, got {value!r}; pass e.g. {option} 1000.")
+        raise ConfigError(f"{label} must be an integer, got {value!r}.")
     if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}; pass e.g. {option} 1000.")
+        raise ConfigError(f"{label} must be at least {minimum}, got {value}.")
     return int(value)
 
 
@@ -227,6 +136,10 @@ def _parse_start(start: Any) -> pd.Timestamp:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts.normalize()
+
+
+def _frame(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas()
 
 
 def _rng(seed: int, *stream: int) -> np.random.Generator:
@@ -260,159 +173,6 @@ def _params(
         "demand_units": "gross units sold per SKU and day (returns excluded)",
         **(extra or {}),
     }
-
-
-# ------------------------------------------------------------------------ tables
-
-
-def _transactions_table(
-    world: World, block: Block, order_base: int, return_base: int
-) -> tuple[pa.Table, int, int]:
-    """Sale lines and returns of a block, sorted by customer and time."""
-    cust, orders, lines, ret = block.customers, block.orders, block.lines, block.returns
-    has = np.zeros(orders.owner.size, dtype=bool)
-    has[lines.order] = True
-    order_num = np.cumsum(has) - 1 + order_base
-    n_sale, n_ret = lines.sku.size, ret.line.size
-
-    sale_order = lines.order
-    owner = orders.owner[np.concatenate([sale_order, sale_order[ret.line]])]
-    sku = np.concatenate([lines.sku, lines.sku[ret.line]])
-    t = np.concatenate([orders.t[sale_order], ret.t])
-    day = orders.day[sale_order]
-    price = np.round(world.list_price[lines.sku] * (1.0 - world.discount[lines.sku] * world.level[day]), 2)
-    price = np.concatenate([price, price[ret.line]])
-    qty = np.concatenate([lines.qty, ret.qty])
-    channel = orders.channel[np.concatenate([sale_order, sale_order[ret.line]])]
-    order_ids = pa.concat_arrays(
-        [
-            _ids("O", order_num[sale_order], _ID_WIDTH["order"]),
-            _ids("R", return_base + np.arange(n_ret), _ID_WIDTH["order"]),
-        ]
-    )
-    return_of = pa.concat_arrays(
-        [pa.nulls(n_sale, pa.string()), _ids("O", order_num[sale_order[ret.line]], _ID_WIDTH["order"])]
-    )
-    sort = pa.array(np.lexsort((t, owner)))
-    sku_names = _ids("SKU", world.sku_code, _ID_WIDTH["sku"])
-    arrays = [
-        order_ids.take(sort),
-        _ids("C", cust.number[owner], _ID_WIDTH["customer"]).take(sort),
-        sku_names.take(pa.array(sku)).take(sort),
-        _timestamps(world, t).take(sort),
-        pa.array(qty).take(sort),
-        pa.array(price).take(sort),
-        pa.array(list(CHANNELS)).take(pa.array(channel)).take(sort),
-        pa.array(list(REGIONS)).take(pa.array(cust.region[owner])).take(sort),
-        pa.array(world.categories).take(pa.array(world.sku_cat[sku])).take(sort),
-        return_of.take(sort),
-    ]
-    table = pa.Table.from_arrays(arrays, schema=_schema(TRANSACTIONS_DTYPES))
-    return table, order_base + int(has.sum()), return_base + n_ret
-
-
-def _events_table(world: World, block: Block) -> pa.Table:
-    ev = block.events
-    assert ev is not None
-    arrays = [
-        _ids("C", block.customers.number[ev.owner], _ID_WIDTH["customer"]),
-        _ids("SKU", world.sku_code, _ID_WIDTH["sku"]).take(pa.array(ev.sku)),
-        _timestamps(world, ev.t),
-        pa.array(list(_EVENT_NAMES)).take(pa.array(ev.kind)),
-    ]
-    return pa.Table.from_arrays(arrays, schema=_schema(EVENTS_DTYPES))
-
-
-def _truth_customers_table(world: World, block: Block) -> pa.Table:
-    c = block.customers
-    dropout = _timestamps(world, np.where(c.dropped, c.t_e, 0.0))
-    dropout = pa.array(
-        np.where(c.dropped, dropout.to_numpy(zero_copy_only=False), np.datetime64("NaT")),
-        type=pa.timestamp("ns"),
-    )
-    arrays = [
-        _ids("C", c.number, _ID_WIDTH["customer"]),
-        pa.array(c.lam),
-        pa.array(c.p),
-        _timestamps(world, c.t_a),
-        dropout,
-        pa.array(~c.dropped),
-        pa.array([s[0] for s in SEGMENTS]).take(pa.array(c.seg)),
-        pa.array(list(REGIONS)).take(pa.array(c.region)),
-        pa.array(c.loyalty),
-        pa.array(1.0 + c.extra),
-    ]
-    return pa.Table.from_arrays(arrays, schema=_schema(_TRUTH_CUSTOMERS_DTYPES))
-
-
-def _sku_order(world: World) -> np.ndarray:
-    return np.argsort(world.sku_code)
-
-
-def _catalog_table(world: World) -> pa.Table:
-    o = _sku_order(world)
-    arrays = [
-        _ids("SKU", world.sku_code[o], _ID_WIDTH["sku"]),
-        pa.array(world.categories).take(pa.array(world.sku_cat[o])),
-        pa.array(world.list_price[o]),
-        pa.array(world.cost[o]),
-        pa.array(world.end_day[o] >= world.days),
-    ]
-    return pa.Table.from_arrays(arrays, schema=_schema(CATALOG_DTYPES))
-
-
-def _truth_skus_table(world: World) -> pa.Table:
-    o = _sku_order(world)
-    day_ns = 86_400 * 1_000_000_000
-    launched = world.start.value + world.launch_day[o] * day_ns
-    gone = world.end_day[o] < world.days
-    ended = pa.array(
-        np.where(gone, (world.start.value + world.end_day[o] * day_ns).astype("datetime64[ns]"),
-                 np.datetime64("NaT")),
-        type=pa.timestamp("ns"),
-    )  # fmt: skip
-    arrays = [
-        _ids("SKU", world.sku_code[o], _ID_WIDTH["sku"]),
-        pa.array(world.categories).take(pa.array(world.sku_cat[o])),
-        _ids("B", world.group[o], 5),
-        pa.array(launched, type=pa.timestamp("ns")),
-        ended,
-        pa.array(world.popularity[o] / world.popularity.sum()),
-        pa.array(world.lumpy[o]),
-        pa.array(world.expected_quantity()[o]),
-        pa.array(world.attach[o]),
-        pa.array(world.discount[o]),
-    ]
-    return pa.Table.from_arrays(arrays, schema=_schema(_TRUTH_SKUS_DTYPES))
-
-
-def _sku_days_tables(
-    world: World, mean: np.ndarray, dispersion: np.ndarray, *, skus_per_table: int
-) -> Iterator[pa.Table]:
-    """True demand per SKU-day, sorted by SKU then date, in tables of whole SKUs."""
-    o = _sku_order(world)
-    D = world.days
-    dates = world.start.value + np.arange(D, dtype=np.int64) * 86_400 * 1_000_000_000
-    schema = _schema(_TRUTH_SKU_DAYS_DTYPES)
-    for lo in range(0, o.size, skus_per_table):
-        ks = o[lo : lo + skus_per_table]
-        arrays = [
-            _ids("SKU", np.repeat(world.sku_code[ks], D), _ID_WIDTH["sku"]),
-            pa.array(np.tile(dates, ks.size), type=pa.timestamp("ns")),
-            pa.array(mean[:, ks].T.ravel()),
-            pa.array(dispersion[:, ks].T.ravel()),
-        ]
-        yield pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _calendar_table(world: World) -> pa.Table:
-    return pa.Table.from_pandas(
-        world.calendar.astype(CALENDAR_DTYPES), schema=_schema(CALENDAR_DTYPES), preserve_index=False
-    )
-
-
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas()
 
 
 # --------------------------------------------------------------------------- make_shop
@@ -467,11 +227,11 @@ def make_shop(
     ConfigError
         For a non-positive size, a bad date or invalid population parameters.
     """
-    n_customers = _check_int(n_customers, "n_customers", minimum=1, option="n_customers=")
-    n_skus = _check_int(n_skus, "n_skus", minimum=3, option="n_skus=")
-    days = _check_int(days, "days", minimum=7, option="days=")
-    seed = _check_int(seed, "seed", minimum=0, option="seed=")
-    n_categories = _check_int(n_categories, "n_categories", minimum=1, option="n_categories=")
+    n_customers = _check_int(n_customers, "n_customers", minimum=1)
+    n_skus = _check_int(n_skus, "n_skus", minimum=3)
+    days = _check_int(days, "days", minimum=7)
+    seed = _check_int(seed, "seed", minimum=0)
+    n_categories = _check_int(n_categories, "n_categories", minimum=1)
     pop = _population(r, alpha, a, b)
     world = _make_world(
         start=_parse_start(start), days=days, n_skus=n_skus, n_categories=n_categories, seed=seed
@@ -484,26 +244,26 @@ def make_shop(
         rng = _rng(seed, 1, i)
         block = simulate_block(world, n, first, rng, pop)
         acc.add(world, block.customers)
-        table, order_base, return_base = _transactions_table(world, block, order_base, return_base)
+        table, order_base, return_base = tables.transactions_table(world, block, order_base, return_base)
         tx.append(table)
-        tc.append(_truth_customers_table(world, block))
+        tc.append(tables.truth_customers_table(world, block))
         if include_events:
-            ev.append(_events_table(world, add_events(world, block, rng)))
+            ev.append(tables.events_table(world, add_events(world, block, rng)))
     mean, dispersion = acc.finalize(world)
-    sku_days = pa.concat_tables(_sku_days_tables(world, mean, dispersion, skus_per_table=world.n_skus))
+    sku_days = pa.concat_tables(tables.sku_days_tables(world, mean, dispersion, skus_per_table=world.n_skus))
     events = (
-        _to_pandas(pa.concat_tables(ev))
+        _frame(pa.concat_tables(ev))
         if ev
-        else _schema(EVENTS_DTYPES).empty_table().to_pandas()
+        else tables.schema(tables.EVENTS_DTYPES).empty_table().to_pandas()
     )
     return SyntheticShop(
-        transactions=_to_pandas(pa.concat_tables(tx)),
+        transactions=_frame(pa.concat_tables(tx)),
         events=events,
-        catalog=_to_pandas(_catalog_table(world)),
-        calendar=_to_pandas(_calendar_table(world)),
-        truth_customers=_to_pandas(pa.concat_tables(tc)),
-        truth_sku_days=_to_pandas(sku_days),
-        truth_skus=_to_pandas(_truth_skus_table(world)),
+        catalog=_frame(tables.catalog_table(world)),
+        calendar=_frame(tables.calendar_table(world)),
+        truth_customers=_frame(pa.concat_tables(tc)),
+        truth_sku_days=_frame(sku_days),
+        truth_skus=_frame(tables.truth_skus_table(world)),
         params=_params(world, pop, seed, n_customers),
     )
 
@@ -619,7 +379,8 @@ def write_shop(
     chunk_rows
         Approximate transaction rows per part file.
     progress
-        Called as ``progress(rows_done, n_transactions)`` after every part.
+        Called as ``progress(rows_done, n_transactions)`` once the options are checked
+        (with 0 rows) and after every part.
     n_customers
         Fix the number of customers; their purchase rate is then calibrated to reach
         ``n_transactions``. By default it follows from the target.
@@ -644,14 +405,14 @@ def write_shop(
         For bad sizes, or when ``out_dir`` is a file or a non-empty directory.
     """
     t0 = time.perf_counter()
-    n_transactions = _check_int(n_transactions, "n_transactions", minimum=1, option="--rows")
-    chunk_rows = _check_int(chunk_rows, "chunk_rows", minimum=1000, option="--chunk-rows")
-    seed = _check_int(seed, "seed", minimum=0, option="--seed")
-    days = _check_int(days, "days", minimum=7, option="--days")
+    n_transactions = _check_int(n_transactions, "n_transactions", minimum=1, flag="--rows")
+    chunk_rows = _check_int(chunk_rows, "chunk_rows", minimum=1000, flag="--chunk-rows")
+    seed = _check_int(seed, "seed", minimum=0, flag="--seed")
+    days = _check_int(days, "days", minimum=7, flag="--days")
     if n_customers is not None:
-        n_customers = _check_int(n_customers, "n_customers", minimum=1, option="--customers")
+        n_customers = _check_int(n_customers, "n_customers", minimum=1, flag="--customers")
     n_skus = default_n_skus(n_transactions) if n_skus is None else _check_int(
-        n_skus, "n_skus", minimum=3, option="--skus"
+        n_skus, "n_skus", minimum=3, flag="--skus"
     )
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
@@ -667,11 +428,13 @@ def write_shop(
     pop = _DEFAULT_POPULATION
     if n_customers is not None:
         pop = _calibrate(world, pop, seed, n_transactions / n_customers)
-    per_customer = _pilot_rows(world, pop, seed)
+    per_customer = _pilot_rows(world, pop, seed, n=int(np.clip(n_transactions // 40, 500, 4000)))
     block_customers = max(20, int(chunk_rows / per_customer))
     summary: dict[str, Any] = {}
 
     def fill(tmp: Path) -> None:
+        if progress is not None:
+            progress(0, n_transactions)
         summary.update(
             _write_blocks(
                 tmp,
@@ -723,7 +486,7 @@ def _write_blocks(
     truth_dir = root / "truth"
     truth_dir.mkdir(parents=True)
     with atomic_path(truth_dir / "customers.parquet") as cust_tmp:
-        writer = pq.ParquetWriter(cust_tmp, _schema(_TRUTH_CUSTOMERS_DTYPES))
+        writer = pq.ParquetWriter(cust_tmp, tables.schema(tables.TRUTH_CUSTOMERS_DTYPES))
         try:
             part = 0
             while True:
@@ -733,7 +496,7 @@ def _write_blocks(
                         break
                     n = block_customers
                     if remaining < 1.3 * chunk_rows:
-                        n = int(remaining / per_customer * 1.2) + 20
+                        n = int(remaining / per_customer * 1.5) + 20
                     max_rows: int | None = remaining
                 else:
                     n = min(block_customers, n_customers - customers)
@@ -743,18 +506,18 @@ def _write_blocks(
                 rng = _rng(seed, 1, part)
                 block = simulate_block(world, n, customers, rng, pop, max_rows=max_rows)
                 acc.add(world, block.customers)
-                table, order_base, return_base = _transactions_table(
+                table, order_base, return_base = tables.transactions_table(
                     world, block, order_base, return_base
                 )
                 name = f"part-{part:05d}.parquet"
                 _write_table(root / "transactions" / name, table)
                 files.append(f"transactions/{name}")
                 if include_events:
-                    ev = _events_table(world, add_events(world, block, rng))
+                    ev = tables.events_table(world, add_events(world, block, rng))
                     _write_table(root / "events" / name, ev)
                     files.append(f"events/{name}")
                     event_rows += ev.num_rows
-                writer.write_table(_truth_customers_table(world, block))
+                writer.write_table(tables.truth_customers_table(world, block))
                 rows += table.num_rows
                 sale_rows += int(block.lines.sku.size)
                 customers += len(block.customers)
@@ -769,15 +532,15 @@ def _write_blocks(
     mean, dispersion = acc.finalize(world)
     del acc
     with atomic_path(truth_dir / "sku_days.parquet") as tmp:
-        with pq.ParquetWriter(tmp, _schema(_TRUTH_SKU_DAYS_DTYPES)) as w:
+        with pq.ParquetWriter(tmp, tables.schema(tables.TRUTH_SKU_DAYS_DTYPES)) as w:
             per = max(1, 1_000_000 // world.days)
-            for t in _sku_days_tables(world, mean, dispersion, skus_per_table=per):
+            for t in tables.sku_days_tables(world, mean, dispersion, skus_per_table=per):
                 w.write_table(t)
     del mean, dispersion
     files.append("truth/sku_days.parquet")
-    _write_table(truth_dir / "skus.parquet", _truth_skus_table(world))
-    _write_table(root / "catalog.parquet", _catalog_table(world))
-    _write_table(root / "calendar.parquet", _calendar_table(world))
+    _write_table(truth_dir / "skus.parquet", tables.truth_skus_table(world))
+    _write_table(root / "catalog.parquet", tables.catalog_table(world))
+    _write_table(root / "calendar.parquet", tables.calendar_table(world))
     params = _params(world, pop, seed, customers, {"chunk_rows": chunk_rows})
     atomic_write_json(truth_dir / "params.json", params)
     files += ["truth/skus.parquet", "catalog.parquet", "calendar.parquet", "truth/params.json"]
