@@ -42,8 +42,11 @@ def test_import_ecomml_is_light() -> None:
 
 def test_check_frame_suggests_closest_column() -> None:
     df = pd.DataFrame({"order_id": [1], "custmer_id": ["a"]})
-    with pytest.raises(exc.SchemaError, match="missing required column.*'customer_id' "
-                       r"\(did you mean 'custmer_id'\?\)") as info:
+    with pytest.raises(
+        exc.SchemaError,
+        match="missing required column.*'customer_id' "
+        r"\(did you mean 'custmer_id'\?\)",
+    ) as info:
         check_frame(df, required=["order_id", "customer_id"], name="transactions", source="x.csv")
     assert info.value.missing == ["customer_id"]
     assert "transactions (x.csv)" in str(info.value)

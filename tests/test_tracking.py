@@ -47,7 +47,9 @@ def test_log_estimator_roundtrip_as_pyfunc(mlflow_uri: str, rng: np.random.Gener
     with tracked_run("tests", run_name="lr", tags={"ecomml.task": "test"}) as run:
         log_fingerprint(data_fingerprint(X), cutoff="2020-01-01")
         digest = log_feature_manifest({"views": {"v": {"2020-01-01": {"sql_hash": "abc"}}}})
-        info = log_estimator(est, metrics={"auc": 0.9}, cutoff="2020-01-01", input_example=X.head(2))
+        info = log_estimator(
+            est, metrics={"auc": 0.9}, cutoff="2020-01-01", input_example=X.head(2)
+        )
     got = mlflow.get_run(run.info.run_id)
     assert got.data.metrics["auc"] == 0.9
     assert got.data.params["model.C"] == "1.0"

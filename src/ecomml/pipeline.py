@@ -48,6 +48,7 @@ def load_shop(
     encoding: str | None = None,
     clean: bool = True,
     seed: int = 0,
+    max_ts: Any = None,
 ) -> ShopData:
     """Read a shop's tables (validated and cleaned), or build the seeded sample shop when
     ``transactions`` is None."""
@@ -71,12 +72,17 @@ def load_shop(
     from ecomml.data import read_table, read_transactions
 
     tx, report = read_transactions(
-        transactions, format=format, mapping=dict(mapping or {}), clean=clean, encoding=encoding
+        transactions,
+        format=format,
+        mapping=dict(mapping or {}),
+        clean=clean,
+        encoding=encoding,
+        max_ts=max_ts,
     )
     data = ShopData(transactions=tx, source=str(transactions), cleaning=report)
     data.fingerprint = data_fingerprint(transactions)
     if events is not None:
-        data.events = read_table(events, table="events")
+        data.events = read_table(events, table="events", max_ts=max_ts)
     if catalog is not None:
         data.catalog = read_table(catalog, table="catalog")
     if calendar is not None:

@@ -39,7 +39,9 @@ def plot_daily_sales(transactions: pd.DataFrame, calendar: pd.DataFrame | None =
     tx = transactions[transactions["quantity"] > 0]
     day = tx["ts"].dt.normalize()
     daily = (
-        pd.DataFrame({"date": day, "units": tx["quantity"], "revenue": tx["quantity"] * tx["price"]})
+        pd.DataFrame(
+            {"date": day, "units": tx["quantity"], "revenue": tx["quantity"] * tx["price"]}
+        )
         .groupby("date")[["units", "revenue"]]
         .sum()
     )
@@ -54,7 +56,9 @@ def plot_daily_sales(transactions: pd.DataFrame, calendar: pd.DataFrame | None =
     if calendar is not None and not daily.empty:
         promo = calendar[calendar["is_promo"].astype(bool)]
         promo_days = pd.to_datetime(promo["date"]).drop_duplicates()
-        promo_days = promo_days[(promo_days >= daily.index.min()) & (promo_days <= daily.index.max())]
+        promo_days = promo_days[
+            (promo_days >= daily.index.min()) & (promo_days <= daily.index.max())
+        ]
         for d in promo_days:
             for ax in (ax1, ax2):
                 ax.axvspan(d, d + pd.Timedelta(days=1), color="#ff7f0e", alpha=0.15, lw=0)
@@ -102,7 +106,11 @@ def plot_rfm_overview(rfm: pd.DataFrame) -> Figure:
             ax.hist(data, bins=40, color="#1f77b4")
         else:
             pos = data[data > 0]
-            bins = np.logspace(np.log10(max(pos.min(), 1e-2)), np.log10(pos.max() + 1), 40) if len(pos) else 10
+            bins = (
+                np.logspace(np.log10(max(pos.min(), 1e-2)), np.log10(pos.max() + 1), 40)
+                if len(pos)
+                else 10
+            )
             ax.hist(pos, bins=bins, color="#2ca02c")
             ax.set_xscale("log")
         ax.set_title(col.split("__")[-1])

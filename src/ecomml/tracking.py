@@ -144,8 +144,9 @@ def log_feature_manifest(manifest: Mapping[str, Any]) -> str:
     from ecomml.features.materialize import manifest_hash
 
     views = {
-        name: next(iter(by_cutoff.values())) if isinstance(by_cutoff, dict) and by_cutoff
-        and "sql_hash" not in by_cutoff else by_cutoff
+        name: next(iter(by_cutoff.values()))
+        if isinstance(by_cutoff, dict) and by_cutoff and "sql_hash" not in by_cutoff
+        else by_cutoff
         for name, by_cutoff in manifest.get("views", {}).items()
     }
     digest = manifest_hash(views)
@@ -239,7 +240,9 @@ def _loggable(v: Any) -> bool:
     return v is None or isinstance(v, (str, int, float, bool))
 
 
-def load_estimator(path: str | os.PathLike[str], *, manifest: str | os.PathLike[str] | None = None) -> Any:
+def load_estimator(
+    path: str | os.PathLike[str], *, manifest: str | os.PathLike[str] | None = None
+) -> Any:
     """Load a joblib estimator only if its SHA-256 matches the manifest written at training time."""
     import joblib
 

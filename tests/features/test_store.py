@@ -71,8 +71,12 @@ def test_get_features_uses_only_rows_before_cutoff(store: FeatureStore) -> None:
     out = store.get_features("cust", cutoff="2020-01-06")
     assert list(out.columns) == ["cutoff", "customer_id", "cust__n_orders", "cust__spend"]
     assert out.to_dict("records") == [
-        {"cutoff": pd.Timestamp("2020-01-06"), "customer_id": "a", "cust__n_orders": 2,
-         "cust__spend": 5.0}
+        {
+            "cutoff": pd.Timestamp("2020-01-06"),
+            "customer_id": "a",
+            "cust__n_orders": 2,
+            "cust__spend": 5.0,
+        }
     ]
 
 
@@ -98,8 +102,9 @@ def test_string_keys_keep_leading_zeros(store: FeatureStore) -> None:
 
 
 def test_lookback_limits_history(store: FeatureStore) -> None:
-    out = store.get_features("cust_recent", cutoff="2020-01-08", keys=pd.DataFrame(
-        {"customer_id": ["a", "b"]}))
+    out = store.get_features(
+        "cust_recent", cutoff="2020-01-08", keys=pd.DataFrame({"customer_id": ["a", "b"]})
+    )
     # a's orders are on 01-01 and 01-05; a 3-day lookback from 01-08 starts 01-05
     assert list(out["cust_recent__n_lines"]) == [1, 1]
 
@@ -119,7 +124,8 @@ def test_training_frame_equals_stacked_get_features(store: FeatureStore) -> None
             ["cust", "cust_recent"], cutoff=cut, keys=grp[["customer_id"]].reset_index(drop=True)
         )
         pd.testing.assert_frame_equal(
-            grp.drop(columns="label").reset_index(drop=True)[ref.columns], ref,
+            grp.drop(columns="label").reset_index(drop=True)[ref.columns],
+            ref,
             check_dtype=False,
         )
 
@@ -171,8 +177,9 @@ def test_materialize_manifest_and_refusal(store: FeatureStore, tmp_path: Path) -
 def test_sql_hash_changes_with_definition() -> None:
     other = FeatureView(COUNTS.name, CUSTOMER, COUNTS.sql + " HAVING count(*) > 1")
     assert other.sql_hash != COUNTS.sql_hash
-    same = FeatureView(COUNTS.name, CUSTOMER, "  " + COUNTS.sql.replace("\n", "\n   "),
-                       fill=COUNTS.fill)
+    same = FeatureView(
+        COUNTS.name, CUSTOMER, "  " + COUNTS.sql.replace("\n", "\n   "), fill=COUNTS.fill
+    )
     assert same.sql_hash == COUNTS.sql_hash
 
 

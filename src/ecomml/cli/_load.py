@@ -11,7 +11,11 @@ from ecomml.cli._common import parse_map
 FORMAT_HELP = "Input layout: auto, canonical, online-retail, online-retail-ii, cdnow."
 
 TransactionsOpt = typer.Option(
-    None, "--transactions", "-t", help="Transactions file (CSV, Parquet, Excel).", show_default=False
+    None,
+    "--transactions",
+    "-t",
+    help="Transactions file (CSV, Parquet, Excel).",
+    show_default=False,
 )
 FormatOpt = typer.Option("auto", "--format", "-f", help=FORMAT_HELP)
 MapOpt = typer.Option(
@@ -19,7 +23,9 @@ MapOpt = typer.Option(
 )
 MapFileOpt = typer.Option(None, "--map-file", help="YAML file with a column mapping.")
 EventsOpt = typer.Option(None, "--events", help="Events file (customer_id, sku, ts, event).")
-CatalogOpt = typer.Option(None, "--catalog", help="Catalog file (sku, category, price, cost, active).")
+CatalogOpt = typer.Option(
+    None, "--catalog", help="Catalog file (sku, category, price, cost, active)."
+)
 CalendarOpt = typer.Option(
     None, "--calendar", help="Promotion calendar (date, event, is_promo); default: built-in."
 )
@@ -35,3 +41,17 @@ def mapping_from(map_items: list[str] | None, map_file: Path | None) -> dict[str
         mapping.update(load_mapping(map_file))
     mapping.update(parse_map(map_items))
     return mapping
+
+
+AllowFutureOpt = typer.Option(
+    False, "--allow-future", help="Accept timestamps after today (e.g. a clock-skewed export)."
+)
+
+
+def max_ts_for(allow_future: bool):  # noqa: ANN201 - pd.Timestamp | None
+    """Latest acceptable timestamp: tomorrow (the CLI may read the clock; the library never does)."""
+    if allow_future:
+        return None
+    import pandas as pd
+
+    return pd.Timestamp.now().normalize() + pd.Timedelta(days=2)

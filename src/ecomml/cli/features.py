@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ecomml.cli._common import console, handle_errors, make_progress
 from ecomml.cli._load import (
+    AllowFutureOpt,
     CalendarOpt,
     CatalogOpt,
     EncodingOpt,
@@ -19,6 +20,7 @@ from ecomml.cli._load import (
     MapFileOpt,
     MapOpt,
     mapping_from,
+    max_ts_for,
 )
 
 app = typer.Typer(no_args_is_help=True)
@@ -33,7 +35,9 @@ def build(
     transactions: Path = typer.Option(..., "--transactions", "-t", help="Transactions file."),
     cutoff: str = typer.Option(..., "--cutoff", help="As-of date (exclusive: uses ts < cutoff)."),
     out: Path = typer.Option(Path("ecomml-output/features"), "--out", "-o", help="Output folder."),
-    views: str | None = typer.Option(None, "--views", help="Comma-separated view names (default all)."),
+    views: str | None = typer.Option(
+        None, "--views", help="Comma-separated view names (default all)."
+    ),
     format: str = FormatOpt,
     map_items: list[str] | None = MapOpt,
     map_file: Path | None = MapFileOpt,
@@ -41,7 +45,10 @@ def build(
     catalog: Path | None = CatalogOpt,
     calendar: Path | None = CalendarOpt,
     encoding: str | None = EncodingOpt,
-    memory_limit: str | None = typer.Option(None, "--memory-limit", help="DuckDB memory limit, e.g. 6GB."),
+    allow_future: bool = AllowFutureOpt,
+    memory_limit: str | None = typer.Option(
+        None, "--memory-limit", help="DuckDB memory limit, e.g. 6GB."
+    ),
 ) -> None:
     """Materialize feature views as of --cutoff to Parquet, with a manifest.
 
@@ -71,6 +78,7 @@ def build(
                 catalog=catalog,
                 calendar=calendar,
                 encoding=encoding,
+                max_ts=max_ts_for(allow_future),
             )
             store.register("transactions", shop.transactions)
             for table in ("events", "catalog", "calendar"):

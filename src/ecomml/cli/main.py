@@ -39,7 +39,9 @@ def _register() -> None:
     from ecomml.cli import data as data_cli
     from ecomml.cli import features as features_cli
     from ecomml.cli import quickstart as quickstart_cli
+    from ecomml.cli.synth import synth
 
+    data_cli.app.command("synth")(synth)
     app.add_typer(data_cli.app, name="data", help="Validate, convert and synthesise input data.")
     app.add_typer(features_cli.app, name="features", help="Build and inspect feature views.")
     app.command("quickstart")(quickstart_cli.quickstart)

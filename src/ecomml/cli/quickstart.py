@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
 from ecomml.cli._load import (
+    AllowFutureOpt,
     CalendarOpt,
     CatalogOpt,
     EncodingOpt,
@@ -19,6 +20,7 @@ from ecomml.cli._load import (
     MapOpt,
     TransactionsOpt,
     mapping_from,
+    max_ts_for,
 )
 
 
@@ -31,8 +33,11 @@ def quickstart(
     catalog: Path | None = CatalogOpt,
     calendar: Path | None = CalendarOpt,
     encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
     cutoff: str | None = typer.Option(
-        None, "--cutoff", help="As-of date (exclusive). Default: the day after the last transaction."
+        None,
+        "--cutoff",
+        help="As-of date (exclusive). Default: the day after the last transaction.",
     ),
     out: Path = typer.Option(Path("ecomml-output"), "--out", "-o", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the built-in sample shop."),
@@ -57,6 +62,7 @@ def quickstart(
                 catalog=catalog,
                 calendar=calendar,
                 encoding=encoding,
+                max_ts=max_ts_for(allow_future),
                 seed=seed,
             )
             bar.update(task, completed=5, description=f"read {len(shop.transactions):,} rows")
@@ -64,7 +70,9 @@ def quickstart(
             def step(msg: str, frac: float) -> None:
                 bar.update(task, completed=int(frac * 100), description=msg)
 
-            result = run_quickstart(shop, out_dir=out, cutoff=cutoff, track=not no_track, progress=step)
+            result = run_quickstart(
+                shop, out_dir=out, cutoff=cutoff, track=not no_track, progress=step
+            )
 
         if shop.cleaning is not None and hasattr(shop.cleaning, "__rich__"):
             console.print(shop.cleaning)

@@ -74,7 +74,9 @@ def _parquet_or_csv_reader(path: Path) -> str:
     p = str(path)
     lit = "'" + p.replace("'", "''") + "'"
     if path.is_dir():
-        return f"read_parquet({lit[:-1]}/**/*.parquet', hive_partitioning=false, union_by_name=true)"
+        return (
+            f"read_parquet({lit[:-1]}/**/*.parquet', hive_partitioning=false, union_by_name=true)"
+        )
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".pq"} or "*" in p:
         return f"read_parquet({lit}, union_by_name=true)"

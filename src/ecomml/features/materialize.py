@@ -61,9 +61,7 @@ def manifest_hash(manifest_views: dict[str, Any]) -> str:
     """A short hash of the view definitions a set of features came from."""
     import hashlib
 
-    text = json.dumps(
-        {k: v["sql_hash"] for k, v in sorted(manifest_views.items())}, sort_keys=True
-    )
+    text = json.dumps({k: v["sql_hash"] for k, v in sorted(manifest_views.items())}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -92,9 +90,11 @@ def materialize_views(
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target, suffix=".parquet.tmp") as tmp:
             rows = store.engine.write_parquet(sql, tmp)
-        schema = store.engine.describe(f"SELECT * FROM read_parquet('{target}')") if hasattr(
-            store.engine, "con"
-        ) else []
+        schema = (
+            store.engine.describe(f"SELECT * FROM read_parquet('{target}')")
+            if hasattr(store.engine, "con")
+            else []
+        )
         entries[view.name] = {
             "view": view.name,
             "entity": view.entity.name,

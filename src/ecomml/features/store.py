@@ -166,7 +166,9 @@ class FeatureStore:
         )["lo"].iloc[0]
         lo = (pd.Timestamp(first) if pd.notna(first) else max_cutoff).normalize()
         days = pd.date_range(lo, max_cutoff - pd.Timedelta(microseconds=1), freq="D")
-        self.engine.register("_dates_all", pd.DataFrame({"date": days.date.astype("datetime64[s]")}))
+        self.engine.register(
+            "_dates_all", pd.DataFrame({"date": days.date.astype("datetime64[s]")})
+        )
         self.engine.execute(
             f"CREATE OR REPLACE TEMP VIEW {_src('dates')} AS "
             "SELECT CAST(date AS DATE) AS date FROM _dates_all"
@@ -224,8 +226,7 @@ class FeatureStore:
                 lit = sql_literal(literal)
                 llb = lb.replace("c.cutoff", lit)
                 ctes.append(
-                    f"{t} AS (SELECT s.*, {lit} AS cutoff FROM {_src(t)} s "
-                    f"WHERE s.ts < {lit}{llb})"
+                    f"{t} AS (SELECT s.*, {lit} AS cutoff FROM {_src(t)} s WHERE s.ts < {lit}{llb})"
                 )
             else:
                 ctes.append(
@@ -238,7 +239,11 @@ class FeatureStore:
         )
         ctes.append(f"catalog AS (SELECT * FROM {_src('catalog')})")
         ctes.append(f"calendar AS (SELECT * FROM {_src('calendar')})")
-        return "WITH " + ",\n".join(ctes) + f"\nSELECT * FROM (\n{view.sql.strip().rstrip(';')}\n) AS _v"
+        return (
+            "WITH "
+            + ",\n".join(ctes)
+            + f"\nSELECT * FROM (\n{view.sql.strip().rstrip(';')}\n) AS _v"
+        )
 
     def feature_columns(self, view: FeatureView) -> list[tuple[str, str]]:
         """The view's feature columns (name, SQL type), excluding cutoff and keys."""
@@ -334,7 +339,9 @@ class FeatureStore:
         if getattr(spine["cutoff"].dt, "tz", None) is not None:
             spine["cutoff"] = spine["cutoff"].dt.tz_convert("UTC").dt.tz_localize(None)
         uniq = spine["cutoff"].unique()
-        out = self._join(names, spine, single_cutoff=pd.Timestamp(uniq[0]) if len(uniq) == 1 else None)
+        out = self._join(
+            names, spine, single_cutoff=pd.Timestamp(uniq[0]) if len(uniq) == 1 else None
+        )
         return out.rename(columns={"cutoff": cutoff_col})
 
     def _join(
@@ -347,7 +354,9 @@ class FeatureStore:
         if not names:
             raise UnknownEntityError("no feature views requested")
         vs = [self.view(n) for n in names]
-        max_cut = single_cutoff if single_cutoff is not None else pd.Timestamp(spine["cutoff"].max())
+        max_cut = (
+            single_cutoff if single_cutoff is not None else pd.Timestamp(spine["cutoff"].max())
+        )
         self._prepare(max_cut)
         if spine is not None:
             needed = sorted({k for v in vs for k in v.entity.keys})
@@ -368,7 +377,9 @@ class FeatureStore:
                 if c == "cutoff":
                     sel.append("CAST(cutoff AS TIMESTAMP) AS cutoff")
                 elif c in types:
-                    sel.append(f"CAST({quote_ident(c)} AS {_SQL_CAST[types[c]]}) AS {quote_ident(c)}")
+                    sel.append(
+                        f"CAST({quote_ident(c)} AS {_SQL_CAST[types[c]]}) AS {quote_ident(c)}"
+                    )
                 else:
                     sel.append(quote_ident(c))
             self.engine.execute(
@@ -414,8 +425,11 @@ class FeatureStore:
                     ref = f"COALESCE({ref}, {sql_literal(v.fill[c])})"
                 selects.append(f"{ref} AS {quote_ident(f'{v.name}__{c}')}")
         sql = (
-            "WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(selects)} FROM _spine s\n"
-            + "\n".join(joins) + f"\nORDER BY {order}"
+            "WITH "
+            + ",\n".join(ctes)
+            + f"\nSELECT {', '.join(selects)} FROM _spine s\n"
+            + "\n".join(joins)
+            + f"\nORDER BY {order}"
         )
         out = self.engine.query(sql)
         if "_row" in out.columns:
