@@ -54,47 +54,129 @@ OR_ROW = {
 
 BAD_CASES = [
     ("empty.csv", "transactions", InputFileError, ["empty.csv is empty (0 bytes)"]),
-    ("header_only.csv", "transactions", DataQualityError,
-     ["header_only.csv (transactions) has no data rows"]),
-    ("missing_column.csv", "transactions", SchemaError,
-     ["missing_column.csv (transactions) is missing required column(s) 'price'",
-      "--map <your column>=price"]),
-    ("misspelled_column.csv", "transactions", SchemaError,
-     ["misspelled_column.csv (transactions) looks like an Online Retail (UCI) export",
-      "no column 'InvoiceNo' or 'Invoice' (did you mean 'InvoceNo'?)",
-      "--map InvoceNo=order_id"]),
-    ("latin1.csv", "transactions", InputFileError,
-     ["latin1.csv is not UTF-8 text: byte 0xA3 ('£') on line 2",
-      "looks like Latin-1 (ISO-8859-1)", "encoding='latin-1'", "--encoding latin-1"]),
-    ("utf16.csv", "transactions", InputFileError,
-     ["utf16.csv is not UTF-8 text; it looks like UTF-16", "--encoding utf-16"]),
-    ("bad_dates.csv", "transactions", DataQualityError,
-     ["bad_dates.csv (transactions): column 'ts' has values that are not dates at data lines 2, 3",
-      "['2011-13-45 10:00', 'yesterday']", "ISO dates"]),
-    ("mixed_tz.csv", "transactions", DataQualityError,
-     ["mixed_tz.csv (transactions): column 'ts' mixes times with a UTC offset",
-      "data line 1: '2011-01-01T10:00:00+01:00'", "data line 2: '2011-01-01T11:00:00'"]),
-    ("qty_text.csv", "transactions", DataQualityError,
-     ["qty_text.csv (transactions): column 'quantity' has text that is not a number at data "
-      "lines 2, 4", "['two', 'n/a?']"]),
-    ("nan_price.csv", "transactions", DataQualityError,
-     ["nan_price.csv (transactions): column 'price' has missing values at data line 2",
-      "['NaN']", "fill those cells or drop the rows"]),
-    ("inf_price.csv", "transactions", DataQualityError,
-     ["inf_price.csv (transactions): column 'price' has infinite values at data line 1",
-      "['inf']"]),
-    ("dup_catalog.csv", "catalog", DataQualityError,
-     ["dup_catalog.csv (catalog) has duplicate sku values ['A1'] at data lines 1, 3",
-      "drop_duplicates"]),
-    ("ragged.csv", "transactions", InputFileError,
-     ["ragged.csv is not a well-formed CSV file on line 3: 5 fields where the header has 6"]),
-    ("bad_event.csv", "events", DataQualityError,
-     ["bad_event.csv (events): column 'event' has values other than view, cart, purchase at "
-      "data line 3", "['wishlist']"]),
+    (
+        "header_only.csv",
+        "transactions",
+        DataQualityError,
+        ["header_only.csv (transactions) has no data rows"],
+    ),
+    (
+        "missing_column.csv",
+        "transactions",
+        SchemaError,
+        [
+            "missing_column.csv (transactions) is missing required column(s) 'price'",
+            "--map <your column>=price",
+        ],
+    ),
+    (
+        "misspelled_column.csv",
+        "transactions",
+        SchemaError,
+        [
+            "misspelled_column.csv (transactions) looks like an Online Retail (UCI) export",
+            "no column 'InvoiceNo' or 'Invoice' (did you mean 'InvoceNo'?)",
+            "--map InvoceNo=order_id",
+        ],
+    ),
+    (
+        "latin1.csv",
+        "transactions",
+        InputFileError,
+        [
+            "latin1.csv is not UTF-8 text: byte 0xA3 ('£') on line 2",
+            "looks like Latin-1 (ISO-8859-1)",
+            "encoding='latin-1'",
+            "--encoding latin-1",
+        ],
+    ),
+    (
+        "utf16.csv",
+        "transactions",
+        InputFileError,
+        ["utf16.csv is not UTF-8 text; it looks like UTF-16", "--encoding utf-16"],
+    ),
+    (
+        "bad_dates.csv",
+        "transactions",
+        DataQualityError,
+        [
+            "bad_dates.csv (transactions): column 'ts' has values that are not dates at data "
+            "lines 2, 3",
+            "['2011-13-45 10:00', 'yesterday']",
+            "ISO dates",
+        ],
+    ),
+    (
+        "mixed_tz.csv",
+        "transactions",
+        DataQualityError,
+        [
+            "mixed_tz.csv (transactions): column 'ts' mixes times with a UTC offset",
+            "data line 1: '2011-01-01T10:00:00+01:00'",
+            "data line 2: '2011-01-01T11:00:00'",
+        ],
+    ),
+    (
+        "qty_text.csv",
+        "transactions",
+        DataQualityError,
+        [
+            "qty_text.csv (transactions): column 'quantity' has text that is not a number at data "
+            "lines 2, 4",
+            "['two', 'n/a?']",
+        ],
+    ),
+    (
+        "nan_price.csv",
+        "transactions",
+        DataQualityError,
+        [
+            "nan_price.csv (transactions): column 'price' has missing values at data line 2",
+            "['NaN']",
+            "fill those cells or drop the rows",
+        ],
+    ),
+    (
+        "inf_price.csv",
+        "transactions",
+        DataQualityError,
+        [
+            "inf_price.csv (transactions): column 'price' has infinite values at data line 1",
+            "['inf']",
+        ],
+    ),
+    (
+        "dup_catalog.csv",
+        "catalog",
+        DataQualityError,
+        [
+            "dup_catalog.csv (catalog) has duplicate sku values ['A1'] at data lines 1, 3",
+            "drop_duplicates",
+        ],
+    ),
+    (
+        "ragged.csv",
+        "transactions",
+        InputFileError,
+        ["ragged.csv is not a well-formed CSV file on line 3: 5 fields where the header has 6"],
+    ),
+    (
+        "bad_event.csv",
+        "events",
+        DataQualityError,
+        [
+            "bad_event.csv (events): column 'event' has values other than view, cart, purchase at "
+            "data line 3",
+            "['wishlist']",
+        ],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "table", "exc", "parts"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
+@pytest.mark.parametrize(
+    ("name", "table", "exc", "parts"), BAD_CASES, ids=[c[0] for c in BAD_CASES]
+)
 def test_bad_files(name: str, table: str, exc: type[Exception], parts: list[str]) -> None:
     with pytest.raises(exc) as info:
         read_table(BAD / name, table=table)
@@ -105,8 +187,11 @@ def test_bad_files(name: str, table: str, exc: type[Exception], parts: list[str]
 
 
 def test_future_dates_need_max_ts() -> None:
-    with pytest.raises(DataQualityError, match="timestamps after 2030-01-01 00:00:00 .* at data "
-                       "line 2 .*'2099-06-01 10:00:00'.*--allow-future"):
+    with pytest.raises(
+        DataQualityError,
+        match="timestamps after 2030-01-01 00:00:00 .* at data "
+        "line 2 .*'2099-06-01 10:00:00'.*--allow-future",
+    ):
         read_table(BAD / "future_dates.csv", max_ts="2030-01-01")
     assert len(read_table(BAD / "future_dates.csv")) == 2
 
@@ -138,9 +223,13 @@ def test_encodings_by_option() -> None:
 
 def test_cp1252_is_named(tmp_path: Path) -> None:
     p = tmp_path / "win.csv"
-    p.write_bytes("order_id,customer_id,sku,ts,quantity,price,description\n"
-                  "1,c,A,2011-01-01,1,2.5,€ off\n".encode("cp1252"))
-    with pytest.raises(InputFileError, match="looks like Windows-1252 \\(cp1252\\).*--encoding cp1252"):
+    p.write_bytes(
+        "order_id,customer_id,sku,ts,quantity,price,description\n"
+        "1,c,A,2011-01-01,1,2.5,€ off\n".encode("cp1252")
+    )
+    with pytest.raises(
+        InputFileError, match="looks like Windows-1252 \\(cp1252\\).*--encoding cp1252"
+    ):
         read_table(p)
     assert read_table(p, encoding="cp1252")["description"].tolist() == ["€ off"]
 
@@ -179,8 +268,10 @@ def test_truncated_parquet(tmp_path: Path) -> None:
     pd.DataFrame(OR_ROW).to_parquet(good)
     bad = tmp_path / "truncated.parquet"
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(InputFileError, match="truncated.parquet is not a readable Parquet file .*"
-                       "truncated or corrupt"):
+    with pytest.raises(
+        InputFileError,
+        match="truncated.parquet is not a readable Parquet file .*truncated or corrupt",
+    ):
         read_table(bad)
 
 
@@ -193,17 +284,35 @@ def test_not_parquet_at_all(tmp_path: Path) -> None:
 
 def test_wrong_schema_parquet(tmp_path: Path) -> None:
     p = tmp_path / "wrong_schema.parquet"
-    pd.DataFrame({"user_id": [1], "item_id": [2], "rating": [5], "timestamp": [881250949]}).to_parquet(p)
-    with pytest.raises(SchemaError, match="wrong_schema.parquet \\(transactions\\) is missing "
-                       "required column\\(s\\) 'order_id'"):
+    pd.DataFrame(
+        {"user_id": [1], "item_id": [2], "rating": [5], "timestamp": [881250949]}
+    ).to_parquet(p)
+    with pytest.raises(
+        SchemaError,
+        match="wrong_schema.parquet \\(transactions\\) is missing "
+        "required column\\(s\\) 'order_id'",
+    ):
         read_table(p)
 
 
 def test_wrong_types_parquet(tmp_path: Path) -> None:
     p = tmp_path / "types.parquet"
-    df = validate_table(pd.DataFrame({k: v[:1] for k, v in {
-        "order_id": ["1"], "customer_id": ["c"], "sku": ["A"], "ts": ["2011-01-01"],
-        "quantity": [1], "price": [1.0]}.items()}), "transactions")
+    df = validate_table(
+        pd.DataFrame(
+            {
+                k: v[:1]
+                for k, v in {
+                    "order_id": ["1"],
+                    "customer_id": ["c"],
+                    "sku": ["A"],
+                    "ts": ["2011-01-01"],
+                    "quantity": [1],
+                    "price": [1.0],
+                }.items()
+            }
+        ),
+        "transactions",
+    )
     df["ts"] = True
     df.to_parquet(p)
     with pytest.raises(SchemaError, match="column 'ts' holds numbers \\(bool\\), not dates"):
@@ -212,11 +321,21 @@ def test_wrong_types_parquet(tmp_path: Path) -> None:
 
 def test_nested_parquet_column(tmp_path: Path) -> None:
     p = tmp_path / "nested.parquet"
-    table = pa.table({"order_id": ["1"], "customer_id": ["c"], "sku": [["A", "B"]],
-                      "ts": [pd.Timestamp("2011-01-01")], "quantity": [1.0], "price": [1.0]})
+    table = pa.table(
+        {
+            "order_id": ["1"],
+            "customer_id": ["c"],
+            "sku": [["A", "B"]],
+            "ts": [pd.Timestamp("2011-01-01")],
+            "quantity": [1.0],
+            "price": [1.0],
+        }
+    )
     pq.write_table(table, p)
-    with pytest.raises(InputFileError, match="nested.parquet: Parquet column\\(s\\) \\['sku'\\] hold "
-                       "nested or binary values"):
+    with pytest.raises(
+        InputFileError,
+        match="nested.parquet: Parquet column\\(s\\) \\['sku'\\] hold nested or binary values",
+    ):
         read_table(p)
 
 
@@ -244,8 +363,9 @@ def test_excel(tmp_path: Path) -> None:
     assert df["customer_id"].tolist()[:2] == ["17850", "17850"]
     assert df["order_id"].tolist() == ["536365", "536365", "C536379"]
     assert read_table(p, sheet=1)["ts"].iloc[0] == pd.Timestamp("2010-12-01 08:26")
-    with pytest.raises(InputFileError, match="has no sheet 'Year 2011'; its sheets are "
-                       "\\['notes', 'Year 2010'\\]"):
+    with pytest.raises(
+        InputFileError, match="has no sheet 'Year 2011'; its sheets are \\['notes', 'Year 2010'\\]"
+    ):
         read_table(p, sheet="Year 2011")
 
 
@@ -261,15 +381,25 @@ def test_corrupt_excel(tmp_path: Path) -> None:
 
 def test_online_retail_both_spellings(tmp_path: Path) -> None:
     one = pd.DataFrame(OR_ROW)
-    two = one.rename(columns={"InvoiceNo": "Invoice", "UnitPrice": "Price",
-                              "CustomerID": "Customer ID"})
+    two = one.rename(
+        columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
+    )
     assert detect_format(list(one.columns)) == "online-retail"
     assert detect_format(list(two.columns)) == "online-retail"
     a = to_canonical(one)
     for fmt in ("auto", "online-retail", "online-retail-ii"):
         pd.testing.assert_frame_equal(to_canonical(two, format=fmt), a)
-    assert list(a.columns) == ["order_id", "customer_id", "sku", "ts", "quantity", "price",
-                               "region", "description", "return_of"]
+    assert list(a.columns) == [
+        "order_id",
+        "customer_id",
+        "sku",
+        "ts",
+        "quantity",
+        "price",
+        "region",
+        "description",
+        "return_of",
+    ]
     assert a["region"].tolist()[0] == "United Kingdom"
     assert a["customer_id"].isna().tolist() == [False, False, True]
 
@@ -285,22 +415,32 @@ def test_online_retail_csv_export(tmp_path: Path) -> None:
 
 
 def test_cdnow_parquet_and_text(tmp_path: Path) -> None:
-    raw = pd.DataFrame({"customer_id": ["00001", "00002", "00002", "00003"],
-                        "date": [pd.Timestamp(d).date() for d in
-                                 ["1997-01-01", "1997-01-12", "1997-01-12", "1997-01-02"]],
-                        "number_of_cds": [1, 1, 5, 0], "dollar_value": [11.77, 12.0, 77.0, 0.0]})
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["00001", "00002", "00002", "00003"],
+            "date": [
+                pd.Timestamp(d).date()
+                for d in ["1997-01-01", "1997-01-12", "1997-01-12", "1997-01-02"]
+            ],
+            "number_of_cds": [1, 1, 5, 0],
+            "dollar_value": [11.77, 12.0, 77.0, 0.0],
+        }
+    )
     raw.to_parquet(tmp_path / "cdnow.parquet")
     df = read_table(tmp_path / "cdnow.parquet")
     assert df["order_id"].tolist() == ["00001-19970101", "00002-19970112", "00003-19970102"]
     assert df["sku"].unique().tolist() == ["CD"]
     assert df["quantity"].tolist() == [1.0, 6.0, 0.0]
     assert df["price"].tolist() == pytest.approx([11.77, 89.0 / 6, 0.0])
-    text = "00001 19970101  1  11.77\n00002 19970112  1  12.00\n00002 19970112  5  77.00\n" \
-           "00003 19970102  0   0.00\n"
+    text = (
+        "00001 19970101  1  11.77\n00002 19970112  1  12.00\n00002 19970112  5  77.00\n"
+        "00003 19970102  0   0.00\n"
+    )
     (tmp_path / "CDNOW_master.txt").write_text(text)
     pd.testing.assert_frame_equal(read_table(tmp_path / "CDNOW_master.txt"), df)
-    (tmp_path / "with_header.txt").write_text("customer_id date n_cds dollars\r\n"
-                                               + text.replace("\n", "\r\n"))
+    (tmp_path / "with_header.txt").write_text(
+        "customer_id date n_cds dollars\r\n" + text.replace("\n", "\r\n")
+    )
     pd.testing.assert_frame_equal(read_table(tmp_path / "with_header.txt", format="cdnow"), df)
     with pytest.raises(ConfigError, match="headerless CDNOW whitespace file"):
         read_table(tmp_path / "CDNOW_master.txt", format="online-retail")
@@ -309,8 +449,9 @@ def test_cdnow_parquet_and_text(tmp_path: Path) -> None:
 def test_format_only_for_transactions() -> None:
     with pytest.raises(ConfigError, match="format 'cdnow' describes transactions"):
         read_table(BAD / "dup_catalog.csv", table="catalog", format="cdnow")
-    with pytest.raises(ConfigError, match="unknown format 'online_retail' \\(did you mean "
-                       "'online-retail'\\?\\)"):
+    with pytest.raises(
+        ConfigError, match="unknown format 'online_retail' \\(did you mean 'online-retail'\\?\\)"
+    ):
         read_table(BAD / "bom.csv", format="online_retail")
 
 
@@ -319,10 +460,18 @@ def test_format_only_for_transactions() -> None:
 
 def test_mapping_dict_and_yaml(tmp_path: Path) -> None:
     p = tmp_path / "shop.csv"
-    p.write_text("Order,Client,Product,When,Units,Unit Price,Shop\n"
-                 "A1,007,P1,2011-01-01 10:00,2,3.5,web\n")
-    mapping = {"Order": "order_id", "Client": "customer_id", "Product": "sku", "When": "ts",
-               "Units": "quantity", "Unit Price": "price", "Shop": "channel"}
+    p.write_text(
+        "Order,Client,Product,When,Units,Unit Price,Shop\nA1,007,P1,2011-01-01 10:00,2,3.5,web\n"
+    )
+    mapping = {
+        "Order": "order_id",
+        "Client": "customer_id",
+        "Product": "sku",
+        "When": "ts",
+        "Units": "quantity",
+        "Unit Price": "price",
+        "Shop": "channel",
+    }
     df = read_table(p, mapping=mapping)
     assert df.iloc[0][["order_id", "customer_id", "channel"]].tolist() == ["A1", "007", "web"]
     y = tmp_path / "map.yaml"
@@ -332,11 +481,17 @@ def test_mapping_dict_and_yaml(tmp_path: Path) -> None:
 
 
 def test_mapping_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="'ordr_id' is not a column of the canonical transactions "
-                       "table \\(did you mean 'order_id'\\?\\)"):
+    with pytest.raises(
+        ConfigError,
+        match="'ordr_id' is not a column of the canonical transactions "
+        "table \\(did you mean 'order_id'\\?\\)",
+    ):
         read_table(BAD / "misspelled_column.csv", mapping={"InvoceNo": "ordr_id"})
-    with pytest.raises(SchemaError, match="mapping InvoiceNo=order_id names column 'InvoiceNo', "
-                       "which is not in the file \\(did you mean 'InvoceNo'\\?\\)"):
+    with pytest.raises(
+        SchemaError,
+        match="mapping InvoiceNo=order_id names column 'InvoiceNo', "
+        "which is not in the file \\(did you mean 'InvoceNo'\\?\\)",
+    ):
         read_table(BAD / "misspelled_column.csv", mapping={"InvoiceNo": "order_id"})
     df = read_table(BAD / "misspelled_column.csv", mapping={"InvoceNo": "order_id"})
     assert df["order_id"].tolist() == ["536365"]
@@ -357,44 +512,58 @@ def test_read_transactions_events_catalog(tmp_path: Path) -> None:
     _, raw_report = read_transactions(BAD / "leading_zero_ids.csv", clean=False)
     assert raw_report.rules == ()
     p = tmp_path / "events.csv"
-    p.write_text("customer_id,sku,ts,event\n1,A,2011-01-01 10:00,view\n1,A,2011-01-01 10:00,view\n"
-                 "1,A,2011-01-01 10:05,cart\n")
+    p.write_text(
+        "customer_id,sku,ts,event\n1,A,2011-01-01 10:00,view\n1,A,2011-01-01 10:00,view\n"
+        "1,A,2011-01-01 10:05,cart\n"
+    )
     events, ev_report = read_events(p)
     assert len(events) == 2 and ev_report.rule("duplicates").rows == 1
     p = tmp_path / "catalog.csv"
     p.write_text("sku,category,price,active\nA,mugs,2.5,yes\nB,,3,no\n")
     cat = read_catalog(p)
-    assert cat["active"].tolist() == [True, False] and cat["category"].isna().tolist() == [False, True]
+    assert cat["active"].tolist() == [True, False] and cat["category"].isna().tolist() == [
+        False,
+        True,
+    ]
 
 
 # ---------------------------------------------------------------- property tests
 
 _id = st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=1, max_size=8)
-_text = st.text(alphabet=string.ascii_letters + string.digits + ' ,;"£é', min_size=1,
-                max_size=12).filter(lambda s: s == s.strip() and s.lower() not in ("nan", "na"))
+_text = st.text(
+    alphabet=string.ascii_letters + string.digits + ' ,;"£é', min_size=1, max_size=12
+).filter(lambda s: s == s.strip() and s.lower() not in ("nan", "na"))
 
 
 @st.composite
 def canonical_frames(draw: st.DrawFn) -> pd.DataFrame:
     n = draw(st.integers(1, 8))
     col = lambda strat: draw(st.lists(strat, min_size=n, max_size=n))  # noqa: E731
-    ts = col(st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
-                          max_value=pd.Timestamp("2030-01-01").to_pydatetime()))
-    frame = pd.DataFrame({
-        "order_id": col(_id),
-        "customer_id": col(st.one_of(st.none(), _id)),
-        "sku": col(_id),
-        "ts": ts,
-        "quantity": col(st.floats(-1e6, 1e6, allow_nan=False)),
-        "price": col(st.floats(0, 1e5, allow_nan=False)),
-    })
+    ts = col(
+        st.datetimes(
+            min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
+            max_value=pd.Timestamp("2030-01-01").to_pydatetime(),
+        )
+    )
+    frame = pd.DataFrame(
+        {
+            "order_id": col(_id),
+            "customer_id": col(st.one_of(st.none(), _id)),
+            "sku": col(_id),
+            "ts": ts,
+            "quantity": col(st.floats(-1e6, 1e6, allow_nan=False)),
+            "price": col(st.floats(0, 1e5, allow_nan=False)),
+        }
+    )
     if draw(st.booleans()):
         frame["description"] = col(st.one_of(st.none(), _text))
         frame["channel"] = col(_id)
     return validate_table(frame, "transactions")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(frame=canonical_frames())
 def test_round_trip_csv_and_parquet(frame: pd.DataFrame, tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "t.csv", index=False)
@@ -403,7 +572,9 @@ def test_round_trip_csv_and_parquet(frame: pd.DataFrame, tmp_path: Path) -> None
     pd.testing.assert_frame_equal(read_table(tmp_path / "t.parquet"), frame)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     blob=st.one_of(
         st.binary(max_size=200),
@@ -454,8 +625,10 @@ def test_real_online_retail() -> None:
 @pytest.mark.slow
 @needs_shared
 def test_real_online_retail_ii() -> None:
-    df = read_table(SHARED / "online_retail_ii" / "online_retail_ii_year_2009_2010.parquet",
-                    format="online-retail-ii")
+    df = read_table(
+        SHARED / "online_retail_ii" / "online_retail_ii_year_2009_2010.parquet",
+        format="online-retail-ii",
+    )
     assert len(df) == 525_461
     assert df["ts"].min() == pd.Timestamp("2009-12-01 07:45")
     assert df["ts"].max() == pd.Timestamp("2010-12-09 20:01")

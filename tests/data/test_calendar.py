@@ -13,7 +13,9 @@ from ecomml.data.calendar import thanksgiving
 from ecomml.exceptions import ConfigError, DataQualityError
 
 
-@pytest.mark.parametrize(("year", "day"), [(2010, 25), (2011, 24), (2023, 23), (2024, 28), (2025, 27)])
+@pytest.mark.parametrize(
+    ("year", "day"), [(2010, 25), (2011, 24), (2023, 23), (2024, 28), (2025, 27)]
+)
 def test_thanksgiving_is_fourth_thursday(year: int, day: int) -> None:
     assert thanksgiving(year) == date(year, 11, day)
 
@@ -53,9 +55,13 @@ def test_range_is_inclusive_and_spans_years() -> None:
 
 
 def test_extra_events_and_override(tmp_path: Path) -> None:
-    extra = pd.DataFrame({"date": ["2024-03-08", "2024-12-12", "2030-01-01"],
-                          "event": ["womens_day", "double_12", "far_away"],
-                          "is_promo": [True, False, True]})
+    extra = pd.DataFrame(
+        {
+            "date": ["2024-03-08", "2024-12-12", "2030-01-01"],
+            "event": ["womens_day", "double_12", "far_away"],
+            "is_promo": [True, False, True],
+        }
+    )
     cal = promo_calendar("2024-01-01", "2024-12-31", extra=extra)
     assert _days(cal, "womens_day") == ["2024-03-08"]
     assert not cal.loc[cal["event"] == "double_12", "is_promo"].item()  # the user's row wins
@@ -83,12 +89,16 @@ def test_empty_window_gives_typed_empty_frame() -> None:
 def test_read_calendar_validates(tmp_path: Path) -> None:
     p = tmp_path / "cal.csv"
     p.write_text("date,event,is_promo\n2024-06-18,618,true\n2024-06-18,618,yes\n")
-    with pytest.raises(DataQualityError, match="cal.csv \\(calendar\\) has duplicate date, event "
-                       "values \\[\\('2024-06-18', '618'\\)\\] at data lines 1, 2"):
+    with pytest.raises(
+        DataQualityError,
+        match="cal.csv \\(calendar\\) has duplicate date, event "
+        "values \\[\\('2024-06-18', '618'\\)\\] at data lines 1, 2",
+    ):
         read_calendar(p)
     p.write_text("date,event,is_promo\n2024-06-18,618,true\n2024-06-31,sale,no\n")
-    with pytest.raises(DataQualityError, match="column 'date' has values that are not dates at data "
-                       "line 2"):
+    with pytest.raises(
+        DataQualityError, match="column 'date' has values that are not dates at data line 2"
+    ):
         read_calendar(p)
     p.write_text("date,event,is_promo\n2024-06-18,618,1\n2024-06-19,sale,0\n")
     assert read_calendar(p)["is_promo"].tolist() == [True, False]

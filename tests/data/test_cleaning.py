@@ -31,17 +31,23 @@ def _counts(report) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 def test_duplicates_dropped() -> None:
     row = ("1", "c1", "P1", "2011-01-01 10:00", 2, 1.5, "MUG")
-    out, rep = clean_transactions(_frame([row, row, row, ("2", "c1", "P1", "2011-01-02", 1, 1.5, "MUG")]))
+    out, rep = clean_transactions(
+        _frame([row, row, row, ("2", "c1", "P1", "2011-01-02", 1, 1.5, "MUG")])
+    )
     assert len(out) == 2
     assert rep.rule("duplicates").rows == 2 and rep.rule("duplicates").units == 4.0
     assert rep.rows_in == 4 and rep.rows_out == 2 and rep.rows_dropped == 2
 
 
 def test_sku_case_merged() -> None:
-    out, rep = clean_transactions(_frame([
-        ("1", "c1", "47566b", "2011-01-01", 1, 1.0, "FLAG"),
-        ("2", "c1", "47566B", "2011-01-02", 1, 1.0, "FLAG"),
-    ]))
+    out, rep = clean_transactions(
+        _frame(
+            [
+                ("1", "c1", "47566b", "2011-01-01", 1, 1.0, "FLAG"),
+                ("2", "c1", "47566B", "2011-01-02", 1, 1.0, "FLAG"),
+            ]
+        )
+    )
     assert out["sku"].tolist() == ["47566B", "47566B"]
     assert rep.rule("sku_case").rows == 1 and rep.rule("sku_case").action == "changed"
 
@@ -63,12 +69,21 @@ def test_non_product_codes_and_descriptions() -> None:
     assert out["sku"].tolist() == ["23099", "85168B", "85123A"]
     assert rep.rule("non_product").rows == 7
     assert {code for code, *_ in rep.top_non_product} == {
-        "POST", "DOT", "23444", "GIFT_0001_20", "22016", "AMAZONFEE", "BANK CHARGES"}
+        "POST",
+        "DOT",
+        "23444",
+        "GIFT_0001_20",
+        "22016",
+        "AMAZONFEE",
+        "BANK CHARGES",
+    }
 
 
 def test_non_product_lists_are_policy() -> None:
-    rows = [("1", "c1", "POST", "2011-01-01", 1, 18.0, "POSTAGE"),
-            ("1", "c1", "WRAP", "2011-01-01", 1, 1.0, "gift wrap")]
+    rows = [
+        ("1", "c1", "POST", "2011-01-01", 1, 18.0, "POSTAGE"),
+        ("1", "c1", "WRAP", "2011-01-01", 1, 1.0, "gift wrap"),
+    ]
     policy = CleaningPolicy(non_product_codes=("WRAP",), non_product_descriptions=())
     out, rep = clean_transactions(_frame(rows), policy)
     assert out["sku"].tolist() == ["POST"] and rep.rule("non_product").rows == 1
@@ -85,13 +100,21 @@ def test_bad_debt_zero_price_and_write_offs() -> None:
     ]
     out, rep = clean_transactions(_frame(rows))
     c = _counts(rep)
-    assert (c["bad_debt"], c["non_positive_price"], c["stock_adjustment"], c["zero_quantity"]) == (1, 1, 1, 1)
+    assert (c["bad_debt"], c["non_positive_price"], c["stock_adjustment"], c["zero_quantity"]) == (
+        1,
+        1,
+        1,
+        1,
+    )
     assert out["order_id"].tolist() == ["C536416", "536418"]
     assert rep.rule("stock_adjustment").units == 10.0
 
 
 def test_without_cancel_prefix_every_negative_is_a_return() -> None:
-    rows = [("1", "c1", "P", "2011-01-01", 2, 1.0, "X"), ("2", "c1", "P", "2011-01-05", -1, 0.0, "X")]
+    rows = [
+        ("1", "c1", "P", "2011-01-01", 2, 1.0, "X"),
+        ("2", "c1", "P", "2011-01-05", -1, 0.0, "X"),
+    ]
     out, rep = clean_transactions(_frame(rows), CleaningPolicy(cancel_prefix=None))
     assert len(out) == 2 and "stock_adjustment" not in _counts(rep)
 
@@ -128,8 +151,10 @@ def test_reversed_orders_dropped_in_pairs() -> None:
 
 
 def test_reversal_window_is_a_parameter() -> None:
-    rows = [("700", "c3", "P", "2011-03-01 09:00", 5, 2.0, "X"),
-            ("C701", "c3", "P", "2011-03-05 09:00", -5, 2.0, "X")]
+    rows = [
+        ("700", "c3", "P", "2011-03-01 09:00", 5, 2.0, "X"),
+        ("C701", "c3", "P", "2011-03-05 09:00", -5, 2.0, "X"),
+    ]
     out, rep = clean_transactions(_frame(rows), CleaningPolicy(reversal_window=timedelta(days=7)))
     assert out.empty and rep.rule("reversed_orders").rows == 2
     out, rep = clean_transactions(_frame(rows), CleaningPolicy(reversal_window=None))
@@ -137,8 +162,12 @@ def test_reversal_window_is_a_parameter() -> None:
 
 
 def test_partial_return_links_to_latest_earlier_sale() -> None:
-    rows = [("1", "c", "P", "2011-01-01", 10, 2.0, "X"), ("2", "c", "P", "2011-01-10", 4, 2.0, "X"),
-            ("C3", "c", "P", "2011-01-20", -2, 2.0, "X"), ("C4", "c", "P", "2010-12-01", -1, 2.0, "X")]
+    rows = [
+        ("1", "c", "P", "2011-01-01", 10, 2.0, "X"),
+        ("2", "c", "P", "2011-01-10", 4, 2.0, "X"),
+        ("C3", "c", "P", "2011-01-20", -2, 2.0, "X"),
+        ("C4", "c", "P", "2010-12-01", -1, 2.0, "X"),
+    ]
     out, rep = clean_transactions(_frame(rows))
     links = out.set_index("order_id")["return_of"].fillna("-").to_dict()
     assert links == {"1": "-", "2": "-", "C3": "2", "C4": "-"}
@@ -152,7 +181,11 @@ def test_report_exports_and_prints() -> None:
     assert list(frame.columns) == ["rule", "action", "rows", "units", "description"]
     assert frame.set_index("rule").loc["duplicates", "rows"] == 1
     d = json.loads(json.dumps(rep.to_dict()))
-    assert d["rows_in"] == 2 and d["rows_out"] == 1 and d["params"]["reversal_window"] == "1 days 00:00:00"
+    assert (
+        d["rows_in"] == 2
+        and d["rows_out"] == 1
+        and d["params"]["reversal_window"] == "1 days 00:00:00"
+    )
     console = Console(record=True, width=120)
     console.print(rep)
     text = console.export_text()
@@ -162,12 +195,20 @@ def test_report_exports_and_prints() -> None:
 def test_dropped_rows_add_up() -> None:
     rng = np.random.default_rng(0)
     n = 400
-    frame = _frame([
-        (str(rng.integers(0, 60)), None if rng.random() < 0.1 else f"c{rng.integers(0, 5)}",
-         str(rng.choice(["P1", "p1", "POST", "P2"])), f"2011-01-{rng.integers(1, 28):02d}",
-         float(rng.choice([-2, -1, 0, 1, 2])), float(rng.choice([0.0, 1.0, 2.0])), "X")
-        for _ in range(n)
-    ])
+    frame = _frame(
+        [
+            (
+                str(rng.integers(0, 60)),
+                None if rng.random() < 0.1 else f"c{rng.integers(0, 5)}",
+                str(rng.choice(["P1", "p1", "POST", "P2"])),
+                f"2011-01-{rng.integers(1, 28):02d}",
+                float(rng.choice([-2, -1, 0, 1, 2])),
+                float(rng.choice([0.0, 1.0, 2.0])),
+                "X",
+            )
+            for _ in range(n)
+        ]
+    )
     out, rep = clean_transactions(frame)
     dropped = sum(r.rows for r in rep.rules if r.action == "dropped")
     assert rep.rows_in - dropped == rep.rows_out == len(out)
@@ -175,9 +216,17 @@ def test_dropped_rows_add_up() -> None:
 
 
 def test_clean_events_drops_exact_duplicates() -> None:
-    ev = validate_table(pd.DataFrame({"customer_id": ["1", "1", "1"], "sku": ["A", "A", "A"],
-                                      "ts": ["2011-01-01 10:00"] * 3,
-                                      "event": ["view", "view", "cart"]}), "events")
+    ev = validate_table(
+        pd.DataFrame(
+            {
+                "customer_id": ["1", "1", "1"],
+                "sku": ["A", "A", "A"],
+                "ts": ["2011-01-01 10:00"] * 3,
+                "event": ["view", "view", "cart"],
+            }
+        ),
+        "events",
+    )
     out, rep = clean_events(ev)
     assert len(out) == 2 and rep.rule("duplicates").rows == 1 and rep.table == "events"
 

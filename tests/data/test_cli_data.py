@@ -56,8 +56,10 @@ def test_validate_errors_are_one_line(args: list[str], expected: str) -> None:
 def test_directory_is_an_error(tmp_path: Path) -> None:
     result = _run("data", "validate", str(tmp_path))
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: {tmp_path} is a directory, not a file. Pass a CSV, " \
+    assert (
+        result.stderr.strip() == f"error: {tmp_path} is a directory, not a file. Pass a CSV, "
         "Parquet or Excel file (a directory is read only when it holds .parquet files)."
+    )
 
 
 def test_verbose_shows_traceback() -> None:
@@ -98,8 +100,9 @@ def test_validate_calendar_and_events(tmp_path: Path) -> None:
 
 def test_convert_writes_parquet_and_report(tmp_path: Path) -> None:
     out, report = tmp_path / "out" / "tx.parquet", tmp_path / "report.json"
-    result = _run("data", "convert", str(BAD / "leading_zero_ids.csv"), str(out), "--report",
-                  str(report))
+    result = _run(
+        "data", "convert", str(BAD / "leading_zero_ids.csv"), str(out), "--report", str(report)
+    )
     assert result.exit_code == 0, result.output
     df = read_table(out)
     assert df["order_id"].tolist() == ["00001", "00002"]

@@ -36,7 +36,9 @@ def test_schemas_are_data() -> None:
 
 
 def test_unknown_table_suggests() -> None:
-    with pytest.raises(SchemaError, match="unknown table 'transaction' \\(did you mean 'transactions'"):
+    with pytest.raises(
+        SchemaError, match="unknown table 'transaction' \\(did you mean 'transactions'"
+    ):
         get_schema("transaction")
 
 
@@ -52,8 +54,11 @@ def test_canonical_dtypes() -> None:
 
 
 def test_ids_are_strings() -> None:
-    raw = _tx(order_id=[536365, 536366, 536367], customer_id=[17850.0, np.nan, 12.0],
-              sku=["0007", " 85123A ", "x"])
+    raw = _tx(
+        order_id=[536365, 536366, 536367],
+        customer_id=[17850.0, np.nan, 12.0],
+        sku=["0007", " 85123A ", "x"],
+    )
     out = validate_table(raw, "transactions")
     assert out["order_id"].tolist() == ["536365", "536366", "536367"]
     assert out["customer_id"].tolist()[0] == "17850"
@@ -63,7 +68,11 @@ def test_ids_are_strings() -> None:
 
 def test_mixed_object_ids_from_excel() -> None:
     raw = _tx(order_id=[536365, "C536379", 536367.0])
-    assert validate_table(raw, "transactions")["order_id"].tolist() == ["536365", "C536379", "536367"]
+    assert validate_table(raw, "transactions")["order_id"].tolist() == [
+        "536365",
+        "C536379",
+        "536367",
+    ]
 
 
 def test_extra_columns_dropped_or_kept() -> None:
@@ -77,7 +86,9 @@ def test_missing_column_suggests_closest() -> None:
     with pytest.raises(SchemaError) as info:
         validate_table(raw, "transactions", source="f.csv")
     msg = str(info.value)
-    assert "f.csv (transactions) is missing required column(s) 'price' (did you mean 'prcie'?)" in msg
+    assert (
+        "f.csv (transactions) is missing required column(s) 'price' (did you mean 'prcie'?)" in msg
+    )
     assert "--map prcie=price" in msg
     assert info.value.missing == ["price"]
 
@@ -131,8 +142,9 @@ def test_bad_dates_name_rows_and_values() -> None:
 
 
 def test_non_iso_dates_are_parsed() -> None:
-    out = validate_table(_tx(ts=["12/1/2010 8:26", "12/2/2010 9:00", "1/13/2011 10:00"]),
-                         "transactions")
+    out = validate_table(
+        _tx(ts=["12/1/2010 8:26", "12/2/2010 9:00", "1/13/2011 10:00"]), "transactions"
+    )
     assert out["ts"].tolist()[0] == pd.Timestamp("2010-12-01 08:26")
 
 
@@ -141,8 +153,11 @@ def test_mixed_offsets() -> None:
     with pytest.raises(DataQualityError, match="mixes times with a UTC offset .* 2 of 3 values"):
         validate_table(raw, "transactions")
     raw = _tx(ts=["2011-01-01 10:00+01:00", "2011-01-01 10:00+02:00", "2011-01-01 10:00Z"])
-    with pytest.raises(DataQualityError, match="mixes time zones: UTC offsets \\['\\+00:00', "
-                       "'\\+01:00', '\\+02:00'\\]|mixes time zones"):
+    with pytest.raises(
+        DataQualityError,
+        match="mixes time zones: UTC offsets \\['\\+00:00', "
+        "'\\+01:00', '\\+02:00'\\]|mixes time zones",
+    ):
         validate_table(raw, "transactions")
 
 
@@ -165,17 +180,27 @@ def test_numeric_timestamps_rejected() -> None:
 
 def test_future_timestamps() -> None:
     raw = _tx(ts=["2011-01-01", "2031-01-01", "2011-01-03"])
-    with pytest.raises(DataQualityError, match="timestamps after 2020-01-01 00:00:00 .* data line 2"):
+    with pytest.raises(
+        DataQualityError, match="timestamps after 2020-01-01 00:00:00 .* data line 2"
+    ):
         validate_table(raw, "transactions", max_ts="2020-01-01")
     assert len(validate_table(raw, "transactions")) == 3
 
 
 def test_events_aliases_and_bad_values() -> None:
-    raw = pd.DataFrame({"customer_id": ["1", "1", "2"], "sku": ["A", "A", "B"],
-                        "ts": ["2011-01-01"] * 3, "event": ["View", "addtocart", "transaction"]})
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["1", "1", "2"],
+            "sku": ["A", "A", "B"],
+            "ts": ["2011-01-01"] * 3,
+            "event": ["View", "addtocart", "transaction"],
+        }
+    )
     assert validate_table(raw, "events")["event"].tolist() == ["view", "cart", "purchase"]
     raw["event"] = ["view", "like", "cart"]
-    with pytest.raises(DataQualityError, match="values other than view, cart, purchase at data line 2"):
+    with pytest.raises(
+        DataQualityError, match="values other than view, cart, purchase at data line 2"
+    ):
         validate_table(raw, "events")
 
 
@@ -185,14 +210,21 @@ def test_catalog_fills_and_duplicates() -> None:
     assert out["active"].tolist() == [True, True] and out["active"].dtype == bool
     assert out["cost"].isna().all()
     raw = pd.DataFrame({"sku": ["A", "B", "A"], "category": "x", "price": 1.0})
-    with pytest.raises(DataQualityError, match="duplicate sku values \\['A'\\] at data lines 1, 3") as info:
+    with pytest.raises(
+        DataQualityError, match="duplicate sku values \\['A'\\] at data lines 1, 3"
+    ) as info:
         validate_table(raw, "catalog")
     assert info.value.bad_keys == ["A"]
 
 
 def test_bool_parsing() -> None:
-    raw = pd.DataFrame({"date": ["2024-06-18", "2024-06-17 13:00"], "event": ["618", "618"],
-                        "is_promo": ["Yes", "0"]})
+    raw = pd.DataFrame(
+        {
+            "date": ["2024-06-18", "2024-06-17 13:00"],
+            "event": ["618", "618"],
+            "is_promo": ["Yes", "0"],
+        }
+    )
     out = validate_table(raw, "calendar")
     assert out["is_promo"].tolist() == [True, False]
     assert out["date"].tolist()[1] == pd.Timestamp("2024-06-17")
@@ -207,10 +239,15 @@ def test_not_a_frame() -> None:
 
 
 _cell = st.one_of(
-    st.none(), st.text(max_size=8), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
-    st.datetimes(min_value=pd.Timestamp("1700-01-01").to_pydatetime(),
-                 max_value=pd.Timestamp("2200-01-01").to_pydatetime()),
+    st.none(),
+    st.text(max_size=8),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.datetimes(
+        min_value=pd.Timestamp("1700-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2200-01-01").to_pydatetime(),
+    ),
 )
 
 
@@ -224,8 +261,9 @@ def test_garbage_raises_only_ecomml_errors(table: str, rows: int, data: st.DataO
             st.lists(st.sampled_from(names), min_size=1, max_size=8, unique=True),
         )
     )
-    raw = pd.DataFrame({c: data.draw(st.lists(_cell, min_size=rows, max_size=rows)) for c in cols},
-                       dtype=object)
+    raw = pd.DataFrame(
+        {c: data.draw(st.lists(_cell, min_size=rows, max_size=rows)) for c in cols}, dtype=object
+    )
     try:
         out = validate_table(raw, table)
     except EcommlError:

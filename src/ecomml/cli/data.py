@@ -31,7 +31,7 @@ app = typer.Typer(no_args_is_help=True)
 _PROGRESS_BYTES = 20 << 20
 
 
-class TableName(str, enum.Enum):
+class TableName(enum.StrEnum):
     """Canonical tables."""
 
     transactions = "transactions"
@@ -40,7 +40,7 @@ class TableName(str, enum.Enum):
     calendar = "calendar"
 
 
-class FormatName(str, enum.Enum):
+class FormatName(enum.StrEnum):
     """Input layouts."""
 
     auto = "auto"
@@ -59,6 +59,9 @@ _MAP = typer.Option(
 _MAP_FILE = typer.Option(None, "--map-file", help="YAML file with the column mapping.")
 _ENCODING = typer.Option(None, "--encoding", help="Text encoding, e.g. latin-1, cp1252, utf-16.")
 _SHEET = typer.Option(None, "--sheet", help="Excel sheet name or 0-based index.")
+_OUT = typer.Argument(..., help="Output Parquet file.")
+_NO_CLEAN = typer.Option(False, "--no-clean", help="Validate only; skip cleaning.")
+_REPORT = typer.Option(None, "--report", help="Write the cleaning report (JSON) here.")
 _FUTURE = typer.Option(
     False, "--allow-future", help="Accept timestamps after tomorrow (default: they are an error)."
 )
@@ -105,8 +108,10 @@ def _read(
         return read_events(path, mapping=mapping, clean=clean, max_ts=max_ts, **common)
     if mapping:
         raise ConfigError(f"--map is supported for transactions and events, not {table.value}.")
-    frame = read_catalog(path, **common) if table is TableName.catalog else read_calendar(
-        path, **common
+    frame = (
+        read_catalog(path, **common)
+        if table is TableName.catalog
+        else read_calendar(path, **common)
     )
     return frame, CleaningReport.unchanged(frame, table=table.value)
 
@@ -167,7 +172,7 @@ def validate(
 @app.command()
 def convert(
     file: Path = _FILE,
-    out: Path = typer.Argument(..., help="Output Parquet file."),
+    out: Path = _OUT,
     table: TableName = _TABLE,
     format: FormatName = _FORMAT,
     map: list[str] | None = _MAP,
@@ -175,8 +180,8 @@ def convert(
     encoding: str | None = _ENCODING,
     sheet: str | None = _SHEET,
     allow_future: bool = _FUTURE,
-    no_clean: bool = typer.Option(False, "--no-clean", help="Validate only; skip cleaning."),
-    report: Path | None = typer.Option(None, "--report", help="Write the cleaning report (JSON)."),
+    no_clean: bool = _NO_CLEAN,
+    report: Path | None = _REPORT,
 ) -> None:
     """Write FILE as a canonical (cleaned) Parquet table to OUT, atomically."""
     with handle_errors():
@@ -189,9 +194,7 @@ def convert(
         with atomic_path(out) as tmp:
             frame.to_parquet(tmp, index=False)
         if report is not None:
-            atomic_write_json(
-                report, {"source": str(file), "output": str(out), **rep.to_dict()}
-            )
+            atomic_write_json(report, {"source": str(file), "output": str(out), **rep.to_dict()})
         console.print(f"wrote {len(frame):,} {table.value} rows to {out}")
         if rep.rules:
             console.print(rep)

@@ -121,8 +121,9 @@ def _parquet_parts(path: Path) -> list[Path]:
     )
 
 
-def read_raw(path: str | os.PathLike[str], *, encoding: str | None = None,
-             sheet: str | int | None = None) -> RawFile:
+def read_raw(
+    path: str | os.PathLike[str], *, encoding: str | None = None, sheet: str | int | None = None
+) -> RawFile:
     """Read any supported file into a raw frame (file's own columns, text as text).
 
     Parameters
@@ -166,9 +167,10 @@ def _normalize_encoding(encoding: str | None) -> str:
 
 def _guess_encoding(data: bytes) -> tuple[str, str]:
     """Return (human name, option value) for bytes that are not UTF-8."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or data.count(b"\x00") > len(
-        data
-    ) // 8:
+    if (
+        data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        or data.count(b"\x00") > len(data) // 8
+    ):
         return "UTF-16", "utf-16"
     if any(0x80 <= b <= 0x9F for b in data):
         return "Windows-1252 (cp1252)", "cp1252"
@@ -185,9 +187,7 @@ def _check_utf8(path: Path) -> None:
             if first:
                 first = False
                 head = chunk[:_SAMPLE]
-                if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
-                    b"\x00" in head
-                ):
+                if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (b"\x00" in head):
                     name, opt = _guess_encoding(head)
                     if name != "UTF-16":
                         name, opt = "binary data", ""
@@ -216,8 +216,7 @@ def _encoding_error(
 ) -> InputFileError:
     if not option:
         return InputFileError(
-            f"{path} is not a text file (it contains NUL bytes); pass a CSV, Parquet or "
-            "Excel file."
+            f"{path} is not a text file (it contains NUL bytes); pass a CSV, Parquet or Excel file."
         )
     detail = ""
     if where is not None:
@@ -302,7 +301,7 @@ def _read_text(path: Path, encoding: str | None) -> RawFile:
                 delimiter=delim,
                 quotechar='"',
                 escapechar='"',
-                columns={n: "VARCHAR" for n in names},
+                columns=dict.fromkeys(names, "VARCHAR"),
             )
             frame = rel.df()
         except duckdb.Error as err:
@@ -352,8 +351,8 @@ def _fix_decimal_commas(frame: pd.DataFrame) -> pd.DataFrame:
         if vals.empty or not vals.str.contains(",", regex=False).any():
             continue
         if vals.str.strip().str.fullmatch(_DECIMAL_COMMA).all():
-            frame[col] = s.str.strip().str.replace(".", "", regex=False).str.replace(
-                ",", ".", regex=False
+            frame[col] = (
+                s.str.strip().str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
             )
     return frame
 
@@ -393,9 +392,9 @@ def _read_parquet(path: Path) -> RawFile:
     nested = [
         f.name
         for f in schemas[0]
-        if pa.types.is_nested(f.type) or pa.types.is_binary(f.type) or pa.types.is_large_binary(
-            f.type
-        )
+        if pa.types.is_nested(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
     ]
     frame.columns = [str(c) for c in frame.columns]
     return RawFile(frame.reset_index(drop=True), "parquet", nested=nested)
@@ -421,8 +420,9 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawFile:
         names = [str(n) for n in book.sheet_names]
         if sheet is None:
             chosen: str | int = 0
-        elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit()
-                                         and sheet not in names):
+        elif isinstance(sheet, int) or (
+            isinstance(sheet, str) and sheet.isdigit() and sheet not in names
+        ):
             chosen = int(sheet)
             if not 0 <= chosen < len(names):
                 raise InputFileError(
@@ -442,10 +442,10 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawFile:
                 f"{path}: cannot read sheet {chosen!r} ({_first_line(err)})."
             ) from None
     frame.columns = [str(c) for c in frame.columns]
-    frame = frame.loc[:, [not c.startswith("Unnamed:") or frame[c].notna().any()
-                          for c in frame.columns]]
+    frame = frame.loc[
+        :, [not c.startswith("Unnamed:") or frame[c].notna().any() for c in frame.columns]
+    ]
     return RawFile(frame.reset_index(drop=True), "excel")
-
 
 
 # --------------------------------------------------------------------------- formats
@@ -657,7 +657,7 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     except (yaml.YAMLError, UnicodeError) as err:
         raise InputFileError(f"{p} is not valid YAML: {_first_line(err)}") from None
     if isinstance(data, dict) and len(data) == 1:
-        (key, inner), = data.items()
+        ((key, inner),) = data.items()
         if key in ("columns", "mapping") and isinstance(inner, dict):
             data = inner
     if not isinstance(data, dict) or not data:
@@ -842,8 +842,13 @@ def read_transactions(
         The canonical frame and what cleaning did.
     """
     frame = read_table(
-        path, table="transactions", format=format, mapping=mapping, sheet=sheet,
-        encoding=encoding, max_ts=max_ts,
+        path,
+        table="transactions",
+        format=format,
+        mapping=mapping,
+        sheet=sheet,
+        encoding=encoding,
+        max_ts=max_ts,
     )
     if not clean:
         return frame, CleaningReport.unchanged(frame)

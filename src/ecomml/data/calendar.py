@@ -77,7 +77,10 @@ def _fixed(m1: int, d1: int, m2: int, d2: int) -> Callable[[int], tuple[date, da
 
 
 def _after_thanksgiving(first: int, last: int) -> Callable[[int], tuple[date, date]]:
-    return lambda y: (thanksgiving(y) + timedelta(days=first), thanksgiving(y) + timedelta(days=last))
+    return lambda y: (
+        thanksgiving(y) + timedelta(days=first),
+        thanksgiving(y) + timedelta(days=last),
+    )
 
 
 #: The built-in events (see the module docstring for the table).

@@ -39,6 +39,8 @@ import pandas as pd
 
 from ecomml.data.schema import STRING_DTYPE, TRANSACTIONS, validate_table
 
+_ARROW = pd.StringDtype("pyarrow")  # Arrow kernels for string tests; results stay STRING_DTYPE
+
 __all__ = [
     "NON_PRODUCT_CODES",
     "NON_PRODUCT_CODE_PATTERNS",
@@ -210,8 +212,13 @@ class CleaningReport:
             title=f"Cleaning {self.table}: {self.rows_in:,} rows in, {self.rows_out:,} out",
             title_justify="left",
         )
-        for col, kw in (("rule", {}), ("action", {}), ("rows", {"justify": "right"}),
-                        ("units", {"justify": "right"}), ("what", {})):
+        for col, kw in (
+            ("rule", {}),
+            ("action", {}),
+            ("rows", {"justify": "right"}),
+            ("units", {"justify": "right"}),
+            ("what", {}),
+        ):
             t.add_column(col, **kw)  # type: ignore[arg-type]
         for r in self.rules:
             t.add_row(r.rule, r.action, f"{r.rows:,}", f"{r.units:,.0f}", r.description)
@@ -222,13 +229,8 @@ class CleaningReport:
         return t
 
 
-def _units(df: pd.DataFrame, mask: Any = None) -> float:
-    q = df["quantity"] if mask is None else df.loc[mask, "quantity"]
-    return float(np.abs(q.to_numpy()).sum())
-
-
 def _non_product_mask(df: pd.DataFrame, policy: CleaningPolicy) -> np.ndarray:
-    sku = df["sku"].str.upper()
+    sku = df["sku"].astype(_ARROW).str.upper()
     mask = sku.isin([c.upper() for c in policy.non_product_codes]).fillna(False).to_numpy(bool)
     if policy.non_product_code_patterns:
         rx = "|".join(f"(?:{p})" for p in policy.non_product_code_patterns)
@@ -236,27 +238,38 @@ def _non_product_mask(df: pd.DataFrame, policy: CleaningPolicy) -> np.ndarray:
         hit = {c for c in sku.dropna().unique() if crx.fullmatch(c)}
         mask |= sku.isin(hit).fillna(False).to_numpy(bool)
     if policy.non_product_descriptions and "description" in df.columns:
-        rx = re.compile("|".join(f"(?:{p})" for p in policy.non_product_descriptions),
-                        flags=re.IGNORECASE)
-        desc = df["description"].str.strip()
+        rx = re.compile(
+            "|".join(f"(?:{p})" for p in policy.non_product_descriptions), flags=re.IGNORECASE
+        )
+        desc = df["description"].astype(_ARROW).str.strip()
         hit = {d for d in desc.dropna().unique() if rx.search(d)}  # each distinct text once
         mask |= desc.isin(hit).fillna(False).to_numpy(bool)
     return mask
 
 
-def _top_codes(df: pd.DataFrame, mask: np.ndarray, n: int = 10) -> tuple[tuple[str, str, int, float], ...]:
+def _top_codes(
+    df: pd.DataFrame, mask: np.ndarray, n: int = 10
+) -> tuple[tuple[str, str, int, float], ...]:
     if not mask.any():
         return ()
     sub = df.loc[mask]
     desc = sub["description"] if "description" in sub.columns else pd.Series("", index=sub.index)
-    g = pd.DataFrame({"sku": sub["sku"], "description": desc.fillna(""),
-                      "units": sub["quantity"].abs()}).groupby("sku", sort=False)
-    top = g.agg(rows=("units", "size"), units=("units", "sum"),
-                description=("description", "first")).sort_values("rows", ascending=False).head(n)
-    return tuple(
-        (str(s), str(r.description).strip(), int(r.rows), float(r.units))
-        for s, r in top.iterrows()
+    g = pd.DataFrame(
+        {"sku": sub["sku"], "description": desc.fillna(""), "units": sub["quantity"].abs()}
+    ).groupby("sku", sort=False)
+    top = (
+        g.agg(rows=("units", "size"), units=("units", "sum"), description=("description", "first"))
+        .sort_values("rows", ascending=False)
+        .head(n)
     )
+    return tuple(
+        (str(s), str(r.description).strip(), int(r.rows), float(r.units)) for s, r in top.iterrows()
+    )
+
+
+def _group_codes(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """One int64 code per distinct combination of ``cols`` (fast ``merge_asof`` keys)."""
+    return df.groupby(cols, sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
 
 
 def _match_reversals(df: pd.DataFrame, window: timedelta) -> tuple[np.ndarray, np.ndarray]:
@@ -266,11 +279,10 @@ def _match_reversals(df: pd.DataFrame, window: timedelta) -> tuple[np.ndarray, n
     """
     known = df["customer_id"].notna().to_numpy()
     q = df["quantity"].to_numpy()
-    cols = ["_pos", "ts", "customer_id", "sku", "_units", "price"]
-    base = df.assign(_pos=np.arange(len(df)), _units=np.abs(q))
-    sales = base.loc[known & (q > 0), cols].sort_values("ts", kind="stable")
-    rets = base.loc[known & (q < 0), cols].sort_values("ts", kind="stable")
-    keys = ["customer_id", "sku", "_units", "price"]
+    key = _group_codes(df.assign(_units=np.abs(q)), ["customer_id", "sku", "_units", "price"])
+    base = pd.DataFrame({"_pos": np.arange(len(df)), "ts": df["ts"].to_numpy(), "_key": key})
+    sales = base[known & (q > 0)].sort_values("ts", kind="stable")
+    rets = base[known & (q < 0)].sort_values("ts", kind="stable")
     got_s: list[np.ndarray] = []
     got_r: list[np.ndarray] = []
     # Each round matches every cancellation to its latest earlier identical sale; a
@@ -282,7 +294,7 @@ def _match_reversals(df: pd.DataFrame, window: timedelta) -> tuple[np.ndarray, n
             rets.rename(columns={"_pos": "_rpos"}),
             sales.rename(columns={"_pos": "_spos"}),
             on="ts",
-            by=keys,
+            by="_key",
             direction="backward",
             tolerance=pd.Timedelta(window),
             allow_exact_matches=True,
@@ -301,21 +313,21 @@ def _match_reversals(df: pd.DataFrame, window: timedelta) -> tuple[np.ndarray, n
 
 
 def _link_returns(df: pd.DataFrame) -> pd.Series:
-    """``return_of`` for every return: the latest earlier sale's order_id (same customer, sku, price)."""
+    """``return_of`` of each return: the order_id of the latest earlier sale of the same
+    customer, sku and price."""
     q = df["quantity"].to_numpy()
     known = df["customer_id"].notna().to_numpy()
-    keys = ["customer_id", "sku", "price"]
-    base = df.assign(_pos=np.arange(len(df)))
-    rets = base.loc[known & (q < 0), ["_pos", "ts", *keys]].sort_values("ts", kind="stable")
-    sales = base.loc[known & (q > 0), ["order_id", "ts", *keys]].sort_values("ts", kind="stable")
-    out = pd.Series(pd.NA, index=df.index, dtype=STRING_DTYPE)
-    if rets.empty or sales.empty:
-        return out
-    m = pd.merge_asof(rets, sales, on="ts", by=keys, direction="backward",
-                      allow_exact_matches=True)
-    hit = m["order_id"].notna().to_numpy()
-    out.iloc[m.loc[hit, "_pos"].to_numpy(dtype=np.int64)] = m.loc[hit, "order_id"].to_numpy()
-    return out
+    key = _group_codes(df, ["customer_id", "sku", "price"])
+    base = pd.DataFrame({"_pos": np.arange(len(df)), "ts": df["ts"].to_numpy(), "_key": key})
+    rets = base[known & (q < 0)].sort_values("ts", kind="stable")
+    sales = base[known & (q > 0)].rename(columns={"_pos": "_spos"}).sort_values("ts", kind="stable")
+    out = np.full(len(df), None, dtype=object)
+    if not (rets.empty or sales.empty):
+        m = pd.merge_asof(rets, sales, on="ts", by="_key", direction="backward")
+        m = m.dropna(subset=["_spos"])
+        orders = df["order_id"].to_numpy(dtype=object)
+        out[m["_pos"].to_numpy(dtype=np.int64)] = orders[m["_spos"].to_numpy(dtype=np.int64)]
+    return pd.Series(out, index=df.index, dtype=STRING_DTYPE)
 
 
 def clean_transactions(
@@ -352,81 +364,110 @@ def clean_transactions(
     ):
         df = validate_table(df, TRANSACTIONS, extra="keep")
     df = df.reset_index(drop=True)
-    rows_in = len(df)
+    n = len(df)
+    q = df["quantity"].to_numpy()
+    p = df["price"].to_numpy()
+    units = np.abs(q)
+    alive = np.ones(n, dtype=bool)  # rules see only the rows earlier rules kept
     rules: list[RuleResult] = []
 
+    def record(rule: str, action: str, mask: np.ndarray, what: str) -> None:
+        rules.append(RuleResult(rule, action, int(mask.sum()), float(units[mask].sum()), what))
+
     def drop(mask: Any, rule: str, what: str) -> None:
-        nonlocal df
-        mask = np.asarray(mask, dtype=bool)
-        rules.append(RuleResult(rule, "dropped", int(mask.sum()), _units(df, mask), what))
-        df = df.loc[~mask].reset_index(drop=True)
+        nonlocal alive
+        mask = np.asarray(mask, dtype=bool) & alive
+        record(rule, "dropped", mask, what)
+        alive &= ~mask
 
     if policy.drop_duplicates:
         drop(df.duplicated(keep="first"), "duplicates", "exact duplicate rows")
     if policy.upper_case_skus:
-        upper = df["sku"].str.upper()
-        changed = (upper != df["sku"]).fillna(False).to_numpy(bool)
-        rules.append(RuleResult("sku_case", "changed", int(changed.sum()), _units(df, changed),
-                                "lower-case SKUs upper-cased"))
-        df["sku"] = upper
-    oid = df["order_id"]
+        sku = df["sku"].astype(_ARROW)
+        upper = sku.str.upper()
+        changed = (upper != sku).fillna(False).to_numpy(bool) & alive
+        record("sku_case", "changed", changed, "lower-case SKUs upper-cased")
+        if changed.any():
+            df["sku"] = upper.astype(STRING_DTYPE)
+    oid = df["order_id"].astype(_ARROW)
     if policy.bad_debt_prefix:
-        drop(oid.str.startswith(policy.bad_debt_prefix).fillna(False), "bad_debt",
-             f"'{policy.bad_debt_prefix}...' adjust-bad-debt invoices")
+        prefix = policy.bad_debt_prefix
+        drop(
+            oid.str.startswith(prefix).fillna(False).to_numpy(bool),
+            "bad_debt",
+            f"'{prefix}...' adjust-bad-debt invoices",
+        )
     top: tuple[tuple[str, str, int, float], ...] = ()
-    if (policy.non_product_codes or policy.non_product_code_patterns
-            or policy.non_product_descriptions):
-        mask = _non_product_mask(df, policy)
+    if (
+        policy.non_product_codes
+        or policy.non_product_code_patterns
+        or policy.non_product_descriptions
+    ):
+        mask = _non_product_mask(df, policy) & alive
         top = _top_codes(df, mask)
         drop(mask, "non_product", "postage, fees, vouchers, samples, adjustments...")
     if policy.drop_zero_quantity:
-        drop(df["quantity"].to_numpy() == 0, "zero_quantity", "lines with quantity 0")
-    q, p = df["quantity"].to_numpy(), df["price"].to_numpy()
-    in_cancel = (
-        df["order_id"].str.startswith(policy.cancel_prefix).fillna(False).to_numpy(bool)
-        if policy.cancel_prefix
-        else np.ones(len(df), dtype=bool)
-    )
+        drop(q == 0, "zero_quantity", "lines with quantity 0")
     if policy.drop_stock_adjustments and policy.cancel_prefix:
-        drop((q < 0) & (p <= 0) & ~in_cancel, "stock_adjustment",
-             "negative lines at price <= 0 outside cancellations (write-offs)")
+        in_cancel = oid.str.startswith(policy.cancel_prefix).fillna(False).to_numpy(bool)
+        drop(
+            (q < 0) & (p <= 0) & ~in_cancel,
+            "stock_adjustment",
+            "negative lines at price <= 0 outside cancellations (write-offs)",
+        )
     if policy.drop_non_positive_price:
-        drop((df["quantity"].to_numpy() > 0) & (df["price"].to_numpy() <= 0),
-             "non_positive_price", "sales at price <= 0 (returns keep their price)")
+        drop(
+            (q > 0) & (p <= 0),
+            "non_positive_price",
+            "sales at price <= 0 (returns keep their price)",
+        )
     if policy.reversal_window is not None:
-        s_pos, r_pos = _match_reversals(df, policy.reversal_window)
-        mask = np.zeros(len(df), dtype=bool)
-        mask[s_pos] = True
-        mask[r_pos] = True
+        rows = np.flatnonzero(alive)
+        s_pos, r_pos = _match_reversals(df.iloc[rows], policy.reversal_window)
+        mask = np.zeros(n, dtype=bool)
+        mask[rows[s_pos]] = True
+        mask[rows[r_pos]] = True
         hours = pd.Timedelta(policy.reversal_window) / pd.Timedelta(hours=1)
-        drop(mask, "reversed_orders",
-             f"{len(s_pos):,} sales cancelled exactly within {hours:g} h, with their cancellations")
-    is_ret = df["quantity"].to_numpy() < 0
+        drop(
+            mask,
+            "reversed_orders",
+            f"{len(s_pos):,} sales cancelled exactly within {hours:g} h, with their cancellations",
+        )
+    out = df.loc[alive].reset_index(drop=True)
+    kept_units = units[alive]
+    is_ret = out["quantity"].to_numpy() < 0
     if policy.link_returns:
-        found = _link_returns(df)
-        if "return_of" in df.columns:  # links given in the input win
-            found = df["return_of"].astype(STRING_DTYPE).fillna(found)
-        df["return_of"] = found
-        linked = is_ret & df["return_of"].notna().to_numpy(bool)
-        rules.append(RuleResult("returns_linked", "kept", int(linked.sum()), _units(df, linked),
-                                "returns linked to the sale they reverse (return_of)"))
-        rules.append(RuleResult("returns_unmatched", "kept", int((is_ret & ~linked).sum()),
-                                _units(df, is_ret & ~linked),
-                                "returns with no earlier matching sale"))
-    elif "return_of" not in df.columns:
-        df["return_of"] = pd.Series(pd.NA, index=df.index, dtype=STRING_DTYPE)
-    miss = df["customer_id"].isna().to_numpy()
-    rules.append(RuleResult("missing_customer", "kept", int(miss.sum()), _units(df, miss),
-                            "lines without customer id (kept for demand)"))
+        found = _link_returns(out)
+        if "return_of" in out.columns:  # links given in the input win
+            found = out["return_of"].astype(STRING_DTYPE).fillna(found)
+        out["return_of"] = found
+        linked = is_ret & out["return_of"].notna().to_numpy(bool)
+        for rule, m, what in (
+            ("returns_linked", linked, "returns linked to the sale they reverse (return_of)"),
+            ("returns_unmatched", is_ret & ~linked, "returns with no earlier matching sale"),
+        ):
+            rules.append(RuleResult(rule, "kept", int(m.sum()), float(kept_units[m].sum()), what))
+    elif "return_of" not in out.columns:
+        out["return_of"] = pd.Series(pd.NA, index=out.index, dtype=STRING_DTYPE)
+    miss = out["customer_id"].isna().to_numpy()
+    rules.append(
+        RuleResult(
+            "missing_customer",
+            "kept",
+            int(miss.sum()),
+            float(kept_units[miss].sum()),
+            "lines without customer id (kept for demand)",
+        )
+    )
     report = CleaningReport(
         table="transactions",
-        rows_in=rows_in,
-        rows_out=len(df),
+        rows_in=n,
+        rows_out=len(out),
         rules=tuple(rules),
         top_non_product=top,
         params=_params(policy),
     )
-    return df, report
+    return out, report
 
 
 def _params(policy: CleaningPolicy) -> dict[str, Any]:

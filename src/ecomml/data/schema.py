@@ -42,6 +42,9 @@ __all__ = [
 
 #: The pandas dtype of every canonical id and text column.
 STRING_DTYPE = pd.StringDtype("python")
+# Text is processed with Arrow kernels (fast, vectorised) and handed out as STRING_DTYPE,
+# which DuckDB scans without warnings.
+_ARROW = pd.StringDtype("pyarrow")
 
 #: Allowed values of ``events.event``.
 EVENT_TYPES: tuple[str, ...] = ("view", "cart", "purchase")
@@ -163,7 +166,9 @@ TRANSACTIONS = TableSchema(
     description="One order line: a sale (quantity > 0) or a return (quantity < 0).",
     columns=(
         ColumnSpec("order_id", "string", description="Order (invoice) id."),
-        ColumnSpec("customer_id", "string", nullable=True, description="Customer id; may be missing."),
+        ColumnSpec(
+            "customer_id", "string", nullable=True, description="Customer id; may be missing."
+        ),
         ColumnSpec("sku", "string", description="Product code."),
         ColumnSpec("ts", "datetime64[ns]", description="Order time, shop-local, no time zone."),
         ColumnSpec("quantity", "float64", description="Units; negative for a return."),
@@ -219,9 +224,7 @@ CALENDAR = TableSchema(
 )
 
 #: The canonical tables by name.
-SCHEMAS: dict[str, TableSchema] = {
-    s.name: s for s in (TRANSACTIONS, EVENTS, CATALOG, CALENDAR)
-}
+SCHEMAS: dict[str, TableSchema] = {s.name: s for s in (TRANSACTIONS, EVENTS, CATALOG, CALENDAR)}
 
 
 def get_schema(table: str | TableSchema) -> TableSchema:
@@ -237,9 +240,7 @@ def get_schema(table: str | TableSchema) -> TableSchema:
     if table not in SCHEMAS:
         near = closest_name(str(table), SCHEMAS)
         hint = f" (did you mean '{near}'?)" if near else ""
-        raise SchemaError(
-            f"unknown table {table!r}{hint}; choose one of {', '.join(SCHEMAS)}."
-        )
+        raise SchemaError(f"unknown table {table!r}{hint}; choose one of {', '.join(SCHEMAS)}.")
     return SCHEMAS[table]
 
 
@@ -273,16 +274,16 @@ def _bad(
 
 def _as_text(s: pd.Series) -> pd.Series:
     """Object/string values as a ``string`` series with blanks and NA spellings as NA."""
-    txt = s.astype(STRING_DTYPE).str.strip()
+    txt = s.astype(_ARROW).str.strip()
     return txt.mask(txt.str.lower().isin(_NA_TEXT))
 
 
 def _to_string(s: pd.Series, *, strip: bool) -> pd.Series:
-    """Convert ids/text to the canonical string dtype; integral floats lose their ``.0``."""
+    """Convert ids/text to Arrow-backed strings; integral floats lose their ``.0``."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
     if pd.api.types.is_bool_dtype(s.dtype):
-        out = s.astype(STRING_DTYPE)
+        out = s.astype(_ARROW)
     elif pd.api.types.is_float_dtype(s.dtype):
         vals = s.to_numpy(dtype="float64", na_value=np.nan)
         finite = np.isfinite(vals)
@@ -291,21 +292,21 @@ def _to_string(s: pd.Series, *, strip: bool) -> pd.Series:
         res[integral] = vals[integral].astype("int64").astype(str)
         other = finite & ~integral
         res[other] = [repr(float(v)) for v in vals[other]]
-        out = pd.Series(res, index=s.index, dtype=STRING_DTYPE)
+        out = pd.Series(res, index=s.index, dtype=_ARROW)
     elif pd.api.types.is_numeric_dtype(s.dtype):
-        out = s.astype(STRING_DTYPE)
+        out = s.astype(_ARROW)
     elif pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s.dt.strftime("%Y-%m-%d %H:%M:%S").astype(STRING_DTYPE)
+        out = s.dt.strftime("%Y-%m-%d %H:%M:%S").astype(_ARROW)
     else:
         kind = pd.api.types.infer_dtype(s, skipna=True)
         if kind in ("string", "empty"):
-            out = s.astype(STRING_DTYPE)
+            out = s.astype(_ARROW)
         else:
             # Mixed cells, e.g. Excel ids read as 536365 (int) and "C536379" (str), or
             # floats such as 17850.0 among strings: format floats without ".0".
             obj = s.astype(object)
             is_float = obj.map(lambda v: isinstance(v, float | np.floating))
-            out = obj.astype(STRING_DTYPE)
+            out = obj.astype(_ARROW)
             if is_float.any():
                 out[is_float] = _to_string(obj[is_float].astype("float64"), strip=False)
     if strip:
@@ -314,9 +315,11 @@ def _to_string(s: pd.Series, *, strip: bool) -> pd.Series:
         # Ids written by a float column ("17850.0" in a CSV saved from pandas): when the
         # whole column is integers with a ".0", drop the ".0" as for float columns.
         vals = out.dropna()
-        if len(vals) and vals.str.endswith(".0").any() and vals.str.fullmatch(
-            r"-?\d+(?:\.0+)?"
-        ).all():
+        if (
+            len(vals)
+            and vals.str.endswith(".0").any()
+            and vals.str.fullmatch(r"-?\d+(?:\.0+)?").all()
+        ):
             out = out.str.replace(r"\.0+$", "", regex=True)
     return out
 
@@ -500,9 +503,9 @@ def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
                     out,
                     f"Map your event names to {', '.join(spec.allowed)} before loading.",
                 )
-            out = low.astype(STRING_DTYPE)
+            out = low
         _check_missing(out, spec, where, s)
-        return out
+        return out.astype(STRING_DTYPE)
     if spec.dtype == "float64":
         num, bad = _to_float(s, col, where)
         if bad.any():
@@ -512,7 +515,12 @@ def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
         inf = np.isinf(num.to_numpy())
         if inf.any():
             raise _bad(
-                where, col, "infinite values", inf, s, "Replace them with real amounts or drop the rows."
+                where,
+                col,
+                "infinite values",
+                inf,
+                s,
+                "Replace them with real amounts or drop the rows.",
             )
         return num
     if spec.dtype in ("datetime64[ns]", "date"):
@@ -654,8 +662,10 @@ def _check_key(result: pd.DataFrame, schema: TableSchema, where: str) -> None:
     if len(key) == 1:
         shown = keys[key[0]].astype(str).tolist()
     else:
-        shown = [tuple(str(v)[:10] if isinstance(v, pd.Timestamp) else v for v in r) for r in
-                 keys.itertuples(index=False)]
+        shown = [
+            tuple(str(v)[:10] if isinstance(v, pd.Timestamp) else v for v in r)
+            for r in keys.itertuples(index=False)
+        ]
     rows = _rows(dup)
     raise DataQualityError(
         f"{where} has duplicate {', '.join(key)} values {short_repr(shown)} at "
