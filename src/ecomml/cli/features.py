@@ -60,7 +60,10 @@ def build(
         from ecomml.features.materialize import materialize_views
         from ecomml.features.store import FeatureStore
 
+        from ecomml._validation import check_cutoff
+
         start = time.perf_counter()
+        check_cutoff(cutoff)
         store = FeatureStore(DuckDBEngine(memory_limit=memory_limit))
         if _is_canonical_parquet(transactions, format):
             store.register("transactions", transactions)

@@ -88,9 +88,9 @@ def quickstart(
             f"from {s['first_ts'][:10]} to {s['last_ts'][:10]}; cutoff {result.cutoff.date()}; "
             f"{time.perf_counter() - start:.1f}s"
         )
-        console.print(f"\n[bold]Outputs[/bold] in {result.out_dir.resolve()}/")
+        console.print(f"\n[bold]Outputs[/bold] in {result.out_dir.resolve()}/", soft_wrap=True)
         for key in sorted(result.outputs):
-            console.print(f"  {key:28s} {result.outputs[key]}")
+            console.print(f"  {key:28s} {result.outputs[key]}", soft_wrap=True)
         if uri is not None:
-            console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}")
-            console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}")
+            console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}", soft_wrap=True)
+            console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}", soft_wrap=True)
