@@ -56,11 +56,10 @@ def build(
     into memory; other inputs are read, validated and cleaned first.
     """
     with handle_errors():
+        from ecomml._validation import check_cutoff
         from ecomml.features.engines import DuckDBEngine
         from ecomml.features.materialize import materialize_views
         from ecomml.features.store import FeatureStore
-
-        from ecomml._validation import check_cutoff
 
         start = time.perf_counter()
         check_cutoff(cutoff)
