@@ -263,7 +263,11 @@ def test_write_shop_parts_match_summary(tmp_path: Path, small: SyntheticShop) ->
     out = tmp_path / "shop"
     seen: list[tuple[int, int]] = []
     summary = write_shop(
-        out, n_transactions=20_000, seed=1, chunk_rows=6_000, progress=lambda d, t: seen.append((d, t))
+        out,
+        n_transactions=20_000,
+        seed=1,
+        chunk_rows=6_000,
+        progress=lambda d, t: seen.append((d, t)),
     )
     parts = sorted((out / "transactions").glob("part-*.parquet"))
     assert len(parts) >= 3 and len(seen) == len(parts) + 1 and seen[0] == (0, 20_000)
@@ -303,7 +307,9 @@ def test_write_shop_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_write_shop_with_fixed_customers(tmp_path: Path) -> None:
-    summary = write_shop(tmp_path / "s", n_transactions=10_000, n_customers=200, include_events=False)
+    summary = write_shop(
+        tmp_path / "s", n_transactions=10_000, n_customers=200, include_events=False
+    )
     assert summary["customers"] == 200
     assert summary["rows"] == pytest.approx(10_000, rel=0.15)
 
@@ -366,7 +372,9 @@ def test_cli_writes_shop_and_prints_summary(
 ) -> None:
     monkeypatch.setenv("ECOMML_NO_PROGRESS", "1")
     out = tmp_path / "shop"
-    res = CliRunner().invoke(cli, ["synth", str(out), "--rows", "3000", "--seed", "2", "--no-events"])
+    res = CliRunner().invoke(
+        cli, ["synth", str(out), "--rows", "3000", "--seed", "2", "--no-events"]
+    )
     assert res.exit_code == 0, res.output
     assert "transaction rows" in res.stdout and "customers" in res.stdout
     assert (out / "transactions" / "part-00000.parquet").is_file()

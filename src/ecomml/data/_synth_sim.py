@@ -21,7 +21,7 @@ accumulated with difference arrays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,10 @@ from ecomml.data._synth_world import (
 __all__: list[str] = []  # private module
 
 _SECONDS = 86_400.0
+
+
+def _empty() -> np.ndarray:
+    return np.empty(0)
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,12 @@ class Customers:
     fav_sku: np.ndarray
     day_a: np.ndarray
     tau_a: np.ndarray  # acquisition on the segment's warped clock
-    t_a: np.ndarray = None  # type: ignore[assignment]  # acquisition, days since start
-    dropped: np.ndarray = None  # type: ignore[assignment]
-    t_e: np.ndarray = None  # type: ignore[assignment]  # dropout time (nan when alive)
-    day_e: np.ndarray = None  # type: ignore[assignment]  # dropout day (== days when alive)
-    tau_e: np.ndarray = None  # type: ignore[assignment]
+    # the timeline, filled by draw_orders
+    t_a: np.ndarray = field(default_factory=_empty)  # acquisition, days since start
+    dropped: np.ndarray = field(default_factory=_empty)
+    t_e: np.ndarray = field(default_factory=_empty)  # dropout time (nan when alive)
+    day_e: np.ndarray = field(default_factory=_empty)  # dropout day (== days when alive)
+    tau_e: np.ndarray = field(default_factory=_empty)
 
     def __len__(self) -> int:
         return int(self.lam.size)
@@ -81,7 +86,7 @@ class Customers:
         """Draw a category for each customer index in ``who`` from its preferences."""
         c = self.pi.shape[1]
         flat = np.searchsorted(self.pi_cum, who + u, side="right")
-        return np.clip(flat - who * c, 0, c - 1)
+        return np.asarray(np.clip(flat - who * c, 0, c - 1))
 
     def head(self, n: int) -> Customers:
         """The first ``n`` customers."""
@@ -95,7 +100,7 @@ class Customers:
             elif f.name == "fav_sku":
                 out[f.name] = v[: self.fav_ptr[n]]
             else:
-                out[f.name] = None if v is None else v[:n]
+                out[f.name] = v[:n]
         return Customers(**out)
 
 
@@ -428,19 +433,21 @@ class TruthAccumulator:
         # full days strictly between: rate * g_s(d), via a difference array per segment
         im = np.flatnonzero(de > da + 1)
         df_cust = np.concatenate([im, im])
-        df_row = np.concatenate(
-            [seg[im] * (D + 1) + da[im] + 1, seg[im] * (D + 1) + de[im]]
-        )
+        df_row = np.concatenate([seg[im] * (D + 1) + da[im] + 1, seg[im] * (D + 1) + de[im]])
         df_val = np.concatenate([rate[im], -rate[im]])
 
         basket = 1.0 + cust.extra  # expected anchors per order
         wc = (basket * (1.0 - cust.loyalty))[:, None] * cust.pi
         cols = np.arange(C)
         np.add.at(
-            self.mass_c, (ev_day[:, None] * C + cols).ravel(), (ev_mass[:, None] * wc[ev_cust]).ravel()
+            self.mass_c,
+            (ev_day[:, None] * C + cols).ravel(),
+            (ev_mass[:, None] * wc[ev_cust]).ravel(),
         )
         np.add.at(
-            self.diff_c, (df_row[:, None] * C + cols).ravel(), (df_val[:, None] * wc[df_cust]).ravel()
+            self.diff_c,
+            (df_row[:, None] * C + cols).ravel(),
+            (df_val[:, None] * wc[df_cust]).ravel(),
         )
 
         n_fav = np.diff(cust.fav_ptr)

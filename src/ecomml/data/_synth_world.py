@@ -103,7 +103,9 @@ def promo_calendar(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         cal = builtin_promo_days(start, end)
     else:
         cal = check_frame(
-            shared_calendar(start, end), required=["date", "event", "is_promo"], name="promo calendar"
+            shared_calendar(start, end),
+            required=["date", "event", "is_promo"],
+            name="promo calendar",
         )
     cal = cal.loc[:, ["date", "event", "is_promo"]].copy()
     cal["date"] = pd.to_datetime(cal["date"]).dt.normalize().astype("datetime64[ns]")
@@ -151,7 +153,9 @@ def _event_lift(event: object) -> float:
     return 1.0
 
 
-def promo_profile(cal: pd.DataFrame, start: pd.Timestamp, days: int) -> tuple[np.ndarray, np.ndarray]:
+def promo_profile(
+    cal: pd.DataFrame, start: pd.Timestamp, days: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Daily demand lift and discount level implied by a promotion calendar.
 
     Each contiguous run of promotion days of one event peaks on its last day (its
@@ -261,11 +265,11 @@ class World:
     def expected_quantity(self) -> np.ndarray:
         """Mean units per order line of each SKU (logarithmic-series mean)."""
         q = self.lot_q
-        return -q / ((1.0 - q) * np.log1p(-q))
+        return np.asarray(-q / ((1.0 - q) * np.log1p(-q)))
 
     def hour_of_day(self, frac: np.ndarray) -> np.ndarray:
         """Map a uniform fraction of a day to a time of day following the hour profile."""
-        return np.interp(frac, self.hour_cdf, np.arange(25.0)) / 24.0
+        return np.asarray(np.interp(frac, self.hour_cdf, np.arange(25.0)) / 24.0)
 
     def sample_skus(self, day: np.ndarray, cat: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Draw one SKU per (day, category) by inverse CDF of the within-category share."""
@@ -273,7 +277,7 @@ class World:
         flat = np.searchsorted(self.cum, day * c + cat + u, side="right")
         base = day * k
         flat = np.clip(flat, base + self.cat_start[cat], base + self.cat_start[cat + 1] - 1)
-        return flat - base
+        return np.asarray(flat - base)
 
 
 def _sizes(rng: np.random.Generator, n: int, parts: int, minimum: int, conc: float) -> np.ndarray:
@@ -314,15 +318,11 @@ def build_world(
     cat_sizes = _sizes(rng, K, C, 3, 2.0)
     sku_cat = np.repeat(np.arange(C), cat_sizes)
     cat_start = np.concatenate([[0], np.cumsum(cat_sizes)])
-    group_sizes: list[int] = []
-    for size in cat_sizes:
-        left = int(size)
-        while left > 0:
-            s = int(min(left, rng.choice([1, 2, 3, 4, 5], p=[0.3, 0.25, 0.2, 0.15, 0.1])))
-            group_sizes.append(s)
-            left -= s
-    group = np.repeat(np.arange(len(group_sizes)), group_sizes)
-    group_start = np.concatenate([[0], np.cumsum(group_sizes)])
+    # bundle groups of 1-5 SKUs, cut at category boundaries so a group stays in one
+    sizes = rng.choice([1, 2, 3, 4, 5], size=K, p=[0.3, 0.25, 0.2, 0.15, 0.1])
+    cuts = np.union1d(np.cumsum(sizes), cat_start)
+    group_start = cuts[cuts <= K]
+    group = np.searchsorted(group_start, np.arange(K), side="right") - 1
 
     # long-tail (Zipf) popularity; the most popular SKU of a category is evergreen
     rank = rng.permutation(K)

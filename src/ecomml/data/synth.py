@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,14 +52,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomml._io import atomic_dir, atomic_path, atomic_write_json
+from ecomml.data import _synth_tables as tables
 from ecomml.data._synth_sim import (
-    Block,
     Population,
     TruthAccumulator,
     add_events,
     simulate_block,
 )
-from ecomml.data import _synth_tables as tables
 from ecomml.data._synth_world import SEGMENTS, World, build_world
 from ecomml.exceptions import ConfigError
 
@@ -130,7 +129,9 @@ def _parse_start(start: Any) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(start)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"start {start!r} is not a date; use ISO format, e.g. 2023-01-01.") from err
+        raise ConfigError(
+            f"start {start!r} is not a date; use ISO format, e.g. 2023-01-01."
+        ) from err
     if ts is pd.NaT:
         raise ConfigError(f"start {start!r} is not a date; use ISO format, e.g. 2023-01-01.")
     if ts.tzinfo is not None:
@@ -150,9 +151,7 @@ def _make_world(
     *, start: pd.Timestamp, days: int, n_skus: int, n_categories: int, seed: int
 ) -> World:
     n_cat = max(1, min(n_categories, n_skus // 3))
-    return build_world(
-        start=start, days=days, n_skus=n_skus, n_categories=n_cat, rng=_rng(seed, 0)
-    )
+    return build_world(start=start, days=days, n_skus=n_skus, n_categories=n_cat, rng=_rng(seed, 0))
 
 
 def _params(
@@ -244,13 +243,17 @@ def make_shop(
         rng = _rng(seed, 1, i)
         block = simulate_block(world, n, first, rng, pop)
         acc.add(world, block.customers)
-        table, order_base, return_base = tables.transactions_table(world, block, order_base, return_base)
+        table, order_base, return_base = tables.transactions_table(
+            world, block, order_base, return_base
+        )
         tx.append(table)
         tc.append(tables.truth_customers_table(world, block))
         if include_events:
             ev.append(tables.events_table(world, add_events(world, block, rng)))
     mean, dispersion = acc.finalize(world)
-    sku_days = pa.concat_tables(tables.sku_days_tables(world, mean, dispersion, skus_per_table=world.n_skus))
+    sku_days = pa.concat_tables(
+        tables.sku_days_tables(world, mean, dispersion, skus_per_table=world.n_skus)
+    )
     events = (
         _frame(pa.concat_tables(ev))
         if ev
@@ -411,8 +414,10 @@ def write_shop(
     days = _check_int(days, "days", minimum=7, flag="--days")
     if n_customers is not None:
         n_customers = _check_int(n_customers, "n_customers", minimum=1, flag="--customers")
-    n_skus = default_n_skus(n_transactions) if n_skus is None else _check_int(
-        n_skus, "n_skus", minimum=3, flag="--skus"
+    n_skus = (
+        default_n_skus(n_transactions)
+        if n_skus is None
+        else _check_int(n_skus, "n_skus", minimum=3, flag="--skus")
     )
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
@@ -422,9 +427,10 @@ def write_shop(
             f"{target} already exists and is not empty; choose another directory or pass "
             "overwrite=True (--overwrite) to replace it."
         )
-    world = _make_world(
-        start=_parse_start(start), days=days, n_skus=n_skus, n_categories=12, seed=seed
-    )
+    start_day = _parse_start(start)
+    if progress is not None:
+        progress(0, n_transactions)
+    world = _make_world(start=start_day, days=days, n_skus=n_skus, n_categories=12, seed=seed)
     pop = _DEFAULT_POPULATION
     if n_customers is not None:
         pop = _calibrate(world, pop, seed, n_transactions / n_customers)
@@ -433,8 +439,6 @@ def write_shop(
     summary: dict[str, Any] = {}
 
     def fill(tmp: Path) -> None:
-        if progress is not None:
-            progress(0, n_transactions)
         summary.update(
             _write_blocks(
                 tmp,
@@ -524,7 +528,9 @@ def _write_blocks(
                 part += 1
                 del block, table
                 if progress is not None:
-                    progress(min(rows, n_transactions) if n_customers is None else rows, n_transactions)
+                    progress(
+                        min(rows, n_transactions) if n_customers is None else rows, n_transactions
+                    )
         finally:
             writer.close()
     files.append("truth/customers.parquet")
@@ -601,4 +607,3 @@ def demand_quantiles(
         vals[pos] = stats.nbinom.ppf(q, size[pos], size[pos] / (size[pos] + mean[pos]))
         out[name] = vals
     return out
-
