@@ -89,8 +89,12 @@ def default_tracking_uri(workdir: Path | None = None) -> str:
 
 def configure_tracking(workdir: Path | None = None) -> str:
     """Point MLflow at the default store. Only the CLI calls this; library code never does."""
+    import logging
+
     import mlflow
 
+    # MLflow's INFO chatter (database migrations, experiment creation) is noise on a terminal.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     uri = default_tracking_uri(workdir)
     mlflow.set_tracking_uri(uri)
     return uri
