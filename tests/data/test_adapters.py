@@ -657,3 +657,25 @@ def test_real_cdnow() -> None:
     assert df["quantity"].sum() == raw["number_of_cds"].sum()
     assert (df["quantity"] * df["price"]).sum() == pytest.approx(raw["dollar_value"].sum())
     assert df["order_id"].is_unique
+
+
+def test_to_canonical_needs_a_frame() -> None:
+    with pytest.raises(SchemaError, match="must be a pandas DataFrame, got dict"):
+        to_canonical({"order_id": [1]})  # type: ignore[arg-type]
+
+
+def test_unused_nested_parquet_column_is_dropped(tmp_path: Path) -> None:
+    p = tmp_path / "extra_nested.parquet"
+    table = pa.table(
+        {
+            "order_id": ["1"],
+            "customer_id": ["c"],
+            "sku": ["A"],
+            "ts": [pd.Timestamp("2011-01-01")],
+            "quantity": [1.0],
+            "price": [1.0],
+            "tags": [["x", "y"]],
+        }
+    )
+    pq.write_table(table, p)
+    assert list(read_table(p).columns[:3]) == ["order_id", "customer_id", "sku"]

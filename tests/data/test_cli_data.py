@@ -133,3 +133,14 @@ def test_convert_error_leaves_old_output(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["tx.parquet"]
     same = _run("data", "convert", str(BAD / "bom.csv"), str(BAD / "bom.csv"))
     assert same.exit_code == 1 and "is the input file" in same.stderr
+
+
+def test_progress_spinner_for_big_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ecomml.cli.data as data_cli
+
+    monkeypatch.setattr(data_cli, "_PROGRESS_BYTES", 0)  # treat every file as big
+    result = _run("data", "validate", str(BAD / "leading_zero_ids.csv"))
+    assert result.exit_code == 0, result.output
+    bad = _run("data", "validate", str(BAD / "qty_text.csv"))
+    assert bad.exit_code == 1
+    assert bad.stderr.strip().splitlines()[-1].startswith("error: ")

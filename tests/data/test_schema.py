@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecomml.data import CALENDAR, CATALOG, EVENTS, SCHEMAS, TRANSACTIONS, get_schema, validate_table
-from ecomml.exceptions import DataQualityError, EcommlError, SchemaError
+from ecomml.exceptions import ConfigError, DataQualityError, EcommlError, SchemaError
 
 
 def _tx(**over: object) -> pd.DataFrame:
@@ -270,3 +270,12 @@ def test_garbage_raises_only_ecomml_errors(table: str, rows: int, data: st.DataO
         return
     for col in out.columns:
         assert out[col].dtype == get_schema(table).column(col).pandas_dtype
+
+
+def test_max_ts_forms() -> None:
+    raw = _tx(ts=["2011-01-01", "2011-01-02", "2011-01-03"])
+    aware = pd.Timestamp("2011-01-02", tz="UTC")
+    with pytest.raises(DataQualityError, match="data line 3"):
+        validate_table(raw, "transactions", max_ts=aware)
+    with pytest.raises(ConfigError, match="max_ts 'tomorrow' is not a date"):
+        validate_table(raw, "transactions", max_ts="tomorrow")

@@ -50,7 +50,6 @@ __all__ = [
     "to_canonical",
 ]
 
-_TEXT_EXT = {".csv", ".txt", ".tsv", ".dat", ".tab"}
 _PARQUET_EXT = {".parquet", ".pq", ".parq"}
 _EXCEL_EXT = {".xlsx", ".xlsm", ".xls"}
 _CHUNK = 8 << 20
@@ -76,12 +75,10 @@ class RawFile:
 
     frame: pd.DataFrame
     kind: str  # "csv", "cdnow-text", "parquet", "excel"
-    delimiter: str | None = None
-    encoding: str = "utf-8"
     nested: list[str] = field(default_factory=list)
 
 
-def file_kind(path: Path) -> str:
+def _file_kind(path: Path) -> str:
     """Guess ``"csv"``, ``"parquet"`` or ``"excel"`` from the first bytes, then the extension."""
     if path.is_dir():
         return "parquet"
@@ -140,9 +137,9 @@ def read_raw(
     InputFileError
         The file cannot be read (missing, empty, directory, encoding, corrupt).
     """
-    p = Path(path)
+    p = Path(path).expanduser()
     _check_path(p)
-    kind = file_kind(p)
+    kind = _file_kind(p)
     if kind == "parquet":
         return _read_parquet(p)
     if kind == "excel":
@@ -281,7 +278,7 @@ def _read_text(path: Path, encoding: str | None) -> RawFile:
             raise InputFileError(f"{path} holds only blank lines. Export the data again.")
         if _CDNOW_LINE.match(lines[0]) or (len(lines) > 1 and _CDNOW_LINE.match(lines[1])):
             frame = _read_whitespace(src, path, header=not _CDNOW_LINE.match(lines[0]))
-            return RawFile(frame, "cdnow-text", encoding=enc)
+            return RawFile(frame, "cdnow-text")
         delim = _sniff_delimiter(lines[:50])
         header = next(csv.reader([lines[0]], delimiter=delim))
         names = [h.strip() or f"column{i + 1}" for i, h in enumerate(header)]
@@ -310,7 +307,7 @@ def _read_text(path: Path, encoding: str | None) -> RawFile:
             con.close()
     if delim == ";":
         frame = _fix_decimal_commas(frame)
-    return RawFile(frame, "csv", delimiter=delim, encoding=enc)
+    return RawFile(frame, "csv")
 
 
 def _csv_error(path: Path, delim: str, err: Exception) -> InputFileError:
@@ -505,6 +502,8 @@ _FORMATS: dict[str, _SourceFormat] = {
     "cdnow": _CDNOW,
 }
 
+_ALIASES = {a for f in (_ONLINE_RETAIL, _CDNOW) for names in f.aliases.values() for a in names}
+
 #: Accepted values of ``format``.
 FORMATS: tuple[str, ...] = ("auto", "canonical", "online-retail", "online-retail-ii", "cdnow")
 
@@ -649,7 +648,7 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     """
     import yaml
 
-    p = Path(path)
+    p = Path(path).expanduser()
     if not p.is_file():
         raise InputFileError(f"mapping file not found: {p}.")
     try:
@@ -723,6 +722,8 @@ def to_canonical(
             f"format {format!r} describes transactions; read {table} with format='canonical' "
             "(or a column mapping)."
         )
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(f"{where} must be a pandas DataFrame, got {type(frame).__name__}.")
     frame = frame.copy(deep=False)
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     if mapping:
@@ -795,17 +796,18 @@ def read_table(
                 "with format='cdnow' (no mapping)."
             )
         format = "cdnow"
-    used = set(mapping or {}) | set(raw.frame.columns)
-    nested = [c for c in raw.nested if c in used]
-    if nested and (format == "canonical" or mapping):
-        nested = [c for c in nested if c in get_schema(table).names or c in (mapping or {})]
-    if nested:
-        raise InputFileError(
-            f"{source}: Parquet column(s) {short_repr(nested)} hold nested or binary values; "
-            "ecomml needs flat columns (text, numbers, dates). Flatten them first."
-        )
+    frame = raw.frame
+    if raw.nested:  # nested columns are an error only where they would be used
+        wanted = {_norm(c) for c in [*(mapping or {}), *get_schema(table).names, *_ALIASES]}
+        nested = [c for c in raw.nested if _norm(c) in wanted]
+        if nested:
+            raise InputFileError(
+                f"{source}: Parquet column(s) {short_repr(nested)} hold nested or binary values; "
+                "ecomml needs flat columns (text, numbers, dates). Flatten them first."
+            )
+        frame = frame.drop(columns=raw.nested)
     return to_canonical(
-        raw.frame, table=table, format=format, mapping=mapping, source=source, max_ts=max_ts
+        frame, table=table, format=format, mapping=mapping, source=source, max_ts=max_ts
     )
 
 
@@ -821,8 +823,6 @@ def read_transactions(
     max_ts: Any = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Read, validate and (by default) clean a transactions file.
-
-    Parameters are those of :func:`read_table`, plus:
 
     Parameters
     ----------
@@ -875,7 +875,7 @@ def read_events(
         path, table="events", mapping=mapping, sheet=sheet, encoding=encoding, max_ts=max_ts
     )
     if not clean:
-        return frame, CleaningReport.unchanged(frame)
+        return frame, CleaningReport.unchanged(frame, table="events")
     return clean_events(frame)
 
 

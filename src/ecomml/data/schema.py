@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import closest_name
-from ecomml.exceptions import DataQualityError, SchemaError, format_rows, short_repr
+from ecomml.exceptions import (
+    ConfigError,
+    DataQualityError,
+    SchemaError,
+    format_rows,
+    short_repr,
+)
 
 __all__ = [
     "ColumnSpec",
@@ -635,7 +641,7 @@ def validate_table(
                 out[c] = frame[c]
     result = pd.DataFrame(out, index=frame.index)
     if max_ts is not None and "ts" in result.columns:
-        limit = pd.Timestamp(max_ts)
+        limit = _day_limit(max_ts)
         future = (result["ts"] > limit).to_numpy()
         if future.any():
             raise _bad(
@@ -650,6 +656,16 @@ def validate_table(
     if schema.key:
         _check_key(result, schema, where)
     return result
+
+
+def _day_limit(max_ts: Any) -> pd.Timestamp:
+    try:
+        limit = pd.Timestamp(max_ts)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"max_ts {max_ts!r} is not a date; use e.g. 2011-12-10.") from err
+    if limit is pd.NaT:
+        raise ConfigError(f"max_ts {max_ts!r} is not a date; use e.g. 2011-12-10.")
+    return limit.tz_localize(None) if limit.tzinfo is not None else limit
 
 
 def _check_key(result: pd.DataFrame, schema: TableSchema, where: str) -> None:
