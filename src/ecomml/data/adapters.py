@@ -242,7 +242,7 @@ def _utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
             while block := src.read(_CHUNK):
                 dst.write(block.replace("\x00", ""))
         yield Path(tmp)
-    except UnicodeError as err:
+    except UnicodeDecodeError as err:
         raise InputFileError(
             f"{path} is not valid {encoding} text ({err.reason} at byte {err.start}); "
             "check the encoding= option."

@@ -231,18 +231,20 @@ class CleaningReport:
 
 def _non_product_mask(df: pd.DataFrame, policy: CleaningPolicy) -> np.ndarray:
     sku = df["sku"].astype(_ARROW).str.upper()
-    mask = sku.isin([c.upper() for c in policy.non_product_codes]).fillna(False).to_numpy(bool)
+    codes = [c.upper() for c in policy.non_product_codes]
+    mask: np.ndarray = sku.isin(codes).fillna(False).to_numpy(bool)
     if policy.non_product_code_patterns:
-        rx = "|".join(f"(?:{p})" for p in policy.non_product_code_patterns)
-        crx = re.compile(rx, flags=re.IGNORECASE)
-        hit = {c for c in sku.dropna().unique() if crx.fullmatch(c)}
+        code_rx = re.compile(
+            "|".join(f"(?:{p})" for p in policy.non_product_code_patterns), flags=re.IGNORECASE
+        )
+        hit = {c for c in sku.dropna().unique() if code_rx.fullmatch(c)}
         mask |= sku.isin(hit).fillna(False).to_numpy(bool)
     if policy.non_product_descriptions and "description" in df.columns:
-        rx = re.compile(
+        desc_rx = re.compile(
             "|".join(f"(?:{p})" for p in policy.non_product_descriptions), flags=re.IGNORECASE
         )
         desc = df["description"].astype(_ARROW).str.strip()
-        hit = {d for d in desc.dropna().unique() if rx.search(d)}  # each distinct text once
+        hit = {d for d in desc.dropna().unique() if desc_rx.search(d)}  # each text once
         mask |= desc.isin(hit).fillna(False).to_numpy(bool)
     return mask
 
@@ -269,7 +271,8 @@ def _top_codes(
 
 def _group_codes(df: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """One int64 code per distinct combination of ``cols`` (fast ``merge_asof`` keys)."""
-    return df.groupby(cols, sort=False, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    codes: np.ndarray = df.groupby(cols, sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    return codes
 
 
 def _match_reversals(df: pd.DataFrame, window: timedelta) -> tuple[np.ndarray, np.ndarray]:

@@ -72,6 +72,7 @@ _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 _NA_TEXT = {"", "nan", "na", "n/a", "null", "none", "<na>", "nat"}
 _TZ_PATTERN = r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(Z|z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+_TZ_TEST = _TZ_PATTERN.replace("(Z|", "(?:Z|")
 _ID_COLUMNS = frozenset({"order_id", "customer_id", "sku", "return_of"})
 
 Dtype = Literal["string", "float64", "datetime64[ns]", "date", "bool"]
@@ -408,9 +409,10 @@ def _to_datetime(s: pd.Series, col: str, where: str) -> pd.Series:
                 parsed = parsed.dt.tz_localize(None)
             return parsed.astype("datetime64[ns]")
     txt = _as_text(s.astype(object) if kind != "string" else s)
-    offs = txt.str.extract(_TZ_PATTERN, expand=False)
-    has_tz = offs.notna() & txt.notna()
+    # A vectorised (Arrow RE2) test first; the per-value extract runs only on offsets.
+    has_tz = txt.str.contains(_TZ_TEST, regex=True).fillna(False).astype(bool)
     if has_tz.any():
+        offs = txt.where(has_tz).str.extract(_TZ_PATTERN, expand=False)
         no_tz = txt.notna() & ~has_tz
         if no_tz.any():
             first_tz, first_no = _rows(has_tz)[0], _rows(no_tz)[0]
