@@ -59,6 +59,18 @@ _HOUR_WEIGHTS = np.array(
 _WEEKDAY = np.array([0.96, 0.95, 0.96, 0.98, 1.03, 1.07, 1.05])  # Monday .. Sunday
 
 
+def search(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(a, v, side="right")``, with the queries sorted first.
+
+    Sorted queries walk the (large) array in order, which is about ten times faster
+    than random probes once ``a`` no longer fits in the CPU cache.
+    """
+    order = np.argsort(v)
+    out = np.empty(v.size, dtype=np.intp)
+    out[order] = np.searchsorted(a, v[order], side="right")
+    return out
+
+
 def category_names(n: int) -> list[str]:
     """The first ``n`` category names (generic names beyond the built-in list)."""
     names = [c[0] for c in _CATEGORIES[:n]]
@@ -274,7 +286,7 @@ class World:
     def sample_skus(self, day: np.ndarray, cat: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Draw one SKU per (day, category) by inverse CDF of the within-category share."""
         k, c = self.n_skus, self.n_categories
-        flat = np.searchsorted(self.cum, day * c + cat + u, side="right")
+        flat = search(self.cum, day * c + cat + u)
         base = day * k
         flat = np.clip(flat, base + self.cat_start[cat], base + self.cat_start[cat + 1] - 1)
         return np.asarray(flat - base)
