@@ -59,7 +59,7 @@ def check_frame(
         raise SchemaError(
             f"{where} is missing required column(s) {', '.join(hints)}; found columns "
             f"{short_repr(cols)}. Rename them, or pass a column mapping such as "
-            f"--map {missing[0]}=<your column>.",
+            f"--map <your column>={missing[0]}.",
             missing=missing,
             columns=cols,
         )
