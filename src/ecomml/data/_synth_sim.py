@@ -151,6 +151,7 @@ class Block:
     lines: Lines
     returns: Returns
     events: Events | None = None
+    truncated: bool = False  # customers were cut to meet a row target
 
     def rows_per_customer(self) -> np.ndarray:
         """Transaction rows (sale lines + returns) per customer of the block."""
@@ -387,7 +388,7 @@ def simulate_block(
         if cum.size and cum[-1] > max_rows:
             i = int(np.searchsorted(cum, max_rows))  # first prefix reaching max_rows
             keep = i + 1 if i == 0 or cum[i] - max_rows <= max_rows - cum[i - 1] else i
-            block = block.head(keep)
+            block = replace(block.head(keep), truncated=True)
     return block
 
 

@@ -526,11 +526,14 @@ def _write_blocks(
                 sale_rows += int(block.lines.sku.size)
                 customers += len(block.customers)
                 part += 1
+                last = block.truncated  # the row target is met (within one customer)
                 del block, table
                 if progress is not None:
                     progress(
                         min(rows, n_transactions) if n_customers is None else rows, n_transactions
                     )
+                if last:
+                    break
         finally:
             writer.close()
     files.append("truth/customers.parquet")
