@@ -56,6 +56,7 @@ TRUTH_CUSTOMERS_DTYPES: dict[str, str] = {
     "region": "string",
     "loyalty": "float64",
     "basket_size": "float64",
+    "top_category": "string",
 }
 TRUTH_SKU_DAYS_DTYPES: dict[str, str] = {
     "sku": "string",
@@ -241,6 +242,7 @@ def truth_customers_table(world: World, block: Block) -> pa.Table:
         labels(REGIONS, c.region),
         pa.array(c.loyalty),
         pa.array(1.0 + c.extra),
+        labels(world.categories, np.argmax(c.pi, axis=1)),
     ]
     return pa.Table.from_arrays(arrays, schema=schema(TRUTH_CUSTOMERS_DTYPES))
 

@@ -12,6 +12,9 @@ truth the data was drawn from:
   customer left; NaT while still alive at the end) and ``alive_at_end``. Across
   customers, ``lambda ~ Gamma(r, rate=alpha)`` and ``p_dropout ~ Beta(a, b)``: the
   BG/NBD model holds, up to the weekly/yearly/promotion pattern of the order rate.
+  Also ``segment``, ``region``, ``loyalty`` (share of basket items that are re-bought
+  favourites), ``basket_size`` (expected items per order before bundle add-ons: the
+  Gamma-distributed spend level) and ``top_category``.
 - ``truth_sku_days``: the expected gross units (``mean``, returns excluded) of every
   SKU on every day, given who is alive when, and the negative binomial size
   ``dispersion`` (variance = mean + mean**2 / dispersion); see :func:`demand_quantiles`.
@@ -76,6 +79,15 @@ _DEFAULT_POPULATION = Population(r=1.0, alpha=8.0, a=2.0, b=30.0)
 _BLOCK_CUSTOMERS = 50_000  # make_shop: customers simulated at a time
 
 Progress = Callable[[int, int], None]
+_FRAMES = (
+    "transactions",
+    "events",
+    "catalog",
+    "calendar",
+    "truth_customers",
+    "truth_sku_days",
+    "truth_skus",
+)
 
 
 @dataclass
@@ -100,6 +112,10 @@ class SyntheticShop:
     truth_sku_days: pd.DataFrame
     truth_skus: pd.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(getattr(self, name)):,} rows" for name in _FRAMES)
+        return f"SyntheticShop(seed={self.params.get('seed')}, {sizes})"
 
     @property
     def start(self) -> pd.Timestamp:
