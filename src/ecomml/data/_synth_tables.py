@@ -125,7 +125,7 @@ def ids(
     if n and (int(nums.min()) < 0 or int(nums.max()) >= 10**width):
         raise ValueError(f"ids for {prefix!r} need numbers in [0, 10**{width})")
     small = n == 0 or (int(nums.min()) >= 0 and int(nums.max()) < 2**32)
-    rest = nums.astype(np.uint32 if small else np.int64)  # 32-bit division is twice as fast
+    rest: np.ndarray = nums.astype(np.uint32 if small else np.int64)  # 32-bit: 2x faster
     for j in range(size - 1, plen - 1, -1):
         quot = rest // 10
         buf[:, j] = rest - quot * 10 + 48
