@@ -12,6 +12,13 @@ arrivals in the window, the customer drops out inside the window iff ``N <= M``;
 dropout order is then the ``N``-th of ``M`` uniform arrivals (a Beta(N, M-N+1) draw)
 and the earlier ones are uniform before it.
 
+Each order holds ``1 + Poisson(extra)`` anchor items: a favourite (with probability
+``loyalty``; a discontinued favourite is a lost sale) or a pick from a preferred
+category by the SKU's share of that day; every active bundle mate then joins with its
+attach rate. Quantities per line are logarithmic-series (lumpy SKUs have large lots),
+so the units of a SKU-day, a Poisson number of lines with such quantities, are
+negative binomial.
+
 :class:`TruthAccumulator` turns the customers' latent state into the exact expected
 demand per SKU-day (conditional on who is alive when): given the dropout time, the
 orders between acquisition and dropout form a Poisson process of rate
