@@ -82,9 +82,10 @@ def test_canonical_columns_and_dtypes(shop: SyntheticShop, table: str) -> None:
     assert set(df.columns) <= set(spec), set(df.columns) - set(spec)
     for col in df.columns:
         assert df[col].dtype == spec[col], (table, col, df[col].dtype)
-    # the shared validator accepts the frame unchanged
-    checked = validate_table(df, table)
-    pd.testing.assert_frame_equal(checked[list(df.columns)], df, check_like=True)
+    # the shared validator accepts the frame unchanged (on a sample, to stay fast)
+    sample = df.head(30_000)
+    checked = validate_table(sample, table)
+    pd.testing.assert_frame_equal(checked[list(df.columns)], sample, check_like=True)
 
 
 def test_transaction_columns_in_contract_order(shop: SyntheticShop) -> None:
