@@ -483,14 +483,16 @@ REFERENCES: dict[str, Callable[[dict[str, pd.DataFrame], pd.Timestamp], pd.DataF
 
 
 # ---------------------------------------------------------------------------- strategies
-def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
-    """Hypothesis strategy: small random canonical tables ``{name: frame}``.
+def shops():  # noqa: ANN201 - returns a hypothesis strategy
+    """Hypothesis strategy: ``(tables, cutoff)``, small random canonical tables and a cutoff.
 
     A handful of customers and SKUs; transactions dense over ~60 days plus sparse older
     history (so 90/180-day windows are exercised); negative and zero quantities; NULL
     customer ids; duplicate timestamps (hour/minute drawn from small sets); calendars
     with duplicate dates and dates after the data; catalog sometimes absent, and the
-    optional ``category`` column sometimes absent.
+    optional ``category`` column sometimes absent. A few rows sit right at the window
+    boundaries relative to the cutoff (1, 28, 90, 91 and 180 days before it, give or take
+    a second, and exactly at the cutoff) so off-by-one errors show up.
     """
     from hypothesis import strategies as st
 
@@ -523,6 +525,10 @@ def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
         st.booleans(),
     )
     cat_row = st.tuples(skus, st.one_of(st.none(), st.sampled_from(["toys", "food", "garden"])))
+    edge_age = st.tuples(
+        st.sampled_from([0, 1, 7, 28, 90, 91, 180]),
+        st.sampled_from([-1, 0, 1]),
+    ).map(lambda a: pd.Timedelta(days=a[0], seconds=a[1]))
 
     @st.composite
     def build(draw):  # noqa: ANN001, ANN202
@@ -530,8 +536,15 @@ def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
             n = draw(st.integers(0, most))
             return draw(st.lists(row, min_size=n, max_size=n))
 
+        cutoff = draw(cutoffs())
         txs = rows(tx_row, 60)
+        for r in rows(st.tuples(tx_row, edge_age), 6):
+            ts = cutoff - r[1]
+            day = int((ts.normalize() - base) / DAY)
+            secs = int((ts - ts.normalize()) / pd.Timedelta(seconds=1))
+            txs.append((*r[0][:3], day, 0, 0, *r[0][6:], secs))
         evs = rows(ev_row, 30)
+        ev_edges = [(*r[0][:2], cutoff - r[1], r[0][4]) for r in rows(st.tuples(ev_row, edge_age), 4)]
         cals = rows(cal_row, 25)
         cats = rows(cat_row, 5)
         with_category = draw(st.booleans())
@@ -542,7 +555,12 @@ def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
                 "customer_id": pd.Series([r[1] for r in txs], dtype=object),
                 "sku": pd.Series([r[2] for r in txs], dtype=object),
                 "ts": pd.Series(
-                    [base + pd.Timedelta(days=r[3], hours=r[4], minutes=r[5]) for r in txs],
+                    [
+                        base
+                        + pd.Timedelta(days=r[3], hours=r[4], minutes=r[5])
+                        + pd.Timedelta(seconds=r[9] if len(r) > 9 else 0)
+                        for r in txs
+                    ],
                     dtype="datetime64[ns]",
                 ),
                 "quantity": pd.Series([r[6] for r in txs], dtype="float64"),
@@ -553,13 +571,14 @@ def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
             tx["category"] = pd.Series([r[8] for r in txs], dtype=object)
         ev = pd.DataFrame(
             {
-                "customer_id": pd.Series([r[0] for r in evs], dtype=object),
-                "sku": pd.Series([r[1] for r in evs], dtype=object),
+                "customer_id": pd.Series([r[0] for r in evs + ev_edges], dtype=object),
+                "sku": pd.Series([r[1] for r in evs + ev_edges], dtype=object),
                 "ts": pd.Series(
-                    [base + pd.Timedelta(days=r[2], hours=r[3]) for r in evs],
+                    [base + pd.Timedelta(days=r[2], hours=r[3]) for r in evs]
+                    + [r[2] for r in ev_edges],
                     dtype="datetime64[ns]",
                 ),
-                "event": pd.Series([r[4] for r in evs], dtype=object),
+                "event": pd.Series([r[4] for r in evs] + [r[3] for r in ev_edges], dtype=object),
             }
         )
         cal = pd.DataFrame(
@@ -582,9 +601,14 @@ def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
                     "active": pd.Series([True] * len(cats), dtype=bool),
                 }
             )
-        return tables
+        return tables, cutoff
 
     return build()
+
+
+def shop_tables():  # noqa: ANN201 - returns a hypothesis strategy
+    """Hypothesis strategy: the tables of :func:`shops` alone."""
+    return shops().map(lambda tc: tc[0])
 
 
 def cutoffs():  # noqa: ANN201 - returns a hypothesis strategy

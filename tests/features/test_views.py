@@ -14,9 +14,8 @@ from tests.features._reference import (
     BASE,
     REFERENCES,
     calendar_table,
-    cutoffs,
     make_store,
-    shop_tables,
+    shops,
 )
 
 VIEWS = [v.name for v in builtin_views()]
@@ -85,8 +84,9 @@ def _keys(view: str) -> list[str]:
 
 @pytest.mark.parametrize("view", VIEWS)
 @HYPO
-@given(tables=shop_tables(), cutoff=cutoffs())
-def test_view_equals_reference(view: str, tables, cutoff) -> None:  # noqa: ANN001
+@given(shop=shops())
+def test_view_equals_reference(view: str, shop) -> None:  # noqa: ANN001
+    tables, cutoff = shop
     store = make_store(tables)
     got = _features(store, view, cutoff)
     want = REFERENCES[view](tables, cutoff)
