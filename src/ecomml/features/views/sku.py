@@ -176,7 +176,8 @@ def _series_features(
     frame = _frame(w, 1).format(t=t)
     items.append(f"avg(CASE WHEN qty = 0 THEN 1.0 ELSE 0.0 END) {frame} AS zero_share_{w}")
     items.append(
-        f"count(period_price) {_frame(-1, 0).format(t=t)} AS price_grp"
+        f"max(CASE WHEN period_price IS NOT NULL THEN {t} END) {_frame(-1, 1).format(t=t)} "
+        "AS prev_sale"
     )
     return ",\n         ".join(items)
 
@@ -216,19 +217,14 @@ feat AS (
   SELECT cutoff, sku, date, qty, period_price,
          {_series_features("date", _DAILY_LAGS, _DAILY_WINDOWS, _DAILY_QWINDOW)}
   FROM grid
-),
-ffill AS (
-  SELECT feat.*,
-         max(period_price) OVER (PARTITION BY cutoff, sku, price_grp) AS price_upto_today
-  FROM feat
 )
 SELECT x.cutoff, x.sku, x.date,
        {", ".join(f"x.{c}" for c in _DAILY_COLS)},
-       LAG(x.price_upto_today, 1) OVER (PARTITION BY x.cutoff, x.sku ORDER BY x.date)
-         AS last_price,
+       p.amount / p.qty AS last_price,
        c.day_of_week, c.is_promo, c.event, c.days_to_next_promo, c.days_since_last_promo
-FROM ffill x
+FROM feat x
 JOIN cal_feat c ON c.date = x.date
+LEFT JOIN sale p ON p.cutoff = x.cutoff AND p.sku = x.sku AND p.date = x.prev_sale
 """
 
 SKU_DAILY = FeatureView(
@@ -309,21 +305,16 @@ feat AS (
   SELECT cutoff, sku, week, qty, period_price,
          {_series_features("week", _WEEKLY_LAGS, _WEEKLY_WINDOWS, None)}
   FROM grid
-),
-ffill AS (
-  SELECT feat.*,
-         max(period_price) OVER (PARTITION BY cutoff, sku, price_grp) AS price_upto_now
-  FROM feat
 )
 SELECT x.cutoff, x.sku, x.week,
        {", ".join(f"x.{c}" for c in _WEEKLY_COLS)},
-       LAG(x.price_upto_now, 1) OVER (PARTITION BY x.cutoff, x.sku ORDER BY x.week)
-         AS last_price,
+       p.amount / p.qty AS last_price,
        EXTRACT(week FROM x.week) AS week_of_year,
        COALESCE(c.promo_days, 0) AS promo_days,
        COALESCE(c.event_days, 0) AS event_days
-FROM ffill x
+FROM feat x
 LEFT JOIN cal_week c ON c.week = x.week
+LEFT JOIN sale p ON p.cutoff = x.cutoff AND p.sku = x.sku AND p.week = x.prev_sale
 """
 
 SKU_WEEKLY = FeatureView(
