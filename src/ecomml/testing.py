@@ -120,9 +120,7 @@ def make_future_rows(
     return out
 
 
-def _new_ids(
-    source: pd.Series, values: pd.Series, mask: np.ndarray, *, prefix: str
-) -> pd.Series:
+def _new_ids(source: pd.Series, values: pd.Series, mask: np.ndarray, *, prefix: str) -> pd.Series:
     """Replace ``values[mask]`` with ids absent from ``source``, keeping the dtype family."""
     k = int(mask.sum())
     if pd.api.types.is_numeric_dtype(source.dtype) and not pd.api.types.is_bool_dtype(source):

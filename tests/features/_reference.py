@@ -52,7 +52,11 @@ def _var(values: list[float]) -> float:
 
 def _div(a: float, b: float) -> float:
     """a / b, NaN when b is 0 or either is NaN (SQL ``a / NULLIF(b, 0)``)."""
-    if b == 0 or (isinstance(b, float) and math.isnan(b)) or (isinstance(a, float) and math.isnan(a)):
+    if (
+        b == 0
+        or (isinstance(b, float) and math.isnan(b))
+        or (isinstance(a, float) and math.isnan(a))
+    ):
         return NAN
     return a / b
 
@@ -82,7 +86,9 @@ def _is_null(v: object) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
 
 
-def _visible(df: pd.DataFrame, cutoff: pd.Timestamp, lookback: timedelta | None = None) -> pd.DataFrame:
+def _visible(
+    df: pd.DataFrame, cutoff: pd.Timestamp, lookback: timedelta | None = None
+) -> pd.DataFrame:
     keep = df["ts"] < cutoff
     if lookback is not None:
         keep &= df["ts"] >= cutoff - pd.Timedelta(lookback)
@@ -128,8 +134,16 @@ def calendar_table(calendar: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.Data
             }
         )
     cols = [
-        "date", "day_of_week", "week_of_year", "month", "day_of_month", "is_weekend",
-        "is_promo", "event", "days_to_next_promo", "days_since_last_promo",
+        "date",
+        "day_of_week",
+        "week_of_year",
+        "month",
+        "day_of_month",
+        "is_weekend",
+        "is_promo",
+        "event",
+        "days_to_next_promo",
+        "days_since_last_promo",
     ]
     return _rows(rows, cols)
 
@@ -158,7 +172,8 @@ def ref_customer_rfm(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> p
     catalog = _table(tables, "catalog")
     cal = _table(tables, "calendar")
     promo_days = {
-        _day(r["date"]) for _, r in cal.iterrows()
+        _day(r["date"])
+        for _, r in cal.iterrows()
         if not _is_null(r["date"]) and not _is_null(r["is_promo"]) and bool(r["is_promo"])
     }
     sku_cat: dict[str, str] = {}
@@ -208,7 +223,8 @@ def ref_customer_rfm(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> p
                 "spend_prev_90d": spend_prev,
                 "spend_trend": (
                     (spend_90d - spend_prev) / (spend_90d + spend_prev)
-                    if spend_90d + spend_prev > 0 else NAN
+                    if spend_90d + spend_prev > 0
+                    else NAN
                 ),
                 "orders_90d": last90["order_id"].nunique(),
                 "category_diversity": len(cats),
@@ -217,10 +233,24 @@ def ref_customer_rfm(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> p
             }
         )
     cols = [
-        "customer_id", "recency_days", "frequency", "monetary", "avg_order_value",
-        "tenure_days", "n_returns", "returned_units", "return_rate", "ipi_mean_days",
-        "ipi_std_days", "spend_90d", "spend_prev_90d", "spend_trend", "orders_90d",
-        "category_diversity", "promo_share", "n_skus",
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "avg_order_value",
+        "tenure_days",
+        "n_returns",
+        "returned_units",
+        "return_rate",
+        "ipi_mean_days",
+        "ipi_std_days",
+        "spend_90d",
+        "spend_prev_90d",
+        "spend_trend",
+        "orders_90d",
+        "category_diversity",
+        "promo_share",
+        "n_skus",
     ]
     return _rows(rows, cols)
 
@@ -248,8 +278,15 @@ def ref_customer_events(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -
             }
         )
     cols = [
-        "customer_id", "n_events", "n_views", "n_carts", "n_purchases", "n_skus",
-        "active_days", "cart_to_purchase_rate", "days_since_last_event",
+        "customer_id",
+        "n_events",
+        "n_views",
+        "n_carts",
+        "n_purchases",
+        "n_skus",
+        "active_days",
+        "cart_to_purchase_rate",
+        "days_since_last_event",
     ]
     return _rows(rows, cols)
 
@@ -280,8 +317,16 @@ def ref_customer_sku(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> p
             }
         )
     cols = [
-        "customer_id", "sku", "n_orders", "total_qty", "spend", "first_purchase_days",
-        "last_purchase_days", "n_purchase_days", "repurchase_interval_mean", "order_share",
+        "customer_id",
+        "sku",
+        "n_orders",
+        "total_qty",
+        "spend",
+        "first_purchase_days",
+        "last_purchase_days",
+        "n_purchase_days",
+        "repurchase_interval_mean",
+        "order_share",
     ]
     return _rows(rows, cols)
 
@@ -314,7 +359,8 @@ def ref_sku_demand(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.
     tx = tx[tx["sku"].notna()]
     cal = _table(tables, "calendar")
     promo_days = {
-        _day(r["date"]) for _, r in cal.iterrows()
+        _day(r["date"])
+        for _, r in cal.iterrows()
         if not _is_null(r["date"]) and not _is_null(r["is_promo"]) and bool(r["is_promo"])
     }
     rows = []
@@ -359,31 +405,52 @@ def ref_sku_demand(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.
             }
         )
     cols = [
-        "sku", "total_units", "units_28d", "units_91d", "revenue", "n_orders", "n_customers",
-        "first_sale_days", "last_sale_days", "n_grid_days", "zero_share", "adi", "cv2",
-        "avg_price", "last_price", "price_change", "promo_uplift", "returned_units",
+        "sku",
+        "total_units",
+        "units_28d",
+        "units_91d",
+        "revenue",
+        "n_orders",
+        "n_customers",
+        "first_sale_days",
+        "last_sale_days",
+        "n_grid_days",
+        "zero_share",
+        "adi",
+        "cv2",
+        "avg_price",
+        "last_price",
+        "price_change",
+        "promo_uplift",
+        "returned_units",
         "return_rate",
     ]
     return _rows(rows, cols)
 
 
-def _series_row(qty: list[float], prices: list[float], i: int, lags: tuple[int, ...],
-                windows: tuple[int, ...], quantile_window: int | None) -> dict[str, float]:
+def _series_row(
+    qty: list[float],
+    prices: list[float],
+    i: int,
+    lags: tuple[int, ...],
+    windows: tuple[int, ...],
+    quantile_window: int | None,
+) -> dict[str, float]:
     """Lag / rolling features of position ``i`` of a dense series, by slicing."""
     out: dict[str, float] = {"qty": qty[i]}
     for k in lags:
         out[f"lag_{k}"] = qty[i - k] if i - k >= 0 else NAN
     for w in windows:
-        win = qty[max(0, i - w):i]
+        win = qty[max(0, i - w) : i]
         out[f"roll_mean_{w}"] = _mean(win)
         out[f"roll_std_{w}"] = _std(win)
     if quantile_window is not None:
-        win = qty[max(0, i - quantile_window):i]
+        win = qty[max(0, i - quantile_window) : i]
         q = quantile_window
         out[f"roll_median_{q}"] = float(np.quantile(win, 0.5)) if win else NAN
         out[f"roll_q90_{q}"] = float(np.quantile(win, 0.9)) if win else NAN
     w = windows[-1]
-    win = qty[max(0, i - w):i]
+    win = qty[max(0, i - w) : i]
     out[f"zero_share_{w}"] = _mean([1.0 if q == 0 else 0.0 for q in win])
     earlier = [p for p in prices[:i] if not math.isnan(p)]
     out["last_price"] = earlier[-1] if earlier else NAN
@@ -406,15 +473,36 @@ def ref_sku_daily(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.D
             row = {"sku": sku, "date": d}
             row.update(_series_row(qty, prices, i, (1, 7, 14, 28), (7, 28), 28))
             c = cal.loc[d]
-            for col in ("day_of_week", "is_promo", "event", "days_to_next_promo",
-                        "days_since_last_promo"):
+            for col in (
+                "day_of_week",
+                "is_promo",
+                "event",
+                "days_to_next_promo",
+                "days_since_last_promo",
+            ):
                 row[col] = c[col]
             rows.append(row)
     cols = [
-        "sku", "date", "qty", "lag_1", "lag_7", "lag_14", "lag_28", "roll_mean_7",
-        "roll_std_7", "roll_mean_28", "roll_std_28", "roll_median_28", "roll_q90_28",
-        "zero_share_28", "last_price", "day_of_week", "is_promo", "event",
-        "days_to_next_promo", "days_since_last_promo",
+        "sku",
+        "date",
+        "qty",
+        "lag_1",
+        "lag_7",
+        "lag_14",
+        "lag_28",
+        "roll_mean_7",
+        "roll_std_7",
+        "roll_mean_28",
+        "roll_std_28",
+        "roll_median_28",
+        "roll_q90_28",
+        "zero_share_28",
+        "last_price",
+        "day_of_week",
+        "is_promo",
+        "event",
+        "days_to_next_promo",
+        "days_since_last_promo",
     ]
     return _rows(rows, cols)
 
@@ -463,9 +551,23 @@ def ref_sku_weekly(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.
             row["event_days"] = sum(d in event_days for d in days)
             rows.append(row)
     cols = [
-        "sku", "week", "qty", "lag_1", "lag_2", "lag_4", "lag_8", "lag_52", "roll_mean_4",
-        "roll_std_4", "roll_mean_13", "roll_std_13", "zero_share_13", "last_price",
-        "week_of_year", "promo_days", "event_days",
+        "sku",
+        "week",
+        "qty",
+        "lag_1",
+        "lag_2",
+        "lag_4",
+        "lag_8",
+        "lag_52",
+        "roll_mean_4",
+        "roll_std_4",
+        "roll_mean_13",
+        "roll_std_13",
+        "zero_share_13",
+        "last_price",
+        "week_of_year",
+        "promo_days",
+        "event_days",
     ]
     return _rows(rows, cols)
 
@@ -544,7 +646,9 @@ def shops():  # noqa: ANN201 - returns a hypothesis strategy
             secs = int((ts - ts.normalize()) / pd.Timedelta(seconds=1))
             txs.append((*r[0][:3], day, 0, 0, *r[0][6:], secs))
         evs = rows(ev_row, 30)
-        ev_edges = [(*r[0][:2], cutoff - r[1], r[0][4]) for r in rows(st.tuples(ev_row, edge_age), 4)]
+        ev_edges = [
+            (*r[0][:2], cutoff - r[1], r[0][4]) for r in rows(st.tuples(ev_row, edge_age), 4)
+        ]
         cals = rows(cal_row, 25)
         cats = rows(cat_row, 5)
         with_category = draw(st.booleans())

@@ -96,15 +96,14 @@ def test_rows_at_or_after_cutoff_never_change_any_feature(shop, data) -> None:  
 def test_lookback_view_ignores_rows_older_than_the_lookback(shop, data) -> None:  # noqa: ANN001
     tables, cutoff = shop
     n = data.draw(st.integers(1, 10), label="old events")
-    ages = data.draw(
-        st.lists(st.integers(90 * 24 * 60 + 1, 400 * 24 * 60), min_size=n, max_size=n)
-    )
+    ages = data.draw(st.lists(st.integers(90 * 24 * 60 + 1, 400 * 24 * 60), min_size=n, max_size=n))
     old = pd.DataFrame(
         {
             "customer_id": pd.Series(["c0", "c1", "old-c"] * 4, dtype=object)[:n],
             "sku": ["s0"] * n,
-            "ts": pd.Series([cutoff - pd.Timedelta(minutes=a) for a in ages],
-                            dtype="datetime64[ns]"),
+            "ts": pd.Series(
+                [cutoff - pd.Timedelta(minutes=a) for a in ages], dtype="datetime64[ns]"
+            ),
             "event": ["cart"] * n,
         }
     )
@@ -124,9 +123,16 @@ def test_lookback_boundary_is_inclusive() -> None:
             "event": ["view", "view"],
         }
     )
-    tx = pd.DataFrame({"order_id": ["o"], "customer_id": ["in"], "sku": ["x"],
-                       "ts": [cutoff - pd.Timedelta(days=200)], "quantity": [1.0],
-                       "price": [1.0]})
+    tx = pd.DataFrame(
+        {
+            "order_id": ["o"],
+            "customer_id": ["in"],
+            "sku": ["x"],
+            "ts": [cutoff - pd.Timedelta(days=200)],
+            "quantity": [1.0],
+            "price": [1.0],
+        }
+    )
     cal = pd.DataFrame({"date": [cutoff], "event": [None], "is_promo": [False]})
     store = make_store({"transactions": tx, "events": ev, "calendar": cal})
     f = store.get_features("customer_events", cutoff=cutoff)
@@ -160,8 +166,11 @@ def _label_frame(data: st.DataObject, cuts: list[pd.Timestamp]) -> pd.DataFrame:
     return labels[["customer_id", "cutoff", "sku", "y", "date", "week", "row"]]
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(
     tables=shop_tables(),
     cuts=st.lists(cutoffs(), min_size=2, max_size=4, unique=True),
@@ -192,7 +201,10 @@ def _shop(rng: np.random.Generator, n: int = 300) -> pd.DataFrame:
         {
             "order_id": [f"o{i}" for i in rng.integers(0, 120, n)],
             "customer_id": pd.Series(
-                [None if r < 0.1 else f"c{k}" for r, k in zip(rng.random(n), rng.integers(0, 15, n))],
+                [
+                    None if r < 0.1 else f"c{k}"
+                    for r, k in zip(rng.random(n), rng.integers(0, 15, n), strict=True)
+                ],
                 dtype=object,
             ),
             "sku": [f"s{i}" for i in rng.integers(0, 6, n)],

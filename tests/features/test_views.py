@@ -200,9 +200,10 @@ def test_sku_demand_adi_and_cv2_on_a_known_series() -> None:
 
 
 def test_sku_daily_lags_rolling_and_partial_day() -> None:
-    rows = [(f"o{i}", "c1", "x", f"2021-01-{d:02d} 10:00", q, p)
-            for i, (d, q, p) in enumerate([(1, 1.0, 2.0), (2, 2.0, 2.0), (4, 4.0, 3.0),
-                                            (8, 8.0, 3.0)])]
+    rows = [
+        (f"o{i}", "c1", "x", f"2021-01-{d:02d} 10:00", q, p)
+        for i, (d, q, p) in enumerate([(1, 1.0, 2.0), (2, 2.0, 2.0), (4, 4.0, 3.0), (8, 8.0, 3.0)])
+    ]
     rows.append(("o9", "c1", "x", "2021-01-09 08:00", 100.0, 9.0))  # the partial cutoff day
     store = _store(rows)
     f = _features(store, "sku_daily", "2021-01-09 12:00")
@@ -283,8 +284,9 @@ def test_counts_are_filled_with_zero_for_unknown_keys() -> None:
     f = _features(store, "sku_demand", "2021-01-11", keys=pd.DataFrame({"sku": ["x", "new"]}))
     new = f.set_index("sku").loc["new"]
     assert new["total_units"] == 0 and new["n_orders"] == 0 and pd.isna(new["adi"])
-    g = _features(store, "customer_rfm", "2021-01-11",
-                  keys=pd.DataFrame({"customer_id": ["zz"]})).iloc[0]
+    g = _features(
+        store, "customer_rfm", "2021-01-11", keys=pd.DataFrame({"customer_id": ["zz"]})
+    ).iloc[0]
     assert g["frequency"] == 0 and g["monetary"] == 0 and pd.isna(g["recency_days"])
 
 

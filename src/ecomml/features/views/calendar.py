@@ -133,8 +133,7 @@ CALENDAR_FEATURES = FeatureView(
         "event: calendar event name (alphabetically first if several), NULL if none",
         "days_to_next_promo: days to the next promo date on or after the date (future "
         "planned promotions count), NULL if none",
-        "days_since_last_promo: days since the last promo date on or before the date, "
-        "NULL if none",
+        "days_since_last_promo: days since the last promo date on or before the date, NULL if none",
     ),
 )
 
@@ -173,8 +172,11 @@ def calendar_frame(
     >>> cal = pd.DataFrame({"date": pd.to_datetime(["2024-11-29"]),
     ...                     "event": ["black_friday"], "is_promo": [True]})
     >>> f = calendar_frame(pd.date_range("2024-11-28", periods=3), calendar=cal)
-    >>> f[["date", "day_of_week", "is_promo", "days_to_next_promo"]].to_string(index=False)
-    '      date  day_of_week  is_promo  days_to_next_promo\\n2024-11-28            3         0                 1.0\\n2024-11-29            4         1                 0.0\\n2024-11-30            5         0                 NaN'
+    >>> print(f[["date", "day_of_week", "is_promo", "days_to_next_promo"]].to_string(index=False))
+          date  day_of_week  is_promo  days_to_next_promo
+    2024-11-28            3         0                   1
+    2024-11-29            4         1                   0
+    2024-11-30            5         0                <NA>
     """
     import duckdb
 
