@@ -149,12 +149,12 @@ def calendar_table(calendar: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.Data
 
 
 def store_dates(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> list[pd.Timestamp]:
-    """The store's ``dates`` grid: first transaction day up to every day that began before the cutoff."""
+    """The store's ``dates`` grid: first transaction day up to the last complete day before the cutoff."""
     tx = _visible(_table(tables, "transactions"), cutoff)
     lo = _day(tx["ts"].min()) if len(tx) else _day(cutoff)
     out = []
     d = lo
-    while d < cutoff:
+    while d < _day(cutoff):
         out.append(d)
         d += DAY
     return out

@@ -235,7 +235,7 @@ class FeatureStore:
                 )
         ctes.append(
             f"dates AS (SELECT d.date, c.cutoff FROM {_src('dates')} d "
-            f"JOIN cutoffs c ON CAST(d.date AS TIMESTAMP) < c.cutoff{dlb})"
+            f"JOIN cutoffs c ON d.date < CAST(c.cutoff AS DATE){dlb})"
         )
         ctes.append(f"catalog AS (SELECT * FROM {_src('catalog')})")
         ctes.append(f"calendar AS (SELECT * FROM {_src('calendar')})")
@@ -395,6 +395,17 @@ class FeatureStore:
         for i, v in enumerate(vs):
             ctes.append(f"_v{i} AS (\n{self.view_sql(v, cutoffs_sql, literal=single_cutoff)}\n)")
             feats.append((v, self.feature_columns(v)))
+        int_cols = [
+            f"{v.name}__{c}" for v, cols in feats for c, t in cols if t.upper() in _INT_TYPES
+        ]
+        if spine is None and len(vs) == 1:
+            v, cols = feats[0]
+            keys = ", ".join(quote_ident(k) for k in v.entity.keys)
+            renamed = ", ".join(
+                f"{quote_ident(c)} AS {quote_ident(f'{v.name}__{c}')}" for c, _t in cols
+            )
+            sql = f"WITH {ctes[0]}\nSELECT cutoff, {keys}, {renamed} FROM _v0 ORDER BY {keys}"
+            return _normalise(self.engine.query(sql), vs, int_cols)
         if spine is None:
             ents = {v.entity.keys for v in vs}
             if len(ents) > 1:
@@ -422,7 +433,11 @@ class FeatureStore:
             for c, _t in cols:
                 ref = f"_v{i}.{quote_ident(c)}"
                 if c in v.fill:
-                    ref = f"COALESCE({ref}, {sql_literal(v.fill[c])})"
+                    # fill only keys the view has no row for; a real NULL in a row stays NULL
+                    ref = (
+                        f"CASE WHEN _v{i}.cutoff IS NULL THEN {sql_literal(v.fill[c])} "
+                        f"ELSE {ref} END"
+                    )
                 selects.append(f"{ref} AS {quote_ident(f'{v.name}__{c}')}")
         sql = (
             "WITH "
@@ -434,7 +449,7 @@ class FeatureStore:
         out = self.engine.query(sql)
         if "_row" in out.columns:
             out = out.drop(columns="_row")
-        return _normalise_keys(out, vs)
+        return _normalise(out, vs, int_cols)
 
     def materialize(
         self,
@@ -462,6 +477,30 @@ class FeatureStore:
             for v in self.views.values()
         ]
         return pd.DataFrame(rows)
+
+
+_INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
+
+
+def _normalise(
+    out: pd.DataFrame, vs: Sequence[FeatureView], int_cols: Sequence[str]
+) -> pd.DataFrame:
+    """Stable dtypes: string keys as str objects, dates as datetime64, integer features as
+    nullable ``Int64`` whether or not this particular result has a null."""
+    for c in int_cols:
+        if c in out.columns:
+            out[c] = out[c].astype("Int64")
+    return _normalise_keys(out, vs)
 
 
 def _normalise_keys(out: pd.DataFrame, vs: Sequence[FeatureView]) -> pd.DataFrame:

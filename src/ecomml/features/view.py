@@ -9,8 +9,9 @@ The SQL contract (the same for every engine, DuckDB dialect; translated for Spar
   One query serves many cutoffs at once: the store joins each source to every
   requested cutoff, so a view must ``GROUP BY cutoff, <keys>`` (or partition window
   functions by ``cutoff``) and must never compare against a literal date.
-* ``dates`` holds one row per calendar day (``date`` DATE) from the first transaction
-  day to the day before the cutoff: the dense grid for time-series views.
+* ``dates`` holds one row per complete calendar day (``date`` DATE) from the first
+  transaction day to the day before the cutoff's date (a cutoff at 14:00 does not make
+  its own, partial, day part of the grid): the dense grid for time-series views.
 * The result has the columns ``cutoff``, the entity's keys, then the features. The
   store prefixes feature columns with ``{view}__``.
 * Views never read the clock, files or MLflow.
@@ -49,8 +50,8 @@ class FeatureView:
     description : str
         One line for ``ecomml features show``.
     fill : dict
-        Values for features of keys the view has no row for (e.g. counts -> 0). Features
-        not listed stay null.
+        Values for features of keys the view has no row for (e.g. counts -> 0), when keys
+        are requested explicitly. A NULL inside a row the view returned stays NULL.
     features : tuple of str
         Optional documentation of the feature columns, ``(name, description)`` pairs
         joined by ``": "``.
