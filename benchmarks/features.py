@@ -182,6 +182,8 @@ def job_ecomml(spec: dict[str, Any]) -> dict[str, Any]:
     load_start = os.getloadavg()[0]
     cpu0 = _cpu_seconds()
     t0 = time.perf_counter()
+    # DuckDB creates only the last level of temp_directory, and only when it spills.
+    Path(spec["temp_dir"]).mkdir(parents=True, exist_ok=True)
     engine = DuckDBEngine(
         memory_limit=spec["memory_limit"],
         threads=spec.get("threads"),
@@ -208,6 +210,9 @@ def job_ecomml(spec: dict[str, Any]) -> dict[str, Any]:
             }
         )
         last[:] = [now, cpu]
+        v = per_view[-1]
+        print(f"  {name}: {v['seconds']:.1f} s wall, {v['cpu_seconds']:.1f} s CPU, peak RSS so "
+              f"far {v['peak_rss_so_far'] / GIB:.2f} GiB", file=sys.stderr, flush=True)
 
     # store.materialize(...) is materialize_views(store, ...) without the progress hook;
     # calling the function directly times each view on the same code path.
@@ -412,10 +417,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         run_root = args.data_dir / "_runs" / label
         if run_root.exists():
             shutil.rmtree(run_root)
-        impls = ["ecomml-all", "ecomml-customer"]
-        if n in args.pandas_sizes:
+        impls = [i for i in ("ecomml-all", "ecomml-customer") if i in args.impls]
+        if n in args.pandas_sizes and "pandas-customer" in args.impls:
             impls.append("pandas-customer")
-        runs = results.setdefault("runs", {})[label] = {impl: [] for impl in impls}
+        runs = results.setdefault("runs", {}).setdefault(label, {})
+        for impl in impls:
+            runs[impl] = []
         # Repeats are interleaved (A B C A B C), so load from other jobs on the machine
         # spreads over every implementation instead of hitting one.
         for attempt in range(args.repeat):
@@ -441,7 +448,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 res = run_child(spec)
                 shutil.rmtree(spec.get("temp_dir", out_dir / "_none"), ignore_errors=True)
                 res.update(views=spec["views"], cutoff=cutoff, command=args.command,
-                           memory_limit=spec.get("memory_limit"), attempt=attempt)
+                           memory_limit=spec.get("memory_limit"), attempt=attempt,
+                           git_commit=environment(args)["git_commit"])
                 if res.get("failed"):
                     print(f"[{label}] {impl} FAILED (exit {res['returncode']})", file=sys.stderr)
                 else:
@@ -452,7 +460,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 runs[impl].append(res)
                 save_results(args.results, results)
-        if n in args.pandas_sizes:
+        if n in args.pandas_sizes and {"ecomml-customer", "pandas-customer"} <= set(impls):
             ours = results["runs"][label]["ecomml-customer"][0]
             theirs = results["runs"][label]["pandas-customer"][0]
             if not (ours.get("failed") or theirs.get("failed")):
@@ -653,9 +661,8 @@ def render(results: dict[str, Any]) -> str:
         lines.append("")
     per_view = []
     for label, runs in sorted(results.get("runs", {}).items(), key=lambda kv: parse_size(kv[0])):
-        for r in runs.get("ecomml-all", [])[:1]:
-            if r.get("failed"):
-                continue
+        done = [r for r in runs.get("ecomml-all", []) if not r.get("failed")]
+        for r in sorted(done, key=lambda r: r["seconds"])[:1]:
             total = sum(v["seconds"] for v in r["per_view"])
             for v in r["per_view"]:
                 cpu = "" if v.get("cpu_seconds") is None else f"{v['cpu_seconds']:.1f}"
@@ -666,8 +673,8 @@ def render(results: dict[str, Any]) -> str:
                 )
     if per_view:
         lines += [
-            "Per-view breakdown of the all-views build (first run; peak RSS is the process "
-            "peak so far, so a jump marks the view that caused it):",
+            "Per-view breakdown of the all-views build (the fastest run; peak RSS is the "
+            "process peak so far, so a jump marks the view that caused it):",
             "",
             "| size | view | output rows | wall s | CPU s | share of wall | peak RSS so far GiB |",
             "|---|---|---:|---:|---:|---:|---:|",
@@ -708,6 +715,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="sizes at which to run the pandas peer (default 1M,10M; '' = none)")
     parser.add_argument("--data-dir", type=Path, default=HERE / "_data",
                         help="cache of generated shops and scratch space (git-ignored)")
+    parser.add_argument("--impls", default=",".join(IMPLS),
+                        help=f"implementations to run (default {','.join(IMPLS)}); a size's "
+                             "other entries in --results are kept")
     parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit (default 6GB)")
     parser.add_argument("--threads", type=int, default=None,
                         help="DuckDB threads (default: every core)")
@@ -740,6 +750,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     args.sizes = parse_sizes(args.sizes)
+    args.impls = [i.strip() for i in args.impls.split(",") if i.strip()]
+    unknown = set(args.impls) - set(IMPLS)
+    if unknown:
+        parser.error(f"unknown --impls {sorted(unknown)}; choose from {list(IMPLS)}")
     args.pandas_sizes = parse_sizes(args.pandas_sizes)
     args.data_dir = args.data_dir.resolve()
     args.results = (args.results or args.data_dir / "results.json").resolve()
