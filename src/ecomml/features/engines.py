@@ -41,6 +41,8 @@ class Engine(abc.ABC):
     """What the feature store needs from an SQL engine."""
 
     name: str = "engine"
+    #: Keyword after ``name AS`` that keeps a CTE inlined (e.g. DuckDB's ``NOT MATERIALIZED``).
+    inline_cte: str = ""
 
     @abc.abstractmethod
     def register(self, name: str, data: pd.DataFrame | str | os.PathLike[str]) -> None:
@@ -104,6 +106,7 @@ class DuckDBEngine(Engine):
     """
 
     name = "duckdb"
+    inline_cte = " NOT MATERIALIZED"
 
     def __init__(
         self,

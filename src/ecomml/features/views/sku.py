@@ -33,10 +33,9 @@ WITH cal AS (
   SELECT CAST(date AS DATE) AS date, max(CASE WHEN is_promo THEN 1 ELSE 0 END) AS is_promo
   FROM calendar WHERE date IS NOT NULL GROUP BY CAST(date AS DATE)
 ),
-tx AS (
-  SELECT * FROM transactions WHERE sku IS NOT NULL
-),
 snap AS (
+  -- snap and sale_day each scan the source: a shared row-level CTE would be read twice,
+  -- hence materialized, and aggregating it is ~10x slower than a scan (DuckDB 1.5)
   SELECT cutoff, sku,
          sum(CASE WHEN quantity > 0 THEN quantity ELSE 0 END) AS total_units,
          sum(CASE WHEN quantity > 0 AND ts >= cutoff - INTERVAL '28' DAY
@@ -49,14 +48,15 @@ snap AS (
          sum(CASE WHEN quantity < 0 THEN -quantity ELSE 0 END) AS returned_units,
          min(CASE WHEN quantity > 0 THEN ts END) AS first_sale_ts,
          max(CASE WHEN quantity > 0 THEN ts END) AS last_sale_ts
-  FROM tx
+  FROM transactions
+  WHERE sku IS NOT NULL
   GROUP BY cutoff, sku
 ),
 sale_day AS (
   SELECT cutoff, sku, CAST(ts AS DATE) AS date, sum(quantity) AS qty,
          sum(quantity * price) AS amount
-  FROM tx
-  WHERE quantity > 0
+  FROM transactions
+  WHERE quantity > 0 AND sku IS NOT NULL
   GROUP BY cutoff, sku, CAST(ts AS DATE)
 ),
 last_day AS (
