@@ -200,3 +200,27 @@ def _frame_store(tx: pd.DataFrame) -> FeatureStore:
     s.register("transactions", tx)
     s.register("calendar", CAL)
     return s
+
+
+def test_register_refuses_text_timestamps(tx: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "text_ts.parquet"
+    tx.assign(ts=tx["ts"].astype(str)).to_parquet(path, index=False)
+    with pytest.raises(SchemaError, match=r"text_ts.parquet\): column 'ts' is VARCHAR"):
+        FeatureStore(views=[COUNTS]).register("transactions", path)
+
+
+def test_unreadable_sources_give_input_errors(tx: pd.DataFrame, tmp_path: Path) -> None:
+    from ecomml.exceptions import InputFileError
+
+    good = tmp_path / "good.parquet"
+    tx.to_parquet(good, index=False)
+    bad = tmp_path / "truncated.parquet"
+    bad.write_bytes(good.read_bytes()[:100])
+    with pytest.raises(InputFileError, match="truncated.parquet: cannot read it"):
+        FeatureStore(views=[COUNTS]).register("transactions", bad)
+    empty = tmp_path / "empty_dir"
+    empty.mkdir()
+    with pytest.raises(InputFileError, match="holds no .parquet files"):
+        FeatureStore(views=[COUNTS]).register("transactions", empty)
+    with pytest.raises(InputFileError, match="no such file"):
+        FeatureStore(views=[COUNTS]).register("transactions", tmp_path / "missing.parquet")

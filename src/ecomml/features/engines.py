@@ -90,6 +90,31 @@ def _parquet_or_csv_reader(path: Path) -> str:
     )
 
 
+def _duckdb_error(err: Exception, *, where: str) -> Exception:
+    """Translate a DuckDB error into an actionable ecomml error (first line of DuckDB's text)."""
+    from ecomml.exceptions import DataQualityError
+
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    kind = type(err).__name__
+    if kind in {"IOException", "InvalidInputException", "HTTPException"}:
+        return InputFileError(
+            f"{where}: cannot read it ({first}). Check the path, and that it is Parquet/CSV "
+            "written by `ecomml data convert`."
+        )
+    if kind in {"ConversionException", "OutOfRangeException", "InvalidTypeException"}:
+        return DataQualityError(
+            f"{where}: a value does not have its canonical type ({first}). Run "
+            "`ecomml data validate FILE` to see the offending rows, or convert the file with "
+            "`ecomml data convert`."
+        )
+    if kind == "OutOfMemoryException":
+        return DataQualityError(
+            f"{where}: DuckDB ran out of memory ({first}). Raise --memory-limit or give the "
+            "engine a temp_directory to spill to."
+        )
+    return DataQualityError(f"{where}: the query failed ({kind}: {first})")
+
+
 class DuckDBEngine(Engine):
     """Embedded DuckDB engine (the default).
 
@@ -131,20 +156,43 @@ class DuckDBEngine(Engine):
             self.con.execute(f"SET temp_directory = {sql_literal(temp_directory)}")
         self.con.execute("SET preserve_insertion_order = false")
         self._frames: dict[str, pd.DataFrame] = {}
+        #: relation name -> where it came from, for error messages
+        self.sources: dict[str, str] = {}
 
     def register(self, name: str, data: pd.DataFrame | str | os.PathLike[str]) -> None:
         """Register a frame or a Parquet/CSV path as relation ``name``."""
         self._drop(name)
+        if not name.startswith("_dates") and not name.startswith("_spine"):
+            self.sources[name.removeprefix("_raw_")] = (
+                "<frame>" if isinstance(data, pd.DataFrame) else str(data)
+            )
         if isinstance(data, pd.DataFrame):
             self._frames[name] = data
             self.con.register(name, data)
             return
+        import duckdb
+
         path = Path(data)
         if "*" not in str(path) and not path.exists():
             raise InputFileError(f"{path}: no such file or directory")
-        self.con.execute(
-            f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM "
-            f"{_parquet_or_csv_reader(path)}"
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM "
+                f"{_parquet_or_csv_reader(path)}"
+            )
+        except duckdb.Error as err:
+            if path.is_dir() and "No files found" in str(err):
+                raise InputFileError(
+                    f"{path}: the folder holds no .parquet files; pass a Parquet file, a "
+                    "folder of Parquet parts, or convert the input with `ecomml data convert`"
+                ) from err
+            raise _duckdb_error(err, where=str(path)) from err
+
+    def _where(self) -> str:
+        if not self.sources:
+            return "feature store"
+        return "feature store over " + ", ".join(
+            f"{k} {v}" for k, v in sorted(self.sources.items())
         )
 
     def _drop(self, name: str) -> None:
@@ -155,15 +203,30 @@ class DuckDBEngine(Engine):
 
     def execute(self, sql: str) -> None:
         """Run a statement."""
-        self.con.execute(sql)
+        import duckdb
+
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as err:
+            raise _duckdb_error(err, where=self._where()) from err
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run a query into pandas."""
-        return self.con.execute(sql).df()
+        import duckdb
+
+        try:
+            return self.con.execute(sql).df()
+        except duckdb.Error as err:
+            raise _duckdb_error(err, where=self._where()) from err
 
     def describe(self, sql: str) -> list[tuple[str, str]]:
         """Result columns and types of ``sql``."""
-        rel = self.con.sql(sql)
+        import duckdb
+
+        try:
+            rel = self.con.sql(sql)
+        except duckdb.Error as err:
+            raise _duckdb_error(err, where=self._where()) from err
         return [(c, str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
 
     def has_relation(self, name: str) -> bool:
@@ -179,8 +242,13 @@ class DuckDBEngine(Engine):
 
     def write_parquet(self, sql: str, path: str | os.PathLike[str]) -> int:
         """COPY the query result to a zstd Parquet file."""
+        import duckdb
+
         target = str(path).replace("'", "''")
-        self.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        try:
+            self.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+        except duckdb.Error as err:
+            raise _duckdb_error(err, where=self._where()) from err
         rows = self.con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()
         return int(rows[0]) if rows else 0
 

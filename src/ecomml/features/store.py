@@ -56,6 +56,46 @@ TIME_FILTERED = ("transactions", "events")
 _SQL_CAST = {"string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "int64": "BIGINT"}
 
 
+_NUMERIC = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "REAL",
+)
+_ACCEPTED = {
+    "DOUBLE": _NUMERIC,
+    "TIMESTAMP": ("TIMESTAMP", "DATE"),
+    "DATE": ("DATE", "TIMESTAMP"),
+    "BOOLEAN": ("BOOLEAN", *_NUMERIC),
+    "VARCHAR": ("VARCHAR", *_NUMERIC),
+}
+
+
+def _check_types(table: str, source: str, cols: Mapping[str, str]) -> None:
+    """Refuse columns whose type cannot be the canonical one (e.g. text timestamps)."""
+    bad = []
+    for col, want in CANONICAL_COLUMNS[table].items():
+        got = cols[col].upper()
+        if got == "NULL" or got.startswith(_ACCEPTED[want]):
+            continue
+        bad.append(f"'{col}' is {cols[col]} (needs {want})")
+    if bad:
+        raise SchemaError(
+            f"{table} ({source}): column {'; '.join(bad)}. Read raw exports with "
+            "`ecomml data convert FILE OUT.parquet` first, which parses and validates them.",
+            columns=list(cols),
+        )
+
+
 def _src(table: str) -> str:
     return f"_src_{table}"
 
@@ -131,6 +171,7 @@ class FeatureStore:
                 missing=missing,
                 columns=list(cols),
             )
+        _check_types(table, self.sources[table], cols)
         select = [
             f"CAST({quote_ident(c)} AS {t}) AS {quote_ident(c)}"
             for c, t in CANONICAL_COLUMNS[table].items()
