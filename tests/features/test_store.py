@@ -171,7 +171,7 @@ def test_materialize_manifest_and_refusal(store: FeatureStore, tmp_path: Path) -
     # a second cutoff is added to the manifest, not replacing the first
     store.materialize(["cust"], cutoff="2020-01-11", out_dir=tmp_path)
     assert len(read_manifest(tmp_path)["views"]["cust"]) == 2
-    assert not [p for p in tmp_path.rglob("*.tmp*")]
+    assert not list(tmp_path.rglob("*.tmp*"))
 
 
 def test_sql_hash_changes_with_definition() -> None:
