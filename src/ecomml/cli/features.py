@@ -66,9 +66,9 @@ def build(
         store = FeatureStore(DuckDBEngine(memory_limit=memory_limit))
         if _is_canonical_parquet(transactions, format):
             store.register("transactions", transactions)
-            for table, path in (("events", events), ("catalog", catalog), ("calendar", calendar)):
+            for name, path in (("events", events), ("catalog", catalog), ("calendar", calendar)):
                 if path is not None:
-                    store.register(table, path)
+                    store.register(name, path)
         else:
             from ecomml.pipeline import load_shop
 
@@ -83,10 +83,10 @@ def build(
                 max_ts=max_ts_for(allow_future),
             )
             store.register("transactions", shop.transactions)
-            for table in ("events", "catalog", "calendar"):
-                frame = getattr(shop, table)
+            for name in ("events", "catalog", "calendar"):
+                frame = getattr(shop, name)
                 if frame is not None:
-                    store.register(table, frame)
+                    store.register(name, frame)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)
         for n in names:
             store.view(n)  # unknown names fail before any work
@@ -154,7 +154,11 @@ def show(
         table.add_column("column")
         table.add_column("type")
         table.add_column("meaning")
-        docs = dict(f.split(": ", 1) if ": " in f else (f, "") for f in v.features)
+        docs: dict[str, str] = {}
+        for f in v.features:
+            names, _, meaning = f.partition(": ")
+            for name in names.split(", "):  # "lag_1, lag_7: ..." documents several columns
+                docs[name.strip()] = meaning
         for col, typ in store.feature_columns(v):
             table.add_row(f"{v.name}__{col}", typ, docs.get(col, ""))
         console.print(table)

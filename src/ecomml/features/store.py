@@ -400,9 +400,12 @@ class FeatureStore:
         if not names:
             raise UnknownEntityError("no feature views requested")
         vs = [self.view(n) for n in names]
-        max_cut = (
-            single_cutoff if single_cutoff is not None else pd.Timestamp(spine["cutoff"].max())
-        )
+        if single_cutoff is not None:
+            max_cut = single_cutoff
+        elif spine is not None:
+            max_cut = pd.Timestamp(spine["cutoff"].max())
+        else:  # pragma: no cover - callers always pass one of the two
+            raise ValueError("either a single cutoff or a spine of cutoffs is required")
         self._prepare(max_cut)
         if spine is not None:
             needed = sorted({k for v in vs for k in v.entity.keys})
@@ -459,12 +462,12 @@ class FeatureStore:
                     f"views {names} have different entities {sorted(ents)}; pass keys= with "
                     "every key column, or ask for one entity at a time"
                 )
-            keys = list(vs[0].entity.keys)
-            kcols = ", ".join(["cutoff", *map(quote_ident, keys)])
+            key_list = list(vs[0].entity.keys)
+            kcols = ", ".join(["cutoff", *map(quote_ident, key_list)])
             union = " UNION ".join(f"SELECT {kcols} FROM _v{i}" for i in range(len(vs)))
             ctes.append(f"_spine AS ({union})")
-            base_cols = ["s.cutoff", *(f"s.{quote_ident(k)}" for k in keys)]
-            order = ", ".join(f"s.{quote_ident(k)}" for k in keys)
+            base_cols = ["s.cutoff", *(f"s.{quote_ident(k)}" for k in key_list)]
+            order = ", ".join(f"s.{quote_ident(k)}" for k in key_list)
         else:
             base_cols = ["s.*"]
             order = "s._row"
