@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py
 
 clean:
-	rm -rf $(VENV) ecomml-output mlruns.db mlartifacts
+	rm -rf $(VENV) ecomml-output mlruns.db mlruns mlartifacts

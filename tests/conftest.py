@@ -22,6 +22,8 @@ def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    # a SQLite store keeps artifacts in ./mlruns: keep them inside the test's folder
+    monkeypatch.chdir(tmp_path)
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     yield uri

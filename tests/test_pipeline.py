@@ -185,3 +185,56 @@ def test_cli_verbose_shows_traceback(tmp_path: Path) -> None:
 def test_cli_version() -> None:
     res = CliRunner().invoke(app, ["--version"])
     assert res.exit_code == 0 and res.output.startswith("ecomml ")
+
+
+def test_cleaning_never_uses_rows_after_the_cutoff(tmp_path: Path) -> None:
+    """A cancellation after the cutoff must not remove the sale it reverses from the
+    history before the cutoff (review finding on the reversed-orders rule)."""
+    from ecomml.pipeline import load_shop
+
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+    rows = [
+        "536365,85123A,HEART,6,2010-12-01 08:26,0.50,17850,United Kingdom",
+        "536366,85123A,HEART,80995,2010-12-01 23:00,2.08,16446,United Kingdom",
+    ]
+    cancel = "C536368,85123A,HEART,-80995,2010-12-02 08:00,2.08,16446,United Kingdom"
+    without = tmp_path / "without.csv"
+    with_cancel = tmp_path / "with.csv"
+    without.write_text("\n".join([header, *rows]) + "\n")
+    with_cancel.write_text("\n".join([header, *rows, cancel]) + "\n")
+    a = load_shop(without, format="online-retail", cutoff="2010-12-02")
+    b = load_shop(with_cancel, format="online-retail", cutoff="2010-12-02")
+    pd.testing.assert_frame_equal(a.transactions, b.transactions)
+    assert b.transactions["quantity"].sum() == 81_001
+    # without a cutoff the pair is recognised and dropped as a reversed order
+    full = load_shop(with_cancel, format="online-retail")
+    assert full.transactions["quantity"].sum() == 6
+
+
+def test_quickstart_cutoff_before_the_data_is_refused(small_shop, tmp_path: Path) -> None:  # noqa: ANN001
+    from ecomml.exceptions import DataQualityError
+
+    with pytest.raises(DataQualityError, match="--cutoff 1990-01-01 leaves no transactions"):
+        run_quickstart(_shop(small_shop), out_dir=tmp_path / "o", cutoff="1990-01-01", track=False)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_features_build_accepts_any_cutoff_spelling(shop_parquet: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app,
+        [
+            "features",
+            "build",
+            "-t",
+            str(shop_parquet),
+            "--format",
+            "canonical",
+            "--cutoff",
+            "20230501",
+            "--views",
+            "customer_rfm",
+            "--out",
+            str(tmp_path / "f"),
+        ],
+    )
+    assert res.exit_code == 0, res.output

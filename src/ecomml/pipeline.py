@@ -49,10 +49,18 @@ def load_shop(
     clean: bool = True,
     seed: int = 0,
     max_ts: Any = None,
+    cutoff: Any = None,
 ) -> ShopData:
     """Read a shop's tables (validated and cleaned), or build the seeded sample shop when
-    ``transactions`` is None."""
+    ``transactions`` is None.
+
+    With ``cutoff``, rows at or after it are dropped *before* cleaning, so no cleaning
+    rule can use the future (e.g. a cancellation after the cutoff never removes the sale
+    it reverses from the history before it).
+    """
     from ecomml.tracking import data_fingerprint
+
+    cut = check_cutoff(cutoff) if cutoff is not None else None
 
     if transactions is None:
         from ecomml.data.synth import make_shop
@@ -67,27 +75,42 @@ def load_shop(
         )
         data.fingerprint = data_fingerprint(shop.transactions)
         data.fingerprint["path"] = data.source
+        if cut is not None:
+            data.transactions = _before(shop.transactions, cut)
+            data.events = _before(shop.events, cut)
         return data
 
-    from ecomml.data import read_table, read_transactions
+    from ecomml.data import clean_transactions, read_table, read_transactions
 
     tx, report = read_transactions(
         transactions,
         format=format,
         mapping=dict(mapping or {}),
-        clean=clean,
+        clean=clean and cut is None,
         encoding=encoding,
         max_ts=max_ts,
     )
-    data = ShopData(transactions=tx, source=str(transactions), cleaning=report)
+    if cut is not None:
+        tx = _before(tx, cut)
+        if clean:
+            tx, report = clean_transactions(tx)
+    data = ShopData(transactions=tx, source=str(transactions), cleaning=report if clean else None)
     data.fingerprint = data_fingerprint(transactions)
     if events is not None:
         data.events = read_table(events, table="events", max_ts=max_ts)
+        if cut is not None:
+            data.events = _before(data.events, cut)
     if catalog is not None:
         data.catalog = read_table(catalog, table="catalog")
     if calendar is not None:
         data.calendar = read_table(calendar, table="calendar")
     return data
+
+
+def _before(frame: pd.DataFrame | None, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+    if frame is None:
+        return None
+    return frame.loc[frame["ts"] < cutoff].reset_index(drop=True)
 
 
 def default_cutoff(transactions: pd.DataFrame) -> pd.Timestamp:
@@ -131,10 +154,30 @@ def run_quickstart(
     from ecomml.features.store import FeatureStore
     from ecomml.plots import plot_daily_sales, plot_pareto, plot_rfm_overview, save_figure
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tx = shop.transactions
     cut = check_cutoff(cutoff) if cutoff is not None else default_cutoff(tx)
+    # Everything below (outputs, summary, plots) sees only the history before the cutoff.
+    tx = _before(tx, cut)
+    if tx is None or tx.empty:
+        from ecomml.exceptions import DataQualityError
+
+        first = shop.transactions["ts"].min() if len(shop.transactions) else None
+        raise DataQualityError(
+            f"--cutoff {cut.date()} leaves no transactions before it"
+            + (f" (the data starts {pd.Timestamp(first).date()})" if first is not None else "")
+            + "; choose a later cutoff"
+        )
+    shop = ShopData(
+        transactions=tx,
+        events=_before(shop.events, cut),
+        catalog=shop.catalog,
+        calendar=shop.calendar,
+        source=shop.source,
+        cleaning=shop.cleaning,
+        fingerprint=shop.fingerprint,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
     outputs: dict[str, Path] = {}
     say = progress or (lambda msg, frac: None)

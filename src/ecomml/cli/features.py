@@ -81,6 +81,7 @@ def build(
                 calendar=calendar,
                 encoding=encoding,
                 max_ts=max_ts_for(allow_future),
+                cutoff=cutoff,
             )
             store.register("transactions", shop.transactions)
             for name in ("events", "catalog", "calendar"):
@@ -103,9 +104,7 @@ def build(
         for col in ("view", "rows", "sql hash", "file"):
             table.add_column(col, justify="right" if col == "rows" else "left")
         for n in names:
-            entry = next(
-                e for c, e in manifest["views"][n].items() if c.startswith(str(cutoff)[:10])
-            )
+            entry = manifest["views"][n][check_cutoff(cutoff).isoformat()]
             table.add_row(n, f"{entry['rows']:,}", entry["sql_hash"][:12], str(out / entry["file"]))
         console.print(table)
         console.print(f"manifest: {out / 'manifest.json'}  ({time.perf_counter() - start:.1f}s)")

@@ -64,6 +64,7 @@ def quickstart(
                 encoding=encoding,
                 max_ts=max_ts_for(allow_future),
                 seed=seed,
+                cutoff=cutoff,
             )
             bar.update(task, completed=5, description=f"read {len(shop.transactions):,} rows")
 
