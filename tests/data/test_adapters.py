@@ -547,7 +547,8 @@ def canonical_frames(draw: st.DrawFn) -> pd.DataFrame:
     )
     frame = pd.DataFrame(
         {
-            "order_id": col(_id),
+            # unique per row: one order belongs to one customer (validate_table checks it)
+            "order_id": [f"{i}{x}" for i, x in enumerate(col(_id))],
             "customer_id": col(st.one_of(st.none(), _id)),
             "sku": col(_id),
             "ts": ts,

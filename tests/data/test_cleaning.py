@@ -195,18 +195,20 @@ def test_report_exports_and_prints() -> None:
 def test_dropped_rows_add_up() -> None:
     rng = np.random.default_rng(0)
     n = 400
+    customers = [None if rng.random() < 0.1 else f"c{rng.integers(0, 5)}" for _ in range(n)]
     frame = _frame(
         [
             (
-                str(rng.integers(0, 60)),
-                None if rng.random() < 0.1 else f"c{rng.integers(0, 5)}",
+                # an order belongs to one customer (validate_table checks it)
+                f"{cust or 'guest'}-{rng.integers(0, 12)}",
+                cust,
                 str(rng.choice(["P1", "p1", "POST", "P2"])),
                 f"2011-01-{rng.integers(1, 28):02d}",
                 float(rng.choice([-2, -1, 0, 1, 2])),
                 float(rng.choice([0.0, 1.0, 2.0])),
                 "X",
             )
-            for _ in range(n)
+            for cust in customers
         ]
     )
     out, rep = clean_transactions(frame)

@@ -279,3 +279,31 @@ def test_max_ts_forms() -> None:
         validate_table(raw, "transactions", max_ts=aware)
     with pytest.raises(ConfigError, match="max_ts 'tomorrow' is not a date"):
         validate_table(raw, "transactions", max_ts="tomorrow")
+
+
+def test_order_with_two_customers_is_refused() -> None:
+    import pandas as pd
+
+    from ecomml.data import validate_table
+    from ecomml.exceptions import DataQualityError
+
+    df = pd.DataFrame(
+        {
+            "order_id": ["1", "1", "2"],
+            "customer_id": ["a", "b", None],
+            "sku": ["x", "x", "y"],
+            "ts": ["2011-01-01", "2011-01-02", "2011-01-02"],
+            "quantity": [1, 1, 1],
+            "price": [1.0, 1.0, 1.0],
+        }
+    )
+    with pytest.raises(
+        DataQualityError,
+        match=r"order_id values \['1'\] each belong to more than "
+        r"one customer_id \(data lines 1, 2\)",
+    ) as info:
+        validate_table(df, "transactions", source="x.csv")
+    assert info.value.bad_rows == [1, 2]
+    # a guest line (missing customer) in a known customer's order is not a clash
+    df.loc[1, "customer_id"] = None
+    assert len(validate_table(df, "transactions", source="x.csv")) == 3

@@ -657,7 +657,30 @@ def validate_table(
             )
     if schema.key:
         _check_key(result, schema, where)
+    if schema.name == "transactions":
+        _check_order_customers(result, where)
     return result
+
+
+def _check_order_customers(result: pd.DataFrame, where: str) -> None:
+    """One order belongs to one customer: an order_id with two customer ids is a key clash
+    (two exports merged, or ids reused), and would split or merge baskets silently."""
+    known = result[["order_id", "customer_id"]].dropna()
+    if known.empty:
+        return
+    n = known.groupby("order_id", sort=False)["customer_id"].nunique()
+    clash = n[n > 1]
+    if clash.empty:
+        return
+    bad = result["order_id"].isin(clash.index).to_numpy()
+    rows = _rows(bad)
+    raise DataQualityError(
+        f"{where}: order_id values {short_repr(clash.index.astype(str).tolist())} each belong "
+        f"to more than one customer_id (data {format_rows(rows)}); order ids must be unique "
+        "per order. Check for merged exports or reused ids, or map a unique order column.",
+        bad_rows=rows,
+        bad_keys=clash.index.astype(str).tolist(),
+    )
 
 
 def _day_limit(max_ts: Any) -> pd.Timestamp:
