@@ -562,8 +562,14 @@ def _check_format_columns(fmt: _SourceFormat, columns: list[str], where: str) ->
         return found
     spare = [c for c in columns if c not in found.values()]
     hints, fixes = [], []
+    canonical = set(get_schema("transactions").names)
     for m in missing:
-        expected = " or ".join(f"'{a}'" for a in fmt.aliases[m] if a != m)
+        # a canonical target (order_id) is reached by mapping, so name only the source
+        # spellings; a layout's own column (CDNOW's date) is named itself
+        names = fmt.aliases[m] if m in canonical else (m, *fmt.aliases[m])
+        expected = " or ".join(
+            dict.fromkeys(f"'{a}'" for a in names if a != m or m not in canonical)
+        )
         near = None
         for alias in fmt.aliases[m]:
             near = closest_name(alias, spare)
@@ -571,10 +577,17 @@ def _check_format_columns(fmt: _SourceFormat, columns: list[str], where: str) ->
                 break
         hints.append(f"{expected}" + (f" (did you mean '{near}'?)" if near else ""))
         fixes.append(f"{near or '<your column>'}={m}")
+    if all(m in canonical for m in missing):
+        how = (
+            f"Rename the column, or map it: --map {','.join(fixes)} "
+            f"(mapping={{'{fixes[0].split('=')[0]}': '{missing[0]}'}} in Python)."
+        )
+    else:  # a source layout's own columns (e.g. CDNOW's date): only a rename fixes it
+        renames = ", ".join(f"'{f.split('=')[0]}' to '{f.split('=')[1]}'" for f in fixes)
+        how = f"Rename {renames} in the file, or read it with --format canonical and a --map."
     raise SchemaError(
-        f"{where} looks like {fmt.label} but has no column {', '.join(hints)}; found "
-        f"columns {short_repr(columns)}. Rename the column, or map it: --map {','.join(fixes)} "
-        f"(mapping={{'{fixes[0].split('=')[0]}': '{missing[0]}'}} in Python).",
+        f"{where} looks like {fmt.label} but has no column {'; '.join(hints)}; found "
+        f"columns {short_repr(columns)}. {how}",
         missing=missing,
         columns=columns,
     )
