@@ -80,7 +80,7 @@ def load_shop(
             data.events = _before(shop.events, cut)
         return data
 
-    from ecomml.data import clean_transactions, read_table, read_transactions
+    from ecomml.data import clean_transactions, read_transactions
 
     tx, report = read_transactions(
         transactions,
@@ -97,14 +97,34 @@ def load_shop(
     data = ShopData(transactions=tx, source=str(transactions), cleaning=report if clean else None)
     data.fingerprint = data_fingerprint(transactions)
     if events is not None:
-        data.events = read_table(events, table="events", max_ts=max_ts)
+        data.events = _read_side_table(events, "events", max_ts=max_ts)
         if cut is not None:
             data.events = _before(data.events, cut)
     if catalog is not None:
-        data.catalog = read_table(catalog, table="catalog")
+        data.catalog = _read_side_table(catalog, "catalog")
     if calendar is not None:
-        data.calendar = read_table(calendar, table="calendar")
+        data.calendar = _read_side_table(calendar, "calendar")
     return data
+
+
+def _read_side_table(
+    path: str | os.PathLike[str], table: str, *, max_ts: Any = None
+) -> pd.DataFrame:
+    """Read an events/catalog/calendar file, which must already use canonical column names."""
+    from ecomml.data import read_table
+    from ecomml.exceptions import SchemaError
+
+    try:
+        return read_table(path, table=table, max_ts=max_ts)
+    except SchemaError as err:
+        raise SchemaError(
+            f"{str(err).split('. ')[0]}. --{table} files are read with canonical column names "
+            f"({', '.join(err.missing) or 'see the README'} missing): rename them, or convert "
+            f"the file first with `ecomml data convert {Path(path).name} {table}.parquet "
+            f"--table {table} --map Source=canonical`.",
+            missing=err.missing,
+            columns=err.columns,
+        ) from err
 
 
 def _before(frame: pd.DataFrame | None, cutoff: pd.Timestamp) -> pd.DataFrame | None:
