@@ -56,7 +56,7 @@ TIME_FILTERED = ("transactions", "events")
 _SQL_CAST = {"string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "int64": "BIGINT"}
 
 
-_NUMERIC = (
+_INTEGER = (
     "TINYINT",
     "SMALLINT",
     "INTEGER",
@@ -66,11 +66,8 @@ _NUMERIC = (
     "USMALLINT",
     "UINTEGER",
     "UBIGINT",
-    "FLOAT",
-    "DOUBLE",
-    "DECIMAL",
-    "REAL",
 )
+_NUMERIC = (*_INTEGER, "FLOAT", "DOUBLE", "DECIMAL", "REAL")
 _ACCEPTED = {
     "DOUBLE": _NUMERIC,
     "TIMESTAMP": ("TIMESTAMP", "DATE"),
@@ -528,17 +525,7 @@ class FeatureStore:
         return pd.DataFrame(rows)
 
 
-_INT_TYPES = {
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "UTINYINT",
-    "USMALLINT",
-    "UINTEGER",
-    "UBIGINT",
-}
+_INT_TYPES = set(_INTEGER)
 
 
 def _normalise(
