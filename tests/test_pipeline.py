@@ -145,10 +145,11 @@ def test_cli_features_build_errors(shop_parquet: Path, tmp_path: Path, args, mes
     assert len(res.stderr.strip().splitlines()) == 1
 
 
-def test_cli_missing_file_is_one_line(tmp_path: Path) -> None:
-    res = CliRunner().invoke(
+def _build_missing_file(tmp_path: Path, *root_options: str):  # noqa: ANN202
+    return CliRunner().invoke(
         app,
         [
+            *root_options,
             "features",
             "build",
             "-t",
@@ -159,25 +160,16 @@ def test_cli_missing_file_is_one_line(tmp_path: Path) -> None:
             "2023-01-01",
         ],
     )
+
+
+def test_cli_missing_file_is_one_line(tmp_path: Path) -> None:
+    res = _build_missing_file(tmp_path)
     assert res.exit_code == 1
     assert "nope.parquet" in res.stderr and "Traceback" not in res.output
 
 
 def test_cli_verbose_shows_traceback(tmp_path: Path) -> None:
-    res = CliRunner().invoke(
-        app,
-        [
-            "--verbose",
-            "features",
-            "build",
-            "-t",
-            str(tmp_path / "nope.parquet"),
-            "--format",
-            "canonical",
-            "--cutoff",
-            "2023-01-01",
-        ],
-    )
+    res = _build_missing_file(tmp_path, "--verbose")
     assert res.exit_code == 1
     assert "Traceback" in res.stderr
 

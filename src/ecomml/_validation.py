@@ -14,6 +14,7 @@ from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, sho
 __all__ = [
     "check_frame",
     "check_cutoff",
+    "parse_timestamp",
     "check_fitted",
     "check_random_state",
     "closest_name",
@@ -66,6 +67,25 @@ def check_frame(
     return df
 
 
+def parse_timestamp(
+    value: Any, *, name: str, error: type[Exception] = DataQualityError
+) -> pd.Timestamp:
+    """Parse a date-like ``value`` into a timezone-naive (UTC) ``pd.Timestamp``.
+
+    Raises ``error`` naming ``name`` when the value is not a date.
+    """
+    message = f"{name} {value!r} is not a date; use ISO format, e.g. 2011-09-01."
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise error(message) from err
+    if ts is pd.NaT:
+        raise error(message)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
 def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
     """Parse a cutoff into a timezone-naive ``pd.Timestamp``.
 
@@ -75,17 +95,7 @@ def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
         raise DataQualityError(
             f"{name} is required: ecomml never defaults to 'now'. Pass a date such as 2011-09-01."
         )
-    try:
-        ts = pd.Timestamp(cutoff)
-    except (ValueError, TypeError) as err:
-        raise DataQualityError(
-            f"{name} {cutoff!r} is not a date; use ISO format, e.g. 2011-09-01."
-        ) from err
-    if ts is pd.NaT:
-        raise DataQualityError(f"{name} {cutoff!r} is not a date; use ISO format, e.g. 2011-09-01.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    return parse_timestamp(cutoff, name=name)
 
 
 def check_fitted(estimator: Any, attributes: Sequence[str]) -> None:

@@ -12,12 +12,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ecomml._io import atomic_path, atomic_write_json
 from ecomml._validation import check_cutoff
+
+if TYPE_CHECKING:
+    from ecomml.features.engines import Engine
+    from ecomml.features.store import FeatureStore
 
 __all__ = ["ShopData", "load_shop", "run_quickstart", "QuickstartResult", "default_cutoff"]
 
@@ -35,6 +39,17 @@ class ShopData:
     source: str = "sample shop"
     cleaning: Any = None
     fingerprint: dict[str, Any] = field(default_factory=dict)
+
+    def to_store(self, engine: Engine | None = None) -> FeatureStore:
+        """A feature store (built-in views) with every table of this shop registered."""
+        from ecomml.features.store import FeatureStore
+
+        store = FeatureStore(engine)
+        for table in ("transactions", "events", "catalog", "calendar"):
+            frame = getattr(self, table)
+            if frame is not None:
+                store.register(table, frame)
+        return store
 
 
 def load_shop(
@@ -171,7 +186,7 @@ def run_quickstart(
     its manifest; overview plots; a summary. With ``track=True`` one MLflow run is
     logged to the tracking URI the caller configured.
     """
-    from ecomml.features.store import FeatureStore
+    from ecomml.features.materialize import materialize_views, read_materialized
     from ecomml.plots import plot_daily_sales, plot_pareto, plot_rfm_overview, save_figure
 
     tx = shop.transactions
@@ -222,14 +237,7 @@ def run_quickstart(
     seconds["data"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    store = FeatureStore()
-    store.register("transactions", tx)
-    if shop.events is not None:
-        store.register("events", shop.events)
-    if shop.catalog is not None:
-        store.register("catalog", shop.catalog)
-    if shop.calendar is not None:
-        store.register("calendar", shop.calendar)
+    store = shop.to_store()
     names = list(store.views)
     view_rows: dict[str, int] = {}
     feat_dir = out / "features"
@@ -237,8 +245,6 @@ def run_quickstart(
     def _done(view_name: str) -> None:
         view_rows[view_name] = -1
         say(f"feature view {view_name}", 0.1 + 0.7 * len(view_rows) / len(names))
-
-    from ecomml.features.materialize import materialize_views
 
     manifest = materialize_views(store, names, cutoff=cut, out_dir=feat_dir, progress=_done)
     for name in names:
@@ -254,13 +260,16 @@ def run_quickstart(
         from ecomml.data.calendar import promo_calendar
 
         cal = promo_calendar(tx["ts"].min(), cut)
-    figs = {"daily_sales.png": plot_daily_sales(tx[tx["ts"] < cut], cal)}
-    sku = store.get_features("sku_demand", cutoff=cut)
-    rev_col = next((c for c in sku.columns if c.endswith("__revenue")), None)
-    if rev_col is not None:
-        figs["sku_revenue_pareto.png"] = plot_pareto(sku[rev_col])
-    rfm = store.get_features("customer_rfm", cutoff=cut)
-    figs["customer_rfm.png"] = plot_rfm_overview(rfm)
+    # the plots read the views just materialized instead of computing them again
+    figs = {
+        "daily_sales.png": plot_daily_sales(tx, cal),
+        "sku_revenue_pareto.png": plot_pareto(
+            read_materialized(feat_dir, "sku_demand", cutoff=cut)["revenue"]
+        ),
+        "customer_rfm.png": plot_rfm_overview(
+            read_materialized(feat_dir, "customer_rfm", cutoff=cut)
+        ),
+    }
     for fname, fig in figs.items():
         outputs[f"plots/{fname}"] = save_figure(fig, plots / fname)
     seconds["plots"] = time.perf_counter() - t0
@@ -309,13 +318,8 @@ def _log_run(
                 **{f"rows.{k}": v for k, v in summary["feature_rows"].items()},
             }
         )
-        if shop.cleaning is not None and hasattr(shop.cleaning, "to_frame"):
-            rep = shop.cleaning.to_frame()
-            for _, row in rep.iterrows():
-                key = str(row.iloc[0]).replace(" ", "_")
-                val = row.get("rows", row.iloc[1])
-                if pd.notna(val):
-                    mlflow.log_metric(f"cleaning.{key}", float(val))
+        if shop.cleaning is not None:
+            mlflow.log_metrics({f"cleaning.{r.rule}": float(r.rows) for r in shop.cleaning.rules})
         for key, path in outputs.items():
             if key.startswith("plots/"):
                 mlflow.log_artifact(str(path), artifact_path="plots")

@@ -143,11 +143,11 @@ def log_feature_manifest(manifest: Mapping[str, Any]) -> str:
 
     from ecomml.features.materialize import manifest_hash
 
+    # manifest["views"] is {view: {cutoff: entry}}; the SQL hash is the same at every cutoff
     views = {
         name: next(iter(by_cutoff.values()))
-        if isinstance(by_cutoff, dict) and by_cutoff and "sql_hash" not in by_cutoff
-        else by_cutoff
         for name, by_cutoff in manifest.get("views", {}).items()
+        if by_cutoff
     }
     digest = manifest_hash(views)
     mlflow.log_dict(dict(manifest), "features/manifest.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import typer
 
 from ecomml.cli._common import parse_map
@@ -48,10 +49,11 @@ AllowFutureOpt = typer.Option(
 )
 
 
-def max_ts_for(allow_future: bool):  # noqa: ANN201 - pd.Timestamp | None
-    """Latest acceptable timestamp: tomorrow (the CLI may read the clock; the library never does)."""
+def max_ts_for(allow_future: bool) -> pd.Timestamp | None:
+    """Latest acceptable timestamp: the end of tomorrow, to absorb time-zone skew.
+
+    The CLI may read the clock; the library never does.
+    """
     if allow_future:
         return None
-    import pandas as pd
-
     return pd.Timestamp.now().normalize() + pd.Timedelta(days=2)

@@ -10,7 +10,6 @@ cleaning report as JSON. (``synth`` is attached to this app by ``cli/main.py``.)
 from __future__ import annotations
 
 import enum
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,9 @@ import typer
 from rich.table import Table
 
 from ecomml._io import atomic_path, atomic_write_json
-from ecomml.cli._common import console, handle_errors, make_progress, parse_map
-from ecomml.data.adapters import load_mapping, read_catalog, read_events, read_transactions
+from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._load import mapping_from, max_ts_for
+from ecomml.data.adapters import read_catalog, read_events, read_transactions
 from ecomml.data.calendar import read_calendar
 from ecomml.data.cleaning import CleaningReport
 from ecomml.exceptions import ConfigError
@@ -67,14 +67,6 @@ _FUTURE = typer.Option(
 )
 
 
-def _mapping(items: list[str] | None, map_file: Path | None) -> dict[str, str] | None:
-    mapping: dict[str, str] = {}
-    if map_file is not None:
-        mapping.update(load_mapping(map_file))
-    mapping.update(parse_map(items))
-    return mapping or None
-
-
 def _size(path: Path) -> int:
     try:
         if path.is_dir():
@@ -95,8 +87,7 @@ def _read(
     clean: bool,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    # The CLI, not the library, reads the clock: timestamps after tomorrow are an error.
-    max_ts = None if allow_future else pd.Timestamp(date.today() + timedelta(days=1))
+    max_ts = max_ts_for(allow_future)
     if fmt is not FormatName.auto and table is not TableName.transactions:
         raise ConfigError(f"--format {fmt.value} applies to transactions only; drop it.")
     common: dict[str, Any] = {"encoding": encoding, "sheet": sheet_arg}
@@ -162,7 +153,7 @@ def validate(
 ) -> None:
     """Check a file against a canonical table; print a summary and the cleaning report."""
     with handle_errors():
-        mapping = _mapping(map, map_file)
+        mapping = mapping_from(map, map_file) or None
         frame, report = _load(file, table, format, mapping, encoding, sheet, allow_future, True)
         console.print(_summary(frame, table.value, file))
         if report.rules:
@@ -187,7 +178,7 @@ def convert(
     with handle_errors():
         if out.resolve() == file.resolve():
             raise ConfigError(f"OUT {out} is the input file; choose another output path.")
-        mapping = _mapping(map, map_file)
+        mapping = mapping_from(map, map_file) or None
         frame, rep = _load(
             file, table, format, mapping, encoding, sheet, allow_future, not no_clean
         )

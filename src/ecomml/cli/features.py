@@ -63,8 +63,9 @@ def build(
 
         start = time.perf_counter()
         check_cutoff(cutoff)
-        store = FeatureStore(DuckDBEngine(memory_limit=memory_limit))
+        engine = DuckDBEngine(memory_limit=memory_limit)
         if _is_canonical_parquet(transactions, format):
+            store = FeatureStore(engine)
             store.register("transactions", transactions)
             for name, path in (("events", events), ("catalog", catalog), ("calendar", calendar)):
                 if path is not None:
@@ -83,11 +84,7 @@ def build(
                 max_ts=max_ts_for(allow_future),
                 cutoff=cutoff,
             )
-            store.register("transactions", shop.transactions)
-            for name in ("events", "catalog", "calendar"):
-                frame = getattr(shop, name)
-                if frame is not None:
-                    store.register(name, frame)
+            store = shop.to_store(engine)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)
         for n in names:
             store.view(n)  # unknown names fail before any work

@@ -55,6 +55,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecomml._io import atomic_dir, atomic_path, atomic_write_json
+from ecomml._validation import parse_timestamp
 from ecomml.data import _synth_tables as tables
 from ecomml.data._synth_sim import (
     Population,
@@ -142,17 +143,7 @@ def _check_int(value: Any, name: str, *, minimum: int, flag: str | None = None) 
 
 
 def _parse_start(start: Any) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(start)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(
-            f"start {start!r} is not a date; use ISO format, e.g. 2023-01-01."
-        ) from err
-    if ts is pd.NaT:
-        raise ConfigError(f"start {start!r} is not a date; use ISO format, e.g. 2023-01-01.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.normalize()
+    return parse_timestamp(start, name="start", error=ConfigError).normalize()
 
 
 def _frame(table: pa.Table) -> pd.DataFrame:

@@ -88,13 +88,9 @@ def materialize_views(
         sql = store.view_sql(view, f"SELECT {sql_literal(cut)} AS cutoff", literal=cut)
         target = out_dir / view.name / f"cutoff={_cutoff_tag(cut)}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
+        schema = store.engine.describe(sql)  # engine-neutral: the result's own types
         with atomic_path(target, suffix=".parquet.tmp") as tmp:
             rows = store.engine.write_parquet(sql, tmp)
-        schema = (
-            store.engine.describe(f"SELECT * FROM read_parquet('{target}')")
-            if hasattr(store.engine, "con")
-            else []
-        )
         entries[view.name] = {
             "view": view.name,
             "entity": view.entity.name,

@@ -249,14 +249,11 @@ class FeatureStore:
 
         ``literal`` is set when there is exactly one cutoff, to filter by a constant.
         """
-        lb = ""
+        lb = dlb = ""
         if view.lookback is not None:
-            secs = int(view.lookback / timedelta(seconds=1))
-            lb = f" AND s.ts >= c.cutoff - INTERVAL '{secs} seconds'"
-        dlb = ""
-        if view.lookback is not None:
-            secs = int(view.lookback / timedelta(seconds=1))
-            dlb = f" AND CAST(d.date AS TIMESTAMP) >= c.cutoff - INTERVAL '{secs} seconds'"
+            start = f"c.cutoff - INTERVAL '{int(view.lookback / timedelta(seconds=1))} seconds'"
+            lb = f" AND s.ts >= {start}"
+            dlb = f" AND CAST(d.date AS TIMESTAMP) >= {start}"
         # Source CTEs are inlined where the engine allows it: a CTE that a view reads twice
         # is otherwise materialized, and aggregating a materialized CTE is ~10x slower than
         # scanning Parquet (measured in DuckDB 1.5 at 10M rows).
