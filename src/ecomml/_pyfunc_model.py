@@ -1,6 +1,7 @@
 """The MLflow "models from code" file: MLflow stores this file, not a pickled wrapper.
 
-``load_context`` verifies and loads the joblib estimator; ``predict`` dispatches on
+``load_context`` verifies and loads the model directory saved by
+``ecomml.modelstore.save_model`` (or a bare joblib estimator from ``log_estimator``); ``predict`` dispatches on
 what the estimator offers (``pyfunc_predict``, ``predict_proba`` or ``predict``).
 """
 
@@ -18,6 +19,11 @@ class EcommlPyfuncModel(PythonModel):
 
     def load_context(self, context: Any) -> None:
         """Load the estimator after checking its SHA-256 against the training manifest."""
+        if "model_dir" in context.artifacts:
+            from ecomml.modelstore import load_model
+
+            self.estimator = load_model(context.artifacts["model_dir"]).model
+            return
         from ecomml.tracking import load_estimator
 
         self.estimator = load_estimator(

@@ -27,6 +27,8 @@ __all__ = [
     "ConfigError",
     "EcommlWarning",
     "DataQualityWarning",
+    "FeatureMismatchError",
+    "ModelLoadError",
     "short_repr",
     "format_rows",
 ]
@@ -147,4 +149,5 @@ class FeatureMismatchError(EcommlError, ValueError):
     """Features were built by a different view definition (SQL hash) than a model expects."""
 
 
-__all__ += ["FeatureMismatchError"]
+class ModelLoadError(EcommlError, ValueError):
+    """A model directory or MLflow model cannot be used: missing, tampered, wrong task or version."""

@@ -2,7 +2,7 @@
 
 ``load_shop`` reads a user's export (or builds the built-in sample shop) into canonical
 tables; ``run_quickstart`` builds every feature view as of a cutoff, writes outputs and
-plots, and logs one MLflow run. Task issues add their models as further steps.
+plots, runs every task step in ``TASK_STEPS`` on the same store, and logs one MLflow run.
 """
 
 from __future__ import annotations
@@ -23,9 +23,51 @@ if TYPE_CHECKING:
     from ecomml.features.engines import Engine
     from ecomml.features.store import FeatureStore
 
-__all__ = ["ShopData", "load_shop", "run_quickstart", "QuickstartResult", "default_cutoff"]
+__all__ = [
+    "ShopData",
+    "load_shop",
+    "run_quickstart",
+    "QuickstartResult",
+    "default_cutoff",
+    "StepContext",
+    "StepResult",
+    "TASK_STEPS",
+]
 
 Progress = Callable[[str, float], None]
+
+#: Modules whose ``run_quickstart_step(ctx: StepContext) -> StepResult`` the main job runs,
+#: in order, after the feature store is built.
+TASK_STEPS: tuple[str, ...] = ()
+
+
+@dataclass
+class StepContext:
+    """What a task step of the main job gets: the shop (already cut), its store, the cutoff."""
+
+    shop: ShopData
+    store: FeatureStore
+    cutoff: pd.Timestamp
+    out_dir: Path
+    features_dir: Path
+    manifest: dict[str, Any]
+    #: report progress within the step: ``ctx.say("fitting")`` shows on the progress bar
+    say: Callable[[str], None]
+
+
+@dataclass
+class StepResult:
+    """What a task step produced.
+
+    ``outputs`` keys are paths relative to ``out_dir`` (PNG files under ``plots/`` are
+    logged to MLflow as plots); ``metrics`` are logged with the task name as prefix;
+    ``summary`` goes into ``summary.json`` under the task name.
+    """
+
+    task: str
+    outputs: dict[str, Path] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -244,7 +286,7 @@ def run_quickstart(
 
     def _done(view_name: str) -> None:
         view_rows[view_name] = -1
-        say(f"feature view {view_name}", 0.1 + 0.7 * len(view_rows) / len(names))
+        say(f"feature view {view_name}", 0.1 + 0.4 * len(view_rows) / len(names))
 
     manifest = materialize_views(store, names, cutoff=cut, out_dir=feat_dir, progress=_done)
     for name in names:
@@ -253,7 +295,7 @@ def run_quickstart(
     seconds["features"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say("plots", 0.85)
+    say("plots", 0.5)
     plots = out / "plots"
     cal = shop.calendar
     if cal is None:
@@ -274,6 +316,31 @@ def run_quickstart(
         outputs[f"plots/{fname}"] = save_figure(fig, plots / fname)
     seconds["plots"] = time.perf_counter() - t0
 
+    step_metrics: dict[str, float] = {}
+    step_summaries: dict[str, Any] = {}
+    for i, module in enumerate(TASK_STEPS):
+        import importlib
+
+        lo, hi = 0.55 + 0.4 * i / len(TASK_STEPS), 0.55 + 0.4 * (i + 1) / len(TASK_STEPS)
+        task_name = module.rsplit(".", 1)[-1]
+        say(task_name, lo)
+        t0 = time.perf_counter()
+        ctx = StepContext(
+            shop=shop,
+            store=store,
+            cutoff=cut,
+            out_dir=out,
+            features_dir=feat_dir,
+            manifest=manifest,
+            say=lambda msg, _lo=lo, _name=task_name: say(f"{_name}: {msg}", _lo),
+        )
+        res = importlib.import_module(module).run_quickstart_step(ctx)
+        outputs.update(res.outputs)
+        step_metrics.update({f"{res.task}.{k}": float(v) for k, v in res.metrics.items()})
+        step_summaries[res.task] = res.summary
+        seconds[res.task] = time.perf_counter() - t0
+        say(f"{task_name} done", hi)
+
     summary = {
         "source": shop.source,
         "cutoff": cut.isoformat(),
@@ -284,13 +351,14 @@ def run_quickstart(
         "last_ts": str(tx["ts"].max()),
         "feature_rows": view_rows,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        **step_summaries,
     }
     outputs["summary"] = atomic_write_json(out / "summary.json", summary)
 
     run_id = None
     if track:
         say("logging to MLflow", 0.95)
-        run_id = _log_run(shop, manifest, outputs, summary, cut, experiment)
+        run_id = _log_run(shop, manifest, outputs, summary, cut, experiment, step_metrics)
     say("done", 1.0)
     return QuickstartResult(out, cut, outputs, view_rows, seconds, run_id, summary)
 
@@ -302,6 +370,7 @@ def _log_run(
     summary: dict[str, Any],
     cutoff: pd.Timestamp,
     experiment: str,
+    step_metrics: Mapping[str, float] | None = None,
 ) -> str:
     import mlflow
 
@@ -318,11 +387,14 @@ def _log_run(
                 **{f"rows.{k}": v for k, v in summary["feature_rows"].items()},
             }
         )
+        if step_metrics:
+            mlflow.log_metrics(dict(step_metrics))
         if shop.cleaning is not None:
             mlflow.log_metrics({f"cleaning.{r.rule}": float(r.rows) for r in shop.cleaning.rules})
         for key, path in outputs.items():
-            if key.startswith("plots/"):
-                mlflow.log_artifact(str(path), artifact_path="plots")
+            if key.startswith("plots/") and Path(path).is_file():
+                sub = str(Path(key).parent)
+                mlflow.log_artifact(str(path), artifact_path=sub)
         if "cleaning_report" in outputs:
             mlflow.log_artifact(str(outputs["cleaning_report"]), artifact_path="data")
         mlflow.log_artifact(str(outputs["summary"]))

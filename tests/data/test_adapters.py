@@ -685,6 +685,9 @@ def test_unused_nested_parquet_column_is_dropped(tmp_path: Path) -> None:
 def test_cdnow_missing_columns_suggest_a_rename(tmp_path: Path) -> None:
     p = tmp_path / "cd.csv"
     p.write_text("cust,day,cds,dollars\n00001,19970101,1,11.77\n")
-    with pytest.raises(SchemaError, match=r"CDNOW master file but has no column .*'date'.*"
-                       r"Rename 'cust' to 'customer_id'"):
+    with pytest.raises(
+        SchemaError,
+        match=r"CDNOW master file but has no column .*'date'.*"
+        r"Rename 'cust' to 'customer_id'",
+    ):
         read_table(p, format="cdnow")

@@ -32,8 +32,15 @@ def _root(
     state.verbose = verbose
 
 
+#: One CLI module per task; each defines ``register(train=, predict=, backtest=)`` and adds
+#: its ``ecomml train TASK`` / ``ecomml predict TASK`` / ``ecomml backtest TASK`` commands.
+TASK_MODULES: tuple[str, ...] = ("forecast", "churn", "recommend")
+
+
 def _register() -> None:
-    # Sub-apps are registered lazily-imported modules so `ecomml --help` stays fast.
+    # Command modules import the heavy libraries inside the commands, so `ecomml --help` stays fast.
+    import importlib
+
     from ecomml.cli import data as data_cli
     from ecomml.cli import features as features_cli
     from ecomml.cli import quickstart as quickstart_cli
@@ -43,6 +50,19 @@ def _register() -> None:
     app.add_typer(data_cli.app, name="data", help="Validate, convert and synthesise input data.")
     app.add_typer(features_cli.app, name="features", help="Build and inspect feature views.")
     app.command("quickstart")(quickstart_cli.quickstart)
+
+    train = typer.Typer(
+        no_args_is_help=True, help="Train a model (learns from rows with ts < --cutoff)."
+    )
+    predict = typer.Typer(no_args_is_help=True, help="Score with a trained or registered model.")
+    backtest = typer.Typer(no_args_is_help=True, help="Evaluate a model on rolling temporal folds.")
+    for name in TASK_MODULES:
+        importlib.import_module(f"ecomml.cli.{name}").register(
+            train=train, predict=predict, backtest=backtest
+        )
+    app.add_typer(train, name="train")
+    app.add_typer(predict, name="predict")
+    app.add_typer(backtest, name="backtest")
 
 
 _register()

@@ -1,0 +1,379 @@
+"""Model directories: one folder per trained model, written atomically, verified on load.
+
+Every task (forecast, churn, recommend, ...) saves its fitted model the same way::
+
+    models/forecast/
+        model.joblib            the fitted estimator (or the task's own safe formats)
+        ecomml_model.json       task, class, ecomml version, cutoff, params, metrics,
+                                feature-view SQL hashes, training window
+        artifact_manifest.json  SHA-256 of every other file, checked before anything loads
+
+``load_model`` accepts a local directory, ``runs:/<id>/<name>``, ``models:/NAME@alias``
+or ``models:/NAME/VERSION``; MLflow URIs are downloaded and verified the same way.
+``log_model`` logs a model directory to the active MLflow run as a pyfunc (models
+from code, see ``_pyfunc_model.py``) so ``mlflow models serve`` can score it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ecomml._io import atomic_dir
+from ecomml.exceptions import FeatureMismatchError, ModelLoadError, TrackingError
+from ecomml.tracking import file_sha256
+
+if TYPE_CHECKING:
+    from mlflow.models.model import ModelInfo
+
+    from ecomml.features.view import FeatureView
+
+__all__ = [
+    "MODEL_FILE",
+    "METADATA_FILE",
+    "MANIFEST_FILE",
+    "LoadedModel",
+    "save_model",
+    "load_model",
+    "log_model",
+    "feature_hashes",
+    "check_feature_hashes",
+    "is_mlflow_uri",
+]
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "ecomml_model.json"
+MANIFEST_FILE = "artifact_manifest.json"
+_PYFUNC_ARTIFACT = "model_dir"
+
+
+@dataclass
+class LoadedModel:
+    """A verified model and the metadata it was saved with."""
+
+    model: Any
+    metadata: dict[str, Any]
+    path: Path
+    uri: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        """The task the model was trained for (``forecast``, ``churn``, ...)."""
+        return str(self.metadata.get("task", ""))
+
+
+def feature_hashes(views: Mapping[str, FeatureView] | list[FeatureView]) -> dict[str, str]:
+    """``{view name: SQL hash}`` of the feature views a model was trained on."""
+    items = views.values() if isinstance(views, Mapping) else views
+    return {v.name: v.sql_hash for v in items}
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    return str(obj)
+
+
+def save_model(
+    model: Any,
+    model_dir: str | os.PathLike[str],
+    *,
+    task: str,
+    cutoff: Any = None,
+    metrics: Mapping[str, float] | None = None,
+    features: Mapping[str, str] | None = None,
+    training_window: tuple[Any, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` to ``model_dir`` atomically with its metadata and SHA-256 manifest.
+
+    A model that defines ``save_artifacts(dir)`` writes its own files (e.g. LightGBM text
+    models, Parquet arrays) and is rebuilt by ``load_artifacts(dir)`` (a classmethod);
+    anything else is stored with joblib. The previous model in ``model_dir`` stays
+    readable until the new one is complete.
+
+    Parameters
+    ----------
+    model : fitted estimator.
+    model_dir : target directory (replaced as a whole).
+    task : task name, checked by :func:`load_model`.
+    cutoff : the training cutoff (exclusive).
+    metrics : validation metrics to keep with the model.
+    features : ``{view: sql_hash}`` from :func:`feature_hashes`.
+    training_window : first and last timestamp the model learnt from.
+    extra : any further JSON-able metadata (freq, horizon, ...).
+    """
+    import joblib
+
+    from ecomml import __version__
+
+    cls = f"{type(model).__module__}.{type(model).__qualname__}"
+    params: dict[str, Any] = {}
+    if hasattr(model, "get_params"):
+        params = {
+            k: v
+            for k, v in model.get_params(deep=False).items()
+            if v is None or isinstance(v, (str, int, float, bool, list, tuple, dict))
+        }
+    meta = {
+        "task": task,
+        "class": cls,
+        "format": "artifacts" if hasattr(model, "save_artifacts") else "joblib",
+        "ecomml_version": __version__,
+        "cutoff": None if cutoff is None else pd.Timestamp(cutoff).isoformat(),
+        "params": params,
+        "metrics": dict(metrics or {}),
+        "features": dict(features or {}),
+        "training_window": None
+        if training_window is None
+        else [pd.Timestamp(t).isoformat() for t in training_window],
+        **dict(extra or {}),
+    }
+
+    def fill(tmp: Path) -> None:
+        if meta["format"] == "artifacts":
+            model.save_artifacts(tmp)
+        else:
+            joblib.dump(model, tmp / MODEL_FILE)
+        (tmp / METADATA_FILE).write_text(json.dumps(_jsonable(meta), indent=2, sort_keys=True))
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        manifest = {str(p.relative_to(tmp)): file_sha256(p) for p in files}
+        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+    return atomic_dir(model_dir, fill)
+
+
+def is_mlflow_uri(uri: str) -> bool:
+    """True for ``runs:/``, ``models:/`` and other scheme-qualified artifact URIs."""
+    return "://" in uri or uri.startswith(("runs:/", "models:/"))
+
+
+def _download(uri: str) -> Path:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    dst = Path(tempfile.mkdtemp(prefix="ecomml-model-"))
+    try:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst))
+    except MlflowException as err:
+        raise ModelLoadError(
+            f"cannot download model {uri!r} from {mlflow.get_tracking_uri()}: {err.message}. "
+            "Check the URI (runs:/<run_id>/<name>, models:/NAME@alias) and MLFLOW_TRACKING_URI; "
+            "`ecomml model list` shows registered models."
+        ) from err
+    except OSError as err:
+        raise ModelLoadError(f"cannot download model {uri!r}: {err}") from err
+    root = Path(local)
+    for cand in (root, root / "artifacts" / _PYFUNC_ARTIFACT, root / _PYFUNC_ARTIFACT):
+        if (cand / METADATA_FILE).exists():
+            return cand
+    found = sorted(root.rglob(METADATA_FILE))
+    if found:
+        return found[0].parent
+    raise ModelLoadError(
+        f"{uri}: no ecomml model inside (no {METADATA_FILE}); was it logged with "
+        "ecomml.modelstore.log_model?"
+    )
+
+
+def _verify(path: Path) -> dict[str, Any]:
+    """Check every file against the manifest; return the metadata."""
+    man_path = path / MANIFEST_FILE
+    if not man_path.exists():
+        raise ModelLoadError(
+            f"{path}: no {MANIFEST_FILE}; refusing to load an unverified model. "
+            "Train it again with `ecomml train ...`."
+        )
+    try:
+        manifest = json.loads(man_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{man_path}: unreadable manifest ({err})") from err
+    for rel, expected in manifest.items():
+        f = path / rel
+        if not f.exists():
+            raise ModelLoadError(f"{path}: file {rel} listed in the manifest is missing")
+        actual = file_sha256(f)
+        if actual != expected:
+            raise ModelLoadError(
+                f"{f}: SHA-256 {actual[:12]} does not match the manifest ({str(expected)[:12]}); "
+                "the file was changed after training. Refusing to load it."
+            )
+    unlisted = [
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if p.is_file() and p.name != MANIFEST_FILE and str(p.relative_to(path)) not in manifest
+    ]
+    if unlisted:
+        raise ModelLoadError(
+            f"{path}: files not in the manifest: {', '.join(sorted(unlisted)[:5])}; "
+            "refusing to load a model directory that was modified after training."
+        )
+    try:
+        meta: dict[str, Any] = json.loads((path / METADATA_FILE).read_text())
+    except FileNotFoundError as err:
+        raise ModelLoadError(f"{path}: no {METADATA_FILE}; not an ecomml model directory") from err
+    return meta
+
+
+def _check_version(meta: dict[str, Any], path: Path) -> None:
+    from ecomml import __version__
+
+    saved = str(meta.get("ecomml_version", ""))
+
+    def _mm(v: str) -> tuple[str, ...]:
+        return tuple(v.split("+")[0].split(".")[:2])
+
+    if saved and _mm(saved) != _mm(__version__):
+        raise ModelLoadError(
+            f"{path}: trained with ecomml {saved}, this is ecomml {__version__}; model formats "
+            "change between minor versions. Retrain it, or install ecomml=="
+            f"{saved} to score with it."
+        )
+
+
+def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> LoadedModel:
+    """Load a model saved by :func:`save_model` from a directory or an MLflow URI.
+
+    Every file is checked against the SHA-256 manifest before anything is unpickled,
+    the task must match ``task`` (when given), and the ecomml major.minor version must
+    match the one the model was trained with.
+
+    Raises
+    ------
+    ModelLoadError
+        Missing, tampered, wrong-task or incompatible model.
+    """
+    import importlib
+
+    import joblib
+
+    text = os.fspath(uri)
+    if is_mlflow_uri(text):
+        path = _download(text)
+    else:
+        path = Path(text)
+        if not path.exists():
+            raise ModelLoadError(
+                f"model {text!r} not found: give a model directory (see --model-dir of "
+                "`ecomml train`), runs:/<run_id>/model or models:/NAME@alias"
+            )
+        if not path.is_dir():
+            raise ModelLoadError(f"model {text!r} is a file; give the model directory")
+    meta = _verify(path)
+    if task is not None and meta.get("task") != task:
+        raise ModelLoadError(
+            f"{text}: this is a {meta.get('task')!r} model, not a {task!r} model; "
+            f"use `ecomml predict {meta.get('task')}` or pick a {task} model"
+        )
+    _check_version(meta, path)
+    if meta.get("format") == "artifacts":
+        module, _, qualname = str(meta["class"]).rpartition(".")
+        if not module.startswith("ecomml."):
+            raise ModelLoadError(f"{path}: refusing to import non-ecomml class {meta['class']}")
+        cls = getattr(importlib.import_module(module), qualname)
+        model = cls.load_artifacts(path)
+    else:
+        model = joblib.load(path / MODEL_FILE)
+    return LoadedModel(model=model, metadata=meta, path=path, uri=text)
+
+
+def check_feature_hashes(
+    loaded: LoadedModel, current: Mapping[str, FeatureView] | list[FeatureView]
+) -> None:
+    """Refuse to score when the feature views differ from those the model was trained on."""
+    saved = loaded.metadata.get("features") or {}
+    now = feature_hashes(current)
+    changed = sorted(k for k, h in saved.items() if k in now and now[k] != h)
+    missing = sorted(k for k in saved if k not in now)
+    if changed or missing:
+        parts = []
+        if changed:
+            parts.append(f"changed definitions: {', '.join(changed)}")
+        if missing:
+            parts.append(f"missing views: {', '.join(missing)}")
+        raise FeatureMismatchError(
+            f"{loaded.uri or loaded.path}: the model was trained on other feature views "
+            f"({'; '.join(parts)}); retrain it with this version's views"
+        )
+
+
+def log_model(
+    model_dir: str | os.PathLike[str],
+    *,
+    name: str = "model",
+    registered_model_name: str | None = None,
+    input_example: pd.DataFrame | None = None,
+    signature: Any = None,
+) -> ModelInfo:
+    """Log a saved model directory to the active MLflow run as a pyfunc model.
+
+    With ``registered_model_name`` a new registry version is created and tagged with the
+    task, cutoff, ecomml version, feature hash and metrics from the model's metadata.
+    """
+    import hashlib
+
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ecomml import __version__
+
+    if mlflow.active_run() is None:
+        raise TrackingError(
+            "log_model needs an active MLflow run; wrap the call in "
+            "`with ecomml.tracking.tracked_run('experiment'):`"
+        )
+    model_dir = Path(model_dir)
+    meta = _verify(model_dir)
+    code = Path(__file__).with_name("_pyfunc_model.py")
+    try:
+        info = mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(code),
+            artifacts={_PYFUNC_ARTIFACT: str(model_dir)},
+            input_example=input_example,
+            signature=signature,
+            pip_requirements=[f"ecomml=={__version__}"],
+            registered_model_name=registered_model_name,
+            metadata={"ecomml_version": __version__, "task": meta.get("task")},
+        )
+    except MlflowException as err:
+        raise TrackingError(f"could not log model {name!r}: {err.message}") from err
+    if registered_model_name and info.registered_model_version is not None:
+        feats = json.dumps(meta.get("features") or {}, sort_keys=True)
+        tags = {
+            "ecomml.task": str(meta.get("task")),
+            "ecomml.version": __version__,
+            "ecomml.cutoff": str(meta.get("cutoff")),
+            "ecomml.training_window": json.dumps(meta.get("training_window")),
+            "ecomml.feature_hash": hashlib.sha256(feats.encode()).hexdigest()[:16],
+            **{
+                f"metric.{k}": f"{v:.6g}"
+                for k, v in (meta.get("metrics") or {}).items()
+                if isinstance(v, (int, float))
+            },
+        }
+        client = mlflow.MlflowClient()
+        try:
+            for k, v in tags.items():
+                client.set_model_version_tag(
+                    registered_model_name, str(info.registered_model_version), k, v
+                )
+        except MlflowException as err:
+            raise TrackingError(f"could not tag {registered_model_name}: {err.message}") from err
+    return info

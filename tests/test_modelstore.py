@@ -1,0 +1,162 @@
+"""Model directories: atomic save, verified load, MLflow round trip and registry tags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from ecomml.exceptions import FeatureMismatchError, ModelLoadError
+from ecomml.features.views import builtin_views
+from ecomml.modelstore import (
+    MANIFEST_FILE,
+    METADATA_FILE,
+    check_feature_hashes,
+    feature_hashes,
+    load_model,
+    log_model,
+    save_model,
+)
+from ecomml.tracking import tracked_run
+
+
+def _fit(rng: np.random.Generator) -> tuple[LogisticRegression, pd.DataFrame]:
+    X = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
+    y = (X["a"] + rng.normal(scale=0.5, size=80) > 0).astype(int)
+    return LogisticRegression().fit(X, y), X
+
+
+class _ArtifactModel:
+    """A model that writes its own (non-pickle) files."""
+
+    def __init__(self, coef: list[float]) -> None:
+        self.coef = coef
+
+    def save_artifacts(self, path: Path) -> None:
+        (path / "coef.json").write_text(json.dumps(self.coef))
+
+    @classmethod
+    def load_artifacts(cls, path: Path) -> _ArtifactModel:
+        return cls(json.loads((path / "coef.json").read_text()))
+
+    def pyfunc_predict(self, X: pd.DataFrame, params: Any = None) -> pd.DataFrame:
+        return pd.DataFrame({"score": X["a"] * self.coef[0]})
+
+
+def test_save_load_roundtrip(tmp_path: Path, rng: np.random.Generator) -> None:
+    est, X = _fit(rng)
+    views = builtin_views()
+    d = save_model(
+        est,
+        tmp_path / "m",
+        task="churn",
+        cutoff="2021-01-01",
+        metrics={"auc": 0.8},
+        features=feature_hashes(views),
+        training_window=("2020-01-01", "2020-12-31"),
+        extra={"horizon": 90},
+    )
+    loaded = load_model(d, task="churn")
+    np.testing.assert_allclose(loaded.model.predict_proba(X), est.predict_proba(X))
+    assert loaded.task == "churn"
+    assert loaded.metadata["cutoff"].startswith("2021-01-01")
+    assert loaded.metadata["horizon"] == 90
+    assert loaded.metadata["params"]["C"] == 1.0
+    check_feature_hashes(loaded, views)
+
+
+def test_save_replaces_previous_atomically(tmp_path: Path, rng: np.random.Generator) -> None:
+    est, _ = _fit(rng)
+    save_model(est, tmp_path / "m", task="churn")
+
+    class Boom:
+        def save_artifacts(self, path: Path) -> None:
+            (path / "half.bin").write_bytes(b"x")
+            raise RuntimeError("crash while writing")
+
+    with pytest.raises(RuntimeError, match="crash"):
+        save_model(Boom(), tmp_path / "m", task="churn")
+    assert load_model(tmp_path / "m").metadata["class"].endswith("LogisticRegression")
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_tampered_and_wrong_task_refused(tmp_path: Path, rng: np.random.Generator) -> None:
+    est, _ = _fit(rng)
+    d = save_model(est, tmp_path / "m", task="churn")
+    with pytest.raises(ModelLoadError, match="not a 'forecast' model"):
+        load_model(d, task="forecast")
+    (d / "extra.pkl").write_bytes(b"evil")
+    with pytest.raises(ModelLoadError, match="files not in the manifest"):
+        load_model(d)
+    (d / "extra.pkl").unlink()
+    with open(d / "model.joblib", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelLoadError, match="does not match the manifest"):
+        load_model(d)
+    (d / MANIFEST_FILE).unlink()
+    with pytest.raises(ModelLoadError, match="unverified"):
+        load_model(d)
+
+
+def test_missing_and_file_paths(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="not found"):
+        load_model(tmp_path / "nope")
+    f = tmp_path / "f.joblib"
+    f.write_bytes(b"")
+    with pytest.raises(ModelLoadError, match="is a file"):
+        load_model(f)
+
+
+def test_version_and_feature_mismatch(tmp_path: Path, rng: np.random.Generator) -> None:
+    est, _ = _fit(rng)
+    d = save_model(est, tmp_path / "m", task="churn", features={"customer_rfm": "0" * 64})
+    loaded = load_model(d)
+    with pytest.raises(FeatureMismatchError, match="changed definitions: customer_rfm"):
+        check_feature_hashes(loaded, builtin_views())
+    meta = json.loads((d / METADATA_FILE).read_text())
+    meta["ecomml_version"] = "99.1.0"
+    (d / METADATA_FILE).write_text(json.dumps(meta))
+    man = json.loads((d / MANIFEST_FILE).read_text())
+    from ecomml.tracking import file_sha256
+
+    man[METADATA_FILE] = file_sha256(d / METADATA_FILE)
+    (d / MANIFEST_FILE).write_text(json.dumps(man))
+    with pytest.raises(ModelLoadError, match="trained with ecomml 99.1.0"):
+        load_model(d)
+
+
+def test_artifact_format_never_unpickles(tmp_path: Path) -> None:
+    d = save_model(_ArtifactModel([2.0]), tmp_path / "m", task="demo")
+    assert not (d / "model.joblib").exists()
+    meta = json.loads((d / METADATA_FILE).read_text())
+    assert meta["format"] == "artifacts"
+    # classes outside ecomml are never imported from metadata
+    with pytest.raises(ModelLoadError, match="non-ecomml class"):
+        load_model(d)
+
+
+@pytest.mark.mlflow
+def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Generator) -> None:
+    import mlflow
+
+    est, X = _fit(rng)
+    d = save_model(est, Path("models") / "churn", task="churn", metrics={"auc": 0.75})
+    with tracked_run("tests"):
+        info = log_model(d, registered_model_name="churn-demo", input_example=X.head(2))
+    by_run = load_model(info.model_uri, task="churn")
+    np.testing.assert_allclose(by_run.model.predict_proba(X), est.predict_proba(X))
+    by_name = load_model("models:/churn-demo/1", task="churn")
+    assert by_name.metadata["metrics"] == {"auc": 0.75}
+    mv = mlflow.MlflowClient().get_model_version("churn-demo", "1")
+    assert mv.tags["ecomml.task"] == "churn"
+    assert mv.tags["metric.auc"] == "0.75"
+    pyfunc = mlflow.pyfunc.load_model("models:/churn-demo/1")
+    out = pyfunc.predict(X.head(3))
+    np.testing.assert_allclose(out["score"].to_numpy(), est.predict_proba(X.head(3))[:, 1])
+    with pytest.raises(ModelLoadError, match="cannot download model"):
+        load_model("models:/no-such-model/1")
