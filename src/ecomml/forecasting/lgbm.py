@@ -1,0 +1,481 @@
+"""The main model: one global LightGBM across all SKUs with coherent quantiles.
+
+Features are computed at the forecast **origin** (the first period to forecast) from the
+periods before it only: scaled lags, rolling means / std / zero shares, periods since
+the last sale, age, intermittency (ADI, CV²), price change, category; plus what is known
+about the *target* period in advance: the horizon step, the same period a year earlier,
+week of year / day of week and planned promotion days. With ``strategy="direct"`` one
+model learns every step ``h = 1..horizon`` (features stay those of the origin, so a
+step-``h`` row never sees periods after the origin); with ``"recursive"`` a one-step
+model is rolled forward on its own mean forecasts.
+
+Levels are divided by each SKU's recent mean (``scale``) so one model serves slow and
+fast movers; the loss is Tweedie, weighted by ``scale``. The predictive distribution is
+negative binomial around the mean: its size parameter is fitted by maximum likelihood
+per demand pattern (and horizon band) on a **time holdout** (the last ``horizon``
+periods, predicted by a model trained without them), so quantiles never cross and are
+calibrated out of sample.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomml._validation import check_random_state
+from ecomml.exceptions import ConfigError, ModelLoadError
+from ecomml.forecasting._base import BaseForecaster, nb_quantiles, nb_size_mle
+from ecomml.forecasting._panel import Panel, _date, future_promo
+from ecomml.forecasting.patterns import PATTERNS, classify_matrix
+
+__all__ = ["LightGBMForecaster"]
+
+_CFG = {
+    "W": {"lags": (1, 2, 3, 4), "means": (4, 8, 13, 26, 52), "zeros": (4, 13, 26), "std": 13,
+          "scale": 52, "year": 52},
+    "D": {"lags": (1, 2, 3, 4, 5, 6, 7, 14), "means": (7, 14, 28, 91, 182),
+          "zeros": (7, 28, 91), "std": 28, "scale": 91, "year": 364},
+}  # fmt: skip
+
+
+def _nanmean(a: np.ndarray, axis: int = 1) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
+def _window(Y: np.ndarray, o: int, w: int) -> np.ndarray:
+    return Y[:, max(o - w, 0) : o]
+
+
+class LightGBMForecaster(BaseForecaster):
+    """Global LightGBM demand forecaster with negative binomial quantiles.
+
+    Parameters
+    ----------
+    freq : {"W", "D"}
+        Weekly (periods start on Monday) or daily.
+    horizon : int
+        Periods to forecast: 1-8 weeks or 1-56 days (up to 4x that is accepted).
+    strategy : {"direct", "recursive"}
+        Multi-step strategy (see the module docstring).
+    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings.
+    tweedie_variance_power : float
+        Tweedie power of the mean loss (1 = Poisson).
+    max_origins : int
+        Most recent forecast origins used to build training rows.
+    max_train_rows : int
+        Training rows are subsampled (seeded) beyond this.
+    dispersion : {"holdout", "insample"}
+        Where the negative binomial size is fitted: on a time holdout (a second model,
+        twice the training time, calibrated) or on in-sample fits (faster, narrower).
+    min_history : int
+        SKUs younger than this (periods) get the category-level fallback.
+    n_jobs : int
+        LightGBM threads.
+    random_state : int or None
+    """
+
+    def __init__(
+        self,
+        freq: str = "W",
+        horizon: int = 8,
+        strategy: str = "direct",
+        n_estimators: int = 200,
+        learning_rate: float = 0.08,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        tweedie_variance_power: float = 1.2,
+        max_origins: int = 52,
+        max_train_rows: int = 200_000,
+        dispersion: str = "holdout",
+        min_history: int = 4,
+        n_jobs: int = 2,
+        random_state: int | None = 0,
+    ) -> None:
+        self.freq = freq
+        self.horizon = horizon
+        self.strategy = strategy
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.tweedie_variance_power = tweedie_variance_power
+        self.max_origins = max_origins
+        self.max_train_rows = max_train_rows
+        self.dispersion = dispersion
+        self.min_history = min_history
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ features
+    def _features(
+        self,
+        Y: np.ndarray,
+        price: np.ndarray | None,
+        cat_codes: np.ndarray,
+        o: int,
+        steps: np.ndarray,
+        t0: int,
+        promo: dict[int, float],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Feature rows for origin column ``o`` (history ``Y[:, :o]``) and each step.
+
+        Returns X (n_sku * len(steps), n_feat), rows ordered SKU-major, and scale (n_sku,).
+        """
+        cfg = _CFG[self.freq_]
+        H = Y[:, :o]
+        n = len(Y)
+        scale = _nanmean(_window(H, o, cfg["scale"]))
+        allm = _nanmean(H)
+        scale = np.where(np.isfinite(scale) & (scale > 0), scale, allm)
+        scale = np.maximum(np.nan_to_num(scale, nan=0.0), 1e-2)
+        cols: list[np.ndarray] = [np.log(scale)]
+        for k in cfg["lags"]:
+            cols.append(H[:, o - k] / scale if o - k >= 0 else np.full(n, np.nan))
+        for w in cfg["means"]:
+            cols.append(_nanmean(_window(H, o, w)) / scale)
+        pos = np.where(np.isnan(H), np.nan, (H > 0).astype(np.float64))
+        for w in cfg["zeros"]:
+            cols.append(1.0 - _nanmean(_window(pos, o, w)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cols.append(np.nanstd(_window(H, o, cfg["std"]), axis=1, ddof=1) / scale)
+            nzw = _window(H, o, cfg["means"][3])
+            cols.append(_nanmean(np.where(nzw > 0, nzw, np.nan)) / scale)
+        valid = ~np.isnan(H)
+        first = np.where(valid.any(axis=1), valid.argmax(axis=1), o)
+        cols.append((o - first).astype(np.float64))  # age
+        sold = np.where(np.nan_to_num(H) > 0, np.arange(o)[None, :], -1).max(axis=1)
+        cols.append(np.where(sold >= 0, o - 1 - sold, o - first).astype(np.float64))
+        _, adi, cv2 = classify_matrix(H)
+        cols.append(np.minimum(adi, 1e3))
+        cols.append(cv2)
+        if price is not None:
+            P = price[:, :o]
+            last = pd.DataFrame(P).ffill(axis=1).to_numpy()[:, -1] if o else np.full(n, np.nan)
+            cols.append(last / _nanmean(P))
+        else:
+            cols.append(np.full(n, np.nan))
+        cols.append(cat_codes.astype(np.float64))
+        base = np.column_stack(cols)
+        # target-period features, one block per step
+        year = cfg["year"]
+        blocks = []
+        dates = _date(t0 + o + steps - 1, self.freq_)
+        for j, h in enumerate(steps):
+            tc = o + h - 1
+            tcols = [np.full(n, float(h))]
+            for d in (year, year + 1, year - 1) if self.freq_ == "W" else (year,):
+                c = tc - d
+                tcols.append(H[:, c] / scale if 0 <= c < o else np.full(n, np.nan))
+            if self.freq_ == "D":
+                back = 7 * ((h - 1) // 7 + 1)
+                same = [tc - back - 7 * k for k in range(4) if 0 <= tc - back - 7 * k < o]
+                tcols.append(_nanmean(H[:, same]) / scale if same else np.full(n, np.nan))
+                tcols.append(np.full(n, float(dates[j].dayofweek)))
+                tcols.append(np.full(n, float(dates[j].month)))
+            else:
+                tcols.append(np.full(n, float(dates[j].isocalendar().week)))
+            tcols.append(np.full(n, promo.get(int(t0 + tc), 0.0)))
+            blocks.append(np.column_stack(tcols))
+        T = np.stack(blocks, axis=1)  # (n, S, k)
+        B = np.repeat(base[:, None, :], len(steps), axis=1)
+        X = np.concatenate([B, T], axis=2).reshape(n * len(steps), -1)
+        return X.astype(np.float32), scale
+
+    def _feature_names(self) -> list[str]:
+        cfg = _CFG[self.freq_]
+        names = ["log_scale"]
+        names += [f"lag_{k}" for k in cfg["lags"]]
+        names += [f"mean_{w}" for w in cfg["means"]]
+        names += [f"zero_share_{w}" for w in cfg["zeros"]]
+        names += [f"std_{cfg['std']}", "nonzero_size", "age", "since_last_sale", "adi", "cv2",
+                  "price_ratio", "category", "h"]  # fmt: skip
+        if self.freq_ == "W":
+            names += ["same_period_last_year", "last_year_minus_1", "last_year_plus_1",
+                      "week_of_year"]  # fmt: skip
+        else:
+            names += ["same_day_last_year", "same_weekday_mean_4", "day_of_week", "month"]
+        return names + ["promo"]
+
+    def _promo(self, t0: int, n: int, calendar: pd.DataFrame | None) -> dict[int, float]:
+        from ecomml.data.calendar import promo_calendar
+
+        dates = _date(np.arange(t0, t0 + n), self.freq_)
+        if calendar is None:
+            calendar = promo_calendar(dates[0], dates[-1] + pd.Timedelta(days=7))
+        vals = future_promo(dates, self.freq_, calendar)
+        return {int(t0 + i): float(v) for i, v in enumerate(vals)}
+
+    # ------------------------------------------------------------------ training
+    def _training_rows(
+        self, panel: Panel, end: int, promo: dict[int, float], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows for origins whose targets lie before column ``end``."""
+        H = 1 if self.strategy == "recursive" else int(self.horizon)
+        Y = panel.Y
+        lo = max(1, end - H - int(self.max_origins) + 1)
+        Xs, ys, ws, hs, ids = [], [], [], [], []
+        steps_all = np.arange(1, H + 1)
+        for o in range(lo, end):
+            steps = steps_all[o + steps_all - 1 < end]
+            if not len(steps):
+                continue
+            alive = ~np.isnan(Y[:, o - 1])
+            if not alive.any():
+                continue
+            X, scale = self._features(
+                Y[alive], None if panel.price is None else panel.price[alive],
+                self.cat_codes_(panel.category[alive]), o, steps, panel.t0, promo,
+            )  # fmt: skip
+            tgt = Y[alive][:, o + steps - 1].reshape(-1)
+            sc = np.repeat(scale, len(steps))
+            Xs.append(X)
+            ys.append(tgt / sc)
+            ws.append(sc)
+            hs.append(np.tile(steps, int(alive.sum())))
+            ids.append(np.repeat(np.flatnonzero(alive), len(steps)))
+        if not Xs:
+            raise ConfigError("the history is too short to train on: it needs at least two periods")
+        X, y, w, h, idx = (np.concatenate(a) for a in (Xs, ys, ws, hs, ids))
+        ok = np.isfinite(y)
+        X, y, w, h, idx = X[ok], y[ok], w[ok], h[ok], idx[ok]
+        if len(y) > self.max_train_rows:
+            keep = np.sort(rng.choice(len(y), int(self.max_train_rows), replace=False))
+            X, y, w, h, idx = X[keep], y[keep], w[keep], h[keep], idx[keep]
+        return X, y, w, h, idx
+
+    def _train(self, X: np.ndarray, y: np.ndarray, w: np.ndarray, seed: int) -> Any:
+        import lightgbm as lgb
+
+        params = {
+            "objective": "tweedie",
+            "tweedie_variance_power": float(self.tweedie_variance_power),
+            "learning_rate": float(self.learning_rate),
+            "num_leaves": int(self.num_leaves),
+            "min_data_in_leaf": int(self.min_child_samples),
+            "feature_fraction": 0.8,
+            "bagging_fraction": 0.8,
+            "bagging_freq": 1,
+            "lambda_l2": 1.0,
+            "num_threads": int(self.n_jobs),
+            "seed": int(seed),
+            "deterministic": True,
+            "force_row_wise": True,
+            "max_bin": 63,
+            "verbose": -1,
+        }
+        names = self._feature_names()
+        ds = lgb.Dataset(
+            X, y, weight=w / w.mean(), feature_name=names,
+            categorical_feature=["category"], free_raw_data=True,
+        )  # fmt: skip
+        return lgb.train(params, ds, num_boost_round=int(self.n_estimators))
+
+    def cat_codes_(self, categories: np.ndarray) -> np.ndarray:
+        """Integer codes of categories (unknown ones: -1, treated as missing)."""
+        lut = {c: i for i, c in enumerate(self.categories_)}
+        return np.array([lut.get(str(c), -1) for c in categories], dtype=np.float64)
+
+    def _fit(self, panel: Panel) -> None:
+        if self.strategy not in ("direct", "recursive"):
+            raise ConfigError(f"strategy must be 'direct' or 'recursive', got {self.strategy!r}")
+        if self.dispersion not in ("holdout", "insample"):
+            raise ConfigError(
+                f"dispersion must be 'holdout' or 'insample', got {self.dispersion!r}"
+            )
+        rng = check_random_state(self.random_state)
+        seed = int(rng.integers(0, 2**31 - 1))
+        self.categories_ = sorted(set(panel.category.tolist()))
+        T = panel.n_periods
+        promo = self._promo(panel.t0, T + 4 * int(self.horizon), self._calendar)
+        H = int(self.horizon)
+        holdout = self.dispersion == "holdout" and T > H + 8
+        if holdout:
+            # a model that has not seen the last H periods forecasts them: its errors
+            # give the predictive dispersion out of sample
+            Xa, ya, wa, _, _ = self._training_rows(panel, T - H, promo, rng)
+            self.booster_ = self._train(Xa, ya, wa, seed)
+            del Xa, ya, wa
+            alive = ~np.isnan(panel.Y[:, T - H - 1])
+            hist = Panel(
+                panel.skus[alive], panel.Y[alive, : T - H], panel.t0, panel.freq,
+                panel.category[alive],
+                None if panel.price is None else panel.price[alive, : T - H],
+            )  # fmt: skip
+            steps = np.arange(1, H + 1)
+            mu = self._mean(hist, steps, promo)
+            actual = panel.Y[alive, T - H :]
+            pat = np.repeat(classify_matrix(hist.Y)[0][:, None], H, axis=1)
+            hh = np.repeat(steps[None, :], len(mu), axis=0)
+        X, y, w, h, idx = self._training_rows(panel, T, promo, rng)
+        self.booster_ = self._train(X, y, w, seed)
+        if not holdout:
+            mu, actual = self.booster_.predict(X) * w, y * w
+            pat, hh = classify_matrix(panel.Y)[0][idx], h
+        self.size_ = self._fit_sizes(np.asarray(actual), np.asarray(mu), np.asarray(pat), hh)
+        self.feature_importance_ = dict(
+            zip(
+                self._feature_names(),
+                self.booster_.feature_importance("gain").tolist(),
+                strict=True,
+            )
+        )
+
+    def _bands(self) -> list[tuple[int, int]]:
+        H = int(self.horizon)
+        if H <= 2:
+            return [(1, H)]
+        mid = max(1, H // 3)
+        return [(1, mid), (mid + 1, H)]
+
+    def _fit_sizes(
+        self, y: np.ndarray, mu: np.ndarray, pattern: np.ndarray, h: np.ndarray
+    ) -> dict[str, float]:
+        y, mu, pattern, h = (np.asarray(a).reshape(-1) for a in (y, mu, pattern, h))
+        ok = np.isfinite(y) & np.isfinite(mu)
+        y, mu, pattern, h = y[ok], mu[ok], pattern[ok], h[ok]
+        sizes = {"all": nb_size_mle(y, mu)}
+        for p in PATTERNS:
+            m = pattern == p
+            sizes[p] = nb_size_mle(y[m], mu[m]) if m.sum() >= 30 else sizes["all"]
+            for lo, hi in self._bands():
+                mb = m & (h >= lo) & (h <= hi)
+                key = f"{p}:{lo}-{hi}"
+                sizes[key] = nb_size_mle(y[mb], mu[mb]) if mb.sum() >= 30 else sizes[p]
+        return sizes
+
+    # ------------------------------------------------------------------ prediction
+    def _mean(self, panel: Panel, steps: np.ndarray, promo: dict[int, float]) -> np.ndarray:
+        Y = panel.Y
+        o = panel.n_periods
+        codes = self.cat_codes_(panel.category)
+        if self.strategy == "direct":
+            st = np.minimum(steps, int(self.horizon))
+            X, scale = self._features(Y, panel.price, codes, o, st, panel.t0, promo)
+            mu = self.booster_.predict(X).reshape(len(Y), len(steps)) * scale[:, None]
+            return mu
+        # recursive: roll the one-step model forward on its own mean forecasts
+        last = int(steps.max())
+        Z = np.concatenate([Y, np.full((len(Y), last), np.nan)], axis=1)
+        P = (
+            None
+            if panel.price is None
+            else np.concatenate([panel.price, np.full((len(Y), last), np.nan)], axis=1)
+        )
+        for k in range(last):
+            X, scale = self._features(Z, P, codes, o + k, np.array([1]), panel.t0, promo)
+            Z[:, o + k] = self.booster_.predict(X) * scale
+        return Z[:, o + steps - 1]
+
+    def _forecast(
+        self, panel: Panel, steps: np.ndarray, *, calendar: pd.DataFrame | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        cal = calendar if calendar is not None else self._calendar
+        promo = self._promo(panel.t0, panel.n_periods + int(steps.max()) + 1, cal)
+        mu = np.maximum(self._mean(panel, steps, promo), 0.0)
+        pattern = classify_matrix(panel.Y)[0]
+        size = self.size_for(pattern, steps)
+        self.last_size_ = size
+        return mu, nb_quantiles(mu, size)
+
+    def size_for(self, pattern: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """Negative binomial size per SKU (pattern) and step: shape (n_sku, len(steps))."""
+        out = np.empty((len(pattern), len(steps)))
+        for j, h in enumerate(steps):
+            hb = min(int(h), int(self.horizon))
+            band = next(f"{lo}-{hi}" for lo, hi in self._bands() if lo <= hb <= hi)
+            for p in set(pattern.tolist()):
+                key = f"{p}:{band}"
+                out[pattern == p, j] = self.size_.get(key, self.size_.get(p, self.size_["all"]))
+        return out
+
+    # ------------------------------------------------------------------ public extras
+    def fit(
+        self, df: pd.DataFrame, y: Any = None, *, calendar: pd.DataFrame | None = None
+    ) -> LightGBMForecaster:
+        """Learn from a long ``sku, ds, y`` panel (+ ``category``, ``price``).
+
+        ``calendar`` is the canonical promotion calendar (``date, event, is_promo``)
+        covering the history and the future; None uses the built-in one.
+        """
+        self._calendar = calendar
+        super().fit(df)
+        return self
+
+    def predict(
+        self,
+        df: pd.DataFrame,
+        *,
+        start: Any = None,
+        calendar: pd.DataFrame | None = None,
+        new_skus: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Forecast; the output has an extra ``nb_size`` column (the negative binomial
+        size of each row's predictive distribution, used by :func:`lead_time_demand`)."""
+        out = super().predict(df, start=start, calendar=calendar, new_skus=new_skus)
+        return out
+
+    def _frame(self, skus, cols, mean, q, pattern, fb):  # type: ignore[no-untyped-def]
+        out = super()._frame(skus, cols, mean, q, pattern, fb)
+        size = getattr(self, "last_size_", None)
+        if size is not None:
+            n_model = size.shape[0]
+            full = np.full(mean.shape, self.fallback_size_)
+            full[:n_model] = size
+            full[:n_model][fb[:n_model]] = self.fallback_size_
+            out["nb_size"] = full.reshape(-1)
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def save_artifacts(self, path: str | Path) -> None:
+        """Write ``lightgbm_model.txt`` and ``forecaster.json`` (no pickle)."""
+        path = Path(path)
+        self.booster_.save_model(str(path / "lightgbm_model.txt"))
+        state = {
+            "params": self.get_params(),
+            "freq_": self.freq_,
+            "last_ds_": self.last_ds_.isoformat(),
+            "categories_": self.categories_,
+            "size_": self.size_,
+            "fallback_mean_": self.fallback_mean_,
+            "fallback_global_": self.fallback_global_,
+            "fallback_size_": self.fallback_size_,
+            "n_skus_": self.n_skus_,
+            "feature_importance_": self.feature_importance_,
+        }
+        (path / "forecaster.json").write_text(json.dumps(state, indent=2, sort_keys=True))
+        if self._calendar is not None:
+            self._calendar.to_parquet(path / "calendar.parquet", index=False)
+
+    @classmethod
+    def load_artifacts(cls, path: str | Path) -> LightGBMForecaster:
+        """Rebuild a forecaster written by :meth:`save_artifacts`."""
+        import lightgbm as lgb
+
+        path = Path(path)
+        try:
+            state = json.loads((path / "forecaster.json").read_text())
+            booster = lgb.Booster(model_file=str(path / "lightgbm_model.txt"))
+        except (OSError, ValueError, json.JSONDecodeError) as err:
+            raise ModelLoadError(f"{path}: cannot read the forecaster files ({err})") from err
+        est = cls(**state["params"])
+        est.booster_ = booster
+        est.freq_ = state["freq_"]
+        est.last_ds_ = pd.Timestamp(state["last_ds_"])
+        est.categories_ = list(state["categories_"])
+        est.size_ = {k: float(v) for k, v in state["size_"].items()}
+        est.fallback_mean_ = {k: float(v) for k, v in state["fallback_mean_"].items()}
+        est.fallback_global_ = float(state["fallback_global_"])
+        est.fallback_size_ = float(state["fallback_size_"])
+        est.n_skus_ = int(state["n_skus_"])
+        est.feature_importance_ = state.get("feature_importance_", {})
+        cal = path / "calendar.parquet"
+        est._calendar = pd.read_parquet(cal) if cal.exists() else None
+        return est
