@@ -1,0 +1,56 @@
+"""Recommendations on implicit feedback.
+
+Candidate generators (each a recommender on its own), a LightGBM LambdaRank re-ranker over
+their union with feature-store features, business rules, and temporal evaluation.
+
+>>> from ecomml.recommend import BuyAgainRecommender, build_interactions  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ecomml.recommend._base import COLD_START, RECOMMEND_COLUMNS, BaseRecommender
+from ecomml.recommend.als import ALSRecommender
+from ecomml.recommend.candidates import (
+    BuyAgainRecommender,
+    EASERecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+    bm25_weight,
+)
+from ecomml.recommend.evaluate import (
+    evaluate_recommendations,
+    evaluate_recommender,
+    plot_metrics_at_k,
+    temporal_split,
+)
+from ecomml.recommend.interactions import (
+    DEFAULT_EVENT_WEIGHTS,
+    build_interactions,
+    check_interactions,
+)
+from ecomml.recommend.pipeline import GENERATORS, RecommenderPipeline, make_generator
+from ecomml.recommend.rules import apply_business_rules, available_skus
+
+__all__ = [
+    "ALSRecommender",
+    "BaseRecommender",
+    "BuyAgainRecommender",
+    "COLD_START",
+    "DEFAULT_EVENT_WEIGHTS",
+    "EASERecommender",
+    "GENERATORS",
+    "ItemKNNRecommender",
+    "PopularityRecommender",
+    "RECOMMEND_COLUMNS",
+    "RecommenderPipeline",
+    "apply_business_rules",
+    "available_skus",
+    "bm25_weight",
+    "build_interactions",
+    "check_interactions",
+    "evaluate_recommendations",
+    "evaluate_recommender",
+    "make_generator",
+    "plot_metrics_at_k",
+    "temporal_split",
+]

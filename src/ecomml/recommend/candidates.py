@@ -1,0 +1,425 @@
+"""Candidate generators, each a recommender on its own: popularity, buy-again,
+item-item co-occurrence (cosine / BM25) and EASE."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ecomml.exceptions import DataQualityError, EcommlWarning
+from ecomml.recommend._base import BaseRecommender, Codes
+
+__all__ = [
+    "PopularityRecommender",
+    "BuyAgainRecommender",
+    "ItemKNNRecommender",
+    "EASERecommender",
+    "bm25_weight",
+]
+
+
+class PopularityRecommender(BaseRecommender):
+    """The SKUs most customers bought, overall or in a recent window, optionally per segment.
+
+    Parameters
+    ----------
+    window_days : count only interactions in the last ``window_days`` before the cutoff
+        (None: all history; needs ``ts``).
+    segment_col : column of the interactions holding a customer segment (e.g. ``region``);
+        a customer gets the popularity of their most frequent segment, and customers
+        without history get it when the ``customers`` frame passed to ``recommend`` has
+        that column.
+    purchases_only : ignore views and carts.
+    """
+
+    source_name = "popular"
+
+    def __init__(
+        self,
+        window_days: float | None = None,
+        segment_col: str | None = None,
+        purchases_only: bool = True,
+    ) -> None:
+        self.window_days = window_days
+        self.segment_col = segment_col
+        self.purchases_only = purchases_only
+
+    def _counts(self, codes: Codes, mask: np.ndarray) -> np.ndarray:
+        m = codes.matrix(np.ones(len(codes.users)), mask=mask)
+        m.data[:] = 1.0
+        return np.asarray(m.sum(axis=0)).ravel()
+
+    def _fit(self, codes: Codes) -> None:
+        mask = codes.purchase.copy() if self.purchases_only else np.ones(len(codes.users), bool)
+        if self.purchases_only and not mask.any():
+            mask[:] = True
+        if self.window_days is not None:
+            if codes.age_days is None:
+                raise DataQualityError("window_days needs a 'ts' column in the interactions")
+            recent = mask & (codes.age_days <= float(self.window_days))
+            mask = recent if recent.any() else mask
+        counts = self._counts(codes, mask)
+        # ties broken by all-time popularity
+        tie = self.item_popularity_ / max(float(self.item_popularity_.max()), 1.0)
+        self.popularity_ = counts + 1e-3 * tie
+        self.segment_index_ = pd.Index([], dtype=object)
+        self.segment_popularity_ = np.zeros((0, codes.n_items))
+        self.customer_segment_ = np.full(codes.n_users, -1)
+
+    def fit(self, interactions: pd.DataFrame, *, cutoff: object = None) -> PopularityRecommender:
+        """Learn popularity; see :meth:`BaseRecommender.fit`."""
+        super().fit(interactions, cutoff=cutoff)
+        if self.segment_col is not None:
+            if self.segment_col not in interactions.columns:
+                from ecomml.exceptions import SchemaError
+
+                raise SchemaError(
+                    f"interactions has no segment column {self.segment_col!r}; add it or "
+                    "pass segment_col=None",
+                    missing=[self.segment_col],
+                    columns=list(interactions.columns),
+                )
+            df = interactions[["customer_id", "sku", self.segment_col]].dropna()
+            seg = df[self.segment_col].astype(str)
+            self.segment_index_ = pd.Index(np.sort(seg.unique()))
+            s = self.segment_index_.get_indexer(seg)
+            i = self.sku_index_.get_indexer(df["sku"].astype(str))
+            u = self.customer_index_.get_indexer(df["customer_id"].astype(str))
+            pair = pd.DataFrame({"s": s, "i": i, "u": u}).drop_duplicates()
+            mat = sp.csr_matrix(
+                (np.ones(len(pair)), (pair["s"], pair["i"])),
+                shape=(len(self.segment_index_), len(self.sku_index_)),
+            )
+            self.segment_popularity_ = mat.toarray() + 1e-3 * self.popularity_ / max(
+                float(self.popularity_.max()), 1.0
+            )
+            mode = pair.groupby(["u", "s"]).size().rename("n").reset_index()
+            mode = mode.sort_values(["u", "n"], ascending=[True, False]).drop_duplicates("u")
+            self.customer_segment_ = np.full(len(self.customer_index_), -1)
+            self.customer_segment_[mode["u"].to_numpy()] = mode["s"].to_numpy()
+        return self
+
+    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        out = np.tile(self.popularity_, (len(rows), 1))
+        if len(self.segment_index_) and state is self.state_:
+            seg = self.customer_segment_[rows]
+            has = seg >= 0
+            out[has] = self.segment_popularity_[seg[has]]
+        return out
+
+    def cold_start_scores(self, customers: np.ndarray) -> np.ndarray:
+        """Recent (segment) popularity for customers without history."""
+        out = np.tile(self.popularity_, (len(customers), 1))
+        segs = getattr(self, "_pending_segments", None)
+        if segs is not None and len(self.segment_index_):
+            s = self.segment_index_.get_indexer(
+                pd.Series(customers).map(segs).astype(str).to_numpy()
+            )
+            has = s >= 0
+            out[has] = self.segment_popularity_[s[has]]
+        return out
+
+    def recommend(self, customers: object = None, k: int = 10, **kwargs: object) -> pd.DataFrame:
+        """Top-``k`` popular SKUs per customer; see :meth:`BaseRecommender.recommend`."""
+        self._pending_segments = None
+        if (
+            isinstance(customers, pd.DataFrame)
+            and self.segment_col is not None
+            and self.segment_col in customers.columns
+        ):
+            self._pending_segments = customers.set_index(customers["customer_id"].astype(str))[
+                self.segment_col
+            ].astype(str)
+        try:
+            return super().recommend(customers, k, **kwargs)  # type: ignore[arg-type]
+        finally:
+            self._pending_segments = None
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "popularity_": self.popularity_,
+            "segment_popularity_": self.segment_popularity_,
+            "customer_segment_": self.customer_segment_,
+            "segment_index_": np.asarray(self.segment_index_.astype(str), dtype=str),
+        }
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        super()._set_arrays(arrays)
+        self.segment_index_ = pd.Index(arrays.get("segment_index_", np.array([], dtype=str)))
+
+
+class BuyAgainRecommender(BaseRecommender):
+    """What the customer bought before, scored by how due a re-order is.
+
+    For a customer x SKU pair bought on ``n`` distinct days, last ``t`` days before the
+    cutoff, with mean gap ``I`` between those days (the customer's overall gap between
+    purchase days when ``n = 1``; the shop's median gap when that is unknown too)::
+
+        score = n ** freq_power * min(1, I / t) ** overdue_power * 0.5 ** (t / half_life_days)
+
+    so frequent items that are due (``t <= I``) come first and long-overdue ones fade.
+
+    Parameters
+    ----------
+    freq_power, overdue_power : exponents above.
+    half_life_days : recency decay of the last purchase (None: no decay).
+    fill_popular : fill the list with popular SKUs after the bought ones.
+    """
+
+    source_name = "buy-again"
+    _state_keys = ("weight", "n", "first", "last", "cust")
+
+    def __init__(
+        self,
+        freq_power: float = 1.0,
+        overdue_power: float = 0.5,
+        half_life_days: float | None = 180.0,
+        fill_popular: bool = True,
+    ) -> None:
+        self.freq_power = freq_power
+        self.overdue_power = overdue_power
+        self.half_life_days = half_life_days
+        self.fill_popular = fill_popular
+
+    def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
+        if codes.age_days is None:
+            raise DataQualityError(
+                "BuyAgainRecommender needs a 'ts' column in the interactions (when each "
+                "purchase happened)"
+            )
+        m = codes.purchase
+        day = np.floor(codes.age_days[m]).astype(np.int64)
+        d = pd.DataFrame({"u": codes.users[m], "i": codes.items[m], "day": day})
+        d = d.drop_duplicates()
+        g = d.groupby(["u", "i"])["day"].agg(["size", "min", "max"]).reset_index()
+        shape = (codes.n_users, codes.n_items)
+
+        def mat(vals: np.ndarray) -> sp.csr_matrix:
+            return sp.csr_matrix((vals.astype(float), (g["u"], g["i"])), shape=shape)
+
+        n_mat = mat(g["size"].to_numpy())
+        # ages in days before the cutoff: the first purchase is the oldest (max age)
+        first_mat = mat(g["max"].to_numpy() + 1.0)
+        last_mat = mat(g["min"].to_numpy() + 1.0)
+        c = d[["u", "day"]].drop_duplicates().groupby("u")["day"].agg(["size", "min", "max"])
+        cust = np.zeros((codes.n_users, 3))
+        cust[c.index.to_numpy(), 0] = c["size"].to_numpy()
+        cust[c.index.to_numpy(), 1] = c["max"].to_numpy() + 1.0
+        cust[c.index.to_numpy(), 2] = c["min"].to_numpy() + 1.0
+        return {
+            "weight": codes.matrix(),
+            "n": n_mat,
+            "first": first_mat,
+            "last": last_mat,
+            "cust": sp.csr_matrix(cust),
+        }
+
+    def _fit(self, codes: Codes) -> None:
+        cnt = self.state_["n"]
+        first = self.state_["first"].data - 1.0
+        last = self.state_["last"].data - 1.0
+        multi = cnt.data > 1
+        gaps = (first[multi] - last[multi]) / (cnt.data[multi] - 1)
+        self.default_interval_ = float(np.median(gaps)) if len(gaps) else 30.0
+        pop = self.item_popularity_
+        self.fill_scores_ = 0.999 * pop / max(float(pop.max()), 1.0)
+
+    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        cnt = state["n"][rows].tocoo()
+        r, c, n = cnt.row, cnt.col, cnt.data
+        n_items = cnt.shape[1]
+        first = state["first"][rows].tocoo().data - 1.0
+        last = state["last"][rows].tocoo().data - 1.0
+        cust = state["cust"][rows].toarray()
+        cn, cfirst, clast = cust[:, 0], cust[:, 1] - 1.0, cust[:, 2] - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cust_gap = np.where(cn > 1, (cfirst - clast) / np.maximum(cn - 1, 1), np.nan)
+            gap = np.where(n > 1, (first - last) / np.maximum(n - 1, 1), cust_gap[r])
+        gap = np.where(np.isfinite(gap) & (gap > 0), gap, self.default_interval_)
+        t = np.maximum(last, 0.5)
+        due = np.minimum(1.0, gap / t) ** float(self.overdue_power)
+        s = n ** float(self.freq_power) * due
+        if self.half_life_days is not None:
+            s = s * np.power(0.5, t / float(self.half_life_days))
+        if self.fill_popular:
+            out = np.tile(self.fill_scores_, (len(rows), 1))
+            out[r, c] = 1.0 + s
+        else:
+            out = np.full((len(rows), n_items), -np.inf)
+            out[r, c] = s
+        return out
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "default_interval_": np.array(self.default_interval_),
+            "fill_scores_": self.fill_scores_,
+        }
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        super()._set_arrays(arrays)
+        self.default_interval_ = float(arrays["default_interval_"])
+
+
+def bm25_weight(x: sp.spmatrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
+    """BM25-weight the rows of an item x user matrix (users are the "terms")."""
+    x = sp.coo_matrix(x, dtype=np.float64)
+    n = float(x.shape[0])
+    df = np.bincount(x.col, minlength=x.shape[1]).astype(float)
+    idf = np.log(n) - np.log1p(df)
+    row_sums = np.bincount(x.row, weights=np.ones_like(x.data), minlength=x.shape[0])
+    avg = row_sums.mean() if row_sums.mean() > 0 else 1.0
+    length_norm = (1.0 - b) + b * row_sums / avg
+    data = x.data * (k1 + 1.0) / (k1 * length_norm[x.row] + x.data) * idf[x.col]
+    return sp.csr_matrix((data, (x.row, x.col)), shape=x.shape)
+
+
+def _top_k_rows(
+    m: sp.csr_matrix, other: sp.csr_matrix, k: int, *, drop_diag: bool
+) -> sp.csr_matrix:
+    """Row-wise top-``k`` of ``m @ other.T`` computed in blocks (memory-bounded)."""
+    n, n2 = m.shape[0], other.shape[0]
+    block = max(1, int(2e7 // max(n2, 1)))
+    k = min(k, n2)
+    rows, cols, vals = [], [], []
+    ot = other.T.tocsc()
+    for start in range(0, n, block):
+        prod = (m[start : start + block] @ ot).toarray()
+        if drop_diag:
+            idx = np.arange(start, min(start + block, n))
+            prod[idx - start, idx] = 0.0
+        part = np.argpartition(-prod, k - 1, axis=1)[:, :k]
+        v = np.take_along_axis(prod, part, axis=1)
+        r = np.repeat(np.arange(start, start + len(prod)), k)
+        keep = v.ravel() > 0
+        rows.append(r[keep])
+        cols.append(part.ravel()[keep])
+        vals.append(v.ravel()[keep])
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n2)
+    )
+
+
+class ItemKNNRecommender(BaseRecommender):
+    """Item-item co-occurrence: SKUs bought together with the customer's SKUs.
+
+    ``score(u, j) = sum_i w(u, i) * sim(i, j)`` over the ``n_neighbors`` most similar
+    SKUs of each SKU; ``similarity`` is ``"cosine"`` or ``"bm25"`` (BM25-weighted
+    co-occurrence, robust to very active customers).
+    """
+
+    source_name = "item-knn"
+
+    def __init__(
+        self,
+        similarity: str = "bm25",
+        n_neighbors: int = 100,
+        k1: float = 1.2,
+        b: float = 0.75,
+        binary: bool = False,
+    ) -> None:
+        self.similarity = similarity
+        self.n_neighbors = n_neighbors
+        self.k1 = k1
+        self.b = b
+        self.binary = binary
+
+    def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
+        w = codes.matrix()
+        if self.binary:
+            w.data[:] = 1.0
+        return {"weight": w}
+
+    def _fit(self, codes: Codes) -> None:
+        if self.similarity not in ("cosine", "bm25"):
+            raise DataQualityError(
+                f"similarity must be 'cosine' or 'bm25', got {self.similarity!r}"
+            )
+        iu = self.state_["weight"].T.tocsr()
+        if self.similarity == "bm25":
+            m = bm25_weight(iu, self.k1, self.b)
+        else:
+            norms = np.sqrt(np.asarray(iu.multiply(iu).sum(axis=1)).ravel())
+            m = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ iu
+        m = sp.csr_matrix(m)
+        self.similarity_ = _top_k_rows(m, m, self.n_neighbors + 1, drop_diag=True)
+
+    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        return (state["weight"][rows] @ self.similarity_).toarray()
+
+    def _item_similarity(self, i: int) -> np.ndarray:
+        return self.similarity_[i].toarray().ravel()
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"similarity_": self.similarity_}
+
+
+class EASERecommender(BaseRecommender):
+    """EASE (Steck 2019): a closed-form item-item linear model.
+
+    ``B = I - P diagMat(1 / diag(P))`` with ``P = (X'X + l2 I)^-1`` on the binary
+    customer x SKU matrix. Memory grows with the square of the catalogue, so only the
+    ``max_items`` most popular SKUs are modelled (a warning says so); the others cannot
+    be recommended by EASE.
+    """
+
+    source_name = "ease"
+
+    def __init__(
+        self, l2: float = 500.0, max_items: int = 15000, binary: bool = True, float32: bool = True
+    ) -> None:
+        self.l2 = l2
+        self.max_items = max_items
+        self.binary = binary
+        self.float32 = float32
+
+    def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
+        w = codes.matrix()
+        if self.binary:
+            w.data[:] = 1.0
+        return {"weight": w}
+
+    def _fit(self, codes: Codes) -> None:
+        x = self.state_["weight"]
+        n_items = x.shape[1]
+        if n_items > self.max_items:
+            keep = np.sort(np.argsort(-self.item_popularity_, kind="stable")[: self.max_items])
+            warnings.warn(
+                f"EASE models the {self.max_items} most popular of {n_items} SKUs (its memory "
+                f"grows with SKUs^2: {n_items**2 * 8 / 2**30:.1f} GiB for all); raise "
+                "max_items to model more",
+                EcommlWarning,
+                stacklevel=3,
+            )
+        else:
+            keep = np.arange(n_items)
+        xs = x[:, keep]
+        dtype = np.float32 if self.float32 else np.float64
+        g = (xs.T @ xs).toarray().astype(dtype)
+        g[np.diag_indices_from(g)] += self.l2
+        p = np.linalg.inv(g)
+        bmat = p / (-np.diag(p))
+        bmat[np.diag_indices_from(bmat)] = 0.0
+        self.items_kept_ = keep
+        self.weights_ = bmat
+
+    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        x = state["weight"][rows][:, self.items_kept_]
+        part = np.asarray(x @ self.weights_)
+        if len(self.items_kept_) == len(self.sku_index_):
+            return part
+        out = np.full((len(rows), len(self.sku_index_)), -np.inf)
+        out[:, self.items_kept_] = part
+        return out
+
+    def _item_similarity(self, i: int) -> np.ndarray:
+        out = np.zeros(len(self.sku_index_))
+        pos = np.searchsorted(self.items_kept_, i)
+        if pos < len(self.items_kept_) and self.items_kept_[pos] == i:
+            out[self.items_kept_] = self.weights_[pos]
+        return out
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {"items_kept_": self.items_kept_, "weights_": self.weights_}

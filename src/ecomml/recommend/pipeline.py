@@ -1,0 +1,557 @@
+"""The full recommender: candidate generators -> LightGBM LambdaRank re-ranker -> business rules.
+
+The re-ranker is trained on an earlier cutoff than the model is used at: generators are
+fitted on history before ``cutoff - horizon_days``, their candidates labelled with what
+each customer bought in ``[cutoff - horizon_days, cutoff)``, and features taken as of
+``cutoff - horizon_days``. The generators are then refitted on all history before the
+cutoff, and the ranker scores their candidates with features as of the cutoff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+import pandas as pd
+
+from ecomml._validation import check_cutoff, check_fitted, check_random_state
+from ecomml.exceptions import DataQualityError, FeatureMismatchError, ModelLoadError
+from ecomml.recommend._base import COLD_START, BaseRecommender, customers_from
+from ecomml.recommend.als import ALSRecommender
+from ecomml.recommend.candidates import (
+    BuyAgainRecommender,
+    EASERecommender,
+    ItemKNNRecommender,
+    PopularityRecommender,
+)
+from ecomml.recommend.interactions import check_interactions
+from ecomml.recommend.rules import apply_business_rules, available_skus
+
+if TYPE_CHECKING:
+    from ecomml.features.store import FeatureStore
+
+__all__ = ["RecommenderPipeline", "make_generator", "GENERATORS"]
+
+GENERATORS = ("buy-again", "popular", "recent-popular", "item-bm25", "item-cosine", "ease", "als")
+STORE_VIEWS = ("customer_rfm", "sku_demand", "customer_sku")
+
+
+def make_generator(name: str, random_state: int | None = 0) -> BaseRecommender:
+    """A candidate generator by name (one of :data:`GENERATORS`)."""
+    gens: dict[str, BaseRecommender] = {
+        "buy-again": BuyAgainRecommender(fill_popular=False),
+        "popular": PopularityRecommender(),
+        "recent-popular": PopularityRecommender(window_days=30),
+        "item-bm25": ItemKNNRecommender(similarity="bm25"),
+        "item-cosine": ItemKNNRecommender(similarity="cosine"),
+        "ease": EASERecommender(),
+        "als": ALSRecommender(random_state=random_state, binary=True),
+    }
+    if name not in gens:
+        raise DataQualityError(f"unknown candidate generator {name!r}; choose from {GENERATORS}")
+    gen = gens[name]
+    gen.source_name = name
+    return gen
+
+
+def _history_tables(
+    df: pd.DataFrame, cutoff: pd.Timestamp, category: pd.Series | None
+) -> dict[str, pd.DataFrame]:
+    """Customer, SKU and pair statistics from interactions (no feature store needed)."""
+    buy = df.loc[df["event"] == "purchase"]
+    age = (cutoff - buy["ts"]).dt.total_seconds() / 86400.0
+    b = pd.DataFrame(
+        {"customer_id": buy["customer_id"], "sku": buy["sku"], "age": age, "day": np.floor(age)}
+    )
+    pair = b.groupby(["customer_id", "sku"]).agg(
+        h_pair_days=("day", "nunique"), h_pair_last=("age", "min"), h_pair_first=("age", "max")
+    )
+    pair["h_pair_gap"] = (pair["h_pair_first"] - pair["h_pair_last"]) / (
+        pair["h_pair_days"] - 1
+    ).where(pair["h_pair_days"] > 1)
+    pair["h_pair_due"] = pair["h_pair_last"] / pair["h_pair_gap"]
+    cust = b.groupby("customer_id").agg(
+        h_cust_days=("day", "nunique"), h_cust_skus=("sku", "nunique"), h_cust_last=("age", "min")
+    )
+    sku = b.groupby("sku").agg(
+        h_sku_customers=("customer_id", "nunique"), h_sku_last=("age", "min")
+    )
+    for w in (30, 90):
+        sku[f"h_sku_customers_{w}d"] = (
+            b.loc[b["age"] <= w]
+            .groupby("sku")["customer_id"]
+            .nunique()
+            .reindex(sku.index)
+            .fillna(0)
+        )
+    sku["h_sku_trend"] = sku["h_sku_customers_30d"] * 3.0 / (sku["h_sku_customers_90d"] + 1.0)
+    tables = {"pair": pair.reset_index(), "cust": cust.reset_index(), "sku": sku.reset_index()}
+    if category is not None and len(category):
+        cat = b[["customer_id", "sku"]].drop_duplicates()
+        cat["category"] = cat["sku"].map(category)
+        cc = cat.dropna(subset=["category"]).groupby(["customer_id", "category"]).size()
+        share = (cc / cc.groupby(level=0).transform("sum")).rename("h_cat_share").reset_index()
+        tables["cat"] = share
+    return tables
+
+
+class RecommenderPipeline(BaseRecommender):
+    """Candidate generators, a LightGBM LambdaRank re-ranker and business rules.
+
+    Parameters
+    ----------
+    generators : names of the candidate generators (see :data:`GENERATORS`).
+    n_candidates : candidates taken from each generator per customer.
+    horizon_days : length of the label window the ranker learns from.
+    max_train_customers : customers sampled for the ranker's training lists.
+    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings.
+    n_jobs : LightGBM threads.
+    random_state : seed of sampling, ALS and LightGBM.
+    """
+
+    source_name = "ranker"
+
+    def __init__(
+        self,
+        generators: tuple[str, ...] = ("buy-again", "recent-popular", "item-bm25", "ease"),
+        n_candidates: int = 50,
+        horizon_days: int = 91,
+        max_train_customers: int = 5000,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 50,
+        n_jobs: int = 2,
+        random_state: int | None = 0,
+    ) -> None:
+        self.generators = generators
+        self.n_candidates = n_candidates
+        self.horizon_days = horizon_days
+        self.max_train_customers = max_train_customers
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # BaseRecommender's matrix hooks are not used: the pipeline delegates to its generators.
+    def _fit(self, codes: Any) -> None:  # pragma: no cover - not called
+        raise NotImplementedError
+
+    def _score(self, state: Any, rows: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers
+    def _fit_generators(self, df: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, BaseRecommender]:
+        seed = self.random_state
+        gens = {}
+        for name in self.generators:
+            gen = make_generator(name, random_state=seed)
+            gens[name] = gen.fit(df, cutoff=cutoff)
+        return gens
+
+    def _candidates(
+        self,
+        gens: dict[str, BaseRecommender],
+        customers: np.ndarray,
+        *,
+        history: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        frames = []
+        for name, gen in gens.items():
+            hs = None if history is None else history[name]
+            r = gen.recommend(customers, self.n_candidates, exclude_seen=False, history_state=hs)
+            r = r.loc[r["source"] != COLD_START, ["customer_id", "sku", "rank", "score"]]
+            frames.append(r.rename(columns={"rank": f"g_{name}_rank", "score": f"g_{name}_score"}))
+        cand = frames[0]
+        for f in frames[1:]:
+            cand = cand.merge(f, on=["customer_id", "sku"], how="outer")
+        ranks = cand[[f"g_{n}_rank" for n in gens]]
+        cand["g_n_sources"] = ranks.notna().sum(axis=1)
+        best = ranks.fillna(np.inf).to_numpy().argmin(axis=1)
+        cand["_source"] = np.asarray(list(gens))[best]
+        for n in gens:
+            cand[f"g_{n}_rank"] = cand[f"g_{n}_rank"].fillna(self.n_candidates + 1).astype(float)
+            cand[f"g_{n}_score"] = cand[f"g_{n}_score"].astype(float)
+        cand["customer_id"] = cand["customer_id"].astype(str)
+        cand["sku"] = cand["sku"].astype(str)
+        return cand
+
+    def _features(
+        self,
+        cand: pd.DataFrame,
+        tables: dict[str, pd.DataFrame],
+        cutoff: pd.Timestamp,
+        store: FeatureStore | None,
+        price: pd.Series | None,
+        category: pd.Series | None,
+    ) -> pd.DataFrame:
+        x = cand.merge(tables["pair"], on=["customer_id", "sku"], how="left")
+        x = x.merge(tables["cust"], on="customer_id", how="left")
+        x = x.merge(tables["sku"], on="sku", how="left")
+        if "cat" in tables and category is not None:
+            x["category"] = x["sku"].map(category)
+            x = x.merge(tables["cat"], on=["customer_id", "category"], how="left")
+            x["h_cat_share"] = x["h_cat_share"].fillna(0.0)
+            x = x.drop(columns="category")
+        if price is not None:
+            x["price"] = x["sku"].map(price).astype(float)
+        if store is not None:
+            cust = pd.DataFrame({"customer_id": x["customer_id"].unique()})
+            skus = pd.DataFrame({"sku": x["sku"].unique()})
+            fc = store.get_features("customer_rfm", cutoff=cutoff, keys=cust).drop(columns="cutoff")
+            fs = store.get_features("sku_demand", cutoff=cutoff, keys=skus).drop(columns="cutoff")
+            fp = store.get_features(
+                "customer_sku", cutoff=cutoff, keys=x[["customer_id", "sku"]]
+            ).drop(columns="cutoff")
+            for f in (fc, fs, fp):
+                for c in f.columns:
+                    if c in ("customer_id", "sku"):
+                        f[c] = f[c].astype(str)
+            x = x.merge(fc, on="customer_id", how="left").merge(fs, on="sku", how="left")
+            x = x.merge(
+                fp.drop_duplicates(["customer_id", "sku"]), on=["customer_id", "sku"], how="left"
+            )
+        return x
+
+    def _matrix(self, x: pd.DataFrame) -> np.ndarray:
+        cols = self.feature_names_
+        missing = [c for c in cols if c not in x.columns]
+        if missing:
+            raise FeatureMismatchError(
+                f"the ranker was trained with features {missing[:5]} that are not available now; "
+                "pass the same feature store (transactions) and catalog as at training"
+            )
+        return x[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+
+    @staticmethod
+    def _catalog_maps(
+        df: pd.DataFrame, catalog: pd.DataFrame | None
+    ) -> tuple[pd.Series | None, pd.Series | None]:
+        category = price = None
+        if "category" in df.columns:
+            c = df.dropna(subset=["category"]).drop_duplicates("sku", keep="last")
+            category = c.set_index("sku")["category"].astype(str)
+        if catalog is not None:
+            cat = catalog.drop_duplicates("sku", keep="last").assign(
+                sku=lambda d: d["sku"].astype(str)
+            )
+            cat = cat.set_index("sku")
+            if "category" in cat.columns:
+                cc = cat["category"].dropna().astype(str)
+                category = cc if category is None else cc.combine_first(category)
+            if "price" in cat.columns:
+                price = pd.to_numeric(cat["price"], errors="coerce")
+        return category, price
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        interactions: pd.DataFrame,
+        *,
+        cutoff: Any = None,
+        store: FeatureStore | None = None,
+        catalog: pd.DataFrame | None = None,
+    ) -> Self:
+        """Fit generators and the ranker on ``interactions`` before ``cutoff``.
+
+        ``store`` (a :class:`~ecomml.features.FeatureStore` over the same shop) adds the
+        ``customer_rfm``, ``sku_demand`` and ``customer_sku`` views as ranker features;
+        ``catalog`` adds price and category.
+        """
+        import lightgbm as lgb
+
+        df = check_interactions(interactions)
+        if "ts" not in df.columns:
+            raise DataQualityError("RecommenderPipeline needs a 'ts' column in the interactions")
+        cut = (
+            check_cutoff(cutoff)
+            if cutoff is not None
+            else df["ts"].max().normalize() + pd.Timedelta(days=1)
+        )
+        df = df.loc[df["ts"] < cut]
+        t0 = cut - pd.Timedelta(days=int(self.horizon_days))
+        hist0 = df.loc[df["ts"] < t0]
+        label = df.loc[(df["ts"] >= t0) & (df["event"] == "purchase"), ["customer_id", "sku"]]
+        label = label.drop_duplicates()
+        if hist0.empty or label.empty:
+            raise DataQualityError(
+                f"the ranker learns from purchases in [{t0.date()}, {cut.date()}) by customers "
+                f"with history before {t0.date()}, and there are none "
+                f"(data {df['ts'].min().date()}..{df['ts'].max().date()}); use more history or "
+                "a shorter horizon_days"
+            )
+        category, price = self._catalog_maps(df, catalog)
+        rng = check_random_state(self.random_state)
+        train_cust = np.intersect1d(label["customer_id"].unique(), hist0["customer_id"].unique())
+        if len(train_cust) == 0:
+            raise DataQualityError(
+                f"no customer bought in [{t0.date()}, {cut.date()}) and before {t0.date()}; the "
+                "ranker has nothing to learn from. Use more history or a longer horizon_days"
+            )
+        if len(train_cust) > self.max_train_customers:
+            train_cust = np.sort(rng.choice(train_cust, self.max_train_customers, replace=False))
+        gens0 = self._fit_generators(hist0, t0)
+        cand = self._candidates(gens0, train_cust)
+        tables0 = _history_tables(hist0, t0, category)
+        x = self._features(cand, tables0, t0, store, price, category)
+        y = x.merge(label.assign(_y=1), on=["customer_id", "sku"], how="left")["_y"].fillna(0)
+        x["_y"] = y.to_numpy()
+        pos = x.groupby("customer_id")["_y"].transform("sum")
+        x = x.loc[pos > 0].sort_values("customer_id", kind="stable")
+        self.feature_names_ = [
+            c
+            for c in x.columns
+            if c not in ("customer_id", "sku", "_source", "_y")
+            and pd.api.types.is_numeric_dtype(x[c])
+        ]
+        groups = x.groupby("customer_id", sort=False).size().to_numpy()
+        self.ranker_ = lgb.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            lambdarank_truncation_level=30,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            verbose=-1,
+        ).fit(self._matrix(x), x["_y"].to_numpy(), group=groups)
+        self.train_stats_ = {
+            "label_cutoff": t0.isoformat(),
+            "train_customers": int(len(groups)),
+            "train_rows": int(len(x)),
+            "candidate_recall": float(
+                x["_y"].sum() / max(len(label.loc[label["customer_id"].isin(train_cust)]), 1)
+            ),
+        }
+        # refit the generators on all history before the cutoff
+        self.generators_ = self._fit_generators(df, cut)
+        self.tables_ = _history_tables(df, cut, category)
+        self.category_ = category
+        self.price_ = price
+        self.uses_store_ = store is not None
+        base = self.generators_[self.generators[0]]
+        self.cutoff_ = cut
+        self.customer_index_ = pd.Index(
+            np.unique(
+                np.concatenate([g.customer_index_.to_numpy() for g in self.generators_.values()])
+            )
+        )
+        self.sku_index_ = base.sku_index_
+        self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
+        self.state_ = {"weight": base.state_["weight"]}
+        return self
+
+    # ------------------------------------------------------------------ recommend
+    def recommend(
+        self,
+        customers: Any = None,
+        k: int = 10,
+        *,
+        exclude_seen: bool = False,
+        history: pd.DataFrame | None = None,
+        cutoff: Any = None,
+        store: FeatureStore | None = None,
+        catalog: pd.DataFrame | None = None,
+        max_per_category: int | None = None,
+        boost: pd.Series | None = None,
+        batch_size: int = 2000,
+    ) -> pd.DataFrame:
+        """Ranked lists ``customer_id, sku, rank, score, source`` after business rules.
+
+        Parameters
+        ----------
+        customers : ids or a frame with ``customer_id``; None = every known customer.
+        k : list length.
+        exclude_seen : drop SKUs the customer already bought.
+        history : newer interactions to recommend from (predict time); the model's own
+            history by default. ``cutoff`` is its as-of time.
+        store : the feature store, required when the model was trained with one.
+        catalog : ``sku[, category, price, active, stock]``: inactive or out-of-stock SKUs
+            are never recommended.
+        max_per_category : cap of SKUs per category in one list.
+        boost : ``sku -> number`` added to the ranker score (positive boosts, negative
+            buries).
+        batch_size : customers ranked per block.
+        """
+        check_fitted(self, ["ranker_"])
+        if self.uses_store_ and store is None:
+            raise FeatureMismatchError(
+                "this model was trained with feature-store features; pass store= (a FeatureStore "
+                "over the same shop)"
+            )
+        if history is not None:
+            hist = check_interactions(history, name="history")
+            cut = (
+                check_cutoff(cutoff)
+                if cutoff is not None
+                else hist["ts"].max().normalize() + pd.Timedelta(days=1)
+            )
+            hist = hist.loc[hist["ts"] < cut]
+            category, price = self._catalog_maps(hist, catalog)
+            category = category if category is not None else self.category_
+            price = price if price is not None else self.price_
+            tables = _history_tables(hist, cut, category)
+            known_ids = pd.Index(hist["customer_id"].unique())
+        else:
+            hist, cut, tables = None, self.cutoff_, self.tables_
+            category, price = self.category_, self.price_
+            if catalog is not None:
+                c2, p2 = self._catalog_maps(pd.DataFrame(columns=["sku"]), catalog)
+                category = c2 if c2 is not None else category
+                price = p2 if p2 is not None else price
+            known_ids = self.customer_index_
+        allowed = available_skus(catalog) if catalog is not None else None
+        states = None
+        if hist is not None:
+            states = {}
+            for name, gen in self.generators_.items():
+                index, state, _ = gen.history_state(hist, cutoff=cut)
+                states[name] = (index, state)
+        ids = pd.Series(known_ids.to_numpy()) if customers is None else customers_from(customers)
+        known = ids.isin(set(known_ids)).to_numpy()
+        over = (
+            k if (allowed is None and max_per_category is None and not exclude_seen) else 3 * k + 20
+        )
+        frames = []
+        kids = ids.to_numpy()[known]
+        for start in range(0, len(kids), batch_size):
+            chunk = kids[start : start + batch_size]
+            cand = self._candidates(self.generators_, chunk, history=states)
+            x = self._features(cand, tables, cut, store, price, category)
+            x["score"] = self.ranker_.predict(self._matrix(x), num_threads=self.n_jobs)
+            x = x.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
+            x["rank"] = x.groupby("customer_id").cumcount() + 1
+            x = x.loc[x["rank"] <= over, ["customer_id", "sku", "rank", "score", "_source"]]
+            frames.append(x.rename(columns={"_source": "source"}))
+        cold_ids = ids.to_numpy()[~known]
+        if len(cold_ids) or not frames:
+            cust_arg = (
+                customers.loc[~known]
+                if isinstance(customers, pd.DataFrame) and len(customers) == len(ids)
+                else cold_ids
+            )
+            cold = self.popular_.recommend(cust_arg if len(cold_ids) else [], over)
+            cold = cold.assign(source=COLD_START)
+            frames.append(cold)
+        out = pd.concat(frames, ignore_index=True)
+        exclude = None
+        if exclude_seen:
+            exclude = tables["pair"][["customer_id", "sku"]]
+        out = apply_business_rules(
+            out,
+            k=k,
+            allowed=allowed,
+            exclude=exclude,
+            category=category,
+            max_per_category=max_per_category,
+            boost=boost,
+        )
+        return out.astype(
+            {
+                "customer_id": "string",
+                "sku": "string",
+                "rank": "int64",
+                "score": "float64",
+                "source": "string",
+            }
+        )
+
+    def similar_items(self, sku: Any, k: int = 10) -> pd.DataFrame:
+        """Co-purchase neighbours from the item-item generator (cosine on purchases if absent)."""
+        check_fitted(self, ["ranker_"])
+        for name in ("item-bm25", "item-cosine", "ease", "als"):
+            if name in self.generators_:
+                return self.generators_[name].similar_items(sku, k)
+        return self.popular_.similar_items(sku, k)
+
+    # ------------------------------------------------------------------ artifacts
+    def save_artifacts(self, path: str | os.PathLike[str]) -> None:
+        """Generators (NumPy/Parquet), the ranker (LightGBM text model), tables (Parquet)."""
+        check_fitted(self, ["ranker_"])
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        params = self.get_params()
+        params["generators"] = list(params["generators"])
+        meta = {
+            "class": type(self).__name__,
+            "params": params,
+            "cutoff": self.cutoff_.isoformat(),
+            "feature_names": self.feature_names_,
+            "uses_store": self.uses_store_,
+            "train_stats": self.train_stats_,
+        }
+        (d / "pipeline.json").write_text(json.dumps(meta, indent=2))
+        self.ranker_.booster_.save_model(str(d / "ranker.txt"))
+        for name, gen in self.generators_.items():
+            gen.save_artifacts(d / "generators" / name)
+        self.popular_.save_artifacts(d / "generators" / "_cold_start")
+        for name, t in self.tables_.items():
+            t.to_parquet(d / f"table_{name}.parquet", index=False)
+        maps = pd.DataFrame({"sku": self.sku_index_.to_numpy()})
+        maps["category"] = maps["sku"].map(self.category_) if self.category_ is not None else None
+        maps["price"] = maps["sku"].map(self.price_) if self.price_ is not None else np.nan
+        maps.to_parquet(d / "sku_maps.parquet", index=False)
+        pd.DataFrame({"customer_id": self.customer_index_.to_numpy()}).to_parquet(
+            d / "customers.parquet", index=False
+        )
+
+    @classmethod
+    def load_artifacts(cls, path: str | os.PathLike[str]) -> Self:
+        """Rebuild a pipeline written by :meth:`save_artifacts`."""
+        import lightgbm as lgb
+
+        d = Path(path)
+        try:
+            meta = json.loads((d / "pipeline.json").read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ModelLoadError(f"{d}: cannot read pipeline.json: {err}") from err
+        params = dict(meta["params"])
+        params["generators"] = tuple(params["generators"])
+        model = cls(**params)
+        model.cutoff_ = pd.Timestamp(meta["cutoff"])
+        model.feature_names_ = list(meta["feature_names"])
+        model.uses_store_ = bool(meta["uses_store"])
+        model.train_stats_ = meta.get("train_stats", {})
+        booster = lgb.Booster(model_file=str(d / "ranker.txt"))
+        model.ranker_ = _BoosterRanker(booster)
+        model.generators_ = {}
+        for name in model.generators:
+            gen = make_generator(name, random_state=model.random_state)
+            loaded = type(gen).load_artifacts(d / "generators" / name)
+            loaded.source_name = name
+            model.generators_[name] = loaded
+        model.popular_ = PopularityRecommender.load_artifacts(d / "generators" / "_cold_start")
+        model.tables_ = {
+            p.stem[len("table_") :]: pd.read_parquet(p) for p in sorted(d.glob("table_*.parquet"))
+        }
+        maps = pd.read_parquet(d / "sku_maps.parquet").set_index("sku")
+        cat = maps["category"].dropna()
+        model.category_ = cat.astype(str) if len(cat) else None
+        pr = maps["price"].dropna()
+        model.price_ = pr.astype(float) if len(pr) else None
+        base = model.generators_[model.generators[0]]
+        model.sku_index_ = base.sku_index_
+        model.state_ = {"weight": base.state_["weight"]}
+        model.customer_index_ = pd.Index(
+            pd.read_parquet(d / "customers.parquet")["customer_id"].astype(str).to_numpy()
+        )
+        return model
+
+
+class _BoosterRanker:
+    """A loaded LightGBM booster with the ``predict`` the pipeline uses."""
+
+    def __init__(self, booster: Any) -> None:
+        self.booster_ = booster
+
+    def predict(self, x: np.ndarray, num_threads: int = 2) -> np.ndarray:
+        return np.asarray(self.booster_.predict(x, num_threads=num_threads))
