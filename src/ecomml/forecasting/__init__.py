@@ -14,6 +14,8 @@ from ecomml.forecasting._panel import (
     panel_from_transactions,
     period_start,
 )
+from ecomml.forecasting.auto import AutoForecaster, make_forecaster
+from ecomml.forecasting.backtest import BacktestResult, backtest, quantile_calibration
 from ecomml.forecasting.baselines import (
     CrostonForecaster,
     ETSForecaster,
@@ -23,6 +25,8 @@ from ecomml.forecasting.baselines import (
     TSBForecaster,
     get_baseline,
 )
+from ecomml.forecasting.jobs import TrainedForecaster, forecast_shop, load_forecaster, shop_panel
+from ecomml.forecasting.leadtime import lead_time_demand
 from ecomml.forecasting.lgbm import LightGBMForecaster
 from ecomml.forecasting.patterns import classify_demand
 
@@ -36,6 +40,16 @@ __all__ = [
     "CrostonForecaster",
     "TSBForecaster",
     "LightGBMForecaster",
+    "AutoForecaster",
+    "make_forecaster",
+    "backtest",
+    "BacktestResult",
+    "quantile_calibration",
+    "lead_time_demand",
+    "load_forecaster",
+    "forecast_shop",
+    "shop_panel",
+    "TrainedForecaster",
     "get_baseline",
     "classify_demand",
     "nb_quantiles",

@@ -178,6 +178,13 @@ class BaseForecaster(BaseEstimator):
                 cats = np.concatenate([cats, ncat])
         return self._frame(skus, panel.t0 + panel.n_periods + steps - 1, mean, q, pattern, fb)
 
+    def pyfunc_predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """MLflow serving: ``model_input`` is the history panel ``sku, ds, y``;
+        ``params`` may hold ``start`` (first forecast period)."""
+        return self.predict(model_input, start=(params or {}).get("start"))
+
     # ------------------------------------------------------------------ helpers
     def _check_params(self) -> None:
         f = check_freq(self.freq)

@@ -1,0 +1,91 @@
+"""Forecast figures: fan charts, error by class, coverage per quantile (matplotlib Figures)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_fan_charts", "plot_error_by_class", "plot_quantile_coverage"]
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def plot_fan_charts(
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    *,
+    skus: list[str] | None = None,
+    n: int = 6,
+    history_periods: int = 52,
+) -> Figure:
+    """Fan charts (q05-q95, q25-q75, mean) after the recent history of ``n`` SKUs
+    (default: the top sellers of the history); actuals ``y`` in ``forecast`` are dotted."""
+    if skus is None:
+        skus = history.groupby("sku")["y"].sum().sort_values(ascending=False).index[:n].tolist()
+    cols = 2
+    rows = max(1, int(np.ceil(len(skus) / cols)))
+    fig = _figure(12, 2.6 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, sku in zip(axes, skus, strict=False):
+        h = history.loc[history["sku"] == sku].sort_values("ds").tail(history_periods)
+        f = forecast.loc[forecast["sku"] == sku].sort_values("ds")
+        ax.plot(h["ds"], h["y"], color="0.3", lw=1, label="history")
+        if len(f):
+            ax.fill_between(f["ds"], f["q05"], f["q95"], color="C0", alpha=0.2, label="90%")
+            ax.fill_between(f["ds"], f["q25"], f["q75"], color="C0", alpha=0.35, label="50%")
+            ax.plot(f["ds"], f["mean"], color="C0", lw=1.5, label="mean")
+            if "y" in f.columns and f["y"].notna().any():
+                ax.plot(f["ds"], f["y"], "k.", ms=5, label="actual")
+        ax.set_title(str(sku), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(skus) :]:
+        ax.set_visible(False)
+    if len(skus):
+        axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("Forecast fan charts (top SKUs)")
+    return fig
+
+
+def plot_error_by_class(metrics: pd.DataFrame, *, metric: str = "wape") -> Figure:
+    """Bar chart of ``metric`` (and scaled pinball) by demand pattern and ABC class, from
+    :func:`~ecomml.metrics.forecast.evaluate_forecast` rows."""
+    m = metrics.loc[metrics["group"].isin(["pattern", "abc"])]
+    fig = _figure(10, 3.6)
+    axes = fig.subplots(1, 2)
+    for ax, group in zip(axes, ["pattern", "abc"], strict=True):
+        part = m.loc[m["group"] == group]
+        x = np.arange(len(part))
+        ax.bar(x - 0.2, part[metric], width=0.4, label=metric)
+        ax.bar(x + 0.2, part["scaled_pinball"], width=0.4, label="scaled pinball")
+        ax.set_xticks(
+            x,
+            [f"{v}\n(n={int(n)})" for v, n in zip(part["value"], part["n_series"], strict=True)],
+            fontsize=8,
+        )
+        ax.set_title(f"by {group}")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Forecast error by class")
+    return fig
+
+
+def plot_quantile_coverage(calibration: pd.DataFrame) -> Figure:
+    """Observed share of actuals at or below each quantile vs the nominal level."""
+    fig = _figure(5, 4.5)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="ideal")
+    ax.plot(calibration["level"], calibration["observed"], "o-", label="y <= q")
+    ax.plot(calibration["level"], calibration["below"], "s:", label="y < q")
+    ax.set_xlabel("quantile level")
+    ax.set_ylabel("observed share")
+    ax.set_title("Coverage per quantile")
+    ax.legend(fontsize=8)
+    return fig
