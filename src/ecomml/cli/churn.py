@@ -1,9 +1,317 @@
-"""``ecomml train|predict|backtest churn``: churn, repurchase and customer value (ecomml.churn)."""
+"""``ecomml train|predict churn``: churn, repurchase and customer value (ecomml.churn)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
+
+from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli._load import (
+    AllowFutureOpt,
+    CalendarOpt,
+    CatalogOpt,
+    EncodingOpt,
+    EventsOpt,
+    FormatOpt,
+    MapFileOpt,
+    MapOpt,
+    TransactionsOpt,
+    mapping_from,
+    max_ts_for,
+)
+
+ID_KEY_ENV = "ECOMML_ID_KEY"
+
+
+def _require_transactions(transactions: Path | None) -> Path:
+    if transactions is None:
+        from ecomml.exceptions import ConfigError
+
+        raise ConfigError(
+            "--transactions FILE is required: the shop's order history (CSV, Parquet or Excel)"
+        )
+    return transactions
+
+
+def _load(
+    transactions,
+    format,
+    map_items,
+    map_file,
+    events,
+    catalog,
+    calendar,
+    encoding,
+    allow_future,
+    cutoff,
+):  # type: ignore[no-untyped-def]
+    from ecomml.pipeline import load_shop
+
+    return load_shop(
+        _require_transactions(transactions),
+        format=format,
+        mapping=mapping_from(map_items, map_file),
+        events=events,
+        catalog=catalog,
+        calendar=calendar,
+        encoding=encoding,
+        max_ts=max_ts_for(allow_future),
+        cutoff=cutoff,
+    )
+
+
+def train_churn(
+    transactions: Path | None = TransactionsOpt,
+    cutoff: str = typer.Option(
+        ..., "--cutoff", help="Train on history before this date (exclusive)."
+    ),
+    horizon: int = typer.Option(..., "--horizon", help="Churn = no purchase in this many days."),
+    model_dir: Path = typer.Option(
+        Path("models/churn"), "--model-dir", help="Where to save the model."
+    ),
+    register: str | None = typer.Option(
+        None, "--register", help="Register the model in MLflow under this name."
+    ),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    events: Path | None = EventsOpt,
+    catalog: Path | None = CatalogOpt,
+    calendar: Path | None = CalendarOpt,
+    encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
+    btyd: str = typer.Option("auto", "--btyd", help="auto, bgnbd or mbgnbd."),
+    step: int = typer.Option(30, "--step", help="Days between stacked training cutoffs."),
+    max_cutoffs: int = typer.Option(12, "--max-cutoffs", help="Most training cutoffs to stack."),
+    repurchase_days: int = typer.Option(30, "--repurchase-days", help="Window of p_repurchase."),
+    discount_rate: float = typer.Option(
+        0.10, "--discount-rate", help="Annual discount rate of expected_value."
+    ),
+    out: Path = typer.Option(
+        Path("ecomml-output"), "--out", help="Folder for the evaluation plots."
+    ),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+) -> None:
+    """Fit BG/NBD, Gamma-Gamma and (when earlier label windows are complete) the LightGBM
+    churn classifier on the history before --cutoff."""
+    with handle_errors():
+        from ecomml._validation import check_cutoff
+        from ecomml.churn.quickstart import write_plots
+        from ecomml.churn.scoring import ChurnModel
+        from ecomml.modelstore import feature_hashes, save_model
+
+        cut = check_cutoff(cutoff, name="--cutoff")
+        uri = None if no_track else configure_tracking()
+        with make_progress() as bar:
+            task = bar.add_task("reading data", total=None)
+            shop = _load(
+                transactions,
+                format,
+                map_items,
+                map_file,
+                events,
+                catalog,
+                calendar,
+                encoding,
+                allow_future,
+                cut,
+            )
+            store = shop.to_store()
+            model = ChurnModel(
+                horizon,
+                btyd=btyd,
+                step=step,
+                max_cutoffs=max_cutoffs,
+                repurchase_days=repurchase_days,
+                discount_rate=discount_rate,
+            )
+            model.fit(
+                shop.transactions,
+                store,
+                cutoff=cut,
+                events=shop.events is not None and len(shop.events) > 0,
+                progress=lambda msg: bar.update(task, description=msg),
+            )
+            bar.update(task, description="scoring the training cutoff")
+            scored = model.score(shop.transactions, store, cutoff=cut)
+            plots = write_plots(model, scored, out / "plots" / "churn")
+            val = model.validation_ or {}
+            metrics = {
+                f"holdout_{who}_{k}": float(v)
+                for who in ("classifier", "btyd")
+                for k, v in (val.get(who) or {}).items()
+            }
+            tx = shop.transactions
+            saved = save_model(
+                model,
+                model_dir,
+                task="churn",
+                cutoff=cut,
+                metrics=metrics,
+                features=feature_hashes([store.view(v) for v in model.views_]),
+                training_window=(tx["ts"].min(), tx["ts"].max()),
+                extra={
+                    "horizon": horizon,
+                    "btyd": model.btyd_kind_,
+                    "btyd_params": model.btyd_model_.params_,
+                    "training_cutoffs": model.training_cutoffs_,
+                    "classifier": model.classifier_ is not None,
+                    "note": model.note_,
+                    "data": shop.fingerprint,
+                },
+            )
+            run_id = None
+            if uri is not None:
+                bar.update(task, description="logging to MLflow")
+                run_id = _log_run(model, shop, cut, metrics, plots, saved, register)
+        if model.note_:
+            console.print(f"[yellow]note:[/yellow] {model.note_}", soft_wrap=True)
+        p = model.btyd_model_.params_
+        console.print(
+            f"{model.btyd_kind_.upper()}: r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} "
+            f"b={p['b']:.3f} on {model.btyd_model_.n_customers_:,} customers",
+            soft_wrap=True,
+        )
+        if model.classifier_ is not None:
+            console.print(
+                f"classifier: LightGBM on {model.n_training_rows_:,} rows from "
+                f"{len(model.training_cutoffs_)} cutoffs, calibration {model.classifier_.calibration_}",
+                soft_wrap=True,
+            )
+        if val:
+            for who in ("classifier", "btyd"):
+                m = val[who]
+                console.print(
+                    f"holdout {val['cutoff'][:10]} {who:10s} AUC {m['roc_auc']:.3f}  PR-AUC "
+                    f"{m['pr_auc']:.3f}  Brier {m['brier']:.3f}  top-decile lift "
+                    f"{m['lift_top_decile']:.2f}",
+                    soft_wrap=True,
+                )
+        console.print(f"model saved to {saved}", soft_wrap=True)
+        if run_id:
+            console.print(f"MLflow run {run_id} in {uri}", soft_wrap=True)
+
+
+def _log_run(model, shop, cut, metrics, plots, model_dir, register):  # type: ignore[no-untyped-def]
+    import mlflow
+
+    from ecomml.modelstore import log_model
+    from ecomml.tracking import log_fingerprint, tracked_run
+
+    with tracked_run(
+        "ecomml-churn", run_name=f"churn-{cut.date()}", tags={"ecomml.task": "churn"}
+    ) as run:
+        log_fingerprint(shop.fingerprint, cutoff=cut)
+        params = {k: v for k, v in model.get_params().items() if k != "classifier"}
+        params.update({f"btyd.{k}": v for k, v in model.btyd_model_.params_.items()})
+        params["btyd.kind"] = model.btyd_kind_
+        params["training_cutoffs"] = len(model.training_cutoffs_)
+        if model.classifier_ is not None:
+            params["calibration"] = model.classifier_.calibration_
+        mlflow.log_params(params)
+        if metrics:
+            mlflow.log_metrics(metrics)
+        for path in plots.values():
+            mlflow.log_artifact(str(path), artifact_path="plots/churn")
+        log_model(model_dir, registered_model_name=register)
+        return str(run.info.run_id)
+
+
+def predict_churn(
+    model: str = typer.Option(..., "--model", help="Model directory, runs:/... or models:/..."),
+    transactions: Path | None = TransactionsOpt,
+    cutoff: str = typer.Option(..., "--cutoff", help="Score as of this date (exclusive)."),
+    output: Path = typer.Option(..., "--output", help="Scored list: .csv or .parquet."),
+    hash_ids: bool = typer.Option(
+        False,
+        "--hash-ids",
+        help=f"Replace customer ids with keyed hashes (key from ${ID_KEY_ENV}).",
+    ),
+    id_key_env: str = typer.Option(
+        ID_KEY_ENV, "--id-key-env", help="Environment variable holding the hash key."
+    ),
+    extra_columns: bool = typer.Option(
+        False,
+        "--extra-columns",
+        help="Also write p_alive, RFM scores, recency, frequency, monetary.",
+    ),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    events: Path | None = EventsOpt,
+    catalog: Path | None = CatalogOpt,
+    calendar: Path | None = CalendarOpt,
+    encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
+) -> None:
+    """Score every customer with a purchase before --cutoff; sorted by value at risk."""
+    with handle_errors():
+        from ecomml._io import atomic_path
+        from ecomml._validation import check_cutoff
+        from ecomml.churn.scoring import SCORED_COLUMNS
+        from ecomml.churn.scoring import hash_ids as _hash
+        from ecomml.exceptions import ConfigError
+        from ecomml.modelstore import check_feature_hashes, load_model
+
+        cut = check_cutoff(cutoff, name="--cutoff")
+        suffix = output.suffix.lower()
+        if suffix not in (".csv", ".parquet"):
+            raise ConfigError(f"--output {output}: use a .csv or .parquet file name")
+        key = None
+        if hash_ids:
+            key = os.environ.get(id_key_env, "")
+            if not key:
+                raise ConfigError(
+                    f"--hash-ids needs a secret key in the environment variable {id_key_env} "
+                    f"(e.g. export {id_key_env}=$(openssl rand -hex 32)); it is never stored "
+                    "with the output. Keep the same key to get the same pseudonyms."
+                )
+        with make_progress() as bar:
+            task = bar.add_task("loading model", total=None)
+            loaded = load_model(model, task="churn")
+            m = loaded.model
+            bar.update(task, description="reading data")
+            shop = _load(
+                transactions,
+                format,
+                map_items,
+                map_file,
+                events,
+                catalog,
+                calendar,
+                encoding,
+                allow_future,
+                cut,
+            )
+            if "customer_events" in m.views_ and (shop.events is None or shop.events.empty):
+                raise ConfigError(
+                    "this churn model was trained with an events log: pass --events FILE "
+                    "(customer_id, sku, ts, event) covering the history before --cutoff"
+                )
+            store = shop.to_store()
+            check_feature_hashes(loaded, [store.view(v) for v in m.views_])
+            bar.update(task, description="scoring customers")
+            scored = m.score(shop.transactions, store, cutoff=cut)
+            cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
+            scored = scored[cols]
+            if key is not None:
+                scored["customer_id"] = _hash(scored["customer_id"], key).to_numpy()
+            with atomic_path(output, suffix=f".tmp{suffix}") as tmp:
+                if suffix == ".csv":
+                    scored.to_csv(tmp, index=False)
+                else:
+                    scored.to_parquet(tmp, index=False)
+        console.print(
+            f"scored {len(scored):,} customers as of {cut.date()}: mean P(churn) "
+            f"{scored['p_churn'].mean():.3f}, value at risk {scored['value_at_risk'].sum():,.0f}; "
+            f"written to {output}",
+            soft_wrap=True,
+        )
 
 
 def register(*, train: typer.Typer, predict: typer.Typer, backtest: typer.Typer) -> None:
     """Add this task's commands to the ``train``, ``predict`` and ``backtest`` groups."""
+    train.command("churn")(train_churn)
+    predict.command("churn")(predict_churn)

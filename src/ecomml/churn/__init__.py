@@ -1,0 +1,47 @@
+"""Churn, repurchase and customer value: BG/NBD, Gamma-Gamma, a LightGBM churn classifier,
+RFM member tiers, lifecycle segments and the scored list marketing acts on."""
+
+from __future__ import annotations
+
+from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.labels import (
+    churn_labels,
+    label_cutoffs,
+    purchase_days,
+    repurchase_labels,
+    rfm_summary,
+)
+from ecomml.churn.model import ChurnClassifier
+from ecomml.churn.quickstart import run_quickstart_step
+from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel, btyd_features, hash_ids
+from ecomml.churn.tiers import (
+    SegmentRules,
+    TierRules,
+    lifecycle_segments,
+    member_tiers,
+    next_actions,
+    rfm_scores,
+)
+
+__all__ = [
+    "BetaGeoModel",
+    "ModifiedBetaGeoModel",
+    "GammaGammaModel",
+    "ChurnClassifier",
+    "ChurnModel",
+    "run_quickstart_step",
+    "SCORED_COLUMNS",
+    "btyd_features",
+    "hash_ids",
+    "purchase_days",
+    "rfm_summary",
+    "churn_labels",
+    "repurchase_labels",
+    "label_cutoffs",
+    "rfm_scores",
+    "member_tiers",
+    "lifecycle_segments",
+    "next_actions",
+    "TierRules",
+    "SegmentRules",
+]

@@ -1,0 +1,480 @@
+"""``ChurnModel``: BG/NBD + Gamma-Gamma + the LightGBM classifier, trained and scored as one.
+
+``fit(transactions, store, cutoff=)`` fits the probabilistic models on the history
+before the cutoff and, when earlier cutoffs have complete label windows, stacks them
+into one training set (``FeatureStore.training_frame`` plus BG/NBD outputs computed as
+of each cutoff) for the classifier. ``score`` returns the marketing list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+import pandas as pd
+
+from ecomml._validation import check_cutoff, check_fitted
+from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.labels import churn_labels, label_cutoffs, purchase_days, rfm_summary
+from ecomml.churn.model import ChurnClassifier
+from ecomml.churn.tiers import (
+    SegmentRules,
+    TierRules,
+    lifecycle_segments,
+    member_tiers,
+    next_actions,
+    rfm_scores,
+)
+from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.metrics.classification import classification_report
+
+if TYPE_CHECKING:
+    from ecomml.features.store import FeatureStore
+
+__all__ = ["ChurnModel", "SCORED_COLUMNS", "hash_ids", "btyd_features"]
+
+SCORED_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "p_churn",
+    "p_repurchase",
+    "expected_purchases",
+    "expected_value",
+    "value_at_risk",
+    "tier",
+    "segment",
+    "reasons",
+    "action",
+)
+
+
+def hash_ids(ids: Sequence[Any] | pd.Series, key: str) -> pd.Series:
+    """Keyed (HMAC-SHA256) pseudonyms of customer ids, 16 hex characters.
+
+    The key must stay with the data team: anyone holding it can re-identify customers.
+    """
+    if not key:
+        raise ConfigError("an empty key cannot hash ids")
+    k = key.encode()
+    return pd.Series(
+        [hmac.new(k, str(i).encode(), hashlib.sha256).hexdigest()[:16] for i in ids],
+        index=ids.index if isinstance(ids, pd.Series) else None,
+        dtype="object",
+    )
+
+
+def btyd_features(
+    summary: pd.DataFrame,
+    btyd: BetaGeoModel,
+    gg: GammaGammaModel | None,
+    *,
+    horizon: int,
+    repurchase_days: int = 30,
+    discount_rate: float = 0.0,
+) -> pd.DataFrame:
+    """P(alive), expected purchases, P(any purchase), expected spend and discounted value
+    in the next ``horizon`` days for every row of an :func:`rfm_summary` (in days)."""
+    x, tx, t = summary["frequency"], summary["recency"], summary["T"]
+    steps = max(1, int(np.ceil(horizon / 30)))
+    grid = np.linspace(horizon / steps, horizon, steps)
+    cum = [btyd.predict_purchases(g, x, tx, t) for g in grid]
+    spend = (
+        gg.predict_spend(x, summary["monetary_value"])
+        if gg is not None
+        else np.full(len(summary), np.nan)
+    )
+    inc = np.diff(np.vstack([np.zeros(len(summary)), *cum]), axis=0)
+    disc = (1.0 + discount_rate) ** (-grid / 365.0)
+    value = (inc * disc[:, None]).sum(axis=0) * np.nan_to_num(spend)
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].to_numpy(),
+            "btyd__p_alive": btyd.predict_alive(x, tx, t),
+            "btyd__expected_purchases": cum[-1],
+            "btyd__p_purchase": btyd.predict_any_purchase(horizon, x, tx, t),
+            "btyd__p_repurchase": btyd.predict_any_purchase(repurchase_days, x, tx, t),
+            "btyd__expected_spend": spend,
+            "btyd__expected_value": value,
+        }
+    )
+
+
+def _season(cutoffs: pd.Series) -> pd.DataFrame:
+    doy = pd.to_datetime(cutoffs).dt.dayofyear.to_numpy() / 365.25
+    return pd.DataFrame(
+        {"season__sin": np.sin(2 * np.pi * doy), "season__cos": np.cos(2 * np.pi * doy)},
+        index=cutoffs.index,
+    )
+
+
+class ChurnModel:
+    """Churn, repurchase and customer value for every customer, as of a cutoff.
+
+    Parameters
+    ----------
+    horizon : int
+        Churn = no purchase in the next ``horizon`` days.
+    btyd : {"auto", "bgnbd", "mbgnbd"}
+        The probabilistic model; ``auto`` picks the one with the lower Brier score of
+        P(any purchase) on the latest complete label window (MBG/NBD without one).
+    repurchase_days : int
+        ``p_repurchase`` is P(a purchase within this many days).
+    discount_rate : float
+        Annual discount rate of ``expected_value``.
+    step, max_cutoffs, min_history : int
+        Training cutoffs: every ``step`` days back from ``cutoff - horizon``, at most
+        ``max_cutoffs``, each with ``min_history`` days of data before it.
+    season_features : bool
+        Give the classifier the day of year of the cutoff (churn moves with the season).
+    classifier : dict
+        Keyword arguments of :class:`ChurnClassifier`.
+    tier_rules, segment_rules : rule objects; see :mod:`ecomml.churn.tiers`.
+    """
+
+    def __init__(
+        self,
+        horizon: int = 90,
+        *,
+        btyd: str = "auto",
+        repurchase_days: int = 30,
+        discount_rate: float = 0.10,
+        step: int = 30,
+        max_cutoffs: int = 12,
+        min_history: int = 90,
+        season_features: bool = True,
+        classifier: dict[str, Any] | None = None,
+        tier_rules: TierRules | None = None,
+        segment_rules: SegmentRules | None = None,
+    ) -> None:
+        self.horizon = horizon
+        self.btyd = btyd
+        self.repurchase_days = repurchase_days
+        self.discount_rate = discount_rate
+        self.step = step
+        self.max_cutoffs = max_cutoffs
+        self.min_history = min_history
+        self.season_features = season_features
+        self.classifier = classifier
+        self.tier_rules = tier_rules
+        self.segment_rules = segment_rules
+
+    def get_params(self, deep: bool = False) -> dict[str, Any]:
+        """JSON-able hyper-parameters."""
+        return {
+            "horizon": self.horizon,
+            "btyd": self.btyd,
+            "repurchase_days": self.repurchase_days,
+            "discount_rate": self.discount_rate,
+            "step": self.step,
+            "max_cutoffs": self.max_cutoffs,
+            "min_history": self.min_history,
+            "season_features": self.season_features,
+            "classifier": dict(self.classifier or {}),
+        }
+
+    # ------------------------------------------------------------------ helpers
+    def _fit_btyd(
+        self, days: pd.DataFrame, cutoff: pd.Timestamp, kind: str
+    ) -> tuple[BetaGeoModel, GammaGammaModel | None, pd.DataFrame]:
+        s = rfm_summary(days=days, cutoff=cutoff)
+        model = (ModifiedBetaGeoModel() if kind == "mbgnbd" else BetaGeoModel()).fit(
+            s["frequency"], s["recency"], s["T"]
+        )
+        gg: GammaGammaModel | None
+        try:
+            gg = GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+        except DataQualityError:
+            gg = None
+        return model, gg, s
+
+    def _views(self, store: FeatureStore, events: bool) -> list[str]:
+        return ["customer_rfm", "customer_events"] if events else ["customer_rfm"]
+
+    def _frame(
+        self,
+        store: FeatureStore,
+        days: pd.DataFrame,
+        labels: pd.DataFrame,
+        views: list[str],
+        btyd_kind: str,
+        say: Callable[[str], None],
+    ) -> pd.DataFrame:
+        """Point-in-time features for label rows [customer_id, cutoff, ...]."""
+        feats = store.training_frame(labels, views)
+        parts = []
+        for cut in sorted(labels["cutoff"].unique()):
+            cut = pd.Timestamp(cut)
+            say(f"BG/NBD as of {cut.date()}")
+            model, gg, s = self._fit_btyd(days, cut, btyd_kind)
+            bf = btyd_features(
+                s, model, gg, horizon=self.horizon, repurchase_days=self.repurchase_days
+            )
+            bf.insert(1, "cutoff", cut)
+            parts.append(bf)
+        bt = pd.concat(parts, ignore_index=True)
+        feats["customer_id"] = feats["customer_id"].astype(str)
+        out = feats.merge(bt, on=["customer_id", "cutoff"], how="left")
+        if self.season_features:
+            out = pd.concat([out, _season(out["cutoff"])], axis=1)
+        return out
+
+    @staticmethod
+    def _xcols(frame: pd.DataFrame) -> pd.DataFrame:
+        drop = [c for c in ("churn", "n_purchases", "spend", "btyd__expected_value") if c in frame]
+        return frame.drop(columns=drop)
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        transactions: pd.DataFrame,
+        store: FeatureStore,
+        *,
+        cutoff: Any,
+        events: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> Self:
+        """Fit on the history before ``cutoff``; see the class docstring.
+
+        ``store`` must hold the same transactions (and events when ``events=True``).
+        """
+        say = progress or (lambda msg: None)
+        cut = check_cutoff(cutoff)
+        if self.horizon <= 0:
+            raise ConfigError(f"horizon must be a positive number of days, got {self.horizon}")
+        if self.btyd not in ("auto", "bgnbd", "mbgnbd"):
+            raise ConfigError(f"btyd must be auto, bgnbd or mbgnbd, got {self.btyd!r}")
+        days = purchase_days(transactions)
+        days = days.loc[days["day"] < cut]
+        if days.empty:
+            raise DataQualityError(
+                f"no purchases before the cutoff {cut.date()}; choose a later cutoff"
+            )
+        last = pd.Timestamp(days["day"].max())
+        if cut > last + pd.Timedelta(days=max(self.horizon, 365)):
+            raise DataQualityError(
+                f"the cutoff {cut.date()} is more than {max(self.horizon, 365)} days after the "
+                f"last purchase ({last.date()}); every customer would look churned. Use a cutoff "
+                "within the data."
+            )
+        if days["day"].nunique() < 2:
+            raise DataQualityError(
+                f"all purchases before {cut.date()} fall on one day ({last.date()}); BG/NBD needs "
+                "purchases spread over time to tell buying rates apart"
+            )
+        views = self._views(store, events)
+        cuts = label_cutoffs(
+            days["day"].min(),
+            cut,
+            horizon=self.horizon,
+            step=self.step,
+            min_history=self.min_history,
+            max_cutoffs=self.max_cutoffs,
+        )
+        self.training_cutoffs_ = [c.isoformat() for c in cuts]
+        self.views_ = views
+        self.validation_: dict[str, Any] = {}
+        kind = "mbgnbd" if self.btyd == "auto" else self.btyd
+        if cuts and self.btyd == "auto":
+            say("choosing BG/NBD or MBG/NBD")
+            v = cuts[-1]
+            lab = churn_labels(days=days, cutoffs=[v], horizon=self.horizon, data_end=cut)
+            scores = {}
+            for cand in ("bgnbd", "mbgnbd"):
+                m, _gg, s = self._fit_btyd(days, v, cand)
+                p = m.predict_any_purchase(self.horizon, s["frequency"], s["recency"], s["T"])
+                yy = 1 - lab.set_index("customer_id").loc[s["customer_id"], "churn"].to_numpy()
+                scores[cand] = float(np.mean((p - yy) ** 2))
+            kind = min(scores, key=scores.__getitem__)
+            self.btyd_scores_ = scores
+        self.btyd_kind_ = kind
+        say("fitting BG/NBD and Gamma-Gamma")
+        self.btyd_model_, self.gg_model_, _ = self._fit_btyd(days, cut, kind)
+        self.classifier_: ChurnClassifier | None = None
+        self.note_ = ""
+        if not cuts:
+            self.note_ = (
+                f"no earlier cutoff has a complete {self.horizon}-day label window before "
+                f"{cut.date()} with {self.min_history} days of history: fitted the probabilistic "
+                "models (BG/NBD, Gamma-Gamma) alone"
+            )
+            return self
+        say(f"labels at {len(cuts)} cutoffs")
+        labels = churn_labels(days=days, cutoffs=cuts, horizon=self.horizon, data_end=cut)
+        frame = self._frame(store, days, labels, views, kind, say)
+        y = frame["churn"].to_numpy()
+        if len(frame) < 100 or y.min() == y.max():
+            self.note_ = (
+                f"too few labelled rows ({len(frame)}) or one class only at the training cutoffs: "
+                "fitted the probabilistic models alone"
+            )
+            return self
+        params = dict(self.classifier or {})
+        if len(cuts) >= 2:
+            say("temporal validation on the latest cutoff")
+            last_cut = pd.Timestamp(cuts[-1])
+            tr = frame["cutoff"] < last_cut
+            if np.unique(y[tr]).size == 2:
+                clf = ChurnClassifier(**params).fit(
+                    self._xcols(frame.loc[tr]), y[tr], groups=frame.loc[tr, "customer_id"]
+                )
+                te = ~tr
+                p = clf.predict_proba(self._xcols(frame.loc[te]))[:, 1]
+                pb = 1 - frame.loc[te, "btyd__p_purchase"].to_numpy()
+                self.validation_ = {
+                    "cutoff": last_cut.isoformat(),
+                    "classifier": classification_report(y[te], p),
+                    "btyd": classification_report(y[te], np.clip(pb, 0, 1)),
+                    "y": y[te].tolist(),
+                    "p_classifier": p.tolist(),
+                    "p_btyd": pb.tolist(),
+                }
+        say("fitting the churn classifier")
+        self.classifier_ = ChurnClassifier(**params).fit(
+            self._xcols(frame), y, groups=frame["customer_id"]
+        )
+        self.n_training_rows_ = int(len(frame))
+        return self
+
+    # ------------------------------------------------------------------ score
+    def score(
+        self,
+        transactions: pd.DataFrame,
+        store: FeatureStore,
+        *,
+        cutoff: Any,
+    ) -> pd.DataFrame:
+        """The scored list for customers with a purchase before ``cutoff``, sorted by
+        ``value_at_risk`` (descending); columns :data:`SCORED_COLUMNS` plus
+        ``p_alive, r_score, f_score, m_score, recency_days, frequency, monetary``."""
+        check_fitted(self, ["btyd_model_"])
+        cut = check_cutoff(cutoff)
+        days = purchase_days(transactions)
+        days = days.loc[days["day"] < cut]
+        if days.empty:
+            raise DataQualityError(
+                f"no purchases before the cutoff {cut.date()}; choose a later cutoff"
+            )
+        s = rfm_summary(days=days, cutoff=cut)
+        bf = btyd_features(
+            s,
+            self.btyd_model_,
+            self.gg_model_,
+            horizon=self.horizon,
+            repurchase_days=self.repurchase_days,
+            discount_rate=self.discount_rate,
+        )
+        keys = pd.DataFrame({"customer_id": s["customer_id"].astype(str)})
+        feats = store.get_features(self.views_, cutoff=cut, keys=keys)
+        feats["customer_id"] = feats["customer_id"].astype(str)
+        frame = feats.merge(bf, on="customer_id", how="left")
+        if self.season_features:
+            frame = pd.concat([frame, _season(frame["cutoff"])], axis=1)
+        if self.classifier_ is not None:
+            X = self._xcols(frame)
+            p_churn = self.classifier_.predict_proba(X)[:, 1]
+            reasons = self.classifier_.reasons(X, horizon=self.horizon)
+        else:
+            p_churn = 1.0 - frame["btyd__p_purchase"].to_numpy()
+            reasons = [_btyd_reasons(r, self.horizon) for _, r in frame.iterrows()]
+        rfm = pd.DataFrame(
+            {
+                "recency_days": frame["customer_rfm__recency_days"].to_numpy("float64"),
+                "frequency": frame["customer_rfm__frequency"].to_numpy("float64"),
+                "monetary": frame["customer_rfm__monetary"].to_numpy("float64"),
+            }
+        )
+        scores = rfm_scores(rfm)
+        tier = member_tiers(scores, monetary=rfm["monetary"], rules=self.tier_rules)
+        n_days = s.set_index("customer_id").loc[frame["customer_id"], "frequency"].to_numpy() + 1
+        seg = lifecycle_segments(
+            rfm["recency_days"],
+            n_days,
+            frame["customer_rfm__tenure_days"].to_numpy("float64"),
+            p_churn=p_churn,
+            rules=self.segment_rules,
+        )
+        ev = frame["btyd__expected_value"].to_numpy("float64")
+        out = pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"].to_numpy(),
+                "p_churn": p_churn,
+                "p_repurchase": frame["btyd__p_repurchase"].to_numpy("float64"),
+                "expected_purchases": frame["btyd__expected_purchases"].to_numpy("float64"),
+                "expected_value": ev,
+                "value_at_risk": p_churn * ev,
+                "tier": tier.to_numpy(),
+                "segment": seg,
+                "reasons": reasons,
+            }
+        )
+        out["action"] = next_actions(out)
+        out["p_alive"] = frame["btyd__p_alive"].to_numpy("float64")
+        out = pd.concat([out, scores.reset_index(drop=True), rfm], axis=1)
+        out = out.sort_values(
+            ["value_at_risk", "customer_id"], ascending=[False, True], kind="mergesort"
+        )
+        return out.reset_index(drop=True)
+
+    # ------------------------------------------------------------------ persistence
+    def save_artifacts(self, path: Path) -> None:
+        """``churn.json`` (parameters, BG/NBD and Gamma-Gamma state) plus the classifier's
+        LightGBM text model, when there is one."""
+        check_fitted(self, ["btyd_model_"])
+        path = Path(path)
+        state = {
+            "params": self.get_params(),
+            "tier_rules": None if self.tier_rules is None else vars(self.tier_rules),
+            "segment_rules": None if self.segment_rules is None else vars(self.segment_rules),
+            "btyd_kind": self.btyd_kind_,
+            "btyd": self.btyd_model_.to_dict(),
+            "gamma_gamma": None if self.gg_model_ is None else self.gg_model_.to_dict(),
+            "views": self.views_,
+            "training_cutoffs": self.training_cutoffs_,
+            "note": self.note_,
+            "has_classifier": self.classifier_ is not None,
+        }
+        (path / "churn.json").write_text(json.dumps(state, indent=2, default=str))
+        if self.classifier_ is not None:
+            self.classifier_.save_artifacts(path)
+
+    @classmethod
+    def load_artifacts(cls, path: Path) -> ChurnModel:
+        """Rebuild from :meth:`save_artifacts`."""
+        path = Path(path)
+        state = json.loads((path / "churn.json").read_text())
+        m = cls(
+            **state["params"],
+            tier_rules=TierRules(**state["tier_rules"]) if state.get("tier_rules") else None,
+            segment_rules=SegmentRules(**state["segment_rules"])
+            if state.get("segment_rules")
+            else None,
+        )
+        m.btyd_kind_ = state["btyd_kind"]
+        m.btyd_model_ = BetaGeoModel.from_dict(state["btyd"])
+        m.gg_model_ = (
+            GammaGammaModel.from_dict(state["gamma_gamma"]) if state["gamma_gamma"] else None
+        )
+        m.views_ = list(state["views"])
+        m.training_cutoffs_ = list(state["training_cutoffs"])
+        m.note_ = state["note"]
+        m.validation_ = {}
+        m.classifier_ = ChurnClassifier.load_artifacts(path) if state["has_classifier"] else None
+        return m
+
+
+def _btyd_reasons(row: pd.Series, horizon: int) -> str:
+    parts = []
+    rec = row.get("customer_rfm__recency_days")
+    if rec is not None and np.isfinite(rec):
+        parts.append(f"no purchase for {rec:.0f} days")
+    pa = row.get("btyd__p_alive")
+    if pa is not None and np.isfinite(pa) and pa < 0.9:
+        parts.append(f"buying pattern says {100 * (1 - pa):.0f}% chance they have already left")
+    ep = row.get("btyd__expected_purchases")
+    if ep is not None and np.isfinite(ep):
+        parts.append(f"expected to buy {ep:.1f} times in the next {horizon} days")
+    return "; ".join(parts[:3])

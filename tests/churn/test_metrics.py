@@ -1,0 +1,98 @@
+"""Classification metrics: known values, agreement with scikit-learn, invariants (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from ecomml.exceptions import DataQualityError
+from ecomml.metrics.classification import (
+    brier_score,
+    calibration_curve,
+    classification_report,
+    cumulative_gains,
+    lift_at,
+    pr_auc,
+    precision_recall_curve,
+    roc_auc,
+    roc_curve,
+)
+
+labels_scores = st.integers(2, 60).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 1), min_size=n, max_size=n),
+        st.lists(st.integers(0, 5).map(lambda v: v / 5), min_size=n, max_size=n),
+    )
+)
+
+
+def test_known_values() -> None:
+    y = [0, 0, 1, 1]
+    s = [0.1, 0.4, 0.35, 0.8]
+    assert roc_auc(y, s) == pytest.approx(0.75)
+    assert pr_auc(y, s) == pytest.approx(average_precision_score(y, s))
+    assert brier_score(y, s) == pytest.approx(np.mean((np.array(s) - y) ** 2))
+    assert roc_auc([1, 1], [0.2, 0.3]) != roc_auc([1, 1], [0.2, 0.3])  # NaN with one class
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels_scores)
+def test_agrees_with_sklearn(data: tuple[list[int], list[float]]) -> None:
+    y, s = np.array(data[0]), np.array(data[1])
+    if 0 < y.sum() < len(y):
+        assert roc_auc(y, s) == pytest.approx(roc_auc_score(y, s))
+        assert pr_auc(y, s) == pytest.approx(average_precision_score(y, s))
+    assert brier_score(y, s) == pytest.approx(brier_score_loss(y, s))
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels_scores, st.permutations(range(60)))
+def test_row_order_and_monotone_transform_do_not_matter(data, perm) -> None:  # type: ignore[no-untyped-def]
+    y, s = np.array(data[0]), np.array(data[1])
+    idx = [i for i in perm if i < len(y)]
+    if 0 < y.sum() < len(y):
+        assert roc_auc(y[idx], s[idx]) == pytest.approx(roc_auc(y, s))
+        assert roc_auc(y, s**3 + 2) == pytest.approx(roc_auc(y, s))
+        assert lift_at(y[idx], s[idx], 0.3) == pytest.approx(lift_at(y, s, 0.3))
+        g = cumulative_gains(y, s, n_points=20)
+        assert np.all(np.diff(g["gain"]) >= -1e-12)
+        assert g["gain"].iloc[-1] == pytest.approx(1.0)
+        assert 0 <= roc_auc(y, s) <= 1
+        assert 0 <= pr_auc(y, s) <= 1
+
+
+def test_gains_and_lift_of_perfect_and_reversed_ranking() -> None:
+    y = np.r_[np.ones(10), np.zeros(90)]
+    s = np.linspace(1, 0, 100)
+    assert lift_at(y, s, 0.1) == pytest.approx(10.0)
+    assert lift_at(y, -s, 0.1) == pytest.approx(0.0)
+    assert lift_at(y, np.zeros(100), 0.1) == pytest.approx(1.0)  # all tied: random order
+
+
+def test_curves_and_report() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.random(500)
+    y = (rng.random(500) < p).astype(int)
+    cal = calibration_curve(y, p, n_bins=5)
+    assert cal["n"].sum() == 500
+    assert np.abs(cal["mean_predicted"] - cal["observed_rate"]).max() < 0.15
+    r = roc_curve(y, p)
+    assert r["fpr"].iloc[-1] == pytest.approx(1.0) and r["tpr"].iloc[-1] == pytest.approx(1.0)
+    pr = precision_recall_curve(y, p)
+    assert pr["recall"].iloc[-1] == pytest.approx(1.0)
+    rep = classification_report(y, p)
+    assert set(rep) >= {"roc_auc", "pr_auc", "brier", "lift_top_decile"}
+
+
+def test_bad_input() -> None:
+    with pytest.raises(DataQualityError, match="only 0 and 1"):
+        roc_auc([0, 2], [0.1, 0.2])
+    with pytest.raises(DataQualityError, match="missing or infinite"):
+        roc_auc([0, 1], [0.1, np.nan])
+    with pytest.raises(DataQualityError, match="lengths|has 2 values"):
+        brier_score([0, 1], [0.1])
+    with pytest.raises(DataQualityError, match=r"\[0, 1\]"):
+        brier_score([0, 1], [0.1, 1.5])
