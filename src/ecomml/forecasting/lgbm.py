@@ -77,7 +77,7 @@ class LightGBMForecaster(BaseForecaster):
     min_history : int
         SKUs younger than this (periods) get the category-level fallback.
     n_jobs : int
-        LightGBM threads.
+        LightGBM threads (1 is often fastest on a busy machine).
     random_state : int or None
     """
 
@@ -95,7 +95,7 @@ class LightGBMForecaster(BaseForecaster):
         max_train_rows: int = 200_000,
         dispersion: str = "holdout",
         min_history: int = 4,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
         random_state: int | None = 0,
     ) -> None:
         self.freq = freq
