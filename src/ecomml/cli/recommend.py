@@ -7,7 +7,13 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli._common import (
+    configure_tracking,
+    console,
+    err_console,
+    handle_errors,
+    make_progress,
+)
 from ecomml.cli._load import (
     AllowFutureOpt,
     CalendarOpt,
@@ -101,6 +107,13 @@ def train_recommend(
         help="Candidate generators: buy-again, popular, recent-popular, item-bm25, "
         "item-cosine, ease, als.",
     ),
+    n_candidates: int = typer.Option(
+        50, "--candidates", min=1, help="Candidates per generator and customer."
+    ),
+    n_estimators: int = typer.Option(200, "--n-estimators", min=1, help="LambdaRank trees."),
+    horizon_days: int = typer.Option(
+        91, "--horizon-days", min=1, help="Label window the ranker learns from."
+    ),
     eval_days: int = typer.Option(
         91, "--eval-days", help="Holdout days before the cutoff for validation metrics (0: none)."
     ),
@@ -118,6 +131,7 @@ def train_recommend(
         import pandas as pd
 
         from ecomml._io import atomic_write_json
+        from ecomml.exceptions import DataQualityError
         from ecomml.modelstore import feature_hashes, log_model, save_model
         from ecomml.plots import save_figure
         from ecomml.recommend import (
@@ -131,6 +145,12 @@ def train_recommend(
         from ecomml.recommend.pipeline import STORE_VIEWS
 
         gens = tuple(g.strip() for g in generators.split(",") if g.strip())
+        pipe_params: dict[str, Any] = {
+            "generators": gens,
+            "n_candidates": n_candidates,
+            "n_estimators": n_estimators,
+            "horizon_days": horizon_days,
+        }
         with make_progress() as progress:
             task = progress.add_task("loading data", total=5)
             shop = _shop(
@@ -148,8 +168,6 @@ def train_recommend(
             cut = pd.Timestamp(cutoff)
             inter = build_interactions(shop.transactions, shop.events, cutoff=cut)
             if inter.empty:
-                from ecomml.exceptions import DataQualityError
-
                 raise DataQualityError(
                     f"{transactions}: no purchases with a customer id before {cut.date()}; "
                     "recommendations need customer ids"
@@ -158,29 +176,34 @@ def train_recommend(
             metrics: dict[str, float] = {}
             plots: dict[str, Path] = {}
             if eval_days > 0:
-                progress.update(task, advance=1, description="validating on a holdout")
-                start = cut - pd.Timedelta(days=eval_days)
-                train, test = temporal_split(inter, cutoff=start, end=cut)
-                model_v = RecommenderPipeline(generators=gens).fit(
-                    train, cutoff=start, store=store, catalog=shop.catalog
-                )
-                cust = test["customer_id"].drop_duplicates()
-                recs = model_v.recommend(cust, 20, store=store)
-                for key, value in evaluate_recommendations(recs, test, train).items():
-                    metrics[f"val_{key}"] = value
-                recs_new = model_v.recommend(cust, 20, exclude_seen=True, store=store)
-                for key, value in evaluate_recommendations(
-                    recs_new, test, train, new_only=True
-                ).items():
-                    metrics[f"val_new_{key}"] = value
-                base = BuyAgainRecommender().fit(train, cutoff=start)
-                base_recs = base.recommend(cust, 20, exclude_seen=False)
-                for key, value in evaluate_recommendations(base_recs, test, train).items():
-                    metrics[f"val_buyagain_{key}"] = value
-                fig = plot_metrics_at_k(recs, test, train)
-                plots["metrics_at_k"] = save_figure(fig, report_dir / "metrics_at_k.png")
+                try:
+                    progress.update(task, advance=1, description="validating on a holdout")
+                    start = cut - pd.Timedelta(days=eval_days)
+                    train, test = temporal_split(inter, cutoff=start, end=cut)
+                    model_v = RecommenderPipeline(**pipe_params).fit(
+                        train, cutoff=start, store=store, catalog=shop.catalog
+                    )
+                    cust = test["customer_id"].drop_duplicates()
+                    recs = model_v.recommend(cust, 20, store=store)
+                    for key, value in evaluate_recommendations(recs, test, train).items():
+                        metrics[f"val_{key}"] = value
+                    recs_new = model_v.recommend(cust, 20, exclude_seen=True, store=store)
+                    for key, value in evaluate_recommendations(
+                        recs_new, test, train, new_only=True
+                    ).items():
+                        metrics[f"val_new_{key}"] = value
+                    base = BuyAgainRecommender().fit(train, cutoff=start)
+                    base_recs = base.recommend(cust, 20, exclude_seen=False)
+                    for key, value in evaluate_recommendations(base_recs, test, train).items():
+                        metrics[f"val_buyagain_{key}"] = value
+                    fig = plot_metrics_at_k(recs, test, train)
+                    plots["metrics_at_k"] = save_figure(fig, report_dir / "metrics_at_k.png")
+                except DataQualityError as err:
+                    err_console.print(f"[yellow]validation skipped: {err}[/yellow]")
+            # MLflow names may not contain "@"
+            metrics = {k.replace("@", "_at_"): v for k, v in metrics.items()}
             progress.update(task, advance=1, description="fitting generators and ranker")
-            model = RecommenderPipeline(generators=gens).fit(
+            model = RecommenderPipeline(**pipe_params).fit(
                 inter, cutoff=cut, store=store, catalog=shop.catalog
             )
             progress.update(task, advance=1, description="saving the model")
@@ -223,14 +246,19 @@ def train_recommend(
                             if isinstance(v, (int, float))
                         }
                     )
-                    mlflow.log_metrics({k.replace("@", "_at_"): v for k, v in clean.items()})
+                    mlflow.log_metrics(clean)
                     for path in plots.values():
                         mlflow.log_artifact(str(path), artifact_path="plots/recommend")
                     log_model(model_dir, registered_model_name=register)
                     run_id = run.info.run_id
             progress.update(task, completed=5, description="done")
         console.print(f"model saved to {model_dir}" + (f" (MLflow run {run_id})" if run_id else ""))
-        for key in ("val_ndcg@20", "val_recall@20", "val_buyagain_ndcg@20", "val_new_ndcg@20"):
+        for key in (
+            "val_ndcg_at_20",
+            "val_recall_at_20",
+            "val_buyagain_ndcg_at_20",
+            "val_new_ndcg_at_20",
+        ):
             if key in metrics:
                 console.print(f"  {key}: {metrics[key]:.4f}")
 

@@ -269,7 +269,7 @@ def bm25_weight(x: sp.spmatrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matr
     n = float(x.shape[0])
     df = np.bincount(x.col, minlength=x.shape[1]).astype(float)
     idf = np.log(n) - np.log1p(df)
-    row_sums = np.bincount(x.row, weights=np.ones_like(x.data), minlength=x.shape[0])
+    row_sums = np.bincount(x.row, weights=x.data, minlength=x.shape[0])
     avg = row_sums.mean() if row_sums.mean() > 0 else 1.0
     length_norm = (1.0 - b) + b * row_sums / avg
     data = x.data * (k1 + 1.0) / (k1 * length_norm[x.row] + x.data) * idf[x.col]

@@ -1,0 +1,158 @@
+"""The full pipeline: LambdaRank over candidates, business rules, evaluation, quickstart step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecomml.exceptions import DataQualityError, FeatureMismatchError
+from ecomml.pipeline import ShopData, StepContext
+from ecomml.recommend import (
+    COLD_START,
+    RECOMMEND_COLUMNS,
+    RecommenderPipeline,
+    apply_business_rules,
+    evaluate_recommendations,
+    evaluate_recommender,
+    temporal_split,
+)
+from tests.recommend.conftest import CUTOFF
+
+PARAMS = {"n_estimators": 20, "n_candidates": 15, "horizon_days": 60}
+
+
+@pytest.fixture(scope="module")
+def store(rec_shop):  # noqa: ANN001, ANN201
+    shop = ShopData(rec_shop.transactions, rec_shop.events, rec_shop.catalog, rec_shop.calendar)
+    return shop.to_store()
+
+
+@pytest.fixture(scope="module")
+def fitted(interactions, store, rec_shop):  # noqa: ANN001, ANN201
+    return RecommenderPipeline(**PARAMS).fit(
+        interactions, cutoff=CUTOFF, store=store, catalog=rec_shop.catalog
+    )
+
+
+def test_pipeline_recommends_with_rules(
+    fitted, store, rec_shop, interactions, tmp_path: Path
+) -> None:  # noqa: ANN001
+    cat = rec_shop.catalog
+    customers = list(interactions["customer_id"].unique()[:30]) + ["new-customer"]
+    recs = fitted.recommend(customers, 8, store=store, catalog=cat, exclude_seen=True)
+    assert list(recs.columns) == RECOMMEND_COLUMNS
+    assert recs.groupby("customer_id").size().max() <= 8
+    inactive = set(cat.loc[~cat["active"].astype(bool), "sku"])
+    assert not set(recs["sku"]) & inactive
+    bought = interactions.loc[interactions["event"] == "purchase", ["customer_id", "sku"]]
+    assert recs.merge(bought.drop_duplicates(), on=["customer_id", "sku"]).empty
+    assert (recs.loc[recs["customer_id"] == "new-customer", "source"] == COLD_START).all()
+    assert set(recs["source"]) - {COLD_START} <= set(fitted.generators)
+    # category cap
+    capped = fitted.recommend(customers[:10], 8, store=store, catalog=cat, max_per_category=2)
+    per_cat = capped.assign(c=capped["sku"].map(cat.set_index("sku")["category"]))
+    assert per_cat.groupby(["customer_id", "c"]).size().max() <= 2
+    # boosting one SKU puts it first for everyone who had it in the list
+    plain = fitted.recommend(customers[:10], 8, store=store)
+    sku = plain["sku"].value_counts().index[-1]
+    boosted = fitted.recommend(customers[:10], 8, store=store, boost=pd.Series({sku: 100.0}))
+    assert (boosted.loc[boosted["sku"] == sku, "rank"] == 1).all()
+    # save / load round trip gives the same lists
+    fitted.save_artifacts(tmp_path / "p")
+    loaded = RecommenderPipeline.load_artifacts(tmp_path / "p")
+    again = loaded.recommend(customers, 8, store=store, catalog=cat, exclude_seen=True)
+    pd.testing.assert_frame_equal(recs, again, rtol=1e-6)
+    with pytest.raises(FeatureMismatchError, match="store="):
+        loaded.recommend(customers, 8)
+    assert len(fitted.similar_items(recs["sku"].iloc[0], 5)) <= 5
+
+
+def test_all_inactive_catalog_is_refused(fitted, store, rec_shop) -> None:  # noqa: ANN001
+    cat = rec_shop.catalog.assign(active=False)
+    with pytest.raises(DataQualityError, match="inactive"):
+        fitted.recommend(["C00000001"], 5, store=store, catalog=cat)
+
+
+def test_fold_in_newer_history(fitted, store, rec_shop) -> None:  # noqa: ANN001
+    from ecomml.recommend import build_interactions
+
+    later = pd.Timestamp("2023-11-01")
+    hist = build_interactions(rec_shop.transactions, rec_shop.events, cutoff=later)
+    newcomers = sorted(set(hist["customer_id"]) - set(fitted.customer_index_))
+    recs = fitted.recommend(newcomers[:5] or None, 5, history=hist, cutoff=later, store=store)
+    assert len(recs) and (recs["source"] != COLD_START).all()
+
+
+def test_business_rules_pure() -> None:
+    recs = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 4,
+            "sku": ["x", "y", "z", "w"],
+            "rank": [1, 2, 3, 4],
+            "score": [4.0, 3.0, 2.0, 1.0],
+            "source": "m",
+        }
+    )
+    out = apply_business_rules(
+        recs,
+        k=2,
+        allowed={"x", "y", "w"},
+        exclude=pd.DataFrame({"customer_id": ["a"], "sku": ["x"]}),
+        boost=pd.Series({"w": 5.0}),
+    )
+    assert list(out["sku"]) == ["w", "y"] and list(out["rank"]) == [1, 2]
+    cat = pd.Series({"x": "c1", "y": "c1", "z": "c2", "w": "c1"})
+    out = apply_business_rules(recs, k=4, category=cat, max_per_category=1)
+    assert list(out["sku"]) == ["x", "z"]
+    with pytest.raises(DataQualityError, match="category"):
+        apply_business_rules(recs, k=2, max_per_category=1)
+
+
+def test_temporal_split_and_evaluation(interactions) -> None:  # noqa: ANN001
+    train, test = temporal_split(interactions, cutoff="2023-08-01")
+    assert train["ts"].max() < pd.Timestamp("2023-08-01")
+    assert set(test["customer_id"]) <= set(train["customer_id"])
+    with pytest.raises(DataQualityError, match="has no purchases"):
+        temporal_split(interactions, cutoff="2023-09-30 23:00", end="2023-09-30 23:01")
+    with pytest.raises(DataQualityError, match="no interactions before"):
+        temporal_split(interactions, cutoff="2000-01-01")
+    from ecomml.recommend import BuyAgainRecommender, PopularityRecommender
+
+    res = evaluate_recommender(BuyAgainRecommender(), interactions, cutoff="2023-08-01")
+    pop = evaluate_recommender(PopularityRecommender(), interactions, cutoff="2023-08-01")
+    assert 0 < res["all"]["ndcg@20"] <= 1 and 0 <= res["new"]["ndcg@20"] <= 1
+    # with repeat buyers in the synthetic shop, buy-again beats plain popularity
+    assert res["all"]["ndcg@20"] > pop["all"]["ndcg@20"]
+    # an oracle list scores 1
+    oracle = test.assign(rank=test.groupby("customer_id").cumcount() + 1, score=1.0)
+    ev = evaluate_recommendations(oracle, test, train, ks=(5,), map_k=None)
+    assert ev["ndcg@5"] == pytest.approx(1.0)
+
+
+def test_pipeline_needs_history_before_the_label_window(interactions) -> None:  # noqa: ANN001
+    recent = interactions.loc[interactions["ts"] >= "2023-09-15"]
+    with pytest.raises(DataQualityError, match="horizon_days"):
+        RecommenderPipeline(**PARAMS).fit(recent, cutoff=CUTOFF)
+
+
+def test_quickstart_step(rec_shop, tmp_path: Path) -> None:  # noqa: ANN001
+    from ecomml.recommend.step import run_quickstart_step
+
+    shop = ShopData(rec_shop.transactions, rec_shop.events, rec_shop.catalog, rec_shop.calendar)
+    ctx = StepContext(
+        shop=shop,
+        store=shop.to_store(),
+        cutoff=CUTOFF,
+        out_dir=tmp_path,
+        features_dir=tmp_path / "features",
+        manifest={},
+        say=lambda msg: None,
+    )
+    res = run_quickstart_step(ctx)
+    assert res.task == "recommend"
+    assert (tmp_path / "plots" / "recommend" / "metrics_at_k.png").is_file()
+    recs = pd.read_parquet(res.outputs["recommend/recommendations"])
+    assert list(recs.columns) == RECOMMEND_COLUMNS
+    assert 0 < res.metrics["ndcg_at_20"] <= 1
