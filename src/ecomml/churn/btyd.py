@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConvergenceError, DataQualityError
@@ -165,15 +166,18 @@ class BetaGeoModel:
         ]
         best = None
         for th0 in starts:
-            res = minimize(
-                self._negll,
-                th0,
-                args=(x, tx, t, w),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=[(-15.0, 15.0)] * 2 + [(-15.0, 12.0)] * 2,
-                options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-13},
-            )
+            # L-BFGS-B on 4 parameters makes tiny BLAS calls: multi-threaded BLAS only adds
+            # thread wake-ups (5-10x slower on a busy machine)
+            with threadpool_limits(1, user_api="blas"):
+                res = minimize(
+                    self._negll,
+                    th0,
+                    args=(x, tx, t, w),
+                    jac=True,
+                    method="L-BFGS-B",
+                    bounds=[(-15.0, 15.0)] * 2 + [(-15.0, 12.0)] * 2,
+                    options={"maxiter": self.max_iter, "gtol": self.tol, "ftol": 1e-13},
+                )
             if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
                 best = res
             if best is not None and best.success and np.max(np.abs(best.jac)) < 1e-4:
@@ -343,15 +347,16 @@ class GammaGammaModel:
             )
         x, m = x[keep], m[keep]
         mean = float(np.mean(m))
-        res = minimize(
-            self._negll,
-            np.log([2.0, 3.0, mean]),
-            args=(x, m),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(-10.0, 10.0), (-10.0, 10.0), (-20.0, 20.0)],
-            options={"maxiter": self.max_iter, "gtol": 1e-9, "ftol": 1e-14},
-        )
+        with threadpool_limits(1, user_api="blas"):
+            res = minimize(
+                self._negll,
+                np.log([2.0, 3.0, mean]),
+                args=(x, m),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-10.0, 10.0), (-10.0, 10.0), (-20.0, 20.0)],
+                options={"maxiter": self.max_iter, "gtol": 1e-9, "ftol": 1e-14},
+            )
         if not np.isfinite(res.fun):
             raise ConvergenceError(f"GammaGammaModel did not converge: {res.message}")
         p, q, v = np.exp(res.x)
