@@ -69,3 +69,17 @@ def test_label_cutoffs() -> None:
     assert all(c + pd.Timedelta(days=90) <= pd.Timestamp("2024-12-01") for c in cuts)
     assert cuts[0] >= pd.Timestamp("2024-03-01")
     assert label_cutoffs("2024-01-01", "2024-04-01", horizon=273) == []
+
+
+def test_history_features(tiny_tx: pd.DataFrame) -> None:
+    from ecomml.churn import history_features
+
+    h = history_features(purchase_days(tiny_tx), cutoff="2024-03-01").set_index("customer_id")
+    # A: purchase days 01-01, 01-10, 02-01; last 29 days before the cutoff, mean gap 15.5
+    assert h.loc["A", "hist__days_30"] == 1 and h.loc["A", "hist__days_365"] == 3
+    assert h.loc["A", "hist__overdue"] == pytest.approx(29 / 15.5)
+    assert h.loc["A", "hist__decay_30"] == pytest.approx(
+        0.5 ** (29 / 30) + 0.5 ** (51 / 30) + 0.5 ** (60 / 30)
+    )
+    assert pd.isna(h.loc["B", "hist__overdue"])
+    assert h.loc["A", "hist__value_365"] == pytest.approx(65.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
 from ecomml.churn.labels import (
     churn_labels,
+    history_features,
     label_cutoffs,
     purchase_days,
     repurchase_labels,
@@ -38,6 +39,7 @@ __all__ = [
     "churn_labels",
     "repurchase_labels",
     "label_cutoffs",
+    "history_features",
     "rfm_scores",
     "member_tiers",
     "lifecycle_segments",

@@ -23,6 +23,7 @@ __all__ = [
     "churn_labels",
     "repurchase_labels",
     "label_cutoffs",
+    "history_features",
 ]
 
 _UNITS = {"D": 1.0, "W": 7.0}
@@ -263,3 +264,35 @@ def label_cutoffs(
         out.append(c)
         c -= pd.Timedelta(days=step)
     return sorted(out)
+
+
+def history_features(days: pd.DataFrame, *, cutoff: Any) -> pd.DataFrame:
+    """Purchase-rhythm features per customer from :func:`purchase_days` before ``cutoff``.
+
+    ``hist__days_{30,180,365}`` purchase days in the last 30/180/365 days,
+    ``hist__value_365`` their value, ``hist__decay_{30,90}`` purchase days weighted by
+    ``0.5 ** (age / half-life)``, ``hist__overdue`` days since the last purchase over the
+    customer's mean gap between purchase days (NaN with one purchase day).
+    """
+    cut = check_cutoff(cutoff)
+    d = days.loc[days["day"] < cut]
+    age = (cut.normalize() - d["day"]).dt.days.to_numpy("float64")
+    frame = pd.DataFrame(
+        {
+            "customer_id": d["customer_id"].to_numpy(),
+            "hist__days_30": age < 30,
+            "hist__days_180": age < 180,
+            "hist__days_365": age < 365,
+            "hist__value_365": np.where(age < 365, d["value"].to_numpy("float64"), 0.0),
+            "hist__decay_30": 0.5 ** (age / 30.0),
+            "hist__decay_90": 0.5 ** (age / 90.0),
+            "_age": age,
+        }
+    )
+    g = frame.groupby("customer_id", sort=True)
+    out = g[[c for c in frame.columns if c.startswith("hist__")]].sum().astype("float64")
+    n = g.size().to_numpy("float64")
+    span = (g["_age"].max() - g["_age"].min()).to_numpy("float64")
+    gap = np.where(n > 1, span / np.maximum(n - 1, 1), np.nan)
+    out["hist__overdue"] = g["_age"].min().to_numpy("float64") / np.where(gap > 0, gap, np.nan)
+    return out.reset_index()

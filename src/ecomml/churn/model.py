@@ -297,7 +297,13 @@ class ChurnClassifier:
 
 
 def _num(row: pd.Series, col: str) -> float | None:
-    for c in (col, f"customer_rfm__{col}", f"customer_events__{col}", f"btyd__{col}"):
+    for c in (
+        col,
+        f"customer_rfm__{col}",
+        f"customer_events__{col}",
+        f"btyd__{col}",
+        f"hist__{col}",
+    ):
         if c in row.index:
             v = row[c]
             try:
@@ -334,6 +340,13 @@ _DIRECTION = {
     "n_carts": -1,
     "n_purchases": -1,
     "active_days": -1,
+    "days_30": -1,
+    "days_180": -1,
+    "days_365": -1,
+    "value_365": -1,
+    "decay_30": -1,
+    "decay_90": -1,
+    "overdue": 1,
 }
 
 
@@ -406,6 +419,16 @@ def describe_driver(
         return "little browsing on the site lately"
     if name == "cart_to_purchase_rate":
         return "abandons carts" if v is not None and v < 0.5 else None
+    if name in ("days_30", "days_180", "days_365", "decay_30", "decay_90"):
+        n365 = _num(row, "hist__days_365")
+        if n365 == 0:
+            return "no purchase in the last year"
+        n180 = _num(row, "hist__days_180")
+        return f"only {n180:.0f} purchase(s) in the last 6 months" if n180 is not None else None
+    if name == "value_365" and v is not None:
+        return f"spent only {v:,.0f} in the last year"
+    if name == "overdue" and v is not None:
+        return f"overdue: {v:.1f}x their usual gap between purchases"
     if name == "expected_spend" and v is not None:
         return f"low expected order value ({v:,.0f})"
     return None

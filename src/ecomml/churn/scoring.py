@@ -20,7 +20,13 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff, check_fitted
 from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
-from ecomml.churn.labels import churn_labels, label_cutoffs, purchase_days, rfm_summary
+from ecomml.churn.labels import (
+    churn_labels,
+    history_features,
+    label_cutoffs,
+    purchase_days,
+    rfm_summary,
+)
 from ecomml.churn.model import ChurnClassifier
 from ecomml.churn.tiers import (
     SegmentRules,
@@ -130,6 +136,8 @@ class ChurnModel:
         ``max_cutoffs``, each with ``min_history`` days of data before it.
     season_features : bool
         Give the classifier the day of year of the cutoff (churn moves with the season).
+    history_features : bool
+        Add purchase-rhythm features (:func:`~ecomml.churn.labels.history_features`).
     classifier : dict
         Keyword arguments of :class:`ChurnClassifier`.
     tier_rules, segment_rules : rule objects; see :mod:`ecomml.churn.tiers`.
@@ -146,6 +154,7 @@ class ChurnModel:
         max_cutoffs: int = 12,
         min_history: int = 90,
         season_features: bool = True,
+        history_features: bool = True,
         classifier: dict[str, Any] | None = None,
         tier_rules: TierRules | None = None,
         segment_rules: SegmentRules | None = None,
@@ -158,6 +167,7 @@ class ChurnModel:
         self.max_cutoffs = max_cutoffs
         self.min_history = min_history
         self.season_features = season_features
+        self.history_features = history_features
         self.classifier = classifier
         self.tier_rules = tier_rules
         self.segment_rules = segment_rules
@@ -173,6 +183,7 @@ class ChurnModel:
             "max_cutoffs": self.max_cutoffs,
             "min_history": self.min_history,
             "season_features": self.season_features,
+            "history_features": self.history_features,
             "classifier": dict(self.classifier or {}),
         }
 
@@ -213,6 +224,8 @@ class ChurnModel:
             bf = btyd_features(
                 s, model, gg, horizon=self.horizon, repurchase_days=self.repurchase_days
             )
+            if self.history_features:
+                bf = bf.merge(history_features(days, cutoff=cut), on="customer_id", how="left")
             bf.insert(1, "cutoff", cut)
             parts.append(bf)
         bt = pd.concat(parts, ignore_index=True)
@@ -367,6 +380,8 @@ class ChurnModel:
             repurchase_days=self.repurchase_days,
             discount_rate=self.discount_rate,
         )
+        if self.history_features:
+            bf = bf.merge(history_features(days, cutoff=cut), on="customer_id", how="left")
         keys = pd.DataFrame({"customer_id": s["customer_id"].astype(str)})
         feats = store.get_features(self.views_, cutoff=cut, keys=keys)
         feats["customer_id"] = feats["customer_id"].astype(str)
