@@ -48,7 +48,7 @@ def _nanmean(a: np.ndarray, axis: int = 1) -> np.ndarray:
         return np.nanmean(a, axis=axis)
 
 
-def _size_by_pinball(y: np.ndarray, mu: np.ndarray, max_rows: int = 4000) -> float:
+def _size_by_pinball(y: np.ndarray, mu: np.ndarray, max_rows: int = 1500) -> float:
     """Negative binomial size minimising the mean pinball loss over the output quantiles
     (a 1-D search on a log grid, then refined): calibrates the quantiles directly."""
     from ecomml.forecasting._base import QUANTILES
@@ -64,11 +64,11 @@ def _size_by_pinball(y: np.ndarray, mu: np.ndarray, max_rows: int = 4000) -> flo
         d = y[:, None] - q
         return float(np.mean(np.maximum(QUANTILES * d, (QUANTILES - 1.0) * d)))
 
-    grid = np.linspace(np.log(0.05), np.log(500.0), 11)
+    grid = np.linspace(np.log(0.05), np.log(500.0), 8)
     vals = [loss(g) for g in grid]
     i = int(np.argmin(vals))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    fine = np.linspace(lo, hi, 5)
+    fine = np.linspace(lo, hi, 5)[1:-1]
     fv = [loss(g) for g in fine]
     return float(np.exp(fine[int(np.argmin(fv))]))
 

@@ -39,7 +39,7 @@ def run_quickstart_step(ctx: StepContext) -> StepResult:
     panel, _ = shop_panel(ctx.shop, ctx.cutoff, "W", store=ctx.store)
     fit_kw = {"calendar": ctx.shop.calendar}
     model = LightGBMForecaster(
-        freq="W", horizon=horizon, dispersion="insample", n_estimators=150, max_train_rows=100_000
+        freq="W", horizon=horizon, dispersion="insample", n_estimators=100, max_train_rows=80_000
     )
     ctx.say("backtest (last 8 weeks held out)")
     bt = backtest(model, panel, folds=1, fit_params=fit_kw)
