@@ -29,6 +29,7 @@ from ecomml.forecasting.jobs import TrainedForecaster, forecast_shop, load_forec
 from ecomml.forecasting.leadtime import lead_time_demand
 from ecomml.forecasting.lgbm import LightGBMForecaster
 from ecomml.forecasting.patterns import classify_demand
+from ecomml.forecasting.quickstart import run_quickstart_step
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -56,4 +57,5 @@ __all__ = [
     "panel_from_store",
     "panel_from_transactions",
     "period_start",
+    "run_quickstart_step",
 ]
