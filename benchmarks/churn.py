@@ -308,10 +308,12 @@ def part_retail(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bgf = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
-        p0 = bgf.conditional_probability_of_n_purchases_up_to_time(
-            0, horizon, s["frequency"], s["recency"], s["T"]
-        )
-    p_alive = bgf.conditional_probability_alive(s["frequency"], s["recency"], s["T"])
+    p_alive = np.asarray(bgf.conditional_probability_alive(s["frequency"], s["recency"], s["T"]))
+    # lifetimes 0.11 has no conditional P(N = 0) for BG/NBD: P(no purchase in t) =
+    # 1 - P(alive) (1 - ((alpha + T) / (alpha + T + t)) ** (r + x)) with lifetimes' estimates
+    lp = bgf.params_
+    stay = ((lp["alpha"] + s["T"]) / (lp["alpha"] + s["T"] + horizon)) ** (lp["r"] + s["frequency"])
+    p0 = 1.0 - p_alive * (1.0 - np.asarray(stay, dtype=float))
     dt = time.perf_counter() - t0
     results["rows"]["lifetimes BG/NBD: P(no purchase in 90 days)"] = {
         **classification_report(y, np.clip(np.asarray(p0, dtype=float), 0, 1)),

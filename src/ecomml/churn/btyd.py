@@ -97,46 +97,54 @@ class BetaGeoModel:
         self.tol = tol
 
     # ------------------------------------------------------------------ likelihood
-    def _terms(
-        self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, t: np.ndarray
-    ) -> tuple[np.ndarray, ...]:
+    def _negll(
+        self,
+        theta: np.ndarray,
+        x: np.ndarray,
+        tx: np.ndarray,
+        t: np.ndarray,
+        w: np.ndarray,
+        ux: np.ndarray | None = None,
+        inv: np.ndarray | None = None,
+    ) -> tuple[float, np.ndarray]:
+        """Mean negative log-likelihood and its gradient with respect to the log-parameters.
+
+        Terms that depend on the data only through the (integer) frequency are evaluated
+        once per distinct frequency (``ux``, with ``inv`` mapping customers to it), so the
+        per-customer work is two logs, one ``logaddexp`` and one ``exp``.
+        """
+        if ux is None or inv is None:
+            ux, inv = np.unique(x, return_inverse=True)
         r, alpha, a, b = np.exp(theta)
         s = self._shift
-        c = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        c += betaln(a, b + x + s) - betaln(a, b)
-        l1 = -(r + x) * np.log(alpha + t)
-        has2 = (x > 0) if s == 0 else np.ones_like(x, dtype=bool)
-        denom = np.where(has2, b + x - 1 + s, 1.0)
-        l2 = np.where(has2, np.log(a) - np.log(denom) - (r + x) * np.log(alpha + tx), -np.inf)
-        return r, alpha, a, b, c, l1, l2, has2, denom
-
-    def _negll(
-        self, theta: np.ndarray, x: np.ndarray, tx: np.ndarray, t: np.ndarray, w: np.ndarray
-    ) -> tuple[float, np.ndarray]:
-        r, alpha, a, b, c, l1, l2, has2, denom = self._terms(theta, x, tx, t)
-        s = self._shift
+        wu = np.bincount(inv, weights=w, minlength=len(ux))
+        n = wu.sum()
+        # per distinct frequency
+        cu = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux + s) - betaln(a, b)
+        has2u = (ux > 0) if s == 0 else np.ones(len(ux), dtype=bool)
+        denu = np.where(has2u, b + ux - 1 + s, 1.0)
+        l2u = np.where(has2u, np.log(a) - np.log(denu), -np.inf)
+        # per customer
+        rx = r + x
+        lat = np.log(alpha + t)
+        latx = np.log(alpha + tx)
+        l1 = -rx * lat
+        l2 = l2u[inv] - rx * latx
         tot = np.logaddexp(l1, l2)
-        ll = c + tot
         w2 = np.exp(l2 - tot)  # weight of the "dropped out after the last purchase" term
-        w1 = 1.0 - w2
-        g_r = digamma(r + x) - digamma(r) + np.log(alpha)
-        g_r += w1 * -np.log(alpha + t) + w2 * np.where(has2, -np.log(alpha + tx), 0.0)
-        g_alpha = r / alpha + w1 * -(r + x) / (alpha + t)
-        g_alpha += w2 * np.where(has2, -(r + x) / (alpha + tx), 0.0)
+        ll = float(wu @ cu) + float(w @ tot)
+        ww2 = w * w2
+        w2u = np.bincount(inv, weights=ww2, minlength=len(ux))
+        g_r = float(wu @ (digamma(r + ux) - digamma(r) + np.log(alpha)))
+        g_r -= float(w @ lat) - float(ww2 @ lat) + float(ww2 @ latx)
+        g_alpha = r / alpha * n - float((w * rx) @ ((1.0 - w2) / (alpha + t) + w2 / (alpha + tx)))
         dab = digamma(a + b)
-        g_a = dab - digamma(a + b + x + s) + w2 * np.where(has2, 1.0 / a, 0.0)
-        g_b = digamma(b + x + s) - digamma(a + b + x + s) - digamma(b) + dab
-        g_b += w2 * np.where(has2, -1.0 / denom, 0.0)
-        n = w.sum()
-        grad = np.array(
-            [
-                (w * g_r).sum() * r,
-                (w * g_alpha).sum() * alpha,
-                (w * g_a).sum() * a,
-                (w * g_b).sum() * b,
-            ]
-        )
-        return -float((w * ll).sum()) / n, -grad / n
+        dabx = digamma(a + b + ux + s)
+        g_a = float(wu @ (dab - dabx)) + float(w2u[has2u].sum()) / a
+        g_b = float(wu @ (digamma(b + ux + s) - dabx - digamma(b) + dab))
+        g_b -= float((w2u / denu)[has2u].sum())
+        grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+        return -ll / n, -grad / n
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> Self:
@@ -154,10 +162,13 @@ class BetaGeoModel:
                 "cutoff or more history; one-purchase customers are fine alongside repeaters."
             )
         w = np.ones_like(x) if weights is None else np.asarray(weights, dtype="float64")
-        keys = pd.DataFrame({"x": x, "tx": tx, "t": t, "w": w})
-        grouped = keys.groupby(["x", "tx", "t"], sort=False, as_index=False)["w"].sum()
-        if len(grouped) < 0.7 * len(keys):
-            x, tx, t, w = (grouped[c].to_numpy("float64") for c in ("x", "tx", "t", "w"))
+        # collapse identical rows when ages are discrete (e.g. whole days or weeks)
+        if len(x) <= 200_000 or len(np.unique(t[:20_000])) < 2_000:
+            keys = pd.DataFrame({"x": x, "tx": tx, "t": t, "w": w})
+            grouped = keys.groupby(["x", "tx", "t"], sort=False, as_index=False)["w"].sum()
+            if len(grouped) < 0.7 * len(keys):
+                x, tx, t, w = (grouped[c].to_numpy("float64") for c in ("x", "tx", "t", "w"))
+        ux, inv = np.unique(x, return_inverse=True)
         scale = float(np.mean(t)) or 1.0
         starts = [
             np.log([1.0, scale, 1.0, 1.0]),
@@ -172,7 +183,7 @@ class BetaGeoModel:
                 res = minimize(
                     self._negll,
                     th0,
-                    args=(x, tx, t, w),
+                    args=(x, tx, t, w, ux, inv),
                     jac=True,
                     method="L-BFGS-B",
                     bounds=[(-15.0, 15.0)] * 2 + [(-15.0, 12.0)] * 2,
