@@ -30,6 +30,7 @@ from ecomml.recommend.interactions import (
 )
 from ecomml.recommend.pipeline import GENERATORS, RecommenderPipeline, make_generator
 from ecomml.recommend.rules import apply_business_rules, available_skus
+from ecomml.recommend.step import run_quickstart_step
 
 __all__ = [
     "ALSRecommender",
@@ -52,5 +53,6 @@ __all__ = [
     "evaluate_recommender",
     "make_generator",
     "plot_metrics_at_k",
+    "run_quickstart_step",
     "temporal_split",
 ]

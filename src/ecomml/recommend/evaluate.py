@@ -144,13 +144,26 @@ def plot_metrics_at_k(
     """Recall and NDCG at K = 1..max_k for the lists in ``recs``, and the source mix."""
     from matplotlib.figure import Figure
 
-    ks = list(range(1, max_k + 1))
-    rows = [evaluate_recommendations(recs, test, train, ks=[k], map_k=None) for k in ks]
+    ks = np.arange(1, max_k + 1)
+    rel = test[["customer_id", "sku"]].drop_duplicates()
+    n_rel = rel.groupby("customer_id").size()
+    top = recs.loc[recs["rank"] <= max_k, ["customer_id", "sku", "rank"]]
+    hits = top.merge(rel, on=["customer_id", "sku"])
+    hits = hits.loc[hits["customer_id"].isin(n_rel.index)]
+    # hits per customer and position -> cumulative over K
+    mat = np.zeros((len(n_rel), max_k))
+    rows = n_rel.index.get_indexer(hits["customer_id"])
+    np.add.at(mat, (rows, hits["rank"].to_numpy(dtype=int) - 1), 1.0)
+    cum = np.cumsum(mat, axis=1)
+    n = n_rel.to_numpy(dtype=float)[:, None]
+    disc = 1.0 / np.log2(ks + 1.0)
+    dcg = np.cumsum(mat * disc, axis=1)
+    idcg = np.cumsum(disc)[np.minimum(ks[None, :], n.astype(int)) - 1]
     fig = Figure(figsize=(10, 4))
     ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot(ks, [r[f"recall@{k}"] for r, k in zip(rows, ks, strict=True)], label="recall@K")
-    ax1.plot(ks, [r[f"ndcg@{k}"] for r, k in zip(rows, ks, strict=True)], label="NDCG@K")
-    ax1.plot(ks, [r[f"hit@{k}"] for r, k in zip(rows, ks, strict=True)], label="hit rate@K")
+    ax1.plot(ks, (cum / n).mean(axis=0), label="recall@K")
+    ax1.plot(ks, (dcg / idcg).mean(axis=0), label="NDCG@K")
+    ax1.plot(ks, (cum > 0).mean(axis=0), label="hit rate@K")
     ax1.set_xlabel("K")
     ax1.set_title("Holdout metrics by list length")
     ax1.legend()

@@ -20,6 +20,7 @@ __all__ = ["DEFAULT_EVENT_WEIGHTS", "build_interactions", "check_interactions"]
 
 #: view < cart < purchase
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {"view": 1.0, "cart": 3.0, "purchase": 10.0}
+_CHECKED = "ecomml_checked_interactions"
 
 
 def build_interactions(
@@ -116,6 +117,12 @@ def check_interactions(interactions: Any, *, name: str = "interactions") -> pd.D
         No rows, missing ids, negative or non-finite weights, unparseable timestamps.
     """
     df = check_frame(interactions, required=["customer_id", "sku"], name=name)
+    if df.attrs.get(_CHECKED) and len(df) and {"weight", "event"} <= set(df.columns):
+        # validated before (or a row subset of such a frame): skip the costly string casts,
+        # keep the cheap numeric checks
+        w = df["weight"].to_numpy()
+        if w.dtype.kind == "f" and np.isfinite(w).all() and (w >= 0).all():
+            return df
     if len(df) == 0:
         raise DataQualityError(
             f"{name} has no rows: nothing to learn from. Check the --cutoff (only rows "
@@ -163,4 +170,6 @@ def check_interactions(interactions: Any, *, name: str = "interactions") -> pd.D
         if out["ts"].isna().any():
             rows = list(np.flatnonzero(out["ts"].isna().to_numpy())[:5] + 1)
             raise DataQualityError(f"{name} column 'ts' is empty in rows {short_repr(rows)}")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs[_CHECKED] = True
+    return out

@@ -35,7 +35,14 @@ def run_quickstart_step(ctx: StepContext) -> StepResult:
         result.summary = {"skipped": "no purchases with customer ids"}
         return result
     store = ctx.store
-    params = {"n_estimators": 100, "n_candidates": 30, "horizon_days": _HOLDOUT_DAYS}
+    params = {
+        "n_estimators": 60,
+        "learning_rate": 0.1,
+        "n_candidates": 25,
+        "generators": ("buy-again", "recent-popular", "item-bm25"),
+        "max_train_customers": 1500,
+        "horizon_days": _HOLDOUT_DAYS,
+    }
     start = ctx.cutoff - pd.Timedelta(days=_HOLDOUT_DAYS)
     metrics: dict[str, float] = {}
     try:
