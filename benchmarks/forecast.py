@@ -52,7 +52,9 @@ H = 8
 COLS = ["wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "below_q10", "above_q90"]
 
 
-def build_panel(tx: pd.DataFrame, cutoff: pd.Timestamp, min_weeks: int = 26) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_panel(
+    tx: pd.DataFrame, cutoff: pd.Timestamp, min_weeks: int = 26
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """History panel (complete weeks before the cutoff, SKUs with >= min_weeks selling
     weeks) and the holdout actuals (the next H weeks, zeros included)."""
     end = cutoff + pd.Timedelta(weeks=H)
@@ -103,7 +105,10 @@ def run_statsforecast(hist: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, float
             fc = sf.forecast(h=H, df=df, level=[80])
         sec = time.perf_counter() - t0
         fc = fc.reset_index() if "unique_id" not in fc.columns else fc
-        out[f"statsforecast {name}"] = (_from_nixtla(fc, name, f"{name}-lo-80", f"{name}-hi-80"), sec)
+        out[f"statsforecast {name}"] = (
+            _from_nixtla(fc, name, f"{name}-lo-80", f"{name}-hi-80"),
+            sec,
+        )
     return out
 
 
@@ -163,7 +168,10 @@ def real_data(cutoff: pd.Timestamp, models: list[str]) -> tuple[pd.DataFrame, di
     def add(name: str, fc: pd.DataFrame, sec: float) -> None:
         r = {"method": name, **score(fc, act, hist), "seconds": sec}
         rows.append(r)
-        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else str(v) for k, v in r.items()), flush=True)
+        print(
+            " ".join(f"{k}={v:.3f}" if isinstance(v, float) else str(v) for k, v in r.items()),
+            flush=True,
+        )
 
     snaive = SeasonalNaiveForecaster(freq="W", horizon=H)
     t0 = time.perf_counter()
@@ -184,7 +192,6 @@ def synthetic(seed: int = 0) -> pd.DataFrame:
     from ecomml.data.synth import make_shop
 
     shop = make_shop(seed=seed)
-    start = pd.Timestamp(shop.transactions["ts"].min()).normalize()
     last = pd.Timestamp(shop.transactions["ts"].max()).normalize()
     end = last - pd.Timedelta(days=last.dayofweek)  # Monday of the last (partial) week
     cutoff = end - pd.Timedelta(weeks=H)
@@ -221,9 +228,12 @@ def synthetic(seed: int = 0) -> pd.DataFrame:
         t0 = time.perf_counter()
         b = make_forecaster(name, freq="W", horizon=H).fit(hist)
         base[f"ecomml {name}"] = (b.predict(hist), time.perf_counter() - t0)
-    for name, (f, sec) in {"true distribution": (true_fc, 0.0), **base}.items():
-        d = f.merge(act, on=["sku", "ds"], how="inner")
-        d = d.loc[d["sku"].isin(true_fc["sku"])]
+    allfc = {"true distribution": (true_fc, 0.0), **base}
+    common = act[["sku", "ds", "y"]]
+    for f, _ in allfc.values():  # score every method on the same SKU-weeks
+        common = common.merge(f[["sku", "ds"]], on=["sku", "ds"], how="inner")
+    for name, (f, sec) in allfc.items():
+        d = common.merge(f.drop(columns=["y"], errors="ignore"), on=["sku", "ds"], how="left")
         pl = np.mean([pinball_loss(d["y"], d[c], q) for c, q in QUANTILE_COLUMNS.items()])
         rows.append({"method": name, "mean_pinball": pl, "rows": len(d), "seconds": sec})
     out = pd.DataFrame(rows)
@@ -231,7 +241,9 @@ def synthetic(seed: int = 0) -> pd.DataFrame:
     return out
 
 
-def to_markdown(real: pd.DataFrame, info: dict[str, Any], syn: pd.DataFrame | None, cutoff: str) -> str:
+def to_markdown(
+    real: pd.DataFrame, info: dict[str, Any], syn: pd.DataFrame | None, cutoff: str
+) -> str:
     ml = real.loc[real["method"] == "mlforecast LightGBM", "seconds"]
     lines = [
         f"Command: `python benchmarks/forecast.py --cutoff {cutoff} --markdown BENCHMARKS-forecast.md`",
@@ -259,14 +271,20 @@ def to_markdown(real: pd.DataFrame, info: dict[str, Any], syn: pd.DataFrame | No
             "|---|---|---|---|",
         ]
         for _, r in syn.iterrows():
-            lines.append(f"| {r['method']} | {r['mean_pinball']:.4f} | {r['ratio_to_truth']:.3f} | {r['seconds']:.1f} |")
+            lines.append(
+                f"| {r['method']} | {r['mean_pinball']:.4f} | {r['ratio_to_truth']:.3f} | {r['seconds']:.1f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--cutoff", default="2011-10-10", help="First holdout week (Monday).")
-    ap.add_argument("--models", default="lgbm", help="ecomml models, comma-separated (lgbm, auto, tsb, ...).")
+    ap.add_argument(
+        "--models", default="lgbm", help="ecomml models, comma-separated (lgbm, auto, tsb, ...)."
+    )
     ap.add_argument("--markdown", type=Path, default=None, help="Write the tables as Markdown.")
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--skip-real", action="store_true")

@@ -121,7 +121,7 @@ class LightGBMForecaster(BaseForecaster):
         min_child_samples: int = 50,
         tweedie_variance_power: float = 1.2,
         max_origins: int = 52,
-        max_train_rows: int = 150_000,
+        max_train_rows: int = 300_000,
         dispersion: str = "insample",
         size_method: str = "pinball",
         min_history: int = 4,
@@ -246,10 +246,13 @@ class LightGBMForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ training
     def _training_rows(
-        self, panel: Panel, end: int, promo: dict[int, float]
+        self, panel: Panel, end: int, promo: dict[int, float], rng: np.random.Generator
     ) -> tuple[np.ndarray, ...]:
         """Rows ``X, y/scale, scale, step, sku index, target column`` for every origin
-        whose targets lie before column ``end`` (the ``max_origins`` latest origins)."""
+        whose targets lie before column ``end`` (the ``max_origins`` latest origins).
+
+        SKUs are sampled per origin (seeded) so that about ``max_train_rows`` rows are
+        built at all: memory and time stay flat with the number of series."""
         H = 1 if self.strategy == "recursive" else int(self.horizon)
         Y = panel.Y
         codes = self.cat_codes_(panel.category)
@@ -257,11 +260,16 @@ class LightGBMForecaster(BaseForecaster):
         lo = max(1, end - H - int(self.max_origins) + 1)
         parts: list[tuple[np.ndarray, ...]] = []
         steps_all = np.arange(1, H + 1)
+        per_origin = max(1, int(self.max_train_rows) // max(1, (end - lo) * H))
         for o in range(lo, end):
             steps = steps_all[o + steps_all - 1 < end]
             alive = ~np.isnan(Y[:, o - 1])
             if not len(steps) or not alive.any():
                 continue
+            if alive.sum() > per_origin:
+                keep = rng.choice(np.flatnonzero(alive), per_origin, replace=False)
+                alive = np.zeros_like(alive)
+                alive[keep] = True
             X, scale = self._features(
                 Y[alive], None if price is None else price[alive], codes[alive], o, steps,
                 panel.t0, promo,
@@ -333,7 +341,7 @@ class LightGBMForecaster(BaseForecaster):
         promo = self._promo(panel.t0, T + 4 * int(self.horizon), self._calendar)
         H = int(self.horizon)
         holdout = self.dispersion == "holdout" and T > H + 8
-        X, y, w, h, idx, tcol = self._training_rows(panel, T, promo)
+        X, y, w, h, idx, tcol = self._training_rows(panel, T, promo, rng)
         if holdout:
             # a model that has not seen the last H periods forecasts them: its errors
             # give the predictive dispersion out of sample
