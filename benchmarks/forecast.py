@@ -241,6 +241,50 @@ def synthetic(seed: int = 0) -> pd.DataFrame:
     return out
 
 
+def scale_run(n_series: int, days: int = 730, horizon: int = 28, seed: int = 0) -> dict[str, Any]:
+    """Daily LightGBM forecaster on ``n_series`` synthetic series x ``days`` days (negative
+    binomial demand with SKU rates, weekly pattern and intermittency): wall time of each
+    phase and this process's peak RSS."""
+    import resource
+
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    rate = rng.gamma(0.6, 2.0, n_series)
+    dow = np.array([1.1, 1.0, 1.0, 1.0, 1.1, 0.9, 0.9])
+    days_idx = np.arange(days)
+    ds = pd.date_range("2022-01-03", periods=days, freq="D")
+    # one draw per SKU-day, in chunks to keep memory flat
+    ys = []
+    for lo in range(0, n_series, 10_000):
+        r = rate[lo : lo + 10_000, None] * dow[days_idx % 7][None, :]
+        lam = rng.gamma(0.8, r / 0.8)
+        ys.append(rng.poisson(lam).astype(np.float32))
+    y = np.concatenate(ys)
+    panel = pd.DataFrame(
+        {
+            "sku": pd.Categorical.from_codes(
+                np.repeat(np.arange(n_series), days), [f"S{i:06d}" for i in range(n_series)]
+            ),
+            "ds": np.tile(ds.to_numpy(), n_series),
+            "y": y.reshape(-1).astype(np.float64),
+        }
+    )
+    del ys, y
+    gen = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    est = LightGBMForecaster(freq="D", horizon=horizon, max_origins=26).fit(
+        panel, calendar=pd.DataFrame({"date": pd.to_datetime([]), "event": [], "is_promo": []})
+    )
+    fit = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    fc = est.predict(panel)
+    pred = time.perf_counter() - t2
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    return {"series": n_series, "days": days, "rows": n_series * days, "horizon": horizon,
+            "generate_s": gen, "fit_s": fit, "predict_s": pred, "forecast_rows": len(fc),
+            "peak_rss_gib": rss}  # fmt: skip
+
+
 def to_markdown(
     real: pd.DataFrame, info: dict[str, Any], syn: pd.DataFrame | None, cutoff: str
 ) -> str:
@@ -288,8 +332,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--markdown", type=Path, default=None, help="Write the tables as Markdown.")
     ap.add_argument("--skip-synthetic", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument(
+        "--scale", type=int, default=0, help="Run only the daily scale test with N series."
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.scale:
+        print(scale_run(args.scale), flush=True)
+        return
     cutoff = pd.Timestamp(args.cutoff)
     real, info, syn = pd.DataFrame(), {}, None
     if not args.skip_real:

@@ -133,7 +133,8 @@ def to_panel(df: pd.DataFrame, freq: str, *, name: str = "panel") -> Panel:
             f"{name} column 'ds' must hold week starts (Mondays) for freq=W; found "
             f"{short_repr([str(d.date()) for d in bad.head(3)])}"
         )
-    skus, inv = np.unique(df["sku"].astype(str).to_numpy(), return_inverse=True)
+    inv, uniq = pd.factorize(df["sku"], sort=True)
+    skus = np.asarray(uniq.astype(str))
     dup = pd.Series(inv * (1 << 32) + idx).duplicated()
     if dup.any():
         rows = list(np.flatnonzero(dup.to_numpy())[:5] + 1)
