@@ -1,0 +1,378 @@
+"""Recommendation benchmark: ecomml against implicit (ALS, BM25 item-item) and EASE.
+
+Protocol (issue 6), one run, one split:
+
+* **Online Retail, two years** (customers with ids): train on purchases before
+  ``--cutoff`` (2011-09-01), test on the distinct SKUs each customer bought from the
+  cutoff to ``--end`` (2011-12-10, exclusive), for customers who also bought before.
+  Lists of 20 for every test customer; Recall@20, NDCG@20, MAP@12, coverage@20;
+  fit seconds and seconds to recommend 20 SKUs for *every* training customer.
+  Two variants: ``all`` (every purchased SKU relevant, bought SKUs may be recommended)
+  and ``new`` (only SKUs the customer never bought before are relevant, and they are
+  excluded from the lists).
+* **MovieLens 100K** sanity check: random 75/25 split of each user's ratings (seed 42),
+  precision@10, NDCG@10, MAP@10 with the training items excluded.
+* ``--validate`` runs the Online Retail protocol on the earlier window
+  (train < 2011-06-01, test 2011-06-01..2011-09-01) - where settings were chosen.
+
+Every model gets the same interactions: ecomml and EASE the long frame, implicit the
+customer x SKU matrix of distinct purchase days (the same counts). Timings are wall
+seconds in this process, after a warm-up import; the machine is shared, so ratios in the
+same run matter more than absolute seconds.
+
+Usage::
+
+    nice python benchmarks/recommend.py --markdown bench_recommend.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+TARGET_NDCG = 0.351
+TARGET_NEW_NDCG = 0.097
+
+
+def _peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+# ----------------------------------------------------------------------------- models
+class _ImplicitModel:
+    """implicit models on the customer x SKU matrix, returning ecomml's long frame."""
+
+    def __init__(self, kind: str, threads: int) -> None:
+        self.kind = kind
+        self.threads = threads
+
+    def fit(self, train: pd.DataFrame) -> _ImplicitModel:
+        buy = train.loc[train["event"] == "purchase"]
+        days = buy.assign(day=buy["ts"].dt.normalize())[["customer_id", "sku", "day"]]
+        days = days.drop_duplicates()
+        self.users = pd.Index(np.sort(train["customer_id"].unique()))
+        self.items = pd.Index(np.sort(train["sku"].unique()))
+        u = self.users.get_indexer(days["customer_id"])
+        i = self.items.get_indexer(days["sku"])
+        m = sp.csr_matrix(
+            (np.ones(len(u), dtype=np.float32), (u, i)), shape=(len(self.users), len(self.items))
+        )
+        m.sum_duplicates()
+        self.ui = m
+        if self.kind == "als":
+            from implicit.cpu.als import AlternatingLeastSquares
+
+            self.model = AlternatingLeastSquares(
+                factors=100,
+                regularization=0.01,
+                alpha=1.0,
+                iterations=15,
+                num_threads=self.threads,
+                random_state=42,
+            )
+        else:
+            from implicit.nearest_neighbours import BM25Recommender
+
+            self.model = BM25Recommender(K=100, K1=1.2, B=0.75, num_threads=self.threads)
+        self.model.fit(self.ui, show_progress=False)
+        return self
+
+    def recommend(self, customers: Any, k: int, *, exclude_seen: bool) -> pd.DataFrame:
+        ids = pd.Series(customers).astype(str)
+        ids = ids[self.users.get_indexer(ids) >= 0].to_numpy()
+        rows = self.users.get_indexer(ids)
+        items, scores = self.model.recommend(
+            rows, self.ui[rows], N=k, filter_already_liked_items=exclude_seen
+        )
+        n = items.shape[1]
+        ok = items.ravel() >= 0
+        return pd.DataFrame(
+            {
+                "customer_id": np.repeat(ids, n)[ok],
+                "sku": self.items.to_numpy()[items.ravel()[ok]],
+                "rank": np.tile(np.arange(1, n + 1), len(ids))[ok],
+                "score": scores.ravel()[ok],
+            }
+        )
+
+
+def _methods(args: argparse.Namespace) -> dict[str, Callable[[], Any]]:
+    from ecomml.recommend import (
+        ALSRecommender,
+        BuyAgainRecommender,
+        EASERecommender,
+        ItemKNNRecommender,
+        PopularityRecommender,
+        RecommenderPipeline,
+    )
+
+    out: dict[str, Callable[[], Any]] = {
+        "popularity (ecomml, last 90 days of train)": lambda: PopularityRecommender(window_days=90),
+        "buy-again + popularity (ecomml)": lambda: BuyAgainRecommender(),
+        "implicit ALS": lambda: _ImplicitModel("als", args.threads),
+        "implicit BM25 item-item": lambda: _ImplicitModel("bm25", args.threads),
+        "EASE (ecomml, l2=500)": lambda: EASERecommender(l2=500.0),
+        "ALS (ecomml, NumPy CG)": lambda: ALSRecommender(
+            factors=100, regularization=0.01, alpha=1.0, iterations=15, binary=True
+        ),
+        "BM25 item-item (ecomml)": lambda: ItemKNNRecommender(similarity="bm25", n_neighbors=100),
+        "ecomml pipeline (LambdaRank)": lambda: RecommenderPipeline(random_state=0),
+    }
+    if args.methods:
+        keep = [m.strip().lower() for m in args.methods.split(",")]
+        out = {k: v for k, v in out.items() if any(s in k.lower() for s in keep)}
+    return out
+
+
+# ----------------------------------------------------------------------------- Online Retail
+def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[str, Any]]:
+    from _datasets import online_retail_two_years
+
+    from ecomml.pipeline import ShopData
+    from ecomml.recommend import build_interactions, evaluate_recommendations, temporal_split
+
+    tx = online_retail_two_years(customers_only=True).transactions
+    cut, stop = pd.Timestamp(cutoff), pd.Timestamp(end)
+    inter = build_interactions(tx, cutoff=stop)
+    train, test = temporal_split(inter, cutoff=cut, end=stop)
+    bought = train[["customer_id", "sku"]].drop_duplicates()
+    reorder = test.merge(bought, on=["customer_id", "sku"]).shape[0] / len(test)
+    new_skus = (~test["sku"].isin(set(train["sku"]))).mean()
+    info = {
+        "train_customers": int(train["customer_id"].nunique()),
+        "train_skus": int(train["sku"].nunique()),
+        "test_customers": int(test["customer_id"].nunique()),
+        "relevant_per_customer": float(test.groupby("customer_id").size().mean()),
+        "reorder_share": float(reorder),
+        "unseen_sku_share": float(new_skus),
+    }
+    print(f"Online Retail {cutoff}..{end}: {json.dumps(info)}", flush=True)
+    test_cust = test["customer_id"].drop_duplicates()
+    all_cust = train["customer_id"].drop_duplicates()
+    rows = []
+    for name, make in _methods(args).items():
+        model = make()
+        kwargs: dict[str, Any] = {}
+        rec_kwargs: dict[str, Any] = {}
+        if "pipeline" in name:
+            store = ShopData(tx.loc[tx["ts"] < cut]).to_store()
+            kwargs = {"store": store}
+            rec_kwargs = {"store": store}
+        t0 = time.perf_counter()
+        if isinstance(model, _ImplicitModel):
+            model.fit(train)
+        else:
+            model.fit(train, cutoff=cut, **kwargs)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.recommend(all_cust, 20, exclude_seen=False, **rec_kwargs)
+        rec_s = time.perf_counter() - t0
+        recs = model.recommend(test_cust, 20, exclude_seen=False, **rec_kwargs)
+        recs_new = model.recommend(test_cust, 20, exclude_seen=True, **rec_kwargs)
+        a = evaluate_recommendations(recs, test, train, ks=(20,), map_k=12)
+        n = evaluate_recommendations(recs_new, test, train, ks=(20,), map_k=12, new_only=True)
+        row = {
+            "method": name,
+            "ndcg@20": a["ndcg@20"],
+            "recall@20": a["recall@20"],
+            "map@12": a["map@12"],
+            "coverage@20": a["coverage@20"],
+            "new ndcg@20": n["ndcg@20"],
+            "new recall@20": n["recall@20"],
+            "new map@12": n["map@12"],
+            "fit s": fit_s,
+            "recommend-all s": rec_s,
+        }
+        rows.append(row)
+        print(
+            f"  {name:36s} NDCG@20 {row['ndcg@20']:.3f}  R@20 {row['recall@20']:.3f}  "
+            f"MAP@12 {row['map@12']:.3f}  cov {row['coverage@20']:.3f}  new NDCG@20 "
+            f"{row['new ndcg@20']:.3f}  fit {fit_s:.1f}s  rec-all {rec_s:.1f}s",
+            flush=True,
+        )
+    return [{"_info": info}, *rows]
+
+
+# ----------------------------------------------------------------------------- MovieLens
+def movielens(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from _datasets import movielens_100k
+
+    from ecomml.metrics.ranking import ranking_report
+
+    raw = movielens_100k()
+    rng = np.random.default_rng(42)
+    raw = raw.assign(_r=rng.random(len(raw)))
+    raw["_pos"] = raw.groupby("user_id")["_r"].rank(method="first")
+    raw["_n"] = raw.groupby("user_id")["_r"].transform("size")
+    is_test = raw["_pos"] > np.floor(0.75 * raw["_n"])
+    df = raw.rename(columns={"user_id": "customer_id", "item_id": "sku"})
+    train = df.loc[~is_test, ["customer_id", "sku", "ts"]].assign(event="purchase", weight=1.0)
+    test = df.loc[is_test, ["customer_id", "sku"]]
+    cut = train["ts"].max() + pd.Timedelta(days=1)
+    users = test["customer_id"].drop_duplicates()
+    rows = []
+    for name, make in _methods(args).items():
+        if "pipeline" in name or "buy-again" in name:
+            continue  # both need time order; a random split has none
+        model = make()
+        t0 = time.perf_counter()
+        if isinstance(model, _ImplicitModel):
+            model.fit(train)
+        else:
+            model.fit(train, cutoff=cut)
+        fit_s = time.perf_counter() - t0
+        recs = model.recommend(users, 10, exclude_seen=True)
+        r = ranking_report(recs, test, ks=(10,))
+        rows.append(
+            {
+                "method": name,
+                "precision@10": r["precision@10"],
+                "ndcg@10": r["ndcg@10"],
+                "map@10": r["map@10"],
+                "fit s": fit_s,
+            }
+        )
+        print(
+            f"  ML100K {name:36s} P@10 {r['precision@10']:.3f}  NDCG@10 {r['ndcg@10']:.3f}  "
+            f"MAP@10 {r['map@10']:.3f}  fit {fit_s:.1f}s",
+            flush=True,
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------- report
+def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
+    lines = ["| " + " | ".join(["method", *cols]) + " |", "|" + "---|" * (len(cols) + 1)]
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            cells.append("" if v is None else (f"{v:.1f}" if c.endswith(" s") else f"{v:.3f}"))
+        lines.append("| " + " | ".join([r["method"], *cells]) + " |")
+    return "\n".join(lines)
+
+
+def report(results: dict[str, Any]) -> str:
+    out = [
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
+        f"{platform.python_version()}; peak RSS of the run {results['peak_rss_gib']:.2f} GiB.",
+        "",
+    ]
+    for key, title in (("online_retail", "Online Retail"), ("validation", "Validation window")):
+        if key not in results:
+            continue
+        info, *rows = results[key]
+        out += [
+            f"### {title}: train < {results[key + '_window'][0]}, test "
+            f"{results[key + '_window'][0]}..{results[key + '_window'][1]}",
+            "",
+            f"{info['_info']['train_customers']:,} train customers x "
+            f"{info['_info']['train_skus']:,} SKUs; {info['_info']['test_customers']:,} test "
+            f"customers, {info['_info']['relevant_per_customer']:.1f} relevant SKUs each, "
+            f"{info['_info']['reorder_share']:.0%} of them re-orders, "
+            f"{info['_info']['unseen_sku_share']:.0%} SKUs nobody bought before the cutoff.",
+            "",
+            _table(
+                rows,
+                [
+                    "ndcg@20",
+                    "recall@20",
+                    "map@12",
+                    "coverage@20",
+                    "new ndcg@20",
+                    "new recall@20",
+                    "new map@12",
+                    "fit s",
+                    "recommend-all s",
+                ],
+            ),
+            "",
+        ]
+        by = {r["method"]: r for r in rows}
+        pipe = by.get("ecomml pipeline (LambdaRank)")
+        base = by.get("buy-again + popularity (ecomml)")
+        als = by.get("implicit ALS")
+        if key == "online_retail" and pipe:
+            out.append("Targets:")
+            ok = pipe["ndcg@20"] >= TARGET_NDCG
+            rel = f" ({pipe['ndcg@20'] / base['ndcg@20'] - 1:+.1%} vs buy-again)" if base else ""
+            out.append(
+                f"- NDCG@20 >= {TARGET_NDCG}: {pipe['ndcg@20']:.3f}{rel} - "
+                f"{'met' if ok else 'NOT met'}"
+            )
+            best_new = max(rows, key=lambda r: r["new ndcg@20"])
+            ok = pipe["new ndcg@20"] >= TARGET_NEW_NDCG
+            out.append(
+                f"- never-bought NDCG@20 >= {TARGET_NEW_NDCG}: pipeline {pipe['new ndcg@20']:.3f} "
+                f"(best: {best_new['method']} {best_new['new ndcg@20']:.3f}) - "
+                f"{'met' if ok else 'NOT met'}"
+            )
+            if als:
+                ours = pipe["fit s"] + pipe["recommend-all s"]
+                theirs = als["fit s"] + als["recommend-all s"]
+                out.append(
+                    f"- fit + recommend-all <= implicit ALS: {ours:.1f} s vs {theirs:.1f} s "
+                    f"(ratio {ours / theirs:.1f}x) - {'met' if ours <= theirs else 'NOT met'}"
+                )
+            out.append("")
+    if "movielens" in results:
+        out += [
+            "### MovieLens 100K (random 75/25 per user, seed 42, seen items excluded)",
+            "",
+            _table(results["movielens"], ["precision@10", "ndcg@10", "map@10", "fit s"]),
+            "",
+        ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cutoff", default="2011-09-01")
+    p.add_argument("--end", default="2011-12-10")
+    p.add_argument("--validate", action="store_true", help="Also run the earlier window.")
+    p.add_argument("--no-movielens", action="store_true")
+    p.add_argument("--methods", default=None, help="Comma-separated substrings of method names.")
+    p.add_argument("--threads", type=int, default=2, help="implicit threads.")
+    p.add_argument("--markdown", type=Path, default=None, help="Write the report here.")
+    p.add_argument("--json", type=Path, default=None, help="Write raw results here.")
+    args = p.parse_args(argv)
+
+    results: dict[str, Any] = {}
+    if args.validate:
+        results["validation"] = online_retail(args, "2011-06-01", "2011-09-01")
+        results["validation_window"] = ("2011-06-01", "2011-09-01")
+    results["online_retail"] = online_retail(args, args.cutoff, args.end)
+    results["online_retail_window"] = (args.cutoff, args.end)
+    if not args.no_movielens:
+        results["movielens"] = movielens(args)
+    results["peak_rss_gib"] = _peak_rss_gib()
+    text = report(results)
+    print(text)
+    if args.markdown:
+        from ecomml._io import atomic_write_text
+
+        atomic_write_text(args.markdown, text + "\n")
+    if args.json:
+        from ecomml._io import atomic_write_json
+
+        atomic_write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
