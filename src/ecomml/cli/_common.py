@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,10 @@ __all__ = [
     "parse_map",
 ]
 
-console = Console()
+# Piped or redirected output (CI logs, `> report.txt`) would be cut at 80 columns: give
+# tables room unless the user set COLUMNS.
+_WIDE = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(width=_WIDE)
 err_console = Console(stderr=True)
 
 
@@ -95,6 +99,8 @@ def configure_tracking(workdir: Path | None = None) -> str:
 
     # MLflow's INFO chatter (database migrations, experiment creation) is noise on a terminal.
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # ...and so are its per-file download bars when a model is logged or loaded.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = default_tracking_uri(workdir)
     mlflow.set_tracking_uri(uri)
     return uri
