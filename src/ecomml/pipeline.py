@@ -210,6 +210,8 @@ class QuickstartResult:
     seconds: dict[str, float]
     run_id: str | None = None
     summary: dict[str, Any] = field(default_factory=dict)
+    #: headline metrics of the task steps, ``{"<task>.<metric>": value}``
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def run_quickstart(
@@ -360,7 +362,7 @@ def run_quickstart(
         say("logging to MLflow", 0.95)
         run_id = _log_run(shop, manifest, outputs, summary, cut, experiment, step_metrics)
     say("done", 1.0)
-    return QuickstartResult(out, cut, outputs, view_rows, seconds, run_id, summary)
+    return QuickstartResult(out, cut, outputs, view_rows, seconds, run_id, summary, step_metrics)
 
 
 def _log_run(

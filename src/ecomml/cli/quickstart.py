@@ -83,6 +83,15 @@ def quickstart(
         for name, rows in result.view_rows.items():
             table.add_row(name, f"{rows:,}")
         console.print(table)
+        if result.metrics:
+            models = Table(title="models (headline metrics)")
+            models.add_column("task")
+            models.add_column("metric")
+            models.add_column("value", justify="right")
+            for key, value in result.metrics.items():
+                task_name, _, metric = key.partition(".")
+                models.add_row(task_name, metric, f"{value:,.4g}")
+            console.print(models)
         s = result.summary
         console.print(
             f"{s['transactions']:,} transactions, {s['customers']:,} customers, {s['skus']:,} SKUs "
