@@ -292,3 +292,42 @@ def test_cdnow_like_horizon_fits_probabilistic_models_alone(files, tmp_path) -> 
     )
     assert res.exit_code == 0, res.output
     assert "probabilistic models" in res.output and "alone" in res.output
+
+
+def test_backtest(files, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "bt.csv"
+    res = _run(
+        "backtest",
+        "churn",
+        "--transactions",
+        files["tx"],
+        "--cutoff",
+        "2024-06-01",
+        "--horizon",
+        "60",
+        "--folds",
+        "2",
+        "--output",
+        out,
+    )
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out)
+    assert set(df["model"]) == {"classifier", "btyd"}
+    assert df["cutoff"].nunique() == 2
+    assert (
+        pd.to_datetime(df["cutoff"]) + pd.Timedelta(days=60) <= pd.Timestamp("2024-06-01")
+    ).all()
+    assert df["roc_auc"].gt(0.7).all()
+    res = _run(
+        "backtest",
+        "churn",
+        "--transactions",
+        files["tx"],
+        "--cutoff",
+        "2023-04-01",
+        "--horizon",
+        "60",
+        "--folds",
+        "3",
+    )
+    assert res.exit_code == 1 and "history" in res.output

@@ -311,7 +311,96 @@ def predict_churn(
         )
 
 
+def backtest_churn(
+    transactions: Path | None = TransactionsOpt,
+    cutoff: str = typer.Option(..., "--cutoff", help="Use data before this date (exclusive)."),
+    horizon: int = typer.Option(..., "--horizon", help="Churn = no purchase in this many days."),
+    folds: int = typer.Option(3, "--folds", help="Number of fold cutoffs."),
+    fold_step: int | None = typer.Option(
+        None, "--fold-step", help="Days between fold cutoffs (default: the horizon)."
+    ),
+    output: Path | None = typer.Option(None, "--output", help="Write the metrics (.csv/.parquet)."),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    events: Path | None = EventsOpt,
+    catalog: Path | None = CatalogOpt,
+    calendar: Path | None = CalendarOpt,
+    encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
+) -> None:
+    """Refit the churn model at rolling fold cutoffs and compare it (and BG/NBD alone) with
+    what happened in the following --horizon days."""
+    with handle_errors():
+        from rich.table import Table
+
+        from ecomml._io import atomic_path
+        from ecomml._validation import check_cutoff
+        from ecomml.churn.backtest import backtest_churn as _backtest
+        from ecomml.exceptions import ConfigError
+
+        cut = check_cutoff(cutoff, name="--cutoff")
+        if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
+            raise ConfigError(f"--output {output}: use a .csv or .parquet file name")
+        with make_progress() as bar:
+            task = bar.add_task("reading data", total=None)
+            shop = _load(
+                transactions,
+                format,
+                map_items,
+                map_file,
+                events,
+                catalog,
+                calendar,
+                encoding,
+                allow_future,
+                cut,
+            )
+            res = _backtest(
+                shop,
+                cutoff=cut,
+                horizon=horizon,
+                folds=folds,
+                step=fold_step,
+                progress=lambda msg: bar.update(task, description=msg),
+            )
+        table = Table(title=f"churn backtest, {horizon}-day horizon")
+        for col in (
+            "cutoff",
+            "model",
+            "customers",
+            "roc_auc",
+            "pr_auc",
+            "brier",
+            "lift_top_decile",
+            "base_rate",
+            "mean_predicted",
+        ):
+            table.add_column(col, justify="left" if col in ("cutoff", "model") else "right")
+        for r in res.itertuples(index=False):
+            table.add_row(
+                str(r.cutoff.date()),
+                r.model,
+                f"{r.customers:,}",
+                f"{r.roc_auc:.3f}",
+                f"{r.pr_auc:.3f}",
+                f"{r.brier:.3f}",
+                f"{r.lift_top_decile:.2f}",
+                f"{r.base_rate:.3f}",
+                f"{r.mean_predicted:.3f}",
+            )
+        console.print(table)
+        if output is not None:
+            with atomic_path(output, suffix=f".tmp{output.suffix.lower()}") as tmp:
+                if output.suffix.lower() == ".csv":
+                    res.to_csv(tmp, index=False)
+                else:
+                    res.to_parquet(tmp, index=False)
+            console.print(f"metrics written to {output}", soft_wrap=True)
+
+
 def register(*, train: typer.Typer, predict: typer.Typer, backtest: typer.Typer) -> None:
     """Add this task's commands to the ``train``, ``predict`` and ``backtest`` groups."""
     train.command("churn")(train_churn)
     predict.command("churn")(predict_churn)
+    backtest.command("churn")(backtest_churn)
