@@ -94,7 +94,7 @@ def test_duplicates_are_summed() -> None:
     df = pd.DataFrame(
         {"customer_id": ["a", "a", "b"], "sku": ["x", "x", "y"], "weight": [1.0, 2.0, 1.0]}
     )
-    m = ItemKNNRecommender(similarity="cosine").fit(df)
+    m = ItemKNNRecommender(similarity="cosine", binary=False).fit(df)
     assert m.state_["weight"].toarray().tolist() == [[3.0, 0.0], [0.0, 1.0]]
 
 

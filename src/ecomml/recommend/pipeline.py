@@ -161,11 +161,14 @@ class RecommenderPipeline(BaseRecommender):
         customers: np.ndarray,
         *,
         history: dict[str, Any] | None = None,
+        exclude_seen: bool = False,
     ) -> pd.DataFrame:
         frames = []
         for name, gen in gens.items():
             hs = None if history is None else history[name]
-            r = gen.recommend(customers, self.n_candidates, exclude_seen=False, history_state=hs)
+            r = gen.recommend(
+                customers, self.n_candidates, exclude_seen=exclude_seen, history_state=hs
+            )
             r = r.loc[r["source"] != COLD_START, ["customer_id", "sku", "rank", "score"]]
             frames.append(r.rename(columns={"rank": f"g_{name}_rank", "score": f"g_{name}_score"}))
         cand = frames[0]
@@ -364,7 +367,7 @@ class RecommenderPipeline(BaseRecommender):
         catalog: pd.DataFrame | None = None,
         max_per_category: int | None = None,
         boost: pd.Series | None = None,
-        batch_size: int = 2000,
+        batch_size: int = 10000,
     ) -> pd.DataFrame:
         """Ranked lists ``customer_id, sku, rank, score, source`` after business rules.
 
@@ -372,7 +375,8 @@ class RecommenderPipeline(BaseRecommender):
         ----------
         customers : ids or a frame with ``customer_id``; None = every known customer.
         k : list length.
-        exclude_seen : drop SKUs the customer already bought.
+        exclude_seen : drop SKUs the customer already bought; the generators then propose
+            only SKUs the customer has not interacted with (bought, viewed or carted).
         history : newer interactions to recommend from (predict time); the model's own
             history by default. ``cutoff`` is its as-of time.
         store : the feature store, required when the model was trained with one.
@@ -426,13 +430,20 @@ class RecommenderPipeline(BaseRecommender):
         kids = ids.to_numpy()[known]
         for start in range(0, len(kids), batch_size):
             chunk = kids[start : start + batch_size]
-            cand = self._candidates(self.generators_, chunk, history=states)
+            cand = self._candidates(
+                self.generators_, chunk, history=states, exclude_seen=exclude_seen
+            )
+            if cand.empty:
+                continue
             x = self._features(cand, tables, cut, store, price, category)
             x["score"] = self.ranker_.predict(self._matrix(x), num_threads=self.n_jobs)
             x = x.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
             x["rank"] = x.groupby("customer_id").cumcount() + 1
             x = x.loc[x["rank"] <= over, ["customer_id", "sku", "rank", "score", "_source"]]
             frames.append(x.rename(columns={"_source": "source"}))
+        # known customers without any candidate (e.g. everything excluded) count as cold
+        ranked = set(pd.concat(frames)["customer_id"]) if frames else set()
+        known &= ids.isin(ranked).to_numpy()
         cold_ids = ids.to_numpy()[~known]
         if len(cold_ids) or not frames:
             cust_arg = (
