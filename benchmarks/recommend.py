@@ -267,6 +267,101 @@ def movielens(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+# ----------------------------------------------------------------------------- scale
+SCALE_MODELS = ("popularity", "buy-again", "item-bm25", "als")
+
+
+def make_scale_interactions(
+    n_customers: int, n_skus: int, n_rows: int, seed: int = 0
+) -> pd.DataFrame:
+    """Synthetic purchases: Zipf-like SKU popularity, customers with geometric activity."""
+    rng = np.random.default_rng(seed)
+    act = rng.pareto(1.5, n_customers) + 1.0
+    cust = rng.choice(n_customers, n_rows, p=act / act.sum())
+    pop = 1.0 / np.arange(1, n_skus + 1) ** 0.9
+    # a customer's taste: a preferred block of SKUs, mixed with global popularity
+    home = (cust * 7919) % n_skus
+    local = (home + rng.integers(0, 200, n_rows)) % n_skus
+    glob = rng.choice(n_skus, n_rows, p=pop / pop.sum())
+    sku = np.where(rng.random(n_rows) < 0.5, local, glob)
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365 * 86400, n_rows), "s")
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(cust).map("C{:07d}".format),
+            "sku": pd.Series(sku).map("S{:06d}".format),
+            "ts": ts,
+            "event": "purchase",
+            "weight": 1.0,
+        }
+    )
+
+
+def scale_worker(model: str, path: Path) -> dict[str, Any]:
+    """Fit one generator on the Parquet interactions and recommend 20 SKUs for everyone."""
+    from ecomml.recommend import (
+        ALSRecommender,
+        BuyAgainRecommender,
+        ItemKNNRecommender,
+        PopularityRecommender,
+    )
+
+    df = pd.read_parquet(path)
+    cut = pd.Timestamp("2025-01-01")
+    make = {
+        "popularity": lambda: PopularityRecommender(window_days=90),
+        "buy-again": lambda: BuyAgainRecommender(),
+        "item-bm25": lambda: ItemKNNRecommender(n_neighbors=50),
+        "als": lambda: ALSRecommender(factors=32, iterations=5, binary=True),
+    }[model]
+    t0 = time.perf_counter()
+    m = make().fit(df, cutoff=cut)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n = 0
+    ids = m.customer_index_.to_numpy()
+    for start in range(0, len(ids), 50_000):
+        n += len(m.recommend(ids[start : start + 50_000], 20, exclude_seen=False))
+    rec_s = time.perf_counter() - t0
+    return {
+        "model": model,
+        "fit s": fit_s,
+        "recommend-all s": rec_s,
+        "rows": n,
+        "peak_rss_gib": _peak_rss_gib(),
+    }
+
+
+def scale(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import subprocess
+
+    n_c, n_s, n_r = (int(float(x)) for x in args.scale.split(","))
+    path = HERE / "_data" / f"recommend_scale_{n_c}_{n_s}_{n_r}.parquet"
+    if not path.exists():
+        t0 = time.perf_counter()
+        df = make_scale_interactions(n_c, n_s, n_r)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(path, index=False)
+        print(f"generated {n_r:,} interactions in {time.perf_counter() - t0:.0f} s", flush=True)
+    rows = []
+    for model in SCALE_MODELS:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--scale-worker", model, str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        line = [x for x in proc.stdout.splitlines() if x.startswith("@@SCALE ")]
+        if proc.returncode or not line:
+            print(f"  scale {model}: failed\n{proc.stderr[-2000:]}", flush=True)
+            rows.append({"model": model, "error": proc.stderr.strip().splitlines()[-1:]})
+            continue
+        res = json.loads(line[0][len("@@SCALE ") :])
+        res.update(customers=n_c, skus=n_s, interactions=n_r)
+        rows.append(res)
+        print(f"  scale {json.dumps(res)}", flush=True)
+    return rows
+
+
 # ----------------------------------------------------------------------------- report
 def _table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     lines = ["| " + " | ".join(["method", *cols]) + " |", "|" + "---|" * (len(cols) + 1)]
@@ -342,6 +437,22 @@ def report(results: dict[str, Any]) -> str:
                     f"(ratio {ours / theirs:.1f}x) - {'met' if ours <= theirs else 'NOT met'}"
                 )
             out.append("")
+    if results.get("scale"):
+        out += [
+            "### Scale: synthetic purchases, fit and recommend 20 for every customer",
+            "",
+            "| generator | customers | SKUs | interactions | fit s | recommend-all s | peak RSS GiB |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in results["scale"]:
+            if "error" in r:
+                out.append(f"| {r['model']} | failed: {r['error']} | | | | | |")
+                continue
+            out.append(
+                f"| {r['model']} | {r['customers']:,} | {r['skus']:,} | {r['interactions']:,} | "
+                f"{r['fit s']:.1f} | {r['recommend-all s']:.1f} | {r['peak_rss_gib']:.2f} |"
+            )
+        out.append("")
     if "movielens" in results:
         out += [
             "### MovieLens 100K (random 75/25 per user, seed 42, seen items excluded)",
@@ -362,9 +473,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2, help="implicit threads.")
     p.add_argument("--markdown", type=Path, default=None, help="Write the report here.")
     p.add_argument("--json", type=Path, default=None, help="Write raw results here.")
+    p.add_argument(
+        "--scale", default=None, help="Synthetic scale run: CUSTOMERS,SKUS,INTERACTIONS."
+    )
+    p.add_argument("--only-scale", action="store_true", help="Skip the real-data runs.")
+    p.add_argument("--scale-worker", nargs=2, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.scale_worker:
+        res = scale_worker(args.scale_worker[0], Path(args.scale_worker[1]))
+        print("@@SCALE " + json.dumps(res), flush=True)
+        return 0
 
     results: dict[str, Any] = {}
+    if args.scale:
+        results["scale"] = scale(args)
+    if args.only_scale:
+        results["peak_rss_gib"] = _peak_rss_gib()
+        text = report(results)
+        print(text)
+        if args.markdown:
+            from ecomml._io import atomic_write_text
+
+            atomic_write_text(args.markdown, text + "\n")
+        return 0
     if args.validate:
         results["validation"] = online_retail(args, "2011-06-01", "2011-09-01")
         results["validation_window"] = ("2011-06-01", "2011-09-01")

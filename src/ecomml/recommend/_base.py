@@ -211,7 +211,7 @@ class BaseRecommender(abc.ABC):
         history : newer interactions to score customers on (fold-in); default the
             training interactions.
         cutoff : as-of time of ``history``.
-        batch_size : customers scored per matrix block.
+        batch_size : customers scored per matrix block (fewer for large catalogues).
         history_state : ``(index, state)`` from :meth:`history_state`, to reuse it.
 
         Returns
@@ -235,14 +235,16 @@ class BaseRecommender(abc.ABC):
         frames = []
         kpos = pos[known]
         kids = ids.to_numpy()[known]
-        for start in range(0, len(kpos), batch_size):
-            rows = kpos[start : start + batch_size]
+        # dense score blocks stay under ~160 MB whatever the catalogue size
+        step = max(1, min(int(batch_size), int(2e7 // max(len(self.sku_index_), 1))))
+        for start in range(0, len(kpos), step):
+            rows = kpos[start : start + step]
             scores = np.asarray(self._score(state, rows), dtype=np.float64)
             if exclude_seen:
                 seen = state["weight"][rows]
                 r, c = seen.nonzero()
                 scores[r, c] = -np.inf
-            frames.append(self._top_k(scores, kids[start : start + batch_size], k))
+            frames.append(self._top_k(scores, kids[start : start + step], k))
         if (~known).any():
             frames.append(self._cold_start(ids.to_numpy()[~known], k))
         if not frames:
