@@ -182,3 +182,15 @@ def test_hash_ids() -> None:
     assert a.tolist() != hash_ids(["1", "2"], "k2").tolist()
     with pytest.raises(ConfigError):
         hash_ids(["1"], "")
+
+
+def test_repurchase_model_for_first_order_customers(fitted) -> None:  # type: ignore[no-untyped-def]
+    _model, sd, store = fitted
+    model = ChurnModel(60, step=45, max_cutoffs=4, classifier=FAST, min_first_orders=30)
+    model.fit(sd.transactions, store, cutoff=CUT, events=True)
+    assert model.repurchase_classifier_ is not None
+    rep = model.validation_["repurchase"]
+    assert rep["customers"] > 0 and 0 <= rep["classifier"]["roc_auc"] <= 1
+    scored = model.score(sd.transactions, store, cutoff=CUT)
+    first = scored["frequency"] == 1
+    assert first.any() and scored.loc[first, "p_repurchase"].between(0, 1).all()

@@ -11,6 +11,7 @@ per-row feature contributions into the top drivers in words a marketer understan
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Self
 
@@ -216,7 +217,9 @@ class ChurnClassifier:
             self.calibrator_ = _Calibrator("none")
         self.calibration_ = method
         self.booster_ = self._train(M, yv)
-        med = np.nanmedian(np.where(np.isfinite(M), M, np.nan), axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            med = np.nanmedian(np.where(np.isfinite(M), M, np.nan), axis=0)
         self.feature_medians_ = {
             n: float(v) for n, v in zip(self.feature_names_, med, strict=True) if np.isfinite(v)
         }

@@ -25,6 +25,7 @@ from ecomml.churn.labels import (
     history_features,
     label_cutoffs,
     purchase_days,
+    repurchase_labels,
     rfm_summary,
 )
 from ecomml.churn.model import ChurnClassifier
@@ -128,7 +129,9 @@ class ChurnModel:
         The probabilistic model; ``auto`` picks the one with the lower Brier score of
         P(any purchase) on the latest complete label window (MBG/NBD without one).
     repurchase_days : int
-        ``p_repurchase`` is P(a purchase within this many days).
+        ``p_repurchase`` is P(a purchase within this many days): from a classifier trained
+        on first-order customers (one purchase day) at the training cutoffs when there are
+        enough of them, else (and for repeat customers) from BG/NBD.
     discount_rate : float
         Annual discount rate of ``expected_value``.
     step, max_cutoffs, min_history : int
@@ -138,6 +141,9 @@ class ChurnModel:
         Give the classifier the day of year of the cutoff (churn moves with the season).
     history_features : bool
         Add purchase-rhythm features (:func:`~ecomml.churn.labels.history_features`).
+    min_first_orders : int
+        Fewest first-order customer rows (over the training cutoffs) to train the
+        repurchase classifier.
     classifier : dict
         Keyword arguments of :class:`ChurnClassifier`.
     tier_rules, segment_rules : rule objects; see :mod:`ecomml.churn.tiers`.
@@ -155,6 +161,7 @@ class ChurnModel:
         min_history: int = 90,
         season_features: bool = True,
         history_features: bool = True,
+        min_first_orders: int = 200,
         classifier: dict[str, Any] | None = None,
         tier_rules: TierRules | None = None,
         segment_rules: SegmentRules | None = None,
@@ -168,6 +175,7 @@ class ChurnModel:
         self.min_history = min_history
         self.season_features = season_features
         self.history_features = history_features
+        self.min_first_orders = min_first_orders
         self.classifier = classifier
         self.tier_rules = tier_rules
         self.segment_rules = segment_rules
@@ -184,6 +192,7 @@ class ChurnModel:
             "min_history": self.min_history,
             "season_features": self.season_features,
             "history_features": self.history_features,
+            "min_first_orders": self.min_first_orders,
             "classifier": dict(self.classifier or {}),
         }
 
@@ -307,6 +316,7 @@ class ChurnModel:
         say("fitting BG/NBD and Gamma-Gamma")
         self.btyd_model_, self.gg_model_, _ = self._fit_btyd(days, cut, kind)
         self.classifier_: ChurnClassifier | None = None
+        self.repurchase_classifier_: ChurnClassifier | None = None
         self.note_ = ""
         if not cuts:
             self.note_ = (
@@ -350,7 +360,47 @@ class ChurnModel:
             self._xcols(frame), y, groups=frame["customer_id"]
         )
         self.n_training_rows_ = int(len(frame))
+        self._fit_repurchase(days, frame, cuts, cut, params, say)
         return self
+
+    def _fit_repurchase(
+        self,
+        days: pd.DataFrame,
+        frame: pd.DataFrame,
+        cuts: list[pd.Timestamp],
+        cut: pd.Timestamp,
+        params: dict[str, Any],
+        say: Callable[[str], None],
+    ) -> None:
+        """First-order customers are their own population: a classifier of "buys again
+        within ``repurchase_days``" on the same features, when there are enough of them."""
+        rd = self.repurchase_days
+        ok = [c for c in cuts if c + pd.Timedelta(days=rd) <= cut]
+        if not ok:
+            return
+        rep = repurchase_labels(days=days, cutoffs=ok, days_ahead=rd, data_end=cut)
+        rf = frame.merge(
+            rep[["customer_id", "cutoff", "repurchase"]], on=["customer_id", "cutoff"], how="inner"
+        )
+        yr = rf["repurchase"].to_numpy()
+        if len(rf) < self.min_first_orders or yr.sum() < 10 or yr.sum() == len(yr):
+            return
+        X = self._xcols(rf.drop(columns="repurchase"))
+        last = pd.Timestamp(ok[-1])
+        tr = (rf["cutoff"] < last).to_numpy()
+        if len(ok) >= 2 and np.unique(yr[tr]).size == 2 and np.unique(yr[~tr]).size == 2:
+            say("validating the repurchase model")
+            clf = ChurnClassifier(**params).fit(X.loc[tr], yr[tr], groups=rf.loc[tr, "customer_id"])
+            p = clf.predict_proba(X.loc[~tr])[:, 1]
+            pb = rf.loc[~tr, "btyd__p_repurchase"].to_numpy()
+            self.validation_["repurchase"] = {
+                "cutoff": last.isoformat(),
+                "customers": int((~tr).sum()),
+                "classifier": classification_report(yr[~tr], p),
+                "btyd": classification_report(yr[~tr], np.clip(pb, 0, 1)),
+            }
+        say("fitting the repurchase model")
+        self.repurchase_classifier_ = ChurnClassifier(**params).fit(X, yr, groups=rf["customer_id"])
 
     # ------------------------------------------------------------------ score
     def score(
@@ -395,6 +445,12 @@ class ChurnModel:
         else:
             p_churn = 1.0 - frame["btyd__p_purchase"].to_numpy()
             reasons = [_btyd_reasons(r, self.horizon) for _, r in frame.iterrows()]
+        p_rep = frame["btyd__p_repurchase"].to_numpy("float64").copy()
+        n_days = s.set_index("customer_id").loc[frame["customer_id"], "frequency"].to_numpy() + 1
+        first = n_days == 1
+        if self.repurchase_classifier_ is not None and first.any():
+            Xf = self._xcols(frame.loc[first])
+            p_rep[first] = self.repurchase_classifier_.predict_proba(Xf)[:, 1]
         rfm = pd.DataFrame(
             {
                 "recency_days": frame["customer_rfm__recency_days"].to_numpy("float64"),
@@ -404,7 +460,6 @@ class ChurnModel:
         )
         scores = rfm_scores(rfm)
         tier = member_tiers(scores, monetary=rfm["monetary"], rules=self.tier_rules)
-        n_days = s.set_index("customer_id").loc[frame["customer_id"], "frequency"].to_numpy() + 1
         seg = lifecycle_segments(
             rfm["recency_days"],
             n_days,
@@ -417,7 +472,7 @@ class ChurnModel:
             {
                 "customer_id": frame["customer_id"].to_numpy(),
                 "p_churn": p_churn,
-                "p_repurchase": frame["btyd__p_repurchase"].to_numpy("float64"),
+                "p_repurchase": p_rep,
                 "expected_purchases": frame["btyd__expected_purchases"].to_numpy("float64"),
                 "expected_value": ev,
                 "value_at_risk": p_churn * ev,
@@ -451,10 +506,14 @@ class ChurnModel:
             "training_cutoffs": self.training_cutoffs_,
             "note": self.note_,
             "has_classifier": self.classifier_ is not None,
+            "has_repurchase_classifier": self.repurchase_classifier_ is not None,
         }
         (path / "churn.json").write_text(json.dumps(state, indent=2, default=str))
         if self.classifier_ is not None:
             self.classifier_.save_artifacts(path)
+        if self.repurchase_classifier_ is not None:
+            (path / "repurchase").mkdir()
+            self.repurchase_classifier_.save_artifacts(path / "repurchase")
 
     @classmethod
     def load_artifacts(cls, path: Path) -> ChurnModel:
@@ -478,6 +537,11 @@ class ChurnModel:
         m.note_ = state["note"]
         m.validation_ = {}
         m.classifier_ = ChurnClassifier.load_artifacts(path) if state["has_classifier"] else None
+        m.repurchase_classifier_ = (
+            ChurnClassifier.load_artifacts(path / "repurchase")
+            if state.get("has_repurchase_classifier")
+            else None
+        )
         return m
 
 

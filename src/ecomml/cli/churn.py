@@ -143,6 +143,14 @@ def train_churn(
                 for who in ("classifier", "btyd")
                 for k, v in (val.get(who) or {}).items()
             }
+            rep = val.get("repurchase") or {}
+            metrics.update(
+                {
+                    f"holdout_repurchase_{who}_{k}": float(v)
+                    for who in ("classifier", "btyd")
+                    for k, v in (rep.get(who) or {}).items()
+                }
+            )
             tx = shop.transactions
             saved = save_model(
                 model,
@@ -189,6 +197,15 @@ def train_churn(
                     f"{m['lift_top_decile']:.2f}",
                     soft_wrap=True,
                 )
+        if val.get("repurchase"):
+            rep = val["repurchase"]
+            console.print(
+                f"repurchase within {repurchase_days} days, {rep['customers']:,} first-order "
+                f"customers at {rep['cutoff'][:10]}: classifier AUC "
+                f"{rep['classifier']['roc_auc']:.3f} Brier {rep['classifier']['brier']:.3f}; "
+                f"BG/NBD AUC {rep['btyd']['roc_auc']:.3f} Brier {rep['btyd']['brier']:.3f}",
+                soft_wrap=True,
+            )
         console.print(f"model saved to {saved}", soft_wrap=True)
         if run_id:
             console.print(f"MLflow run {run_id} in {uri}", soft_wrap=True)
