@@ -258,7 +258,7 @@ def label_cutoffs(
     """
     cut = check_cutoff(cutoff)
     start = pd.Timestamp(first_day).normalize() + pd.Timedelta(days=min_history)
-    out = []
+    out: list[pd.Timestamp] = []
     c = cut.normalize() - pd.Timedelta(days=horizon)
     while c >= start and len(out) < max_cutoffs:
         out.append(c)

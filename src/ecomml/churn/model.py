@@ -248,7 +248,7 @@ class ChurnClassifier:
         order = np.argsort(-contrib, axis=1)[:, : top + 4]
         out = []
         for i in range(len(X)):
-            parts = []
+            parts: list[str] = []
             row = X.iloc[i]
             for j in order[i]:
                 if contrib[i, j] <= 0:
