@@ -85,3 +85,20 @@ def test_backtest_folds_and_metrics() -> None:
 def test_backtest_refuses_too_many_folds() -> None:
     with pytest.raises(DataQualityError, match="fewer --folds"):
         backtest(MovingAverageForecaster(horizon=8), toy_panel(n_weeks=20), folds=5)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0, 500, allow_nan=False), min_size=1, max_size=20),
+    st.floats(0.01, 1000),
+)
+def test_nb_quantiles_are_monotone_in_level_and_mean(mu: list[float], size: float) -> None:
+    m = np.sort(np.asarray(mu))
+    q = nb_quantiles(m, np.full(len(m), size))
+    assert (np.diff(q, axis=1) >= 0).all()
+    assert (np.diff(q, axis=0) >= 0).all()
+    assert (q >= 0).all() and np.all(q == np.round(q))
