@@ -249,6 +249,7 @@ class ChurnClassifier:
         out = []
         for i in range(len(X)):
             parts: list[str] = []
+            season = False
             row = X.iloc[i]
             for j in order[i]:
                 if contrib[i, j] <= 0:
@@ -256,11 +257,16 @@ class ChurnClassifier:
                 if len(parts) == top:
                     break
                 name = self.feature_names_[j]
+                if name.startswith("season__"):
+                    season = True  # a real driver, but nothing to act on: listed last
+                    continue
                 text = describe_driver(
                     name, row, horizon=horizon, median=self.feature_medians_.get(name)
                 )
                 if text and text not in parts:
                     parts.append(text)
+            if season and len(parts) < top:
+                parts.append("seasonally quiet period ahead")
             out.append("; ".join(parts) if parts else "no strong churn signal")
         return out
 
@@ -380,6 +386,8 @@ def describe_driver(
         return "only one order so far" if v <= 1 else f"only {v:.0f} orders so far"
     if name in ("spend_trend", "spend_90d", "spend_prev_90d"):
         now, prev = _num(row, "spend_90d"), _num(row, "spend_prev_90d")
+        if now == 0 and prev is not None and prev > 0:
+            return f"no spend in the last 90 days (after {prev:,.0f} the quarter before)"
         if now is not None and prev is not None and prev > 0 and now < prev:
             return f"spend fell {100 * (prev - now) / prev:.0f}% vs previous quarter"
         if now == 0:
@@ -402,11 +410,11 @@ def describe_driver(
         return None if gap is not None else "no repeat purchase yet"
     if name in ("return_rate", "n_returns", "returned_units"):
         rr = _num(row, "return_rate")
-        return f"returns {100 * rr:.0f}% of units" if rr else None
+        return f"returns {100 * rr:.0f}% of units" if rr is not None and rr >= 0.01 else None
     if name == "category_diversity" and v is not None:
         return f"buys from few categories ({v:.0f})"
     if name == "n_skus" and v is not None:
-        return f"narrow assortment ({v:.0f} products bought)"
+        return f"narrow assortment ({v:.0f} product{'s' if v != 1 else ''} bought)"
     if name == "promo_share":
         return "buys mostly on promotions" if (v or 0) >= 0.5 else None
     if name == "p_alive" and v is not None:
@@ -427,7 +435,11 @@ def describe_driver(
         if n365 == 0:
             return "no purchase in the last year"
         n180 = _num(row, "hist__days_180")
-        return f"only {n180:.0f} purchase(s) in the last 6 months" if n180 is not None else None
+        if n180 is None:
+            return None
+        if n180 == 0:
+            return "no purchase in the last 6 months"
+        return f"only {n180:.0f} purchase{'s' if n180 > 1 else ''} in the last 6 months"
     if name == "value_365" and v is not None:
         return f"spent only {v:,.0f} in the last year"
     if name == "overdue" and v is not None:
