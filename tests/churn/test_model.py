@@ -194,3 +194,12 @@ def test_repurchase_model_for_first_order_customers(fitted) -> None:  # type: ig
     scored = model.score(sd.transactions, store, cutoff=CUT)
     first = scored["frequency"] == 1
     assert first.any() and scored.loc[first, "p_repurchase"].between(0, 1).all()
+
+
+def test_pyfunc_predict_scores_transactions(small_shop) -> None:  # type: ignore[no-untyped-def]
+    sd = _shop(small_shop)
+    model = ChurnModel(60, step=60, max_cutoffs=2, classifier=FAST)
+    model.fit(sd.transactions, sd.to_store(), cutoff=CUT)
+    out = model.pyfunc_predict(small_shop.transactions, {"cutoff": "2024-05-01"})
+    assert list(out.columns) == list(SCORED_COLUMNS)
+    assert out["value_at_risk"].is_monotonic_decreasing

@@ -489,6 +489,26 @@ class ChurnModel:
         )
         return out.reset_index(drop=True)
 
+    def pyfunc_predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """MLflow serving: ``model_input`` is canonical transactions (``order_id,
+        customer_id, sku, ts, quantity, price``), ``params["cutoff"]`` the as-of date
+        (default: the day after the last transaction). Returns the scored list."""
+        from ecomml.data import validate_table
+        from ecomml.pipeline import ShopData, default_cutoff
+
+        if "customer_events" in getattr(self, "views_", []):
+            raise ConfigError(
+                "this churn model uses an events log, which MLflow serving cannot pass; "
+                "score it with `ecomml predict churn --events ...`"
+            )
+        tx = validate_table(model_input, "transactions")
+        cut = check_cutoff((params or {}).get("cutoff") or default_cutoff(tx))
+        tx = tx.loc[tx["ts"] < cut].reset_index(drop=True)
+        store = ShopData(transactions=tx).to_store()
+        return self.score(tx, store, cutoff=cut)[list(SCORED_COLUMNS)]
+
     # ------------------------------------------------------------------ persistence
     def save_artifacts(self, path: Path) -> None:
         """``churn.json`` (parameters, BG/NBD and Gamma-Gamma state) plus the classifier's
