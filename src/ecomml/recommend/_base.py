@@ -370,7 +370,7 @@ class BaseRecommender(abc.ABC):
             sp.save_npz(d / f"state_{name}.npz", m.tocsr())
         for name, arr in self._arrays().items():
             if sp.issparse(arr):
-                sp.save_npz(d / f"sparse_{name}.npz", arr.tocsr())
+                sp.save_npz(d / f"sparse_{name}.npz", sp.csr_matrix(arr))
             else:
                 np.save(d / f"array_{name}.npy", np.asarray(arr), allow_pickle=False)
 

@@ -314,7 +314,7 @@ class RecommenderPipeline(BaseRecommender):
             and pd.api.types.is_numeric_dtype(x[c])
         ]
         groups = x.groupby("customer_id", sort=False).size().to_numpy()
-        self.ranker_ = lgb.LGBMRanker(
+        self.ranker_: Any = lgb.LGBMRanker(
             objective="lambdarank",
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -355,7 +355,7 @@ class RecommenderPipeline(BaseRecommender):
         return self
 
     # ------------------------------------------------------------------ recommend
-    def recommend(
+    def recommend(  # type: ignore[override]  # no history_state; store, catalog, rules added
         self,
         customers: Any = None,
         k: int = 10,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from ecomml._io import atomic_path, atomic_write_json
@@ -35,7 +37,7 @@ def run_quickstart_step(ctx: StepContext) -> StepResult:
         result.summary = {"skipped": "no purchases with customer ids"}
         return result
     store = ctx.store
-    params = {
+    params: dict[str, Any] = {
         "n_estimators": 60,
         "learning_rate": 0.1,
         "n_candidates": 25,
