@@ -111,6 +111,8 @@ class RecommenderPipeline(BaseRecommender):
     n_jobs : LightGBM threads (1 by default: on a machine shared with other jobs, OpenMP
         threads that wait for a busy core made LambdaRank 6x slower with 2 threads).
     random_state : seed of sampling, ALS and LightGBM.
+    new_items_ranker : also train a ranker for ``exclude_seen=True`` lists, on fresh
+        candidates labelled with first-time purchases.
     """
 
     source_name = "ranker"
@@ -127,6 +129,7 @@ class RecommenderPipeline(BaseRecommender):
         min_child_samples: int = 50,
         n_jobs: int = 1,
         random_state: int | None = 0,
+        new_items_ranker: bool = True,
     ) -> None:
         self.generators = generators
         self.n_candidates = n_candidates
@@ -138,6 +141,7 @@ class RecommenderPipeline(BaseRecommender):
         self.min_child_samples = min_child_samples
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.new_items_ranker = new_items_ranker
 
     # BaseRecommender's matrix hooks are not used: the pipeline delegates to its generators.
     def _fit(self, codes: Any) -> None:  # pragma: no cover - not called
@@ -252,6 +256,24 @@ class RecommenderPipeline(BaseRecommender):
                 price = pd.to_numeric(cat["price"], errors="coerce")
         return category, price
 
+    def _train_ranker(self, x: pd.DataFrame, groups: np.ndarray) -> Any:
+        import lightgbm as lgb
+
+        return lgb.LGBMRanker(
+            objective="lambdarank",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            lambdarank_truncation_level=30,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            verbose=-1,
+        ).fit(self._matrix(x), x["_y"].to_numpy(), group=groups)
+
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -267,7 +289,6 @@ class RecommenderPipeline(BaseRecommender):
         ``customer_rfm``, ``sku_demand`` and ``customer_sku`` views as ranker features;
         ``catalog`` adds price and category.
         """
-        import lightgbm as lgb
 
         df = check_interactions(interactions)
         if "ts" not in df.columns:
@@ -314,24 +335,31 @@ class RecommenderPipeline(BaseRecommender):
             and pd.api.types.is_numeric_dtype(x[c])
         ]
         groups = x.groupby("customer_id", sort=False).size().to_numpy()
-        self.ranker_: Any = lgb.LGBMRanker(
-            objective="lambdarank",
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            subsample=0.8,
-            subsample_freq=1,
-            colsample_bytree=0.8,
-            lambdarank_truncation_level=30,
-            n_jobs=self.n_jobs,
-            random_state=self.random_state,
-            verbose=-1,
-        ).fit(self._matrix(x), x["_y"].to_numpy(), group=groups)
+        self.ranker_: Any = self._train_ranker(x, groups)
+        # a second ranker for lists without already-bought SKUs: fresh candidates only,
+        # labelled with the SKUs each customer bought for the first time
+        self.ranker_new_: Any = None
+        n_new = 0
+        if self.new_items_ranker:
+            cand_n = self._candidates(gens0, train_cust, exclude_seen=True)
+            if not cand_n.empty:
+                xn = self._features(cand_n, tables0, t0, store, price, category)
+                seen0 = tables0["pair"][["customer_id", "sku"]].assign(_seen=1)
+                fresh = label.merge(seen0, on=["customer_id", "sku"], how="left")
+                fresh = fresh.loc[fresh["_seen"].isna(), ["customer_id", "sku"]]
+                yn = xn.merge(fresh.assign(_y=1), on=["customer_id", "sku"], how="left")["_y"]
+                xn["_y"] = yn.fillna(0).to_numpy()
+                posn = xn.groupby("customer_id")["_y"].transform("sum")
+                xn = xn.loc[posn > 0].sort_values("customer_id", kind="stable")
+                if len(xn):
+                    gn = xn.groupby("customer_id", sort=False).size().to_numpy()
+                    self.ranker_new_ = self._train_ranker(xn, gn)
+                    n_new = int(len(gn))
         self.train_stats_ = {
             "label_cutoff": t0.isoformat(),
             "train_customers": int(len(groups)),
             "train_rows": int(len(x)),
+            "new_items_train_customers": n_new,
             "candidate_recall": float(
                 x["_y"].sum() / max(len(label.loc[label["customer_id"].isin(train_cust)]), 1)
             ),
@@ -436,7 +464,10 @@ class RecommenderPipeline(BaseRecommender):
             if cand.empty:
                 continue
             x = self._features(cand, tables, cut, store, price, category)
-            x["score"] = self.ranker_.predict(self._matrix(x), num_threads=self.n_jobs)
+            ranker = self.ranker_
+            if exclude_seen and self.ranker_new_ is not None:
+                ranker = self.ranker_new_
+            x["score"] = ranker.predict(self._matrix(x), num_threads=self.n_jobs)
             x = x.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
             x["rank"] = x.groupby("customer_id").cumcount() + 1
             x = x.loc[x["rank"] <= over, ["customer_id", "sku", "rank", "score", "_source"]]
@@ -503,6 +534,8 @@ class RecommenderPipeline(BaseRecommender):
         }
         (d / "pipeline.json").write_text(json.dumps(meta, indent=2))
         self.ranker_.booster_.save_model(str(d / "ranker.txt"))
+        if self.ranker_new_ is not None:
+            self.ranker_new_.booster_.save_model(str(d / "ranker_new_items.txt"))
         for name, gen in self.generators_.items():
             gen.save_artifacts(d / "generators" / name)
         self.popular_.save_artifacts(d / "generators" / "_cold_start")
@@ -535,6 +568,10 @@ class RecommenderPipeline(BaseRecommender):
         model.train_stats_ = meta.get("train_stats", {})
         booster = lgb.Booster(model_file=str(d / "ranker.txt"))
         model.ranker_ = _BoosterRanker(booster)
+        new = d / "ranker_new_items.txt"
+        model.ranker_new_ = (
+            _BoosterRanker(lgb.Booster(model_file=str(new))) if new.exists() else None
+        )
         model.generators_ = {}
         for name in model.generators:
             gen = make_generator(name, random_state=model.random_state)
