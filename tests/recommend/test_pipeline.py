@@ -59,9 +59,11 @@ def test_pipeline_recommends_with_rules(
     sku = plain["sku"].value_counts().index[-1]
     boosted = fitted.recommend(customers[:10], 8, store=store, boost=pd.Series({sku: 100.0}))
     assert (boosted.loc[boosted["sku"] == sku, "rank"] == 1).all()
-    # save / load round trip gives the same lists
+    # save / load round trip gives the same lists (incl. the never-bought ranker)
+    assert fitted.ranker_new_ is not None
     fitted.save_artifacts(tmp_path / "p")
     loaded = RecommenderPipeline.load_artifacts(tmp_path / "p")
+    assert loaded.ranker_new_ is not None
     again = loaded.recommend(customers, 8, store=store, catalog=cat, exclude_seen=True)
     pd.testing.assert_frame_equal(recs, again, rtol=1e-6)
     with pytest.raises(FeatureMismatchError, match="store="):
