@@ -49,6 +49,7 @@ def _register() -> None:
     data_cli.app.command("synth")(synth)
     app.add_typer(data_cli.app, name="data", help="Validate, convert and synthesise input data.")
     app.add_typer(features_cli.app, name="features", help="Build and inspect feature views.")
+    app.add_typer(importlib.import_module("ecomml.cli.inventory").app, name="inventory", help="ABC/XYZ, replenishment plans, policy simulation.")  # fmt: skip
     app.command("quickstart")(quickstart_cli.quickstart)
 
     train = typer.Typer(

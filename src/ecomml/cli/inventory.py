@@ -1,0 +1,515 @@
+"""``ecomml inventory classify|plan|simulate``: ABC/XYZ, replenishment plans, policy replay."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._load import (
+    AllowFutureOpt,
+    CatalogOpt,
+    EncodingOpt,
+    FormatOpt,
+    MapFileOpt,
+    MapOpt,
+    mapping_from,
+    max_ts_for,
+)
+
+app = typer.Typer(no_args_is_help=True)
+TASK = "inventory"
+
+TxOpt = typer.Option(..., "--transactions", "-t", help="Transactions file.")
+ByOpt = typer.Option("revenue", "--by", help="ABC measure: revenue, units or margin.")
+NoTrackOpt = typer.Option(False, "--no-track", help="Do not log to MLflow.")
+ExperimentOpt = typer.Option("ecomml-inventory", "--experiment", help="MLflow experiment.")
+LeadTimeOpt = typer.Option(..., "--lead-time", help="Mean lead time in days (> 0).")
+LeadSdOpt = typer.Option(0.0, "--lead-time-sd", help="Lead-time standard deviation in days.")
+ServiceOpt = typer.Option(0.95, "--service-level", help="Target service level in (0, 1).")
+TargetOpt = typer.Option(
+    "fill", "--target", help="fill (share of demand served) or cycle (no stock-out in a cycle)."
+)
+CellsOpt = typer.Option(
+    None,
+    "--cell-targets",
+    help="Per ABC-XYZ cell targets instead of one --service-level: 'default' or "
+    "overrides such as AX=0.99,CZ=0.8.",
+)
+
+
+def _read_frame(path: Path, name: str) -> Any:
+    import pandas as pd
+
+    from ecomml.exceptions import InputFileError
+
+    if not path.exists():
+        raise InputFileError(f"{name} file not found: {path}")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=None, engine="python")
+    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input file
+        raise InputFileError(f"cannot read {name} file {path}: {err}") from err
+
+
+def _write_frame(frame: Any, path: Path) -> None:
+    from ecomml._io import atomic_path
+
+    if path.suffix.lower() in (".parquet", ".pq"):
+        with atomic_path(path, suffix=".tmp.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
+    else:
+        with atomic_path(path, suffix=".tmp.csv") as tmp:
+            frame.to_csv(tmp, index=False)
+
+
+def _shop(transactions: Path, cutoff: Any, format: str, map_items: Any, map_file: Any,
+          catalog: Path | None, encoding: str | None, allow_future: bool) -> Any:  # fmt: skip
+    from ecomml.pipeline import load_shop
+
+    return load_shop(
+        transactions, format=format, mapping=mapping_from(map_items, map_file), catalog=catalog,
+        encoding=encoding, max_ts=max_ts_for(allow_future), cutoff=cutoff,
+    )  # fmt: skip
+
+
+def _cuts(text: str, name: str) -> tuple[float, float]:
+    from ecomml.exceptions import ConfigError
+
+    try:
+        a, b = (float(x) for x in text.split(","))
+    except ValueError:
+        raise ConfigError(
+            f"{name} takes two comma-separated numbers, e.g. 0.8,0.95; got {text!r}"
+        ) from None
+    return a, b
+
+
+def _cells(text: str | None) -> dict[str, float] | None:
+    from ecomml.cli._common import parse_map
+    from ecomml.exceptions import ConfigError
+
+    if text is None:
+        return None
+    if text.strip().lower() == "default":
+        return {}
+    out = {}
+    for k, v in parse_map([text]).items():
+        try:
+            out[k] = float(v)
+        except ValueError:
+            raise ConfigError(f"--cell-targets value for {k} is not a number: {v!r}") from None
+    return out
+
+
+@contextlib.contextmanager
+def _tracking(no_track: bool, experiment: str, run_name: str) -> Any:
+    if no_track:
+        yield None
+        return
+    from ecomml.cli._common import configure_tracking
+    from ecomml.tracking import tracked_run
+
+    configure_tracking()
+    with tracked_run(experiment, run_name=run_name, tags={"ecomml.task": TASK}) as run:
+        yield run
+
+
+def _log(run: Any, plots: dict[str, Path], metrics: dict[str, float], params: dict[str, Any],
+         files: list[Path]) -> None:  # fmt: skip
+    if run is None:
+        return
+    import mlflow
+
+    mlflow.log_params({k: str(v) for k, v in params.items()})
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
+    for p in plots.values():
+        mlflow.log_artifact(str(p), artifact_path="plots")
+    for f in files:
+        if f.is_file():
+            mlflow.log_artifact(str(f), artifact_path="outputs")
+
+
+@app.command("classify")
+def classify(
+    transactions: Path = TxOpt,
+    cutoff: str = typer.Option(..., "--cutoff", help="Classify on rows with ts < cutoff."),
+    by: str = ByOpt,
+    output: Path = typer.Option(..., "--output", "-o", help="Classes file (CSV or Parquet)."),
+    abc_cutoffs: str = typer.Option(
+        "0.8,0.95", "--abc-cutoffs", help="Cumulative shares closing A and B."
+    ),
+    xyz_cutoffs: str = typer.Option("0.5,1.0", "--xyz-cutoffs", help="CV limits of X and Y."),
+    lookback_days: int = typer.Option(365, "--lookback-days", help="Window before the cutoff."),
+    dead_days: int = typer.Option(
+        90, "--dead-days", help="No sale in this many days = dead stock."
+    ),
+    on_hand: Path | None = typer.Option(
+        None, "--on-hand", help="sku,on_hand file: adds cover and turnover."
+    ),
+    compare_cutoff: str | None = typer.Option(
+        None,
+        "--compare-cutoff",
+        help="Earlier cutoff: also write class migration (<output>.migration.csv).",
+    ),
+    cell_targets: str | None = CellsOpt,
+    plots_dir: Path | None = typer.Option(
+        None, "--plots-dir", help="PNG folder (default <output>-plots)."
+    ),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    catalog: Path | None = CatalogOpt,
+    encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
+    no_track: bool = NoTrackOpt,
+    experiment: str = ExperimentOpt,
+) -> None:
+    """ABC (by --by) and XYZ classes, demand pattern, service target, slow movers and dead
+    stock per SKU, from the history before --cutoff.
+
+    Columns: sku, value, share, cum_share, rank, abc, xyz, cell, service_target, pattern,
+    cv, mean_demand, units, revenue, weekly_units, last_sale, days_since_sale, dead, slow_mover.
+    """  # fmt: skip
+    with handle_errors():
+        from ecomml._validation import check_cutoff
+        from ecomml.inventory import abc_xyz_matrix, class_migration, classify_skus
+        from ecomml.inventory.plots import plot_abc_xyz_heatmap, plot_pareto_classes
+        from ecomml.plots import save_figure
+
+        cut = check_cutoff(cutoff)
+        ac, xc = _cuts(abc_cutoffs, "--abc-cutoffs"), _cuts(xyz_cutoffs, "--xyz-cutoffs")
+        oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
+        with make_progress(transient=True) as progress:
+            task = progress.add_task("loading data", total=3)
+            shop = _shop(
+                transactions, cut, format, map_items, map_file, catalog, encoding, allow_future
+            )
+            progress.update(task, advance=1, description="classifying")
+            kw = dict(by=by, lookback_days=lookback_days, dead_days=dead_days,  # noqa: C408
+                      catalog=shop.catalog, cell_overrides=_cells(cell_targets))  # fmt: skip
+            classes = classify_skus(
+                shop.transactions, cut, abc_cutoffs=ac, xyz_cutoffs=xc, on_hand=oh, **kw
+            )
+            mig = None
+            if compare_cutoff is not None:
+                mig = class_migration(shop.transactions, check_cutoff(compare_cutoff), cut,
+                                      abc_cutoffs=ac, xyz_cutoffs=xc, **kw)  # fmt: skip
+            progress.update(task, advance=1, description="writing")
+            matrix = abc_xyz_matrix(classes)
+            with _tracking(no_track, experiment, "classify") as run:
+                _write_frame(classes, output)
+                files = [output]
+                if mig is not None:
+                    mpath = output.with_name(output.stem + ".migration.csv")
+                    _write_frame(mig, mpath)
+                    files.append(mpath)
+                pdir = plots_dir or output.with_name(output.stem + "-plots")
+                plots = {
+                    "pareto.png": save_figure(plot_pareto_classes(classes, measure=by), pdir / "pareto.png"),
+                    "abc_xyz.png": save_figure(plot_abc_xyz_heatmap(matrix), pdir / "abc_xyz.png"),
+                }  # fmt: skip
+                metrics = {f"skus_{c}": float((classes["abc"] == c).sum()) for c in "ABC"}
+                metrics.update(slow_movers=float(classes["slow_mover"].sum()),
+                               dead=float(classes["dead"].sum()))  # fmt: skip
+                _log(run, plots, metrics, {"by": by, "cutoff": cut.date(), "abc_cutoffs": abc_cutoffs,
+                                           "xyz_cutoffs": xyz_cutoffs}, files)  # fmt: skip
+            progress.update(task, advance=1, description="done")
+        from rich.table import Table
+
+        t = Table(title=f"ABC-XYZ matrix by {by} ({len(classes)} SKUs, cutoff {cut.date()})")
+        for col in ("class", "X", "Y", "Z"):
+            t.add_column(col, justify="right")
+        for a in "ABC":
+            row = matrix.loc[matrix["abc"] == a].set_index("xyz")
+            t.add_row(
+                a, *[f"{int(row.loc[x, 'skus'])} ({row.loc[x, 'value_share']:.1%})" for x in "XYZ"]
+            )
+        console.print(t)
+        console.print(
+            f"{int(classes['slow_mover'].sum())} slow movers, {int(classes['dead'].sum())} dead "
+            f"(no sale in {dead_days} days) -> {output}"
+            + (f"; {len(mig)} SKUs changed class since {compare_cutoff}" if mig is not None else "")
+        )
+
+
+@app.command("plan")
+def plan(
+    forecasts: Path = typer.Option(..., "--forecasts", help="Output of `ecomml predict forecast`."),
+    transactions: Path = TxOpt,
+    cutoff: str = typer.Option(
+        ..., "--cutoff", help="Plan date (history = rows with ts < cutoff)."
+    ),
+    lead_time: float = LeadTimeOpt,
+    lead_time_sd: float = LeadSdOpt,
+    service_level: float = ServiceOpt,
+    output: Path = typer.Option(..., "--output", "-o", help="Plan file (CSV or Parquet)."),
+    on_hand: Path | None = typer.Option(
+        None,
+        "--on-hand",
+        help="sku,on_hand[,on_order,unit_cost,moq,pack_size] file (default: nothing in stock).",
+    ),
+    policy: str = typer.Option(
+        "forecast", "--policy", help="forecast (quantile) or classic (z*sigma*sqrt(L))."
+    ),
+    target: str = TargetOpt,
+    review: str = typer.Option(
+        "periodic", "--review", help="periodic (order-up-to) or continuous (s, Q)."
+    ),
+    review_period: int = typer.Option(1, "--review-period", help="Periods between reviews."),
+    cell_targets: str | None = CellsOpt,
+    moq: float = typer.Option(0.0, "--moq", help="Minimum order quantity (units)."),
+    pack_size: float = typer.Option(1.0, "--pack-size", help="Orders are multiples of this."),
+    max_order_value: float | None = typer.Option(
+        None, "--max-order-value", help="Budget of the whole order."
+    ),
+    on_mismatch: str = typer.Option(
+        "error",
+        "--on-mismatch",
+        help="SKUs only in the forecast or only in the transactions: error or drop.",
+    ),
+    by: str = ByOpt,
+    seed: int = typer.Option(0, "--seed", help="Seed of the demand sample paths."),
+    plots_dir: Path | None = typer.Option(
+        None, "--plots-dir", help="PNG folder (default <output>-plots)."
+    ),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    catalog: Path | None = CatalogOpt,
+    encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
+    no_track: bool = NoTrackOpt,
+    experiment: str = ExperimentOpt,
+) -> None:
+    """Replenishment plan: order-up-to levels from the forecast's lead-time demand
+    distribution (lead time + review period, mixed over the lead-time distribution) and
+    today's order per SKU. Writes <output> and <output>.summary.json.
+
+    Columns: sku, abc, xyz, pattern, on_hand, on_order, lead_time_demand_q50, safety_stock,
+    reorder_point, order_up_to, order_qty, expected_fill_rate, expected_cover_weeks (+ more).
+    """  # fmt: skip
+    with handle_errors():
+        from ecomml._io import atomic_write_json
+        from ecomml._validation import check_cutoff
+        from ecomml.inventory import abc_xyz_matrix, replenishment_plan
+        from ecomml.inventory.plots import plot_abc_xyz_heatmap, plot_pareto_classes
+        from ecomml.inventory.policy import check_service_level
+        from ecomml.plots import save_figure
+
+        cut = check_cutoff(cutoff)
+        check_service_level(service_level)
+        cells = _cells(cell_targets)
+        with make_progress(transient=True) as progress:
+            task = progress.add_task("loading data", total=3)
+            fc = _read_frame(forecasts, "forecasts")
+            oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
+            shop = _shop(
+                transactions, cut, format, map_items, map_file, catalog, encoding, allow_future
+            )
+            progress.update(task, advance=1, description="stock levels")
+            res = replenishment_plan(
+                fc, shop.transactions, cut, lead_time=lead_time, lead_time_sd=lead_time_sd,
+                service_level=None if cells is not None else service_level, cell_targets=cells,
+                target=target, review=review, review_period=review_period, policy=policy,
+                on_hand=oh, catalog=shop.catalog, by=by, moq=moq, pack_size=pack_size,
+                max_order_value=max_order_value, on_mismatch=on_mismatch, random_state=seed,
+            )  # fmt: skip
+            progress.update(task, advance=1, description="writing")
+            summary = {**res.summary, "cutoff": str(cut.date()), "policy": policy, "target": target,
+                       "lead_time_days": lead_time, "lead_time_sd_days": lead_time_sd,
+                       "service_level": "per cell" if cells is not None else service_level}  # fmt: skip
+            with _tracking(no_track, experiment, f"plan-{policy}") as run:
+                _write_frame(res.plan, output)
+                spath = output.with_name(output.stem + ".summary.json")
+                atomic_write_json(spath, summary)
+                pdir = plots_dir or output.with_name(output.stem + "-plots")
+                cls = res.classes.dropna(subset=["value"]) if res.classes is not None else None
+                plots = {}
+                if cls is not None and len(cls):
+                    plots["pareto.png"] = save_figure(
+                        plot_pareto_classes(cls, measure=by), pdir / "pareto.png"
+                    )
+                    plots["abc_xyz.png"] = save_figure(
+                        plot_abc_xyz_heatmap(abc_xyz_matrix(cls)), pdir / "abc_xyz.png"
+                    )
+                metrics = {
+                    k: v
+                    for k, v in summary.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+                _log(run, plots, metrics, {"policy": policy, "target": target, "lead_time": lead_time,
+                     "lead_time_sd": lead_time_sd, "service_level": service_level, "review": review}, [output, spath])  # fmt: skip
+            progress.update(task, advance=1, description="done")
+        s = res.summary
+        console.print(
+            f"{s['skus']} SKUs, {s['skus_to_order']} to order ({s['order_units']:.0f} units, value "
+            f"{s['order_value']:,.0f}); expected fill rate {s['expected_fill_rate']:.3f}, expected "
+            f"average inventory {s['expected_avg_inventory_value']:,.0f}, turns "
+            f"{s['expected_turns']:.1f}, slow movers {s['slow_mover_share']:.1%} of stock -> {output}"
+        )
+
+
+@app.command("simulate")
+def simulate(
+    transactions: Path = TxOpt,
+    start: str = typer.Option(..., "--start", help="First simulated period (its week)."),
+    end: str = typer.Option(..., "--end", help="End of the simulation (exclusive)."),
+    policy: str = typer.Option("forecast", "--policy", help="forecast or classic."),
+    lead_time: float = LeadTimeOpt,
+    lead_time_sd: float = LeadSdOpt,
+    service_level: float = ServiceOpt,
+    output: Path = typer.Option(..., "--output", "-o", help="Output folder."),
+    target: str = TargetOpt,
+    review_period: int = typer.Option(1, "--review-period", help="Periods between reviews."),
+    refit_every: int = typer.Option(
+        4, "--refit-every", help="Refit the forecaster every K periods."
+    ),
+    freq: str = typer.Option("W", "--freq", help="W (weeks from Monday) or D."),
+    backorder: bool = typer.Option(
+        False, "--backorder", help="Backorder unmet demand (default: lost sales)."
+    ),
+    min_periods: int = typer.Option(
+        1,
+        "--min-periods",
+        help="Simulate SKUs with sales in at least this many periods before --start.",
+    ),
+    curve: str = typer.Option(
+        "0.8,0.9,0.95,0.98",
+        "--curve",
+        help="Target levels of the service-vs-inventory curve ('none' to skip).",
+    ),
+    trace_skus: str | None = typer.Option(
+        None, "--trace-skus", help="Comma-separated SKUs to plot."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed (lead times, sample paths)."),
+    format: str = FormatOpt,
+    map_items: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    catalog: Path | None = CatalogOpt,
+    encoding: str | None = EncodingOpt,
+    allow_future: bool = AllowFutureOpt,
+    no_track: bool = NoTrackOpt,
+    experiment: str = ExperimentOpt,
+) -> None:
+    """Replay --start..--end against a policy: review each period, orders arrive after the
+    lead time, lost sales (or --backorder). Writes per_sku, per_class, traces, tradeoff,
+    summary.json and plots/ to --output.
+    """  # fmt: skip
+    with handle_errors():
+        from ecomml._io import atomic_dir, atomic_write_json
+        from ecomml._validation import check_cutoff
+        from ecomml.exceptions import ConfigError, DataQualityError
+        from ecomml.forecasting._panel import check_freq, panel_from_transactions, period_start
+        from ecomml.inventory import simulate_policy, tradeoff_curve, unit_costs
+        from ecomml.inventory.plots import plot_inventory_traces, plot_tradeoff
+        from ecomml.inventory.policy import check_service_level
+        from ecomml.plots import save_figure
+
+        f = check_freq(freq)
+        t0, t1 = check_cutoff(start, name="--start"), check_cutoff(end, name="--end")
+        if t1 <= t0:
+            raise ConfigError(f"--end ({t1.date()}) must be after --start ({t0.date()})")
+        check_service_level(service_level)
+        levels = (
+            []
+            if curve.strip().lower() == "none"
+            else [float(x) for x in curve.split(",") if x.strip()]
+        )
+        for lv in levels:
+            check_service_level(lv)
+        with make_progress() as progress:
+            task = progress.add_task("loading data", total=1.0)
+            shop = _shop(
+                transactions, t1, format, map_items, map_file, catalog, encoding, allow_future
+            )
+            panel = panel_from_transactions(shop.transactions, t1, f)
+            hist = panel.loc[panel["ds"] < period_start(t0, f)]
+            active = hist.loc[hist["y"] > 0].groupby("sku").size()
+            keep = active.index[active >= min_periods]
+            if len(keep) == 0:
+                raise DataQualityError(
+                    f"no SKU sold in >= {min_periods} periods before --start {t0.date()}"
+                )
+            panel = panel.loc[panel["sku"].isin(keep)]
+            cost = unit_costs(
+                shop.transactions.loc[shop.transactions["ts"] < t0], keep, shop.catalog
+            )
+            cache: dict[Any, Any] = {}
+            kw = dict(lead_time=lead_time, lead_time_sd=lead_time_sd, target=target,  # noqa: C408
+                      review_period=review_period, freq=f, refit_every=refit_every, backorder=backorder,
+                      unit_cost=cost, random_state=seed, forecast_cache=cache)  # fmt: skip
+            n_runs = 1 + len(levels) * (2 if policy == "forecast" else 1)
+
+            def say(done: float) -> Any:
+                return lambda msg, frac: progress.update(
+                    task, completed=(done + frac) / n_runs, description=msg
+                )
+
+            res = simulate_policy(panel, t0, t1, policy=policy, service_level=service_level,
+                                  progress=say(0), **kw)  # fmt: skip
+            curve_df = None
+            if levels:
+                pols = ("forecast", "classic") if policy == "forecast" else (policy,)
+                curve_df = tradeoff_curve(panel, t0, t1, service_levels=levels, policies=pols,
+                                          progress=lambda m, fr: say(1)(m, fr * (n_runs - 1)), **kw)  # fmt: skip
+            progress.update(task, completed=1.0, description="writing")
+            skus = [s.strip() for s in trace_skus.split(",")] if trace_skus else None
+            if skus:
+                unknown = sorted(set(skus) - set(res.per_sku["sku"]))
+                if unknown:
+                    raise DataQualityError(
+                        f"--trace-skus not simulated (no history before --start): {unknown}"
+                    )
+
+            def fill(tmp: Path) -> None:
+                res.per_sku.to_parquet(tmp / "per_sku.parquet", index=False)
+                res.per_class.to_csv(tmp / "per_class.csv", index=False)
+                res.traces.to_parquet(tmp / "traces.parquet", index=False)
+                if curve_df is not None:
+                    curve_df.to_csv(tmp / "tradeoff.csv", index=False)
+                atomic_write_json(tmp / "summary.json", res.summary)
+                save_figure(plot_inventory_traces(res.traces, skus), tmp / "plots" / "traces.png")
+                if curve_df is not None:
+                    save_figure(plot_tradeoff(curve_df), tmp / "plots" / "tradeoff.png")
+
+            with _tracking(no_track, experiment, f"simulate-{policy}") as run:
+                atomic_dir(output, fill)
+                plots = {p.name: p for p in (output / "plots").glob("*.png")}
+                metrics = {
+                    k: v
+                    for k, v in res.summary.items()
+                    if isinstance(v, (int, float)) and not isinstance(v, bool)
+                }
+                _log(run, plots, metrics, {"policy": policy, "target": target, "lead_time": lead_time,
+                     "service_level": service_level, "refit_every": refit_every, "start": t0.date(),
+                     "end": t1.date(), "backorder": backorder},
+                     [output / "per_class.csv", output / "summary.json", output / "tradeoff.csv"])  # fmt: skip
+        s = res.summary
+        from rich.table import Table
+
+        t = Table(
+            title=f"{policy} policy, target {target} {service_level:g}, {s['periods']} periods, {s['skus']} SKUs"
+        )
+        for c in (
+            "class",
+            "skus",
+            "fill rate",
+            "cycle service",
+            "stock-out periods",
+            "avg value",
+            "turns",
+        ):
+            t.add_column(c, justify="right")
+        rows = [*res.per_class.itertuples()]
+        for r in rows:
+            t.add_row(str(r.abc), str(r.skus), f"{r.fill_rate:.3f}", f"{r.cycle_service:.3f}",
+                      str(int(r.stockout_periods)), f"{r.avg_value:,.0f}", f"{r.turns:.1f}")  # fmt: skip
+        t.add_row("all", str(s["skus"]), f"{s['fill_rate']:.3f}", f"{s['cycle_service']:.3f}",
+                  str(int(s["stockout_periods"])), f"{s['avg_value']:,.0f}", f"{s['turns']:.1f}")  # fmt: skip
+        console.print(t)
+        console.print(f"results -> {output}")

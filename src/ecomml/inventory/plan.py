@@ -1,0 +1,364 @@
+"""The nightly replenishment plan: classes + policy levels + stock position -> orders."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecomml._validation import check_cutoff, check_frame
+from ecomml.exceptions import ConfigError, DataQualityError, DataQualityWarning, short_repr
+from ecomml.inventory.classify import classify_skus
+from ecomml.inventory.policy import (
+    classic_levels,
+    forecast_levels,
+    forecast_period_days,
+    round_orders,
+)
+
+__all__ = ["PLAN_COLUMNS", "POLICIES", "ReplenishmentPlan", "replenishment_plan", "unit_costs"]
+
+PLAN_COLUMNS = [
+    "sku", "abc", "xyz", "pattern", "on_hand", "on_order", "lead_time_demand_q50",
+    "safety_stock", "reorder_point", "order_up_to", "order_qty", "expected_fill_rate",
+    "expected_cover_weeks",
+]  # fmt: skip
+POLICIES = ("forecast", "classic")
+
+
+@dataclass
+class ReplenishmentPlan:
+    """A plan (one row per SKU, :data:`PLAN_COLUMNS` first) and its summary."""
+
+    plan: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+    classes: pd.DataFrame | None = None
+
+
+def unit_costs(
+    transactions: pd.DataFrame, skus: Sequence[str], catalog: pd.DataFrame | None = None
+) -> pd.Series:
+    """Unit value per SKU: catalog ``cost`` where given, else the mean selling price."""
+    skus = pd.Index([str(s) for s in skus])
+    out = pd.Series(np.nan, index=skus)
+    if catalog is not None and {"sku", "cost"} <= set(catalog.columns):
+        out = out.fillna(pd.Series(catalog["cost"].to_numpy(np.float64), index=catalog["sku"].astype(str)).groupby(level=0).first())  # fmt: skip
+    if "price" in transactions.columns:
+        sales = transactions.loc[transactions["quantity"] > 0]
+        w = sales["quantity"] * sales["price"]
+        price = (
+            w.groupby(sales["sku"].astype(str)).sum()
+            / sales["quantity"].groupby(sales["sku"].astype(str)).sum()
+        )
+        out = out.fillna(price.reindex(skus))
+    return out.fillna(0.0).astype(np.float64)
+
+
+def _position(
+    on_hand: pd.DataFrame | None, skus: pd.Index
+) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    zero = pd.Series(0.0, index=skus)
+    if on_hand is None:
+        return zero, zero.copy(), None
+    check_frame(on_hand, required=["sku", "on_hand"], name="on-hand")
+    oh = on_hand.copy()
+    oh["sku"] = oh["sku"].astype(str)
+    dup = oh.loc[oh["sku"].duplicated(), "sku"].unique().tolist()
+    if dup:
+        raise DataQualityError(
+            f"on-hand lists SKU(s) {short_repr(dup)} more than once", bad_keys=dup
+        )
+    for col in ("on_hand", "on_order"):
+        if col not in oh.columns:
+            continue
+        v = pd.to_numeric(oh[col], errors="coerce")
+        bad = oh.loc[v.isna() | (v < 0), "sku"].tolist()
+        if bad:
+            raise DataQualityError(
+                f"on-hand column '{col}' has negative or non-numeric values for SKU(s) "
+                f"{short_repr(bad)}; stock and open orders must be numbers >= 0",
+                bad_keys=bad,
+            )
+        oh[col] = v
+    unknown = sorted(set(oh["sku"]) - set(skus))
+    if unknown:
+        warnings.warn(
+            f"on-hand lists {len(unknown)} SKU(s) that are not planned (no forecast): "
+            f"{short_repr(unknown)}; they are left out of the plan",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    oh = oh.set_index("sku")
+    on = oh["on_hand"].reindex(skus).fillna(0.0)
+    oo = oh["on_order"].reindex(skus).fillna(0.0) if "on_order" in oh.columns else zero.copy()
+    cost = oh["unit_cost"].reindex(skus) if "unit_cost" in oh.columns else None
+    return on.astype(np.float64), oo.astype(np.float64), cost
+
+
+def _match_skus(
+    fc_skus: pd.Index, tx_skus: pd.Index, fallback: pd.Index, on_mismatch: str
+) -> pd.Index:
+    """SKUs to plan; forecast-only (non-fallback) and transactions-only SKUs are errors."""
+    only_fc = fc_skus.difference(tx_skus).difference(fallback)
+    only_tx = tx_skus.difference(fc_skus)
+    if on_mismatch not in ("error", "drop"):
+        raise ConfigError(f"on_mismatch must be 'error' or 'drop', got {on_mismatch!r}")
+    msgs = []
+    if len(only_fc):
+        msgs.append(
+            f"{len(only_fc)} SKU(s) are in the forecast but have no sale in the transactions "
+            f"before the cutoff: {short_repr(list(only_fc))}"
+        )
+    if len(only_tx):
+        msgs.append(
+            f"{len(only_tx)} SKU(s) sold before the cutoff have no forecast: "
+            f"{short_repr(list(only_tx))}"
+        )
+    if msgs:
+        text = "; ".join(msgs)
+        if on_mismatch == "error":
+            raise DataQualityError(
+                text + ". Forecast with the same transactions and cutoff, or pass "
+                "--on-mismatch drop to plan only the SKUs in both",
+                bad_keys=list(only_fc) + list(only_tx),
+            )
+        warnings.warn(text + "; they are left out of the plan", DataQualityWarning, stacklevel=3)
+    return fc_skus.difference(only_fc).sort_values()
+
+
+def replenishment_plan(
+    forecast: pd.DataFrame,
+    transactions: pd.DataFrame,
+    cutoff: Any,
+    *,
+    lead_time: float | Sequence[float],
+    lead_time_sd: float = 0.0,
+    service_level: float | Mapping[str, float] | None = 0.95,
+    cell_targets: Mapping[str, float] | None = None,
+    target: str = "fill",
+    review: str = "periodic",
+    review_period: int = 1,
+    policy: str = "forecast",
+    on_hand: pd.DataFrame | None = None,
+    catalog: pd.DataFrame | None = None,
+    by: str = "revenue",
+    moq: float = 0.0,
+    pack_size: float = 1.0,
+    max_order_value: float | None = None,
+    on_mismatch: str = "error",
+    slow_cover_weeks: float = 26.0,
+    n_samples: int = 2000,
+    random_state: int | None = 0,
+) -> ReplenishmentPlan:
+    """Classify SKUs, set stock levels and compute today's orders.
+
+    Parameters
+    ----------
+    forecast : DataFrame
+        Output of ``ecomml predict forecast`` (``sku, ds, mean, q05..q95`` + ``nb_size``,
+        ``pattern``, ``fallback``), starting at the cutoff's period.
+    transactions : DataFrame
+        Canonical transactions; rows at or after ``cutoff`` are ignored.
+    lead_time, lead_time_sd : float
+        Days (an empirical list of lead times is accepted too).
+    service_level : float, mapping per SKU, or None
+        Target for every SKU; None uses the per-cell targets (``cell_targets`` overrides
+        :data:`~ecomml.inventory.DEFAULT_CELL_TARGETS`).
+    policy : {"forecast", "classic"}
+        Forecast-distribution levels, or the textbook ``z*sigma*sqrt(L+R)`` baseline.
+    on_hand : DataFrame or None
+        ``sku, on_hand`` (+ ``on_order``, ``unit_cost``, ``moq``, ``pack_size``); missing
+        SKUs hold nothing.
+    moq, pack_size, max_order_value : float
+        Order rounding and the budget of the whole order (A items first, then lowest cover).
+
+    Returns
+    -------
+    ReplenishmentPlan
+    """
+    if policy not in POLICIES:
+        raise ConfigError(f"--policy must be forecast or classic, got {policy!r}")
+    check_frame(forecast, required=["sku", "ds", "mean"], name="forecast")
+    cut = check_cutoff(cutoff)
+    check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
+    hist = transactions.loc[transactions["ts"] < cut]
+    if hist.empty:
+        raise DataQualityError(f"transactions has no rows before the cutoff {cut.date()}")
+    span_days = (cut - hist["ts"].min()).days
+    lt_max = (
+        max(lead_time) if isinstance(lead_time, (list, tuple, np.ndarray)) else float(lead_time)
+    )
+    if lt_max > span_days:
+        raise ConfigError(
+            f"--lead-time {lt_max:g} days is longer than the history before the cutoff "
+            f"({span_days} days); check the unit (days) or provide more history"
+        )
+    fc = forecast.copy()
+    fc["sku"] = fc["sku"].astype(str)
+    fc["ds"] = pd.to_datetime(fc["ds"])
+    period_days = forecast_period_days(fc)
+    fallback = (
+        pd.Index(fc.loc[fc["fallback"].astype(bool), "sku"].unique())
+        if "fallback" in fc.columns
+        else pd.Index([])
+    )
+    tx_skus = pd.Index(hist.loc[hist["quantity"] > 0, "sku"].astype(str).unique())
+    skus = _match_skus(pd.Index(fc["sku"].unique()), tx_skus, fallback, on_mismatch)
+    fc = fc.loc[fc["sku"].isin(skus)]
+    classes = classify_skus(
+        hist, cut, by=by, freq="W" if period_days == 7 else "D", catalog=catalog,
+        cell_overrides=cell_targets,
+    )  # fmt: skip
+    classes = classes.set_index("sku").reindex(skus)
+    new = classes["abc"].isna()
+    classes.loc[new, ["abc", "xyz"]] = ["C", "Z"]
+    classes["cell"] = classes["abc"] + classes["xyz"]
+    if service_level is None:
+        from ecomml.inventory.classify import cell_targets as _targets
+
+        level: Any = classes["cell"].map(_targets(cell_targets))
+    else:
+        from ecomml.inventory.policy import check_service_level
+
+        level = check_service_level(service_level)
+    kw = {"lead_time_sd": lead_time_sd, "review_period": review_period, "service_level": level,
+              "target": target, "review": review}  # fmt: skip
+    if policy == "forecast":
+        levels = forecast_levels(
+            fc, lead_time=lead_time, start=fc["ds"].min(), period_days=period_days,
+            n_samples=n_samples, random_state=random_state, **kw,
+        )  # fmt: skip
+    else:
+        from ecomml.forecasting._panel import panel_from_transactions
+
+        freq = "W" if period_days == 7 else "D"
+        panel = panel_from_transactions(hist, cut, freq)
+        panel = panel.loc[panel["sku"].isin(skus)]
+        levels = classic_levels(
+            panel, lead_time=float(np.mean(lead_time)), period_days=period_days, **kw
+        )
+        have = set(levels["sku"])
+        new_skus = [k for k in skus if k not in have]
+        if new_skus:  # no complete period of history: Poisson demand at the forecast mean
+            m = fc.loc[fc["sku"].isin(new_skus)].groupby("sku")["mean"].mean()
+            d = np.sqrt(m.to_numpy() / 2.0)
+            fake = pd.DataFrame({
+                "sku": np.repeat(m.index.to_numpy(), 2),
+                "ds": pd.Timestamp("2000-01-03"),
+                "y": np.column_stack([m.to_numpy() + d, m.to_numpy() - d]).ravel(),
+            })  # fmt: skip
+            extra = classic_levels(
+                fake, lead_time=float(np.mean(lead_time)), period_days=period_days, **kw
+            )
+            levels = pd.concat([levels, extra], ignore_index=True)
+    levels = levels.set_index("sku").reindex(skus)
+    on, oo, cost_oh = _position(on_hand, skus)
+    cost = unit_costs(hist, skus, catalog)
+    if cost_oh is not None:
+        cost = cost_oh.fillna(cost)
+    ip = on + oo
+    s = levels["reorder_point"]
+    S = levels["order_up_to"]
+    trigger = ip < S if review == "periodic" else ip <= s
+    raw = np.where(trigger, S - ip, 0.0)
+    moq_v = on_hand.set_index(on_hand["sku"].astype(str))["moq"].reindex(skus).fillna(moq).to_numpy() if on_hand is not None and "moq" in on_hand.columns else moq  # fmt: skip
+    pack_v = on_hand.set_index(on_hand["sku"].astype(str))["pack_size"].reindex(skus).fillna(pack_size).to_numpy() if on_hand is not None and "pack_size" in on_hand.columns else pack_size  # fmt: skip
+    mean_week = levels["mean_period_demand"].to_numpy() * 7.0 / period_days
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover_now = np.where(mean_week > 0, ip.to_numpy() / mean_week, np.inf)
+    prio = classes["abc"].map({"A": 0, "B": 1, "C": 2}).to_numpy() * 1e9 + np.minimum(
+        cover_now, 1e8
+    )
+    qty = round_orders(raw, moq=moq_v, pack_size=pack_v, unit_cost=cost.to_numpy(),
+                       max_order_value=max_order_value, priority=prio)  # fmt: skip
+    after = ip.to_numpy() + qty
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(mean_week > 0, after / mean_week, np.inf)
+    plan = pd.DataFrame(
+        {
+            "sku": skus.to_numpy(),
+            "abc": classes["abc"].to_numpy(),
+            "xyz": classes["xyz"].to_numpy(),
+            "pattern": _pattern(fc, classes, skus),
+            "on_hand": on.to_numpy(),
+            "on_order": oo.to_numpy(),
+            "lead_time_demand_q50": levels["lead_time_demand_q50"].to_numpy(),
+            "safety_stock": levels["safety_stock"].to_numpy(),
+            "reorder_point": s.to_numpy(),
+            "order_up_to": S.to_numpy(),
+            "order_qty": qty,
+            "expected_fill_rate": levels["expected_fill_rate"].to_numpy(),
+            "expected_cover_weeks": cover,
+            "service_target": np.broadcast_to(np.asarray(level, dtype=np.float64), (len(skus),)),
+            "expected_cycle_service": levels["expected_cycle_service"].to_numpy(),
+            "mean_weekly_demand": mean_week,
+            "unit_cost": cost.to_numpy(),
+            "order_value": qty * cost.to_numpy(),
+            "slow_mover": classes["slow_mover"].fillna(False).astype(bool).to_numpy(),
+            "dead": classes["dead"].fillna(False).astype(bool).to_numpy(),
+            "new_sku": new.to_numpy(),
+        }
+    )
+    nan_cols = [c for c in PLAN_COLUMNS[4:] if plan[c].isna().any()]
+    if nan_cols:
+        bad = plan.loc[plan[nan_cols].isna().any(axis=1), "sku"].tolist()
+        raise DataQualityError(
+            f"the plan has missing values in {nan_cols} for SKU(s) {short_repr(bad)}; "
+            "check the forecast rows of these SKUs",
+            bad_keys=bad,
+        )
+    return ReplenishmentPlan(plan, _summary(plan, period_days), classes.reset_index())
+
+
+def _pattern(fc: pd.DataFrame, classes: pd.DataFrame, skus: pd.Index) -> np.ndarray:
+    if "pattern" in fc.columns:
+        p = fc.drop_duplicates("sku").set_index("sku")["pattern"].reindex(skus)
+        if "fallback" in fc.columns:
+            fb = fc.drop_duplicates("sku").set_index("sku")["fallback"].reindex(skus).astype(bool)
+            p = p.where(~fb, "new")
+        return p.fillna(classes["pattern"]).fillna("new").astype(str).to_numpy()
+    return classes["pattern"].fillna("new").astype(str).to_numpy()
+
+
+def _summary(plan: pd.DataFrame, period_days: int) -> dict[str, Any]:
+    """Inventory value now, expected average inventory and turns under the policy."""
+    cost = plan["unit_cost"]
+    cycle = plan["mean_weekly_demand"] * period_days / 7.0
+    # average on hand of an order-up-to policy ~ safety stock + half a cycle's demand
+    avg_units = np.maximum(plan["safety_stock"], 0.0) + cycle / 2.0
+    avg_value = float((avg_units * cost).sum())
+    annual_cogs = float((plan["mean_weekly_demand"] * 52.0 * cost).sum())
+    now_value = float((plan["on_hand"] * cost).sum())
+    slow_basis = plan["on_hand"] * cost if now_value > 0 else avg_units * cost
+    total_basis = float(slow_basis.sum())
+    return {
+        "skus": int(len(plan)),
+        "skus_to_order": int((plan["order_qty"] > 0).sum()),
+        "order_units": float(plan["order_qty"].sum()),
+        "order_value": float(plan["order_value"].sum()),
+        "inventory_value": now_value,
+        "expected_avg_inventory_value": avg_value,
+        "expected_turns": annual_cogs / avg_value if avg_value > 0 else 0.0,
+        "slow_mover_share": float(slow_basis[plan["slow_mover"]].sum() / total_basis)
+        if total_basis > 0
+        else 0.0,
+        "slow_mover_skus": int(plan["slow_mover"].sum()),
+        "dead_skus": int(plan["dead"].sum()),
+        "expected_fill_rate": float(
+            np.average(
+                plan["expected_fill_rate"], weights=np.maximum(plan["mean_weekly_demand"], 1e-12)
+            )
+        ),
+        "by_class": {
+            k: {
+                "skus": int(len(g)),
+                "order_value": float(g["order_value"].sum()),
+                "expected_fill_rate": float(g["expected_fill_rate"].mean()),
+            }
+            for k, g in plan.groupby("abc")
+        },  # fmt: skip
+    }
