@@ -38,7 +38,12 @@ Progress = Callable[[str, float], None]
 
 #: Modules whose ``run_quickstart_step(ctx: StepContext) -> StepResult`` the main job runs,
 #: in order, after the feature store is built.
-TASK_STEPS: tuple[str, ...] = ("ecomml.churn", "ecomml.recommend", "ecomml.forecasting")
+TASK_STEPS: tuple[str, ...] = (
+    "ecomml.churn",
+    "ecomml.recommend",
+    "ecomml.forecasting",
+    "ecomml.inventory",
+)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ecomml.inventory.policy import (
     lead_time_periods,
     round_orders,
 )
+from ecomml.inventory.quickstart import run_quickstart_step
 from ecomml.inventory.simulate import (
     SimulationResult,
     inventory_at_equal_service,
@@ -53,4 +54,5 @@ __all__ = [
     "SimulationResult",
     "tradeoff_curve",
     "inventory_at_equal_service",
+    "run_quickstart_step",
 ]
