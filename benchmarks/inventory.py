@@ -1,0 +1,322 @@
+"""Inventory benchmark: ecomml's forecast-quantile policy vs the classic z*sigma*sqrt(L) policy.
+
+Protocol (issue 4):
+
+1. **Online Retail, two years, weekly** -- the forecasting benchmark's panel (same cleaning,
+   SKUs with sales in >= 26 weeks before the start; ``build_panel`` is imported from
+   ``benchmarks/forecast.py``). Replay the 8 weeks from ``--start`` (default 2011-10-10,
+   the forecasting holdout: 2011-10-10..2011-11-28) with weekly review, lost sales, lead
+   time 1 and 2 weeks, and fill-rate targets 0.90 / 0.95 / 0.98, for both policies. The
+   forecast policy refits the LightGBM forecaster every ``--refit-every`` weeks and
+   re-forecasts at every review, on data before the review only; the classic policy uses
+   the mean and standard deviation of the last 52 weeks. Unit value = mean selling price
+   before the start. Each run starts at the policy's own order-up-to level.
+   The service-inventory trade-off curve adds targets 0.5..0.99 so the two curves overlap;
+   the inventory saving is read off the curves at equal achieved fill rate.
+   Settings (refit cadence, sample paths) were checked on the validation window
+   ``--start 2011-08-15`` (the 8 weeks before), never on the holdout.
+2. **Synthetic shop** (seed 0, known daily negative binomial demand): base-stock levels
+   for a 2-week lead time + 1-week review at cycle service targets, against the optimal
+   levels (the true distribution's quantiles). Reports the true service achieved and the
+   expected leftover stock ``E[(S - D)+]`` (value) vs the optimum at equal service.
+3. **Scale** (``--scale N``): classify + plan for N synthetic SKUs in a child process;
+   wall time and peak RSS.
+
+Usage::
+
+    python benchmarks/inventory.py [--start 2011-10-10] [--markdown PATH] [--skip-real]
+        [--skip-synthetic] [--scale 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ecomml.inventory import (  # noqa: E402
+    classic_levels,
+    forecast_levels,
+    inventory_at_equal_service,
+    tradeoff_curve,
+)
+
+TARGETS = (0.90, 0.95, 0.98)
+CURVE = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+WEEKS = 8
+
+
+def real_data(start: pd.Timestamp, refit_every: int, lead_weeks: list[int]) -> dict[str, Any]:
+    from _datasets import online_retail_two_years
+    from forecast import build_panel
+
+    from ecomml.forecasting import LightGBMForecaster
+    from ecomml.inventory import unit_costs
+
+    t0 = time.perf_counter()
+    data = online_retail_two_years()
+    tx = data.transactions
+    hist, act = build_panel(tx, start)
+    panel = pd.concat([hist, act[hist.columns.intersection(act.columns)]], ignore_index=True)
+    panel = panel[["sku", "ds", "y"]]
+    end = start + pd.Timedelta(weeks=WEEKS)
+    cost = unit_costs(tx.loc[tx["ts"] < start], hist["sku"].unique())
+    info = {"skus": int(hist["sku"].nunique()), "start": str(start.date()),
+            "end": str(end.date()), "load_seconds": time.perf_counter() - t0}  # fmt: skip
+    print(f"panel: {info}", flush=True)
+    cache: dict[Any, Any] = {}
+    curves = []
+    for lw in lead_weeks:
+        t1 = time.perf_counter()
+        fc = LightGBMForecaster(freq="W", horizon=8, n_jobs=1)
+        curve = tradeoff_curve(
+            panel, start, end, service_levels=CURVE, lead_time=7 * lw, target="fill",
+            refit_every=refit_every, forecaster=fc, unit_cost=cost, forecast_cache=cache,
+            n_samples=1000, random_state=0,
+            progress=lambda m, f, _lw=lw: print(f"  L={_lw}w {m}", flush=True),
+        )  # fmt: skip
+        curve["lead_weeks"] = lw
+        curve["seconds"] = time.perf_counter() - t1
+        print(curve.to_string(), flush=True)
+        curves.append(curve)
+    info["curves"] = pd.concat(curves, ignore_index=True)
+    return info
+
+
+def summarise_real(curves: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = []
+    for (lw, pol), g in curves.groupby(["lead_weeks", "policy"]):
+        for t in TARGETS:
+            r = g.loc[np.isclose(g["service_level"], t)].iloc[0]
+            rows.append({"lead_weeks": lw, "target": t, "policy": pol, "fill_rate": r["fill_rate"],
+                         "miss_points": (r["fill_rate"] - t) * 100, "avg_value": r["avg_value"],
+                         "turns": r["turns"]})  # fmt: skip
+    points = pd.DataFrame(rows)
+    eq = []
+    for lw, g in curves.groupby("lead_weeks"):
+        cmp_ = inventory_at_equal_service(g)
+        for _, r in cmp_.iterrows():
+            eq.append({"lead_weeks": lw, **r.to_dict()})
+    return points, pd.DataFrame(eq)
+
+
+def synthetic(seed: int = 0, n_draw: int = 4000) -> pd.DataFrame:
+    """Base-stock levels vs the optimal ones from the true demand distribution."""
+    from ecomml.data.synth import make_shop
+    from ecomml.forecasting import LightGBMForecaster, panel_from_transactions
+    from ecomml.inventory import unit_costs
+
+    shop = make_shop(seed=seed)
+    last = pd.Timestamp(shop.transactions["ts"].max()).normalize()
+    end = last - pd.Timedelta(days=last.dayofweek)
+    cutoff = end - pd.Timedelta(weeks=WEEKS)
+    L, R = 2, 1
+    hist = panel_from_transactions(shop.transactions, cutoff, "W")
+    skus = np.sort(hist["sku"].unique())
+    truth = shop.truth_sku_days
+    truth = truth.loc[
+        (truth["date"] >= cutoff) & (truth["date"] < cutoff + pd.Timedelta(weeks=L + R))
+    ]
+    truth = truth.loc[truth["sku"].isin(skus)].sort_values(["sku", "date"])
+    n_days = (L + R) * 7
+    mu = truth["mean"].to_numpy().reshape(len(skus), n_days)
+    k = np.clip(truth["dispersion"].to_numpy(), 1e-6, None).reshape(len(skus), n_days)
+    rng = np.random.default_rng(seed + 1)
+    D = np.zeros((len(skus), n_draw))
+    for j in range(n_days):
+        lam = rng.gamma(k[:, j][:, None], (mu[:, j] / k[:, j])[:, None], size=(len(skus), n_draw))
+        D += rng.poisson(lam)
+    D.sort(axis=1)
+    cost = unit_costs(
+        shop.transactions.loc[shop.transactions["ts"] < cutoff], skus, shop.catalog
+    ).to_numpy()
+
+    def service(S: np.ndarray) -> np.ndarray:  # true P(D <= S) per SKU
+        return np.array([np.searchsorted(D[i], S[i], side="right") for i in range(len(S))]) / n_draw
+
+    def leftover(S: np.ndarray) -> float:  # expected value of E[(S - D)+]
+        return float((np.maximum(S[:, None] - D, 0).mean(axis=1) * cost).sum())
+
+    def optimal(level: float) -> np.ndarray:
+        idx = min(int(np.ceil(level * n_draw)) - 1, n_draw - 1)
+        return D[:, max(idx, 0)]
+
+    def optimal_at(csl: float) -> np.ndarray:
+        lo, hi = 0.0, 0.99999
+        for _ in range(40):
+            mid = (lo + hi) / 2
+            if service(optimal(mid)).mean() >= csl:
+                hi = mid
+            else:
+                lo = mid
+        return optimal(hi)
+
+    t0 = time.perf_counter()
+    est = LightGBMForecaster(freq="W", horizon=8, n_jobs=1).fit(hist, calendar=shop.calendar)
+    fc = est.predict(hist, start=cutoff, calendar=shop.calendar)
+    fit_s = time.perf_counter() - t0
+    rows = []
+    for tau in (0.8, 0.9, 0.95, 0.98):
+        opt = optimal(tau)
+        for name in ("ecomml forecast policy", "classic z*sigma*sqrt(L+R)"):
+            if name.startswith("ecomml"):
+                lv = forecast_levels(fc, lead_time=7 * L, review_period=R, service_level=tau,
+                                     target="cycle", start=cutoff, n_samples=4000)  # fmt: skip
+            else:
+                lv = classic_levels(hist, lead_time=7 * L, review_period=R, service_level=tau,
+                                    target="cycle")  # fmt: skip
+            S = lv.set_index("sku")["order_up_to"].reindex(skus).fillna(0).to_numpy()
+            csl = float(service(S).mean())
+            inv, inv_opt_tau, inv_opt_eq = leftover(S), leftover(opt), leftover(optimal_at(csl))
+            rows.append({"target": tau, "method": name, "true_service": csl,
+                         "inventory": inv, "optimal_at_target": inv_opt_tau,
+                         "optimal_at_equal_service": inv_opt_eq,
+                         "gap_at_equal_service": inv / inv_opt_eq - 1})  # fmt: skip
+            print(rows[-1], flush=True)
+    out = pd.DataFrame(rows)
+    out.attrs["fit_seconds"] = fit_s
+    out.attrs["skus"] = len(skus)
+    return out
+
+
+def scale_child(n: int, seed: int = 0) -> dict[str, Any]:
+    """Classify + plan n synthetic SKUs; returns wall times and peak RSS (this process)."""
+    from ecomml.inventory import replenishment_plan
+
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    rows = 8 * n
+    pop = rng.pareto(1.2, n) + 0.05
+    sku_idx = rng.choice(n, size=rows, p=pop / pop.sum())
+    sku_idx[:n] = np.arange(n)  # every SKU sells at least once
+    names = np.char.add("S", np.arange(n).astype(str)).astype(object)
+    start = pd.Timestamp("2025-01-06")
+    tx = pd.DataFrame({
+        "sku": names[sku_idx],
+        "ts": start + pd.to_timedelta(rng.integers(0, 364 * 24, rows), unit="h"),
+        "quantity": rng.integers(1, 5, rows).astype(np.float64),
+        "price": (5 + (sku_idx % 97)).astype(np.float64),
+    })  # fmt: skip
+    cutoff = start + pd.Timedelta(weeks=52)
+    rate = np.bincount(sku_idx, minlength=n) / 52.0
+    ds = pd.date_range(cutoff, periods=3, freq="7D")
+    fc = pd.DataFrame({"sku": np.repeat(names, 3), "ds": np.tile(ds, n),
+                       "mean": np.repeat(rate * 2.5, 3), "nb_size": 2.0})  # fmt: skip
+    from ecomml.forecasting import nb_quantiles
+    from ecomml.metrics.forecast import QUANTILE_COLUMNS
+
+    q = nb_quantiles(
+        fc["mean"].to_numpy(), fc["nb_size"].to_numpy(), list(QUANTILE_COLUMNS.values())
+    )
+    for j, c in enumerate(QUANTILE_COLUMNS):
+        fc[c] = q[:, j]
+    gen_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    res = replenishment_plan(fc, tx, cutoff, lead_time=14, service_level=0.95, n_samples=500)
+    plan_s = time.perf_counter() - t1
+    return {"skus": n, "transactions": rows, "generate_s": gen_s, "classify_plan_s": plan_s,
+            "planned": int(len(res.plan)), "nan_cells": int(res.plan.isna().sum().sum()),
+            "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}  # fmt: skip
+
+
+def run_scale(n: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--scale-child", str(n)], capture_output=True,
+                         text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        return {"skus": n, "error": out.stderr.strip().splitlines()[-1:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def to_markdown(real: dict[str, Any] | None, points: pd.DataFrame | None, eq: pd.DataFrame | None,
+                syn: pd.DataFrame | None, scale: list[dict[str, Any]]) -> str:  # fmt: skip
+    lines = []
+    if real is not None and points is not None and eq is not None:
+        lines += [f"Online Retail weekly panel: {real['skus']} SKUs, simulated {real['start']}..{real['end']} "
+                  f"(exclusive), weekly review, lost sales.", "",
+                  "| lead time | target fill | policy | achieved fill | miss (points) | avg inventory value | turns |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for _, r in points.iterrows():
+            lines.append(f"| {r['lead_weeks']} w | {r['target']:.2f} | {r['policy']} | {r['fill_rate']:.3f} | "
+                         f"{r['miss_points']:+.1f} | {r['avg_value']:,.0f} | {r['turns']:.1f} |")  # fmt: skip
+        lines += ["", "At equal achieved fill rate (read off the trade-off curves, linear interpolation):", "",
+                  "| lead time | fill rate | forecast policy inventory | classic inventory | saving |",
+                  "|---|---|---|---|---|"]  # fmt: skip
+        for _, r in eq.iterrows():
+            lines.append(f"| {int(r['lead_weeks'])} w | {r['fill_rate']:.3f} | {r['forecast_value']:,.0f} | "
+                         f"{r['classic_value']:,.0f} | {r['saving']:+.1%} |")  # fmt: skip
+    if syn is not None:
+        lines += ["", f"Synthetic shop (seed 0, {syn.attrs.get('skus')} SKUs, lead time 2 w + review 1 w, "
+                  "cycle-service targets); inventory = expected leftover E[(S-D)+] value under the true distribution:", "",
+                  "| target | method | true service | inventory | optimal at target | optimal at equal service | gap at equal service |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for _, r in syn.iterrows():
+            lines.append(f"| {r['target']:.2f} | {r['method']} | {r['true_service']:.3f} | {r['inventory']:,.0f} | "
+                         f"{r['optimal_at_target']:,.0f} | {r['optimal_at_equal_service']:,.0f} | "
+                         f"{r['gap_at_equal_service']:+.1%} |")  # fmt: skip
+    if scale:
+        lines += [
+            "",
+            "| SKUs | transactions | classify + plan s | peak RSS GiB |",
+            "|---|---|---|---|",
+        ]
+        for s in scale:
+            if "error" in s:
+                lines.append(f"| {s['skus']:,} | - | failed: {s['error']} | - |")
+            else:
+                lines.append(f"| {s['skus']:,} | {s['transactions']:,} | {s['classify_plan_s']:.1f} | "
+                             f"{s['peak_rss_gib']:.2f} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--start", default="2011-10-10")
+    ap.add_argument("--refit-every", type=int, default=1)
+    ap.add_argument("--lead-weeks", default="1,2")
+    ap.add_argument("--markdown", type=Path)
+    ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--scale", default="", help="Comma-separated SKU counts, e.g. 100000,1000000.")
+    ap.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    if args.scale_child:
+        print(json.dumps(scale_child(args.scale_child)))
+        return
+    real = points = eq = syn = None
+    if not args.skip_real:
+        real = real_data(pd.Timestamp(args.start), args.refit_every,
+                         [int(x) for x in args.lead_weeks.split(",")])  # fmt: skip
+        points, eq = summarise_real(real["curves"])
+        print(points.to_string(), "\n", eq.to_string(), flush=True)
+    if not args.skip_synthetic:
+        syn = synthetic()
+        print(syn.to_string(), flush=True)
+    scale = []
+    for n in [int(x) for x in args.scale.split(",") if x.strip()]:
+        scale.append(run_scale(n))
+        print(scale[-1], flush=True)
+    md = to_markdown(real, points, eq, syn, scale)
+    print(md)
+    if args.markdown:
+        from ecomml._io import atomic_write_text
+
+        atomic_write_text(args.markdown, md)
+
+
+if __name__ == "__main__":
+    main()
