@@ -46,6 +46,11 @@ __all__ = [
     "feature_hashes",
     "check_feature_hashes",
     "is_mlflow_uri",
+    "pyfunc_signature",
+    "register_model",
+    "list_model_versions",
+    "set_model_alias",
+    "MODEL_ALIASES",
 ]
 
 MODEL_FILE = "model.joblib"
@@ -326,7 +331,7 @@ def log_model(
     With ``registered_model_name`` a new registry version is created and tagged with the
     task, cutoff, ecomml version, feature hash and metrics from the model's metadata.
     """
-    import hashlib
+    import warnings
 
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -340,40 +345,248 @@ def log_model(
         )
     model_dir = Path(model_dir)
     meta = _verify(model_dir)
+    if signature is None:
+        signature = pyfunc_signature(meta)
     code = Path(__file__).with_name("_pyfunc_model.py")
-    try:
-        info = mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(code),
-            artifacts={_PYFUNC_ARTIFACT: str(model_dir)},
-            input_example=input_example,
-            signature=signature,
-            pip_requirements=[f"ecomml=={__version__}"],
-            registered_model_name=registered_model_name,
-            metadata={"ecomml_version": __version__, "task": meta.get("task")},
-        )
-    except MlflowException as err:
-        raise TrackingError(f"could not log model {name!r}: {err.message}") from err
-    if registered_model_name and info.registered_model_version is not None:
-        feats = json.dumps(meta.get("features") or {}, sort_keys=True)
-        tags = {
-            "ecomml.task": str(meta.get("task")),
-            "ecomml.version": __version__,
-            "ecomml.cutoff": str(meta.get("cutoff")),
-            "ecomml.training_window": json.dumps(meta.get("training_window")),
-            "ecomml.feature_hash": hashlib.sha256(feats.encode()).hexdigest()[:16],
-            **{
-                f"metric.{k}": f"{v:.6g}"
-                for k, v in (meta.get("metrics") or {}).items()
-                if isinstance(v, (int, float))
-            },
-        }
-        client = mlflow.MlflowClient()
+    with warnings.catch_warnings():
+        if signature is not None and input_example is None:
+            # the signature says what the model takes; an example would be run at log time
+            warnings.filterwarnings("ignore", message=r".*input example was not provided")
         try:
-            for k, v in tags.items():
-                client.set_model_version_tag(
-                    registered_model_name, str(info.registered_model_version), k, v
-                )
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                python_model=str(code),
+                artifacts={_PYFUNC_ARTIFACT: str(model_dir)},
+                input_example=input_example,
+                signature=signature,
+                pip_requirements=[f"ecomml=={__version__}"],
+                registered_model_name=registered_model_name,
+                metadata={"ecomml_version": __version__, "task": meta.get("task")},
+            )
         except MlflowException as err:
-            raise TrackingError(f"could not tag {registered_model_name}: {err.message}") from err
+            raise TrackingError(f"could not log model {name!r}: {err.message}") from err
+    if registered_model_name and info.registered_model_version is not None:
+        _tag_version(registered_model_name, str(info.registered_model_version), meta)
     return info
+
+
+def _feature_hash(meta: Mapping[str, Any]) -> str:
+    import hashlib
+
+    feats = json.dumps(meta.get("features") or {}, sort_keys=True)
+    return hashlib.sha256(feats.encode()).hexdigest()[:16]
+
+
+def _tag_version(name: str, version: str, meta: Mapping[str, Any]) -> None:
+    """Tag a registry version with the task, cutoff, training window, ecomml version,
+    feature-manifest hash, source run and every numeric metric of the model."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ecomml import __version__
+
+    run = mlflow.active_run()
+    tags = {
+        "ecomml.task": str(meta.get("task")),
+        "ecomml.version": str(meta.get("ecomml_version") or __version__),
+        "ecomml.cutoff": str(meta.get("cutoff")),
+        "ecomml.training_window": json.dumps(meta.get("training_window")),
+        "ecomml.feature_hash": _feature_hash(meta),
+        "ecomml.feature_views": ",".join(sorted(meta.get("features") or {})),
+        **({"ecomml.run_id": run.info.run_id} if run is not None else {}),
+        **{
+            f"metric.{k}": f"{v:.6g}"
+            for k, v in (meta.get("metrics") or {}).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
+        },
+    }
+    client = mlflow.MlflowClient()
+    try:
+        for k, v in tags.items():
+            client.set_model_version_tag(name, version, k, v)
+    except MlflowException as err:
+        raise TrackingError(f"could not tag {name} version {version}: {err.message}") from err
+
+
+#: Registry aliases the CLI offers (MLflow aliases; no deprecated stages).
+MODEL_ALIASES: tuple[str, ...] = ("champion", "challenger")
+
+
+def register_model(model_uri: str, name: str, model_dir: str | os.PathLike[str]) -> tuple[str, str]:
+    """Register an already logged model (``runs:/<id>/model``) as a new version of ``name``
+    and tag it like :func:`log_model` does; returns ``(name, version)``."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    meta = _verify(Path(model_dir))
+    try:
+        mv = mlflow.register_model(model_uri, name)
+    except MlflowException as err:
+        raise TrackingError(f"could not register {model_uri} as {name}: {err.message}") from err
+    _tag_version(name, str(mv.version), meta)
+    return name, str(mv.version)
+
+
+def list_model_versions(name: str | None = None) -> pd.DataFrame:
+    """Registered versions (newest first): ``name, version, aliases, task, cutoff,
+    training_window, ecomml_version, feature_hash, metrics, run_id, created``."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        if name is not None:
+            client.get_registered_model(name)
+            versions = list(client.search_model_versions(f"name = '{name}'"))
+        else:
+            versions = list(client.search_model_versions())
+    except MlflowException as err:
+        known = _registered_names(client)
+        raise TrackingError(
+            f"cannot list {name or 'registered models'} at {mlflow.get_tracking_uri()}: "
+            f"{err.message}" + (f"; registered: {', '.join(known)}" if known else "")
+        ) from err
+    rows = []
+    for v in versions:
+        tags = dict(v.tags or {})
+        metrics = {k[len("metric.") :]: val for k, val in tags.items() if k.startswith("metric.")}
+        rows.append(
+            {
+                "name": v.name,
+                "version": int(v.version),
+                "aliases": ",".join(sorted(getattr(v, "aliases", []) or [])),
+                "task": tags.get("ecomml.task", ""),
+                "cutoff": tags.get("ecomml.cutoff", ""),
+                "training_window": tags.get("ecomml.training_window", ""),
+                "ecomml_version": tags.get("ecomml.version", ""),
+                "feature_hash": tags.get("ecomml.feature_hash", ""),
+                "metrics": ", ".join(f"{k}={val}" for k, val in sorted(metrics.items())),
+                "run_id": v.run_id or "",
+                "created": pd.Timestamp(v.creation_timestamp, unit="ms"),
+            }
+        )
+    cols = ["name", "version", "aliases", "task", "cutoff", "training_window",
+            "ecomml_version", "feature_hash", "metrics", "run_id", "created"]  # fmt: skip
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values(["name", "version"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _registered_names(client: Any) -> list[str]:
+    try:
+        return sorted(m.name for m in client.search_registered_models())
+    except Exception:  # noqa: BLE001 - only used to enrich an error message
+        return []
+
+
+def set_model_alias(name: str, version: str | int, alias: str = "champion") -> str | None:
+    """Point ``alias`` of ``name`` at ``version``; returns the version it pointed at before."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ecomml.exceptions import ConfigError
+
+    if alias not in MODEL_ALIASES:
+        raise ConfigError(f"alias {alias!r} is not one of {', '.join(MODEL_ALIASES)}")
+    client = mlflow.MlflowClient()
+    try:
+        client.get_model_version(name, str(version))
+    except MlflowException as err:
+        known = _registered_names(client)
+        raise TrackingError(
+            f"model {name} version {version} not found at {mlflow.get_tracking_uri()}"
+            + (f"; registered models: {', '.join(known)}" if known else "")
+            + " (`ecomml model list` shows the versions)"
+        ) from err
+    previous = None
+    try:
+        previous = str(client.get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        previous = None
+    try:
+        client.set_registered_model_alias(name, alias, str(version))
+    except MlflowException as err:
+        raise TrackingError(f"could not set {name}@{alias}: {err.message}") from err
+    return previous
+
+
+def pyfunc_signature(meta: Mapping[str, Any]) -> Any:
+    """The MLflow signature of a saved ecomml model: its class's ``pyfunc_signature()``
+    when it defines one, else the built-in one of its task. None for unknown tasks and
+    non-ecomml estimators (MLflow then infers one from ``input_example``)."""
+    import importlib
+
+    cls_name = str(meta.get("class", ""))
+    module, _, qualname = cls_name.rpartition(".")
+    if not module.startswith("ecomml."):
+        return None  # a foreign estimator: MLflow infers from the input example
+    try:
+        cls = getattr(importlib.import_module(module), qualname)
+    except (ImportError, AttributeError):
+        cls = None
+    if cls is not None and hasattr(cls, "pyfunc_signature"):
+        return cls.pyfunc_signature()
+    return _task_signature(str(meta.get("task", "")))
+
+
+def _task_signature(task: str) -> Any:
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
+    def cols(*specs: tuple[str, str]) -> Schema:
+        return Schema([ColSpec(t, n) for n, t in specs])
+
+    if task == "forecast":
+        quant = [(q, "double") for q in ("q05", "q10", "q25", "q50", "q75", "q90", "q95")]
+        return ModelSignature(
+            inputs=cols(("sku", "string"), ("ds", "datetime"), ("y", "double")),
+            outputs=cols(
+                ("sku", "string"),
+                ("ds", "datetime"),
+                ("mean", "double"),
+                *quant,
+                ("pattern", "string"),
+                ("fallback", "boolean"),
+            ),  # fmt: skip
+            params=ParamSchema([ParamSpec("start", "string", None)]),
+        )
+    if task == "churn":
+        return ModelSignature(
+            inputs=Schema(
+                [
+                    ColSpec("string", "order_id"),
+                    ColSpec("string", "customer_id"),
+                    ColSpec("string", "sku"),
+                    ColSpec("datetime", "ts"),
+                    ColSpec("double", "quantity"),
+                    ColSpec("double", "price"),
+                ]
+            ),  # fmt: skip
+            outputs=cols(
+                ("customer_id", "string"),
+                ("p_churn", "double"),
+                ("p_repurchase", "double"),
+                ("expected_purchases", "double"),
+                ("expected_value", "double"),
+                ("value_at_risk", "double"),
+                ("tier", "string"),
+                ("segment", "string"),
+                ("reasons", "string"),
+                ("action", "string"),
+            ),  # fmt: skip
+            params=ParamSchema([ParamSpec("cutoff", "string", None)]),
+        )
+    if task == "recommend":
+        return ModelSignature(
+            inputs=cols(("customer_id", "string")),
+            outputs=cols(
+                ("customer_id", "string"),
+                ("sku", "string"),
+                ("rank", "long"),
+                ("score", "double"),
+                ("source", "string"),
+            ),  # fmt: skip
+            params=ParamSchema(
+                [ParamSpec("k", "long", 10), ParamSpec("exclude_seen", "boolean", False)]
+            ),
+        )
+    return None

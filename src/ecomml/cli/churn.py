@@ -285,6 +285,10 @@ def predict_churn(
                     f"(e.g. export {id_key_env}=$(openssl rand -hex 32)); it is never stored "
                     "with the output. Keep the same key to get the same pseudonyms."
                 )
+        from ecomml.modelstore import is_mlflow_uri
+
+        if is_mlflow_uri(model):
+            configure_tracking()
         with make_progress() as bar:
             task = bar.add_task("loading model", total=None)
             loaded = load_model(model, task="churn")

@@ -64,6 +64,11 @@ def _register() -> None:
     app.add_typer(train, name="train")
     app.add_typer(predict, name="predict")
     app.add_typer(backtest, name="backtest")
+    from ecomml.cli import experiment as experiment_cli
+    from ecomml.cli import model as model_cli
+
+    app.add_typer(experiment_cli.app, name="experiment", help="Run and compare experiments.")
+    app.add_typer(model_cli.app, name="model", help="The model registry: list and promote.")
 
 
 _register()

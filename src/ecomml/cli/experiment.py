@@ -1,0 +1,137 @@
+"""``ecomml experiment run|compare``: config-driven experiments tracked in MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ecomml.cli._common import console, handle_errors, make_progress
+
+app = typer.Typer(no_args_is_help=True, help="Run experiment configs and compare their runs.")
+
+
+@app.command("run")
+def run(
+    config: Path = typer.Argument(
+        ..., help="Experiment config (YAML), e.g. experiments/forecast.yaml."
+    ),
+    grid: bool = typer.Option(False, "--grid", help="Run every point of the config's grid."),
+    register: str | None = typer.Option(
+        None, "--register", help="Register the (best) model in MLflow under this name."
+    ),
+    out: Path = typer.Option(
+        Path("experiments-output"), "--out", help="Folder for models, plots and the HTML report."
+    ),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+) -> None:
+    """Run CONFIG: rolling folds (or the grid with --grid), the final model, MLflow runs."""
+    with handle_errors():
+        from ecomml.experiments import load_config, run_experiment
+
+        cfg = load_config(config)
+        uri = None
+        if not no_track:
+            from ecomml.cli._common import configure_tracking
+
+            uri = configure_tracking()
+        n = len(cfg.grid_points()) if grid else 1
+        with make_progress() as progress:
+            task = progress.add_task(f"{cfg.task}: loading data", total=None)
+            res = run_experiment(
+                cfg,
+                grid=grid,
+                register=register,
+                out_dir=out,
+                track=not no_track,
+                say=lambda msg: progress.update(task, description=f"{cfg.task}: {msg}"[:70]),
+            )
+            progress.update(task, description=f"{cfg.task}: done ({n} run(s))")
+        _print_points(res)
+        console.print(f"best model saved to {res.model_dir}", soft_wrap=True)
+        console.print(f"report: {res.report}", soft_wrap=True)
+        if res.parent_run_id:
+            console.print(
+                f"MLflow experiment {cfg.name!r}, parent run {res.parent_run_id} in {uri}",
+                soft_wrap=True,
+            )
+        if res.model_uri:
+            console.print(f"model URI: {res.model_uri}", soft_wrap=True)
+        if res.registered:
+            name, version = res.registered
+            console.print(
+                f"registered {name} version {version}; promote it with "
+                f"`ecomml model promote {name} {version} --alias champion`",
+                soft_wrap=True,
+            )
+
+
+def _print_points(res: object) -> None:
+    from rich.table import Table
+
+    cfg = res.config  # type: ignore[attr-defined]
+    pts = res.points  # type: ignore[attr-defined]
+    t = Table(
+        title=f"{cfg.name}: {cfg.task} / {cfg.model}, {cfg.folds} fold(s) before {cfg.cutoff.date()}"
+    )
+    t.add_column("point", justify="right")
+    t.add_column("params")
+    metrics = [m for m in cfg.metrics if m in pts.columns]
+    for m in metrics:
+        t.add_column(m + (" *" if m == cfg.primary_metric else ""), justify="right")
+    for _, r in pts.iterrows():
+        t.add_row(str(r["point"]), str(r["label"]), *[f"{float(r[m]):.4f}" for m in metrics])
+    console.print(t)
+
+
+@app.command("compare")
+def compare(
+    experiment: str | None = typer.Argument(
+        None, help="MLflow experiment name (default: every experiment with ecomml runs)."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Also write the leaderboard: .csv or .md."
+    ),
+    top: int = typer.Option(20, "--top", min=1, help="Rows shown per experiment."),
+) -> None:
+    """Print a leaderboard of experiment runs, best first (by each config's first metric).
+
+    Columns: rank, experiment, run_id, run_name, task, model, params, cutoff,
+    primary_metric, score, then the task's metrics.
+    """
+    with handle_errors():
+        from rich.table import Table
+
+        from ecomml.cli._common import configure_tracking
+        from ecomml.experiments import leaderboard, write_leaderboard
+
+        uri = configure_tracking()
+        df = leaderboard(experiment)
+        if output is not None:
+            write_leaderboard(df, output)
+        if df.empty:
+            console.print(
+                f"no experiment runs in {uri}"
+                + (f" for {experiment!r}" if experiment else "")
+                + "; run `ecomml experiment run experiments/forecast.yaml` first",
+                soft_wrap=True,
+            )
+            return
+        shown = df.loc[df["rank"] <= top]
+        t = Table(title="leaderboard (best first per experiment)")
+        for c in shown.columns:
+            t.add_column(c, justify="right" if c not in ("experiment", "run_id", "run_name", "task",
+                                                          "model", "params", "cutoff", "primary_metric") else "left")  # fmt: skip
+        for row in shown.itertuples(index=False):
+            cells = []
+            for c, v in zip(shown.columns, row, strict=True):
+                if c == "run_id":
+                    cells.append(str(v)[:8])
+                elif isinstance(v, float):
+                    cells.append("" if v != v else f"{v:.4f}")
+                else:
+                    cells.append(str(v))
+            t.add_row(*cells)
+        console.print(t)
+        if output is not None:
+            console.print(f"leaderboard written to {output}", soft_wrap=True)

@@ -1,0 +1,366 @@
+"""Experiment configs: a YAML file that says what to train, on which data, and how to score it.
+
+A config names a task (``forecast``, ``churn``, ``recommend``), a data source (a file
+with its format and column mapping, or the built-in sample shop), the cleaning policy,
+the training cutoff and the rolling folds before it, the model and its parameters, the
+metrics to report (the first one ranks runs) and an optional parameter grid::
+
+    name: forecast-lgbm            # MLflow experiment (default: ecomml-<task>-experiments)
+    task: forecast
+    data:                          # omit `path` for the built-in sample shop
+      sample: {seed: 0}
+    cutoff: 2024-12-02
+    folds: {n: 2, step: 8}
+    task_params: {freq: W, horizon: 8}
+    model: {name: lgbm, params: {n_estimators: 100}}
+    metrics: [scaled_pinball, wape, mase]
+    grid: {n_estimators: [60, 120]}
+
+Every key is checked: an unknown key gets the closest allowed one ("did you mean"), a
+wrong value names the file, the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecomml.exceptions import ConfigError
+
+__all__ = [
+    "TASKS",
+    "TASK_METRICS",
+    "ExperimentConfig",
+    "load_config",
+    "parse_config",
+    "metric_direction",
+]
+
+TASKS: tuple[str, ...] = ("forecast", "churn", "recommend")
+
+#: Metrics each task can report; the first in a config ranks runs.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "forecast": (
+        "scaled_pinball",
+        "wape",
+        "mase",
+        "rmsse",
+        "bias",
+        "coverage_80",
+        "coverage_90",
+    ),  # fmt: skip
+    "churn": ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top_decile"),
+    "recommend": tuple(
+        f"{m}_at_{k}"
+        for k in (10, 20)
+        for m in ("ndcg", "recall", "precision", "map", "hit", "coverage", "novelty")
+    ),
+}
+
+_HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "lift_top_decile", "ndcg", "recall", "precision",
+                     "map", "hit", "coverage_at", "novelty")  # fmt: skip
+
+#: Task options (outside the model's own parameters) and their defaults.
+TASK_PARAMS: dict[str, dict[str, Any]] = {
+    "forecast": {"freq": "W", "horizon": 8},
+    "churn": {"horizon": 90},
+    "recommend": {"k": 20, "window_days": 91, "use_store": True},
+}
+
+MODEL_NAMES: dict[str, tuple[str, ...]] = {
+    "forecast": ("lgbm", "auto", "naive", "snaive", "ma", "ets", "croston", "sba", "tsb"),
+    "churn": ("churn",),
+    "recommend": ("pipeline",),
+}
+
+_TOP_KEYS = ("name", "task", "description", "data", "cleaning", "cutoff", "folds",
+             "task_params", "model", "metrics", "grid", "register", "seed")  # fmt: skip
+_DATA_KEYS = ("path", "format", "mapping", "events", "catalog", "calendar", "encoding", "sample")
+_SAMPLE_KEYS = ("seed", "n_customers", "n_skus", "days", "start")
+_CLEAN_KEYS = ("enabled", "policy")
+_FOLD_KEYS = ("n", "step")
+_MODEL_KEYS = ("name", "params")
+
+
+def metric_direction(metric: str) -> str:
+    """``"max"`` when a larger value of ``metric`` is better, else ``"min"``."""
+    if metric.startswith("coverage_") and "_at_" not in metric:
+        return "target"  # interval coverage: closest to its nominal level
+    return "max" if metric.startswith(_HIGHER_IS_BETTER) else "min"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A validated experiment config (see the module docstring for the YAML layout)."""
+
+    name: str
+    task: str
+    cutoff: pd.Timestamp
+    folds: int = 2
+    fold_step: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    cleaning: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "policy": {}})
+    task_params: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+    model_params: dict[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    register: str | None = None
+    description: str = ""
+    path: Path | None = None
+
+    @property
+    def primary_metric(self) -> str:
+        """The metric that ranks runs (the first listed)."""
+        return self.metrics[0]
+
+    def grid_points(self) -> list[dict[str, Any]]:
+        """Every combination of the grid, each merged over ``model_params``."""
+        if not self.grid:
+            return [dict(self.model_params)]
+        keys = list(self.grid)
+        return [
+            {**self.model_params, **dict(zip(keys, values, strict=True))}
+            for values in itertools.product(*(self.grid[k] for k in keys))
+        ]
+
+
+def _where(src: str, key: str) -> str:
+    return f"{src}: {key}" if key else src
+
+
+def _check_keys(d: Any, allowed: tuple[str, ...], src: str, section: str) -> dict[str, Any]:
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise ConfigError(
+            f"{_where(src, section)} must be a mapping (key: value lines), got {type(d).__name__}"
+        )
+    for k in d:
+        if k not in allowed:
+            close = difflib.get_close_matches(str(k), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            where = f"{section}.{k}" if section else str(k)
+            raise ConfigError(
+                f"{src}: unknown key {where!r}{hint} Allowed keys"
+                f"{' in ' + section if section else ''}: {', '.join(allowed)}"
+            )
+    return dict(d)
+
+
+def _int(v: Any, src: str, key: str, low: int = 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise ConfigError(f"{src}: {key} must be an integer >= {low}, got {v!r}")
+    return int(v)
+
+
+def load_config(path: str | os.PathLike[str]) -> ExperimentConfig:
+    """Read and validate an experiment config file.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable YAML, unknown keys, missing or invalid values (the message names
+        the file, the key and what is allowed).
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(
+            f"experiment config {p} not found; the shipped examples are in experiments/*.yaml"
+        )
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML ({err})") from err
+    return parse_config(raw, source=str(p), path=p)
+
+
+def parse_config(
+    raw: Any, *, source: str = "<config>", path: Path | None = None
+) -> ExperimentConfig:
+    """Validate a config already parsed into a dict (see :func:`load_config`)."""
+    src = source
+    top = _check_keys(raw, _TOP_KEYS, src, "")
+    if not top:
+        raise ConfigError(f"{src}: empty config; it needs at least task and cutoff")
+    task = top.get("task")
+    if task not in TASKS:
+        close = difflib.get_close_matches(str(task), TASKS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{src}: task must be one of {', '.join(TASKS)}, got {task!r}{hint}")
+    if "cutoff" not in top:
+        raise ConfigError(
+            f"{src}: cutoff is required (the final model learns from ts < cutoff; "
+            "the folds end at it), e.g. cutoff: 2024-12-02"
+        )
+    try:
+        cutoff = pd.Timestamp(str(top["cutoff"]))
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{src}: cutoff {top['cutoff']!r} is not a date (YYYY-MM-DD)") from err
+    if cutoff.tzinfo is not None:
+        cutoff = cutoff.tz_convert(None)
+
+    data = _check_keys(top.get("data"), _DATA_KEYS, src, "data")
+    if "sample" in data:
+        data["sample"] = _check_keys(data["sample"], _SAMPLE_KEYS, src, "data.sample")
+        if "path" in data and data["path"] is not None:
+            raise ConfigError(f"{src}: give data.path or data.sample, not both")
+    if data.get("mapping") is not None and not isinstance(data["mapping"], dict):
+        raise ConfigError(
+            f"{src}: data.mapping must map source columns to canonical ones, "
+            "e.g. {InvoiceNo: order_id, StockCode: sku}"
+        )
+    base = path.parent if path is not None else Path.cwd()
+    for k in ("path", "events", "catalog", "calendar"):
+        if data.get(k) is not None:
+            f = Path(os.path.expandvars(str(data[k]))).expanduser()
+            data[k] = f if f.is_absolute() else (base / f)
+
+    cleaning_raw = top.get("cleaning", True)
+    if isinstance(cleaning_raw, bool):
+        cleaning = {"enabled": cleaning_raw, "policy": {}}
+    else:
+        cleaning = _check_keys(cleaning_raw, _CLEAN_KEYS, src, "cleaning")
+        cleaning.setdefault("enabled", True)
+        cleaning["policy"] = _check_policy(cleaning.get("policy"), src)
+
+    folds_raw = top.get("folds", 2)
+    if isinstance(folds_raw, int) and not isinstance(folds_raw, bool):
+        n_folds, step = _int(folds_raw, src, "folds"), None
+    else:
+        f = _check_keys(folds_raw, _FOLD_KEYS, src, "folds")
+        n_folds = _int(f.get("n", 2), src, "folds.n")
+        step = None if f.get("step") is None else _int(f["step"], src, "folds.step")
+
+    defaults = TASK_PARAMS[task]
+    tp = _check_keys(top.get("task_params"), tuple(defaults), src, "task_params")
+    task_params = {**defaults, **tp}
+    _check_task_params(task, task_params, src)
+
+    model = _check_keys(top.get("model"), _MODEL_KEYS, src, "model")
+    names = MODEL_NAMES[task]
+    model_name = str(model.get("name", names[0]))
+    if model_name not in names:
+        close = difflib.get_close_matches(model_name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            f"{src}: model.name {model_name!r} is not a {task} model{hint}; "
+            f"allowed: {', '.join(names)}"
+        )
+    params = model.get("params") or {}
+    if not isinstance(params, dict):
+        raise ConfigError(f"{src}: model.params must be a mapping of parameter: value")
+
+    allowed = TASK_METRICS[task]
+    metrics_raw = top.get("metrics") or [allowed[0]]
+    if isinstance(metrics_raw, str):
+        metrics_raw = [metrics_raw]
+    metrics = tuple(str(m).replace("@", "_at_") for m in metrics_raw)
+    for m in metrics:
+        if m not in allowed:
+            close = difflib.get_close_matches(m, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"{src}: metric {m!r} is not a {task} metric{hint}; allowed: {', '.join(allowed)}"
+            )
+
+    grid = top.get("grid") or {}
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{src}: grid must map model parameters to lists of values")
+    grid = {str(k): (v if isinstance(v, list) else [v]) for k, v in grid.items()}
+    for k, v in grid.items():
+        if not v:
+            raise ConfigError(f"{src}: grid.{k} is an empty list; give at least one value")
+
+    name = str(top.get("name") or f"ecomml-{task}-experiments")
+    register = top.get("register")
+    cfg = ExperimentConfig(
+        name=name,
+        task=task,
+        cutoff=cutoff,
+        folds=n_folds,
+        fold_step=step,
+        data=data,
+        cleaning=cleaning,
+        task_params=task_params,
+        model=model_name,
+        model_params=dict(params),
+        metrics=metrics,
+        grid=grid,
+        register=None if register is None else str(register),
+        description=str(top.get("description") or ""),
+        path=path,
+    )
+    _check_model_params(cfg, src)
+    return cfg
+
+
+def _check_policy(policy: Any, src: str) -> dict[str, Any]:
+    import dataclasses
+
+    from ecomml.data.cleaning import CleaningPolicy
+
+    allowed = tuple(f.name for f in dataclasses.fields(CleaningPolicy))
+    return _check_keys(policy, allowed, src, "cleaning.policy")
+
+
+def _check_task_params(task: str, tp: dict[str, Any], src: str) -> None:
+    if task == "forecast":
+        if str(tp["freq"]).upper() not in ("W", "D"):
+            raise ConfigError(f"{src}: task_params.freq must be W or D, got {tp['freq']!r}")
+        tp["freq"] = str(tp["freq"]).upper()
+        _int(tp["horizon"], src, "task_params.horizon")
+    elif task == "churn":
+        _int(tp["horizon"], src, "task_params.horizon")
+    else:
+        _int(tp["k"], src, "task_params.k")
+        _int(tp["window_days"], src, "task_params.window_days")
+        if not isinstance(tp["use_store"], bool):
+            raise ConfigError(f"{src}: task_params.use_store must be true or false")
+
+
+def _model_param_names(cfg: ExperimentConfig) -> tuple[str, ...]:
+    import inspect
+
+    if cfg.task == "forecast":
+        from ecomml.forecasting.auto import make_forecaster
+
+        est = make_forecaster(
+            cfg.model, freq=cfg.task_params["freq"], horizon=cfg.task_params["horizon"]
+        )
+        return tuple(est.get_params(deep=False))
+    if cfg.task == "churn":
+        from ecomml.churn.scoring import ChurnModel
+
+        cls: Any = ChurnModel
+    else:
+        from ecomml.recommend import RecommenderPipeline
+
+        cls = RecommenderPipeline
+    sig = inspect.signature(cls.__init__)
+    skip = {"self", "horizon"} if cfg.task == "churn" else {"self"}
+    return tuple(n for n in sig.parameters if n not in skip)
+
+
+def _check_model_params(cfg: ExperimentConfig, src: str) -> None:
+    allowed = _model_param_names(cfg)
+    fixed = {"freq", "horizon"} if cfg.task == "forecast" else set()
+    for section, keys in (("model.params", cfg.model_params), ("grid", cfg.grid)):
+        for k in keys:
+            if k in fixed:
+                raise ConfigError(f"{src}: set {k} under task_params, not {section}")
+            if k not in allowed:
+                close = difflib.get_close_matches(k, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(
+                    f"{src}: {section}.{k} is not a parameter of the {cfg.task} model "
+                    f"{cfg.model!r}{hint} Allowed: {', '.join(sorted(allowed))}"
+                )

@@ -1,0 +1,87 @@
+"""Experiment config validation: every shipped config parses; mistakes get precise messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ecomml.exceptions import ConfigError
+from ecomml.experiments import load_config, metric_direction, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = {"task": "forecast", "cutoff": "2024-01-15", "model": {"name": "ma"}}
+
+
+@pytest.mark.parametrize("task", ["forecast", "churn", "recommend"])
+def test_shipped_configs_parse(task: str) -> None:
+    cfg = load_config(ROOT / "experiments" / f"{task}.yaml")
+    assert cfg.task == task
+    assert cfg.metrics and cfg.grid
+    assert len(cfg.grid_points()) >= 2
+    assert cfg.data.get("path") is None  # runs on the built-in sample shop
+
+
+def test_defaults_and_grid_points() -> None:
+    cfg = parse_config({**BASE, "grid": {"window": [4, 8], "min_history": [0, 2]}})
+    assert cfg.name == "ecomml-forecast-experiments"
+    assert cfg.metrics[0] == "scaled_pinball"
+    assert cfg.task_params == {"freq": "W", "horizon": 8}
+    pts = cfg.grid_points()
+    assert len(pts) == 4
+    assert {p["window"] for p in pts} == {4, 8}
+
+
+@pytest.mark.parametrize(
+    ("patch", "needle"),
+    [
+        ({"modle": {"name": "ma"}}, "did you mean 'model'"),
+        ({"task": "forcast"}, "did you mean 'forecast'"),
+        ({"model": {"name": "lgmb"}}, "did you mean 'lgbm'"),
+        ({"model": {"name": "ma", "params": {"windw": 3}}}, "did you mean 'window'"),
+        ({"metrics": ["wap"]}, "did you mean 'wape'"),
+        ({"task_params": {"freq": "M"}}, "freq must be W or D"),
+        ({"task_params": {"horizn": 4}}, "did you mean 'horizon'"),
+        ({"folds": {"n": 0}}, "folds.n must be an integer >= 1"),
+        ({"cutoff": "not a date"}, "is not a date"),
+        ({"data": {"sampel": {}}}, "did you mean 'sample'"),
+        ({"cleaning": {"policy": {"drop_duplicate": True}}}, "did you mean 'drop_duplicates'"),
+        ({"grid": {"horizon": [4, 8]}}, "task_params"),
+        ({"grid": {"window": []}}, "empty list"),
+    ],
+)
+def test_bad_configs_name_key_and_fix(patch: dict, needle: str, tmp_path: Path) -> None:
+    raw = {**BASE, **patch}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert needle in str(err.value)
+    assert "bad.yaml" in str(err.value)
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("task: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="cutoff is required"):
+        parse_config({"task": "churn"})
+
+
+def test_relative_data_paths_resolve_next_to_the_config(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "data": {"path": "shop.csv"}}))
+    assert load_config(path).data["path"] == tmp_path / "shop.csv"
+
+
+def test_metric_directions() -> None:
+    assert metric_direction("roc_auc") == "max"
+    assert metric_direction("ndcg_at_20") == "max"
+    assert metric_direction("coverage_at_20") == "max"
+    assert metric_direction("wape") == "min"
+    assert metric_direction("brier") == "min"
+    assert metric_direction("coverage_80") == "target"
