@@ -446,6 +446,14 @@ def list_model_versions(name: str | None = None) -> pd.DataFrame:
             f"cannot list {name or 'registered models'} at {mlflow.get_tracking_uri()}: "
             f"{err.message}" + (f"; registered: {', '.join(known)}" if known else "")
         ) from err
+    aliases: dict[tuple[str, str], list[str]] = {}
+    for model_name in sorted({v.name for v in versions}):
+        try:
+            by_alias = client.get_registered_model(model_name).aliases or {}
+        except MlflowException:
+            by_alias = {}
+        for alias, ver in by_alias.items():
+            aliases.setdefault((model_name, str(ver)), []).append(alias)
     rows = []
     for v in versions:
         tags = dict(v.tags or {})
@@ -454,7 +462,7 @@ def list_model_versions(name: str | None = None) -> pd.DataFrame:
             {
                 "name": v.name,
                 "version": int(v.version),
-                "aliases": ",".join(sorted(getattr(v, "aliases", []) or [])),
+                "aliases": ",".join(sorted(aliases.get((v.name, str(v.version)), []))),
                 "task": tags.get("ecomml.task", ""),
                 "cutoff": tags.get("ecomml.cutoff", ""),
                 "training_window": tags.get("ecomml.training_window", ""),

@@ -1,0 +1,29 @@
+"""A small synthetic shop (as a config section and as a canonical Parquet file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SAMPLE = {"seed": 2, "n_customers": 400, "n_skus": 60, "days": 480, "include_events": False}
+CUTOFF = "2024-04-22"  # a Monday, 7 days before the data ends
+
+
+@pytest.fixture(scope="session")
+def small_shop_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ecomml.data.synth import make_shop
+
+    shop = make_shop(**SAMPLE)
+    path = tmp_path_factory.mktemp("shop") / "transactions.parquet"
+    shop.transactions.to_parquet(path, index=False)
+    return path
+
+
+def write_config(folder: Path, name: str, **fields: Any) -> Path:
+    raw = {"name": name, "data": {"sample": dict(SAMPLE)}, "cutoff": CUTOFF, **fields}
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
