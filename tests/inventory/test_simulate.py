@@ -98,3 +98,16 @@ def test_bad_simulation_input(panel):
         simulate_policy(panel, START, END, policy="classic", lead_time=7, service_level=1.1)
     with pytest.raises(ConfigError, match="longer than the history"):
         simulate_policy(panel, START, END, policy="classic", lead_time=4000)
+
+
+def test_calibrate_service_level():
+    from ecomml.inventory import calibrate_service_level
+
+    curve = pd.DataFrame({"policy": "forecast", "service_level": [0.8, 0.9, 0.95],
+                          "fill_rate": [0.75, 0.85, 0.9]})  # fmt: skip
+    got = calibrate_service_level(curve, [0.85, 0.8, 0.92, 0.99])
+    assert got[0.85] == pytest.approx(0.9)
+    assert got[0.8] == pytest.approx(0.85)
+    assert 0.95 < got[0.92] <= 0.999 and got[0.99] == 0.999
+    with pytest.raises(ConfigError):
+        calibrate_service_level(curve.iloc[:1], [0.9])

@@ -28,6 +28,7 @@ from ecomml.inventory.policy import (
 from ecomml.inventory.quickstart import run_quickstart_step
 from ecomml.inventory.simulate import (
     SimulationResult,
+    calibrate_service_level,
     inventory_at_equal_service,
     simulate_policy,
     tradeoff_curve,
@@ -54,5 +55,6 @@ __all__ = [
     "SimulationResult",
     "tradeoff_curve",
     "inventory_at_equal_service",
+    "calibrate_service_level",
     "run_quickstart_step",
 ]

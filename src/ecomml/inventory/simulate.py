@@ -31,7 +31,13 @@ from ecomml.inventory.policy import (
 )
 from ecomml.metrics.forecast import abc_classes
 
-__all__ = ["SimulationResult", "simulate_policy", "tradeoff_curve", "inventory_at_equal_service"]
+__all__ = [
+    "SimulationResult",
+    "simulate_policy",
+    "tradeoff_curve",
+    "inventory_at_equal_service",
+    "calibrate_service_level",
+]
 
 Progress = Callable[[str, float], None]
 
@@ -367,3 +373,36 @@ def inventory_at_equal_service(
         rows.append({metric: float(s), f"{policy}_value": inv_a, f"{baseline}_value": inv_b,
                      "saving": 1.0 - inv_a / inv_b if inv_b > 0 else np.nan})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def calibrate_service_level(
+    curve: pd.DataFrame,
+    targets: Sequence[float],
+    *,
+    policy: str = "forecast",
+    metric: str = "fill_rate",
+    max_level: float = 0.999,
+) -> dict[float, float]:
+    """The service-level setting that achieved each target on a past trade-off curve.
+
+    Simulate a window *before* the plan date with :func:`tradeoff_curve`, then use the
+    returned settings: the policy's systematic gap (forecast bias, tails that the
+    forecast misses) is corrected by replay rather than by a formula. Settings are
+    interpolated linearly between the simulated levels (extrapolated linearly beyond the
+    last one, capped at ``max_level``).
+    """
+    g = curve.loc[curve["policy"] == policy].sort_values("service_level")
+    if len(g) < 2:
+        raise ConfigError(f"the curve needs at least two {policy} points to calibrate")
+    x = np.maximum.accumulate(g[metric].to_numpy(np.float64))
+    y = g["service_level"].to_numpy(np.float64)
+    out = {}
+    for t in targets:
+        check_service_level(t)
+        if t <= x[-1]:
+            v = float(np.interp(t, x, y))
+        else:  # beyond the curve: extend its last segment
+            dx = max(x[-1] - x[-2], 1e-9)
+            v = float(y[-1] + (t - x[-1]) * (y[-1] - y[-2]) / dx)
+        out[float(t)] = float(np.clip(v, 1e-3, max_level))
+    return out
