@@ -90,3 +90,11 @@ def test_forecast_and_transaction_skus_must_match(shop, forecast):
 def test_bad_parameters(shop, forecast, kw, match):
     with pytest.raises(ConfigError, match=match):
         replenishment_plan(forecast, shop.transactions, CUTOFF, **kw)
+
+
+def test_sku_first_sold_in_the_cutoff_period_is_not_an_error(shop, forecast):
+    row = shop.transactions.iloc[[0]].assign(sku="FRESH-1", ts=pd.Timestamp("2023-10-03 10:00"))
+    tx = pd.concat([shop.transactions, row], ignore_index=True)
+    with pytest.warns(DataQualityWarning, match="FRESH-1"):
+        p = replenishment_plan(forecast, tx, "2023-10-04", lead_time=7).plan
+    assert "FRESH-1" not in set(p["sku"]) and len(p) == forecast["sku"].nunique()

@@ -206,8 +206,21 @@ def replenishment_plan(
         if "fallback" in fc.columns
         else pd.Index([])
     )
-    tx_skus = pd.Index(hist.loc[hist["quantity"] > 0, "sku"].astype(str).unique())
-    skus = _match_skus(pd.Index(fc["sku"].unique()), tx_skus, fallback, on_mismatch)
+    sold = hist.loc[hist["quantity"] > 0]
+    tx_skus = pd.Index(sold["sku"].astype(str).unique())
+    # a SKU first sold in the cutoff's own (incomplete) period has no forecast yet: not an error
+    complete = pd.Index(sold.loc[sold["ts"] < fc["ds"].min(), "sku"].astype(str).unique())
+    only_partial = tx_skus.difference(complete).difference(pd.Index(fc["sku"].unique()))
+    if len(only_partial):
+        warnings.warn(
+            f"{len(only_partial)} SKU(s) first sold in the period of the cutoff have no forecast "
+            f"and are not planned: {short_repr(list(only_partial))}",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    skus = _match_skus(
+        pd.Index(fc["sku"].unique()), tx_skus.difference(only_partial), fallback, on_mismatch
+    )
     fc = fc.loc[fc["sku"].isin(skus)]
     classes = classify_skus(
         hist, cut, by=by, freq="W" if period_days == 7 else "D", catalog=catalog,
@@ -311,7 +324,8 @@ def replenishment_plan(
             "check the forecast rows of these SKUs",
             bad_keys=bad,
         )
-    return ReplenishmentPlan(plan, _summary(plan, period_days), classes.reset_index())
+    summary = _summary(plan, period_days * (review_period if review == "periodic" else 1))
+    return ReplenishmentPlan(plan, summary, classes.reset_index())
 
 
 def _pattern(fc: pd.DataFrame, classes: pd.DataFrame, skus: pd.Index) -> np.ndarray:
@@ -324,10 +338,10 @@ def _pattern(fc: pd.DataFrame, classes: pd.DataFrame, skus: pd.Index) -> np.ndar
     return classes["pattern"].fillna("new").astype(str).to_numpy()
 
 
-def _summary(plan: pd.DataFrame, period_days: int) -> dict[str, Any]:
+def _summary(plan: pd.DataFrame, cycle_days: int) -> dict[str, Any]:
     """Inventory value now, expected average inventory and turns under the policy."""
     cost = plan["unit_cost"]
-    cycle = plan["mean_weekly_demand"] * period_days / 7.0
+    cycle = plan["mean_weekly_demand"] * cycle_days / 7.0
     # average on hand of an order-up-to policy ~ safety stock + half a cycle's demand
     avg_units = np.maximum(plan["safety_stock"], 0.0) + cycle / 2.0
     avg_value = float((avg_units * cost).sum())
