@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +28,23 @@ def write_config(folder: Path, name: str, **fields: Any) -> Path:
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def _shared_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite MLflow store for the session: creating its tables takes seconds."""
+    root = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+@pytest.fixture
+def store_uri(_shared_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The shared store as the tracking URI (each test uses its own experiment names)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", _shared_store)
+    monkeypatch.chdir(tmp_path)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(_shared_store)
+    yield _shared_store
+    mlflow.set_tracking_uri(previous)

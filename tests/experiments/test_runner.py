@@ -41,7 +41,7 @@ FORECAST = {
 
 
 def test_forecast_grid_registry_promote_and_predict_by_alias(
-    mlflow_uri: str, tmp_path: Path, small_shop_file: Path
+    store_uri: str, tmp_path: Path, small_shop_file: Path
 ) -> None:
     import mlflow
 
@@ -111,12 +111,13 @@ def test_forecast_grid_registry_promote_and_predict_by_alias(
     assert md.startswith("| rank | experiment |")
     _ok(["experiment", "compare", "--output", str(tmp_path / "lb.csv")])
     df = pd.read_csv(tmp_path / "lb.csv")
+    df = df.loc[df["experiment"] == "fc-test"]
     assert list(df["rank"]) == [1, 2]
     assert df["score"].is_monotonic_increasing
     assert df["run_id"].iloc[0] == best
 
 
-def test_without_grid_each_fold_is_a_child_run(mlflow_uri: str, tmp_path: Path) -> None:
+def test_without_grid_each_fold_is_a_child_run(store_uri: str, tmp_path: Path) -> None:
     import subprocess
 
     import mlflow
@@ -154,7 +155,7 @@ def test_untracked_run_needs_no_mlflow(tmp_path: Path, monkeypatch: pytest.Monke
     assert not (tmp_path / "mlruns.db").exists()
 
 
-def test_cli_errors_are_one_line(mlflow_uri: str, tmp_path: Path) -> None:
+def test_cli_errors_are_one_line(store_uri: str, tmp_path: Path) -> None:
     _fails(["experiment", "run", str(tmp_path / "missing.yaml")], "not found")
     cfg = write_config(tmp_path, "no-grid", **{**FORECAST, "grid": None})
     _fails(["experiment", "run", str(cfg), "--grid"], "has no grid")
@@ -172,7 +173,7 @@ def test_cli_errors_are_one_line(mlflow_uri: str, tmp_path: Path) -> None:
 
 
 def test_churn_train_register_promote_predict_by_alias(
-    mlflow_uri: str, tmp_path: Path, small_shop_file: Path
+    store_uri: str, tmp_path: Path, small_shop_file: Path
 ) -> None:
     _ok(["train", "churn", "-t", str(small_shop_file), "--cutoff", CUTOFF, "--horizon", "60",
          "--max-cutoffs", "3", "--model-dir", str(tmp_path / "m"), "--register", "churn-demo",
