@@ -85,3 +85,24 @@ def test_metric_directions() -> None:
     assert metric_direction("wape") == "min"
     assert metric_direction("brier") == "min"
     assert metric_direction("coverage_80") == "target"
+
+
+def test_report_is_self_contained(tmp_path: Path) -> None:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from ecomml.experiments.report import write_report
+    from ecomml.plots import save_figure
+
+    fig = Figure(figsize=(3, 2))
+    fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
+    png = save_figure(fig, tmp_path / "p.png")
+    cfg = parse_config(BASE)
+    points = pd.DataFrame({"point": [1], "label": ["base"], "scaled_pinball": [0.5]})
+    folds = pd.DataFrame({"fold": [1], "cutoff": [pd.Timestamp("2024-01-01")], "wape": [0.3]})
+    path = write_report(tmp_path / "r.html", title="t <&>", config=cfg, points=points,
+                        folds=folds, plots={"p.png": png})  # fmt: skip
+    text = path.read_text()
+    assert "t &lt;&amp;&gt;" in text
+    assert text.count("data:image/png;base64,") == 1
+    assert "src='p.png'" not in text and "2024-01-01" in text

@@ -56,7 +56,8 @@ def run(
                 soft_wrap=True,
             )
         if res.model_uri:
-            console.print(f"model URI: {res.model_uri}", soft_wrap=True)
+            run_uri = f"runs:/{res.best_run_id}/model" if res.best_run_id else ""
+            console.print(f"model URI: {res.model_uri} {run_uri}".rstrip(), soft_wrap=True)
         if res.registered:
             name, version = res.registered
             console.print(

@@ -30,6 +30,14 @@ code{background:#f6f6f6;padding:1px 4px}
 """
 
 
+# After load, <body data-images="loaded/total">: lets a headless browser check the plots decode.
+_CHECK = (
+    "window.addEventListener('load',function(){var i=document.images,n=0;"
+    "for(var k=0;k<i.length;k++){if(i[k].complete&&i[k].naturalWidth>0){n++;}}"
+    "document.body.setAttribute('data-images',n+'/'+i.length);});"
+)
+
+
 def _table(df: pd.DataFrame) -> str:
     def fmt(v: object) -> str:
         if isinstance(v, float):
@@ -83,7 +91,7 @@ def render_report(
         f"<h2>Leaderboard</h2>{_table(lead)}"
         f"<h2>Best run, per fold</h2>{_table(folds)}"
         f"<h2>Plots</h2>{''.join(imgs) or '<p>no plots</p>'}"
-        "</body></html>"
+        f"<script>{_CHECK}</script></body></html>"
     )
 
 

@@ -44,6 +44,16 @@ class ExperimentResult:
     folds: dict[int, pd.DataFrame] = field(default_factory=dict)
 
     @property
+    def best_run_id(self) -> str | None:
+        """The MLflow run holding the best model (the parent without a grid)."""
+        if self.parent_run_id is None:
+            return None
+        if "run_id" in self.points.columns:
+            rid = str(self.points.loc[self.points["point"] == self.best, "run_id"].iloc[0])
+            return rid or self.parent_run_id
+        return self.parent_run_id
+
+    @property
     def best_metrics(self) -> dict[str, float]:
         """Aggregate metrics of the best point."""
         row = self.points.loc[self.points["point"] == self.best].iloc[0]
@@ -202,11 +212,8 @@ def _run(
                 if grid:
                     from ecomml.modelstore import log_model
 
-                    info = log_model(final.path, signature=None)
-                    logged[i + 1] = info.model_uri
-                    rows_id = mlflow_mod.active_run().info.run_id
-                else:
-                    rows_id = mlflow_mod.active_run().info.run_id
+                    logged[i + 1] = log_model(final.path).model_uri
+                rows_id = mlflow_mod.active_run().info.run_id
             else:
                 rows_id = ""
         finally:
