@@ -24,7 +24,8 @@ def small_shop_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_config(folder: Path, name: str, **fields: Any) -> Path:
-    raw = {"name": name, "data": {"sample": dict(SAMPLE)}, "cutoff": CUTOFF, **fields}
+    raw = {"name": name, "data": {"sample": dict(SAMPLE)}, "cutoff": CUTOFF}
+    raw.update(fields)
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path

@@ -146,12 +146,20 @@ def test_without_grid_each_fold_is_a_child_run(store_uri: str, tmp_path: Path) -
     assert len(lb) == 1 and lb["run_id"].iloc[0] == res.parent_run_id
 
 
-def test_untracked_run_needs_no_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untracked_run_on_a_file_needs_no_mlflow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_shop_file: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    cfg = write_config(tmp_path, "fc-local", **FORECAST)
+    data = {"path": str(small_shop_file), "format": "canonical"}
+    cleaning = {"policy": {"drop_zero_quantity": True}}
+    cfg = write_config(tmp_path, "fc-local", **FORECAST, data=data, cleaning=cleaning)
     _ok(["experiment", "run", str(cfg), "--no-track", "--out", "o"])
-    assert (tmp_path / "o" / "fc-local" / "run" / "model" / "ecomml_model.json").exists()
+    meta = json.loads(
+        (tmp_path / "o" / "fc-local" / "run" / "model" / "ecomml_model.json").read_text()
+    )
+    assert meta["source"] == str(small_shop_file)
+    assert meta["training_window"][1] < CUTOFF
     assert not (tmp_path / "mlruns.db").exists()
 
 

@@ -221,8 +221,8 @@ def parse_config(
     base = path.parent if path is not None else Path.cwd()
     for k in ("path", "events", "catalog", "calendar"):
         if data.get(k) is not None:
-            f = Path(os.path.expandvars(str(data[k]))).expanduser()
-            data[k] = f if f.is_absolute() else (base / f)
+            file = Path(os.path.expandvars(str(data[k]))).expanduser()
+            data[k] = file if file.is_absolute() else (base / file)
 
     cleaning_raw = top.get("cleaning", True)
     if isinstance(cleaning_raw, bool):

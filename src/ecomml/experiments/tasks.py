@@ -69,17 +69,10 @@ def load_data(cfg: ExperimentConfig) -> ShopData:
 
         sample = dict(d.get("sample") or {})
         shop = make_shop(**sample)
-        before = {
-            t: None if getattr(shop, t) is None else getattr(shop, t)
-            for t in ("transactions", "events")
-        }
+        tx, ev = shop.transactions, shop.events
         data = ShopData(
-            transactions=before["transactions"]
-            .loc[before["transactions"]["ts"] < cut]
-            .reset_index(drop=True),
-            events=None
-            if before["events"] is None
-            else before["events"].loc[before["events"]["ts"] < cut].reset_index(drop=True),
+            transactions=tx.loc[tx["ts"] < cut].reset_index(drop=True),
+            events=None if ev is None else ev.loc[ev["ts"] < cut].reset_index(drop=True),
             catalog=shop.catalog,
             calendar=shop.calendar,
             source=f"synthetic shop {sample}" if sample else "built-in sample shop (seed=0)",
