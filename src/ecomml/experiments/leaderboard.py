@@ -86,6 +86,11 @@ def leaderboard(experiment: str | None = None) -> pd.DataFrame:
         row["_start"] = r["start_time"]
         rows.append(row)
     df = pd.DataFrame(rows)
+    listed: dict[str, list[str]] = {}
+    for _, r in runs.sort_values("start_time").iterrows():
+        names = tag(r, "ecomml.metrics")
+        if names:
+            listed[exp_names.get(r["experiment_id"], r["experiment_id"])] = names.split(",")
     df["_key"] = [
         rank_value(p, float(s)) for p, s in zip(df["primary_metric"], df["score"], strict=True)
     ]
@@ -93,7 +98,9 @@ def leaderboard(experiment: str | None = None) -> pd.DataFrame:
     df["rank"] = df.groupby("experiment").cumcount() + 1
     metric_cols = [c for c in df.columns if c not in cols and not c.startswith("_")]
     metric_cols = [c for c in metric_cols if df[c].notna().any()]
-    return df[cols + metric_cols].reset_index(drop=True)
+    out = df[cols + metric_cols].reset_index(drop=True)
+    out.attrs["metrics"] = listed  # the metrics each experiment's config lists
+    return out
 
 
 def write_leaderboard(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

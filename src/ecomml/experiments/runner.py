@@ -190,7 +190,8 @@ def _run(
             child_ctx.__enter__()
             mlflow_mod.set_tags(
                 {"ecomml.task": cfg.task, "ecomml.kind": "grid-point", "ecomml.candidate": "true",
-                 "ecomml.primary_metric": cfg.primary_metric, "ecomml.point": label}
+                 "ecomml.primary_metric": cfg.primary_metric, "ecomml.point": label,
+                 "ecomml.metrics": ",".join(cfg.metrics)}
             )  # fmt: skip
             mlflow_mod.log_params(_flat_params(cfg, params))
         try:
@@ -300,7 +301,8 @@ def _run_tracked(
     from ecomml.tracking import log_feature_manifest, log_fingerprint, log_frame, tracked_run
 
     tags = {"ecomml.task": cfg.task, "ecomml.kind": "experiment" if not grid else "grid",
-            "ecomml.primary_metric": cfg.primary_metric}  # fmt: skip
+            "ecomml.primary_metric": cfg.primary_metric,
+            "ecomml.metrics": ",".join(cfg.metrics)}  # fmt: skip
     if not grid:
         tags["ecomml.candidate"] = "true"
     if cfg.path is not None:
