@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecomml.exceptions import ConfigError
-from ecomml.experiments import load_config, metric_direction, parse_config
+from ecomml.experiments import TASK_METRICS, load_config, metric_direction, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"task": "forecast", "cutoff": "2024-01-15", "model": {"name": "ma"}}
@@ -106,3 +108,23 @@ def test_report_is_self_contained(tmp_path: Path) -> None:
     assert "t &lt;&amp;&gt;" in text
     assert text.count("data:image/png;base64,") == 1
     assert "src='p.png'" not in text and "2024-01-01" in text
+
+
+@given(
+    metric=st.sampled_from([m for ms in TASK_METRICS.values() for m in ms]),
+    a=st.floats(-5, 5, allow_nan=False),
+    b=st.floats(-5, 5, allow_nan=False),
+)
+def test_rank_value_orders_by_the_metric_direction(metric: str, a: float, b: float) -> None:
+    from ecomml.experiments.runner import rank_value
+
+    ra, rb = rank_value(metric, a), rank_value(metric, b)
+    d = metric_direction(metric)
+    if d == "max":
+        assert (ra < rb) == (a > b)
+    elif d == "target" or metric == "bias":
+        nominal = {"coverage_80": 0.8, "coverage_90": 0.9}.get(metric, 0.0)
+        assert (ra < rb) == (abs(a - nominal) < abs(b - nominal))
+    else:
+        assert (ra < rb) == (a < b)
+    assert rank_value(metric, float("nan")) == float("inf")

@@ -131,7 +131,11 @@ def test_without_grid_each_fold_is_a_child_run(store_uri: str, tmp_path: Path) -
     subprocess.run([*git, "commit", "-qm", "config"], check=True)
     head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout
 
-    res = run_experiment(load_config(cfg_path), out_dir=tmp_path / "out")
+    res = run_experiment(load_config(cfg_path), out_dir=tmp_path / "out", register="fc-folds")
+    assert res.registered == ("fc-folds", "1")
+    mv = mlflow.MlflowClient().get_model_version("fc-folds", "1")
+    assert mv.run_id == res.parent_run_id
+    assert float(mv.tags["metric.wape"]) == pytest.approx(res.best_metrics["wape"], rel=1e-5)
     runs = mlflow.search_runs(experiment_names=["fc-folds"], output_format="pandas")
     folds = runs.loc[runs["tags.ecomml.kind"] == "fold"]
     assert len(folds) == 3
