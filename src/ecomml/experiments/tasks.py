@@ -249,7 +249,7 @@ def _churn_eval(
     ax.set_ylim(0.5, 1.0)
     ax.set_ylabel("ROC AUC")
     ax.set_title(f"churn within {cfg.task_params['horizon']} days, per fold")
-    ax.legend()
+    ax.legend(loc="lower right")
     return FoldScores(folds.drop(columns="model"), {"auc_by_fold.png": fig})
 
 
