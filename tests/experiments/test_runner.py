@@ -202,3 +202,20 @@ def test_churn_train_register_promote_predict_by_alias(
     _ok(["predict", "churn", "--model", str(tmp_path / "m"), "-t", str(small_shop_file),
          "--cutoff", CUTOFF, "--output", str(local)])  # fmt: skip
     pd.testing.assert_frame_equal(got, pd.read_csv(local))
+
+
+@pytest.mark.slow
+def test_recommend_train_register_promote_predict_by_alias(
+    store_uri: str, tmp_path: Path, small_shop_file: Path
+) -> None:
+    _ok(["train", "recommend", "-t", str(small_shop_file), "--cutoff", CUTOFF,
+         "--model-dir", str(tmp_path / "m"), "--register", "rec-demo", "--eval-days", "0",
+         "--generators", "buy-again,recent-popular", "--n-estimators", "20",
+         "--report-dir", str(tmp_path / "r")])  # fmt: skip
+    _ok(["model", "promote", "rec-demo", "1", "--alias", "challenger"])
+    out = tmp_path / "recs.csv"
+    _ok(["predict", "recommend", "--model", "models:/rec-demo@challenger", "-t",
+         str(small_shop_file), "--cutoff", CUTOFF, "--k", "5", "--output", str(out)])  # fmt: skip
+    got = pd.read_csv(out)
+    assert list(got.columns) == ["customer_id", "sku", "rank", "score", "source"]
+    assert got.groupby("customer_id").size().eq(5).all()
