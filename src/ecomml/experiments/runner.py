@@ -8,6 +8,7 @@ The caller configures the MLflow tracking URI; this module never sets it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from collections.abc import Callable
@@ -184,17 +185,17 @@ def _run(
     for i, params in enumerate(points):
         label = _point_label(params, cfg.grid if grid else {})
         sub = out / (f"point-{i + 1}" if grid else "run")
-        child_ctx: Any = None
+        child_ctx: Any = contextlib.nullcontext()
         if mlflow_mod is not None and grid:
             child_ctx = mlflow_mod.start_run(run_name=f"{cfg.model} {label}", nested=True)
-            child_ctx.__enter__()
-            mlflow_mod.set_tags(
-                {"ecomml.task": cfg.task, "ecomml.kind": "grid-point", "ecomml.candidate": "true",
-                 "ecomml.primary_metric": cfg.primary_metric, "ecomml.point": label,
-                 "ecomml.metrics": ",".join(cfg.metrics)}
-            )  # fmt: skip
-            mlflow_mod.log_params(_flat_params(cfg, params))
-        try:
+        with child_ctx:  # a failing point ends its child run as FAILED
+            if mlflow_mod is not None and grid:
+                mlflow_mod.set_tags(
+                    {"ecomml.task": cfg.task, "ecomml.kind": "grid-point",
+                     "ecomml.candidate": "true", "ecomml.primary_metric": cfg.primary_metric,
+                     "ecomml.point": label, "ecomml.metrics": ",".join(cfg.metrics)}
+                )  # fmt: skip
+                mlflow_mod.log_params(_flat_params(cfg, params))
             say(f"[{i + 1}/{len(points)}] {label}: folds")
             scores = evaluate(cfg, shop, params, say)
             agg = scores.aggregate()
@@ -206,6 +207,7 @@ def _run(
             files = {k: save_figure(f, sub / "plots" / k) for k, f in scores.figures.items()}
             files.update(final.pngs)
             pngs[i + 1] = files
+            rows_id = ""
             if mlflow_mod is not None:
                 _log_scores(mlflow_mod, scores, agg, per_fold_children=not grid, cfg=cfg)
                 for p in files.values():
@@ -215,11 +217,6 @@ def _run(
 
                     logged[i + 1] = log_model(final.path).model_uri
                 rows_id = mlflow_mod.active_run().info.run_id
-            else:
-                rows_id = ""
-        finally:
-            if child_ctx is not None:
-                child_ctx.__exit__(None, None, None)
         rows.append({"point": i + 1, "label": label, "params": json.dumps(params, default=str),
                      "run_id": rows_id, **agg})  # fmt: skip
     table = pd.DataFrame(rows)
