@@ -160,3 +160,30 @@ def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Genera
     np.testing.assert_allclose(out["score"].to_numpy(), est.predict_proba(X.head(3))[:, 1])
     with pytest.raises(ModelLoadError, match="cannot download model"):
         load_model("models:/no-such-model/1")
+
+
+@pytest.mark.parametrize(
+    ("cls", "task", "inputs", "params"),
+    [
+        ("ecomml.forecasting.baselines.MovingAverage", "forecast", ["sku", "ds", "y"], ["start"]),
+        ("ecomml.churn.scoring.ChurnModel", "churn",
+         ["order_id", "customer_id", "sku", "ts", "quantity", "price"], ["cutoff"]),
+        ("ecomml.recommend.pipeline.RecommenderPipeline", "recommend", ["customer_id"],
+         ["k", "exclude_seen"]),
+    ],
+)  # fmt: skip
+def test_task_signatures(cls: str, task: str, inputs: list[str], params: list[str]) -> None:
+    from ecomml.modelstore import pyfunc_signature
+
+    sig = pyfunc_signature({"class": cls, "task": task})
+    assert [c.name for c in sig.inputs.inputs] == inputs
+    assert [p.name for p in sig.params.params] == params
+    assert sig.outputs is not None
+
+
+def test_foreign_estimators_get_no_declared_signature() -> None:
+    from ecomml.modelstore import pyfunc_signature
+
+    meta = {"class": "sklearn.linear_model.LogisticRegression", "task": "churn"}
+    assert pyfunc_signature(meta) is None
+    assert pyfunc_signature({"class": "ecomml.x.Y", "task": "unknown"}) is None

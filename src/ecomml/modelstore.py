@@ -347,6 +347,10 @@ def log_model(
     meta = _verify(model_dir)
     if signature is None:
         signature = pyfunc_signature(meta)
+    if input_example is None:
+        cls = _model_class(meta)
+        if cls is not None and hasattr(cls, "pyfunc_input_example"):
+            input_example = cls.pyfunc_input_example()
     code = Path(__file__).with_name("_pyfunc_model.py")
     with warnings.catch_warnings():
         if signature is not None and input_example is None:
@@ -520,20 +524,30 @@ def set_model_alias(name: str, version: str | int, alias: str = "champion") -> s
 def pyfunc_signature(meta: Mapping[str, Any]) -> Any:
     """The MLflow signature of a saved ecomml model: its class's ``pyfunc_signature()``
     when it defines one, else the built-in one of its task. None for unknown tasks and
-    non-ecomml estimators (MLflow then infers one from ``input_example``)."""
-    import importlib
+    non-ecomml estimators (MLflow then infers one from ``input_example``).
 
-    cls_name = str(meta.get("class", ""))
-    module, _, qualname = cls_name.rpartition(".")
-    if not module.startswith("ecomml."):
+    A model class may also define ``pyfunc_input_example()`` (a small frame), which
+    :func:`log_model` then stores with the model.
+    """
+    if not str(meta.get("class", "")).startswith("ecomml."):
         return None  # a foreign estimator: MLflow infers from the input example
-    try:
-        cls = getattr(importlib.import_module(module), qualname)
-    except (ImportError, AttributeError):
-        cls = None
+    cls = _model_class(meta)
     if cls is not None and hasattr(cls, "pyfunc_signature"):
         return cls.pyfunc_signature()
     return _task_signature(str(meta.get("task", "")))
+
+
+def _model_class(meta: Mapping[str, Any]) -> Any:
+    """The ecomml class a model was saved from (None for other or unknown classes)."""
+    import importlib
+
+    module, _, qualname = str(meta.get("class", "")).rpartition(".")
+    if not module.startswith("ecomml."):
+        return None
+    try:
+        return getattr(importlib.import_module(module), qualname)
+    except (ImportError, AttributeError):
+        return None
 
 
 def _task_signature(task: str) -> Any:
