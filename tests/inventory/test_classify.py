@@ -117,3 +117,11 @@ def test_class_migration_explains_a_drop():
     assert "units" in row["reason"]
     assert "b" in set(mig["sku"])
     assert np.isfinite(mig["value_change"]).all()
+
+
+def test_returns_only_sku_is_dead_not_an_error():
+    tx = transactions_for({"a": [5] * 10})
+    ret = tx.iloc[[0]].assign(sku="r", quantity=-2.0)
+    c = classify_skus(pd.concat([tx, ret], ignore_index=True), "2023-03-13", dead_days=30)
+    row = c.set_index("sku").loc["r"]
+    assert row["dead"] and row["abc"] == "C" and row["days_since_sale"] >= 60

@@ -275,7 +275,10 @@ def classify_skus(
     out["revenue"] = out["sku"].map(rev).fillna(0.0).to_numpy(np.float64)
     out["weekly_units"] = out["units"] / weeks
     out["last_sale"] = out["sku"].map(last)
-    out["days_since_sale"] = (cut - out["last_sale"]).dt.days.astype(np.int64)
+    # SKUs with returns only: no sale at all, counted from the start of the history
+    first_ts = transactions.loc[transactions["ts"] < cut, "ts"].min()
+    since = (cut - out["last_sale"].fillna(first_ts)).dt.days
+    out["days_since_sale"] = since.astype(np.int64)
     out["dead"] = out["days_since_sale"] >= int(dead_days)
     step = _PERIOD_DAYS[str(freq).upper()]
     n_periods = max(int((cut - start).days // step), 1)
