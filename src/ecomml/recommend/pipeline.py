@@ -234,7 +234,10 @@ class RecommenderPipeline(BaseRecommender):
                 f"the ranker was trained with features {missing[:5]} that are not available now; "
                 "pass the same feature store (transactions) and catalog as at training"
             )
-        return x[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        m = x[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        # parallel float sums in the feature store differ in the last bits between identical
+        # queries; rounding keeps the ranker's splits, and so the lists, reproducible
+        return np.round(m, 8)
 
     @staticmethod
     def _catalog_maps(
