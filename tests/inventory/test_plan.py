@@ -98,3 +98,15 @@ def test_sku_first_sold_in_the_cutoff_period_is_not_an_error(shop, forecast):
     with pytest.warns(DataQualityWarning, match="FRESH-1"):
         p = replenishment_plan(forecast, tx, "2023-10-04", lead_time=7).plan
     assert "FRESH-1" not in set(p["sku"]) and len(p) == forecast["sku"].nunique()
+
+
+def test_empirical_lead_times(shop, forecast):
+    fixed = replenishment_plan(forecast, shop.transactions, CUTOFF, lead_time=14).plan
+    emp = replenishment_plan(forecast, shop.transactions, CUTOFF, lead_time=[7, 14, 21]).plan
+    assert emp["order_up_to"].sum() > fixed["order_up_to"].sum()
+    cl = replenishment_plan(forecast, shop.transactions, CUTOFF, lead_time=[7, 14, 21],
+                            policy="classic").plan  # fmt: skip
+    cl0 = replenishment_plan(
+        forecast, shop.transactions, CUTOFF, lead_time=14, policy="classic"
+    ).plan
+    assert cl["order_up_to"].sum() > cl0["order_up_to"].sum()

@@ -248,6 +248,12 @@ def plan(
     lead_time_sd: float = LeadSdOpt,
     service_level: float = ServiceOpt,
     output: Path = typer.Option(..., "--output", "-o", help="Plan file (CSV or Parquet)."),
+    lead_times: str | None = typer.Option(
+        None,
+        "--lead-times",
+        help="Observed lead times in days (e.g. 9,12,14,21): an empirical "
+        "lead-time distribution used instead of --lead-time/--lead-time-sd for the forecast policy.",
+    ),
     on_hand: Path | None = typer.Option(
         None,
         "--on-hand",
@@ -312,8 +318,18 @@ def plan(
                 transactions, cut, format, map_items, map_file, catalog, encoding, allow_future
             )
             progress.update(task, advance=1, description="stock levels")
+            lt: Any = lead_time
+            if lead_times:
+                from ecomml.exceptions import ConfigError
+
+                try:
+                    lt = [float(x) for x in lead_times.split(",") if x.strip()]
+                except ValueError:
+                    raise ConfigError(
+                        f"--lead-times takes numbers of days, got {lead_times!r}"
+                    ) from None
             res = replenishment_plan(
-                fc, shop.transactions, cut, lead_time=lead_time, lead_time_sd=lead_time_sd,
+                fc, shop.transactions, cut, lead_time=lt, lead_time_sd=lead_time_sd,
                 service_level=None if cells is not None else service_level, cell_targets=cells,
                 target=target, review=review, review_period=review_period, policy=policy,
                 on_hand=oh, catalog=shop.catalog, by=by, moq=moq, pack_size=pack_size,

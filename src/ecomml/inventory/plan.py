@@ -248,6 +248,9 @@ def replenishment_plan(
     else:
         from ecomml.forecasting._panel import panel_from_transactions
 
+        if isinstance(lead_time, (list, tuple, np.ndarray)) and len(lead_time) > 1:
+            kw["lead_time_sd"] = float(np.std(np.asarray(lead_time, dtype=np.float64), ddof=1))
+
         freq = "W" if period_days == 7 else "D"
         panel = panel_from_transactions(hist, cut, freq)
         panel = panel.loc[panel["sku"].isin(skus)]
