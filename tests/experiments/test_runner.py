@@ -219,3 +219,35 @@ def test_recommend_train_register_promote_predict_by_alias(
     got = pd.read_csv(out)
     assert list(got.columns) == ["customer_id", "sku", "rank", "score", "source"]
     assert got.groupby("customer_id").size().eq(5).all()
+
+
+def test_predict_by_alias_refuses_other_features_or_versions(
+    store_uri: str, tmp_path: Path, small_shop_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ecomml
+    from ecomml.forecasting.auto import make_forecaster
+    from ecomml.forecasting.jobs import shop_panel
+    from ecomml.modelstore import log_model, save_model, set_model_alias
+    from ecomml.pipeline import load_shop
+    from ecomml.tracking import tracked_run
+
+    shop = load_shop(small_shop_file, cutoff=CUTOFF)
+    panel, _ = shop_panel(shop, CUTOFF, "W")
+    est = make_forecaster("ma", freq="W", horizon=4).fit(panel)
+    stale = save_model(est, tmp_path / "stale", task="forecast", cutoff=CUTOFF,
+                       features={"sku_weekly": "0" * 16}, extra={"freq": "W", "horizon": 4})  # fmt: skip
+    monkeypatch.setattr(ecomml, "__version__", "9.9.0")
+    future = save_model(est, tmp_path / "future", task="forecast", cutoff=CUTOFF,
+                        extra={"freq": "W", "horizon": 4})  # fmt: skip
+    monkeypatch.undo()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store_uri)
+    monkeypatch.chdir(tmp_path)
+    for name, path in (("fc-stale", stale), ("fc-future", future)):
+        with tracked_run("refusals"):
+            info = log_model(path, registered_model_name=name)
+        set_model_alias(name, info.registered_model_version, "champion")
+    args = ["-t", str(small_shop_file), "--cutoff", CUTOFF, "-o", str(tmp_path / "x.parquet")]
+    _fails(["predict", "forecast", "--model", "models:/fc-stale@champion", *args],
+           "trained on other feature views")  # fmt: skip
+    _fails(["predict", "forecast", "--model", "models:/fc-future@champion", *args],
+           "trained with ecomml 9.9.0")  # fmt: skip
