@@ -69,7 +69,14 @@ def handle_errors() -> Iterator[None]:
 
 
 def make_progress(*, transient: bool = False) -> Progress:
-    """A Rich progress bar that writes to stderr, so stdout stays machine-readable."""
+    """A Rich progress bar that writes to stderr, so stdout stays machine-readable.
+
+    It is shown on a terminal only: in logs and pipes (nightly jobs) a frozen bar would
+    only push the ``error:`` line down. ``ECOMML_PROGRESS=1`` forces it on,
+    ``ECOMML_NO_PROGRESS=1`` off.
+    """
+    forced = os.environ.get("ECOMML_PROGRESS") == "1"
+    off = os.environ.get("ECOMML_NO_PROGRESS") == "1"
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -78,7 +85,7 @@ def make_progress(*, transient: bool = False) -> Progress:
         TimeElapsedColumn(),
         console=err_console,
         transient=transient,
-        disable=os.environ.get("ECOMML_NO_PROGRESS") == "1",
+        disable=off or not (forced or err_console.is_terminal),
     )
 
 
