@@ -125,3 +125,15 @@ def test_returns_only_sku_is_dead_not_an_error():
     c = classify_skus(pd.concat([tx, ret], ignore_index=True), "2023-03-13", dead_days=30)
     row = c.set_index("sku").loc["r"]
     assert row["dead"] and row["abc"] == "C" and row["days_since_sale"] >= 60
+
+
+def test_class_summary_cover_and_turnover():
+    from ecomml.inventory import class_summary
+
+    tx = transactions_for({"a": [10] * 10, "b": [1] * 10})
+    oh = pd.DataFrame({"sku": ["a", "b"], "on_hand": [20.0, 100.0]})
+    c = classify_skus(tx, "2023-03-13", on_hand=oh, lookback_days=None, by="units")
+    s = class_summary(c).set_index("abc")
+    assert s["skus"].sum() == 2 and s["value_share"].sum() == pytest.approx(1.0)
+    assert s.loc["A", "weeks_of_cover"] == pytest.approx(2.0, rel=0.01)
+    assert s.loc["A", "turnover"] == pytest.approx(26.0, rel=0.01)

@@ -50,6 +50,7 @@ def test_classify_plan_simulate_tracked(files, tmp_path: Path, mlflow_uri: str) 
     assert (tmp_path / "classes-plots" / "pareto.png").exists()
     assert (tmp_path / "classes-plots" / "abc_xyz.png").exists()
     assert (tmp_path / "classes.migration.csv").exists()
+    assert (tmp_path / "classes.by_class.csv").exists()
     res = runner.invoke(app, ["inventory", "plan", "--forecasts", str(files["fc"]), *tx,
                               "--cutoff", str(CUTOFF.date()), "--lead-time", "14",
                               "--lead-time-sd", "3", "--service-level", "0.95",

@@ -170,14 +170,14 @@ def classify(
     experiment: str = ExperimentOpt,
 ) -> None:
     """ABC (by --by) and XYZ classes, demand pattern, service target, slow movers and dead
-    stock per SKU, from the history before --cutoff.
+    stock per SKU, from the history before --cutoff (+ <output>.by_class.csv per ABC class).
 
     Columns: sku, value, share, cum_share, rank, abc, xyz, cell, service_target, pattern,
     cv, mean_demand, units, revenue, weekly_units, last_sale, days_since_sale, dead, slow_mover.
     """  # fmt: skip
     with handle_errors():
         from ecomml._validation import check_cutoff
-        from ecomml.inventory import abc_xyz_matrix, class_migration, classify_skus
+        from ecomml.inventory import abc_xyz_matrix, class_migration, class_summary, classify_skus
         from ecomml.inventory.plots import plot_abc_xyz_heatmap, plot_pareto_classes
         from ecomml.plots import save_figure
 
@@ -203,7 +203,9 @@ def classify(
             matrix = abc_xyz_matrix(classes)
             with _tracking(no_track, experiment, "classify") as run:
                 _write_frame(classes, output)
-                files = [output]
+                bpath = output.with_name(output.stem + ".by_class.csv")
+                _write_frame(class_summary(classes), bpath)
+                files = [output, bpath]
                 if mig is not None:
                     mpath = output.with_name(output.stem + ".migration.csv")
                     _write_frame(mig, mpath)

@@ -15,6 +15,7 @@ from ecomml.inventory.classify import (
     abc_xyz_matrix,
     cell_targets,
     class_migration,
+    class_summary,
     classify_skus,
     xyz_classify,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "abc_xyz_matrix",
     "cell_targets",
     "class_migration",
+    "class_summary",
     "forecast_levels",
     "classic_levels",
     "lead_time_periods",

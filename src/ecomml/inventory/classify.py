@@ -27,6 +27,7 @@ __all__ = [
     "xyz_classify",
     "classify_skus",
     "abc_xyz_matrix",
+    "class_summary",
     "cell_targets",
     "class_migration",
 ]
@@ -340,6 +341,35 @@ def abc_xyz_matrix(classes: pd.DataFrame, *, value: str = "value") -> pd.DataFra
     out = out.reset_index()
     out["skus"] = out["skus"].astype(np.int64)
     return out
+
+
+def class_summary(classes: pd.DataFrame, *, by: str = "abc") -> pd.DataFrame:
+    """Per class (``abc``, ``xyz`` or ``cell``): SKUs, value share, weekly units, slow and
+    dead SKUs, and -- when ``classes`` has ``on_hand`` -- stock, weeks of cover and turnover.
+    """
+    check_frame(
+        classes, required=[by, "value", "weekly_units", "slow_mover", "dead"], name="classes"
+    )
+    g = classes.groupby(by)
+    out = pd.DataFrame({
+        "skus": g.size(),
+        "value": g["value"].sum(),
+        "weekly_units": g["weekly_units"].sum(),
+        "slow_movers": g["slow_mover"].sum().astype(np.int64),
+        "dead": g["dead"].sum().astype(np.int64),
+    })  # fmt: skip
+    total = out["value"].sum()
+    out["value_share"] = out["value"] / total if total > 0 else 0.0
+    if "on_hand" in classes.columns:
+        out["on_hand"] = g["on_hand"].sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["weeks_of_cover"] = np.where(
+                out["weekly_units"] > 0, out["on_hand"] / out["weekly_units"], np.inf
+            )
+            out["turnover"] = np.where(
+                out["on_hand"] > 0, out["weekly_units"] * 52.0 / out["on_hand"], np.inf
+            )
+    return out.reset_index()
 
 
 def class_migration(
