@@ -21,7 +21,9 @@ def run(
         None, "--register", help="Register the (best) model in MLflow under this name."
     ),
     out: Path = typer.Option(
-        Path("experiments-output"), "--out", help="Folder for models, plots and the HTML report."
+        Path("ecomml-output/experiments"),
+        "--out",
+        help="Folder for models, plots and the HTML report.",
     ),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
 ) -> None:

@@ -135,7 +135,7 @@ def run_experiment(
     *,
     grid: bool = False,
     register: str | None = None,
-    out_dir: str | Path = "experiments-output",
+    out_dir: str | Path = "ecomml-output/experiments",
     track: bool = True,
     say: Say | None = None,
 ) -> ExperimentResult:
