@@ -206,8 +206,11 @@ def test_churn_train_register_promote_predict_by_alias(
 
 @pytest.mark.slow
 def test_recommend_train_register_promote_predict_by_alias(
-    store_uri: str, tmp_path: Path, small_shop_file: Path
+    tmp_path: Path, small_shop_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # no MLFLOW_TRACKING_URI: train, promote and predict all use the CLI's ./mlruns.db
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
     _ok(["train", "recommend", "-t", str(small_shop_file), "--cutoff", CUTOFF,
          "--model-dir", str(tmp_path / "m"), "--register", "rec-demo", "--eval-days", "0",
          "--generators", "buy-again,recent-popular", "--n-estimators", "20",
@@ -219,6 +222,7 @@ def test_recommend_train_register_promote_predict_by_alias(
     got = pd.read_csv(out)
     assert list(got.columns) == ["customer_id", "sku", "rank", "score", "source"]
     assert got.groupby("customer_id").size().eq(5).all()
+    assert (tmp_path / "mlruns.db").exists()
 
 
 def test_predict_by_alias_refuses_other_features_or_versions(

@@ -295,10 +295,12 @@ def predict_recommend(
         import pandas as pd
 
         from ecomml.exceptions import SchemaError
-        from ecomml.modelstore import check_feature_hashes, load_model
+        from ecomml.modelstore import check_feature_hashes, is_mlflow_uri, load_model
         from ecomml.recommend import build_interactions
         from ecomml.recommend.pipeline import STORE_VIEWS
 
+        if is_mlflow_uri(model):
+            configure_tracking()  # the CLI's store, where --register put the model
         with make_progress() as progress:
             task = progress.add_task("loading model", total=4)
             loaded = load_model(model, task="recommend")
