@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -399,7 +400,8 @@ def _tag_version(name: str, version: str, meta: Mapping[str, Any]) -> None:
         "ecomml.feature_views": ",".join(sorted(meta.get("features") or {})),
         **({"ecomml.run_id": run.info.run_id} if run is not None else {}),
         **{
-            f"metric.{k}": f"{v:.6g}"
+            # registry tag keys allow letters, digits, _ - . / and spaces: "ndcg@20" -> "ndcg_20"
+            "metric." + re.sub(r"[^\w.\- /]", "_", str(k)): f"{v:.6g}"
             for k, v in (meta.get("metrics") or {}).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)
         },
