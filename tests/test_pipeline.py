@@ -238,3 +238,17 @@ def test_cli_features_build_accepts_any_cutoff_spelling(shop_parquet: Path, tmp_
         ],
     )
     assert res.exit_code == 0, res.output
+
+
+def test_cli_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the CLI boundary never prints a bare traceback, even for an error ecomml did not foresee
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kaboom\nsecond line")
+
+    monkeypatch.setattr(pipeline, "load_shop", boom)
+    res = CliRunner().invoke(app, ["quickstart", "--no-track"])
+    assert res.exit_code == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: unexpected RuntimeError: kaboom")
+    assert "Traceback" not in res.output

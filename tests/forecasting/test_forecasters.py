@@ -172,6 +172,27 @@ def test_save_and_load_round_trip(tmp_path: Path, weekly_panel) -> None:  # noqa
     pd.testing.assert_frame_equal(loaded.estimator.predict(weekly_panel), est.predict(weekly_panel))
 
 
+def test_model_from_another_feature_set_is_refused(
+    tmp_path: Path,
+    weekly_panel,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a model folder written by a build whose forecaster computed other features must be
+    # refused with a clear message, not fail inside LightGBM's predict
+    from ecomml.exceptions import ModelLoadError
+    from ecomml.forecasting import load_forecaster
+    from ecomml.modelstore import save_model
+
+    est = LightGBMForecaster(horizon=3, **FAST).fit(weekly_panel)
+    save_model(est, tmp_path / "m", task="forecast", extra={"freq": "W", "horizon": 3})
+    names = LightGBMForecaster._feature_names
+    monkeypatch.setattr(
+        LightGBMForecaster, "_feature_names", lambda self: [*names(self), "new_feature"]
+    )
+    with pytest.raises(ModelLoadError, match="retrain it with `ecomml train forecast`"):
+        load_forecaster(tmp_path / "m")
+
+
 def test_auto_picks_a_method_per_pattern(weekly_panel) -> None:  # noqa: ANN001
     auto = AutoForecaster(horizon=3, candidates=("ma", "tsb"), folds=1).fit(weekly_panel)
     assert set(auto.choice_.values()) <= {"ma", "tsb"}

@@ -48,7 +48,11 @@ state = _State()
 
 @contextlib.contextmanager
 def handle_errors() -> Iterator[None]:
-    """Turn ecomml errors (and common OS errors) into one line on stderr and exit code 1."""
+    """Turn ecomml errors (and common OS errors) into one line on stderr and exit code 1.
+
+    Anything else is a bug or an input ecomml does not yet check: it still gets one line
+    and exit code 1 (the traceback with ``--verbose``), never a bare traceback.
+    """
     try:
         yield
     except typer.Exit:
@@ -66,6 +70,16 @@ def handle_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo("interrupted; previous outputs are left intact.", err=True)
         raise typer.Exit(130) from None
+    except Exception as err:  # the CLI boundary: never a bare traceback
+        if state.verbose:
+            err_console.print_exception()
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        typer.echo(
+            f"error: unexpected {type(err).__name__}: {first} (previous outputs are left "
+            "intact; rerun with --verbose for the traceback and report it)",
+            err=True,
+        )
+        raise typer.Exit(1) from None
 
 
 def make_progress(*, transient: bool = False) -> Progress:

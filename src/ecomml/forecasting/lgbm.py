@@ -567,4 +567,11 @@ class LightGBMForecaster(BaseForecaster):
         est.feature_importance_ = state.get("feature_importance_", {})
         cal = path / "calendar.parquet"
         est._calendar = pd.read_parquet(cal) if cal.exists() else None
+        expected = est._feature_names()
+        if booster.feature_name() != expected:
+            raise ModelLoadError(
+                f"{path}: the model was trained on {booster.num_feature()} forecaster features "
+                f"({', '.join(booster.feature_name()[:3])}, ...), this ecomml build computes "
+                f"{len(expected)}; retrain it with `ecomml train forecast`"
+            )
         return est
