@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import typer
@@ -57,3 +58,36 @@ def max_ts_for(allow_future: bool) -> pd.Timestamp | None:
     if allow_future:
         return None
     return pd.Timestamp.now().normalize() + pd.Timedelta(days=2)
+
+
+def shop_from_options(
+    transactions: Path | None,
+    *,
+    cutoff: Any = None,
+    format: str = "auto",
+    map_items: list[str] | None = None,
+    map_file: Path | None = None,
+    events: Path | None = None,
+    catalog: Path | None = None,
+    calendar: Path | None = None,
+    encoding: str | None = None,
+    allow_future: bool = False,
+) -> Any:
+    """``load_shop`` from the shared data options every task command takes.
+
+    Rows at or after ``cutoff`` are dropped before cleaning; the clock bounds timestamps
+    unless ``--allow-future``.
+    """
+    from ecomml.pipeline import load_shop
+
+    return load_shop(
+        transactions,
+        format=format,
+        mapping=mapping_from(map_items, map_file),
+        events=events,
+        catalog=catalog,
+        calendar=calendar,
+        encoding=encoding,
+        max_ts=max_ts_for(allow_future),
+        cutoff=cutoff,
+    )

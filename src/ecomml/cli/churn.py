@@ -18,8 +18,7 @@ from ecomml.cli._load import (
     MapFileOpt,
     MapOpt,
     TransactionsOpt,
-    mapping_from,
-    max_ts_for,
+    shop_from_options,
 )
 
 ID_KEY_ENV = "ECOMML_ID_KEY"
@@ -47,19 +46,11 @@ def _load(
     allow_future,
     cutoff,
 ):  # type: ignore[no-untyped-def]
-    from ecomml.pipeline import load_shop
-
-    return load_shop(
-        _require_transactions(transactions),
-        format=format,
-        mapping=mapping_from(map_items, map_file),
-        events=events,
-        catalog=catalog,
-        calendar=calendar,
-        encoding=encoding,
-        max_ts=max_ts_for(allow_future),
-        cutoff=cutoff,
-    )
+    return shop_from_options(
+        _require_transactions(transactions), cutoff=cutoff, format=format,
+        map_items=map_items, map_file=map_file, events=events, catalog=catalog,
+        calendar=calendar, encoding=encoding, allow_future=allow_future,
+    )  # fmt: skip
 
 
 def train_churn(

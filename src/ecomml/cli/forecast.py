@@ -18,8 +18,7 @@ from ecomml.cli._load import (
     FormatOpt,
     MapFileOpt,
     MapOpt,
-    mapping_from,
-    max_ts_for,
+    shop_from_options,
 )
 
 TASK = "forecast"
@@ -44,20 +43,14 @@ def _shop(
     allow_future: bool,
 ) -> Any:
     from ecomml._validation import check_cutoff
-    from ecomml.pipeline import load_shop
 
     cut = check_cutoff(cutoff)
-    return load_shop(
-        transactions,
-        format=format,
-        mapping=mapping_from(map_items, map_file),
-        events=events,
-        catalog=catalog,
-        calendar=calendar,
-        encoding=encoding,
-        max_ts=max_ts_for(allow_future),
-        cutoff=cut,
-    ), cut
+    shop = shop_from_options(
+        transactions, cutoff=cut, format=format, map_items=map_items, map_file=map_file,
+        events=events, catalog=catalog, calendar=calendar, encoding=encoding,
+        allow_future=allow_future,
+    )  # fmt: skip
+    return shop, cut
 
 
 def _metrics_table(metrics: Any, title: str) -> Any:

@@ -16,8 +16,7 @@ from ecomml.cli._load import (
     FormatOpt,
     MapFileOpt,
     MapOpt,
-    mapping_from,
-    max_ts_for,
+    shop_from_options,
 )
 
 app = typer.Typer(no_args_is_help=True)
@@ -69,11 +68,9 @@ def _write_frame(frame: Any, path: Path) -> None:
 
 def _shop(transactions: Path, cutoff: Any, format: str, map_items: Any, map_file: Any,
           catalog: Path | None, encoding: str | None, allow_future: bool) -> Any:  # fmt: skip
-    from ecomml.pipeline import load_shop
-
-    return load_shop(
-        transactions, format=format, mapping=mapping_from(map_items, map_file), catalog=catalog,
-        encoding=encoding, max_ts=max_ts_for(allow_future), cutoff=cutoff,
+    return shop_from_options(
+        transactions, cutoff=cutoff, format=format, map_items=map_items, map_file=map_file,
+        catalog=catalog, encoding=encoding, allow_future=allow_future,
     )  # fmt: skip
 
 

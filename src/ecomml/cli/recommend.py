@@ -23,8 +23,7 @@ from ecomml.cli._load import (
     FormatOpt,
     MapFileOpt,
     MapOpt,
-    mapping_from,
-    max_ts_for,
+    shop_from_options,
 )
 
 
@@ -73,19 +72,11 @@ def _shop(
     encoding: str | None,
     allow_future: bool,
 ) -> Any:
-    from ecomml.pipeline import load_shop
-
-    return load_shop(
-        transactions,
-        format=format,
-        mapping=mapping_from(map_items, map_file),
-        events=events,
-        catalog=catalog,
-        calendar=calendar,
-        encoding=encoding,
-        max_ts=max_ts_for(allow_future),
-        cutoff=cutoff,
-    )
+    return shop_from_options(
+        transactions, cutoff=cutoff, format=format, map_items=map_items, map_file=map_file,
+        events=events, catalog=catalog, calendar=calendar, encoding=encoding,
+        allow_future=allow_future,
+    )  # fmt: skip
 
 
 def train_recommend(
