@@ -73,10 +73,7 @@ def run_quickstart_step(ctx: StepContext) -> StepResult:
             if who in val:
                 metrics[f"holdout_{who}_{k}"] = float(val[who][k])
     summary = {
-        "btyd": model.btyd_kind_,
-        "btyd_params": model.btyd_model_.params_,
-        "classifier": model.classifier_ is not None,
-        "note": model.note_,
+        **model.describe(),
         "validation_cutoff": val.get("cutoff"),
         "segments": scored["segment"].value_counts().to_dict(),
         "tiers": scored["tier"].value_counts().to_dict(),

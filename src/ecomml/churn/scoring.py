@@ -489,6 +489,17 @@ class ChurnModel:
         )
         return out.reset_index(drop=True)
 
+    def describe(self) -> dict[str, Any]:
+        """What was fitted, for model metadata and run summaries (JSON-able)."""
+        check_fitted(self, ["btyd_model_"])
+        return {
+            "btyd": self.btyd_kind_,
+            "btyd_params": self.btyd_model_.params_,
+            "training_cutoffs": self.training_cutoffs_,
+            "classifier": self.classifier_ is not None,
+            "note": self.note_,
+        }
+
     def pyfunc_predict(
         self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:

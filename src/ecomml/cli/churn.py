@@ -151,15 +151,7 @@ def train_churn(
                 metrics=metrics,
                 features=feature_hashes([store.view(v) for v in model.views_]),
                 training_window=(tx["ts"].min(), tx["ts"].max()),
-                extra={
-                    "horizon": horizon,
-                    "btyd": model.btyd_kind_,
-                    "btyd_params": model.btyd_model_.params_,
-                    "training_cutoffs": model.training_cutoffs_,
-                    "classifier": model.classifier_ is not None,
-                    "note": model.note_,
-                    "data": shop.fingerprint,
-                },
+                extra={"horizon": horizon, **model.describe(), "data": shop.fingerprint},
             )
             run_id = None
             if uri is not None:

@@ -287,15 +287,7 @@ def _churn_fit(
         metrics=metrics,
         features=feature_hashes(views),
         training_window=window,
-        extra={
-            "horizon": cfg.task_params["horizon"],
-            "btyd": model.btyd_kind_,
-            "btyd_params": model.btyd_model_.params_,
-            "training_cutoffs": model.training_cutoffs_,
-            "classifier": model.classifier_ is not None,
-            "note": model.note_,
-            "data": shop.fingerprint,
-        },
+        extra={"horizon": cfg.task_params["horizon"], **model.describe(), "data": shop.fingerprint},
     )
     plot_dir = path.parent / f"{path.name}-plots"
     pngs = write_plots(model, scored, plot_dir)
