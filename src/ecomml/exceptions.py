@@ -29,6 +29,8 @@ __all__ = [
     "DataQualityWarning",
     "FeatureMismatchError",
     "ModelLoadError",
+    "SparkUnavailableError",
+    "SqlTranslationError",
     "short_repr",
     "format_rows",
 ]
@@ -151,3 +153,24 @@ class FeatureMismatchError(EcommlError, ValueError):
 
 class ModelLoadError(EcommlError, ValueError):
     """A model directory or MLflow model cannot be used: missing, tampered, wrong task or version."""
+
+
+class SparkUnavailableError(EcommlError, RuntimeError):
+    """A Spark session cannot be had: pyspark is not installed, no Java runtime, or the JVM fails."""
+
+
+class SqlTranslationError(EcommlError, ValueError):
+    """A feature view uses SQL that cannot be translated to another engine's dialect.
+
+    Attributes
+    ----------
+    view : str
+        The feature view (or relation) whose SQL failed.
+    construct : str
+        The construct that has no translation.
+    """
+
+    def __init__(self, message: str, *, view: str = "", construct: str = "") -> None:
+        super().__init__(message)
+        self.view = view
+        self.construct = construct
