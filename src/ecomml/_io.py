@@ -1,25 +1,50 @@
 """Atomic writes: a crash or a concurrent writer never leaves a half-written output.
 
-Everything ecomml writes (Parquet, CSV, JSON, PNG, model files) goes through these
-helpers: write to a temporary file in the destination directory, fsync, then
-``os.replace`` over the target, which is atomic on POSIX and Windows.
+Everything ecomml writes (Parquet, CSV, JSON, PNG, model folders) goes through these
+helpers. A file is written to a hidden temporary name in the destination directory
+(``.{name}.{pid}.{random}.tmp``: dot-prefixed and ending in ``.tmp``, so neither the
+final name nor a glob such as ``*.parquet`` ever shows it, even to DuckDB or pathlib,
+which do list dot files), fsynced, renamed over the target with ``os.replace`` (atomic
+on POSIX) and the directory entry is fsynced. A folder is built the same way and then
+exchanged with the old one in one step (``renameat2(RENAME_EXCHANGE)`` on Linux, two
+renames under a lock elsewhere), so readers see the old folder or the new one, never a
+mix and never nothing.
+
+A job killed with SIGKILL leaves its hidden temporary behind; the next write to the same
+target removes it once the pid in its name is gone and no process holds its ``flock``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_write_json", "atomic_dir", "fsync_dir"]
+from ecomml._lock import DEFAULT_TIMEOUT, file_lock
+
+__all__ = [
+    "atomic_path",
+    "atomic_write_text",
+    "atomic_write_json",
+    "atomic_dir",
+    "fsync_dir",
+    "remove_stale_temps",
+    "is_temp_name",
+]
+
+_TMP_SUFFIX = ".tmp"
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_]{8})\.tmp$")
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Flush a directory entry to disk so a rename survives a power loss (POSIX only)."""
     if os.name != "posix":
         return
@@ -30,29 +55,123 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success it is renamed over ``target``.
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
-    On an exception the temporary file is removed and ``target`` is left untouched.
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file and directory under ``root`` (bottom-up), then ``root`` itself."""
+    for dirpath, _dirs, files in os.walk(root, topdown=False):
+        for f in files:
+            p = Path(dirpath) / f
+            if not p.is_symlink():
+                _fsync_file(p)
+        fsync_dir(dirpath)
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of the hidden temporaries these helpers create."""
+    return _TEMP_RE.match(name) is not None
+
+
+def _temp_name(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{_TMP_SUFFIX}"
+
+
+def _flock_nb(path: Path) -> bool:
+    """Try to lock ``path`` without waiting; True if we could (so nobody holds it)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # releases the probe lock
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the hidden temporaries that killed jobs left beside ``target``.
+
+    A temporary is stale when the process in its name no longer exists and nobody holds
+    its lock; live writers' temporaries are never touched. Returns what was removed.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix or f".tmp{target.suffix}", dir=target.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp)
+    removed: list[Path] = []
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, target)
-        fsync_dir(target.parent)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
-        raise
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.match(entry.name)
+        if m is None or m["name"] != target.name:
+            continue
+        p = Path(entry.path)
+        if _pid_alive(int(m["pid"])) or not _flock_nb(p):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``target``; on success it replaces ``target``.
+
+    On an exception the temporary file is removed and ``target`` is left untouched.
+    The temporary always ends in ``.tmp`` (``suffix`` is accepted for compatibility and
+    ignored), so writers must name their format explicitly rather than infer it from
+    the file name.
+    """
+    import fcntl
+
+    del suffix
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target)
+    tmp_path = target.with_name(_temp_name(target))
+    fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # marks the temporary as being written
+        try:
+            yield tmp_path
+            if tmp_path.is_dir():
+                _fsync_tree(tmp_path)
+            else:
+                _fsync_file(tmp_path)  # by name: the writer may have replaced the file
+            os.replace(tmp_path, target)
+            fsync_dir(target.parent)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+                tmp_path.unlink()
+            raise
+    finally:
+        os.close(fd)
 
 
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
@@ -67,26 +186,71 @@ def atomic_write_json(target: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def atomic_dir(target: str | os.PathLike[str], fill: Callable[[Path], None]) -> Path:
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def atomic_dir(
+    target: str | os.PathLike[str],
+    fill: Callable[[Path], None],
+    *,
+    lock_timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
     """Build a directory with ``fill(tmp_dir)`` and swap it in place of ``target``.
 
-    The old directory, if any, stays readable until the new one is complete; it is
-    then moved aside and removed.
+    The old directory, if any, stays readable until the new one is complete and
+    fsynced; the two are then exchanged under a lock (``.{name}.lock`` beside it), so
+    when two jobs write the same folder the later complete one wins and the folder is
+    never a mix of both. The old folder is removed afterwards.
     """
+    import fcntl
+
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temps(target)
+    tmp = target.with_name(_temp_name(target))
+    tmp.mkdir()
+    fd = os.open(tmp, os.O_RDONLY)
+    old: Path | None = None
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # marks the temporary as being written
         fill(tmp)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old.{os.getpid()}")
-            os.replace(target, old)
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        _fsync_tree(tmp)
+        with file_lock(target.with_name(f".{target.name}.lock"), timeout=lock_timeout):
+            if target.exists() or target.is_symlink():
+                if _exchange(tmp, target):
+                    old = tmp  # the exchange left the previous folder at the temporary name
+                else:
+                    old = target.with_name(_temp_name(target))
+                    os.replace(target, old)
+                    os.replace(tmp, target)
+            else:
+                os.replace(tmp, target)
+            fsync_dir(target.parent)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if old is None:
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        os.close(fd)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return target

@@ -198,43 +198,105 @@ def _download(uri: str) -> Path:
     )
 
 
-def _verify(path: Path) -> dict[str, Any]:
-    """Check every file against the manifest; return the metadata."""
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
     man_path = path / MANIFEST_FILE
-    if not man_path.exists():
+    if man_path.is_symlink() or not man_path.is_file():
         raise ModelLoadError(
             f"{path}: no {MANIFEST_FILE}; refusing to load an unverified model. "
             "Train it again with `ecomml train ...`."
         )
     try:
-        manifest = json.loads(man_path.read_text())
+        manifest = json.loads(man_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelLoadError(f"{man_path}: unreadable manifest ({err})") from err
-    for rel, expected in manifest.items():
-        f = path / rel
-        if not f.exists():
-            raise ModelLoadError(f"{path}: file {rel} listed in the manifest is missing")
-        actual = file_sha256(f)
-        if actual != expected:
+        raise ModelLoadError(f"{man_path}: unreadable manifest ({err}); refusing to load") from err
+    if not isinstance(manifest, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _SHA256_RE.match(v)
+        for k, v in manifest.items()
+    ):
+        raise ModelLoadError(
+            f"{man_path}: not an ecomml manifest (expected {{file: sha256 hex}}); refusing to load"
+        )
+    for rel in manifest:
+        parts = Path(rel).parts
+        if not parts or Path(rel).is_absolute() or ".." in parts or rel == MANIFEST_FILE:
             raise ModelLoadError(
-                f"{f}: SHA-256 {actual[:12]} does not match the manifest ({str(expected)[:12]}); "
-                "the file was changed after training. Refusing to load it."
+                f"{man_path}: entry {rel!r} points outside the model directory; refusing to load"
             )
-    unlisted = [
-        str(p.relative_to(path))
-        for p in path.rglob("*")
-        if p.is_file() and p.name != MANIFEST_FILE and str(p.relative_to(path)) not in manifest
-    ]
+    return manifest
+
+
+def _check_file(path: Path, rel: str, expected: str) -> bytes:
+    """Read one artifact and return its bytes if (and only if) they match the manifest."""
+    import hashlib
+
+    f = path / rel
+    if any(p.is_symlink() for p in [f, *f.parents] if p.is_relative_to(path) and p != path):
+        raise ModelLoadError(f"{f}: is a symbolic link; refusing to load a model through links")
+    if not f.is_file():
+        raise ModelLoadError(
+            f"{path}: file {rel} listed in the manifest is missing; the model directory is "
+            "incomplete. Refusing to load it."
+        )
+    data = f.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelLoadError(
+            f"{f}: SHA-256 {actual[:12]} does not match the manifest ({expected[:12]}); "
+            "the file was changed after training. Refusing to load it."
+        )
+    return data
+
+
+def _verify(path: Path) -> dict[str, Any]:
+    """Check every file against the manifest; return the metadata."""
+    return _verify_all(path)[0]
+
+
+def _verify_all(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check the manifest and every file; return ``(metadata, manifest)``.
+
+    Refused: no or malformed manifest, entries outside the folder, symbolic links, a
+    listed file missing or with another SHA-256, any file not listed, no metadata, or a
+    joblib model whose pickle is not listed.
+    """
+    manifest = _read_manifest(path)
+    unlisted = []
+    for root, dirs, files in os.walk(path):
+        for name in [*files, *dirs]:
+            p = Path(root) / name
+            rel = p.relative_to(path).as_posix()
+            if p.is_symlink():
+                raise ModelLoadError(
+                    f"{p}: is a symbolic link; refusing to load a model through links"
+                )
+            if name in files and rel != MANIFEST_FILE and rel not in manifest:
+                unlisted.append(rel)
     if unlisted:
         raise ModelLoadError(
             f"{path}: files not in the manifest: {', '.join(sorted(unlisted)[:5])}; "
             "refusing to load a model directory that was modified after training."
         )
+    meta_bytes = b""
+    for rel, expected in manifest.items():
+        data = _check_file(path, rel, expected)
+        if rel == METADATA_FILE:
+            meta_bytes = data
+    if METADATA_FILE not in manifest:
+        raise ModelLoadError(f"{path}: no {METADATA_FILE}; not an ecomml model directory")
     try:
-        meta: dict[str, Any] = json.loads((path / METADATA_FILE).read_text())
-    except FileNotFoundError as err:
-        raise ModelLoadError(f"{path}: no {METADATA_FILE}; not an ecomml model directory") from err
-    return meta
+        meta = json.loads(meta_bytes.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{path / METADATA_FILE}: unreadable metadata ({err})") from err
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{path / METADATA_FILE}: not an ecomml model metadata file")
+    if meta.get("format") != "artifacts" and MODEL_FILE not in manifest:
+        raise ModelLoadError(
+            f"{path}: {MODEL_FILE} is not in the manifest; refusing to unpickle an unverified file."
+        )
+    return meta, manifest
 
 
 def _check_version(meta: dict[str, Any], path: Path) -> None:
@@ -265,10 +327,6 @@ def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> Loade
     ModelLoadError
         Missing, tampered, wrong-task or incompatible model.
     """
-    import importlib
-
-    import joblib
-
     text = os.fspath(uri)
     if is_mlflow_uri(text):
         path = _download(text)
@@ -281,7 +339,42 @@ def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> Loade
             )
         if not path.is_dir():
             raise ModelLoadError(f"model {text!r} is a file; give the model directory")
-    meta = _verify(path)
+    # a concurrent save_model may swap the folder while we read it: retry until the
+    # folder we verified is the one we finished loading from
+    for _attempt in range(5):
+        before = _dir_identity(path)
+        try:
+            meta, model = _load_verified(path, text, task)
+        except (ModelLoadError, OSError):
+            if _dir_identity(path) == before:
+                raise
+            continue
+        if _dir_identity(path) == before:
+            break
+    else:
+        raise ModelLoadError(
+            f"{path}: the model folder kept changing while it was loaded (another job is "
+            "writing it); try again when that job has finished"
+        )
+    return LoadedModel(model=model, metadata=meta, path=path, uri=text)
+
+
+def _dir_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _load_verified(path: Path, text: str, task: str | None) -> tuple[dict[str, Any], Any]:
+    """Verify ``path`` and build the model; pickles are read from the verified bytes."""
+    import importlib
+    import io
+
+    import joblib
+
+    meta, manifest = _verify_all(path)
     if task is not None and meta.get("task") != task:
         raise ModelLoadError(
             f"{text}: this is a {meta.get('task')!r} model, not a {task!r} model; "
@@ -292,11 +385,16 @@ def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> Loade
         module, _, qualname = str(meta["class"]).rpartition(".")
         if not module.startswith("ecomml."):
             raise ModelLoadError(f"{path}: refusing to import non-ecomml class {meta['class']}")
-        cls = getattr(importlib.import_module(module), qualname)
-        model = cls.load_artifacts(path)
-    else:
-        model = joblib.load(path / MODEL_FILE)
-    return LoadedModel(model=model, metadata=meta, path=path, uri=text)
+        try:
+            cls = getattr(importlib.import_module(module), qualname)
+        except (ImportError, AttributeError) as err:
+            raise ModelLoadError(f"{path}: unknown model class {meta['class']} ({err})") from err
+        if not hasattr(cls, "load_artifacts"):
+            raise ModelLoadError(f"{path}: {meta['class']} cannot load saved artifacts")
+        return meta, cls.load_artifacts(path)
+    # hash and unpickle the very same bytes: the file cannot be swapped in between
+    data = _check_file(path, MODEL_FILE, manifest[MODEL_FILE])
+    return meta, joblib.load(io.BytesIO(data))
 
 
 def check_feature_hashes(

@@ -49,6 +49,11 @@ def build(
     memory_limit: str | None = typer.Option(
         None, "--memory-limit", help="DuckDB memory limit, e.g. 6GB."
     ),
+    temp_dir: Path | None = typer.Option(
+        None,
+        "--temp-dir",
+        help="Where DuckDB spills beyond --memory-limit (default: its own temp folder).",
+    ),
 ) -> None:
     """Materialize feature views as of --cutoff to Parquet, with a manifest.
 
@@ -63,7 +68,12 @@ def build(
 
         start = time.perf_counter()
         check_cutoff(cutoff)
-        engine = DuckDBEngine(memory_limit=memory_limit)
+        if temp_dir is not None:
+            temp_dir.mkdir(parents=True, exist_ok=True)
+        engine = DuckDBEngine(
+            memory_limit=memory_limit,
+            temp_directory=None if temp_dir is None else str(temp_dir),
+        )
         if _is_canonical_parquet(transactions, format):
             store = FeatureStore(engine)
             store.register("transactions", transactions)

@@ -8,7 +8,6 @@ A model records the hashes it was trained with and refuses features whose hash d
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml._io import atomic_path, atomic_write_json
+from ecomml._lock import DEFAULT_TIMEOUT, file_lock
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import FeatureMismatchError, InputFileError, UnknownEntityError
 from ecomml.features.engines import sql_literal
@@ -35,15 +35,11 @@ def _cutoff_tag(cutoff: pd.Timestamp) -> str:
 
 
 @contextlib.contextmanager
-def _lock(out_dir: Path) -> Iterator[None]:
-    """An exclusive advisory lock, so two jobs materializing into one folder don't interleave."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / ".lock", "w") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def _lock(out_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
+    """An exclusive inter-process lock on ``out_dir/.lock``, so two jobs materializing into
+    one folder never lose each other's manifest entries; a timeout names the holder's pid."""
+    with file_lock(out_dir / ".lock", timeout=timeout):
+        yield
 
 
 def read_manifest(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
