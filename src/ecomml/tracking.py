@@ -4,6 +4,9 @@ Library code never sets the tracking URI or starts runs implicitly: the caller (
 a notebook, an experiment runner) does, and these helpers log into the active run.
 Models are logged as MLflow pyfunc "models from code" (``_pyfunc_model.py``): the
 estimator is stored as a joblib artifact whose SHA-256 is checked before it is loaded.
+Params, tags and JSON artifacts logged through these helpers pass through
+:func:`ecomml.privacy.scrub_mapping`, so e-mail-like strings never reach MLflow, and
+:func:`log_frame` refuses per-customer frames with raw ids.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml.exceptions import TrackingError
+from ecomml.privacy import pseudonymize_frame, scrub_mapping
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,6 +37,7 @@ __all__ = [
     "log_feature_manifest",
     "log_figure",
     "log_frame",
+    "log_params",
     "log_estimator",
     "load_estimator",
 ]
@@ -115,8 +120,15 @@ def tracked_run(
             "Check MLFLOW_TRACKING_URI."
         ) from err
     with run_ctx as run:
-        mlflow.set_tags({"ecomml.version": __version__, **(tags or {})})
+        mlflow.set_tags(scrub_mapping({"ecomml.version": __version__, **(tags or {})}))
         yield run
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log params to the active run with e-mail-like strings redacted (:func:`scrub_mapping`)."""
+    import mlflow
+
+    mlflow.log_params(scrub_mapping(params))
 
 
 def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:
@@ -124,7 +136,7 @@ def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:
     import mlflow
 
     name = fp.get("name", "data")
-    mlflow.log_params(
+    log_params(
         {
             f"data.{name}.rows": fp.get("rows"),
             f"data.{name}.sha256": str(fp.get("sha256", ""))[:16],
@@ -134,7 +146,7 @@ def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:
     if cutoff is not None:
         mlflow.log_param("cutoff", str(pd.Timestamp(cutoff).date()))
         mlflow.set_tag("cutoff", str(pd.Timestamp(cutoff).date()))
-    mlflow.log_dict(dict(fp), f"data/{name}_fingerprint.json")
+    mlflow.log_dict(scrub_mapping(fp), f"data/{name}_fingerprint.json")
 
 
 def log_feature_manifest(manifest: Mapping[str, Any]) -> str:
@@ -150,7 +162,7 @@ def log_feature_manifest(manifest: Mapping[str, Any]) -> str:
         if by_cutoff
     }
     digest = manifest_hash(views)
-    mlflow.log_dict(dict(manifest), "features/manifest.json")
+    mlflow.log_dict(scrub_mapping(manifest), "features/manifest.json")
     mlflow.set_tag("ecomml.feature_manifest_hash", digest)
     return digest
 
@@ -162,10 +174,22 @@ def log_figure(fig: Figure, artifact_file: str) -> None:
     mlflow.log_figure(fig, artifact_file)
 
 
-def log_frame(df: pd.DataFrame, artifact_file: str) -> None:
-    """Log a small frame as a CSV artifact of the active run."""
+def log_frame(df: pd.DataFrame, artifact_file: str, *, id_key: str | None = None) -> None:
+    """Log a small frame as a CSV artifact of the active run.
+
+    A frame with a ``customer_id`` column is per-customer data: it is logged only with
+    ``id_key`` (the ids are then pseudonymised, see :func:`ecomml.privacy.pseudonymize`);
+    otherwise :class:`TrackingError` is raised, so raw ids never reach MLflow.
+    """
     import mlflow
 
+    if "customer_id" in df.columns:
+        if id_key is None:
+            raise TrackingError(
+                f"log_frame({artifact_file!r}): the frame has raw customer ids; pass "
+                "id_key=ecomml.privacy.key_from_env() to pseudonymise them, or drop customer_id"
+            )
+        df = pseudonymize_frame(df, id_key)
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / Path(artifact_file).name
         df.to_csv(p, index=False)
@@ -201,7 +225,7 @@ def log_estimator(
         )
     if hasattr(est, "get_params"):
         params = {k: v for k, v in est.get_params(deep=False).items() if _loggable(v)}
-        mlflow.log_params({f"model.{k}": v for k, v in params.items()})
+        log_params({f"model.{k}": v for k, v in params.items()})
     if metrics:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
     if cutoff is not None:

@@ -111,11 +111,14 @@ def test_hash_ids(trained, files, monkeypatch) -> None:  # type: ignore[no-untyp
     res = _run(*args)
     assert res.exit_code == 1
     assert "ECOMML_ID_KEY" in res.output and "Traceback" not in res.output
-    monkeypatch.setenv("ECOMML_ID_KEY", "s3cret")
+    monkeypatch.setenv("ECOMML_ID_KEY", "s3cret")  # too short: refused (issue 9, privacy)
+    res = _run(*args)
+    assert res.exit_code == 1 and "at least 16" in res.output
+    monkeypatch.setenv("ECOMML_ID_KEY", "s3cret-s3cret-s3cret")
     res = _run(*args)
     assert res.exit_code == 0, res.output
     ids = pd.read_csv(out)["customer_id"]
-    assert ids.str.fullmatch(r"[0-9a-f]{16}").all()
+    assert ids.str.fullmatch(r"pid_[0-9a-f]{16}").all()
     assert not ids.str.startswith("C0").any()
 
 

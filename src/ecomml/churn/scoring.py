@@ -8,8 +8,6 @@ of each cutoff) for the classifier. ``score`` returns the marketing list.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,18 +58,17 @@ SCORED_COLUMNS: tuple[str, ...] = (
 
 
 def hash_ids(ids: Sequence[Any] | pd.Series, key: str) -> pd.Series:
-    """Keyed (HMAC-SHA256) pseudonyms of customer ids, 16 hex characters.
+    """Keyed (HMAC-SHA256) hashes of customer ids, 16 hex characters.
 
-    The key must stay with the data team: anyone holding it can re-identify customers.
+    The older form of :func:`ecomml.privacy.pseudonymize` (which the CLI uses): the same
+    digest without the ``pid_`` prefix and without the minimum key length. The key must
+    stay with the data team: anyone holding it can re-identify customers.
     """
+    from ecomml.privacy import keyed_digests
+
     if not key:
         raise ConfigError("an empty key cannot hash ids")
-    k = key.encode()
-    return pd.Series(
-        [hmac.new(k, str(i).encode(), hashlib.sha256).hexdigest()[:16] for i in ids],
-        index=ids.index if isinstance(ids, pd.Series) else None,
-        dtype="object",
-    )
+    return keyed_digests(ids, key).astype(object)
 
 
 def btyd_features(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -198,7 +197,7 @@ def _log_run(model, shop, cut, metrics, plots, model_dir, register):  # type: ig
     import mlflow
 
     from ecomml.modelstore import log_model
-    from ecomml.tracking import log_fingerprint, tracked_run
+    from ecomml.tracking import log_fingerprint, log_params, tracked_run
 
     with tracked_run(
         "ecomml-churn", run_name=f"churn-{cut.date()}", tags={"ecomml.task": "churn"}
@@ -210,7 +209,7 @@ def _log_run(model, shop, cut, metrics, plots, model_dir, register):  # type: ig
         params["training_cutoffs"] = len(model.training_cutoffs_)
         if model.classifier_ is not None:
             params["calibration"] = model.classifier_.calibration_
-        mlflow.log_params(params)
+        log_params(params)
         if metrics:
             mlflow.log_metrics(metrics)
         for path in plots.values():
@@ -227,10 +226,11 @@ def predict_churn(
     hash_ids: bool = typer.Option(
         False,
         "--hash-ids",
-        help=f"Replace customer ids with keyed hashes (key from ${ID_KEY_ENV}).",
+        help=f"Replace customer ids with keyed pseudonyms (pid_...; key from ${ID_KEY_ENV}, "
+        "never stored).",
     ),
     id_key_env: str = typer.Option(
-        ID_KEY_ENV, "--id-key-env", help="Environment variable holding the hash key."
+        ID_KEY_ENV, "--id-key-env", help="Environment variable holding the pseudonym key."
     ),
     extra_columns: bool = typer.Option(
         False,
@@ -251,23 +251,20 @@ def predict_churn(
         from ecomml._io import atomic_path
         from ecomml._validation import check_cutoff
         from ecomml.churn.scoring import SCORED_COLUMNS
-        from ecomml.churn.scoring import hash_ids as _hash
         from ecomml.exceptions import ConfigError
         from ecomml.modelstore import check_feature_hashes, load_model
+        from ecomml.privacy import (
+            check_model_ids,
+            key_from_env,
+            pseudonymize_frame,
+            pseudonymize_shop,
+        )
 
         cut = check_cutoff(cutoff, name="--cutoff")
         suffix = output.suffix.lower()
         if suffix not in (".csv", ".parquet"):
             raise ConfigError(f"--output {output}: use a .csv or .parquet file name")
-        key = None
-        if hash_ids:
-            key = os.environ.get(id_key_env, "")
-            if not key:
-                raise ConfigError(
-                    f"--hash-ids needs a secret key in the environment variable {id_key_env} "
-                    f"(e.g. export {id_key_env}=$(openssl rand -hex 32)); it is never stored "
-                    "with the output. Keep the same key to get the same pseudonyms."
-                )
+        key = key_from_env(id_key_env) if hash_ids else None
         from ecomml.modelstore import is_mlflow_uri
 
         if is_mlflow_uri(model):
@@ -276,6 +273,7 @@ def predict_churn(
             task = bar.add_task("loading model", total=None)
             loaded = load_model(model, task="churn")
             m = loaded.model
+            hashed_model = check_model_ids(loaded.metadata, key, model=model, env=id_key_env)
             bar.update(task, description="reading data")
             shop = _load(
                 transactions,
@@ -289,6 +287,8 @@ def predict_churn(
                 allow_future,
                 cut,
             )
+            if hashed_model:  # the model knows customers by pseudonym only
+                shop = pseudonymize_shop(shop, key)
             if "customer_events" in m.views_ and (shop.events is None or shop.events.empty):
                 raise ConfigError(
                     "this churn model was trained with an events log: pass --events FILE "
@@ -300,8 +300,8 @@ def predict_churn(
             scored = m.score(shop.transactions, store, cutoff=cut)
             cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
             scored = scored[cols]
-            if key is not None:
-                scored["customer_id"] = _hash(scored["customer_id"], key).to_numpy()
+            if key is not None and not hashed_model:
+                scored = pseudonymize_frame(scored, key)
             with atomic_path(output, suffix=f".tmp{suffix}") as tmp:
                 if suffix == ".csv":
                     scored.to_csv(tmp, index=False)

@@ -26,6 +26,16 @@ from ecomml.cli._load import (
     shop_from_options,
 )
 
+ID_KEY_ENV = "ECOMML_ID_KEY"
+HashIdsOpt = typer.Option(
+    False,
+    "--hash-ids",
+    help=f"Pseudonymise customer ids (pid_...; keyed HMAC, key from ${ID_KEY_ENV}, never stored).",
+)
+IdKeyEnvOpt = typer.Option(
+    ID_KEY_ENV, "--id-key-env", help="Environment variable holding the pseudonym key."
+)
+
 
 def _read_table(path: Path, what: str) -> Any:
     import pandas as pd
@@ -116,6 +126,13 @@ def train_recommend(
     ),
     track: bool = typer.Option(True, "--track/--no-track", help="Log an MLflow run."),
     experiment: str = typer.Option("ecomml-recommend", "--experiment", help="MLflow experiment."),
+    hash_ids: bool = typer.Option(
+        False,
+        "--hash-ids",
+        help=f"Train on pseudonymised customer ids (key from ${ID_KEY_ENV}): the model folder "
+        "and its MLflow copy then hold no raw ids; predict with --hash-ids and the same key.",
+    ),
+    id_key_env: str = IdKeyEnvOpt,
 ) -> None:
     """Train the recommender (generators + LambdaRank re-ranker) on purchases before --cutoff."""
     with handle_errors():
@@ -125,6 +142,7 @@ def train_recommend(
         from ecomml.exceptions import DataQualityError
         from ecomml.modelstore import feature_hashes, log_model, save_model
         from ecomml.plots import save_figure
+        from ecomml.privacy import id_metadata, key_from_env, pseudonymize_shop
         from ecomml.recommend import (
             BuyAgainRecommender,
             RecommenderPipeline,
@@ -135,6 +153,7 @@ def train_recommend(
         )
         from ecomml.recommend.pipeline import STORE_VIEWS
 
+        id_key = key_from_env(id_key_env) if hash_ids else None
         gens = tuple(g.strip() for g in generators.split(",") if g.strip())
         pipe_params: dict[str, Any] = {
             "generators": gens,
@@ -156,6 +175,8 @@ def train_recommend(
                 encoding=encoding,
                 allow_future=allow_future,
             )
+            if id_key is not None:  # the model will know customers by pseudonym only
+                shop = pseudonymize_shop(shop, id_key)
             cut = pd.Timestamp(cutoff)
             inter = build_interactions(shop.transactions, shop.events, cutoff=cut)
             if inter.empty:
@@ -207,7 +228,11 @@ def train_recommend(
                 metrics={k: v for k, v in metrics.items() if pd.notna(v)},
                 features=feature_hashes(views),
                 training_window=(inter["ts"].min(), inter["ts"].max()),
-                extra={"train_stats": model.train_stats_, "source": shop.source},
+                extra={
+                    "train_stats": model.train_stats_,
+                    "source": shop.source,
+                    **id_metadata(id_key),
+                },
             )
             atomic_write_json(report_dir / "metrics.json", metrics)
             run_id = None
@@ -215,20 +240,22 @@ def train_recommend(
                 progress.update(task, advance=1, description="logging to MLflow")
                 import mlflow
 
-                from ecomml.tracking import log_fingerprint, tracked_run
+                from ecomml.tracking import log_fingerprint, log_params, tracked_run
 
                 configure_tracking()
                 with tracked_run(
                     experiment, run_name="train-recommend", tags={"ecomml.task": "recommend"}
                 ) as run:
                     log_fingerprint(shop.fingerprint, cutoff=cut)
-                    mlflow.log_params(
+                    log_params(
                         {
                             k: (",".join(v) if isinstance(v, tuple) else v)
                             for k, v in model.get_params().items()
                         }
                     )
-                    mlflow.log_params({"eval_days": eval_days, "use_store": use_store})
+                    log_params(
+                        {"eval_days": eval_days, "use_store": use_store, "hash_ids": hash_ids}
+                    )
                     clean = {k: float(v) for k, v in metrics.items() if pd.notna(v)}
                     clean.update(
                         {
@@ -280,6 +307,8 @@ def predict_recommend(
     map_file: Path | None = MapFileOpt,
     encoding: str | None = EncodingOpt,
     allow_future: bool = AllowFutureOpt,
+    hash_ids: bool = HashIdsOpt,
+    id_key_env: str = IdKeyEnvOpt,
 ) -> None:
     """Write top-K recommendations: customer_id, sku, rank, score, source."""
     with handle_errors():
@@ -287,14 +316,22 @@ def predict_recommend(
 
         from ecomml.exceptions import SchemaError
         from ecomml.modelstore import check_feature_hashes, is_mlflow_uri, load_model
+        from ecomml.privacy import (
+            check_model_ids,
+            key_from_env,
+            pseudonymize_frame,
+            pseudonymize_shop,
+        )
         from ecomml.recommend import build_interactions
         from ecomml.recommend.pipeline import STORE_VIEWS
 
+        id_key = key_from_env(id_key_env) if hash_ids else None
         if is_mlflow_uri(model):
             configure_tracking()  # the CLI's store, where --register put the model
         with make_progress() as progress:
             task = progress.add_task("loading model", total=4)
             loaded = load_model(model, task="recommend")
+            hashed_model = check_model_ids(loaded.metadata, id_key, model=model, env=id_key_env)
             progress.update(task, advance=1, description="loading data")
             shop = _shop(
                 transactions,
@@ -308,6 +345,8 @@ def predict_recommend(
                 encoding=encoding,
                 allow_future=allow_future,
             )
+            if hashed_model:  # the model knows customers by pseudonym only
+                shop = pseudonymize_shop(shop, id_key)
             cut = pd.Timestamp(cutoff)
             rec = loaded.model
             store = None
@@ -326,6 +365,8 @@ def predict_recommend(
                         columns=list(who.columns),
                     )
                 who = who.dropna(subset=["customer_id"]).astype({"customer_id": str})
+                if hashed_model:
+                    who = pseudonymize_frame(who, id_key, keep_pseudonyms=True)
             boosts = None
             if boost is not None:
                 b = _read_table(boost, "--boost")
@@ -351,6 +392,8 @@ def predict_recommend(
                     boost=boosts,
                 )
             recs = rec.recommend(who, k, **kwargs)
+            if id_key is not None and not hashed_model:
+                recs = pseudonymize_frame(recs, id_key)
             progress.update(task, advance=1, description="writing")
             _write_output(recs, output)
             progress.update(task, completed=4, description="done")
