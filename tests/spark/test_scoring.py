@@ -88,3 +88,95 @@ def test_churn_equals_local(spark, shop, churn_dir: Path) -> None:  # type: igno
         num_partitions=3,
     )
     assert plain.columns == list(SCORED_COLUMNS)
+
+
+FAST_FC = {"n_estimators": 20, "max_train_rows": 5000, "max_origins": 10, "horizon": 4}
+
+
+@pytest.fixture(scope="module")
+def forecast_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from ecomml.forecasting import LightGBMForecaster
+    from ecomml.forecasting.jobs import shop_panel, view_for
+    from ecomml.modelstore import feature_hashes, save_model
+
+    panel, store = shop_panel(shop, CUT, "W")
+    est = LightGBMForecaster(**FAST_FC).fit(panel, calendar=shop.calendar)
+    d = tmp_path_factory.mktemp("models") / "forecast"
+    save_model(
+        est, d, task="forecast", cutoff=CUT, features=feature_hashes([store.view(view_for("W"))])
+    )
+    return d
+
+
+def test_forecast_equals_local(spark, shop, forecast_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from ecomml.forecasting.jobs import forecast_shop, load_forecaster
+    from ecomml.spark import score_forecast
+
+    cat = shop.catalog.copy()
+    # an active SKU never sold: the category fallback, routed to its SKU's group
+    extra = cat.iloc[[0]].assign(sku="NEW-1", active=True)
+    cat = pd.concat([cat, extra], ignore_index=True)
+    local_shop = ShopData(shop.transactions, catalog=cat, calendar=shop.calendar)
+    local = forecast_shop(load_forecaster(forecast_dir), local_shop, CUT)
+    out = score_forecast(
+        _sdf(spark, shop.transactions), forecast_dir, cutoff=CUT,
+        catalog=_sdf(spark, cat), calendar=shop.calendar, num_partitions=3,
+    ).toPandas()  # fmt: skip
+    assert_same(local, out, ["sku", "ds"])
+    assert "NEW-1" in set(out.loc[out["pattern"] == "new", "sku"])
+
+
+@pytest.fixture(scope="module")
+def recommend_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from ecomml.modelstore import feature_hashes, save_model
+    from ecomml.recommend import RecommenderPipeline, build_interactions
+    from ecomml.recommend.pipeline import STORE_VIEWS
+
+    store = shop.to_store()
+    inter = build_interactions(shop.transactions, shop.events, cutoff=CUT)
+    rec = RecommenderPipeline(n_estimators=20, n_candidates=15, horizon_days=60)
+    rec.fit(inter, cutoff=CUT, store=store, catalog=shop.catalog)
+    d = tmp_path_factory.mktemp("models") / "recommend"
+    save_model(
+        rec,
+        d,
+        task="recommend",
+        cutoff=CUT,
+        features=feature_hashes([store.view(v) for v in STORE_VIEWS]),
+    )
+    return d
+
+
+def _local_recs(shop, model_dir, k, **kw):  # type: ignore[no-untyped-def]
+    from ecomml.modelstore import load_model
+    from ecomml.recommend import build_interactions
+
+    rec = load_model(model_dir, task="recommend").model
+    inter = build_interactions(shop.transactions, shop.events, cutoff=CUT)
+    return rec.recommend(
+        kw.pop("who", None), k, history=inter, cutoff=CUT, store=shop.to_store(),
+        catalog=shop.catalog, **kw,
+    )  # fmt: skip
+
+
+def test_recommend_equals_local(spark, shop, recommend_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from ecomml.spark import score_recommend
+
+    local = _local_recs(shop, recommend_dir, 5)
+    out = score_recommend(
+        _sdf(spark, shop.transactions), recommend_dir, cutoff=CUT, k=5,
+        events=_sdf(spark, shop.events), catalog=shop.catalog, calendar=shop.calendar,
+        num_partitions=3,
+    ).toPandas()  # fmt: skip
+    assert_same(local, out, ["customer_id", "rank"])
+
+    # requested customers (one unknown: popular cold start) and the business rules
+    who = pd.DataFrame({"customer_id": [*local["customer_id"].unique()[:25], "nobody"]})
+    local = _local_recs(shop, recommend_dir, 4, who=who, exclude_seen=True, max_per_category=2)
+    out = score_recommend(
+        _sdf(spark, shop.transactions), recommend_dir, cutoff=CUT, k=4,
+        events=_sdf(spark, shop.events), catalog=shop.catalog, calendar=shop.calendar,
+        customers=who, exclude_purchased=True, max_per_category=2, num_partitions=2,
+    ).toPandas()  # fmt: skip
+    assert_same(local, out, ["customer_id", "rank"])
+    assert (out.loc[out["customer_id"] == "nobody", "source"] == "popular-cold-start").all()
