@@ -450,6 +450,10 @@ def log_model(
         cls = _model_class(meta)
         if cls is not None and hasattr(cls, "pyfunc_input_example"):
             input_example = cls.pyfunc_input_example()
+    from ecomml.privacy import safe_input_example
+
+    # stored in clear beside the model: never real customer ids (issue 9, privacy)
+    input_example = safe_input_example(input_example)
     code = Path(__file__).with_name("_pyfunc_model.py")
     with warnings.catch_warnings():
         if signature is not None and input_example is None:

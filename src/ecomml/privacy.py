@@ -46,6 +46,7 @@ __all__ = [
     "pseudonymize_shop",
     "id_metadata",
     "check_model_ids",
+    "safe_input_example",
     "scrub",
     "scrub_mapping",
     "find_raw_ids",
@@ -258,6 +259,28 @@ def check_model_ids(
             f"one in ${env}; use the training key, or retrain with this one"
         )
     return True
+
+
+def safe_input_example(example: pd.DataFrame | None) -> pd.DataFrame | None:
+    """An MLflow input example without real customer ids.
+
+    An input example is stored in clear beside the model and shown by the MLflow UI and
+    serving docs, so ``customer_id`` values that are not pseudonyms are replaced with
+    placeholders (``example-customer-1``, ...): the example still shows the schema, and
+    an unknown customer gets the documented fallback when MLflow runs it. E-mail-like
+    strings in other text columns are redacted.
+    """
+    if example is None or not isinstance(example, pd.DataFrame):
+        return example
+    out = example.copy()
+    for col in out.columns:
+        if col == "customer_id":
+            keep = is_pseudonym(out[col]).to_numpy()
+            placeholders = [f"example-customer-{i + 1}" for i in range(len(out))]
+            out[col] = [v if k else p for v, k, p in zip(out[col], keep, placeholders, strict=True)]
+        elif out[col].dtype == object or isinstance(out[col].dtype, pd.StringDtype):
+            out[col] = out[col].map(lambda v: scrub(v) if isinstance(v, str) else v)
+    return out
 
 
 def _id_set(ids: Iterable[Any] | None) -> frozenset[str]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml.exceptions import TrackingError
-from ecomml.privacy import pseudonymize_frame, scrub_mapping
+from ecomml.privacy import pseudonymize_frame, safe_input_example, scrub_mapping
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -250,7 +250,7 @@ def log_estimator(
                 name=name,
                 python_model=str(code),
                 artifacts={"estimator": str(est_path), "manifest": str(manifest_path)},
-                input_example=input_example,
+                input_example=safe_input_example(input_example),
                 pip_requirements=[f"ecomml=={__version__}"],
                 registered_model_name=registered_model_name,
                 metadata={"ecomml_version": __version__},

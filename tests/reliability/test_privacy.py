@@ -35,6 +35,7 @@ from ecomml.privacy import (
     key_from_env,
     pseudonymize,
     pseudonymize_frame,
+    safe_input_example,
     scrub,
     scrub_mapping,
 )
@@ -115,6 +116,18 @@ def test_model_id_metadata_checks_the_key_without_storing_it() -> None:
         check_model_ids(meta, None)
     with pytest.raises(ConfigError, match="another key"):
         check_model_ids(meta, OTHER_KEY)
+
+
+def test_input_examples_never_carry_real_customer_ids() -> None:
+    pseudo = pseudonymize(["C9"], KEY)[0]
+    example = pd.DataFrame(
+        {"customer_id": ["C0001", pseudo], "note": ["ask jane@example.com", None], "n": [1, 2]}
+    )
+    safe = safe_input_example(example)
+    assert safe["customer_id"].tolist() == ["example-customer-1", pseudo]
+    assert safe["note"].tolist() == ["ask <email>", None]
+    assert safe["n"].tolist() == [1, 2] and example["customer_id"][0] == "C0001"
+    assert safe_input_example(None) is None
 
 
 # ----------------------------------------------------------------------------- scrubbing
