@@ -91,6 +91,7 @@ def train_churn(
         from ecomml.churn.quickstart import write_plots
         from ecomml.churn.scoring import ChurnModel
         from ecomml.modelstore import feature_hashes, save_model
+        from ecomml.privacy import scrub_mapping
 
         cut = check_cutoff(cutoff, name="--cutoff")
         uri = None if no_track else configure_tracking()
@@ -150,7 +151,11 @@ def train_churn(
                 metrics=metrics,
                 features=feature_hashes([store.view(v) for v in model.views_]),
                 training_window=(tx["ts"].min(), tx["ts"].max()),
-                extra={"horizon": horizon, **model.describe(), "data": shop.fingerprint},
+                extra={
+                    "horizon": horizon,
+                    **model.describe(),
+                    "data": scrub_mapping(shop.fingerprint),
+                },
             )
             run_id = None
             if uri is not None:

@@ -142,7 +142,7 @@ def train_recommend(
         from ecomml.exceptions import DataQualityError
         from ecomml.modelstore import feature_hashes, log_model, save_model
         from ecomml.plots import save_figure
-        from ecomml.privacy import id_metadata, key_from_env, pseudonymize_shop
+        from ecomml.privacy import id_metadata, key_from_env, pseudonymize_shop, scrub
         from ecomml.recommend import (
             BuyAgainRecommender,
             RecommenderPipeline,
@@ -230,7 +230,7 @@ def train_recommend(
                 training_window=(inter["ts"].min(), inter["ts"].max()),
                 extra={
                     "train_stats": model.train_stats_,
-                    "source": shop.source,
+                    "source": scrub(shop.source),
                     **id_metadata(id_key),
                 },
             )
