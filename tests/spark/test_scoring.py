@@ -180,3 +180,67 @@ def test_recommend_equals_local(spark, shop, recommend_dir: Path) -> None:  # ty
     ).toPandas()  # fmt: skip
     assert_same(local, out, ["customer_id", "rank"])
     assert (out.loc[out["customer_id"] == "nobody", "source"] == "popular-cold-start").all()
+
+
+@pytest.fixture(scope="module")
+def clean_files(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The shop as canonical, already clean Parquet files (what --engine spark reads)."""
+    from ecomml.pipeline import load_shop
+
+    d = tmp_path_factory.mktemp("data")
+    shop.transactions.to_parquet(d / "raw.parquet", index=False)
+    clean = load_shop(d / "raw.parquet", cutoff=CUT)
+    clean.transactions.to_parquet(d / "tx.parquet", index=False)
+    shop.events.to_parquet(d / "events.parquet", index=False)
+    shop.catalog.to_parquet(d / "catalog.parquet", index=False)
+    shop.calendar.to_parquet(d / "calendar.parquet", index=False)
+    return d
+
+
+def _cli(*args: str):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ecomml.cli.main import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_cli_engine_spark_writes_the_local_files(
+    spark, clean_files: Path, churn_dir: Path, forecast_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    d = clean_files
+    data = ["-t", d / "tx.parquet", "--events", d / "events.parquet", "--catalog",
+            d / "catalog.parquet", "--calendar", d / "calendar.parquet", "--cutoff", "2024-04-15"]  # fmt: skip
+    outs = {}
+    for engine in ("local", "spark"):
+        out = tmp_path / f"churn-{engine}.csv"
+        r = _cli("predict", "churn", "--model", churn_dir, *data, "--output", out,
+                 "--engine", engine, "--spark-partitions", "2")  # fmt: skip
+        assert r.exit_code == 0, r.output
+        outs[engine] = pd.read_csv(out)
+    assert_same(outs["local"], outs["spark"], ["customer_id"])
+    for engine in ("local", "spark"):
+        out = tmp_path / f"fc-{engine}.parquet"
+        r = _cli("predict", "forecast", "--model", forecast_dir, *data, "--output", out,
+                 "--engine", engine, "--spark-conf", "spark.sql.shuffle.partitions=2")  # fmt: skip
+        assert r.exit_code == 0, r.output
+        outs[engine] = pd.read_parquet(out)
+    assert_same(outs["local"], outs["spark"], ["sku", "ds"])
+
+
+def test_cli_engine_spark_bad_input(
+    spark, clean_files: Path, churn_dir: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    base = ["predict", "churn", "--model", churn_dir, "--cutoff", "2024-04-15",
+            "--output", tmp_path / "o.csv"]  # fmt: skip
+    r = _cli(*base, "-t", tmp_path / "nope.parquet", "--engine", "spark")
+    assert r.exit_code == 1 and "does not exist" in r.output and "Traceback" not in r.output
+    r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "spark", "--format", "cdnow")
+    assert r.exit_code == 1 and "ecomml data convert" in r.output
+    r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "flink")
+    assert r.exit_code == 1 and "use local or spark" in r.output
+    r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "spark", "--spark-conf", "oops")
+    assert r.exit_code == 1 and "key=value" in r.output
+    # the model needs events: a clear message, not a worker traceback
+    r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "spark")
+    assert r.exit_code == 1 and "events" in r.output

@@ -19,6 +19,13 @@ from ecomml.cli._load import (
     TransactionsOpt,
     shop_from_options,
 )
+from ecomml.spark._cli import (
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    SparkPartitionsOpt,
+    use_spark,
+)
 
 ID_KEY_ENV = "ECOMML_ID_KEY"
 
@@ -250,6 +257,10 @@ def predict_churn(
     calendar: Path | None = CalendarOpt,
     encoding: str | None = EncodingOpt,
     allow_future: bool = AllowFutureOpt,
+    engine: str = EngineOpt,
+    spark_master: str | None = SparkMasterOpt,
+    spark_conf: list[str] | None = SparkConfOpt,
+    spark_partitions: int | None = SparkPartitionsOpt,
 ) -> None:
     """Score every customer with a purchase before --cutoff; sorted by value at risk."""
     with handle_errors():
@@ -274,37 +285,53 @@ def predict_churn(
 
         if is_mlflow_uri(model):
             configure_tracking()
+        spark_engine = use_spark(engine, format=format, mapped=bool(map_items or map_file))
         with make_progress() as bar:
             task = bar.add_task("loading model", total=None)
             loaded = load_model(model, task="churn")
             m = loaded.model
             hashed_model = check_model_ids(loaded.metadata, key, model=model, env=id_key_env)
-            bar.update(task, description="reading data")
-            shop = _load(
-                transactions,
-                format,
-                map_items,
-                map_file,
-                events,
-                catalog,
-                calendar,
-                encoding,
-                allow_future,
-                cut,
-            )
-            if hashed_model:  # the model knows customers by pseudonym only
-                shop = pseudonymize_shop(shop, key)
-            if "customer_events" in m.views_ and (shop.events is None or shop.events.empty):
-                raise ConfigError(
-                    "this churn model was trained with an events log: pass --events FILE "
-                    "(customer_id, sku, ts, event) covering the history before --cutoff"
+            if spark_engine:
+                from ecomml.spark._cli import churn_frame
+
+                if hashed_model:
+                    raise ConfigError(
+                        "--engine spark scores models trained on real customer ids; this one "
+                        "knows pseudonyms only: score it with the local engine"
+                    )
+                bar.update(task, description="scoring customers on Spark")
+                scored = churn_frame(
+                    model, transactions, cut, events=events, catalog=catalog,
+                    calendar=calendar, extra_columns=extra_columns, master=spark_master,
+                    conf=spark_conf, partitions=spark_partitions,
+                )  # fmt: skip
+            else:
+                bar.update(task, description="reading data")
+                shop = _load(
+                    transactions,
+                    format,
+                    map_items,
+                    map_file,
+                    events,
+                    catalog,
+                    calendar,
+                    encoding,
+                    allow_future,
+                    cut,
                 )
-            store = shop.to_store()
-            check_feature_hashes(loaded, [store.view(v) for v in m.views_])
-            bar.update(task, description="scoring customers")
-            scored = m.score(shop.transactions, store, cutoff=cut)
-            cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
-            scored = scored[cols]
+                if hashed_model:  # the model knows customers by pseudonym only
+                    shop = pseudonymize_shop(shop, key)
+                if "customer_events" in m.views_ and (shop.events is None or shop.events.empty):
+                    raise ConfigError(
+                        "this churn model was trained with an events log: pass --events FILE "
+                        "(customer_id, sku, ts, event) covering the history before --cutoff"
+                    )
+                store = shop.to_store()
+                check_feature_hashes(loaded, [store.view(v) for v in m.views_])
+                bar.update(task, description="scoring customers")
+                scored = m.score(shop.transactions, store, cutoff=cut)
+                cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
+                scored = scored[cols]
             if key is not None and not hashed_model:
                 scored = pseudonymize_frame(scored, key)
             with atomic_path(output, suffix=f".tmp{suffix}") as tmp:

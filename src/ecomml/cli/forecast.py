@@ -20,6 +20,13 @@ from ecomml.cli._load import (
     MapOpt,
     shop_from_options,
 )
+from ecomml.spark._cli import (
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    SparkPartitionsOpt,
+    use_spark,
+)
 
 TASK = "forecast"
 MODEL_HELP = "Model: lgbm (global LightGBM), auto (best per demand pattern), or a baseline: " "naive, snaive, ma, ets, croston, sba, tsb."  # fmt: skip
@@ -245,6 +252,10 @@ def predict_forecast(
     calendar: Path | None = CalendarOpt,
     encoding: str | None = EncodingOpt,
     allow_future: bool = AllowFutureOpt,
+    engine: str = EngineOpt,
+    spark_master: str | None = SparkMasterOpt,
+    spark_conf: list[str] | None = SparkConfOpt,
+    spark_partitions: int | None = SparkPartitionsOpt,
 ) -> None:
     """Forecast the model's horizon from the period holding --cutoff, using rows before it.
 
@@ -252,6 +263,7 @@ def predict_forecast(
     """
     with handle_errors():
         from ecomml._io import atomic_path
+        from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.jobs import forecast_shop, load_forecaster
         from ecomml.forecasting.leadtime import lead_time_demand
@@ -266,13 +278,23 @@ def predict_forecast(
         with make_progress(transient=True) as progress:
             task = progress.add_task("loading model", total=3)
             fm = load_forecaster(model)
-            progress.update(task, advance=1, description="loading data")
-            shop, cut = _shop(
-                transactions, cutoff, format, map_items, map_file, events, catalog, calendar,
-                encoding, allow_future,
-            )  # fmt: skip
-            progress.update(task, advance=1, description="forecasting")
-            fc = forecast_shop(fm, shop, cut)
+            if use_spark(engine, format=format, mapped=bool(map_items or map_file)):
+                from ecomml.spark._cli import forecast_frame
+
+                progress.update(task, advance=1, description="forecasting on Spark")
+                fc = forecast_frame(
+                    model, transactions, check_cutoff(cutoff), catalog=catalog,
+                    calendar=calendar, master=spark_master, conf=spark_conf,
+                    partitions=spark_partitions,
+                )  # fmt: skip
+            else:
+                progress.update(task, advance=1, description="loading data")
+                shop, cut = _shop(
+                    transactions, cutoff, format, map_items, map_file, events, catalog,
+                    calendar, encoding, allow_future,
+                )  # fmt: skip
+                progress.update(task, advance=1, description="forecasting")
+                fc = forecast_shop(fm, shop, cut)
             with atomic_path(output, suffix=".tmp.parquet") as tmp:
                 fc.to_parquet(tmp, index=False)
             if lead_time is not None and lead_time_output is not None:

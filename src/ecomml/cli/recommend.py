@@ -25,6 +25,13 @@ from ecomml.cli._load import (
     MapOpt,
     shop_from_options,
 )
+from ecomml.spark._cli import (
+    EngineOpt,
+    SparkConfOpt,
+    SparkMasterOpt,
+    SparkPartitionsOpt,
+    use_spark,
+)
 
 ID_KEY_ENV = "ECOMML_ID_KEY"
 HashIdsOpt = typer.Option(
@@ -309,6 +316,10 @@ def predict_recommend(
     allow_future: bool = AllowFutureOpt,
     hash_ids: bool = HashIdsOpt,
     id_key_env: str = IdKeyEnvOpt,
+    engine: str = EngineOpt,
+    spark_master: str | None = SparkMasterOpt,
+    spark_conf: list[str] | None = SparkConfOpt,
+    spark_partitions: int | None = SparkPartitionsOpt,
 ) -> None:
     """Write top-K recommendations: customer_id, sku, rank, score, source."""
     with handle_errors():
@@ -332,28 +343,40 @@ def predict_recommend(
             task = progress.add_task("loading model", total=4)
             loaded = load_model(model, task="recommend")
             hashed_model = check_model_ids(loaded.metadata, id_key, model=model, env=id_key_env)
-            progress.update(task, advance=1, description="loading data")
-            shop = _shop(
-                transactions,
-                cutoff=cutoff,
-                format=format,
-                map_items=map_items,
-                map_file=map_file,
-                events=events,
-                catalog=catalog,
-                calendar=calendar,
-                encoding=encoding,
-                allow_future=allow_future,
-            )
-            if hashed_model:  # the model knows customers by pseudonym only
-                shop = pseudonymize_shop(shop, id_key)
-            cut = pd.Timestamp(cutoff)
-            rec = loaded.model
-            store = None
-            if getattr(rec, "uses_store_", False):
-                store = shop.to_store()
-                check_feature_hashes(loaded, [store.view(v) for v in STORE_VIEWS])
-            inter = build_interactions(shop.transactions, shop.events, cutoff=cut)
+            spark_engine = use_spark(engine, format=format, mapped=bool(map_items or map_file))
+            if spark_engine and hashed_model:
+                from ecomml.exceptions import ConfigError
+
+                raise ConfigError(
+                    "--engine spark scores models trained on real customer ids; this one "
+                    "knows pseudonyms only: score it with the local engine"
+                )
+            if spark_engine:
+                cut, rec = pd.Timestamp(cutoff), loaded.model
+                inter = pd.DataFrame({"sku": pd.Series([], dtype=object)})
+            else:
+                progress.update(task, advance=1, description="loading data")
+                shop = _shop(
+                    transactions,
+                    cutoff=cutoff,
+                    format=format,
+                    map_items=map_items,
+                    map_file=map_file,
+                    events=events,
+                    catalog=catalog,
+                    calendar=calendar,
+                    encoding=encoding,
+                    allow_future=allow_future,
+                )
+                if hashed_model:  # the model knows customers by pseudonym only
+                    shop = pseudonymize_shop(shop, id_key)
+                cut = pd.Timestamp(cutoff)
+                rec = loaded.model
+                store = None
+                if getattr(rec, "uses_store_", False):
+                    store = shop.to_store()
+                    check_feature_hashes(loaded, [store.view(v) for v in STORE_VIEWS])
+                inter = build_interactions(shop.transactions, shop.events, cutoff=cut)
             who: Any = None
             if customers is not None:
                 who = _read_table(customers, "--customers")
@@ -384,14 +407,24 @@ def predict_recommend(
                 "history": inter if len(inter) else None,
                 "cutoff": cut,
             }
-            if hasattr(rec, "ranker_"):
+            if hasattr(rec, "ranker_") and not spark_engine:
                 kwargs.update(
                     store=store,
                     catalog=shop.catalog,
                     max_per_category=max_per_category,
                     boost=boosts,
                 )
-            recs = rec.recommend(who, k, **kwargs)
+            if spark_engine:
+                from ecomml.spark._cli import recommend_frame
+
+                recs = recommend_frame(
+                    model, transactions, cut, k=k, events=events, catalog=catalog,
+                    calendar=calendar, customers=who, exclude_purchased=exclude_purchased,
+                    max_per_category=max_per_category, boost=b if boost is not None else None,
+                    master=spark_master, conf=spark_conf, partitions=spark_partitions,
+                )  # fmt: skip
+            else:
+                recs = rec.recommend(who, k, **kwargs)
             if id_key is not None and not hashed_model:
                 recs = pseudonymize_frame(recs, id_key)
             progress.update(task, advance=1, description="writing")

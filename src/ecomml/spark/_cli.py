@@ -1,0 +1,318 @@
+"""``--engine spark`` for the CLI: options, the session, reading canonical tables with
+Spark, and Spark failures as one-line ecomml errors.
+
+Imported by the task CLIs at startup, so only typer is imported at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = [
+    "EngineOpt",
+    "SparkMasterOpt",
+    "SparkConfOpt",
+    "SparkPartitionsOpt",
+    "use_spark",
+    "spark_session",
+    "read_table",
+    "spark_errors",
+    "collect",
+]
+
+EngineOpt = typer.Option(
+    "local",
+    "--engine",
+    help="local (this machine) or spark (distributed scoring; the inputs must be canonical "
+    "Parquet/CSV tables or Spark catalog tables).",
+)
+SparkMasterOpt = typer.Option(
+    None,
+    "--spark-master",
+    help="Spark master: local[N], yarn, spark://host:7077, k8s://..., sc://host "
+    "(default: the active session under spark-submit, else local[2]).",
+)
+SparkConfOpt = typer.Option(
+    None,
+    "--spark-conf",
+    help="A Spark setting key=value (repeatable), e.g. spark.executor.memory=8g.",
+)
+SparkPartitionsOpt = typer.Option(
+    None, "--spark-partitions", min=1, help="Groups to score in (default 4x the parallelism)."
+)
+
+_TYPES = {
+    "transactions": {
+        "order_id": "string",
+        "customer_id": "string",
+        "sku": "string",
+        "ts": "timestamp",
+        "quantity": "double",
+        "price": "double",
+        "category": "string",
+        "channel": "string",
+        "region": "string",
+    },
+    "events": {"customer_id": "string", "sku": "string", "ts": "timestamp", "event": "string"},
+    "catalog": {
+        "sku": "string",
+        "category": "string",
+        "price": "double",
+        "cost": "double",
+        "active": "boolean",
+    },
+    "calendar": {"date": "date", "event": "string", "is_promo": "boolean"},
+}
+
+
+def use_spark(engine: str, *, format: str = "auto", mapped: bool = False) -> bool:
+    """True for ``--engine spark``; refuses unknown engines and adapter options."""
+    from ecomml.exceptions import ConfigError
+
+    e = engine.strip().lower()
+    if e not in ("local", "spark"):
+        raise ConfigError(f"--engine {engine!r}: use local or spark")
+    if e == "spark" and (format not in ("auto", "canonical") or mapped):
+        raise ConfigError(
+            "--engine spark reads canonical tables as they are; --format and --map only "
+            "apply to the local engine. Convert the export first with `ecomml data convert "
+            "IN OUT.parquet --format ... --map ...`, then score OUT.parquet"
+        )
+    return e == "spark"
+
+
+def parse_conf(items: list[str] | None) -> dict[str, str]:
+    """``["k=v", ...]`` -> dict, with a clear error for malformed items."""
+    from ecomml.exceptions import ConfigError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"--spark-conf {item!r}: use key=value, e.g. spark.executor.memory=8g"
+            )
+        out[key.strip()] = value.strip()
+    return out
+
+
+def spark_session(master: str | None, conf: list[str] | None) -> Any:
+    """The session for a CLI command (the active one under ``spark-submit``)."""
+    from ecomml.spark.session import get_spark_session
+
+    return get_spark_session(master or "local[2]", config=parse_conf(conf) or None)
+
+
+def _is_uri(text: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", text))
+
+
+def read_table(spark: Any, path: Path | str, table: str) -> Any:
+    """A canonical table from Parquet (file or folder), CSV (with a header), or a Spark
+    catalog table (``catalog:db.name``), cast to the canonical types."""
+    from pyspark.sql import functions as F
+
+    from ecomml.exceptions import InputFileError, SchemaError
+
+    text = str(path)
+    with spark_errors(f"--{table} {text}"):
+        if text.startswith("catalog:"):
+            df = spark.table(text[len("catalog:") :])
+        else:
+            if not _is_uri(text) and not Path(text).exists():
+                raise InputFileError(
+                    f"--{table} {text} does not exist (give a Parquet/CSV path the driver and "
+                    "executors can read, a URI such as s3a://..., or catalog:db.table)"
+                )
+            low = text.lower().rstrip("/")
+            if low.endswith((".csv", ".csv.gz", ".txt")):
+                df = spark.read.csv(text, header=True, inferSchema=False)
+            elif low.endswith((".xlsx", ".xls")):
+                raise InputFileError(
+                    f"--{table} {text}: Spark cannot read Excel; convert it with `ecomml data "
+                    "convert` to Parquet first"
+                )
+            else:
+                # pandas writes nanosecond timestamps, which Spark reads only as longs
+                spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+                df = spark.read.parquet(text)
+    types = _TYPES[table]
+    for c in ("ts", "date"):
+        if c in df.columns and dict(df.dtypes)[c] in ("bigint", "long"):
+            df = df.withColumn(c, F.timestamp_micros(F.expr(f"`{c}` div 1000")))
+    need = {
+        "transactions": ["customer_id", "sku", "ts", "quantity", "price"],
+        "events": ["customer_id", "sku", "ts", "event"],
+        "catalog": ["sku"],
+        "calendar": ["date", "is_promo"],
+    }[table]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"--{table} {text} is missing canonical column(s) {missing} (it has "
+            f"{list(df.columns)[:10]}); convert it with `ecomml data convert --map ...`",
+            missing=missing,
+            columns=list(df.columns),
+        )
+    cols = [F.col(c).cast(types[c]).alias(c) if c in types else F.col(c) for c in df.columns]
+    return df.select(*cols)
+
+
+_ECOMML_ERR = re.compile(r"ecomml\.exceptions\.(\w+): (.+)")
+
+
+@contextlib.contextmanager
+def spark_errors(where: str = "") -> Iterator[None]:
+    """Spark failures as :class:`~ecomml.exceptions.EcommlError`: a missing path, an
+    ecomml error raised inside a worker (re-raised as that class), anything else with
+    its first line."""
+    from ecomml import exceptions as exc
+
+    try:
+        yield
+    except exc.EcommlError:
+        raise
+    except Exception as err:  # noqa: BLE001 - py4j / pyspark raise many types
+        mod = type(err).__module__
+        if not (mod.startswith("pyspark") or mod.startswith("py4j")):
+            raise
+        text = str(err)
+        m = _ECOMML_ERR.search(text)
+        if m:
+            cls = getattr(exc, m.group(1), exc.EcommlError)
+            if not (isinstance(cls, type) and issubclass(cls, exc.EcommlError)):
+                cls = exc.EcommlError
+            try:
+                raise cls(m.group(2).strip()) from None
+            except TypeError:  # a class with required keyword arguments
+                raise exc.EcommlError(m.group(2).strip()) from None
+        if "PATH_NOT_FOUND" in text or "Path does not exist" in text:
+            raise exc.InputFileError(
+                f"{where}: path does not exist on the cluster ({_first_line(text)})"
+            ) from None
+        prefix = f"{where}: " if where else ""
+        raise exc.EcommlError(f"{prefix}Spark failed: {_first_line(text)}") from None
+
+
+def _first_line(text: str) -> str:
+    for line in text.strip().splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return "unknown error"
+
+
+def collect(df: Any, dtypes: dict[str, Any] | None = None) -> Any:
+    """A Spark result as pandas with the local engine's dtypes (ns timestamps, object
+    strings unless ``dtypes`` says otherwise)."""
+    import pandas as pd
+
+    with spark_errors():
+        pdf = df.toPandas()
+    for c in pdf.columns:
+        if pd.api.types.is_datetime64_any_dtype(pdf[c]):
+            pdf[c] = pdf[c].astype("datetime64[ns]")
+    if dtypes:
+        pdf = pdf.astype({c: t for c, t in dtypes.items() if c in pdf.columns})
+    return pdf
+
+
+def _inputs(
+    spark: Any, transactions: Path | None, **side: Path | None
+) -> tuple[Any, dict[str, Any]]:
+    from ecomml.exceptions import ConfigError
+
+    if transactions is None:
+        raise ConfigError(
+            "--engine spark needs --transactions (a canonical Parquet/CSV table or "
+            "catalog:db.table); the built-in sample shop is for the local engine"
+        )
+    tx = read_table(spark, transactions, "transactions")
+    out = {k: None if v is None else read_table(spark, v, k) for k, v in side.items()}
+    return tx, out
+
+
+def forecast_frame(
+    model: str,
+    transactions: Path | None,
+    cutoff: Any,
+    *,
+    catalog: Path | None,
+    calendar: Path | None,
+    master: str | None,
+    conf: list[str] | None,
+    partitions: int | None,
+) -> Any:
+    """``ecomml predict forecast --engine spark``: the forecast as pandas."""
+    from ecomml.spark.scoring import score_forecast
+
+    spark = spark_session(master, conf)
+    tx, side = _inputs(spark, transactions, catalog=catalog, calendar=calendar)
+    with spark_errors("forecast"):
+        out = score_forecast(tx, model, cutoff=cutoff, num_partitions=partitions, **side)
+    return collect(out)
+
+
+def churn_frame(
+    model: str,
+    transactions: Path | None,
+    cutoff: Any,
+    *,
+    events: Path | None,
+    catalog: Path | None,
+    calendar: Path | None,
+    extra_columns: bool,
+    master: str | None,
+    conf: list[str] | None,
+    partitions: int | None,
+) -> Any:
+    """``ecomml predict churn --engine spark``: the scored list as pandas."""
+    from ecomml.spark.scoring import score_churn
+
+    spark = spark_session(master, conf)
+    tx, side = _inputs(spark, transactions, events=events, catalog=catalog, calendar=calendar)
+    with spark_errors("churn"):
+        out = score_churn(
+            tx, model, cutoff=cutoff, extra_columns=extra_columns, num_partitions=partitions,
+            **side,
+        )  # fmt: skip
+    return collect(out)
+
+
+def recommend_frame(
+    model: str,
+    transactions: Path | None,
+    cutoff: Any,
+    *,
+    k: int,
+    events: Path | None,
+    catalog: Path | None,
+    calendar: Path | None,
+    customers: Any,
+    exclude_purchased: bool,
+    max_per_category: int | None,
+    boost: Any,
+    master: str | None,
+    conf: list[str] | None,
+    partitions: int | None,
+) -> Any:
+    """``ecomml predict recommend --engine spark``: the lists as pandas (``customers`` and
+    ``boost`` are the pandas frames the local command reads)."""
+    from ecomml.spark.scoring import score_recommend
+
+    spark = spark_session(master, conf)
+    tx, side = _inputs(spark, transactions, events=events, catalog=catalog, calendar=calendar)
+    with spark_errors("recommend"):
+        out = score_recommend(
+            tx, model, cutoff=cutoff, k=k, customers=customers,
+            exclude_purchased=exclude_purchased, max_per_category=max_per_category,
+            boost=boost, num_partitions=partitions, **side,
+        )  # fmt: skip
+    return collect(
+        out, {"customer_id": "string", "sku": "string", "rank": "int64", "source": "string"}
+    )
