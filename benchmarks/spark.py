@@ -74,9 +74,11 @@ def _say(msg: str) -> None:
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
-def _parquet_glob(path: Path) -> str:
-    """A DuckDB ``read_parquet`` pattern for a Parquet file or a folder of parts."""
-    return f"{path}/**/*.parquet" if path.is_dir() else str(path)
+def _reader(path: Path) -> str:
+    """DuckDB ``read_parquet`` of a Parquet file or a folder of parts (Spark writes folders);
+    ``cutoff=...`` in a path is a file name here, not a Hive partition."""
+    pattern = f"{path}/**/*.parquet" if path.is_dir() else str(path)
+    return f"read_parquet('{pattern}', hive_partitioning = false)"
 
 
 # --------------------------------------------------------------------------- child jobs
@@ -235,15 +237,6 @@ def job_views(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _spark_score_function() -> Any:
-    import ecomml.spark.scoring as scoring
-
-    for name in ("score_churn", "churn_scores", "score_customers"):
-        if hasattr(scoring, name):
-            return getattr(scoring, name)
-    raise SystemExit(f"ecomml.spark.scoring has no churn scoring function ({dir(scoring)})")
-
-
 def job_score(spec: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
@@ -265,11 +258,20 @@ def job_score(spec: dict[str, Any]) -> dict[str, Any]:
             "rows": len(scored),
             "purchase_days_seconds": t_lines,
         }
-    score = _spark_score_function()
+    from ecomml.spark.scoring import score_churn
+
     spark = _spark(spec)
     start = time.perf_counter() - t0
     tx = spark.read.parquet(str(shop / "transactions"))
-    scores = score(tx, spec["model_dir"], cutoff=pd.Timestamp(spec["cutoff"]))
+    scores = score_churn(
+        tx,
+        spec["model_dir"],
+        cutoff=pd.Timestamp(spec["cutoff"]),
+        catalog=spark.read.parquet(str(shop / "catalog.parquet")),
+        calendar=spark.read.parquet(str(shop / "calendar.parquet")),
+        num_partitions=spec["shuffle_partitions"],
+        extra_columns=True,
+    )
     scores.write.mode("overwrite").parquet(str(out / "scores"))
     seconds = time.perf_counter() - t0
     rows = spark.read.parquet(str(out / "scores")).count()
@@ -358,16 +360,16 @@ def job_compare(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["step"] == "views":
         for name, info in spec["views"].items():
             keys = list(info["keys"]) + ["cutoff"]
-            left = f"read_parquet('{_parquet_glob(d / info['file'])}')"
-            right = f"read_parquet('{_parquet_glob(s / spec['spark_files'][name])}')"
+            left = _reader(d / info["file"])
+            right = _reader(s / spec["spark_files"][name])
             cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {left}").fetchall()}
             report[name] = _compare_sql(
                 con, left, right, [k for k in keys if k in cols], spec["rtol"], spec["atol"]
             )
             _say(f"{name}: {'identical' if report[name]['identical'] else report[name]}")
     else:
-        left = f"read_parquet('{d / 'scores.parquet'}')"
-        right = f"read_parquet('{_parquet_glob(s / 'scores')}')"
+        left = _reader(d / "scores.parquet")
+        right = _reader(s / "scores")
         report["churn scores"] = _compare_sql(
             con, left, right, ["customer_id"], spec["rtol"], spec["atol"]
         )
@@ -569,7 +571,7 @@ def shuffle_partitions(args: argparse.Namespace, n: int) -> int:
 
 def measure(args: argparse.Namespace, results: dict[str, Any], path: Path) -> None:
     results["environment"] = environment(args)
-    model_dir = ensure_model(args, min(args.sizes)) if "score" in args.steps else None
+    model_dir = ensure_model(args, args.model_size) if "score" in args.steps else None
     for n in args.sizes:
         label = size_label(n)
         print(f"[{label}] data ...", file=sys.stderr)
@@ -826,6 +828,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=2400.0,
         help="seconds before a step is killed and recorded as failed",
+    )
+    parser.add_argument(
+        "--model-size",
+        type=parse_size,
+        default=1_000_000,
+        help="train the churn model (once, cached) on the shop of this size (default 1M)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
