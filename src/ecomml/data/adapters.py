@@ -17,10 +17,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import gzip
 import os
 import re
+import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +79,8 @@ class RawFile:
     frame: pd.DataFrame
     kind: str  # "csv", "cdnow-text", "parquet", "excel"
     nested: list[str] = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheets
+    sheet: str | None = None  # the sheet read
 
 
 def _file_kind(path: Path) -> str:
@@ -88,6 +93,8 @@ def _file_kind(path: Path) -> str:
         return "parquet"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
         return "excel"
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
     ext = path.suffix.lower()
     if ext in _PARQUET_EXT:
         return "parquet"  # no magic bytes: reported as corrupt by the Parquet reader
@@ -144,6 +151,9 @@ def read_raw(
         return _read_parquet(p)
     if kind == "excel":
         return _read_excel(p, sheet)
+    if kind == "gzip":
+        with _gunzip_copy(p) as plain:
+            return _read_text(plain, encoding, name=p)
     return _read_text(p, encoding)
 
 
@@ -174,8 +184,30 @@ def _guess_encoding(data: bytes) -> tuple[str, str]:
     return "Latin-1 (ISO-8859-1)", "latin-1"
 
 
-def _check_utf8(path: Path) -> None:
+@contextlib.contextmanager
+def _gunzip_copy(path: Path) -> Iterator[Path]:
+    """Yield a decompressed temp copy of a gzip file (a ``.csv.gz`` export)."""
+    fd, tmp = tempfile.mkstemp(prefix="ecomml-", suffix=".csv")
+    try:
+        try:
+            with gzip.open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+                shutil.copyfileobj(src, dst, _CHUNK)
+        except (OSError, EOFError, zlib.error) as err:
+            raise InputFileError(
+                f"{path} is gzip-compressed but cannot be decompressed ({_first_line(err)}); "
+                "it looks truncated or corrupt. Compress or export it again."
+            ) from None
+        if os.path.getsize(tmp) == 0:
+            raise InputFileError(f"{path} is an empty gzip file. Export the data again.")
+        yield Path(tmp)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _check_utf8(path: Path, name: Path | None = None) -> None:
     """Stream the file through a strict UTF-8 decoder; raise naming the likely encoding."""
+    shown = name or path
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset, lines = 0, 0
     with open(path, "rb") as fh:
@@ -188,7 +220,7 @@ def _check_utf8(path: Path) -> None:
                     name, opt = _guess_encoding(head)
                     if name != "UTF-16":
                         name, opt = "binary data", ""
-                    raise _encoding_error(path, name, opt, None)
+                    raise _encoding_error(shown, name, opt, None)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as err:
@@ -196,14 +228,14 @@ def _check_utf8(path: Path) -> None:
                 line = lines + chunk[:pos].count(b"\n") + 1
                 bad = chunk[pos : pos + 1]
                 name, opt = _guess_encoding(chunk[max(0, pos - 4096) : pos + 4096])
-                raise _encoding_error(path, name, opt, (line, offset + pos, bad)) from None
+                raise _encoding_error(shown, name, opt, (line, offset + pos, bad)) from None
             lines += chunk.count(b"\n")
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise InputFileError(
-                f"{path} ends in the middle of a UTF-8 character; the file looks truncated. "
+                f"{shown} ends in the middle of a UTF-8 character; the file looks truncated. "
                 "Export it again."
             ) from None
 
@@ -227,10 +259,10 @@ def _encoding_error(
 
 
 @contextlib.contextmanager
-def _utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
+def _utf8_copy(path: Path, encoding: str, name: Path | None = None) -> Iterator[Path]:
     """Yield a UTF-8 version of ``path``: the file itself, or a transcoded temp copy."""
     if encoding == "utf-8":
-        _check_utf8(path)
+        _check_utf8(path, name)
         yield path
         return
     fd, tmp = tempfile.mkstemp(prefix="ecomml-", suffix=".csv")
@@ -244,7 +276,7 @@ def _utf8_copy(path: Path, encoding: str) -> Iterator[Path]:
         yield Path(tmp)
     except UnicodeDecodeError as err:
         raise InputFileError(
-            f"{path} is not valid {encoding} text ({err.reason} at byte {err.start}); "
+            f"{name or path} is not valid {encoding} text ({err.reason} at byte {err.start}); "
             "check the encoding= option."
         ) from None
     finally:
@@ -266,9 +298,12 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _read_text(path: Path, encoding: str | None) -> RawFile:
+def _read_text(path: Path, encoding: str | None, *, name: Path | None = None) -> RawFile:
+    """Read a delimited (or CDNOW whitespace) text file; ``name`` is the file the user gave
+    when ``path`` is a decompressed copy."""
     enc = _normalize_encoding(encoding)
-    with _utf8_copy(path, enc) as src:
+    data, path = path, name or path
+    with _utf8_copy(data, enc, path) as src:
         with open(src, encoding="utf-8-sig", newline="") as fh:
             sample = fh.read(_SAMPLE)
         lines = [ln for ln in sample.splitlines() if ln.strip()]
@@ -276,6 +311,11 @@ def _read_text(path: Path, encoding: str | None) -> RawFile:
             lines = lines[:-1]  # the last sampled line may be cut short
         if not lines:
             raise InputFileError(f"{path} holds only blank lines. Export the data again.")
+        if lines[0].lstrip().startswith(("[{", "{", '["', "[]")):
+            raise InputFileError(
+                f"{path} looks like JSON, not a delimited text file. ecomml reads CSV, "
+                "Parquet or Excel: convert it first, e.g. pd.read_json(path).to_parquet(...)."
+            )
         if _CDNOW_LINE.match(lines[0]) or (len(lines) > 1 and _CDNOW_LINE.match(lines[1])):
             frame = _read_whitespace(src, path, header=not _CDNOW_LINE.match(lines[0]))
             return RawFile(frame, "cdnow-text")
@@ -299,6 +339,7 @@ def _read_text(path: Path, encoding: str | None) -> RawFile:
                 quotechar='"',
                 escapechar='"',
                 columns=dict.fromkeys(names, "VARCHAR"),
+                compression="none",  # gzip was undone above; a misnamed .gz is plain text
             )
             frame = rel.df()
         except duckdb.Error as err:
@@ -315,14 +356,31 @@ def _csv_error(path: Path, delim: str, err: Exception) -> InputFileError:
     line = re.search(r"CSV Error on Line: (\d+)", text)
     cols = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
     where = f" on line {line.group(1)}" if line else ""
+    reason = [
+        ln.strip()
+        for ln in text.splitlines()[1:]
+        if ln.strip() and not ln.startswith(("Original Line", "Possible fixes", "*", " "))
+    ]
     if cols:
         what = f"{cols.group(2)} fields where the header has {cols.group(1)}"
+    elif line and reason:
+        what = reason[0].rstrip(".").lower()
     else:
-        what = text.splitlines()[0].removeprefix("Invalid Input Error: ")
-    return InputFileError(
-        f"{path} is not a well-formed CSV file{where}: {what}. Check the delimiter "
-        f"(detected {delim!r}) and that text containing it is quoted."
+        what = text.splitlines()[0].removeprefix("Invalid Input Error: ").rstrip(".")
+    fix = f"Check the delimiter (detected {delim!r}) and that text containing it is quoted."
+    size = re.search(
+        r"maximum line size of (\d+) bytes exceeded\. actual size:\s*(\d+)", text, re.I
     )
+    if size:
+        what = (
+            f"the line is {int(size.group(2)):,} bytes long, more than the "
+            f"{int(size.group(1)):,} bytes allowed per line"
+        )
+        fix = (
+            "A field this long is usually an unclosed quote or binary data pasted into a "
+            "cell: fix those cells in the export, or drop that column."
+        )
+    return InputFileError(f"{path} is not a well-formed CSV file{where}: {what}. {fix}")
 
 
 def _read_whitespace(src: Path, path: Path, *, header: bool) -> pd.DataFrame:
@@ -442,7 +500,8 @@ def _read_excel(path: Path, sheet: str | int | None) -> RawFile:
     frame = frame.loc[
         :, [not c.startswith("Unnamed:") or frame[c].notna().any() for c in frame.columns]
     ]
-    return RawFile(frame.reset_index(drop=True), "excel")
+    read = names[chosen] if isinstance(chosen, int) else chosen
+    return RawFile(frame.reset_index(drop=True), "excel", sheets=names, sheet=read)
 
 
 # --------------------------------------------------------------------------- formats
@@ -819,9 +878,21 @@ def read_table(
                 "ecomml needs flat columns (text, numbers, dates). Flatten them first."
             )
         frame = frame.drop(columns=raw.nested)
-    return to_canonical(
-        frame, table=table, format=format, mapping=mapping, source=source, max_ts=max_ts
-    )
+    try:
+        return to_canonical(
+            frame, table=table, format=format, mapping=mapping, source=source, max_ts=max_ts
+        )
+    except SchemaError as err:
+        if raw.kind != "excel" or sheet is not None or len(raw.sheets) < 2 or not err.missing:
+            raise
+        raise SchemaError(
+            f"{source}: the first sheet {raw.sheet!r} of the workbook was read, but it lacks "
+            f"the {table} columns; the workbook's sheets are {short_repr(raw.sheets)}. Pick "
+            f"the data sheet with --sheet NAME (sheet= in Python), e.g. `ecomml data convert "
+            f"{Path(source).name} {table}.parquet --sheet {raw.sheets[1]}`. {err}",
+            missing=err.missing,
+            columns=err.columns,
+        ) from None
 
 
 def read_transactions(

@@ -441,15 +441,17 @@ def _to_datetime(s: pd.Series, col: str, where: str) -> pd.Series:
     parsed = _parse_datetimes(txt)
     bad = txt.notna() & parsed.isna()
     if bad.any():
-        raise _bad(
-            where,
-            col,
-            "values that are not dates",
-            bad,
-            txt,
+        fix = (
             "Use ISO dates such as 2011-12-09 or 2011-12-09 12:50:00 (dates must lie "
-            "between 1677 and 2262).",
+            "between 1677 and 2262)."
         )
+        if txt[bad].str.fullmatch(r"\d{9,13}(?:\.\d+)?").all():
+            fix = (
+                "They look like Unix times (seconds or milliseconds since 1970): convert "
+                f"them first, e.g. df['{col}'] = pd.to_datetime(df['{col}'], unit='s'), "
+                "or export dates as text like 2011-12-09 12:50:00."
+            )
+        raise _bad(where, col, "values that are not dates", bad, txt, fix)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_localize(None)
     return parsed.astype("datetime64[ns]")

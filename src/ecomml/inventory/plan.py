@@ -118,16 +118,24 @@ def _match_skus(
             f"{len(only_tx)} SKU(s) sold before the cutoff have no forecast: "
             f"{short_repr(list(only_tx))}"
         )
+    text = "; ".join(msgs) or "the forecast is empty"
     if msgs:
-        text = "; ".join(msgs)
         if on_mismatch == "error":
             raise DataQualityError(
                 text + ". Forecast with the same transactions and cutoff, or pass "
                 "--on-mismatch drop to plan only the SKUs in both",
                 bad_keys=list(only_fc) + list(only_tx),
             )
+    planned = fc_skus.difference(only_fc).sort_values()
+    if planned.empty:
+        raise DataQualityError(
+            f"no SKU is both in the forecast and sold in the transactions before the cutoff "
+            f"({text}). Forecast with the same transactions and cutoff.",
+            bad_keys=list(only_fc) + list(only_tx),
+        )
+    if msgs:
         warnings.warn(text + "; they are left out of the plan", DataQualityWarning, stacklevel=3)
-    return fc_skus.difference(only_fc).sort_values()
+    return planned
 
 
 def replenishment_plan(
