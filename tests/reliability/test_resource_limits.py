@@ -1,0 +1,141 @@
+"""Resource limits: a feature build over input larger than DuckDB's memory limit spills to
+its temp directory and completes, instead of being killed or failing.
+
+The build runs in a child process (as a nightly job would); the parent watches the spill
+folder and reads the child's own peak RSS from ``wait4``. Memory bounds, never timings.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+CUTOFF = "2025-01-01"
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    from ecomml.features.engines import DuckDBEngine
+    from ecomml.features.materialize import materialize_views
+    from ecomml.features.store import FeatureStore
+
+    src, out, spill, memory_limit, views = sys.argv[1:6]
+    engine = DuckDBEngine(memory_limit=memory_limit, threads=1, temp_directory=spill)
+    store = FeatureStore(engine)
+    store.register("transactions", src)
+    manifest = materialize_views(store, views.split(","), cutoff=sys.argv[6], out_dir=out)
+    print(json.dumps({v: next(iter(e.values()))["rows"] for v, e in manifest["views"].items()}))
+    """
+)
+
+
+def _make_transactions(folder: Path, n_rows: int, *, compression: str = "zstd") -> Path:
+    """Canonical transactions with ~n/8 customers x 50k SKUs: nearly every pair is new,
+    so the aggregation state grows with the input."""
+    folder.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute(
+        f"""COPY (
+        SELECT 'O' || lpad(CAST(i // 3 AS VARCHAR), 10, '0') AS order_id,
+               'C' || lpad(CAST(hash(i // 3) % {max(n_rows // 8, 1)} AS VARCHAR), 9, '0')
+                 AS customer_id,
+               'S' || lpad(CAST(hash(i * 7 + 1) % 50000 AS VARCHAR), 6, '0') AS sku,
+               TIMESTAMP '2023-01-01'
+                 + to_seconds(CAST(hash(i // 3 + 11) % 63072000 AS BIGINT)) AS ts,
+               CAST(1 + hash(i + 3) % 5 AS DOUBLE) AS quantity,
+               round(1 + (hash(i + 5) % 10000) / 100.0, 2) AS price
+        FROM range({n_rows}) t(i)
+        ) TO '{folder}/part-0.parquet' (FORMAT parquet, COMPRESSION {compression})"""
+    )
+    con.close()
+    return folder
+
+
+def _expected_rows(src: Path, view: str) -> int:
+    con = duckdb.connect()
+    glob = f"'{src}/*.parquet'"
+    if view == "customer_sku":
+        q = f"SELECT count(*) FROM (SELECT DISTINCT customer_id, sku FROM {glob} WHERE quantity > 0)"
+    else:
+        q = f"SELECT count(DISTINCT customer_id) FROM {glob} WHERE quantity > 0"
+    n = con.execute(q).fetchone()
+    con.close()
+    assert n is not None
+    return int(n[0])
+
+
+def _run_measured(tmp_path: Path, src: Path, memory_limit: str, views: str) -> dict[str, object]:
+    """Run the build in a child; its rows, peak spill size and peak RSS (``os.wait4``)."""
+    import json
+
+    script = tmp_path / "build.py"
+    script.write_text(CHILD)
+    spill = tmp_path / "spill"
+    out = tmp_path / "features"
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(src), str(out), str(spill), memory_limit, views,
+         CUTOFF],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    spilled = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            break
+        if spill.is_dir():
+            size = 0
+            for f in list(spill.rglob("*")):
+                try:
+                    size += f.stat().st_size
+                except FileNotFoundError:  # DuckDB removes spill files as it goes
+                    pass
+            spilled = max(spilled, size)
+        time.sleep(0.05)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.stdout is not None and proc.stderr is not None
+    out_text, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.returncode == 0, err[-2000:]
+    return {
+        "rows": json.loads(out_text.strip().splitlines()[-1]),
+        "spilled": spilled,
+        "peak_rss": usage.ru_maxrss * 1024,
+        "out": out,
+    }
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
+def test_build_spills_beyond_the_memory_limit(tmp_path: Path) -> None:
+    src = _make_transactions(tmp_path / "tx", 1_000_000)
+    res = _run_measured(tmp_path, src, "100MB", "customer_sku")
+    print("1M rows, memory_limit 100MB:", res)
+    assert res["rows"] == {"customer_sku": _expected_rows(src, "customer_sku")}
+    # the aggregation state did not fit in 100 MB: DuckDB wrote it to the temp directory
+    assert res["spilled"] > 100 * 2**20, res
+    # and the process stayed far below what the data needs in memory
+    assert res["peak_rss"] < 900 * 2**20, res
+    # DuckDB removes its spill files when done
+    assert not list((tmp_path / "spill").rglob("*.tmp")) if (tmp_path / "spill").exists() else True
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
+def test_build_of_hundreds_of_megabytes_within_a_small_limit(tmp_path: Path) -> None:
+    src = _make_transactions(tmp_path / "tx", 6_000_000, compression="uncompressed")
+    size = sum(p.stat().st_size for p in src.glob("*.parquet"))
+    assert size > 250 * 2**20
+    res = _run_measured(tmp_path, src, "250MB", "customer_sku,customer_rfm")
+    print(f"6M rows, {size / 2**20:.0f} MB Parquet, memory_limit 250MB:", res)
+    assert res["rows"] == {
+        "customer_sku": _expected_rows(src, "customer_sku"),
+        "customer_rfm": _expected_rows(src, "customer_rfm"),
+    }
+    assert res["spilled"] > 250 * 2**20, res
+    assert res["peak_rss"] < 1200 * 2**20, res
