@@ -158,20 +158,29 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
     fd = os.open(tmp_path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # marks the temporary as being written
+        old: Path | None = None
         try:
             yield tmp_path
             if tmp_path.is_dir():
+                # a writer that makes a folder of parts (Spark) replaced the file
                 _fsync_tree(tmp_path)
+                old = _swap_in(tmp_path, target, lock_timeout=DEFAULT_TIMEOUT)
             else:
                 _fsync_file(tmp_path)  # by name: the writer may have replaced the file
-            os.replace(tmp_path, target)
-            fsync_dir(target.parent)
+                os.replace(tmp_path, target)
+                fsync_dir(target.parent)
         except BaseException:
-            with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
-                tmp_path.unlink()
+            if old is None:
+                if tmp_path.is_dir() and not tmp_path.is_symlink():
+                    shutil.rmtree(tmp_path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError, PermissionError):
+                        tmp_path.unlink()
             raise
     finally:
         os.close(fd)
+    if old is not None:
+        _remove(old)
 
 
 def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
@@ -208,6 +217,33 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
+def _remove(path: Path) -> None:
+    """Remove a file or a folder tree, ignoring what is already gone."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _swap_in(tmp: Path, target: Path, *, lock_timeout: float) -> Path | None:
+    """Put the complete folder ``tmp`` at ``target`` under the target's lock; return where
+    the previous folder now is (to be removed), or None if there was none."""
+    old: Path | None = None
+    with file_lock(target.with_name(f".{target.name}.lock"), timeout=lock_timeout):
+        if target.exists() or target.is_symlink():
+            if _exchange(tmp, target):
+                old = tmp  # the exchange left the previous folder at the temporary name
+            else:
+                old = target.with_name(_temp_name(target))
+                os.replace(target, old)
+                os.replace(tmp, target)
+        else:
+            os.replace(tmp, target)
+        fsync_dir(target.parent)
+    return old
+
+
 def atomic_dir(
     target: str | os.PathLike[str],
     fill: Callable[[Path], None],
@@ -234,17 +270,7 @@ def atomic_dir(
         fcntl.flock(fd, fcntl.LOCK_EX)  # marks the temporary as being written
         fill(tmp)
         _fsync_tree(tmp)
-        with file_lock(target.with_name(f".{target.name}.lock"), timeout=lock_timeout):
-            if target.exists() or target.is_symlink():
-                if _exchange(tmp, target):
-                    old = tmp  # the exchange left the previous folder at the temporary name
-                else:
-                    old = target.with_name(_temp_name(target))
-                    os.replace(target, old)
-                    os.replace(tmp, target)
-            else:
-                os.replace(tmp, target)
-            fsync_dir(target.parent)
+        old = _swap_in(tmp, target, lock_timeout=lock_timeout)
     except BaseException:
         if old is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -252,5 +278,5 @@ def atomic_dir(
     finally:
         os.close(fd)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     return target

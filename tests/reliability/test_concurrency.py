@@ -205,3 +205,19 @@ def test_model_folder_swap_waits_for_the_lock(tmp_path: Path) -> None:
         atomic_dir(target, lambda d: (d / "x").write_text("2"), lock_timeout=0.2)
     assert load_model(target).model == {"v": 1}
     assert sorted(os.listdir(tmp_path)) == ["m"]
+
+
+def test_a_writer_that_makes_a_folder_of_parts_replaces_the_folder(tmp_path: Path) -> None:
+    """Spark-style writers replace the temporary file with a folder of parts; the folder
+    is swapped in like a model folder, also over an earlier folder or file."""
+    from ecomml._io import atomic_path
+
+    target = tmp_path / "view.parquet"
+    target.write_text("an earlier single-file output")
+    for i in range(3):
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            tmp.mkdir()
+            (tmp / f"part-{i}.parquet").write_text(str(i))
+        assert sorted(os.listdir(target)) == [f"part-{i}.parquet"]
+        assert sorted(os.listdir(tmp_path)) == ["view.parquet"]
