@@ -174,3 +174,8 @@ class SqlTranslationError(EcommlError, ValueError):
         super().__init__(message)
         self.view = view
         self.construct = construct
+
+    def in_view(self, view: str) -> SqlTranslationError:
+        """This error, attributed to feature view ``view`` (unchanged if it names one)."""
+        text = str(self) if self.view else f"feature view {view!r}: {self}"
+        return SqlTranslationError(text, view=self.view or view, construct=self.construct)

@@ -30,6 +30,57 @@ def _is_canonical_parquet(path: Path, fmt: str) -> bool:
     return fmt == "canonical" and (path.is_dir() or path.suffix.lower() in {".parquet", ".pq"})
 
 
+def _spark_source(path: Path) -> str | None:
+    """A cluster URI (``s3a://...``, ``hdfs://...``) or ``spark_table:db.t`` Spark reads in
+    place, else None. (A Path option folds ``//`` to ``/``: the URI is restored.)"""
+    import re
+
+    text = str(path)
+    if text.startswith("spark_table:"):
+        return text
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$", text)
+    if m is None or len(m.group(1)) < 2:  # not a scheme (a Windows drive is one letter)
+        return None
+    scheme, rest = m.groups()
+    return f"{scheme}:///{rest}" if scheme == "file" else f"{scheme}://{rest}"
+
+
+def _make_engine(
+    engine: str,
+    *,
+    memory_limit: str | None,
+    temp_dir: Path | None,
+    spark_master: str,
+    spark_conf: list[str] | None,
+):  # noqa: ANN202 - an Engine
+    from ecomml.exceptions import ConfigError
+
+    if engine == "spark":
+        from ecomml.features.spark import SparkEngine
+        from ecomml.spark.session import get_spark_session
+
+        conf = {}
+        for item in spark_conf or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(
+                    f"--spark-conf {item!r}: expected key=value, e.g. "
+                    "--spark-conf spark.executor.memory=8g"
+                )
+            conf[key.strip()] = value.strip()
+        return SparkEngine(get_spark_session(spark_master, config=conf))
+    if engine != "duckdb":
+        raise ConfigError(f"--engine {engine!r}: choose duckdb or spark")
+    from ecomml.features.engines import DuckDBEngine
+
+    if temp_dir is not None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+    return DuckDBEngine(
+        memory_limit=memory_limit,
+        temp_directory=None if temp_dir is None else str(temp_dir),
+    )
+
+
 @app.command("build")
 def build(
     transactions: Path = typer.Option(..., "--transactions", "-t", help="Transactions file."),
@@ -54,6 +105,23 @@ def build(
         "--temp-dir",
         help="Where DuckDB spills beyond --memory-limit (default: its own temp folder).",
     ),
+    engine_name: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="duckdb (this machine) or spark (the same views as Spark SQL).",
+    ),
+    spark_master: str = typer.Option(
+        "local[2]",
+        "--spark-master",
+        help="Spark master for --engine spark (local[N], yarn, spark://host:7077, sc://host); "
+        "ignored under spark-submit, which sets it.",
+    ),
+    spark_conf: list[str] | None = typer.Option(
+        None,
+        "--spark-conf",
+        help="A Spark setting key=value for --engine spark (repeatable), e.g. "
+        "spark.executor.memory=8g.",
+    ),
 ) -> None:
     """Materialize feature views as of --cutoff to Parquet, with a manifest.
 
@@ -62,24 +130,32 @@ def build(
     """
     with handle_errors():
         from ecomml._validation import check_cutoff
-        from ecomml.features.engines import DuckDBEngine
         from ecomml.features.materialize import materialize_views
         from ecomml.features.store import FeatureStore
 
         start = time.perf_counter()
         check_cutoff(cutoff)
-        if temp_dir is not None:
-            temp_dir.mkdir(parents=True, exist_ok=True)
-        engine = DuckDBEngine(
+        engine = _make_engine(
+            engine_name,
             memory_limit=memory_limit,
-            temp_directory=None if temp_dir is None else str(temp_dir),
+            temp_dir=temp_dir,
+            spark_master=spark_master,
+            spark_conf=spark_conf,
         )
-        if _is_canonical_parquet(transactions, format):
+        spark_in_place = engine_name == "spark" and format == "canonical"
+        if _is_canonical_parquet(transactions, format) or (
+            spark_in_place and _spark_source(transactions) is not None
+        ):
             store = FeatureStore(engine)
-            store.register("transactions", transactions)
-            for name, path in (("events", events), ("catalog", catalog), ("calendar", calendar)):
+            for name, path in (
+                ("transactions", transactions),
+                ("events", events),
+                ("catalog", catalog),
+                ("calendar", calendar),
+            ):
                 if path is not None:
-                    store.register(name, path)
+                    source = _spark_source(path) if spark_in_place else None
+                    store.register(name, source or path)
         else:
             from ecomml.pipeline import load_shop
 

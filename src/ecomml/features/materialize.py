@@ -16,10 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ecomml._io import atomic_path, atomic_write_json
+from ecomml._io import atomic_dir, atomic_path, atomic_write_json
 from ecomml._lock import DEFAULT_TIMEOUT, file_lock
 from ecomml._validation import check_cutoff
-from ecomml.exceptions import FeatureMismatchError, InputFileError, UnknownEntityError
+from ecomml.exceptions import (
+    FeatureMismatchError,
+    InputFileError,
+    SqlTranslationError,
+    UnknownEntityError,
+)
 from ecomml.features.engines import sql_literal
 
 if TYPE_CHECKING:
@@ -84,9 +89,22 @@ def materialize_views(
         sql = store.view_sql(view, f"SELECT {sql_literal(cut)} AS cutoff", literal=cut)
         target = out_dir / view.name / f"cutoff={_cutoff_tag(cut)}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        schema = store.engine.describe(sql)  # engine-neutral: the result's own types
-        with atomic_path(target, suffix=".parquet.tmp") as tmp:
-            rows = store.engine.write_parquet(sql, tmp)
+        try:
+            schema = store.engine.describe(sql)  # engine-neutral: the result's own types
+        except SqlTranslationError as err:
+            raise err.in_view(view.name) from err
+        if getattr(store.engine, "writes_directory", False):
+            # Spark writes a folder of Parquet parts: the whole folder is swapped in
+            written: list[int] = []
+
+            def fill(tmp: Path, sql: str = sql, written: list[int] = written) -> None:
+                written.append(store.engine.write_parquet(sql, tmp))
+
+            atomic_dir(target, fill)
+            rows = written[0]
+        else:
+            with atomic_path(target, suffix=".parquet.tmp") as tmp:
+                rows = store.engine.write_parquet(sql, tmp)
         entries[view.name] = {
             "view": view.name,
             "entity": view.entity.name,

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_cutoff
-from ecomml.exceptions import DataQualityError, SchemaError, UnknownEntityError, short_repr
+from ecomml.exceptions import (
+    DataQualityError,
+    SchemaError,
+    SqlTranslationError,
+    UnknownEntityError,
+    short_repr,
+)
 from ecomml.features.engines import DuckDBEngine, Engine, quote_ident, sql_literal
 from ecomml.features.view import FeatureView
 
@@ -288,7 +294,11 @@ class FeatureStore:
     def feature_columns(self, view: FeatureView) -> list[tuple[str, str]]:
         """The view's feature columns (name, SQL type), excluding cutoff and keys."""
         self._ensure_sources_for_describe()
-        cols = self.engine.describe(self.view_sql(view, "SELECT TIMESTAMP '2000-01-01' AS cutoff"))
+        sql = self.view_sql(view, "SELECT TIMESTAMP '2000-01-01' AS cutoff")
+        try:
+            cols = self.engine.describe(sql)
+        except SqlTranslationError as err:  # another engine's dialect: name the view
+            raise err.in_view(view.name) from err
         names = [c for c, _ in cols]
         missing = [k for k in ("cutoff", *view.entity.keys) if k not in names]
         if missing:

@@ -23,7 +23,13 @@ from ecomml.exceptions import SparkUnavailableError
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
-__all__ = ["get_spark_session", "require_pyspark", "find_java", "apply_session_defaults"]
+__all__ = [
+    "get_spark_session",
+    "require_pyspark",
+    "find_java",
+    "apply_session_defaults",
+    "quiet_query_error_log",
+]
 
 _INSTALL_HINT = "pyspark is not installed: pip install 'ecomml[spark]'"
 _JAVA_HINT = "no Java runtime found: install Java 17+ and set JAVA_HOME"
@@ -33,6 +39,8 @@ SESSION_DEFAULTS: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "true",
+    # Parquet timestamps as INT64 micros (readable everywhere), not legacy INT96
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 
 
@@ -66,8 +74,24 @@ def find_java() -> str:
     return java
 
 
+def quiet_query_error_log() -> None:
+    """Stop pyspark logging every failed query as a JSON block with the JVM stack trace.
+
+    ecomml turns those errors into one clear message itself; the log would bury it.
+    """
+    import logging
+
+    try:
+        from pyspark.logger import PySparkLogger
+    except ImportError:  # pragma: no cover - older pyspark
+        return
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def apply_session_defaults(spark: SparkSession) -> None:
     """Set :data:`SESSION_DEFAULTS` on a live session (UTC time zone, Arrow)."""
+    quiet_query_error_log()
     for key, value in SESSION_DEFAULTS.items():
         if spark.conf.get(key, None) != value:
             spark.conf.set(key, value)
@@ -116,8 +140,9 @@ def get_spark_session(
     driver_memory : str or None
         ``spark.driver.memory`` (e.g. ``"4g"``); only effective when this call starts the JVM.
     ansi : bool
-        ``spark.sql.ansi.enabled``. Off by default: DuckDB, like non-ANSI Spark, gives
-        NULL for a division by zero, so both engines agree.
+        ``spark.sql.ansi.enabled``. Off by default: the feature views' translation
+        reproduces DuckDB's values (e.g. ``inf`` for a division by zero) on non-ANSI
+        Spark, where ANSI mode would raise instead.
     log_level : str
         Log level of the Spark context (``"ERROR"`` keeps the console quiet).
 
@@ -189,4 +214,5 @@ def get_spark_session(
         ) from err
     if not remote:
         spark.sparkContext.setLogLevel(log_level)
+    quiet_query_error_log()
     return spark
