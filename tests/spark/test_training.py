@@ -100,3 +100,50 @@ def test_mllib_als_generator_recall_close_to_builtin(spark) -> None:  # type: ig
     als = model.to_als()
     assert type(als) is ALSRecommender
     np.testing.assert_array_equal(als.item_factors_, model.item_factors_)
+
+
+def test_cli_train_forecast_per_partition_on_spark(spark, shop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ecomml.cli.main import app
+    from ecomml.modelstore import load_model
+    from ecomml.pipeline import load_shop
+    from ecomml.spark import PartitionedForecaster
+
+    # --engine spark reads canonical tables as they are: give it clean ones
+    shop.transactions.to_parquet(tmp_path / "raw.parquet", index=False)
+    clean = load_shop(tmp_path / "raw.parquet", cutoff=CUT).transactions
+    clean.to_parquet(tmp_path / "tx.parquet", index=False)
+    shop.catalog.to_parquet(tmp_path / "catalog.parquet", index=False)
+    data = ["-t", tmp_path / "tx.parquet", "--catalog", tmp_path / "catalog.parquet",
+            "--cutoff", "2024-04-15"]  # fmt: skip
+    run = CliRunner().invoke
+    r = run(app, [str(a) for a in ["train", "forecast", *data, "--engine", "spark",
+                                   "--partition-by", "category", "--model", "tsb",
+                                   "--horizon", "3", "--model-dir", tmp_path / "m", "--no-track"]])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    loaded = load_model(tmp_path / "m", task="forecast")
+    assert isinstance(loaded.model, PartitionedForecaster)
+    assert loaded.metadata["partition_by"] == "category"
+    outs = []
+    for engine in ("local", "spark"):
+        out = tmp_path / f"fc-{engine}.parquet"
+        args = [
+            "predict",
+            "forecast",
+            "--model",
+            tmp_path / "m",
+            *data,
+            "-o",
+            out,
+            "--engine",
+            engine,
+        ]
+        r = run(app, [str(a) for a in args])
+        assert r.exit_code == 0, r.output
+        outs.append(pd.read_parquet(out))
+    assert_same(outs[0], outs[1], ["sku", "ds"])
+    # Spark training needs a partition column
+    r = run(app, [str(a) for a in ["train", "forecast", *data, "--engine", "spark", "--no-track",
+                                   "--model-dir", tmp_path / "m2"]])  # fmt: skip
+    assert r.exit_code == 1 and "--partition-by" in r.output

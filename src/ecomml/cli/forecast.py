@@ -151,6 +151,15 @@ def train_forecast(
     allow_future: bool = AllowFutureOpt,
     no_track: bool = NoTrackOpt,
     experiment: str = ExperimentOpt,
+    partition_by: str | None = typer.Option(
+        None,
+        "--partition-by",
+        help="Train one model per value of this SKU attribute "
+        "(e.g. category) and route each SKU to its partition's model.",
+    ),  # fmt: skip
+    engine: str = EngineOpt,
+    spark_master: str | None = SparkMasterOpt,
+    spark_conf: list[str] | None = SparkConfOpt,
 ) -> None:
     """Train a demand forecaster on the history before --cutoff and save it to --model-dir."""
     with handle_errors():
@@ -168,15 +177,45 @@ def train_forecast(
         kw: dict[str, Any] = {"strategy": strategy} if model == "lgbm" else {}
         est = make_forecaster(model, freq=f, horizon=horizon, **kw)
         est._check_params()
+        spark_engine = use_spark(engine, format=format, mapped=bool(map_items or map_file))
+        if partition_by:
+            from ecomml.spark.partitioned import PartitionedForecaster
+
+            est = PartitionedForecaster(
+                freq=f, horizon=horizon, model=model, partition_col=partition_by, params=kw
+            )
+        elif spark_engine:
+            raise ConfigError(
+                "--engine spark trains one model per partition in parallel: add --partition-by "
+                "COLUMN (e.g. category); one global model trains with the local engine"
+            )
         track = not no_track
         with make_progress() as progress:
             task = progress.add_task("loading data", total=4)
-            shop, cut = _shop(
-                transactions, cutoff, format, map_items, map_file, events, catalog, calendar,
-                encoding, allow_future,
-            )  # fmt: skip
-            panel, store = shop_panel(shop, cut, f)
-            fit_kw = {"calendar": shop.calendar} if model in ("lgbm", "auto") else {}
+            panel: Any = None
+            if spark_engine:
+                from ecomml._validation import check_cutoff
+                from ecomml.features.views import builtin_views
+                from ecomml.spark._cli import train_forecast_frame
+
+                cut = check_cutoff(cutoff)
+                progress.update(task, description=f"fitting {model} per {partition_by} on Spark")
+                est, window, n_skus = train_forecast_frame(
+                    transactions, cut, catalog=catalog, calendar=calendar, est=est,
+                    master=spark_master, conf=spark_conf,
+                )  # fmt: skip
+                view = {v.name: v for v in builtin_views()}[view_for(f)]
+                source, fit_kw = str(transactions), {}
+            else:
+                shop, cut = _shop(
+                    transactions, cutoff, format, map_items, map_file, events, catalog, calendar,
+                    encoding, allow_future,
+                )  # fmt: skip
+                panel, store = shop_panel(shop, cut, f)
+                fit_kw = {"calendar": shop.calendar} if model in ("lgbm", "auto") else {}
+                view = store.view(view_for(f))
+                window = (panel["ds"].min(), panel["ds"].max())
+                n_skus, source = int(panel["sku"].nunique()), shop.source
             progress.update(task, advance=1, description="validation backtest")
             run_ctx: Any = contextlib.nullcontext()
             if track:
@@ -190,20 +229,19 @@ def train_forecast(
             with run_ctx as run:
                 metrics: dict[str, float] = {}
                 bt = None
-                if validate_folds > 0:
+                if validate_folds > 0 and panel is not None:
                     bt = run_backtest(est, panel, folds=validate_folds, fit_params=fit_kw)
                     metrics = _flat(bt.summary(), "val.")
                 progress.update(task, advance=1, description=f"fitting {model}")
-                est.fit(panel, **fit_kw)
+                if panel is not None:
+                    est.fit(panel, **fit_kw)
                 progress.update(task, advance=1, description="saving")
-                view = store.view(view_for(f))
-                window = (panel["ds"].min(), panel["ds"].max())
                 path = save_model(
                     est, model_dir, task=TASK, cutoff=cut, metrics=metrics,
                     features=feature_hashes([view]), training_window=window,
                     extra={"freq": f, "horizon": horizon, "model": model,
-                           "strategy": strategy, "n_skus": int(panel["sku"].nunique()),
-                           "source": shop.source},
+                           "strategy": strategy, "n_skus": n_skus, "source": source,
+                           "partition_by": partition_by},
                 )  # fmt: skip
                 pdir = plots_dir or model_dir.with_name(model_dir.name + "-plots")
                 if bt is not None:
@@ -214,10 +252,12 @@ def train_forecast(
                     from ecomml.modelstore import log_model
                     from ecomml.tracking import log_fingerprint
 
-                    log_fingerprint(shop.fingerprint, cutoff=cut)
+                    if panel is not None:
+                        log_fingerprint(shop.fingerprint, cutoff=cut)
                     mlflow.log_params(
                         {"freq": f, "horizon": horizon, "model": model, "strategy": strategy,
-                         "validate_folds": validate_folds, "n_skus": int(panel["sku"].nunique())}
+                         "validate_folds": validate_folds if panel is not None else 0,
+                         "n_skus": n_skus, "partition_by": partition_by or "", "engine": engine}
                     )  # fmt: skip
                     if metrics:
                         mlflow.log_metrics(metrics)

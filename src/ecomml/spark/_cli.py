@@ -316,3 +316,36 @@ def recommend_frame(
     return collect(
         out, {"customer_id": "string", "sku": "string", "rank": "int64", "source": "string"}
     )
+
+
+def train_forecast_frame(
+    transactions: Path | None,
+    cutoff: Any,
+    *,
+    catalog: Path | None,
+    calendar: Path | None,
+    est: Any,
+    master: str | None,
+    conf: list[str] | None,
+) -> tuple[Any, tuple[Any, Any], int]:
+    """``ecomml train forecast --engine spark --partition-by COL``: the fitted
+    :class:`~ecomml.spark.partitioned.PartitionedForecaster`, its training window (first
+    and last period) and its number of SKUs."""
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    from ecomml.forecasting._panel import period_start
+    from ecomml.spark.training import train_partitioned_forecaster
+
+    spark = spark_session(master, conf)
+    tx, side = _inputs(spark, transactions, catalog=catalog, calendar=calendar)
+    with spark_errors("train forecast"):
+        fitted = train_partitioned_forecaster(
+            tx, cutoff=cutoff, partition_by=est.partition_col, freq=est.freq,
+            horizon=est.horizon, model=est.model, params=est.params, min_skus=est.min_skus,
+            **side,
+        )  # fmt: skip
+        first = tx.filter((F.col("quantity") > 0) & (F.col("ts") < F.lit(pd.Timestamp(cutoff))))
+        first_ts = first.agg(F.min("ts")).collect()[0][0]
+    start = period_start(first_ts, est.freq) if first_ts is not None else fitted.last_ds_
+    return fitted, (start, fitted.last_ds_), int(len(fitted.sku_partition_))
