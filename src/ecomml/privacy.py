@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ecomml.exceptions import ConfigError
@@ -162,12 +163,10 @@ def keyed_digests(ids: Iterable[Any] | pd.Series, key: str, *, prefix: str = "")
     """
     k = key.encode("utf-8")
     series = ids if isinstance(ids, pd.Series) else pd.Series(list(ids), dtype="object")
-    missing = series.isna()
-    text = series[~missing].astype(str)
-    mapping = {u: prefix + _digest(k, u) for u in text.unique()}
-    out = pd.Series(pd.NA, index=series.index, dtype="string")
-    out[~missing] = text.map(mapping).to_numpy()
-    return out
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    # values that differ but print the same (17850 and "17850") share one pseudonym
+    digests = np.array([prefix + _digest(k, str(u)) for u in uniques] + [None], dtype=object)
+    return pd.Series(digests[codes], index=series.index, dtype="string")
 
 
 def is_pseudonym(values: Iterable[Any] | pd.Series) -> pd.Series:
