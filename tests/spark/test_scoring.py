@@ -244,3 +244,41 @@ def test_cli_engine_spark_bad_input(
     # the model needs events: a clear message, not a worker traceback
     r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "spark")
     assert r.exit_code == 1 and "events" in r.output
+
+
+def test_model_loaded_once_per_worker(spark, churn_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """Many partitions, few Python workers: each worker process loads the (shipped)
+    model folder once; later tasks in the same worker hit the cache."""
+    from pyspark.sql import types as T
+
+    from ecomml.spark._common import resolve_model
+
+    ref, _ = resolve_model(spark, churn_dir, task="churn", ship=True)
+    assert ref.shipped and ref.name != churn_dir.name
+
+    def probe(batches):  # type: ignore[no-untyped-def]
+        import os
+
+        from ecomml.spark._common import LOAD_COUNT, worker_model
+
+        for _b in batches:
+            before = LOAD_COUNT["n"]
+            m = worker_model(ref)
+            m2 = worker_model(ref)
+            yield pd.DataFrame(
+                {"pid": [os.getpid()], "before": [before], "after": [LOAD_COUNT["n"]],
+                 "same": [m is m2], "path": [str(m.path)]}
+            )  # fmt: skip
+
+    schema = T.StructType(
+        [T.StructField("pid", T.LongType()), T.StructField("before", T.LongType()),
+         T.StructField("after", T.LongType()), T.StructField("same", T.BooleanType()),
+         T.StructField("path", T.StringType())]
+    )  # fmt: skip
+    rows = spark.range(0, 12, numPartitions=12).mapInPandas(probe, schema).toPandas()
+    assert len(rows) == 12 and rows["same"].all()
+    # a worker's load count never goes past 1 however many partitions it scored
+    g = rows.groupby("pid")
+    assert ((g["after"].max() - g["before"].min()) == 1).all()
+    assert rows["pid"].nunique() < len(rows)
+    assert not rows["path"].str.startswith(str(churn_dir)).any()  # the SparkFiles copy
