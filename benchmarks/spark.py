@@ -23,7 +23,8 @@ For each size (default 1M, 10M and 50M transaction lines) this script
    (row counts, keys, every column: numbers within ``--rtol``/``--atol``, everything else
    exactly), and
 5. prints the side-by-side table (``--markdown PATH`` writes it as Markdown). Results are
-   kept in ``<results-dir>/spark.json`` and merged across runs, so sizes can be run apart.
+   kept in ``<results-dir>/runs/`` (one file per size, step and engine), so sizes and
+   engines can be run apart, even at the same time.
 
 Run ``python benchmarks/spark.py --help`` for the options.
 """
@@ -472,15 +473,35 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
 
 
 # --------------------------------------------------------------------------- orchestration
-def load_results(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.exists() else {"sizes": {}}
+def load_results(results_dir: Path) -> dict[str, Any]:
+    """Every saved result: one JSON file per size and step and engine under ``runs/``, so
+    several invocations (e.g. one per engine) can run at the same time without losing any."""
+    results: dict[str, Any] = {"sizes": {}}
+    runs = sorted((results_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    for f in runs:
+        rec = json.loads(f.read_text())
+        if rec["kind"] == "environment":
+            results["environment"] = rec["value"]
+            continue
+        entry = results["sizes"].setdefault(rec["label"], {"n": rec["n"]})
+        if rec["kind"] == "data":
+            entry["data"] = rec["value"]
+        else:
+            entry.setdefault("steps", {}).setdefault(rec["step"], {})[rec["kind"]] = rec["value"]
+    return results
 
 
-def save_results(path: Path, results: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    tmp.replace(path)
+def record(
+    results_dir: Path, kind: str, value: Any, *, label: str = "", n: int = 0, step: str = ""
+) -> None:
+    """Save one result (atomically) as ``runs/<label>__<step>__<kind>.json``."""
+    runs = results_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    name = "__".join(x for x in (label, step, kind) if x) + ".json"
+    tmp = runs / f".{name}.{os.getpid()}.tmp"
+    rec = {"kind": kind, "label": label, "n": n, "step": step, "value": value}
+    tmp.write_text(json.dumps(rec, indent=2, default=str))
+    tmp.replace(runs / name)
 
 
 def environment(args: argparse.Namespace) -> dict[str, Any]:
@@ -569,8 +590,10 @@ def shuffle_partitions(args: argparse.Namespace, n: int) -> int:
     return args.shuffle_partitions or max(8, n // 2_000_000)
 
 
-def measure(args: argparse.Namespace, results: dict[str, Any], path: Path) -> None:
-    results["environment"] = environment(args)
+def measure(args: argparse.Namespace) -> None:
+    rdir = args.results_dir
+    env = environment(args)
+    record(rdir, "environment", env)
     model_dir = ensure_model(args, args.model_size) if "score" in args.steps else None
     for n in args.sizes:
         label = size_label(n)
@@ -578,16 +601,14 @@ def measure(args: argparse.Namespace, results: dict[str, Any], path: Path) -> No
         t0 = time.perf_counter()
         shop = ensure_data(args, n)
         meta = json.loads((shop / "_meta.json").read_text())
-        entry = results["sizes"].setdefault(label, {"n": n})
-        entry["data"] = {**meta, "shop": str(shop)}
+        record(rdir, "data", {**meta, "shop": str(shop)}, label=label, n=n)
         _say(
             f"data ready in {time.perf_counter() - t0:.0f} s ({meta['seconds']:.0f} s to "
             f"generate, {meta['disk_bytes'] / GIB:.2f} GiB)"
         )
         for step in args.steps:
-            steps = entry.setdefault("steps", {}).setdefault(step, {})
             for engine in args.engines:
-                out = args.results_dir / "outputs" / label / f"{engine}_{step}"
+                out = rdir / "outputs" / label / f"{engine}_{step}"
                 if out.exists():
                     shutil.rmtree(out)
                 spec = {
@@ -603,22 +624,18 @@ def measure(args: argparse.Namespace, results: dict[str, Any], path: Path) -> No
                 print(f"[{label}] {step} on {engine} ...", file=sys.stderr)
                 res = run_child(spec, timeout=args.timeout)
                 res["out_dir"] = str(out)
-                res["commit"] = results["environment"]["commit"]
-                steps[engine] = res
-                steps.pop("compare", None)
+                res["commit"] = env["commit"]
+                record(rdir, engine, res, label=label, n=n, step=step)
                 status = res.get("failed") or f"{res['seconds']:.1f} s"
                 _say(
                     f"{step} on {engine}: {status}, peak RSS {res['peak_rss_bytes'] / GIB:.2f} GiB"
                 )
-                save_results(path, results)
-            compare_step(args, results, path, label, step)
+            compare_step(args, label, n, step)
 
 
-def compare_step(
-    args: argparse.Namespace, results: dict[str, Any], path: Path, label: str, step: str
-) -> None:
+def compare_step(args: argparse.Namespace, label: str, n: int, step: str) -> None:
     """Compare the two engines' outputs of ``step`` when both ran and kept their outputs."""
-    steps = results["sizes"][label]["steps"][step]
+    steps = load_results(args.results_dir)["sizes"][label].get("steps", {}).get(step, {})
     d, s = steps.get("duckdb"), steps.get("spark")
     if not (_ok(d) and _ok(s) and Path(d["out_dir"]).exists() and Path(s["out_dir"]).exists()):
         return
@@ -634,8 +651,8 @@ def compare_step(
         "views": d.get("views", {}),
         "spark_files": {k: v["file"] for k, v in s.get("views", {}).items()},
     }
-    steps["compare"] = run_child(spec, timeout=args.timeout)
-    save_results(path, results)
+    res = run_child(spec, timeout=args.timeout)
+    record(args.results_dir, "compare", res, label=label, n=n, step=step)
 
 
 # --------------------------------------------------------------------------- report
@@ -880,11 +897,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown step {bad!r}; choose from {', '.join(STEPS)}")
     for bad in set(args.engines) - set(ENGINES):
         parser.error(f"unknown engine {bad!r}; choose from {', '.join(ENGINES)}")
-    path = args.results_dir / "spark.json"
-    results = load_results(path)
     if not args.report_only:
         args.data_dir.mkdir(parents=True, exist_ok=True)
-        measure(args, results, path)
+        measure(args)
+    results = load_results(args.results_dir)
     print(render(results))
     if args.markdown:
         args.markdown.write_text(render(results, markdown=True) + "\n")
