@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecomml._io import atomic_dir, atomic_write_text, is_temp_name
 from ecomml.data.synth import make_shop
@@ -260,3 +262,46 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path: Path) -> None
     assert stale_file.name not in names and stale_dir.name not in names
     assert live.name in names and other.name in names
     assert (tmp_path / "out.csv").read_text() == "a,b\n"
+
+
+_DEAD_PID: list[int] = []
+
+
+def _dead_pid() -> int:
+    if not _DEAD_PID:
+        res = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        _DEAD_PID.append(int(res.stdout))
+    return _DEAD_PID[0]
+
+
+name_chars = st.text(alphabet="abcXYZ019._-", min_size=1, max_size=12).filter(
+    lambda s: s not in {".", ".."}
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(target=name_chars, others=st.lists(name_chars, max_size=6))
+def test_stale_temp_cleanup_touches_only_this_targets_dead_temporaries(
+    target: str, others: list[str]
+) -> None:
+    """Whatever else a folder holds, only ``.{target}.{dead pid}.{8 chars}.tmp`` goes."""
+    import tempfile
+
+    from ecomml._io import remove_stale_temps
+
+    pid = _dead_pid()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        stale = f".{target}.{pid}.ab12cd34.tmp"
+        names = {stale, target, f".{target}.{os.getpid()}.ab12cd34.tmp", f".{target}.lock"}
+        for o in others:
+            names |= {o, f".{o}.{pid}.ab12cd34.tmp", f".{target}.{o}"}
+        for n in names:
+            (d / n).write_text("x")
+        removed = {p.name for p in remove_stale_temps(d / target)}
+        left = {p.name for p in d.iterdir()}
+        assert stale in removed
+        for n in removed:
+            assert n.startswith(f".{target}.{pid}.") and is_temp_name(n)
+        assert left == names - removed
