@@ -147,3 +147,25 @@ def test_cli_train_forecast_per_partition_on_spark(spark, shop, tmp_path: Path) 
     r = run(app, [str(a) for a in ["train", "forecast", *data, "--engine", "spark", "--no-track",
                                    "--model-dir", tmp_path / "m2"]])  # fmt: skip
     assert r.exit_code == 1 and "--partition-by" in r.output
+
+
+def test_spark_als_pipeline_saves_as_a_pipeline(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from ecomml.modelstore import load_model, save_model
+    from ecomml.recommend import ALSRecommender, build_interactions
+    from ecomml.spark import SparkALSPipeline
+
+    s = make_shop(n_customers=150, n_skus=40, days=300, seed=2, include_events=False)
+    cut = pd.Timestamp(s.transactions["ts"].max()).normalize()
+    inter = build_interactions(s.transactions, None, cutoff=cut)
+    pipe = SparkALSPipeline(
+        generators=("buy-again", "als"), n_candidates=10, horizon_days=60, n_estimators=10,
+        new_items_ranker=False, als_params={"factors": 8, "iterations": 3},
+    ).fit(inter, cutoff=cut)  # fmt: skip
+    assert type(pipe.generators_["als"]) is ALSRecommender
+    save_model(pipe, tmp_path / "rec", task="recommend", cutoff=cut)
+    back = load_model(tmp_path / "rec", task="recommend").model
+    who = inter["customer_id"].unique()[:10]
+    a = pipe.recommend(who, 5, history=inter, cutoff=cut)
+    b = back.recommend(who, 5, history=inter, cutoff=cut)
+    assert_same(a, b, ["customer_id", "rank"])
+    assert "als" in set(a["source"]) | set(b["source"]) or len(a) == 50

@@ -22,6 +22,7 @@ __all__ = [
     "train_partitioned_forecaster",
     "PartitionedForecaster",
     "SparkALSRecommender",
+    "SparkALSPipeline",
 ]
 
 _WHERE = {
@@ -32,6 +33,7 @@ _WHERE = {
     "train_partitioned_forecaster": "ecomml.spark.training",
     "PartitionedForecaster": "ecomml.spark.partitioned",
     "SparkALSRecommender": "ecomml.spark.training",
+    "SparkALSPipeline": "ecomml.spark.training",
 }
 
 

@@ -109,26 +109,36 @@ def spark_session(master: str | None, conf: list[str] | None) -> Any:
     return get_spark_session(master or "local[2]", config=parse_conf(conf) or None)
 
 
+def _restore_uri(text: str) -> str:
+    """A Path option folds ``s3a://b/k`` to ``s3a:/b/k``: restore the URI."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$", text)
+    if m is None or len(m.group(1)) < 2:  # not a scheme (a Windows drive is one letter)
+        return text
+    scheme, rest = m.groups()
+    return f"{scheme}:///{rest}" if scheme == "file" else f"{scheme}://{rest}"
+
+
 def _is_uri(text: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", text))
 
 
 def read_table(spark: Any, path: Path | str, table: str) -> Any:
     """A canonical table from Parquet (file or folder), CSV (with a header), or a Spark
-    catalog table (``catalog:db.name``), cast to the canonical types."""
+    catalog table (``spark_table:db.name``), cast to the canonical types."""
     from pyspark.sql import functions as F
 
     from ecomml.exceptions import InputFileError, SchemaError
 
-    text = str(path)
+    text = _restore_uri(str(path))
     with spark_errors(f"--{table} {text}"):
-        if text.startswith("catalog:"):
-            df = spark.table(text[len("catalog:") :])
+        prefix = next((x for x in ("spark_table:", "catalog:") if text.startswith(x)), None)
+        if prefix is not None:
+            df = spark.table(text[len(prefix) :])
         else:
             if not _is_uri(text) and not Path(text).exists():
                 raise InputFileError(
                     f"--{table} {text} does not exist (give a Parquet/CSV path the driver and "
-                    "executors can read, a URI such as s3a://..., or catalog:db.table)"
+                    "executors can read, a URI such as s3a://..., or spark_table:db.table)"
                 )
             low = text.lower().rstrip("/")
             if low.endswith((".csv", ".csv.gz", ".txt")):
@@ -230,7 +240,7 @@ def _inputs(
     if transactions is None:
         raise ConfigError(
             "--engine spark needs --transactions (a canonical Parquet/CSV table or "
-            "catalog:db.table); the built-in sample shop is for the local engine"
+            "spark_table:db.table); the built-in sample shop is for the local engine"
         )
     tx = read_table(spark, transactions, "transactions")
     out = {k: None if v is None else read_table(spark, v, k) for k, v in side.items()}
