@@ -282,3 +282,33 @@ def test_model_loaded_once_per_worker(spark, churn_dir: Path) -> None:  # type: 
     assert ((g["after"].max() - g["before"].min()) == 1).all()
     assert rows["pid"].nunique() < len(rows)
     assert not rows["path"].str.startswith(str(churn_dir)).any()  # the SparkFiles copy
+
+
+def test_importing_does_not_import_pyspark() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ecomml.spark, ecomml.spark.scoring, ecomml.spark.training, "
+        "ecomml.spark.partitioned, ecomml.cli.main; "
+        "assert 'pyspark' not in sys.modules, 'pyspark imported'; "
+        "assert callable(ecomml.spark.score_churn)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_api_bad_input(spark, shop, churn_dir: Path, forecast_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from ecomml.exceptions import ConfigError, ModelLoadError, SchemaError
+    from ecomml.spark import score_churn, score_forecast, score_recommend
+
+    tx = _sdf(spark, shop.transactions)
+    with pytest.raises(SchemaError, match="price"):
+        score_churn(tx.drop("price"), churn_dir, cutoff=CUT)
+    with pytest.raises(ConfigError, match="events"):
+        score_churn(tx, churn_dir, cutoff=CUT)  # the model was trained with events
+    with pytest.raises(ModelLoadError, match="not a 'recommend' model"):
+        score_recommend(tx, churn_dir, cutoff=CUT)
+    with pytest.raises(ModelLoadError, match="not found"):
+        score_forecast(tx, forecast_dir.parent / "nope", cutoff=CUT)
+    with pytest.raises(ConfigError, match="num_partitions"):
+        score_forecast(tx, forecast_dir, cutoff=CUT, num_partitions=0)
