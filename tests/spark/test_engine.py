@@ -120,7 +120,7 @@ def test_training_frame_several_cutoffs_equal(engines, cutoffs, shop_tables) -> 
 
 
 HYPO = settings(
-    max_examples=4,
+    max_examples=3,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -311,3 +311,26 @@ def test_cli_build_with_spark_matches_duckdb(spark, shop_tables, cutoffs, tmp_pa
     )  # fmt: skip
     assert res.exit_code == 1
     assert "expected key=value" in res.output
+
+
+@pytest.mark.parametrize(
+    ("given_path", "want"),
+    [
+        ("s3a:/bucket/shop/tx", "s3a://bucket/shop/tx"),  # a Path option folds '//'
+        ("hdfs:/namenode:8020/shop/tx.parquet", "hdfs://namenode:8020/shop/tx.parquet"),
+        ("file:/data/tx.parquet", "file:///data/tx.parquet"),
+        ("spark_table:shop.transactions", "spark_table:shop.transactions"),
+        ("data/tx.parquet", None),
+        ("/abs/tx.parquet", None),
+    ],
+)
+def test_cli_spark_sources(given_path: str, want: str | None) -> None:
+    from ecomml.cli.features import _spark_source
+
+    assert _spark_source(Path(given_path)) == want
+
+
+def test_remote_nanosecond_parquet_message() -> None:
+    from ecomml.features.spark import _nanosecond_columns
+
+    assert _nanosecond_columns("s3a://bucket/tx.parquet") is None

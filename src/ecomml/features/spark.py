@@ -185,7 +185,7 @@ class SparkEngine(Engine):
             elif pa.types.is_date64(t):
                 t = pa.date32()
             fields.append(pa.field(field.name, t))
-        table = table.cast(pa.schema(fields))
+        table = table.cast(pa.schema(fields), safe=False)  # ns -> us truncates, as DuckDB does
         return self.spark.createDataFrame(table)
 
     def _read_path(self, data: str | os.PathLike[str]) -> SparkDataFrame:
