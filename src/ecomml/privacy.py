@@ -45,6 +45,7 @@ __all__ = [
     "is_pseudonym",
     "pseudonymize_frame",
     "pseudonymize_shop",
+    "pseudonymize_files",
     "id_metadata",
     "check_model_ids",
     "safe_input_example",
@@ -282,6 +283,46 @@ def safe_input_example(example: pd.DataFrame | None) -> pd.DataFrame | None:
     return out
 
 
+def pseudonymize_files(
+    paths: Iterable[str | os.PathLike[str]], key: str, *, columns: Iterable[str] = ("customer_id",)
+) -> list[Path]:
+    """Rewrite CSV/Parquet files that have a customer id column with pseudonyms, atomically.
+
+    Files without such a column, and other formats, are left alone. Returns the files
+    rewritten. A file that already holds pseudonyms only is kept as it is.
+    """
+    from ecomml._io import atomic_path
+
+    check_key(key)
+    cols = tuple(columns)
+    done: list[Path] = []
+    for p in map(Path, paths):
+        suffix = p.suffix.lower()
+        if not p.is_file() or suffix not in (".csv", ".parquet", ".pq"):
+            continue
+        if suffix == ".csv":
+            header = pd.read_csv(p, nrows=0).columns
+        else:
+            import pyarrow.parquet as pq
+
+            header = pq.read_schema(p).names
+        present = [c for c in cols if c in header]
+        if not present:
+            continue
+        if suffix == ".csv":  # ids stay text: 00123 must not become 123
+            frame = pd.read_csv(p, dtype=dict.fromkeys(present, str))
+        else:
+            frame = pd.read_parquet(p)
+        hashed = pseudonymize_frame(frame, key, columns=present, keep_pseudonyms=True)
+        with atomic_path(p) as tmp:
+            if suffix == ".csv":
+                hashed.to_csv(tmp, index=False)
+            else:
+                hashed.to_parquet(tmp, index=False)
+        done.append(p)
+    return done
+
+
 def _id_set(ids: Iterable[Any] | None) -> frozenset[str]:
     if ids is None:
         return frozenset()
@@ -366,6 +407,7 @@ _TEXT_SUFFIXES = {".json", ".yaml", ".yml", ".txt", ".md", ".log", ".py", ".toml
                   ".cfg", ".mlmodel", ".html", ".sql", ".tsv"}  # fmt: skip
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PARQUET_MAGIC = b"PAR1"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _SCAN_COLUMNS = ["path", "location", "kind", "value"]
 
 
@@ -381,7 +423,8 @@ def find_raw_ids(
     Parquet files are read column by column (string columns, column names, index
     columns and key-value metadata); SQLite databases table by table; CSV, JSON, YAML
     and other text line by line; any other file (pickles, binary models) as bytes
-    decoded leniently, which finds strings stored uncompressed. Ids are matched as whole
+    decoded leniently, which finds strings stored uncompressed; PNG images by their text
+    chunks (their pixels are compressed). Ids are matched as whole
     tokens: ``C0001`` is found in ``"C0001"``, ``C0001.csv`` or ``id=C0001``, never
     inside ``C00012``. Compressed payloads (PNG pixels, zipped files) are not decoded.
 
@@ -450,9 +493,49 @@ def _scan_file(path: Path, report: Callable[[Path, str, str], bool]) -> bool:
         return _scan_sqlite(path, report)
     if head.startswith(_PARQUET_MAGIC):
         return _scan_parquet(path, report)
+    if head.startswith(_PNG_MAGIC):
+        return _scan_png(path, report)
     if path.suffix.lower() in _TEXT_SUFFIXES | {".csv"}:
         return _scan_text(path, report)
     return _scan_bytes(path, report)
+
+
+def _scan_png(path: Path, report: Callable[[Path, str, str], bool]) -> bool:
+    """Only a PNG's text chunks can hold strings; its pixels are compressed noise."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    pos = len(_PNG_MAGIC)
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"tEXt":
+            text = body.decode("latin-1")
+        elif kind in (b"zTXt", b"iTXt"):
+            try:
+                keyword, _, rest = body.partition(b"\0")
+                if kind == b"zTXt":
+                    text = (
+                        keyword.decode("latin-1")
+                        + " "
+                        + zlib.decompress(rest[1:]).decode("latin-1")
+                    )
+                else:
+                    compressed, rest = rest[0], rest[2:]
+                    _lang, _, rest = rest.partition(b"\0")
+                    _tkw, _, value = rest.partition(b"\0")
+                    value = zlib.decompress(value) if compressed else value
+                    text = keyword.decode("latin-1") + " " + value.decode("utf-8", "replace")
+            except (zlib.error, IndexError):
+                text = body.decode("latin-1")
+        else:
+            continue
+        if report(path, f"png {kind.decode()}", text):
+            return True
+    return False
 
 
 def _scan_text(path: Path, report: Callable[[Path, str, str], bool]) -> bool:

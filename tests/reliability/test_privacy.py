@@ -34,6 +34,7 @@ from ecomml.privacy import (
     key_fingerprint,
     key_from_env,
     pseudonymize,
+    pseudonymize_files,
     pseudonymize_frame,
     safe_input_example,
     scrub,
@@ -103,6 +104,23 @@ def test_pseudonymize_frame_keeps_existing_pseudonyms() -> None:
     assert out["customer_id"].tolist() == [first, first]
     assert out["customer_id"].dtype == frame["customer_id"].dtype
     assert frame["customer_id"].tolist()[0] == "C1"  # the input is not modified
+
+
+def test_pseudonymize_files_rewrites_only_customer_lists(tmp_path: Path) -> None:
+    csv, pq, other = tmp_path / "a.csv", tmp_path / "b.parquet", tmp_path / "c.csv"
+    csv.write_text("customer_id,score\n00123,0.5\n,0.25\n")
+    pd.DataFrame({"customer_id": ["C1"], "n": [3]}).to_parquet(pq, index=False)
+    other.write_text("sku,units\n007,1\n")
+    before = other.read_bytes()
+    assert pseudonymize_files([csv, pq, other, tmp_path / "absent.csv"], KEY) == [csv, pq]
+    a = pd.read_csv(csv, dtype={"customer_id": str})
+    assert a["customer_id"][0] == pseudonymize(["00123"], KEY)[0]  # leading zeros kept
+    assert a["customer_id"].isna()[1] and a["score"].tolist() == [0.5, 0.25]
+    assert pd.read_parquet(pq)["customer_id"].tolist() == pseudonymize(["C1"], KEY).tolist()
+    assert other.read_bytes() == before
+    pseudonymize_files([csv], KEY)  # a second pass keeps the pseudonyms
+    assert pd.read_csv(csv)["customer_id"][0] == a["customer_id"][0]
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 def test_model_id_metadata_checks_the_key_without_storing_it() -> None:
@@ -189,7 +207,7 @@ def test_scrub_mapping_is_recursive() -> None:
 
 
 def test_find_raw_ids_reads_every_format(tmp_path: Path) -> None:
-    ids = ["C0001", "C0002", "C0003", "C0004", "C0005", "C0006"]
+    ids = ["C0001", "C0002", "C0003", "C0004", "C0005", "C0006", "C0007"]
     pd.DataFrame({"x": [1.0]}, index=pd.Index(["C0001"], name="who")).to_parquet(tmp_path / "a.pq")
     pd.DataFrame({"customer_id": ["C0002"]}).to_csv(tmp_path / "b.csv", index=False)
     (tmp_path / "c.json").write_text(json.dumps({"top": ["C0003"]}))
@@ -199,6 +217,12 @@ def test_find_raw_ids_reads_every_format(tmp_path: Path) -> None:
         con.execute("INSERT INTO params VALUES ('user', 'C0005')")
     (tmp_path / "f.pkl").write_bytes(pickle.dumps({"ids": ["C0006"]}))
     (tmp_path / "g.txt").write_text("C00012 C0001x 0.12 mail jane@example.org\n")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().plot([0, 1])
+    fig.savefig(tmp_path / "h.png", metadata={"Title": "top customer C0007"})
+    fig.savefig(tmp_path / "i.png")  # pixels only: nothing to find
     found = find_raw_ids(tmp_path, ids + ["12"], limit=None)
     by_file = found.groupby(found["path"].map(lambda p: Path(p).name))["value"].agg(set)
     assert by_file.to_dict() == {
@@ -209,6 +233,7 @@ def test_find_raw_ids_reads_every_format(tmp_path: Path) -> None:
         "e.db": {"C0005"},
         "f.pkl": {"C0006"},
         "g.txt": {"jane@example.org"},
+        "h.png": {"C0007"},
     }
     assert find_raw_ids(tmp_path / "g.txt", ids, emails=False).empty
 
@@ -241,7 +266,7 @@ def _email_shop(root: Path) -> dict[str, Any]:
     """A small synthetic shop; every 7th customer is known by an e-mail address."""
     from ecomml.data.synth import make_shop
 
-    shop = make_shop(n_customers=260, n_skus=60, days=400, seed=3)
+    shop = make_shop(n_customers=220, n_skus=50, days=380, seed=3)
     ids = pd.Index(shop.transactions["customer_id"].dropna().unique())
     rename = {c: f"cust.{i}@shop-example.com" for i, c in enumerate(ids) if i % 7 == 0}
     files = {"tx": root / "orders.parquet", "ev": root / "events.parquet"}
@@ -282,7 +307,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             assert res.exit_code == code, res.output
             return res.output
 
-        run("quickstart", *data, "--out", str(root / "internal"))
+        run("quickstart", *data, "--out", str(root / "main_job"), "--hash-ids")
         run("train", "churn", *data, "--cutoff", "2024-01-01", "--horizon", "60",
             "--model-dir", str(models / "churn"), "--register", "churn-model",
             "--out", str(root / "internal"), "--max-cutoffs", "4")  # fmt: skip
@@ -294,14 +319,6 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "--eval-days", "45", "--hash-ids")  # fmt: skip
         run("predict", "recommend", *data, "--model", "models:/rec-model/1", "--cutoff",
             "2024-01-01", "--output", str(out / "recs.parquet"), "--hash-ids")  # fmt: skip
-        # the same list from a model folder trained on raw ids, pseudonymised on the way out
-        run("train", "recommend", *data, "--cutoff", "2024-01-01", "--model-dir",
-            str(root / "internal" / "raw_model"), "--no-track", "--n-estimators", "20",
-            "--candidates", "15", "--eval-days", "0", "--report-dir",
-            str(root / "internal" / "rec_raw"))  # fmt: skip
-        run("predict", "recommend", *data, "--model", str(root / "internal" / "raw_model"),
-            "--cutoff", "2024-01-01", "--output", str(out / "recs_raw_model.csv"),
-            "--hash-ids")  # fmt: skip
         refused = [
             run(
                 "predict",
@@ -339,13 +356,14 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def _leaving(run: dict[str, Any]) -> list[Path]:
     root = run["root"]
-    return [root / "mlflow.db", root / "mlruns", run["models"], run["out"]]
+    lists = [root / "main_job" / "churn", root / "main_job" / "recommend"]
+    return [root / "mlflow.db", root / "mlruns", run["models"], run["out"], *lists]
 
 
 @pytest.mark.mlflow
 def test_full_run_leaks_no_raw_ids_or_emails(full_run: dict[str, Any]) -> None:
     paths = _leaving(full_run)
-    assert (full_run["root"] / "mlruns").is_dir() and len(list(full_run["out"].iterdir())) == 3
+    assert (full_run["root"] / "mlruns").is_dir() and len(list(full_run["out"].iterdir())) == 2
     registered = list((full_run["root"] / "mlruns").rglob("ecomml_model.json"))
     assert len(registered) >= 2  # both model folders were copied into the MLflow store
     found = find_raw_ids(paths, full_run["ids"], limit=50)
@@ -354,8 +372,8 @@ def test_full_run_leaks_no_raw_ids_or_emails(full_run: dict[str, Any]) -> None:
     assert not set(re.findall(r"[\w.@-]+", logs)) & full_run["ids"]
     assert not EMAIL_RE.search(logs)
     # the scanner does see the raw ids where they legitimately are (internal outputs)
-    internal = find_raw_ids(full_run["root"] / "internal", full_run["ids"], limit=5)
-    assert not internal.empty
+    for internal in ("main_job/data", "main_job/features"):
+        assert not find_raw_ids(full_run["root"] / internal, full_run["ids"], limit=5).empty
 
 
 @pytest.mark.mlflow
@@ -372,12 +390,16 @@ def test_outputs_are_pseudonyms_that_join_back_with_the_key(full_run: dict[str, 
     out = full_run["out"]
     churn = pd.read_csv(out / "churn.csv")
     recs = pd.read_parquet(out / "recs.parquet")
-    recs_raw = pd.read_csv(out / "recs_raw_model.csv")
-    for frame in (churn, recs, recs_raw):
+    main_job = full_run["root"] / "main_job"
+    main_lists = [
+        pd.read_parquet(main_job / "churn" / "scored_customers.parquet"),
+        pd.read_parquet(main_job / "recommend" / "recommendations.parquet"),
+    ]
+    for frame in (churn, recs, *main_lists):
         assert frame["customer_id"].str.fullmatch(PSEUDONYM.pattern).all()
-    # one key, one pseudonym per customer: the lists join across tasks and models
-    assert set(recs["customer_id"]) == set(recs_raw["customer_id"])
+    # one key, one pseudonym per customer: the lists join across tasks and runs
     assert len(set(churn["customer_id"]) & set(recs["customer_id"])) > 100
+    assert len(set(churn["customer_id"]) & set(main_lists[0]["customer_id"])) > 100
     # whoever holds the key joins back to the real ids by pseudonymising them again
     raw = pd.Series(sorted(full_run["ids"]))
     lookup = dict(zip(pseudonymize(raw, KEY), raw, strict=True))

@@ -42,6 +42,15 @@ def quickstart(
     out: Path = typer.Option(Path("ecomml-output"), "--out", "-o", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the built-in sample shop."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
+    hash_ids: bool = typer.Option(
+        False,
+        "--hash-ids",
+        help="Write the customer lists (scored customers, recommendations) with keyed "
+        "pseudonyms (pid_...; key from $ECOMML_ID_KEY, never stored).",
+    ),
+    id_key_env: str = typer.Option(
+        "ECOMML_ID_KEY", "--id-key-env", help="Environment variable holding the pseudonym key."
+    ),
 ) -> None:
     """Run the main job: data -> feature store -> models -> outputs and an MLflow run.
 
@@ -50,6 +59,9 @@ def quickstart(
     with handle_errors():
         start = time.perf_counter()
         from ecomml.pipeline import load_shop, run_quickstart
+        from ecomml.privacy import key_from_env, pseudonymize_files
+
+        id_key = key_from_env(id_key_env) if hash_ids else None  # fail before the long run
 
         uri = None if no_track else configure_tracking()
         with make_progress() as bar:
@@ -74,6 +86,13 @@ def quickstart(
             result = run_quickstart(
                 shop, out_dir=out, cutoff=cutoff, track=not no_track, progress=step
             )
+            hashed: list[Path] = []
+            if id_key is not None:
+                # the lists people act on; cleaned tables and features stay internal
+                lists = [
+                    p for k, p in result.outputs.items() if not k.startswith(("data/", "features"))
+                ]
+                hashed = pseudonymize_files(lists, id_key)
 
         if shop.cleaning is not None and hasattr(shop.cleaning, "__rich__"):
             console.print(shop.cleaning)
@@ -100,7 +119,8 @@ def quickstart(
         )
         console.print(f"\n[bold]Outputs[/bold] in {result.out_dir.resolve()}/", soft_wrap=True)
         for key in sorted(result.outputs):
-            console.print(f"  {key:28s} {result.outputs[key]}", soft_wrap=True)
+            mark = " (pseudonymised ids)" if result.outputs[key] in hashed else ""
+            console.print(f"  {key:28s} {result.outputs[key]}{mark}", soft_wrap=True)
         if uri is not None:
             console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}", soft_wrap=True)
             console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}", soft_wrap=True)
