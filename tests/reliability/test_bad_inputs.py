@@ -180,6 +180,10 @@ SLOT_OPTION = {
     "catalog": "--catalog",
     "calendar": "--calendar",
     "mapping": "--map-file",
+    "forecasts": "--forecasts",  # given last: it replaces the good forecast file
+    "on_hand": "--on-hand",
+    "customers": "--customers",
+    "boost": "--boost",
 }
 
 
@@ -220,6 +224,7 @@ def _with(base: list[Any], slots: tuple[str, ...]) -> Callable[[Callable[..., li
 
 
 ALL_SLOTS = ("events", "catalog", "calendar", "mapping")
+SIDE_FILES = ("forecasts", "on_hand", "customers", "boost")  # not canonical tables
 INV_SLOTS = ("catalog", "mapping")
 
 
@@ -256,7 +261,7 @@ def _predict_churn(env: Env, out: Path) -> list[Any]:
     return ["--model", env.models["churn"], "--cutoff", CUTOFF, "--output", out / "c.csv"]
 
 
-@_with(["predict", "recommend"], ALL_SLOTS)
+@_with(["predict", "recommend"], (*ALL_SLOTS, "customers", "boost"))
 def _predict_recommend(env: Env, out: Path) -> list[Any]:
     return ["--model", env.models["recommend"], "--cutoff", CUTOFF, "-o", out / "r.csv",
             "--k", "5"]  # fmt: skip
@@ -273,12 +278,12 @@ def _backtest_churn(env: Env, out: Path) -> list[Any]:
     return ["--cutoff", CUTOFF, "--horizon", "60", "--folds", "1"]
 
 
-@_with(["inventory", "classify"], INV_SLOTS)
+@_with(["inventory", "classify"], (*INV_SLOTS, "on_hand"))
 def _inventory_classify(env: Env, out: Path) -> list[Any]:
     return ["--cutoff", CUTOFF, "-o", out / "classes.csv", "--no-track", "--plots-dir", out / "p"]
 
 
-@_with(["inventory", "plan"], INV_SLOTS)
+@_with(["inventory", "plan"], (*INV_SLOTS, "forecasts", "on_hand"))
 def _inventory_plan(env: Env, out: Path) -> list[Any]:
     return ["--forecasts", env.forecasts, "--cutoff", CUTOFF, "--lead-time", "7", "-o",
             out / "plan.csv", "--no-track", "--on-mismatch", "drop", "--plots-dir", out / "p"]  # fmt: skip
@@ -351,14 +356,16 @@ def _pairs() -> list[Any]:
     pairs = []
     for case in CASES:
         for name, build in COMMANDS.items():
-            if case["table"] not in build.slots:  # type: ignore[attr-defined]
-                continue
-            if case.get("data_only") and not name.startswith("data "):
-                continue
-            slow = expectation(case, name)["exit"] == 0 and name not in FAST_ON_CLEAN
-            marks = [pytest.mark.slow] if slow else []
-            pid = f"{name.replace(' ', '-')}:{case['file']}"
-            pairs.append(pytest.param(name, case, id=pid, marks=marks))
+            for slot in [case["table"], *case.get("also", [])]:
+                if slot not in build.slots:  # type: ignore[attr-defined]
+                    continue
+                if case.get("data_only") and not name.startswith("data "):
+                    continue
+                slow = expectation(case, name)["exit"] == 0 and name not in FAST_ON_CLEAN
+                marks = [pytest.mark.slow] if slow else []
+                where = "" if slot == case["table"] else f"{slot}="
+                pid = f"{name.replace(' ', '-')}:{where}{case['file']}"
+                pairs.append(pytest.param(name, case, slot, id=pid, marks=marks))
     return pairs
 
 
@@ -376,14 +383,18 @@ def test_manifest_lists_every_corpus_file() -> None:
     assert len(listed) >= 40
     for case in CASES:
         assert case["exit"] in (0, 1)
-        assert case["table"] in ("transactions", "events", "catalog", "calendar", "mapping")
+        tables = ("transactions", "events", "catalog", "calendar", "mapping", *SIDE_FILES)
+        assert case["table"] in tables
+        assert set(case.get("also", [])) <= set(SIDE_FILES)
         assert case.get("message") if case["exit"] == 1 else case.get("cleaned"), case
 
 
-@pytest.mark.parametrize(("command", "case"), PAIRS)
-def test_command_on_bad_file(command: str, case: dict[str, Any], env: Env, tmp_path: Path) -> None:
-    slots = {case["table"]: corpus_path(case, env)}
-    if case["table"] != "transactions":
+@pytest.mark.parametrize(("command", "case", "slot"), PAIRS)
+def test_command_on_bad_file(
+    command: str, case: dict[str, Any], slot: str, env: Env, tmp_path: Path
+) -> None:
+    slots = {slot: corpus_path(case, env)}
+    if slot != "transactions":
         slots.setdefault("transactions", env.tx_small)
     result = invoke(COMMANDS[command](env, slots, tmp_path))
     case = expectation(case, command)
@@ -469,3 +480,18 @@ def test_corpus_is_in_sync_with_its_generator(tmp_path: Path) -> None:
     module.text_files()
     for p in [q for q in copy.glob("*.csv") if q.is_file()]:
         assert p.read_bytes() == (BAD / p.name).read_bytes(), p.name
+
+
+def test_side_inputs_keep_ids_as_text(tmp_path: Path) -> None:
+    """An on-hand file with SKUs 0007 matches sales of 0007 (it used to be read as 7 and
+    silently planned as out of stock); amounts become numbers."""
+    from ecomml.data import read_frame
+
+    src = tmp_path / "on_hand.csv"
+    src.write_text("sku,on_hand,on_order\n0007,5,\n00123,1.5,2\n")
+    frame = read_frame(src, what="on-hand", required=["sku", "on_hand"], text=["sku"])
+    assert frame["sku"].tolist() == ["0007", "00123"]
+    assert frame["on_hand"].tolist() == [5.0, 1.5]
+    assert frame["on_order"].isna().tolist() == [True, False]
+    ids = read_frame(src, what="--customers", text=None)
+    assert ids["on_hand"].tolist() == ["5", "1.5"]

@@ -40,19 +40,18 @@ CellsOpt = typer.Option(
 )
 
 
+_SIDE_FILES = {  # required columns, numeric columns of the side inputs
+    "forecasts": (("sku", "ds", "mean"), ("mean",)),
+    "on-hand": (("sku", "on_hand"), ("on_hand", "on_order", "unit_cost", "moq", "pack_size")),
+}
+
+
 def _read_frame(path: Path, name: str) -> Any:
-    import pandas as pd
+    # the adapters' file checks; SKUs stay text (an on-hand 0007 must match the sales' 0007)
+    from ecomml.data import read_frame
 
-    from ecomml.exceptions import InputFileError
-
-    if not path.exists():
-        raise InputFileError(f"{name} file not found: {path}")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq") or path.is_dir():
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=None, engine="python")
-    except Exception as err:  # noqa: BLE001 - any reader failure is a bad input file
-        raise InputFileError(f"cannot read {name} file {path}: {err}") from err
+    required, numeric = _SIDE_FILES[name]
+    return read_frame(path, what=name, required=required, text=("sku", "ds"), numeric=numeric)
 
 
 def _write_frame(frame: Any, path: Path) -> None:

@@ -45,21 +45,13 @@ IdKeyEnvOpt = typer.Option(
 
 
 def _read_table(path: Path, what: str) -> Any:
-    import pandas as pd
+    # the adapters' file checks (encoding, gzip, corrupt Parquet...); ids stay text
+    from ecomml.data import read_frame
 
-    from ecomml.exceptions import InputFileError
-
-    if not path.exists():
-        raise InputFileError(f"{what} file {path} does not exist")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt", ".gz"):
-            return pd.read_csv(path, dtype=str)
-    except (OSError, ValueError) as err:
-        raise InputFileError(f"cannot read {what} file {path}: {err}") from err
-    raise InputFileError(f"{what} file {path}: use .csv or .parquet")
+    boost = what == "--boost"
+    required = ("sku", "boost") if boost else ("customer_id",)
+    numeric = ("boost",) if boost else ()
+    return read_frame(path, what=what, required=required, text=None, numeric=numeric)
 
 
 def _write_output(frame: Any, path: Path) -> None:
