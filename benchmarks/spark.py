@@ -166,15 +166,18 @@ def job_train(spec: dict[str, Any]) -> dict[str, Any]:
 class _Timer:
     """Per-view wall times from ``materialize_views``' progress hook."""
 
-    def __init__(self) -> None:
+    def __init__(self, partial: str | None = None) -> None:
         self.last = time.perf_counter()
         self.per_view: dict[str, float] = {}
+        self.partial = Path(partial) if partial else None
 
     def __call__(self, name: str) -> None:
         now = time.perf_counter()
         self.per_view[name] = now - self.last
         self.last = now
         _say(f"{name}: {self.per_view[name]:.1f} s")
+        if self.partial is not None:  # what a killed run had finished
+            self.partial.write_text(json.dumps(self.per_view))
 
 
 def _materialize(store: Any, spec: dict[str, Any], t0: float) -> dict[str, Any]:
@@ -183,7 +186,7 @@ def _materialize(store: Any, spec: dict[str, Any], t0: float) -> dict[str, Any]:
     from ecomml.features.materialize import materialize_views
 
     names = list(store.views)
-    timer = _Timer()
+    timer = _Timer(spec.get("partial_file"))
     manifest = materialize_views(
         store,
         names,
@@ -462,6 +465,10 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
         "load_start": load,
         "load_end": os.getloadavg()[0],
     }
+    partial = Path(spec.get("partial_file") or "/nonexistent")
+    if timed_out or proc.returncode != 0 or result is None:
+        if partial.exists():
+            base["finished_views"] = json.loads(partial.read_text())
     if timed_out:
         return {**base, "failed": f"timeout after {timeout:.0f} s"}
     if proc.returncode != 0 or result is None:
@@ -620,7 +627,10 @@ def measure(args: argparse.Namespace) -> None:
                     "cutoff": args.cutoff,
                     "model_dir": str(model_dir) if model_dir else None,
                     "shuffle_partitions": shuffle_partitions(args, n),
+                    "partial_file": str(out) + ".partial.json",
                 }
+                out.parent.mkdir(parents=True, exist_ok=True)
+                Path(spec["partial_file"]).unlink(missing_ok=True)
                 print(f"[{label}] {step} on {engine} ...", file=sys.stderr)
                 res = run_child(spec, timeout=args.timeout)
                 res["out_dir"] = str(out)
@@ -660,6 +670,12 @@ def _fmt_s(res: dict[str, Any] | None) -> str:
     if not res:
         return "not run"
     if res.get("failed"):
+        done = res.get("finished_views")
+        if done:
+            return (
+                f"FAILED ({res['failed']}; {len(done)} views done in "
+                f"{sum(done.values()):.0f} s: {', '.join(done)})"
+            )
         return f"FAILED ({res['failed']})"
     s = f"{res['seconds']:.1f}"
     if res.get("session_seconds") is not None:
@@ -705,6 +721,8 @@ def view_rows(results: dict[str, Any]) -> list[list[str]]:
         report = (runs.get("compare") or {}).get("report", {})
         for name in d.get("views") or s.get("views") or {}:
             dv, sv = (d.get("views") or {}).get(name, {}), (s.get("views") or {}).get(name, {})
+            if not sv and name in (s.get("finished_views") or {}):
+                sv = {"seconds": s["finished_views"][name]}
             r = report.get(name)
             ident = (
                 "-"
