@@ -401,6 +401,8 @@ def test_command_on_bad_file(
     if case["exit"] == 1:
         line = check_one_line_error(result, case["message"])
         assert "(previous outputs are left intact" not in line
+        for private in case.get("never", []):
+            assert private not in line
         if command == "data convert":
             assert not (tmp_path / "out.parquet").exists()
     elif command.startswith("data "):

@@ -67,6 +67,7 @@ _CHUNK = 8 << 20
 _SAMPLE = 64 << 10
 _DELIMS = (",", ";", "\t", "|")
 _CDNOW_LINE = re.compile(r"^\s*\d+\s+\d{8}\s+\d+\s+-?\d+(\.\d+)?\s*$")
+_DATALIKE = re.compile(r"[-+]?\d[\d.,:/ T-]*(?:[eE][-+]?\d+)?")
 _DECIMAL_COMMA = r"^-?\d{1,3}(?:\.\d{3})*,\d+$|^-?\d+,\d+$|^-?\d+$"
 _ENCODING_NAMES = {
     "utf_8": "utf-8",
@@ -330,6 +331,14 @@ def _read_text(path: Path, encoding: str | None, *, name: Path | None = None) ->
         delim = _sniff_delimiter(lines[:50])
         header = next(csv.reader([lines[0]], delimiter=delim))
         names = [h.strip() or f"column{i + 1}" for i, h in enumerate(header)]
+        datalike = [h for h in header if _DATALIKE.fullmatch(h.strip())]
+        if len(header) > 1 and len(datalike) * 2 >= len(header):
+            # never echo the line: it is a data row and may hold customer ids
+            raise InputFileError(
+                f"{path}: the first line looks like data, not a header ({len(datalike)} of "
+                f"{len(header)} fields are numbers or dates). Add a header line with the "
+                "column names, e.g. order_id,customer_id,sku,ts,quantity,price."
+            )
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise SchemaError(

@@ -101,6 +101,8 @@ def text_files() -> None:
     _text("zero_and_free.csv", HEADER + "1,c1,A,2011-01-01 10:00,0,2.5\n2,c2,B,2011-01-02 11:00,1,0\n3,c2,A,2011-01-03 11:00,1,2.5\n")  # fmt: skip
     _text("unix_ts.csv", HEADER + "1,c1,A,1293876000,2,2.5\n")
     _text("events_missing_customer.csv", "customer_id,sku,ts,event\n,A,2011-01-01 10:00,view\n")
+    _text("no_header.csv", "536365,17850,85123A,2010-12-01 08:26:00,6,2.55\n"
+          "536366,17850,71053,2010-12-01 08:28:00,6,3.39\n")  # fmt: skip
     # side inputs: a forecast, on-hand stock, a customer list, boosts
     _text("forecasts_missing_mean.csv", "sku,ds,q50\nSKU000001,2023-09-25,1.0\n")
     _text("on_hand_text.csv", "sku,on_hand\nSKU000001,5\nSKU000002,lots\n")
