@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml.exceptions import TrackingError
-from ecomml.privacy import pseudonymize_frame, safe_input_example, scrub_mapping
+from ecomml.privacy import pseudonymize_frame, safe_input_example, scrub, scrub_mapping
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 20
+_SYSTEM_TAGS = ("mlflow.user", "mlflow.source.name", "mlflow.source.git.repoURL")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -113,15 +114,29 @@ def tracked_run(
 
     try:
         mlflow.set_experiment(experiment)
-        run_ctx = mlflow.start_run(run_name=run_name)
+        run_ctx = mlflow.start_run(run_name=run_name, tags=_redacted_user())
     except MlflowException as err:
         raise TrackingError(
             f"cannot start an MLflow run at {mlflow.get_tracking_uri()}: {err.message}. "
             "Check MLFLOW_TRACKING_URI."
         ) from err
     with run_ctx as run:
-        mlflow.set_tags(scrub_mapping({"ecomml.version": __version__, **(tags or {})}))
+        # MLflow's own tags carry the OS user name and script path: e-mail-like on some hosts
+        system = {k: v for k, v in (run.data.tags or {}).items() if k in _SYSTEM_TAGS}
+        redacted = {k: v for k, v in scrub_mapping(system).items() if v != system[k]}
+        mlflow.set_tags(scrub_mapping({"ecomml.version": __version__, **(tags or {})}) | redacted)
         yield run
+
+
+def _redacted_user() -> dict[str, str] | None:
+    """The OS user name MLflow records (run owner), redacted when it looks like an e-mail."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (ImportError, KeyError, OSError):
+        return None
+    return {"mlflow.user": scrub(user)} if scrub(user) != user else None
 
 
 def log_params(params: Mapping[str, Any]) -> None:

@@ -242,9 +242,12 @@ def test_find_raw_ids_reads_every_format(tmp_path: Path) -> None:
 
 
 @pytest.mark.mlflow
-def test_tracking_scrubs_params_and_refuses_raw_customer_frames(mlflow_uri: str) -> None:
+def test_tracking_scrubs_params_and_refuses_raw_customer_frames(
+    mlflow_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ecomml.tracking import log_frame, log_params, tracked_run
 
+    monkeypatch.setenv("LOGNAME", "jane.doe@corp-example.com")  # MLflow's mlflow.user tag
     with tracked_run("privacy", tags={"owner": "ops@example.com"}):
         log_params({"source": "/exports/jane.doe@example.com/orders.csv", "k": 3})
         with pytest.raises(TrackingError, match="raw customer ids"):
@@ -253,6 +256,7 @@ def test_tracking_scrubs_params_and_refuses_raw_customer_frames(mlflow_uri: str)
     db = Path(mlflow_uri.removeprefix("sqlite:///"))
     found = find_raw_ids([db, db.parent / "mlruns"], ["C0001"], limit=None)
     assert found.empty, found
+    assert find_raw_ids(db, []).empty  # no e-mail-like string, the user name included
     text = db.read_bytes().decode("latin-1")
     assert "<email>" in text and pseudonymize(["C0001"], KEY)[0] in "".join(
         p.read_text() for p in (db.parent / "mlruns").rglob("s.csv")
