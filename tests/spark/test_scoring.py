@@ -73,21 +73,12 @@ def test_churn_equals_local(spark, shop, churn_dir: Path) -> None:  # type: igno
         catalog=shop.catalog,
         calendar=shop.calendar,
         extra_columns=True,
-        num_partitions=5,
+        num_partitions=3,
     ).toPandas()
     assert_same(local, out, ["customer_id"])
-    # the list is sorted like the local one
+    # the list is sorted like the local one (the CLI test checks the default columns)
     assert out["customer_id"].tolist() == local["customer_id"].tolist()
-    plain = score_churn(
-        _sdf(spark, shop.transactions),
-        churn_dir,
-        cutoff=CUT,
-        events=_sdf(spark, shop.events),
-        catalog=shop.catalog,
-        calendar=shop.calendar,
-        num_partitions=3,
-    )
-    assert plain.columns == list(SCORED_COLUMNS)
+    assert list(out.columns[: len(SCORED_COLUMNS)]) == list(SCORED_COLUMNS)
 
 
 FAST_FC = {"n_estimators": 20, "max_train_rows": 5000, "max_origins": 10, "horizon": 4}

@@ -93,7 +93,7 @@ def _global_sku_inputs(rec: Any, sku_table: pd.DataFrame, category: Any) -> Iter
         _, price = type(rec)._catalog_maps(df.iloc[:0], catalog)
         return category, price
 
-    pl._history_tables = tables
+    pl._history_tables = tables  # type: ignore[assignment]
     rec._catalog_maps = maps
     try:
         yield

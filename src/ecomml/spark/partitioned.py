@@ -169,7 +169,7 @@ class PartitionedForecaster(BaseEstimator):
         frames = []
         for name, member in self.models_.items():
             sub = df.loc[where == name]
-            ns = None if new_where is None else new_skus.loc[new_where == name]
+            ns = None if new_where is None or new_skus is None else new_skus.loc[new_where == name]
             if sub.empty and (ns is None or ns.empty):
                 continue
             if sub.empty:  # only never-sold SKUs: forecast them beside a placeholder

@@ -209,12 +209,13 @@ def score_churn(
         )
     part = part.persist()
     try:
-        if part.limit(1).count() == 0:
+        stats = _column_stats(part, ["recency_days", "frequency", "monetary"])
+        if stats["n"] == 0:
             raise DataQualityError(
                 f"no purchases before the cutoff {cut.date()}; choose a later cutoff"
             )
-        scored = _rfm_scores(part)
-        thr = _high_value_threshold(part, 0.8)
+        scored = _rfm_scores(part, stats)
+        thr = _high_value_threshold(part, 0.8, int(stats["n"]))
     except Exception:
         part.unpersist()
         raise
@@ -253,7 +254,17 @@ def _value_counts(df: DataFrame, col: str) -> DataFrame:
     return counts.withColumn("_lt", F.coalesce(F.sum("_eq").over(w), F.lit(0)))
 
 
-def _rfm_scores(part: DataFrame, bins: int | None = None) -> DataFrame:
+def _column_stats(part: DataFrame, cols: list[str]) -> dict[str, int]:
+    """Rows (``n``) and missing values per column, in one Spark job."""
+    from pyspark.sql import functions as F
+
+    aggs = [F.count(F.lit(1)).alias("n")]
+    aggs += [F.sum((F.col(c).isNull() | F.isnan(c)).cast("long")).alias(c) for c in cols]
+    row = part.agg(*aggs).collect()[0]
+    return {k: int(row[k] or 0) for k in ["n", *cols]}
+
+
+def _rfm_scores(part: DataFrame, stats: dict[str, int], bins: int | None = None) -> DataFrame:
     """:func:`ecomml.churn.tiers.rfm_scores` (population quantiles) over all customers:
     the average rank of each value, as a share of customers, cut into ``bins``."""
     import inspect
@@ -264,7 +275,7 @@ def _rfm_scores(part: DataFrame, bins: int | None = None) -> DataFrame:
 
     if bins is None:
         bins = int(inspect.signature(rfm_scores).parameters["bins"].default)
-    n = part.count()
+    n = int(stats["n"])
     out = part
     for key, col, better in (
         ("r", "recency_days", False),
@@ -272,7 +283,7 @@ def _rfm_scores(part: DataFrame, bins: int | None = None) -> DataFrame:
         ("m", "monetary", True),
     ):
         vcol = f"_v_{key}"
-        if out.filter(F.col(col).isNull() | F.isnan(col)).limit(1).count():
+        if stats[col]:
             med = pd.Series(
                 [r[0] for r in out.select(col).dropna().collect()], dtype="float64"
             ).median()
@@ -292,13 +303,12 @@ def _rfm_scores(part: DataFrame, bins: int | None = None) -> DataFrame:
     return out.withColumn("rfm_score", F.col("r_score") + F.col("f_score") + F.col("m_score"))
 
 
-def _high_value_threshold(part: DataFrame, q: float) -> float:
+def _high_value_threshold(part: DataFrame, q: float, n: int) -> float:
     """``value_at_risk.fillna(0).quantile(q)`` over all customers, exactly as pandas
     computes it (linear interpolation between the two order statistics)."""
     from pyspark.sql import functions as F
 
     v = part.select(F.coalesce(F.nanvl("value_at_risk", F.lit(0.0)), F.lit(0.0)).alias("_v"))
-    n = v.count()
     if n == 0:
         return 0.0
     pos = q * (n - 1)

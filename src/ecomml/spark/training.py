@@ -162,7 +162,7 @@ def train_partitioned_forecaster(
         )
 
     rows = tx.groupBy("_group").applyInPandas(_train, schema).collect()
-    models = {}
+    models: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in rows:
             d = Path(tmp) / f"p{len(models)}"
@@ -313,7 +313,7 @@ class SparkALSPipeline(RecommenderPipeline):
         gens: dict[str, BaseRecommender] = {}
         for name in self.generators:
             if name == "als":
-                params = {"binary": True, "random_state": self.random_state}
+                params: dict[str, Any] = {"binary": True, "random_state": self.random_state}
                 params.update(self.als_params or {})
                 gen: BaseRecommender = SparkALSRecommender(**params).fit(df, cutoff=cutoff).to_als()
             else:
