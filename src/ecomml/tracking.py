@@ -38,6 +38,7 @@ __all__ = [
     "log_figure",
     "log_frame",
     "log_params",
+    "redacted_user_tags",
     "log_estimator",
     "load_estimator",
 ]
@@ -114,7 +115,7 @@ def tracked_run(
 
     try:
         mlflow.set_experiment(experiment)
-        run_ctx = mlflow.start_run(run_name=run_name, tags=_redacted_user())
+        run_ctx = mlflow.start_run(run_name=run_name, tags=redacted_user_tags())
     except MlflowException as err:
         raise TrackingError(
             f"cannot start an MLflow run at {mlflow.get_tracking_uri()}: {err.message}. "
@@ -128,7 +129,7 @@ def tracked_run(
         yield run
 
 
-def _redacted_user() -> dict[str, str] | None:
+def redacted_user_tags() -> dict[str, str] | None:
     """The OS user name MLflow records (run owner), redacted when it looks like an e-mail."""
     import getpass
 
