@@ -216,23 +216,24 @@ class SparkEngine(Engine):
         if not (suffix in {".parquet", ".pq"} or "*" in text):
             # a folder: every Parquet part below it; partition folders are not columns (as DuckDB)
             opts.update(recursiveFileLookup="true", pathGlobFilter="*.parquet")
+        # pandas writes nanosecond timestamps, which Spark refuses: local files are checked
+        # first (a refused read logs a failed task), remote ones when Spark refuses them
+        nanos = _nanosecond_columns(text)
+        if nanos:
+            return self._read_nanos(text, opts, nanos)
         try:
-            df = self.spark.read.options(**opts).parquet(text)
+            return self.spark.read.options(**opts).parquet(text)
         except Exception as err:  # noqa: BLE001 - pyspark raises several types
             if "TIMESTAMP(NANOS" not in str(err):
                 raise self._error(err, where=text, reading=True) from err
-            return self._read_nanos(text, opts)
-        if self.spark.conf.get(_NANOS_AS_LONG, "false") == "true":
-            # the session already reads nanosecond timestamps as integers
-            df = _from_nanos(df, _nanosecond_columns(text) or [])
-        return df
+            return self._read_nanos(text, opts, nanos)
 
-    def _read_nanos(self, text: str, opts: dict[str, str]) -> SparkDataFrame:
+    def _read_nanos(
+        self, text: str, opts: dict[str, str], nanos: list[str] | None
+    ) -> SparkDataFrame:
         """Parquet written by pandas holds nanosecond timestamps, which Spark cannot read as
         timestamps: read them as integers and convert (microsecond precision, like DuckDB)."""
-
-        nanos = _nanosecond_columns(text)
-        if nanos is None:
+        if not nanos:
             raise InputFileError(
                 f"{text}: timestamps are stored in nanoseconds, which Spark cannot read. Rewrite "
                 "the files with microsecond timestamps, e.g. pandas "

@@ -74,6 +74,36 @@ def find_java() -> str:
     return java
 
 
+_LOG4J2 = """\
+rootLogger.level = {level}
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = {level}
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = {level}
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{{yy/MM/dd HH:mm:ss}} %p %c{{1}}: %m%n%ex
+"""
+
+
+def _log4j2_file(level: str) -> str:
+    """A log4j2 configuration at ``level`` for the driver JVM (Spark's default prints its
+    start-up chatter at WARN before any session exists to lower it)."""
+    import tempfile
+
+    from ecomml._io import atomic_write_text
+
+    level = level.lower()
+    path = Path(tempfile.gettempdir()) / f"ecomml-spark-log4j2-{level}.properties"
+    text = _LOG4J2.format(level=level)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        atomic_write_text(path, text)
+    return path.as_uri()
+
+
 def quiet_query_error_log() -> None:
     """Stop pyspark logging every failed query as a JSON block with the JVM stack trace.
 
@@ -187,6 +217,11 @@ def get_spark_session(
     if master.startswith("local"):
         settings["spark.driver.bindAddress"] = "127.0.0.1"
         settings["spark.driver.host"] = "127.0.0.1"
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if not remote and not any("extraJavaOptions" in str(k) for k in config or {}):
+        settings["spark.driver.extraJavaOptions"] = (
+            f"-Dlog4j2.configurationFile={_log4j2_file(log_level)}"
+        )
     if shuffle_partitions is not None:
         settings["spark.sql.shuffle.partitions"] = str(int(shuffle_partitions))
     if driver_memory:
