@@ -901,6 +901,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="print the saved results without measuring"
     )
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="only compare the saved outputs of both engines (for --sizes and --steps)",
+    )
     parser.add_argument("--markdown", type=Path, default=None, help="also write Markdown here")
     args = parser.parse_args(argv)
 
@@ -915,7 +920,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown step {bad!r}; choose from {', '.join(STEPS)}")
     for bad in set(args.engines) - set(ENGINES):
         parser.error(f"unknown engine {bad!r}; choose from {', '.join(ENGINES)}")
-    if not args.report_only:
+    if args.compare_only:
+        for label, entry in load_results(args.results_dir)["sizes"].items():
+            if entry["n"] in args.sizes:
+                for step in args.steps:
+                    compare_step(args, label, entry["n"], step)
+    elif not args.report_only:
         args.data_dir.mkdir(parents=True, exist_ok=True)
         measure(args)
     results = load_results(args.results_dir)
