@@ -497,3 +497,24 @@ def test_side_inputs_keep_ids_as_text(tmp_path: Path) -> None:
     assert frame["on_order"].isna().tolist() == [True, False]
     ids = read_frame(src, what="--customers", text=None)
     assert ids["on_hand"].tolist() == ["5", "1.5"]
+
+
+BAD_OPTIONS = {
+    "cutoff-not-a-date": (lambda a: [x if x != CUTOFF else "notadate" for x in a], "'notadate' is not a date"),
+    "unknown-encoding": (lambda a: [*a, "--encoding", "bogus-enc"], "unknown encoding 'bogus-enc'"),
+    "map-without-equals": (lambda a: [*a, "--map", "nonsense"], "--map entry 'nonsense' must look like"),
+    "map-file-missing": (lambda a: [*a, "--map-file", "/nonexistent/map.yaml"], "mapping file not found"),
+    "unknown-format": (lambda a: [*a, "--format", "bogus"], "unknown format 'bogus'"),
+}  # fmt: skip
+TASK_COMMANDS = [c for c in COMMANDS if not c.startswith("data ") and c != "experiment run"]
+
+
+@pytest.mark.parametrize("command", TASK_COMMANDS)
+@pytest.mark.parametrize("variant", list(BAD_OPTIONS))
+def test_bad_option_values(command: str, variant: str, env: Env, tmp_path: Path) -> None:
+    """Wrong option values next to good data: one line, exit 1, no crash."""
+    change, expected = BAD_OPTIONS[variant]
+    if variant == "cutoff-not-a-date" and command == "inventory simulate":
+        pytest.skip("inventory simulate takes --start/--end, not --cutoff")
+    args = change(COMMANDS[command](env, {"transactions": env.tx_small}, tmp_path))
+    check_one_line_error(invoke(args), [expected])
