@@ -22,6 +22,26 @@ HERE = Path(__file__).resolve().parent
 GOOD_TX = "leading_zero_ids.csv"  # a valid transactions file, for the --map-file cases
 
 
+SIDE = {"forecasts", "on_hand", "customers", "boost"}
+
+
+def _side_message(case: dict) -> str:
+    """The message of the CLI's reader of a side input (the same the command prints)."""
+    from ecomml.cli.inventory import _read_frame
+    from ecomml.cli.recommend import _read_table
+    from ecomml.exceptions import EcommlError
+
+    path = Path(case["file"])
+    try:
+        if case["table"] in ("forecasts", "on_hand"):
+            _read_frame(path, case["table"].replace("_", "-"))
+        else:
+            _read_table(path, f"--{case['table']}")
+    except EcommlError as err:
+        return str(err)
+    raise AssertionError(f"{path} was read without error")
+
+
 def _args(case: dict, folder: Path) -> list[str]:
     name, table = case["file"], case["table"]
     if table == "mapping":
@@ -46,9 +66,12 @@ def rows() -> list[str]:
         with tempfile.TemporaryDirectory(dir=HERE.parent) as tmp:
             for case in cases:
                 if case["exit"] == 1:
-                    res = runner.invoke(app, _args(case, Path(tmp)))
-                    what = res.stderr.strip().removeprefix("error: ")
-                    what = what.replace(str(Path(tmp).name) + "/", "").replace("../", "")
+                    if case["table"] in SIDE:
+                        what = _side_message(case)
+                    else:
+                        res = runner.invoke(app, _args(case, Path(tmp)))
+                        what = res.stderr.strip().removeprefix("error: ")
+                        what = what.replace(str(Path(tmp).name) + "/", "").replace("../", "")
                     what = f"`{what}`" if "`" not in what else what
                 else:
                     what = "accepted: " + case["cleaned"]
