@@ -693,6 +693,13 @@ def _ok(res: dict[str, Any] | None) -> bool:
     return bool(res) and not res.get("failed")
 
 
+def _load(res: dict[str, Any] | None) -> str:
+    """The machine's 1-minute load average at the start and end of a run."""
+    if not res or "load_start" not in res:
+        return "-"
+    return f"{res['load_start']:.0f}-{res['load_end']:.0f}"
+
+
 def summary_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for label, entry in sorted(results["sizes"].items(), key=lambda kv: kv[1]["n"]):
@@ -709,7 +716,19 @@ def summary_rows(results: dict[str, Any]) -> list[list[str]]:
                 ident = f"check failed ({cmp['failed']})"
             else:
                 ident = "yes" if cmp["identical"] else "NO"
-            rows.append([label, step, _fmt_s(d), _fmt_s(s), ratio, _fmt_rss(d), _fmt_rss(s), ident])
+            rows.append(
+                [
+                    label,
+                    step,
+                    _fmt_s(d),
+                    _fmt_s(s),
+                    ratio,
+                    _fmt_rss(d),
+                    _fmt_rss(s),
+                    ident,
+                    f"{_load(d)} / {_load(s)}",
+                ]
+            )
     return rows
 
 
@@ -810,6 +829,7 @@ def render(results: dict[str, Any], markdown: bool = False) -> str:
         "DuckDB peak GiB",
         "Spark peak GiB",
         "identical",
+        "load avg D / S",
     ]
     vhead = ["size", "view", "rows", "DuckDB s", "Spark s", "ratio", "identical", "max rel diff"]
     data = []
