@@ -21,7 +21,7 @@ CUTOFF = "2025-01-01"
 
 CHILD = textwrap.dedent(
     """
-    import json, sys
+    import sys
     from ecomml.features.engines import DuckDBEngine
     from ecomml.features.materialize import materialize_views
     from ecomml.features.store import FeatureStore
@@ -31,7 +31,7 @@ CHILD = textwrap.dedent(
     store = FeatureStore(engine)
     store.register("transactions", src)
     manifest = materialize_views(store, views.split(","), cutoff=sys.argv[6], out_dir=out)
-    print(json.dumps({v: next(iter(e.values()))["rows"] for v, e in manifest["views"].items()}))
+    print(sorted(manifest["views"]))
     """
 )
 
@@ -84,42 +84,41 @@ def _dir_size(folder: Path) -> int:
     return size
 
 
-def _run_measured(tmp_path: Path, src: Path, memory_limit: str, views: str) -> dict[str, object]:
-    """Run the build in a child; its rows, peak spill size and peak RSS (``os.wait4``)."""
-    import json
+def _run_measured(cmd: list[str], tmp_path: Path) -> dict[str, object]:
+    """Run a build in a child; its rows (from the manifest), peak spill size and peak RSS
+    (``os.wait4``)."""
+    from ecomml.features.materialize import read_manifest
 
-    script = tmp_path / "build.py"
-    script.write_text(CHILD)
     spill = tmp_path / "spill"
-    out = tmp_path / "features"
-    proc = subprocess.Popen(
-        [sys.executable, str(script), str(src), str(out), str(spill), memory_limit, views,
-         CUTOFF],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    spilled = 0
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            break
-        spilled = max(spilled, _dir_size(spill))
-        time.sleep(0.05)
+    with open(tmp_path / "stdout.txt", "w") as out_f, open(tmp_path / "stderr.txt", "w") as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f)
+        spilled = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                break
+            spilled = max(spilled, _dir_size(spill))
+            time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stdout is not None and proc.stderr is not None
-    out_text, err = proc.stdout.read(), proc.stderr.read()
-    assert proc.returncode == 0, err[-2000:]
+    assert proc.returncode == 0, (tmp_path / "stderr.txt").read_text()[-2000:]
+    manifest = read_manifest(tmp_path / "features")
     return {
-        "rows": json.loads(out_text.strip().splitlines()[-1]),
+        "rows": {v: next(iter(e.values()))["rows"] for v, e in manifest["views"].items()},
         "spilled": spilled,
         "peak_rss": usage.ru_maxrss * 1024,
-        "out": out,
     }
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss units differ")
 def test_build_spills_beyond_the_memory_limit(tmp_path: Path) -> None:
+    """``ecomml features build --memory-limit 100MB --temp-dir ... --threads 1``."""
     src = _make_transactions(tmp_path / "tx", 700_000)
-    res = _run_measured(tmp_path, src, "100MB", "customer_sku")
+    cmd = [str(Path(sys.executable).with_name("ecomml")), "features", "build",
+           "-t", str(src), "--format", "canonical", "--cutoff", CUTOFF,
+           "--views", "customer_sku", "--out", str(tmp_path / "features"),
+           "--memory-limit", "100MB", "--temp-dir", str(tmp_path / "spill"),
+           "--threads", "1"]  # fmt: skip
+    res = _run_measured(cmd, tmp_path)
     print("700k rows, memory_limit 100MB:", res)
     assert res["rows"] == {"customer_sku": _expected_rows(src, "customer_sku")}
     # the aggregation state did not fit in 100 MB: DuckDB wrote it to the temp directory
@@ -127,7 +126,7 @@ def test_build_spills_beyond_the_memory_limit(tmp_path: Path) -> None:
     # and the process stayed far below what the data needs in memory
     assert res["peak_rss"] < 900 * 2**20, res
     # DuckDB removes its spill files when done
-    assert not list((tmp_path / "spill").rglob("*.tmp")) if (tmp_path / "spill").exists() else True
+    assert _dir_size(tmp_path / "spill") == 0
 
 
 @pytest.mark.slow
@@ -136,7 +135,11 @@ def test_build_of_hundreds_of_megabytes_within_a_small_limit(tmp_path: Path) -> 
     src = _make_transactions(tmp_path / "tx", 6_000_000, compression="uncompressed")
     size = sum(p.stat().st_size for p in src.glob("*.parquet"))
     assert size > 250 * 2**20
-    res = _run_measured(tmp_path, src, "250MB", "customer_sku,customer_rfm")
+    script = tmp_path / "build.py"
+    script.write_text(CHILD)
+    cmd = [sys.executable, str(script), str(src), str(tmp_path / "features"),
+           str(tmp_path / "spill"), "250MB", "customer_sku,customer_rfm", CUTOFF]  # fmt: skip
+    res = _run_measured(cmd, tmp_path)
     print(f"6M rows, {size / 2**20:.0f} MB Parquet, memory_limit 250MB:", res)
     assert res["rows"] == {
         "customer_sku": _expected_rows(src, "customer_sku"),

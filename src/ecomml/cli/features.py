@@ -51,6 +51,7 @@ def _make_engine(
     memory_limit: str | None,
     temp_dir: Path | None,
     spark_master: str,
+    threads: int | None = None,
     spark_conf: list[str] | None,
 ):  # noqa: ANN202 - an Engine
     from ecomml.exceptions import ConfigError
@@ -77,6 +78,7 @@ def _make_engine(
         temp_dir.mkdir(parents=True, exist_ok=True)
     return DuckDBEngine(
         memory_limit=memory_limit,
+        threads=threads,
         temp_directory=None if temp_dir is None else str(temp_dir),
     )
 
@@ -104,6 +106,9 @@ def build(
         None,
         "--temp-dir",
         help="Where DuckDB spills beyond --memory-limit (default: its own temp folder).",
+    ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, help="DuckDB threads (fewer need less memory; default all)."
     ),
     engine_name: str = typer.Option(
         "duckdb",
@@ -139,6 +144,7 @@ def build(
             engine_name,
             memory_limit=memory_limit,
             temp_dir=temp_dir,
+            threads=threads,
             spark_master=spark_master,
             spark_conf=spark_conf,
         )
