@@ -334,3 +334,21 @@ def test_remote_nanosecond_parquet_message() -> None:
     from ecomml.features.spark import _nanosecond_columns
 
     assert _nanosecond_columns("s3a://bucket/tx.parquet") is None
+
+
+@pytest.mark.slow
+def test_real_online_retail_equal_on_spark(spark, shared_data: Path) -> None:  # noqa: ANN001
+    """UCI Online Retail (~500k lines): customer and SKU views equal on both engines."""
+    from ecomml.data import read_transactions
+    from ecomml.features.spark import SparkEngine
+
+    tx, _ = read_transactions(
+        shared_data / "online_retail" / "online_retail.parquet", format="online-retail"
+    )
+    duck = _store(None, {"transactions": tx})
+    remote = _store(SparkEngine(spark), {"transactions": tx})
+    for view in ("customer_rfm", "sku_demand", "customer_sku"):
+        want = duck.get_features(view, cutoff="2011-09-01")
+        got = remote.get_features(view, cutoff="2011-09-01")
+        assert len(want) > 1000
+        assert_same(got, want, what=f"online retail {view}: ")

@@ -184,6 +184,8 @@ class SparkEngine(Engine):
                 t = pa.timestamp("us", tz=t.tz)
             elif pa.types.is_date64(t):
                 t = pa.date32()
+            elif pa.types.is_dictionary(t):  # pandas categoricals
+                t = t.value_type
             fields.append(pa.field(field.name, t))
         table = table.cast(pa.schema(fields), safe=False)  # ns -> us truncates, as DuckDB does
         return self.spark.createDataFrame(table)
