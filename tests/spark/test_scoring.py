@@ -19,6 +19,11 @@ CUT = pd.Timestamp("2024-04-15")
 def shop():  # type: ignore[no-untyped-def]
     s = make_shop(n_customers=300, n_skus=60, days=500, seed=5, n_categories=4)
     tx = s.transactions.loc[s.transactions["ts"] < CUT].reset_index(drop=True)
+    # guest checkouts (no customer): SKU demand counts them, customer features do not
+    guests = tx.sample(60, random_state=0).assign(customer_id=None)
+    guests["order_id"] = [f"g{i}" for i in range(len(guests))]
+    tx = pd.concat([tx, guests], ignore_index=True).sort_values("ts", kind="mergesort")
+    tx = tx.reset_index(drop=True)
     ev = s.events.loc[s.events["ts"] < CUT].reset_index(drop=True)
     return ShopData(tx, events=ev, catalog=s.catalog, calendar=s.calendar)
 

@@ -142,13 +142,17 @@ def score_recommend(
     cat_pd, cal_pd = to_pandas_small(catalog), to_pandas_small(calendar)
     boosts = _boosts(boost)
 
-    tx = _before(transactions, cut).withColumn("_row", F.monotonically_increasing_id())
+    tx_all = _before(transactions, cut).withColumn("_row", F.monotonically_increasing_id())
+    # lines without a customer are no interaction (build_interactions skips them), but
+    # they count in the SKU-level sku_demand view (pass 1 reads them all)
+    known = F.col("customer_id").isNotNull() & F.col("sku").isNotNull()
+    tx = tx_all.filter(known)
     has_category = "category" in transactions.columns
 
     # ---- pass 1: SKU-level inputs over all customers
     sku_info = None
     if ranked:
-        sku_info = _sku_pass(spark, tx, cut, n, uses_store, has_category, cal_pd)
+        sku_info = _sku_pass(spark, tx_all, cut, n, uses_store, has_category, cal_pd)
     category = None
     sku_table = None
     sku_demand = None
@@ -166,7 +170,8 @@ def score_recommend(
     parts = [_as_union(tx, "tx")]
     if events is not None:
         check_columns(events, ["customer_id", "sku", "ts", "event"], "events")
-        ev = _before(events, cut).withColumn("_row", F.monotonically_increasing_id())
+        ev = _before(events, cut).filter(known)
+        ev = ev.withColumn("_row", F.monotonically_increasing_id())
         parts.append(_as_union(ev, "ev"))
     if customers is not None:
         if isinstance(customers, pd.DataFrame):

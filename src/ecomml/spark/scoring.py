@@ -196,12 +196,15 @@ def score_churn(
         store = ShopData(tx, events=ev, catalog=cat, calendar=cal).to_store()
         return as_output(m.score(tx, store, cutoff=cut), _CHURN_P1, _CHURN_DTYPES)
 
-    tx = _before(transactions, cut).withColumn("_b", bucket_col("customer_id", n))
+    # guest rows (no customer) feed no customer feature: dropping them keeps one bucket
+    # from holding every guest checkout
+    known = F.col("customer_id").isNotNull()
+    tx = _before(transactions, cut).filter(known).withColumn("_b", bucket_col("customer_id", n))
     if events is None:
         part = tx.groupBy("_b").applyInPandas(lambda pdf: _score_group(pdf, None), schema1)
     else:
         check_columns(events, _EVENT_REQUIRED, "events")
-        ev = _before(events, cut).withColumn("_b", bucket_col("customer_id", n))
+        ev = _before(events, cut).filter(known).withColumn("_b", bucket_col("customer_id", n))
         part = (
             tx.groupBy("_b")
             .cogroup(ev.groupBy("_b"))
