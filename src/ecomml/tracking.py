@@ -293,11 +293,14 @@ def load_estimator(
             f"{path}: no artifact manifest beside it ({manifest_path.name}); refusing to load "
             "an unverified pickle. Re-log the model with ecomml.tracking.log_estimator."
         )
+    import io
+
     expected = json.loads(manifest_path.read_text()).get(path.name)
-    actual = file_sha256(path)
+    data = path.read_bytes()  # unpickle exactly the bytes that were hashed (no swap in between)
+    actual = hashlib.sha256(data).hexdigest()
     if expected != actual:
         raise TrackingError(
             f"{path}: SHA-256 {actual[:12]} does not match the manifest ({str(expected)[:12]}); "
             "the file was changed after training. Refusing to load it."
         )
-    return joblib.load(path)
+    return joblib.load(io.BytesIO(data))

@@ -23,6 +23,7 @@ from ecomml.exceptions import ConfigError
 from ecomml.experiments.config import ExperimentConfig, metric_direction
 from ecomml.experiments.report import write_report
 from ecomml.experiments.tasks import FoldScores, evaluate, fit_final, load_data
+from ecomml.tracking import log_params, redacted_user_tags
 
 __all__ = ["ExperimentResult", "run_experiment", "git_commit", "rank_value"]
 
@@ -187,7 +188,9 @@ def _run(
         sub = out / (f"point-{i + 1}" if grid else "run")
         child_ctx: Any = contextlib.nullcontext()
         if mlflow_mod is not None and grid:
-            child_ctx = mlflow_mod.start_run(run_name=f"{cfg.model} {label}", nested=True)
+            child_ctx = mlflow_mod.start_run(
+                run_name=f"{cfg.model} {label}", nested=True, tags=redacted_user_tags()
+            )
         with child_ctx:  # a failing point ends its child run as FAILED
             if mlflow_mod is not None and grid:
                 mlflow_mod.set_tags(
@@ -195,7 +198,7 @@ def _run(
                      "ecomml.candidate": "true", "ecomml.primary_metric": cfg.primary_metric,
                      "ecomml.point": label, "ecomml.metrics": ",".join(cfg.metrics)}
                 )  # fmt: skip
-                mlflow_mod.log_params(_flat_params(cfg, params))
+                log_params(_flat_params(cfg, params))
             say(f"[{i + 1}/{len(points)}] {label}: folds")
             scores = evaluate(cfg, shop, params, say)
             agg = scores.aggregate()
@@ -268,11 +271,11 @@ def _log_scores(
             and np.isfinite(v)
         }  # fmt: skip
         if per_fold_children:
-            with mlflow_mod.start_run(run_name=f"fold {fold}", nested=True):
+            with mlflow_mod.start_run(
+                run_name=f"fold {fold}", nested=True, tags=redacted_user_tags()
+            ):
                 mlflow_mod.set_tags({"ecomml.task": cfg.task, "ecomml.kind": "fold"})
-                mlflow_mod.log_params(
-                    {"fold": fold, "fold_cutoff": str(pd.Timestamp(r["cutoff"]).date())}
-                )
+                log_params({"fold": fold, "fold_cutoff": str(pd.Timestamp(r["cutoff"]).date())})
                 mlflow_mod.log_metrics(vals)
         else:
             mlflow_mod.log_metrics({f"fold.{k}": v for k, v in vals.items()}, step=fold)
@@ -314,9 +317,9 @@ def _run_tracked(
         if cfg.path is not None:
             mlflow.log_artifact(str(cfg.path), artifact_path="config")
         if not grid:
-            mlflow.log_params(_flat_params(cfg, points[0]))
+            log_params(_flat_params(cfg, points[0]))
         else:
-            mlflow.log_params({"task": cfg.task, "model": cfg.model, "grid_points": len(points),
+            log_params({"task": cfg.task, "model": cfg.model, "grid_points": len(points),
                                "grid": json.dumps(cfg.grid, default=str)[:500]})  # fmt: skip
         res = _run(cfg, shop, points, grid, out, say, mlflow)
         res.parent_run_id = run.info.run_id
