@@ -18,17 +18,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ecomml.exceptions import EcommlError
+from ecomml.exceptions import LockTimeoutError
 
 __all__ = ["LockTimeoutError", "file_lock", "lock_holder"]
 
 #: Seconds a job waits for another job's lock before giving up.
 DEFAULT_TIMEOUT = 120.0
 _POLL = 0.05
-
-
-class LockTimeoutError(EcommlError, TimeoutError):
-    """Another job held a lock for longer than the timeout."""
 
 
 def lock_holder(path: str | os.PathLike[str]) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "ModelLoadError",
     "SparkUnavailableError",
     "SqlTranslationError",
+    "LockTimeoutError",
     "short_repr",
     "format_rows",
 ]
@@ -157,6 +158,10 @@ class ModelLoadError(EcommlError, ValueError):
 
 class SparkUnavailableError(EcommlError, RuntimeError):
     """A Spark session cannot be had: pyspark is not installed, no Java runtime, or the JVM fails."""
+
+
+class LockTimeoutError(EcommlError, TimeoutError):
+    """Another job held a lock (model folder swap, manifest update) longer than the timeout."""
 
 
 class SqlTranslationError(EcommlError, ValueError):
