@@ -518,3 +518,11 @@ def test_bad_option_values(command: str, variant: str, env: Env, tmp_path: Path)
         pytest.skip("inventory simulate takes --start/--end, not --cutoff")
     args = change(COMMANDS[command](env, {"transactions": env.tx_small}, tmp_path))
     check_one_line_error(invoke(args), [expected])
+
+
+def test_reliability_md_lists_every_case() -> None:
+    """RELIABILITY.md's "Bad input" table has a row for every file of the manifest."""
+    doc = (BAD.parents[2] / "RELIABILITY.md").read_text(encoding="utf-8")
+    section = doc.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    missing = [c["file"] for c in CASES if f"`{c['file']}" not in section]
+    assert not missing, f"add them with tests/data/bad/render_table.py: {missing}"
