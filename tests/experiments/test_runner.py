@@ -255,3 +255,30 @@ def test_predict_by_alias_refuses_other_features_or_versions(
            "trained on other feature views")  # fmt: skip
     _fails(["predict", "forecast", "--model", "models:/fc-future@champion", *args],
            "trained with ecomml 9.9.0")  # fmt: skip
+
+
+def test_hash_ids_trains_a_recommender_on_pseudonyms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``data.hash_ids``: the model folder (which leaves the data team) holds no raw ids."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ECOMML_ID_KEY", "k" * 32)
+    rec = {"task": "recommend", "folds": {"n": 1, "step": 30},
+           "task_params": {"k": 5, "window_days": 30, "use_store": False},
+           "model": {"name": "pipeline", "params": {"n_estimators": 10, "generators": [
+               "buy-again", "recent-popular"]}}, "metrics": ["recall_at_20"]}  # fmt: skip
+    data = {"sample": {"seed": 2, "n_customers": 120, "n_skus": 30, "days": 200,
+                       "include_events": False}, "hash_ids": True}  # fmt: skip
+    cfg = write_config(tmp_path, "rec-hashed", **rec, data=data, cutoff="2023-07-01")
+    _ok(["experiment", "run", str(cfg), "--no-track", "--out", "o"])
+    folder = tmp_path / "o" / "rec-hashed" / "run" / "model"
+    meta = json.loads((folder / "ecomml_model.json").read_text())
+    assert meta["ids"]["pseudonymized"] is True and "k" * 32 not in json.dumps(meta)
+    ids = pd.concat(
+        pd.read_parquet(p)["customer_id"]
+        for p in folder.rglob("*.parquet")
+        if "customer_id" in pd.read_parquet(p).columns
+    )
+    assert len(ids) and ids.str.startswith("pid_").all()
+    monkeypatch.delenv("ECOMML_ID_KEY")
+    _fails(["experiment", "run", str(cfg), "--no-track", "--out", "o2"], "ECOMML_ID_KEY")

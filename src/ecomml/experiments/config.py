@@ -81,7 +81,8 @@ MODEL_NAMES: dict[str, tuple[str, ...]] = {
 
 _TOP_KEYS = ("name", "task", "description", "data", "cleaning", "cutoff", "folds",
              "task_params", "model", "metrics", "grid", "register", "seed")  # fmt: skip
-_DATA_KEYS = ("path", "format", "mapping", "events", "catalog", "calendar", "encoding", "sample")
+_DATA_KEYS = ("path", "format", "mapping", "events", "catalog", "calendar", "encoding", "sample",
+              "hash_ids", "id_key_env")  # fmt: skip
 _SAMPLE_KEYS = ("seed", "n_customers", "n_skus", "days", "start", "include_events")
 _CLEAN_KEYS = ("enabled", "policy")
 _FOLD_KEYS = ("n", "step")

@@ -99,7 +99,20 @@ def load_data(cfg: ExperimentConfig) -> ShopData:
             f"{cfg.path or 'config'}: no transactions before the cutoff {cut.date()}; "
             "choose a later cutoff"
         )
+    if d.get("hash_ids"):
+        # train on keyed pseudonyms: models and MLflow runs then hold no raw customer ids
+        from ecomml.privacy import ID_KEY_ENV, key_from_env, pseudonymize_shop
+
+        key = key_from_env(str(d.get("id_key_env") or ID_KEY_ENV))
+        data = pseudonymize_shop(data, key)
+        data.id_key = key  # type: ignore[attr-defined]  # recorded as a key check, never stored
     return data
+
+
+def _id_metadata(shop: ShopData) -> dict[str, Any]:
+    from ecomml.privacy import id_metadata
+
+    return id_metadata(getattr(shop, "id_key", None))
 
 
 def evaluate(
@@ -287,7 +300,12 @@ def _churn_fit(
         metrics=metrics,
         features=feature_hashes(views),
         training_window=window,
-        extra={"horizon": cfg.task_params["horizon"], **model.describe(), "data": shop.fingerprint},
+        extra={
+            "horizon": cfg.task_params["horizon"],
+            **model.describe(),
+            "data": shop.fingerprint,
+            **_id_metadata(shop),
+        },  # fmt: skip
     )
     plot_dir = path.parent / f"{path.name}-plots"
     pngs = write_plots(model, scored, plot_dir)
@@ -359,6 +377,6 @@ def _recommend_fit(
         metrics=metrics,
         features=feature_hashes(views),
         training_window=window,
-        extra={"train_stats": model.train_stats_, "source": shop.source},
+        extra={"train_stats": model.train_stats_, "source": shop.source, **_id_metadata(shop)},
     )
     return FinalModel(path, views, window)
