@@ -780,24 +780,27 @@ def view_rows(results: dict[str, Any]) -> list[list[str]]:
 
 
 def crossover(results: dict[str, Any]) -> str:
-    """Where Spark stops being slower (total of the steps run at every size), or the trend."""
-    pts = []
-    for label, entry in sorted(results["sizes"].items(), key=lambda kv: kv[1]["n"]):
-        steps = entry.get("steps", {})
-        d = [steps[s].get("duckdb") for s in steps]
-        sp = [steps[s].get("spark") for s in steps]
-        if d and all(_ok(x) for x in d + sp):
-            pts.append((label, sum(x["seconds"] for x in sp) / sum(x["seconds"] for x in d)))
-    if not pts:
-        return "No size has both engines measured."
-    trend = ", ".join(f"{lab}: {r:.2f}x" for lab, r in pts)
-    faster = [lab for lab, r in pts if r <= 1.0]
-    if faster:
-        return f"Spark is no slower than DuckDB from {faster[0]} on (Spark/DuckDB time {trend})."
-    return (
-        f"Spark on one machine is slower than DuckDB at every size measured, up to "
-        f"{pts[-1][0]} (Spark/DuckDB time, all steps: {trend})."
-    )
+    """Per step: the size from which Spark is no slower than DuckDB, or the trend."""
+    lines = []
+    for step in STEPS:
+        pts = []
+        for label, entry in sorted(results["sizes"].items(), key=lambda kv: kv[1]["n"]):
+            runs = entry.get("steps", {}).get(step, {})
+            d, s = runs.get("duckdb"), runs.get("spark")
+            if _ok(d) and _ok(s):
+                pts.append((label, s["seconds"] / d["seconds"]))
+        if not pts:
+            continue
+        trend = ", ".join(f"{lab}: {r:.2f}x" for lab, r in pts)
+        faster = [lab for lab, r in pts if r <= 1.0]
+        if faster:
+            lines.append(f"{step}: Spark is no slower than DuckDB from {faster[0]} on ({trend}).")
+        else:
+            lines.append(
+                f"{step}: Spark on one machine is slower than DuckDB at every size where both "
+                f"finished, up to {pts[-1][0]} (Spark/DuckDB time: {trend})."
+            )
+    return "\n\n".join(lines) or "No size has both engines measured."
 
 
 def _table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
