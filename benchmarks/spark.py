@@ -429,8 +429,19 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
     cmd = [sys.executable, str(Path(__file__).resolve()), "--job", json.dumps(spec)]
     t0 = time.perf_counter()
     load = os.getloadavg()[0]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
+    errors: list[str] = []
+
+    def relay() -> None:  # pass the child's log through, keep its last error line
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            print(line, end="", file=sys.stderr)
+            if re.match(r"^[\w.]*(Error|Exception)\b", line):
+                errors[:] = [line.strip()[:300]]
+
+    relay_thread = threading.Thread(target=relay, daemon=True)
+    relay_thread.start()
     peak = [0]
     stop = threading.Event()
 
@@ -441,15 +452,21 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.extend(proc.stdout or []), daemon=True)
+    reader.start()
     timed_out = False
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_tree(proc.pid)
-        out, _ = proc.communicate()
+        proc.wait()
     stop.set()
     sampler.join()
+    reader.join(timeout=5)
+    relay_thread.join(timeout=5)
+    out = "".join(chunks)
     wall = time.perf_counter() - t0
     result = None
     tail: list[str] = []
@@ -475,6 +492,8 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
         reason = f"exit code {proc.returncode}"
         if proc.returncode in (-9, 137):
             reason += " (killed: out of memory?)"
+        if errors:
+            reason += f": {errors[0]}"
         return {**base, "failed": reason}
     return {**result, **base}
 
