@@ -34,6 +34,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_text",
     "atomic_write_json",
+    "atomic_write_table",
     "atomic_dir",
     "fsync_dir",
     "remove_stale_temps",
@@ -193,6 +194,26 @@ def atomic_write_text(target: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_json(target: str | os.PathLike[str], obj: Any) -> Path:
     """Write ``obj`` as pretty JSON to ``target`` atomically."""
     return atomic_write_text(target, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def atomic_write_table(
+    target: str | os.PathLike[str], frame: Any, *, fmt: str | None = None
+) -> Path:
+    """Write a pandas frame atomically as Parquet, or as CSV (``fmt="csv"``, or by default
+    when ``target`` ends in ``.csv``).
+
+    Parquet timestamps are stored in microseconds (what DuckDB and Spark both read; Spark
+    refuses pandas' default nanoseconds), so one file feeds either engine.
+    """
+    target = Path(target)
+    with atomic_path(target) as tmp:
+        if (fmt or ("csv" if target.suffix.lower() == ".csv" else "parquet")) == "csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(
+                tmp, index=False, coerce_timestamps="us", allow_truncated_timestamps=True
+            )
+    return target
 
 
 def _exchange(a: Path, b: Path) -> bool:

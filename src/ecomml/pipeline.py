@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ecomml._io import atomic_path, atomic_write_json
+from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml._validation import check_cutoff
 
 if TYPE_CHECKING:
@@ -277,9 +277,7 @@ def run_quickstart(
         if frame is None:
             continue
         path = out / "data" / f"{name}.parquet"
-        with atomic_path(path, suffix=".tmp.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
-        outputs[f"data/{name}"] = path
+        outputs[f"data/{name}"] = atomic_write_table(path, frame)
     if shop.cleaning is not None:
         rep = shop.cleaning.to_dict() if hasattr(shop.cleaning, "to_dict") else dict(shop.cleaning)
         outputs["cleaning_report"] = atomic_write_json(out / "data" / "cleaning_report.json", rep)

@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from ecomml._io import atomic_path, atomic_write_json
+from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.cli._common import console, handle_errors, make_progress
 from ecomml.cli._load import mapping_from, max_ts_for
 from ecomml.data.adapters import read_catalog, read_events, read_transactions
@@ -182,8 +182,7 @@ def convert(
         frame, rep = _load(
             file, table, format, mapping, encoding, sheet, allow_future, not no_clean
         )
-        with atomic_path(out) as tmp:
-            frame.to_parquet(tmp, index=False)
+        atomic_write_table(out, frame, fmt="parquet")
         if report is not None:
             atomic_write_json(report, {"source": str(file), "output": str(out), **rep.to_dict()})
         console.print(f"wrote {len(frame):,} {table.value} rows to {out}")

@@ -16,7 +16,7 @@ WITH pair AS (
   SELECT cutoff, customer_id, sku,
          count(DISTINCT order_id) AS n_orders,
          sum(quantity) AS total_qty,
-         sum(quantity * price) AS spend,
+         CAST(sum(CAST(quantity * price AS DECIMAL(18, 4))) AS DOUBLE) AS spend,
          min(ts) AS first_ts,
          max(ts) AS last_ts,
          count(DISTINCT CAST(ts AS DATE)) AS n_days,

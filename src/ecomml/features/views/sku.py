@@ -42,7 +42,8 @@ snap AS (
                   THEN quantity ELSE 0 END) AS units_28d,
          sum(CASE WHEN quantity > 0 AND ts >= cutoff - INTERVAL '91' DAY
                   THEN quantity ELSE 0 END) AS units_91d,
-         sum(CASE WHEN quantity > 0 THEN quantity * price ELSE 0 END) AS revenue,
+         CAST(sum(CAST(CASE WHEN quantity > 0 THEN quantity * price ELSE 0 END
+                       AS DECIMAL(18, 4))) AS DOUBLE) AS revenue,
          count(DISTINCT CASE WHEN quantity > 0 THEN order_id END) AS n_orders,
          count(DISTINCT CASE WHEN quantity > 0 THEN customer_id END) AS n_customers,
          sum(CASE WHEN quantity < 0 THEN -quantity ELSE 0 END) AS returned_units,
@@ -54,7 +55,7 @@ snap AS (
 ),
 sale_day AS (
   SELECT cutoff, sku, CAST(ts AS DATE) AS date, sum(quantity) AS qty,
-         sum(quantity * price) AS amount
+         CAST(sum(CAST(quantity * price AS DECIMAL(18, 4))) AS DOUBLE) AS amount
   FROM transactions
   WHERE quantity > 0 AND sku IS NOT NULL
   GROUP BY cutoff, sku, CAST(ts AS DATE)
