@@ -250,11 +250,11 @@ def train_forecast(
                     import mlflow
 
                     from ecomml.modelstore import log_model
-                    from ecomml.tracking import log_fingerprint
+                    from ecomml.tracking import log_fingerprint, log_params
 
                     if panel is not None:
                         log_fingerprint(shop.fingerprint, cutoff=cut)
-                    mlflow.log_params(
+                    log_params(
                         {"freq": f, "horizon": horizon, "model": model, "strategy": strategy,
                          "validate_folds": validate_folds if panel is not None else 0,
                          "n_skus": n_skus, "partition_by": partition_by or "", "engine": engine}
@@ -434,9 +434,9 @@ def backtest_forecast(
                     with tempfile.TemporaryDirectory() as tmp:
                         _log_plots(bt, panel, plots_dir if plots_dir else Path(tmp), track)
             if track:
-                import mlflow
+                from ecomml.tracking import log_params
 
-                mlflow.log_params({"freq": f, "horizon": horizon, "folds": folds, "models": models})
+                log_params({"freq": f, "horizon": horizon, "folds": folds, "models": models})
         table = pd.concat(rows, ignore_index=True)
         overall = table.loc[table["group"] == "all"].assign(
             group="model", value=lambda d: d["model"]

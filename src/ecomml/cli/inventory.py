@@ -121,7 +121,9 @@ def _log(run: Any, plots: dict[str, Path], metrics: dict[str, float], params: di
         return
     import mlflow
 
-    mlflow.log_params({k: str(v) for k, v in params.items()})
+    from ecomml.tracking import log_params
+
+    log_params({k: str(v) for k, v in params.items()})
     mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
     for p in plots.values():
         mlflow.log_artifact(str(p), artifact_path="plots")
