@@ -92,7 +92,10 @@ def resolve_model(
         if not staged.exists():
             import shutil
 
-            shutil.copytree(path, staged)
+            from ecomml._io import atomic_dir
+
+            # atomic: a killed job must not leave a partial copy that later runs would ship
+            atomic_dir(staged, lambda d: shutil.copytree(path, d, dirs_exist_ok=True))
         try:
             spark.sparkContext.addFile(str(staged), recursive=True)
         except Exception as err:  # noqa: BLE001 - py4j raises its own types

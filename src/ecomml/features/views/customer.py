@@ -101,7 +101,12 @@ gaps AS (
 ipi AS (
   SELECT cutoff, customer_id,
          avg(gap) AS ipi_mean_days,
-         stddev_samp(gap) AS ipi_std_days
+         -- from exact integer sums: stddev_samp's parallel Welford states change the last bits
+         CASE WHEN count(gap) > 1 THEN
+           sqrt(greatest((CAST(sum(gap * gap) AS DOUBLE)
+                          - CAST(sum(gap) AS DOUBLE) * CAST(sum(gap) AS DOUBLE) / count(gap))
+                         / (count(gap) - 1), 0.0))
+         END AS ipi_std_days
   FROM gaps
   GROUP BY cutoff, customer_id
 )

@@ -81,7 +81,13 @@ grid_stats AS (
   SELECT cutoff, sku,
          count(*) AS n_days,
          count(CASE WHEN qty > 0 THEN 1 END) AS n_demand_days,
-         var_samp(CASE WHEN qty > 0 THEN qty END) AS var_size,
+         -- from sums (exact for whole units): var_samp's parallel states change the last bits
+         CASE WHEN count(CASE WHEN qty > 0 THEN 1 END) > 1 THEN
+           greatest((sum(CASE WHEN qty > 0 THEN qty * qty END)
+                     - sum(CASE WHEN qty > 0 THEN qty END) * sum(CASE WHEN qty > 0 THEN qty END)
+                       / count(CASE WHEN qty > 0 THEN 1 END))
+                    / (count(CASE WHEN qty > 0 THEN 1 END) - 1), 0.0)
+         END AS var_size,
          avg(CASE WHEN qty > 0 THEN qty END) AS mean_size,
          avg(CASE WHEN is_promo = 1 THEN qty END) AS promo_mean,
          avg(CASE WHEN is_promo = 0 THEN qty END) AS base_mean
