@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -247,10 +248,10 @@ class ChurnClassifier:
         contrib = self.contributions(X).to_numpy()
         order = np.argsort(-contrib, axis=1)[:, : top + 4]
         out = []
-        for i in range(len(X)):
+        # plain dicts: a Series per row (X.iloc[i]) made this loop most of scoring's time
+        for i, row in enumerate(X.to_dict("records")):
             parts: list[str] = []
             season = False
-            row = X.iloc[i]
             for j in order[i]:
                 if contrib[i, j] <= 0:
                     break
@@ -305,7 +306,7 @@ class ChurnClassifier:
         return m
 
 
-def _num(row: pd.Series, col: str) -> float | None:
+def _num(row: Mapping[str, Any] | pd.Series, col: str) -> float | None:
     for c in (
         col,
         f"customer_rfm__{col}",
@@ -313,7 +314,7 @@ def _num(row: pd.Series, col: str) -> float | None:
         f"btyd__{col}",
         f"hist__{col}",
     ):
-        if c in row.index:
+        if c in row:  # a Series (its index) or a dict (its keys)
             v = row[c]
             try:
                 f = float(v)
@@ -361,7 +362,7 @@ _DIRECTION = {
 
 def describe_driver(
     feature: str,
-    row: pd.Series,
+    row: Mapping[str, Any] | pd.Series,
     *,
     horizon: int = 90,
     median: float | None = None,
@@ -375,7 +376,7 @@ def describe_driver(
     name = feature.split("__", 1)[-1]
     if feature.startswith("season__"):
         return "seasonally quiet period ahead"
-    v = _num(row, feature) if feature in row.index else _num(row, name)
+    v = _num(row, feature) if feature in row else _num(row, name)
     d = _DIRECTION.get(name)
     if d is not None and v is not None and median is not None and np.isfinite(median):
         if (d > 0 and v < median) or (d < 0 and v > median):
