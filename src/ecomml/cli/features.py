@@ -19,8 +19,7 @@ from ecomml.cli._load import (
     FormatOpt,
     MapFileOpt,
     MapOpt,
-    mapping_from,
-    max_ts_for,
+    shop_from_options,
 )
 
 app = typer.Typer(no_args_is_help=True)
@@ -163,18 +162,17 @@ def build(
                     source = _spark_source(path) if spark_in_place else None
                     store.register(name, source or path)
         else:
-            from ecomml.pipeline import load_shop
-
-            shop = load_shop(
+            shop = shop_from_options(
                 transactions,
+                cutoff=cutoff,
                 format=format,
-                mapping=mapping_from(map_items, map_file),
+                map_items=map_items,
+                map_file=map_file,
                 events=events,
                 catalog=catalog,
                 calendar=calendar,
                 encoding=encoding,
-                max_ts=max_ts_for(allow_future),
-                cutoff=cutoff,
+                allow_future=allow_future,
             )
             store = shop.to_store(engine)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)

@@ -118,7 +118,27 @@ def score_recommend(
     num_partitions: int | None = None,
     ship_model: bool | None = None,
 ) -> DataFrame:
-    """See :func:`ecomml.spark.scoring.score_recommend`."""
+    """Top-``k`` lists per customer, like ``ecomml predict recommend``.
+
+    Parameters
+    ----------
+    transactions : canonical transactions.
+    model : recommender folder, ``runs:/...`` or ``models:/...``.
+    cutoff : recommend as of this date (history ``ts < cutoff``).
+    k : items per customer.
+    events : canonical events (views and carts count as interactions).
+    catalog, calendar : side tables (Spark or pandas; sent to every group).
+    customers : ``customer_id`` to recommend for (default: every customer with history).
+    exclude_purchased, max_per_category, boost : the business rules of the CLI
+        (``boost``: pandas ``sku, boost``).
+    num_partitions : customer groups (default 4x the default parallelism).
+    ship_model : send the model folder with ``addFile`` (default: unless master is local).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        ``customer_id, sku, rank, score, source``, sorted by ``customer_id, rank``.
+    """
     from pyspark.sql import functions as F
 
     from ecomml.exceptions import ConfigError

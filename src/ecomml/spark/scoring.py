@@ -40,6 +40,7 @@ from ecomml.spark._common import (
     to_pandas_small,
     worker_model,
 )
+from ecomml.spark._recommend import score_recommend
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
@@ -458,60 +459,3 @@ def _forecast_columns(est: Any, start: pd.Timestamp, freq: str) -> tuple[list[st
     hist = pd.DataFrame({"sku": "x", "ds": ds.astype("datetime64[ns]"), "y": [1.0, 0, 2, 0, 1, 3]})
     fc = est.predict(hist, start=start)
     return list(fc.columns), dict(fc.dtypes)
-
-
-# ---------------------------------------------------------------------------- recommend
-def score_recommend(
-    transactions: DataFrame,
-    model: Any,
-    *,
-    cutoff: Any,
-    k: int = 20,
-    events: DataFrame | None = None,
-    catalog: DataFrame | pd.DataFrame | None = None,
-    calendar: DataFrame | pd.DataFrame | None = None,
-    customers: DataFrame | pd.DataFrame | None = None,
-    exclude_purchased: bool = False,
-    max_per_category: int | None = None,
-    boost: pd.DataFrame | None = None,
-    num_partitions: int | None = None,
-    ship_model: bool | None = None,
-) -> DataFrame:
-    """Top-``k`` lists per customer, like ``ecomml predict recommend``.
-
-    Parameters
-    ----------
-    transactions : canonical transactions.
-    model : recommender folder, ``runs:/...`` or ``models:/...``.
-    cutoff : recommend as of this date (history ``ts < cutoff``).
-    k : items per customer.
-    events : canonical events (views and carts count as interactions).
-    catalog, calendar : side tables (Spark or pandas; sent to every group).
-    customers : ``customer_id`` to recommend for (default: every customer with history).
-    exclude_purchased, max_per_category, boost : the business rules of the CLI
-        (``boost``: pandas ``sku, boost``).
-    num_partitions : customer groups (default 4x the default parallelism).
-    ship_model : send the model folder with ``addFile`` (default: unless master is local).
-
-    Returns
-    -------
-    pyspark.sql.DataFrame
-        ``customer_id, sku, rank, score, source``, sorted by ``customer_id, rank``.
-    """
-    from ecomml.spark._recommend import score_recommend as _impl
-
-    return _impl(
-        transactions,
-        model,
-        cutoff=cutoff,
-        k=k,
-        events=events,
-        catalog=catalog,
-        calendar=calendar,
-        customers=customers,
-        exclude_purchased=exclude_purchased,
-        max_per_category=max_per_category,
-        boost=boost,
-        num_partitions=num_partitions,
-        ship_model=ship_model,
-    )
