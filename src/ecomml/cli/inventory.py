@@ -55,14 +55,10 @@ def _read_frame(path: Path, name: str) -> Any:
 
 
 def _write_frame(frame: Any, path: Path) -> None:
-    from ecomml._io import atomic_path
+    from ecomml._io import atomic_write_table
 
-    if path.suffix.lower() in (".parquet", ".pq"):
-        with atomic_path(path, suffix=".tmp.parquet") as tmp:
-            frame.to_parquet(tmp, index=False)
-    else:
-        with atomic_path(path, suffix=".tmp.csv") as tmp:
-            frame.to_csv(tmp, index=False)
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    atomic_write_table(path, frame, fmt="parquet" if parquet else "csv")
 
 
 def _shop(transactions: Path, cutoff: Any, format: str, map_items: Any, map_file: Any,

@@ -55,17 +55,13 @@ def _read_table(path: Path, what: str) -> Any:
 
 
 def _write_output(frame: Any, path: Path) -> None:
-    from ecomml._io import atomic_path
+    from ecomml._io import atomic_write_table
     from ecomml.exceptions import InputFileError
 
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise InputFileError(f"--output {path}: use a .csv or .parquet file name")
-    with atomic_path(path, suffix=f".tmp{suffix}") as tmp:
-        if suffix == ".csv":
-            frame.to_csv(tmp, index=False)
-        else:
-            frame.to_parquet(tmp, index=False)
+    atomic_write_table(path, frame, fmt="csv" if suffix == ".csv" else "parquet")
 
 
 def _shop(
