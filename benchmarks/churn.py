@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecomml.features.store import store_from_shop
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 RESULT_TAG = "@@RESULT@@"
@@ -262,8 +264,8 @@ def part_retail(
     from sklearn.isotonic import IsotonicRegression
 
     from ecomml.churn import ChurnModel, churn_labels, rfm_summary
+    from ecomml.data.shop import ShopData
     from ecomml.metrics.classification import classification_report
-    from ecomml.pipeline import ShopData
 
     tx = online_retail_two_years(customers_only=True).transactions
     cut, early_cut = pd.Timestamp(cutoff), pd.Timestamp(early)
@@ -273,7 +275,7 @@ def part_retail(
 
     def store_at(c: pd.Timestamp) -> tuple[pd.DataFrame, Any]:
         h = tx.loc[tx["ts"] < c]
-        return h, ShopData(transactions=h).to_store()
+        return h, store_from_shop(ShopData(transactions=h))
 
     results: dict[str, Any] = {"cutoff": cutoff, "horizon": horizon, "rows": {}, "validation": {}}
 

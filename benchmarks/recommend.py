@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ecomml.features.store import store_from_shop
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
@@ -155,7 +157,7 @@ def _methods(args: argparse.Namespace) -> dict[str, Callable[[], Any]]:
 def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[str, Any]]:
     from _datasets import online_retail_two_years
 
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
     from ecomml.recommend import build_interactions, evaluate_recommendations, temporal_split
 
     tx = online_retail_two_years(customers_only=True).transactions
@@ -182,7 +184,7 @@ def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[
         kwargs: dict[str, Any] = {}
         rec_kwargs: dict[str, Any] = {}
         if "pipeline" in name:  # the feature store over the same purchases, before the cutoff
-            store = ShopData(tx.loc[tx["ts"] < cut]).to_store()
+            store = store_from_shop(ShopData(tx.loc[tx["ts"] < cut]))
             kwargs = {"store": store}
             rec_kwargs = {"store": store}
         t0 = time.perf_counter()

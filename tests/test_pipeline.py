@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from ecomml import pipeline
+from ecomml import quickstart as pipeline
 from ecomml.cli.main import app
+from ecomml.data.shop import ShopData, default_cutoff
 from ecomml.data.synth import make_shop
 from ecomml.features.materialize import read_manifest
-from ecomml.pipeline import ShopData, default_cutoff, run_quickstart
+from ecomml.quickstart import run_quickstart
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +191,7 @@ def test_cli_version() -> None:
 def test_cleaning_never_uses_rows_after_the_cutoff(tmp_path: Path) -> None:
     """A cancellation after the cutoff must not remove the sale it reverses from the
     history before the cutoff (review finding on the reversed-orders rule)."""
-    from ecomml.pipeline import load_shop
+    from ecomml.data.shop import load_shop
 
     header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
     rows = [
@@ -245,7 +246,9 @@ def test_cli_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("kaboom\nsecond line")
 
-    monkeypatch.setattr(pipeline, "load_shop", boom)
+    import ecomml.data.shop
+
+    monkeypatch.setattr(ecomml.data.shop, "load_shop", boom)
     res = CliRunner().invoke(app, ["quickstart", "--no-track"])
     assert res.exit_code == 1
     lines = res.stderr.strip().splitlines()

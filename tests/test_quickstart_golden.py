@@ -18,7 +18,8 @@ GOLDEN = Path(__file__).parent / "data" / "golden" / "quickstart_small_shop.json
 
 
 def test_quickstart_outputs_equal_the_golden_digest(tmp_path: Path) -> None:
-    from ecomml.pipeline import ShopData, run_quickstart
+    from ecomml.data.shop import ShopData
+    from ecomml.quickstart import run_quickstart
 
     s = make_shop(n_customers=250, n_skus=80, days=240, seed=3)
     shop = ShopData(s.transactions, s.events, s.catalog, s.calendar, source="test shop")

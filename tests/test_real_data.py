@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from ecomml.data import read_transactions
+from ecomml.data.shop import ShopData
 from ecomml.features import FeatureStore
-from ecomml.pipeline import ShopData, run_quickstart
+from ecomml.quickstart import run_quickstart
 from ecomml.testing import assert_cutoff_invariant
 
 pytestmark = pytest.mark.slow

@@ -27,6 +27,7 @@ import pandas as pd
 import pytest
 
 from ecomml.data.synth import make_shop
+from ecomml.features.store import store_from_shop
 from ecomml.modelstore import feature_hashes, log_model, save_model, set_model_alias
 from ecomml.tracking import tracked_run
 
@@ -131,9 +132,9 @@ def _register(model_dir: Path, name: str) -> str:
 
 
 def test_serve_forecast(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
+    from ecomml.data.shop import ShopData
     from ecomml.forecasting.auto import make_forecaster
     from ecomml.forecasting.jobs import shop_panel, view_for
-    from ecomml.pipeline import ShopData
 
     data = ShopData(transactions=shop.transactions.loc[shop.transactions["ts"] < CUTOFF])
     panel, store = shop_panel(data, CUTOFF, "W")
@@ -162,10 +163,10 @@ def test_serve_forecast(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
 @pytest.mark.slow
 def test_serve_churn(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
     from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
 
     tx = shop.transactions.loc[shop.transactions["ts"] < CUTOFF].reset_index(drop=True)
-    store = ShopData(transactions=tx).to_store()
+    store = store_from_shop(ShopData(transactions=tx))
     model = ChurnModel(60, max_cutoffs=3).fit(tx, store, cutoff=CUTOFF)
     d = save_model(model, tmp_path / "churn", task="churn", cutoff=CUTOFF,
                    features=feature_hashes([store.view(v) for v in model.views_]))  # fmt: skip

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml._io import atomic_dir
+from ecomml.data.fingerprint import file_sha256
 from ecomml.exceptions import FeatureMismatchError, ModelLoadError, TrackingError
-from ecomml.tracking import file_sha256
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo

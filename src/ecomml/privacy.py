@@ -202,7 +202,7 @@ def pseudonymize_frame(
 
 
 def pseudonymize_shop(shop: Any, key: str) -> Any:
-    """A copy of a :class:`~ecomml.pipeline.ShopData` whose customer ids are pseudonyms.
+    """A copy of a :class:`~ecomml.data.ShopData` whose customer ids are pseudonyms.
 
     Models trained on it hold no raw ids (a recommender remembers each customer's
     history by id), so their folders and MLflow copies can leave the data team.

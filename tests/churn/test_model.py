@@ -9,10 +9,11 @@ import pytest
 
 from ecomml.churn import SCORED_COLUMNS, ChurnClassifier, ChurnModel, churn_labels, hash_ids
 from ecomml.churn.model import describe_driver
+from ecomml.data.shop import ShopData
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.features.store import store_from_shop
 from ecomml.metrics.classification import roc_auc
 from ecomml.modelstore import load_model, save_model
-from ecomml.pipeline import ShopData
 
 CUT = pd.Timestamp("2024-04-15")
 FAST = {"n_estimators": 40, "learning_rate": 0.1, "n_folds": 2}
@@ -30,7 +31,7 @@ def _shop(shop, cut=CUT) -> ShopData:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def fitted(small_shop):  # type: ignore[no-untyped-def]
     sd = _shop(small_shop)
-    store = sd.to_store()
+    store = store_from_shop(sd)
     model = ChurnModel(60, step=45, max_cutoffs=4, classifier=FAST)
     model.fit(sd.transactions, store, cutoff=CUT, events=True)
     return model, sd, store
@@ -78,7 +79,7 @@ def test_future_rows_do_not_change_the_model(fitted, small_shop) -> None:  # typ
         calendar=small_shop.calendar,
     )
     m2 = ChurnModel(60, step=45, max_cutoffs=4, classifier=FAST)
-    m2.fit(full.transactions, full.to_store(), cutoff=CUT, events=True)
+    m2.fit(full.transactions, store_from_shop(full), cutoff=CUT, events=True)
     assert m2.btyd_model_.params_ == pytest.approx(model.btyd_model_.params_)
     assert m2.training_cutoffs_ == model.training_cutoffs_
     assert m2.validation_["classifier"]["roc_auc"] == pytest.approx(
@@ -98,7 +99,7 @@ def test_save_load_round_trip(fitted, tmp_path) -> None:  # type: ignore[no-unty
 
 def test_probabilistic_only_when_no_label_window(small_shop) -> None:  # type: ignore[no-untyped-def]
     sd = _shop(small_shop, pd.Timestamp("2023-06-01"))
-    store = sd.to_store()
+    store = store_from_shop(sd)
     m = ChurnModel(273).fit(sd.transactions, store, cutoff="2023-06-01")
     assert m.classifier_ is None and "alone" in m.note_
     out = m.score(sd.transactions, store, cutoff="2023-06-01")
@@ -108,14 +109,14 @@ def test_probabilistic_only_when_no_label_window(small_shop) -> None:  # type: i
 
 def test_bad_input(small_shop, tiny_tx) -> None:  # type: ignore[no-untyped-def]
     sd = _shop(small_shop)
-    store = sd.to_store()
+    store = store_from_shop(sd)
     with pytest.raises(DataQualityError, match="no purchases before the cutoff"):
         ChurnModel(30).fit(sd.transactions, store, cutoff="2020-01-01")
     with pytest.raises(DataQualityError, match="after the last purchase"):
         ChurnModel(30).fit(sd.transactions, store, cutoff="2030-01-01")
     one_day = tiny_tx.assign(ts=pd.Timestamp("2024-01-01 10:00"))
     with pytest.raises(DataQualityError, match="one day"):
-        ChurnModel(30).fit(one_day, ShopData(one_day).to_store(), cutoff="2024-02-01")
+        ChurnModel(30).fit(one_day, store_from_shop(ShopData(one_day)), cutoff="2024-02-01")
     with pytest.raises(ConfigError, match="btyd"):
         ChurnModel(30, btyd="pareto").fit(sd.transactions, store, cutoff=CUT)
 
@@ -135,7 +136,7 @@ def test_one_purchase_customers_only() -> None:
         }
     )
     with pytest.raises(DataQualityError, match="no customer has a repeat purchase"):
-        ChurnModel(30).fit(tx, ShopData(tx).to_store(), cutoff="2024-08-01")
+        ChurnModel(30).fit(tx, store_from_shop(ShopData(tx)), cutoff="2024-08-01")
 
 
 def test_classifier_reasons_and_calibration(rng) -> None:  # type: ignore[no-untyped-def]
@@ -199,7 +200,7 @@ def test_repurchase_model_for_first_order_customers(fitted) -> None:  # type: ig
 def test_pyfunc_predict_scores_transactions(small_shop) -> None:  # type: ignore[no-untyped-def]
     sd = _shop(small_shop)
     model = ChurnModel(60, step=60, max_cutoffs=2, classifier=FAST)
-    model.fit(sd.transactions, sd.to_store(), cutoff=CUT)
+    model.fit(sd.transactions, store_from_shop(sd), cutoff=CUT)
     out = model.pyfunc_predict(small_shop.transactions, {"cutoff": "2024-05-01"})
     assert list(out.columns) == list(SCORED_COLUMNS)
     assert out["value_at_risk"].is_monotonic_decreasing

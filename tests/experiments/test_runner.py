@@ -229,10 +229,10 @@ def test_predict_by_alias_refuses_other_features_or_versions(
     store_uri: str, tmp_path: Path, small_shop_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ecomml
+    from ecomml.data.shop import load_shop
     from ecomml.forecasting.auto import make_forecaster
     from ecomml.forecasting.jobs import shop_panel
     from ecomml.modelstore import log_model, save_model, set_model_alias
-    from ecomml.pipeline import load_shop
     from ecomml.tracking import tracked_run
 
     shop = load_shop(small_shop_file, cutoff=CUTOFF)

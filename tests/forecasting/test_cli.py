@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecomml.cli.main import app
+from ecomml.features.store import store_from_shop
 
 runner = CliRunner()
 
@@ -99,14 +100,15 @@ def test_cli_errors_are_one_line(shop_files, tmp_path: Path, monkeypatch) -> Non
 
 
 def test_quickstart_step(small_fc_shop, tmp_path: Path) -> None:  # noqa: ANN001
+    from ecomml.data.shop import ShopData
     from ecomml.forecasting.quickstart import run_quickstart_step
-    from ecomml.pipeline import ShopData, StepContext
+    from ecomml.task import StepContext
 
     cut = pd.Timestamp("2024-02-05")
     tx = small_fc_shop.transactions
     shop = ShopData(transactions=tx.loc[tx["ts"] < cut], catalog=small_fc_shop.catalog,
                     calendar=small_fc_shop.calendar)  # fmt: skip
-    ctx = StepContext(shop=shop, store=shop.to_store(), cutoff=cut, out_dir=tmp_path,
+    ctx = StepContext(shop=shop, store=store_from_shop(shop), cutoff=cut, out_dir=tmp_path,
                       features_dir=tmp_path / "f", manifest={}, say=lambda m: None)  # fmt: skip
     res = run_quickstart_step(ctx)
     assert res.task == "forecast"

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ecomml.data.shop import ShopData
 from ecomml.exceptions import DataQualityError, FeatureMismatchError
-from ecomml.pipeline import ShopData, StepContext
+from ecomml.features.store import store_from_shop
 from ecomml.recommend import (
     COLD_START,
     RECOMMEND_COLUMNS,
@@ -18,6 +19,7 @@ from ecomml.recommend import (
     evaluate_recommender,
     temporal_split,
 )
+from ecomml.task import StepContext
 from tests.recommend.conftest import CUTOFF
 
 PARAMS = {"n_estimators": 20, "n_candidates": 15, "horizon_days": 60}
@@ -26,7 +28,7 @@ PARAMS = {"n_estimators": 20, "n_candidates": 15, "horizon_days": 60}
 @pytest.fixture(scope="module")
 def store(rec_shop):  # noqa: ANN001, ANN201
     shop = ShopData(rec_shop.transactions, rec_shop.events, rec_shop.catalog, rec_shop.calendar)
-    return shop.to_store()
+    return store_from_shop(shop)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +149,7 @@ def test_quickstart_step(rec_shop, tmp_path: Path) -> None:  # noqa: ANN001
     shop = ShopData(rec_shop.transactions, rec_shop.events, rec_shop.catalog, rec_shop.calendar)
     ctx = StepContext(
         shop=shop,
-        store=shop.to_store(),
+        store=store_from_shop(shop),
         cutoff=CUTOFF,
         out_dir=tmp_path,
         features_dir=tmp_path / "features",

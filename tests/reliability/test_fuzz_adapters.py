@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 from ecomml.cli.main import app
 from ecomml.data import clean_transactions, read_table, to_canonical, validate_table
 from ecomml.data.schema import SCHEMAS, STRING_DTYPE
+from ecomml.data.shop import load_shop
 from ecomml.exceptions import EcommlError
-from ecomml.pipeline import load_shop
 
 pytestmark = pytest.mark.filterwarnings("ignore::ecomml.exceptions.EcommlWarning")
 

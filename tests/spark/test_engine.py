@@ -243,7 +243,7 @@ def test_untranslatable_view_names_view_and_construct(spark, shop_tables) -> Non
 
 
 def test_no_pyspark_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ecomml.spark import session
+    from ecomml.features import spark_session as session
 
     monkeypatch.setitem(sys.modules, "pyspark", None)
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
@@ -252,7 +252,7 @@ def test_no_pyspark_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_java_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from ecomml.spark import session
+    from ecomml.features import spark_session as session
 
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
     with pytest.raises(SparkUnavailableError, match="no Java runtime found.*JAVA_HOME"):

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ecomml.data.shop import ShopData
 from ecomml.data.synth import make_shop
-from ecomml.pipeline import ShopData
+from ecomml.features.store import store_from_shop
 
 CUT = pd.Timestamp("2024-04-15")
 
@@ -53,7 +54,7 @@ def churn_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
     from ecomml.churn import ChurnModel
     from ecomml.modelstore import feature_hashes, save_model
 
-    store = shop.to_store()
+    store = store_from_shop(shop)
     m = ChurnModel(60, step=45, max_cutoffs=3, classifier={"n_estimators": 30, "n_folds": 2})
     m.fit(shop.transactions, store, cutoff=CUT, events=True)
     d = tmp_path_factory.mktemp("models") / "churn"
@@ -69,7 +70,7 @@ def test_churn_equals_local(spark, shop, churn_dir: Path) -> None:  # type: igno
     from ecomml.spark import score_churn
 
     m = load_model(churn_dir, task="churn").model
-    local = m.score(shop.transactions, shop.to_store(), cutoff=CUT)
+    local = m.score(shop.transactions, store_from_shop(shop), cutoff=CUT)
     out = score_churn(
         _sdf(spark, shop.transactions),
         churn_dir,
@@ -128,7 +129,7 @@ def recommend_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
     from ecomml.recommend import RecommenderPipeline, build_interactions
     from ecomml.recommend.pipeline import STORE_VIEWS
 
-    store = shop.to_store()
+    store = store_from_shop(shop)
     inter = build_interactions(shop.transactions, shop.events, cutoff=CUT)
     rec = RecommenderPipeline(n_estimators=20, n_candidates=15, horizon_days=60)
     rec.fit(inter, cutoff=CUT, store=store, catalog=shop.catalog)
@@ -150,7 +151,7 @@ def _local_recs(shop, model_dir, k, **kw):  # type: ignore[no-untyped-def]
     rec = load_model(model_dir, task="recommend").model
     inter = build_interactions(shop.transactions, shop.events, cutoff=CUT)
     return rec.recommend(
-        kw.pop("who", None), k, history=inter, cutoff=CUT, store=shop.to_store(),
+        kw.pop("who", None), k, history=inter, cutoff=CUT, store=store_from_shop(shop),
         catalog=shop.catalog, **kw,
     )  # fmt: skip
 
@@ -181,7 +182,7 @@ def test_recommend_equals_local(spark, shop, recommend_dir: Path) -> None:  # ty
 @pytest.fixture(scope="module")
 def clean_files(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The shop as canonical, already clean Parquet files (what --engine spark reads)."""
-    from ecomml.pipeline import load_shop
+    from ecomml.data.shop import load_shop
 
     d = tmp_path_factory.mktemp("data")
     shop.transactions.to_parquet(d / "raw.parquet", index=False)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ecomml.data.shop import ShopData
 from ecomml.data.synth import make_shop
-from ecomml.pipeline import ShopData
 from tests.spark.test_scoring import assert_same
 
 CUT = pd.Timestamp("2024-04-15")
@@ -106,8 +106,8 @@ def test_cli_train_forecast_per_partition_on_spark(spark, shop, tmp_path: Path) 
     from typer.testing import CliRunner
 
     from ecomml.cli.main import app
+    from ecomml.data.shop import load_shop
     from ecomml.modelstore import load_model
-    from ecomml.pipeline import load_shop
     from ecomml.spark import PartitionedForecaster
 
     # --engine spark reads canonical tables as they are: give it clean ones

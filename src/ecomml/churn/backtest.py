@@ -13,10 +13,11 @@ from ecomml._validation import check_cutoff
 from ecomml.churn.labels import churn_labels, purchase_days
 from ecomml.churn.scoring import ChurnModel
 from ecomml.exceptions import DataQualityError
+from ecomml.features.store import store_from_shop
 from ecomml.metrics.classification import classification_report
 
 if TYPE_CHECKING:
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
 
 __all__ = ["backtest_cutoffs", "backtest_churn"]
 
@@ -48,7 +49,7 @@ def backtest_churn(
     Returns ``cutoff, model, customers, roc_auc, pr_auc, brier, log_loss,
     lift_top_decile, base_rate, mean_predicted``.
     """
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
 
     say = progress or (lambda msg: None)
     cut = check_cutoff(cutoff)
@@ -73,7 +74,7 @@ def backtest_churn(
             catalog=shop.catalog,
             calendar=shop.calendar,
         )
-        store = hist.to_store()
+        store = store_from_shop(hist)
         events = hist.events is not None and len(hist.events) > 0
         model = ChurnModel(horizon, **dict(model_params or {}))
         model.fit(hist.transactions, store, cutoff=fc, events=events)

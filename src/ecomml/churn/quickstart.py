@@ -10,7 +10,7 @@ import numpy as np
 from ecomml._io import atomic_path, atomic_write_json
 
 if TYPE_CHECKING:
-    from ecomml.pipeline import StepContext, StepResult
+    from ecomml.task import StepContext, StepResult
 
 __all__ = ["run_quickstart_step", "write_plots"]
 
@@ -44,7 +44,7 @@ def write_plots(model: Any, scored: Any, plot_dir: Path) -> dict[str, Path]:
 def run_quickstart_step(ctx: StepContext) -> StepResult:
     """Fit a 90-day churn model as of the main job's cutoff and write the scored list."""
     from ecomml.churn.scoring import ChurnModel
-    from ecomml.pipeline import StepResult
+    from ecomml.task import StepResult
 
     tx = ctx.shop.transactions
     events = ctx.shop.events is not None and len(ctx.shop.events) > 0

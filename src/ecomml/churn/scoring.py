@@ -36,6 +36,7 @@ from ecomml.churn.tiers import (
     rfm_scores,
 )
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.features.store import store_from_shop
 from ecomml.metrics.classification import classification_report
 
 if TYPE_CHECKING:
@@ -504,7 +505,7 @@ class ChurnModel:
         customer_id, sku, ts, quantity, price``), ``params["cutoff"]`` the as-of date
         (default: the day after the last transaction). Returns the scored list."""
         from ecomml.data import validate_table
-        from ecomml.pipeline import ShopData, default_cutoff
+        from ecomml.data.shop import ShopData, default_cutoff
 
         if "customer_events" in getattr(self, "views_", []):
             raise ConfigError(
@@ -514,7 +515,7 @@ class ChurnModel:
         tx = validate_table(model_input, "transactions")
         cut = check_cutoff((params or {}).get("cutoff") or default_cutoff(tx))
         tx = tx.loc[tx["ts"] < cut].reset_index(drop=True)
-        store = ShopData(transactions=tx).to_store()
+        store = store_from_shop(ShopData(transactions=tx))
         return self.score(tx, store, cutoff=cut)[list(SCORED_COLUMNS)]
 
     # ------------------------------------------------------------------ persistence

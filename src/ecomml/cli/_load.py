@@ -78,7 +78,7 @@ def shop_from_options(
     Rows at or after ``cutoff`` are dropped before cleaning; the clock bounds timestamps
     unless ``--allow-future``.
     """
-    from ecomml.pipeline import load_shop
+    from ecomml.data.shop import load_shop
 
     return load_shop(
         transactions,

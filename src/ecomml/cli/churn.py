@@ -19,7 +19,8 @@ from ecomml.cli._load import (
     TransactionsOpt,
     shop_from_options,
 )
-from ecomml.spark._cli import (
+from ecomml.features.store import store_from_shop
+from ecomml.spark.commands import (
     EngineOpt,
     SparkConfOpt,
     SparkMasterOpt,
@@ -116,7 +117,7 @@ def train_churn(
                 allow_future,
                 cut,
             )
-            store = shop.to_store()
+            store = store_from_shop(shop)
             model = ChurnModel(
                 horizon,
                 btyd=btyd,
@@ -292,7 +293,7 @@ def predict_churn(
             m = loaded.model
             hashed_model = check_model_ids(loaded.metadata, key, model=model, env=id_key_env)
             if spark_engine:
-                from ecomml.spark._cli import churn_frame
+                from ecomml.spark.commands import churn_frame
 
                 if hashed_model:
                     raise ConfigError(
@@ -326,7 +327,7 @@ def predict_churn(
                         "this churn model was trained with an events log: pass --events FILE "
                         "(customer_id, sku, ts, event) covering the history before --cutoff"
                     )
-                store = shop.to_store()
+                store = store_from_shop(shop)
                 check_feature_hashes(loaded, [store.view(v) for v in m.views_])
                 bar.update(task, description="scoring customers")
                 scored = m.score(shop.transactions, store, cutoff=cut)

@@ -21,6 +21,7 @@ from ecomml.cli._load import (
     MapOpt,
     shop_from_options,
 )
+from ecomml.features.store import store_from_shop
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -57,7 +58,7 @@ def _make_engine(
 
     if engine == "spark":
         from ecomml.features.spark import SparkEngine
-        from ecomml.spark.session import get_spark_session
+        from ecomml.features.spark_session import get_spark_session
 
         conf = {}
         for item in spark_conf or []:
@@ -174,7 +175,7 @@ def build(
                 encoding=encoding,
                 allow_future=allow_future,
             )
-            store = shop.to_store(engine)
+            store = store_from_shop(shop, engine)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)
         for n in names:
             store.view(n)  # unknown names fail before any work

@@ -20,7 +20,7 @@ from ecomml.cli._load import (
     MapOpt,
     shop_from_options,
 )
-from ecomml.spark._cli import (
+from ecomml.spark.commands import (
     EngineOpt,
     SparkConfOpt,
     SparkMasterOpt,
@@ -196,7 +196,7 @@ def train_forecast(
             if spark_engine:
                 from ecomml._validation import check_cutoff
                 from ecomml.features.views import builtin_views
-                from ecomml.spark._cli import train_forecast_frame
+                from ecomml.spark.commands import train_forecast_frame
 
                 cut = check_cutoff(cutoff)
                 progress.update(task, description=f"fitting {model} per {partition_by} on Spark")
@@ -319,7 +319,7 @@ def predict_forecast(
             task = progress.add_task("loading model", total=3)
             fm = load_forecaster(model)
             if use_spark(engine, format=format, mapped=bool(map_items or map_file)):
-                from ecomml.spark._cli import forecast_frame
+                from ecomml.spark.commands import forecast_frame
 
                 progress.update(task, advance=1, description="forecasting on Spark")
                 fc = forecast_frame(

@@ -416,7 +416,7 @@ def simulate(
         from ecomml._io import atomic_dir, atomic_write_json
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError, DataQualityError
-        from ecomml.forecasting._panel import check_freq, panel_from_transactions, period_start
+        from ecomml.forecasting.panel import check_freq, panel_from_transactions, period_start
         from ecomml.inventory import simulate_policy, tradeoff_curve, unit_costs
         from ecomml.inventory.plots import plot_inventory_traces, plot_tradeoff
         from ecomml.inventory.policy import check_service_level

@@ -58,8 +58,9 @@ def quickstart(
     """
     with handle_errors():
         start = time.perf_counter()
-        from ecomml.pipeline import load_shop, run_quickstart
+        from ecomml.data.shop import load_shop
         from ecomml.privacy import key_from_env, pseudonymize_files
+        from ecomml.quickstart import run_quickstart
 
         id_key = key_from_env(id_key_env) if hash_ids else None  # fail before the long run
 

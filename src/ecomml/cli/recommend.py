@@ -25,7 +25,8 @@ from ecomml.cli._load import (
     MapOpt,
     shop_from_options,
 )
-from ecomml.spark._cli import (
+from ecomml.features.store import store_from_shop
+from ecomml.spark.commands import (
     EngineOpt,
     SparkConfOpt,
     SparkMasterOpt,
@@ -179,7 +180,7 @@ def train_recommend(
                     f"{transactions}: no purchases with a customer id before {cut.date()}; "
                     "recommendations need customer ids"
                 )
-            store = shop.to_store() if use_store else None
+            store = store_from_shop(shop) if use_store else None
             metrics: dict[str, float] = {}
             plots: dict[str, Path] = {}
             if eval_days > 0:
@@ -362,7 +363,7 @@ def predict_recommend(
                 rec = loaded.model
                 store = None
                 if getattr(rec, "uses_store_", False):
-                    store = shop.to_store()
+                    store = store_from_shop(shop)
                     check_feature_hashes(loaded, [store.view(v) for v in STORE_VIEWS])
                 inter = build_interactions(shop.transactions, shop.events, cutoff=cut)
             who: Any = None
@@ -403,7 +404,7 @@ def predict_recommend(
                     boost=boosts,
                 )
             if spark_engine:
-                from ecomml.spark._cli import recommend_frame
+                from ecomml.spark.commands import recommend_frame
 
                 recs = recommend_frame(
                     model, transactions, cut, k=k, events=events, catalog=catalog,

@@ -38,6 +38,7 @@ from ecomml.data.schema import (
     get_schema,
     validate_table,
 )
+from ecomml.data.shop import ShopData, default_cutoff, load_shop
 
 __all__ = [
     "FORMATS",
@@ -66,4 +67,7 @@ __all__ = [
     "TableSchema",
     "get_schema",
     "validate_table",
+    "ShopData",
+    "load_shop",
+    "default_cutoff",
 ]

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from ecomml.exceptions import DataQualityError
+from ecomml.features.store import store_from_shop
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from ecomml.data.shop import ShopData
     from ecomml.experiments.config import ExperimentConfig
     from ecomml.features.view import FeatureView
-    from ecomml.pipeline import ShopData
 
 __all__ = ["FoldScores", "FinalModel", "load_data", "evaluate", "fit_final"]
 
@@ -59,7 +60,7 @@ def load_data(cfg: ExperimentConfig) -> ShopData:
     the model), cleaned with the config's policy."""
     from ecomml.data import clean_transactions
     from ecomml.data.cleaning import CleaningPolicy
-    from ecomml.pipeline import ShopData, load_shop
+    from ecomml.data.shop import ShopData, load_shop
     from ecomml.tracking import data_fingerprint
 
     d = cfg.data
@@ -278,7 +279,7 @@ def _churn_fit(
     from ecomml.churn.scoring import ChurnModel
     from ecomml.modelstore import feature_hashes, save_model
 
-    store = shop.to_store()
+    store = store_from_shop(shop)
     model = ChurnModel(cfg.task_params["horizon"], **params)
     model.fit(
         shop.transactions,
@@ -333,7 +334,7 @@ def _recommend_eval(
     window = int(tp["window_days"])
     step = int(cfg.fold_step or window)
     inter = build_interactions(shop.transactions, shop.events, cutoff=cfg.cutoff)
-    store = shop.to_store() if tp["use_store"] else None
+    store = store_from_shop(shop) if tp["use_store"] else None
     rows, figures = [], {}
     for i in range(cfg.folds):
         fc = cfg.cutoff - pd.Timedelta(days=window + step * (cfg.folds - 1 - i))
@@ -364,7 +365,7 @@ def _recommend_fit(
     from ecomml.recommend.pipeline import STORE_VIEWS
 
     inter = build_interactions(shop.transactions, shop.events, cutoff=cfg.cutoff)
-    store = shop.to_store() if cfg.task_params["use_store"] else None
+    store = store_from_shop(shop) if cfg.task_params["use_store"] else None
     say("fitting generators and ranker")
     model = _pipeline(params).fit(inter, cutoff=cfg.cutoff, store=store, catalog=shop.catalog)
     views = [store.view(v) for v in STORE_VIEWS] if store is not None else []

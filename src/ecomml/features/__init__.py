@@ -5,7 +5,7 @@ from __future__ import annotations
 from ecomml.features.engines import DuckDBEngine, Engine
 from ecomml.features.entity import CUSTOMER, CUSTOMER_SKU, DATE, SKU, SKU_DAY, SKU_WEEK, Entity
 from ecomml.features.materialize import read_manifest, read_materialized
-from ecomml.features.store import FeatureStore
+from ecomml.features.store import FeatureStore, store_from_shop
 from ecomml.features.view import FeatureView
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "FeatureView",
     "read_manifest",
     "read_materialized",
+    "store_from_shop",
 ]

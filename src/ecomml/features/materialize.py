@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -27,8 +27,17 @@ from ecomml.exceptions import (
 )
 from ecomml.features.engines import sql_literal
 
-if TYPE_CHECKING:
-    from ecomml.features.store import FeatureStore
+
+class ViewSource(Protocol):
+    """What materialization needs of a store (:class:`~ecomml.features.FeatureStore` has it)."""
+
+    engine: Any
+
+    def prepare(self, max_cutoff: pd.Timestamp) -> None: ...  # noqa: D102
+
+    def view(self, name: str) -> Any: ...  # noqa: D102
+
+    def view_sql(self, view: Any, cutoffs_sql: str, *, literal: Any = None) -> str: ...  # noqa: D102
 
 __all__ = ["materialize_views", "read_manifest", "read_materialized", "manifest_hash"]
 
@@ -67,7 +76,7 @@ def manifest_hash(manifest_views: dict[str, Any]) -> str:
 
 
 def materialize_views(
-    store: FeatureStore,
+    store: ViewSource,
     views: Sequence[str] | str,
     *,
     cutoff: Any,
@@ -83,7 +92,7 @@ def materialize_views(
     cut = check_cutoff(cutoff)
     out_dir = Path(out_dir)
     entries: dict[str, Any] = {}
-    store._prepare(cut)
+    store.prepare(cut)
     for name in names:
         view = store.view(name)
         sql = store.view_sql(view, f"SELECT {sql_literal(cut)} AS cutoff", literal=cut)

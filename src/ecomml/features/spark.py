@@ -107,7 +107,7 @@ class SparkEngine(Engine):
     Parameters
     ----------
     spark : SparkSession or None
-        The session; None calls :func:`ecomml.spark.session.get_spark_session` (the
+        The session; None calls :func:`ecomml.features.spark_session.get_spark_session` (the
         active session, else ``local[2]``). Its time zone is set to UTC.
     csv_options : dict or None
         Extra options for CSV sources (default: ``header=true``, ``inferSchema=true``).
@@ -133,7 +133,7 @@ class SparkEngine(Engine):
         *,
         csv_options: dict[str, str] | None = None,
     ) -> None:
-        from ecomml.spark.session import apply_session_defaults, get_spark_session
+        from ecomml.features.spark_session import apply_session_defaults, get_spark_session
 
         self.spark = spark if spark is not None else get_spark_session()
         apply_session_defaults(self.spark)

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,10 @@ from ecomml.exceptions import (
 from ecomml.features.engines import DuckDBEngine, Engine, quote_ident, sql_literal
 from ecomml.features.view import FeatureView
 
-__all__ = ["FeatureStore", "CANONICAL_COLUMNS", "TIME_FILTERED"]
+if TYPE_CHECKING:
+    from ecomml.data.shop import ShopData
+
+__all__ = ["FeatureStore", "CANONICAL_COLUMNS", "TIME_FILTERED", "store_from_shop"]
 
 #: Required columns of each canonical table, with the SQL type an empty stand-in gets.
 CANONICAL_COLUMNS: dict[str, dict[str, str]] = {
@@ -197,7 +200,8 @@ class FeatureStore:
             f"CREATE OR REPLACE TEMP VIEW {_src(table)} AS SELECT {select} WHERE 1 = 0"
         )
 
-    def _prepare(self, max_cutoff: pd.Timestamp) -> None:
+    def prepare(self, max_cutoff: pd.Timestamp) -> None:
+        """Register the time-filtered sources (and the calendar) for cutoffs up to ``max_cutoff``."""
         if "transactions" not in self._registered:
             raise SchemaError(
                 "no transactions registered; call store.register('transactions', path_or_frame)"
@@ -410,7 +414,7 @@ class FeatureStore:
             max_cut = pd.Timestamp(spine["cutoff"].max())
         else:  # pragma: no cover - callers always pass one of the two
             raise ValueError("either a single cutoff or a spine of cutoffs is required")
-        self._prepare(max_cut)
+        self.prepare(max_cut)
         if spine is not None:
             needed = sorted({k for v in vs for k in v.entity.keys})
             missing = [k for k in needed if k not in spine.columns]
@@ -533,6 +537,20 @@ class FeatureStore:
 
 
 _INT_TYPES = set(_INTEGER)
+
+
+def store_from_shop(shop: ShopData, engine: Engine | None = None) -> FeatureStore:
+    """A store with the built-in views and every table of ``shop`` registered.
+
+    The features layer builds a store from the data layer's :class:`ShopData`; the data
+    layer never reaches up to the store.
+    """
+    store = FeatureStore(engine)
+    for table in ("transactions", "events", "catalog", "calendar"):
+        frame = getattr(shop, table)
+        if frame is not None:
+            store.register(table, frame)
+    return store
 
 
 def _normalise(

@@ -9,11 +9,6 @@ selection, lead-time demand and rolling-origin backtests.
 from __future__ import annotations
 
 from ecomml.forecasting._base import OUTPUT_COLUMNS, BaseForecaster, nb_quantiles
-from ecomml.forecasting._panel import (
-    panel_from_store,
-    panel_from_transactions,
-    period_start,
-)
 from ecomml.forecasting.auto import AutoForecaster, make_forecaster
 from ecomml.forecasting.backtest import BacktestResult, backtest, quantile_calibration
 from ecomml.forecasting.baselines import (
@@ -28,6 +23,11 @@ from ecomml.forecasting.baselines import (
 from ecomml.forecasting.jobs import TrainedForecaster, forecast_shop, load_forecaster, shop_panel
 from ecomml.forecasting.leadtime import lead_time_demand
 from ecomml.forecasting.lgbm import LightGBMForecaster
+from ecomml.forecasting.panel import (
+    panel_from_store,
+    panel_from_transactions,
+    period_start,
+)
 from ecomml.forecasting.patterns import classify_demand
 from ecomml.forecasting.quickstart import run_quickstart_step
 

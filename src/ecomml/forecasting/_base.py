@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConfigError, DataQualityError
-from ecomml.forecasting._panel import Panel, _date, check_freq, to_panel
+from ecomml.forecasting.panel import Panel, check_freq, period_date, to_panel
 from ecomml.forecasting.patterns import classify_matrix
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
@@ -128,7 +128,7 @@ class BaseForecaster(BaseEstimator):
         check_fitted(self, ["n_skus_"])
         panel = to_panel(df, self.freq_, name="history")
         if start is not None:
-            from ecomml.forecasting._panel import period_start
+            from ecomml.forecasting.panel import period_start
 
             col = panel.column(period_start(start, self.freq_))
             if col <= 0:
@@ -206,7 +206,7 @@ class BaseForecaster(BaseEstimator):
         fb: np.ndarray,
     ) -> pd.DataFrame:
         n, h = mean.shape
-        ds = _date(np.tile(cols, n), self.freq_)
+        ds = period_date(np.tile(cols, n), self.freq_)
         out = pd.DataFrame({"sku": np.repeat(skus, h), "ds": ds.astype("datetime64[ns]")})
         out["mean"] = mean.reshape(-1)
         for j, name in enumerate(QUANTILE_COLUMNS):

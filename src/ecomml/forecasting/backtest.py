@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
-from ecomml.forecasting._panel import _date, _index, check_freq
+from ecomml.forecasting.panel import check_freq, period_date, period_index
 from ecomml.metrics.forecast import QUANTILE_COLUMNS, abc_classes, evaluate_forecast
 
 __all__ = ["BacktestResult", "backtest", "backtest_origins", "quantile_calibration"]
@@ -51,15 +51,15 @@ def backtest_origins(
     if folds < 1:
         raise ConfigError(f"folds must be >= 1, got {folds}")
     step = int(step or horizon)
-    last = int(_index(pd.DatetimeIndex([pd.to_datetime(panel["ds"]).max()]), freq)[0])
-    first = int(_index(pd.DatetimeIndex([pd.to_datetime(panel["ds"]).min()]), freq)[0])
+    last = int(period_index(pd.DatetimeIndex([pd.to_datetime(panel["ds"]).max()]), freq)[0])
+    first = int(period_index(pd.DatetimeIndex([pd.to_datetime(panel["ds"]).min()]), freq)[0])
     origins = [last - horizon + 1 - step * (folds - 1 - k) for k in range(folds)]
     if origins[0] - first < 2:
         raise DataQualityError(
             f"{folds} folds of {horizon} periods (step {step}) need more history than the "
             f"{last - first + 1} periods available; use fewer --folds or a shorter --horizon"
         )
-    return list(_date(np.array(origins), freq))
+    return list(period_date(np.array(origins), freq))
 
 
 def backtest(
@@ -91,7 +91,7 @@ def backtest(
     for k, origin in enumerate(origins):
         say(f"fold {k + 1}/{len(origins)} (origin {origin.date()})", k / len(origins))
         train = panel.loc[panel["ds"] < origin]
-        end = _date(_index(pd.DatetimeIndex([origin]), freq) + horizon, freq)[0]
+        end = period_date(period_index(pd.DatetimeIndex([origin]), freq) + horizon, freq)[0]
         actual = panel.loc[(panel["ds"] >= origin) & (panel["ds"] < end)]
         t0 = time.perf_counter()
         est = clone(estimator).fit(train, **dict(fit_params or {}))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ecomml.exceptions import ConfigError
 from ecomml.forecasting._base import QUANTILES, BaseForecaster
-from ecomml.forecasting._panel import Panel, season_length
+from ecomml.forecasting.panel import Panel, season_length
 
 __all__ = [
     "NaiveForecaster",

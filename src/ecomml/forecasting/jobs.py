@@ -18,12 +18,13 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import DataQualityError
+from ecomml.features.store import store_from_shop
 from ecomml.forecasting._base import BaseForecaster
-from ecomml.forecasting._panel import check_freq, panel_from_store, period_start
+from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
 
 if TYPE_CHECKING:
+    from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
-    from ecomml.pipeline import ShopData
 
 __all__ = ["load_forecaster", "shop_panel", "forecast_shop", "view_for", "TrainedForecaster"]
 
@@ -38,7 +39,7 @@ def shop_panel(
 ) -> tuple[pd.DataFrame, FeatureStore]:
     """The ``sku, ds, y, category`` panel of ``shop`` as of ``cutoff`` (from its store)."""
     cut = check_cutoff(cutoff)
-    store = store if store is not None else shop.to_store()
+    store = store if store is not None else store_from_shop(shop)
     panel = panel_from_store(store, cut, freq, catalog=shop.catalog)
     if panel.empty:
         raise DataQualityError(

@@ -24,7 +24,7 @@ __all__ = ["lead_time_demand"]
 _LEVELS = np.array(list(QUANTILE_COLUMNS.values()))
 
 
-def _sample_from_quantiles(q: np.ndarray, u: np.ndarray) -> np.ndarray:
+def sample_from_quantiles(q: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Inverse-CDF samples: q (n, 7) quantiles, u (n, s) uniforms -> (n, s).
 
     Piecewise linear between the given levels; the tails below q05 / above q95 are
@@ -115,7 +115,7 @@ def lead_time_demand(
     else:
         Q = f[list(QUANTILE_COLUMNS)].to_numpy(np.float64).reshape(n, n_per, -1)
         for j in range(n_per):
-            total += _sample_from_quantiles(Q[:, j], rng.random((n, int(n_samples))))
+            total += sample_from_quantiles(Q[:, j], rng.random((n, int(n_samples))))
     out = pd.DataFrame({"sku": skus, "periods": n_per, "mean": mean.sum(axis=1)})
     qs = np.quantile(total, levels, axis=1).T
     qs = np.maximum.accumulate(qs, axis=1)

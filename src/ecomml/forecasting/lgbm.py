@@ -29,7 +29,7 @@ import pandas as pd
 from ecomml._validation import check_random_state
 from ecomml.exceptions import ConfigError, ModelLoadError
 from ecomml.forecasting._base import BaseForecaster, nb_quantiles, nb_size_mle
-from ecomml.forecasting._panel import Panel, _date, future_promo
+from ecomml.forecasting.panel import Panel, future_promo, period_date
 from ecomml.forecasting.patterns import PATTERNS, classify_matrix
 
 __all__ = ["LightGBMForecaster"]
@@ -227,7 +227,7 @@ class LightGBMForecaster(BaseForecaster):
         # target-period features, one block per step
         year = cfg["year"]
         blocks = []
-        dates = _date(t0 + o + steps - 1, self.freq_)
+        dates = period_date(t0 + o + steps - 1, self.freq_)
         for j, h in enumerate(steps):
             tc = o + h - 1
             tcols = [np.full(n, float(h))]
@@ -267,7 +267,7 @@ class LightGBMForecaster(BaseForecaster):
     def _promo(self, t0: int, n: int, calendar: pd.DataFrame | None) -> dict[int, float]:
         from ecomml.data.calendar import promo_calendar
 
-        dates = _date(np.arange(t0, t0 + n), self.freq_)
+        dates = period_date(np.arange(t0, t0 + n), self.freq_)
         if calendar is None:
             calendar = promo_calendar(dates[0], dates[-1] + pd.Timedelta(days=7))
         vals = future_promo(dates, self.freq_, calendar)

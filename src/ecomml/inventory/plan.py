@@ -254,7 +254,7 @@ def replenishment_plan(
             n_samples=n_samples, random_state=random_state, **kw,
         )  # fmt: skip
     else:
-        from ecomml.forecasting._panel import panel_from_transactions
+        from ecomml.forecasting.panel import panel_from_transactions
 
         if isinstance(lead_time, (list, tuple, np.ndarray)) and len(lead_time) > 1:
             kw["lead_time_sd"] = float(np.std(np.asarray(lead_time, dtype=np.float64), ddof=1))

@@ -139,7 +139,7 @@ def _sample_period_demand(
     forecast: pd.DataFrame, n_per: int, n_samples: int, rng: np.random.Generator
 ) -> np.ndarray:
     """(n_sku, n_samples, n_per) draws of each period's demand (rows sorted by sku, ds)."""
-    from ecomml.forecasting.leadtime import _sample_from_quantiles
+    from ecomml.forecasting.leadtime import sample_from_quantiles
 
     n = len(forecast) // n_per
     mean = forecast["mean"].to_numpy(np.float64).reshape(n, n_per)
@@ -154,7 +154,7 @@ def _sample_period_demand(
         Q = forecast[list(QUANTILE_COLUMNS)].to_numpy(np.float64).reshape(n, n_per, -1)
         for j in range(n_per):
             out[:, :, j] = np.maximum(
-                _sample_from_quantiles(Q[:, j], rng.random((n, n_samples))), 0
+                sample_from_quantiles(Q[:, j], rng.random((n, n_samples))), 0
             )
     return out
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ecomml._io import atomic_path
-from ecomml.pipeline import StepContext, StepResult
+from ecomml.task import StepContext, StepResult
 
 __all__ = ["run_quickstart_step"]
 

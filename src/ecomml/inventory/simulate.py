@@ -146,7 +146,7 @@ def simulate_policy(
     check_service_level(service_level)
     if int(refit_every) < 1 or int(review_period) < 1:
         raise ConfigError("refit_every and review_period must be >= 1 period")
-    from ecomml.forecasting._panel import check_freq, period_start
+    from ecomml.forecasting.panel import check_freq, period_start
 
     f = check_freq(freq)
     pdays = 7 if f == "W" else 1

@@ -8,7 +8,7 @@ their union with feature-store features, business rules, and temporal evaluation
 
 from __future__ import annotations
 
-from ecomml.recommend._base import COLD_START, RECOMMEND_COLUMNS, BaseRecommender
+from ecomml.recommend._base import COLD_START, RECOMMEND_COLUMNS, BaseRecommender, Codes
 from ecomml.recommend.als import ALSRecommender
 from ecomml.recommend.candidates import (
     BuyAgainRecommender,
@@ -35,6 +35,7 @@ from ecomml.recommend.step import run_quickstart_step
 __all__ = [
     "ALSRecommender",
     "BaseRecommender",
+    "Codes",
     "BuyAgainRecommender",
     "COLD_START",
     "DEFAULT_EVENT_WEIGHTS",

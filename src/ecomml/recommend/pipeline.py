@@ -33,7 +33,7 @@ from ecomml.recommend.rules import apply_business_rules, available_skus
 if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
-__all__ = ["RecommenderPipeline", "make_generator", "GENERATORS"]
+__all__ = ["RecommenderPipeline", "make_generator", "history_tables", "GENERATORS", "STORE_VIEWS"]
 
 GENERATORS = ("buy-again", "popular", "recent-popular", "item-bm25", "item-cosine", "ease", "als")
 STORE_VIEWS = ("customer_rfm", "sku_demand", "customer_sku")
@@ -57,7 +57,7 @@ def make_generator(name: str, random_state: int | None = 0) -> BaseRecommender:
     return gen
 
 
-def _history_tables(
+def history_tables(
     df: pd.DataFrame, cutoff: pd.Timestamp, category: pd.Series | None
 ) -> dict[str, pd.DataFrame]:
     """Customer, SKU and pair statistics from interactions (no feature store needed)."""
@@ -325,7 +325,7 @@ class RecommenderPipeline(BaseRecommender):
             train_cust = np.sort(rng.choice(train_cust, self.max_train_customers, replace=False))
         gens0 = self._fit_generators(hist0, t0)
         cand = self._candidates(gens0, train_cust)
-        tables0 = _history_tables(hist0, t0, category)
+        tables0 = history_tables(hist0, t0, category)
         x = self._features(cand, tables0, t0, store, price, category)
         y = x.merge(label.assign(_y=1), on=["customer_id", "sku"], how="left")["_y"].fillna(0)
         x["_y"] = y.to_numpy()
@@ -369,7 +369,7 @@ class RecommenderPipeline(BaseRecommender):
         }
         # refit the generators on all history before the cutoff
         self.generators_ = self._fit_generators(df, cut)
-        self.tables_ = _history_tables(df, cut, category)
+        self.tables_ = history_tables(df, cut, category)
         self.category_ = category
         self.price_ = price
         self.uses_store_ = store is not None
@@ -399,6 +399,8 @@ class RecommenderPipeline(BaseRecommender):
         max_per_category: int | None = None,
         boost: pd.Series | None = None,
         batch_size: int = 10000,
+        sku_stats: pd.DataFrame | None = None,
+        sku_category: pd.Series | None = None,
     ) -> pd.DataFrame:
         """Ranked lists ``customer_id, sku, rank, score, source`` after business rules.
 
@@ -417,6 +419,11 @@ class RecommenderPipeline(BaseRecommender):
         boost : ``sku -> number`` added to the ranker score (positive boosts, negative
             buries).
         batch_size : customers ranked per block.
+        sku_stats : with ``history``, the SKU table of :func:`history_tables` computed over
+            the whole population, used instead of the one from ``history`` (a Spark
+            partition holds some customers only, but SKU popularity is everyone's).
+        sku_category : with ``history``, the ``sku -> category`` map of the whole shop,
+            used instead of the one from ``history``.
         """
         check_fitted(self, ["ranker_"])
         if self.uses_store_ and store is None:
@@ -432,10 +439,15 @@ class RecommenderPipeline(BaseRecommender):
                 else hist["ts"].max().normalize() + pd.Timedelta(days=1)
             )
             hist = hist.loc[hist["ts"] < cut]
-            category, price = self._catalog_maps(hist, catalog)
+            if sku_category is not None:
+                category, price = sku_category, self._catalog_maps(hist.iloc[:0], catalog)[1]
+            else:
+                category, price = self._catalog_maps(hist, catalog)
             category = category if category is not None else self.category_
             price = price if price is not None else self.price_
-            tables = _history_tables(hist, cut, category)
+            tables = history_tables(hist, cut, category)
+            if sku_stats is not None:
+                tables["sku"] = sku_stats
             known_ids = pd.Index(hist["customer_id"].unique())
         else:
             hist, cut, tables = None, self.cutoff_, self.tables_

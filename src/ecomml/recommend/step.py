@@ -8,7 +8,7 @@ import pandas as pd
 
 from ecomml._io import atomic_path, atomic_write_json
 from ecomml.exceptions import DataQualityError
-from ecomml.pipeline import StepContext, StepResult
+from ecomml.task import StepContext, StepResult
 
 __all__ = ["run_quickstart_step"]
 

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 _WHERE = {
-    "get_spark_session": "ecomml.spark.session",
+    "get_spark_session": "ecomml.features.spark_session",
     "score_forecast": "ecomml.spark.scoring",
     "score_churn": "ecomml.spark.scoring",
     "score_recommend": "ecomml.spark.scoring",

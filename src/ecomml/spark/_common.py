@@ -24,7 +24,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ecomml.modelstore import LoadedModel
 
-__all__ = ["ModelRef", "resolve_model", "worker_model", "spark_schema", "check_columns"]
+__all__ = [
+    "ModelRef",
+    "resolve_model",
+    "worker_model",
+    "spark_schema",
+    "check_columns",
+    "broadcast",
+    "before",
+    "check_views",
+]
 
 # (model path on this worker, manifest digest) -> LoadedModel. One entry per model: a
 # Python worker process is reused for many tasks (spark.python.worker.reuse, on by
@@ -260,3 +269,31 @@ def env_python() -> str:
     import sys
 
     return os.environ.get("PYSPARK_PYTHON") or sys.executable
+
+
+def broadcast(spark: Any, value: Any) -> Any:
+    """A broadcast handle (or the value itself on Spark Connect)."""
+    try:
+        return spark.sparkContext.broadcast(value)
+    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
+
+        class _Plain:
+            def __init__(self, v: Any) -> None:
+                self.value = v
+
+        return _Plain(value)
+
+
+def before(df: DataFrame, cut: pd.Timestamp) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    return df.filter(F.col("ts") < F.lit(cut.to_pydatetime()))
+
+
+def check_views(loaded: Any, names: Any) -> None:
+    """Refuse a model trained on other feature-view definitions (checked on the driver)."""
+    from ecomml.features.views import builtin_views
+    from ecomml.modelstore import check_feature_hashes
+
+    wanted = set(names)
+    check_feature_hashes(loaded, [v for v in builtin_views() if v.name in wanted])

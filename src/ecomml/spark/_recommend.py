@@ -17,8 +17,6 @@ popularity the model learnt at training. Lists therefore equal the local ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,10 +24,14 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import SchemaError
+from ecomml.features.store import store_from_shop
 from ecomml.spark._common import (
     as_output,
+    before,
+    broadcast,
     bucket_col,
     check_columns,
+    check_views,
     default_buckets,
     empty_like,
     resolve_model,
@@ -76,32 +78,6 @@ class _SkuFeatureStore:
         return out
 
 
-@contextmanager
-def _global_sku_inputs(rec: Any, sku_table: pd.DataFrame, category: Any) -> Iterator[None]:
-    """Within the block, the pipeline's SKU statistics and category map are the ones
-    computed over all customers (Python workers run one task at a time)."""
-    import ecomml.recommend.pipeline as pl
-
-    original = pl._history_tables
-
-    def tables(df: pd.DataFrame, cutoff: pd.Timestamp, cat: Any) -> dict[str, pd.DataFrame]:
-        out = original(df, cutoff, cat)
-        out["sku"] = sku_table
-        return out
-
-    def maps(df: pd.DataFrame, catalog: Any) -> tuple[Any, Any]:
-        _, price = type(rec)._catalog_maps(df.iloc[:0], catalog)
-        return category, price
-
-    pl._history_tables = tables  # type: ignore[assignment]
-    rec._catalog_maps = maps
-    try:
-        yield
-    finally:
-        pl._history_tables = original
-        del rec._catalog_maps
-
-
 def score_recommend(
     transactions: DataFrame,
     model: Any,
@@ -141,11 +117,10 @@ def score_recommend(
     """
     from pyspark.sql import functions as F
 
+    from ecomml.data.shop import ShopData
     from ecomml.exceptions import ConfigError
-    from ecomml.pipeline import ShopData
     from ecomml.recommend import build_interactions
     from ecomml.recommend.pipeline import STORE_VIEWS
-    from ecomml.spark.scoring import _before, _broadcast, _check_views
 
     cut = check_cutoff(cutoff)
     if int(k) < 1:
@@ -157,12 +132,12 @@ def score_recommend(
     uses_store = bool(getattr(rec, "uses_store_", False))
     ranked = hasattr(rec, "ranker_")
     if uses_store:
-        _check_views(loaded, STORE_VIEWS)
+        check_views(loaded, STORE_VIEWS)
     n = default_buckets(spark, num_partitions)
     cat_pd, cal_pd = to_pandas_small(catalog), to_pandas_small(calendar)
     boosts = _boosts(boost)
 
-    tx_all = _before(transactions, cut).withColumn("_row", F.monotonically_increasing_id())
+    tx_all = before(transactions, cut).withColumn("_row", F.monotonically_increasing_id())
     # lines without a customer are no interaction (build_interactions skips them), but
     # they count in the SKU-level sku_demand view (pass 1 reads them all)
     known = F.col("customer_id").isNotNull() & F.col("sku").isNotNull()
@@ -184,13 +159,13 @@ def score_recommend(
         else:
             pseudo = pd.DataFrame({"sku": pd.Series([], dtype=object)})
         category = type(rec)._catalog_maps(pseudo, cat_pd)[0]
-    side = _broadcast(spark, (cat_pd, cal_pd, category, sku_table, sku_demand, boosts))
+    side = broadcast(spark, (cat_pd, cal_pd, category, sku_table, sku_demand, boosts))
 
     # ---- pass 2: lists per customer group (transactions, events, requested customers)
     parts = [_as_union(tx, "tx")]
     if events is not None:
         check_columns(events, ["customer_id", "sku", "ts", "event"], "events")
-        ev = _before(events, cut).filter(known)
+        ev = before(events, cut).filter(known)
         ev = ev.withColumn("_row", F.monotonically_increasing_id())
         parts.append(_as_union(ev, "ev"))
     if customers is not None:
@@ -243,13 +218,12 @@ def score_recommend(
         store = None
         if uses_store:
             shop = ShopData(txp, events=evp if len(evp) else None, catalog=catp, calendar=calp)
-            store = _SkuFeatureStore(shop.to_store(), skud)
+            store = _SkuFeatureStore(store_from_shop(shop), skud)
         kwargs.update(store=store, catalog=catp, max_per_category=max_per_category, boost=bst)
-        if kwargs["history"] is None:
-            out = r.recommend(who_arg, k, **kwargs)
-        else:
-            with _global_sku_inputs(r, skut, cat_map):
-                out = r.recommend(who_arg, k, **kwargs)
+        if kwargs["history"] is not None:
+            # SKU popularity and categories are the whole shop's, not this bucket's
+            kwargs.update(sku_stats=skut, sku_category=cat_map)
+        out = r.recommend(who_arg, k, **kwargs)
         return as_output(out, _OUT, _OUT_DTYPES)
 
     out = union.groupBy("_b").applyInPandas(_group, spark_schema(_OUT, _OUT_DTYPES))
@@ -300,9 +274,9 @@ def _sku_pass(
 ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame | None]:
     """Per SKU, over all customers: the history category, the ranker's ``h_sku_*``
     statistics and (when the model uses the store) the ``sku_demand`` features."""
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
     from ecomml.recommend import build_interactions
-    from ecomml.recommend.pipeline import _history_tables
+    from ecomml.recommend.pipeline import history_tables
 
     probe = _probe_sku_frame(cut, uses_store, calendar)
     columns, final = list(probe.columns), dict(probe.dtypes)
@@ -322,14 +296,14 @@ def _sku_pass(
         inter = build_interactions(txp, None, cutoff=cut)
         if inter.empty:
             return empty_like(columns, dtypes)
-        sku = _history_tables(inter, cut, None)["sku"]
+        sku = history_tables(inter, cut, None)["sku"]
         if "category" in inter.columns:
             c = inter.dropna(subset=["category"]).drop_duplicates("sku", keep="last")
             sku[_HIST_CAT] = sku["sku"].map(c.set_index("sku")["category"].astype(str))
         else:
             sku[_HIST_CAT] = None
         if uses_store:
-            store = ShopData(txp, calendar=cal_b.value).to_store()
+            store = store_from_shop(ShopData(txp, calendar=cal_b.value))
             keys = pd.DataFrame({"sku": sku["sku"].astype(str)})
             f = store.get_features("sku_demand", cutoff=cut, keys=keys).drop(columns="cutoff")
             f["sku"] = f["sku"].astype(str)
@@ -354,18 +328,17 @@ def _sku_pass(
 
 
 def _broadcast_value(spark: Any, value: Any) -> Any:
-    from ecomml.spark.scoring import _broadcast
 
-    return _broadcast(spark, value)
+    return broadcast(spark, value)
 
 
 def _probe_sku_frame(
     cut: pd.Timestamp, uses_store: bool, calendar: pd.DataFrame | None
 ) -> pd.DataFrame:
     """Columns and dtypes of pass 1's output, from one purchase computed locally."""
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
     from ecomml.recommend import build_interactions
-    from ecomml.recommend.pipeline import _history_tables
+    from ecomml.recommend.pipeline import history_tables
 
     tx = pd.DataFrame(
         {
@@ -377,12 +350,12 @@ def _probe_sku_frame(
             "price": [1.0],
         }
     )
-    sku = _history_tables(build_interactions(tx, None, cutoff=cut), cut, None)["sku"]
+    sku = history_tables(build_interactions(tx, None, cutoff=cut), cut, None)["sku"]
     table_cols = list(sku.columns)
     sku[_HIST_CAT] = "x"
     demand_cols: list[str] = []
     if uses_store:
-        store = ShopData(tx, calendar=calendar).to_store()
+        store = store_from_shop(ShopData(tx, calendar=calendar))
         f = store.get_features("sku_demand", cutoff=cut, keys=pd.DataFrame({"sku": ["s"]}))
         f = f.drop(columns="cutoff")
         f["sku"] = f["sku"].astype(str)

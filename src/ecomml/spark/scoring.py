@@ -28,10 +28,14 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.features.store import store_from_shop
 from ecomml.spark._common import (
     as_output,
+    before,
+    broadcast,
     bucket_col,
     check_columns,
+    check_views,
     default_buckets,
     empty_like,
     resolve_model,
@@ -60,34 +64,6 @@ CHURN_EXTRA_COLUMNS: tuple[str, ...] = (
     "frequency",
     "monetary",
 )
-
-
-def _broadcast(spark: Any, value: Any) -> Any:
-    """A broadcast handle (or the value itself on Spark Connect)."""
-    try:
-        return spark.sparkContext.broadcast(value)
-    except Exception:  # noqa: BLE001 - Spark Connect has no SparkContext
-
-        class _Plain:
-            def __init__(self, v: Any) -> None:
-                self.value = v
-
-        return _Plain(value)
-
-
-def _before(df: DataFrame, cut: pd.Timestamp) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    return df.filter(F.col("ts") < F.lit(cut.to_pydatetime()))
-
-
-def _check_views(loaded: Any, names: Any) -> None:
-    """Refuse a model trained on other feature-view definitions (checked on the driver)."""
-    from ecomml.features.views import builtin_views
-    from ecomml.modelstore import check_feature_hashes
-
-    wanted = set(names)
-    check_feature_hashes(loaded, [v for v in builtin_views() if v.name in wanted])
 
 
 # ---------------------------------------------------------------------------- churn
@@ -170,7 +146,7 @@ def score_churn(
 
     from ecomml.churn.labels import purchase_days
     from ecomml.churn.scoring import SCORED_COLUMNS
-    from ecomml.pipeline import ShopData
+    from ecomml.data.shop import ShopData
 
     cut = check_cutoff(cutoff)
     spark = transactions.sparkSession
@@ -182,9 +158,9 @@ def score_churn(
             "this churn model was trained with an events log: pass events= (customer_id, "
             "sku, ts, event) covering the history before the cutoff"
         )
-    _check_views(loaded, views)
+    check_views(loaded, views)
     n = default_buckets(spark, num_partitions)
-    side = _broadcast(spark, (to_pandas_small(catalog), to_pandas_small(calendar)))
+    side = broadcast(spark, (to_pandas_small(catalog), to_pandas_small(calendar)))
     schema1 = spark_schema(_CHURN_P1, _CHURN_DTYPES)
 
     def _score_group(tx_pdf: pd.DataFrame, ev_pdf: pd.DataFrame | None) -> pd.DataFrame:
@@ -194,18 +170,18 @@ def score_churn(
         ev = None if ev_pdf is None else to_canonical(ev_pdf.drop(columns="_b"))
         cat, cal = side.value
         m = worker_model(ref).model
-        store = ShopData(tx, events=ev, catalog=cat, calendar=cal).to_store()
+        store = store_from_shop(ShopData(tx, events=ev, catalog=cat, calendar=cal))
         return as_output(m.score(tx, store, cutoff=cut), _CHURN_P1, _CHURN_DTYPES)
 
     # guest rows (no customer) feed no customer feature: dropping them keeps one bucket
     # from holding every guest checkout
     known = F.col("customer_id").isNotNull()
-    tx = _before(transactions, cut).filter(known).withColumn("_b", bucket_col("customer_id", n))
+    tx = before(transactions, cut).filter(known).withColumn("_b", bucket_col("customer_id", n))
     if events is None:
         part = tx.groupBy("_b").applyInPandas(lambda pdf: _score_group(pdf, None), schema1)
     else:
         check_columns(events, _EVENT_REQUIRED, "events")
-        ev = _before(events, cut).filter(known).withColumn("_b", bucket_col("customer_id", n))
+        ev = before(events, cut).filter(known).withColumn("_b", bucket_col("customer_id", n))
         part = (
             tx.groupBy("_b")
             .cogroup(ev.groupBy("_b"))
@@ -379,9 +355,9 @@ def score_forecast(
     """
     from pyspark.sql import functions as F
 
-    from ecomml.forecasting._panel import period_start
+    from ecomml.data.shop import ShopData
     from ecomml.forecasting.jobs import TrainedForecaster, forecast_shop, view_for
-    from ecomml.pipeline import ShopData
+    from ecomml.forecasting.panel import period_start
 
     cut = check_cutoff(cutoff)
     spark = transactions.sparkSession
@@ -389,7 +365,7 @@ def score_forecast(
     ref, loaded = resolve_model(spark, model, task="forecast", ship=ship_model)
     est = loaded.model
     freq = str(est.freq_)
-    _check_views(loaded, [view_for(freq)])
+    check_views(loaded, [view_for(freq)])
     start = period_start(cut, freq)
     sold = transactions.filter(
         (F.col("ts") < F.lit(start.to_pydatetime())) & (F.col("quantity") > 0)
@@ -402,7 +378,7 @@ def score_forecast(
     columns, dtypes = _forecast_columns(est, start, freq)
     schema = spark_schema(columns, dtypes)
     n = default_buckets(spark, num_partitions)
-    cal_b = _broadcast(spark, to_pandas_small(calendar))
+    cal_b = broadcast(spark, to_pandas_small(calendar))
 
     def _group(tx_pdf: pd.DataFrame, cat_pdf: pd.DataFrame | None) -> pd.DataFrame:
         tx = to_canonical(tx_pdf.drop(columns="_b"))
@@ -421,7 +397,7 @@ def score_forecast(
         fc = fc.loc[fc["sku"] != _PLACEHOLDER]
         return as_output(fc, columns, dtypes)
 
-    tx = _before(transactions, cut).withColumn("_b", bucket_col("sku", n))
+    tx = before(transactions, cut).withColumn("_b", bucket_col("sku", n))
     if catalog is None:
         out = tx.groupBy("_b").applyInPandas(lambda pdf: _group(pdf, None), schema)
     else:
@@ -452,10 +428,10 @@ def _placeholder_sale(start: pd.Timestamp, freq: str) -> pd.DataFrame:
 
 def _forecast_columns(est: Any, start: pd.Timestamp, freq: str) -> tuple[list[str], dict[str, Any]]:
     """Output columns and dtypes of ``est.predict`` (from a one-SKU history on the driver)."""
-    from ecomml.forecasting._panel import _date, _index
+    from ecomml.forecasting.panel import period_date, period_index
 
-    idx = int(_index(pd.DatetimeIndex([start]), freq)[0])
-    ds = _date(np.arange(idx - 6, idx), freq)
+    idx = int(period_index(pd.DatetimeIndex([start]), freq)[0])
+    ds = period_date(np.arange(idx - 6, idx), freq)
     hist = pd.DataFrame({"sku": "x", "ds": ds.astype("datetime64[ns]"), "y": [1.0, 0, 2, 0, 1, 3]})
     fc = est.predict(hist, start=start)
     return list(fc.columns), dict(fc.dtypes)

@@ -31,7 +31,7 @@ from ecomml.spark.partitioned import PartitionedForecaster, partition_key
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
 
-    from ecomml.recommend._base import BaseRecommender, Codes
+    from ecomml.recommend import BaseRecommender, Codes
 
 __all__ = ["train_partitioned_forecaster", "SparkALSRecommender", "SparkALSPipeline"]
 
@@ -72,9 +72,9 @@ def train_partitioned_forecaster(
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from ecomml.forecasting._panel import period_start
+    from ecomml.data.shop import ShopData
     from ecomml.forecasting.jobs import shop_panel
-    from ecomml.pipeline import ShopData
+    from ecomml.forecasting.panel import period_start
     from ecomml.spark.scoring import _before, _broadcast
 
     cut = check_cutoff(cutoff)
@@ -223,7 +223,7 @@ class SparkALSRecommender(ALSRecommender):
     def _fit(self, codes: Codes) -> None:
         from pyspark.ml.recommendation import ALS
 
-        from ecomml.spark.session import get_spark_session
+        from ecomml.features.spark_session import get_spark_session
 
         spark = get_spark_session(self.spark_master)
         w = self.state_["weight"].tocoo()

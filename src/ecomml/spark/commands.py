@@ -104,7 +104,7 @@ def parse_conf(items: list[str] | None) -> dict[str, str]:
 
 def spark_session(master: str | None, conf: list[str] | None) -> Any:
     """The session for a CLI command (the active one under ``spark-submit``)."""
-    from ecomml.spark.session import get_spark_session
+    from ecomml.features.spark_session import get_spark_session
 
     return get_spark_session(master or "local[2]", config=parse_conf(conf) or None)
 
@@ -344,7 +344,7 @@ def train_forecast_frame(
     import pandas as pd
     from pyspark.sql import functions as F
 
-    from ecomml.forecasting._panel import period_start
+    from ecomml.forecasting.panel import period_start
     from ecomml.spark.training import train_partitioned_forecaster
 
     spark = spark_session(master, conf)

@@ -12,25 +12,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml._validation import check_cutoff
-
-if TYPE_CHECKING:
-    from ecomml.features.engines import Engine
-    from ecomml.features.store import FeatureStore
+from ecomml.data.shop import ShopData, before_cutoff, default_cutoff
+from ecomml.features.store import store_from_shop
+from ecomml.task import StepContext
 
 __all__ = [
-    "ShopData",
-    "load_shop",
     "run_quickstart",
     "QuickstartResult",
-    "default_cutoff",
-    "StepContext",
-    "StepResult",
     "TASK_STEPS",
 ]
 
@@ -44,164 +38,6 @@ TASK_STEPS: tuple[str, ...] = (
     "ecomml.forecasting",
     "ecomml.inventory",
 )
-
-
-@dataclass
-class StepContext:
-    """What a task step of the main job gets: the shop (already cut), its store, the cutoff."""
-
-    shop: ShopData
-    store: FeatureStore
-    cutoff: pd.Timestamp
-    out_dir: Path
-    features_dir: Path
-    manifest: dict[str, Any]
-    #: report progress within the step: ``ctx.say("fitting")`` shows on the progress bar
-    say: Callable[[str], None]
-
-
-@dataclass
-class StepResult:
-    """What a task step produced.
-
-    ``outputs`` keys are paths relative to ``out_dir`` (PNG files under ``plots/`` are
-    logged to MLflow as plots); ``metrics`` are logged with the task name as prefix;
-    ``summary`` goes into ``summary.json`` under the task name.
-    """
-
-    task: str
-    outputs: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ShopData:
-    """Canonical tables of one shop plus where they came from and how they were cleaned."""
-
-    transactions: pd.DataFrame
-    events: pd.DataFrame | None = None
-    catalog: pd.DataFrame | None = None
-    calendar: pd.DataFrame | None = None
-    source: str = "sample shop"
-    cleaning: Any = None
-    fingerprint: dict[str, Any] = field(default_factory=dict)
-
-    def to_store(self, engine: Engine | None = None) -> FeatureStore:
-        """A feature store (built-in views) with every table of this shop registered."""
-        from ecomml.features.store import FeatureStore
-
-        store = FeatureStore(engine)
-        for table in ("transactions", "events", "catalog", "calendar"):
-            frame = getattr(self, table)
-            if frame is not None:
-                store.register(table, frame)
-        return store
-
-
-def load_shop(
-    transactions: str | os.PathLike[str] | None = None,
-    *,
-    format: str = "auto",
-    mapping: Mapping[str, str] | None = None,
-    events: str | os.PathLike[str] | None = None,
-    catalog: str | os.PathLike[str] | None = None,
-    calendar: str | os.PathLike[str] | None = None,
-    encoding: str | None = None,
-    clean: bool = True,
-    seed: int = 0,
-    max_ts: Any = None,
-    cutoff: Any = None,
-) -> ShopData:
-    """Read a shop's tables (validated and cleaned), or build the seeded sample shop when
-    ``transactions`` is None.
-
-    With ``cutoff``, rows at or after it are dropped *before* cleaning, so no cleaning
-    rule can use the future (e.g. a cancellation after the cutoff never removes the sale
-    it reverses from the history before it).
-    """
-    from ecomml.tracking import data_fingerprint
-
-    cut = check_cutoff(cutoff) if cutoff is not None else None
-
-    if transactions is None:
-        from ecomml.data.synth import make_shop
-
-        shop = make_shop(seed=seed)
-        data = ShopData(
-            transactions=shop.transactions,
-            events=shop.events,
-            catalog=shop.catalog,
-            calendar=shop.calendar,
-            source=f"built-in sample shop (seed={seed})",
-        )
-        data.fingerprint = data_fingerprint(shop.transactions)
-        data.fingerprint["path"] = data.source
-        if cut is not None:
-            data.transactions = _before(shop.transactions, cut)
-            data.events = _before(shop.events, cut)
-        return data
-
-    from ecomml.data import clean_transactions, read_transactions
-
-    tx, report = read_transactions(
-        transactions,
-        format=format,
-        mapping=dict(mapping or {}),
-        clean=clean and cut is None,
-        encoding=encoding,
-        max_ts=max_ts,
-    )
-    if cut is not None:
-        tx = _before(tx, cut)
-        if clean:
-            tx, report = clean_transactions(tx)
-    data = ShopData(transactions=tx, source=str(transactions), cleaning=report if clean else None)
-    data.fingerprint = data_fingerprint(transactions)
-    if events is not None:
-        data.events = _read_side_table(events, "events", max_ts=max_ts)
-        if cut is not None:
-            data.events = _before(data.events, cut)
-    if catalog is not None:
-        data.catalog = _read_side_table(catalog, "catalog")
-    if calendar is not None:
-        data.calendar = _read_side_table(calendar, "calendar")
-    return data
-
-
-def _read_side_table(
-    path: str | os.PathLike[str], table: str, *, max_ts: Any = None
-) -> pd.DataFrame:
-    """Read an events/catalog/calendar file, which must already use canonical column names."""
-    from ecomml.data import read_table
-    from ecomml.exceptions import SchemaError
-
-    try:
-        return read_table(path, table=table, max_ts=max_ts)
-    except SchemaError as err:
-        raise SchemaError(
-            f"{str(err).split('. ')[0]}. --{table} files are read with canonical column names "
-            f"({', '.join(err.missing) or 'see the README'} missing): rename them, or convert "
-            f"the file first with `ecomml data convert {Path(path).name} {table}.parquet "
-            f"--table {table} --map Source=canonical`.",
-            missing=err.missing,
-            columns=err.columns,
-        ) from err
-
-
-def _before(frame: pd.DataFrame | None, cutoff: pd.Timestamp) -> pd.DataFrame | None:
-    if frame is None:
-        return None
-    return frame.loc[frame["ts"] < cutoff].reset_index(drop=True)
-
-
-def default_cutoff(transactions: pd.DataFrame) -> pd.Timestamp:
-    """The day after the last transaction: every row of the data is history."""
-    if transactions.empty:
-        from ecomml.exceptions import DataQualityError
-
-        raise DataQualityError("transactions has no rows after cleaning; nothing to build")
-    return pd.Timestamp(transactions["ts"].max()).normalize() + pd.Timedelta(days=1)
 
 
 @dataclass
@@ -241,7 +77,7 @@ def run_quickstart(
     tx = shop.transactions
     cut = check_cutoff(cutoff) if cutoff is not None else default_cutoff(tx)
     # Everything below (outputs, summary, plots) sees only the history before the cutoff.
-    tx = _before(tx, cut)
+    tx = before_cutoff(tx, cut)
     if tx is None or tx.empty:
         from ecomml.exceptions import DataQualityError
 
@@ -253,7 +89,7 @@ def run_quickstart(
         )
     shop = ShopData(
         transactions=tx,
-        events=_before(shop.events, cut),
+        events=before_cutoff(shop.events, cut),
         catalog=shop.catalog,
         calendar=shop.calendar,
         source=shop.source,
@@ -284,7 +120,7 @@ def run_quickstart(
     seconds["data"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    store = shop.to_store()
+    store = store_from_shop(shop)
     names = list(store.views)
     view_rows: dict[str, int] = {}
     feat_dir = out / "features"

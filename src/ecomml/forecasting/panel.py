@@ -59,12 +59,12 @@ def season_length(freq: str) -> int:
     return 52 if freq == "W" else 7
 
 
-def _index(ds: pd.Series | pd.DatetimeIndex, freq: str) -> np.ndarray:
+def period_index(ds: pd.Series | pd.DatetimeIndex, freq: str) -> np.ndarray:
     days = (pd.DatetimeIndex(ds).normalize() - _EPOCH).days.to_numpy()
     return days // _step(freq)
 
 
-def _date(idx: np.ndarray | int, freq: str) -> pd.DatetimeIndex:
+def period_date(idx: np.ndarray | int, freq: str) -> pd.DatetimeIndex:
     arr = np.atleast_1d(np.asarray(idx, dtype=np.int64)) * _step(freq)
     return pd.DatetimeIndex(_EPOCH + pd.to_timedelta(arr, unit="D"))
 
@@ -97,11 +97,11 @@ class Panel:
         return int(self.Y.shape[1])
 
     def dates(self) -> pd.DatetimeIndex:
-        return _date(np.arange(self.t0, self.t0 + self.n_periods), self.freq)
+        return period_date(np.arange(self.t0, self.t0 + self.n_periods), self.freq)
 
     def column(self, ds: Any) -> int:
         """Column index of the period starting at ``ds`` (may be outside the matrix)."""
-        return int(_index(pd.DatetimeIndex([pd.Timestamp(ds)]), self.freq)[0]) - self.t0
+        return int(period_index(pd.DatetimeIndex([pd.Timestamp(ds)]), self.freq)[0]) - self.t0
 
     def first_col(self) -> np.ndarray:
         """Column of each SKU's first period (n_periods if none)."""
@@ -126,7 +126,7 @@ def to_panel(df: pd.DataFrame, freq: str, *, name: str = "panel") -> Panel:
             f"{name} column 'y' must be a non-negative number (units sold); rows {bad} are "
             "not. Fill periods without sales with 0 and drop returns."
         )
-    idx = _index(ds, freq)
+    idx = period_index(ds, freq)
     if freq == "W" and (ds.dt.dayofweek != 0).any():
         bad = ds[ds.dt.dayofweek != 0]
         raise DataQualityError(
@@ -216,13 +216,13 @@ def panel_from_transactions(
     if out.empty:
         return out.assign(y=out["y"].astype(np.float64))
     # dense grid to the last complete period
-    last = _index(pd.DatetimeIndex([end]), freq)[0] - 1
+    last = period_index(pd.DatetimeIndex([end]), freq)[0] - 1
     first = out.groupby("sku")["ds"].min()
-    idx_first = _index(pd.DatetimeIndex(first.to_numpy()), freq)
+    idx_first = period_index(pd.DatetimeIndex(first.to_numpy()), freq)
     lens = last - idx_first + 1
     sku = np.repeat(first.index.to_numpy(), lens)
     pidx = np.concatenate([np.arange(a, last + 1) for a in idx_first]) if len(lens) else []
-    grid = pd.DataFrame({"sku": sku, "ds": _date(np.asarray(pidx, dtype=np.int64), freq)})
+    grid = pd.DataFrame({"sku": sku, "ds": period_date(np.asarray(pidx, dtype=np.int64), freq)})
     out = grid.merge(out, on=["sku", "ds"], how="left").fillna({"y": 0.0})
     cat = _categories(catalog)
     if cat is not None:
