@@ -75,7 +75,7 @@ def train_partitioned_forecaster(
     from ecomml.data.shop import ShopData
     from ecomml.forecasting.jobs import shop_panel
     from ecomml.forecasting.panel import period_start
-    from ecomml.spark.scoring import _before, _broadcast
+    from ecomml.spark._common import before, broadcast
 
     cut = check_cutoff(cutoff)
     spark = transactions.sparkSession
@@ -85,7 +85,7 @@ def train_partitioned_forecaster(
         min_skus=min_skus,
     )  # fmt: skip
     pf._check_params()
-    tx = _before(transactions, cut)
+    tx = before(transactions, cut)
     if isinstance(catalog, pd.DataFrame):
         catalog = spark.createDataFrame(to_canonical(catalog))
     # each SKU's partition: from the catalog, else its last value in the transactions
@@ -122,7 +122,7 @@ def train_partitioned_forecaster(
     group = F.when(F.col("_part").isin(list(pooled)), F.lit("_pooled")).otherwise(F.col("_part"))
     tx = tx.join(F.broadcast(parts), "sku", "left").fillna({"_part": "unknown"})
     tx = tx.withColumn("_group", group if pooled else F.col("_part"))
-    side = _broadcast(spark, (to_pandas_small(calendar), to_pandas_small(catalog)))
+    side = broadcast(spark, (to_pandas_small(calendar), to_pandas_small(catalog)))
     schema = T.StructType(
         [
             T.StructField("partition", T.StringType()),
