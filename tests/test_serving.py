@@ -134,7 +134,7 @@ def _register(model_dir: Path, name: str) -> str:
 def test_serve_forecast(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
     from ecomml.data.shop import ShopData
     from ecomml.forecasting.auto import make_forecaster
-    from ecomml.forecasting.jobs import shop_panel, view_for
+    from ecomml.forecasting.task import shop_panel, view_for
 
     data = ShopData(transactions=shop.transactions.loc[shop.transactions["ts"] < CUTOFF])
     panel, store = shop_panel(data, CUTOFF, "W")

@@ -1,8 +1,8 @@
-"""The main job: shop data -> feature store -> every task's model -> outputs and MLflow runs.
+"""The main job: shop data -> feature store -> every registered task -> outputs and MLflow.
 
-``load_shop`` reads a user's export (or builds the built-in sample shop) into canonical
-tables; ``run_quickstart`` builds every feature view as of a cutoff, writes outputs and
-plots, runs every task step in ``TASK_STEPS`` on the same store, and logs one MLflow run.
+``run_quickstart`` builds every feature view as of a cutoff, writes outputs and overview
+plots, runs every task of :mod:`ecomml.registry` (``Task.run_quickstart``) on the same
+store, and logs one MLflow run.
 """
 
 from __future__ import annotations
@@ -30,14 +30,9 @@ __all__ = [
 
 Progress = Callable[[str, float], None]
 
-#: Modules whose ``run_quickstart_step(ctx: StepContext) -> StepResult`` the main job runs,
-#: in order, after the feature store is built.
-TASK_STEPS: tuple[str, ...] = (
-    "ecomml.churn",
-    "ecomml.recommend",
-    "ecomml.forecasting",
-    "ecomml.inventory",
-)
+#: The tasks the main job runs, in order (default: every registered task); tests may
+#: narrow it.
+TASK_STEPS: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -159,12 +154,13 @@ def run_quickstart(
 
     step_metrics: dict[str, float] = {}
     step_summaries: dict[str, Any] = {}
-    for i, module in enumerate(TASK_STEPS):
-        import importlib
+    from ecomml.registry import get_task, task_names
 
-        lo, hi = 0.55 + 0.4 * i / len(TASK_STEPS), 0.55 + 0.4 * (i + 1) / len(TASK_STEPS)
-        task_name = module.rsplit(".", 1)[-1]
-        say(task_name, lo)
+    steps = [get_task(n) for n in (task_names() if TASK_STEPS is None else TASK_STEPS)]
+    steps = [task for task in steps if task.in_quickstart]
+    for i, task in enumerate(steps):
+        lo, hi = 0.55 + 0.4 * i / len(steps), 0.55 + 0.4 * (i + 1) / len(steps)
+        say(task.name, lo)
         t0 = time.perf_counter()
         ctx = StepContext(
             shop=shop,
@@ -173,14 +169,14 @@ def run_quickstart(
             out_dir=out,
             features_dir=feat_dir,
             manifest=manifest,
-            say=lambda msg, _lo=lo, _name=task_name: say(f"{_name}: {msg}", _lo),
+            say=lambda msg, _lo=lo, _name=task.name: say(f"{_name}: {msg}", _lo),
         )
-        res = importlib.import_module(module).run_quickstart_step(ctx)
+        res = task.run_quickstart(ctx)
         outputs.update(res.outputs)
         step_metrics.update({f"{res.task}.{k}": float(v) for k, v in res.metrics.items()})
         step_summaries[res.task] = res.summary
         seconds[res.task] = time.perf_counter() - t0
-        say(f"{task_name} done", hi)
+        say(f"{task.name} done", hi)
 
     summary = {
         "source": shop.source,

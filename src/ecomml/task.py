@@ -1,24 +1,63 @@
-"""What every task of the main job gets and returns (the task contract's data types)."""
+"""The task contract: what every task (forecast, inventory, churn, recommend, ...) defines once.
+
+A task is one object in its domain package's ``task.py``. It names the feature views it
+reads, fits a model on a shop's canonical tables and feature store as of a cutoff,
+evaluates parameters on rolling folds, scores a fitted model into a table with a declared
+output schema, and runs its part of the main job. The runner (:mod:`ecomml.runner`), the
+CLI, experiments, the quickstart and the MLflow wrapper are loops over
+:mod:`ecomml.registry`; none of them knows a task by name.
+
+Adding a task: subclass :class:`Task` in ``<domain>/task.py`` and add one line to
+``ecomml.registry.TASKS``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import abc
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
+from ecomml.exceptions import SchemaError
+
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
 
-__all__ = ["StepContext", "StepResult"]
+__all__ = ["Task", "Evaluation", "StepContext", "StepResult", "Say"]
+
+#: A progress callback: ``say("fitting the ranker")``.
+Say = Callable[[str], None]
+
+
+def _quiet(msg: str) -> None:
+    """The progress callback that says nothing."""
+
+
+@dataclass
+class Evaluation:
+    """Per-fold metrics (``fold, cutoff, <metric>...``) and the evaluation figures."""
+
+    folds: pd.DataFrame
+    figures: dict[str, Figure] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def aggregate(self) -> dict[str, float]:
+        """Mean of every metric over the folds (NaN folds ignored)."""
+        num = self.folds.drop(columns=["fold", "cutoff"], errors="ignore")
+        means = num.apply(pd.to_numeric, errors="coerce").mean()
+        return {k: float(v) for k, v in means.items() if np.isfinite(v)}
 
 
 @dataclass
 class StepContext:
-    """What a task step of the main job gets: the shop (already cut), its store, the cutoff."""
+    """What a task gets in the main job: the shop (already cut), its store, the cutoff."""
 
     shop: ShopData
     store: FeatureStore
@@ -32,7 +71,7 @@ class StepContext:
 
 @dataclass
 class StepResult:
-    """What a task step produced.
+    """What a task produced in the main job.
 
     ``outputs`` keys are paths relative to ``out_dir`` (PNG files under ``plots/`` are
     logged to MLflow as plots); ``metrics`` are logged with the task name as prefix;
@@ -43,3 +82,137 @@ class StepResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+class Task(abc.ABC):
+    """One task, defined once and run the same way by every entry point.
+
+    Class attributes declare what the applications need to know without running anything:
+
+    - ``name``: the task's name on the command line, in configs and in model metadata;
+    - ``output_columns``: the declared output schema of :meth:`score` (in order);
+    - ``metrics``: the metrics :meth:`evaluate` reports, the first one ranks runs;
+    - ``params``: task options (outside the model's own parameters) and their defaults;
+    - ``models``: the model names a config may choose;
+    - ``fold_unit``: what ``step`` between fold cutoffs counts (``"periods"`` or ``"days"``).
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str] = ""
+    output_columns: ClassVar[tuple[str, ...]] = ()
+    metrics: ClassVar[tuple[str, ...]] = ()
+    params: ClassVar[Mapping[str, Any]] = {}
+    models: ClassVar[tuple[str, ...]] = ()
+    fold_unit: ClassVar[str] = "days"
+    #: the main job runs tasks in registry order; later tasks may read earlier outputs
+    in_quickstart: ClassVar[bool] = True
+
+    # ------------------------------------------------------------------ parameters
+    def task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The task options in ``params`` with their defaults filled in."""
+        given = dict(params or {})
+        return {k: given.get(k, v) for k, v in self.params.items()}
+
+    def model_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The model's own parameters in ``params`` (everything that is not a task option)."""
+        return {k: v for k, v in (params or {}).items() if k not in self.params and k != "model"}
+
+    def model_param_names(self, params: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+        """The parameters the task's model (as chosen by ``params``) accepts."""
+        names = self.make_model(params).get_params(deep=False)
+        return tuple(n for n in names if n not in self.params)
+
+    # ------------------------------------------------------------------ the contract
+    @abc.abstractmethod
+    def make_model(self, params: Mapping[str, Any] | None = None) -> Any:
+        """An unfitted model from ``params``; unknown or bad values raise ConfigError."""
+
+    @abc.abstractmethod
+    def views(self, model: Any) -> list[str]:
+        """The feature views a fitted ``model`` reads (their SQL hashes go with the model)."""
+
+    @abc.abstractmethod
+    def fit(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> Any:
+        """Fit the task's model on everything before ``cutoff``; returns the fitted model."""
+
+    @abc.abstractmethod
+    def evaluate(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        folds: int,
+        step: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> Evaluation:
+        """Refit ``params`` at ``folds`` rolling cutoffs before ``cutoff`` and score each fold."""
+
+    @abc.abstractmethod
+    def score(
+        self,
+        model: Any,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """Score with a fitted model as of ``cutoff``; columns start with ``output_columns``."""
+
+    @abc.abstractmethod
+    def run_quickstart(self, ctx: StepContext) -> StepResult:
+        """The task's part of the main job: fit, validate against a baseline, write outputs."""
+
+    # ------------------------------------------------------------------ optional hooks
+    def metadata(self, model: Any, shop: ShopData, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Task-specific metadata saved with the model (JSON-able)."""
+        return {}
+
+    def training_window(self, model: Any, shop: ShopData) -> tuple[Any, Any] | None:
+        """First and last timestamp the model learnt from."""
+        tx = shop.transactions
+        if tx.empty:
+            return None
+        return tx["ts"].min(), tx["ts"].max()
+
+    def figures(
+        self, model: Any, shop: ShopData, store: FeatureStore | None, *, cutoff: pd.Timestamp
+    ) -> dict[str, Figure]:
+        """Pictures of a fitted model (validation curves, ...), saved as PNG and logged."""
+        return {}
+
+    def describe(self, model: Any) -> list[str]:
+        """Short lines for the console after training."""
+        return []
+
+    def check_output(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Refuse a scored table that lacks a declared output column."""
+        missing = [c for c in self.output_columns if c not in frame.columns]
+        if missing:
+            raise SchemaError(
+                f"task {self.name!r} produced a table without its declared columns "
+                f"{missing}; this is a bug in the task's score()",
+                missing=missing,
+                columns=list(frame.columns),
+            )
+        return frame
+
+    def check_model(self, model: Any) -> None:
+        """Refuse a model that is not this task's (e.g. a forecaster given to churn).
+
+        The default accepts any model; tasks override it.
+        """
+        return None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"

@@ -231,7 +231,7 @@ def test_predict_by_alias_refuses_other_features_or_versions(
     import ecomml
     from ecomml.data.shop import load_shop
     from ecomml.forecasting.auto import make_forecaster
-    from ecomml.forecasting.jobs import shop_panel
+    from ecomml.forecasting.task import shop_panel
     from ecomml.modelstore import log_model, save_model, set_model_alias
     from ecomml.tracking import tracked_run
 

@@ -101,7 +101,7 @@ def test_cli_errors_are_one_line(shop_files, tmp_path: Path, monkeypatch) -> Non
 
 def test_quickstart_step(small_fc_shop, tmp_path: Path) -> None:  # noqa: ANN001
     from ecomml.data.shop import ShopData
-    from ecomml.forecasting.quickstart import run_quickstart_step
+    from ecomml.forecasting import ForecastTask
     from ecomml.task import StepContext
 
     cut = pd.Timestamp("2024-02-05")
@@ -110,7 +110,7 @@ def test_quickstart_step(small_fc_shop, tmp_path: Path) -> None:  # noqa: ANN001
                     calendar=small_fc_shop.calendar)  # fmt: skip
     ctx = StepContext(shop=shop, store=store_from_shop(shop), cutoff=cut, out_dir=tmp_path,
                       features_dir=tmp_path / "f", manifest={}, say=lambda m: None)  # fmt: skip
-    res = run_quickstart_step(ctx)
+    res = ForecastTask().run_quickstart(ctx)
     assert res.task == "forecast"
     for key in ("forecast/forecast.parquet", "plots/forecast/fan.png",
                 "plots/forecast/coverage.png", "plots/forecast/error_by_class.png"):  # fmt: skip

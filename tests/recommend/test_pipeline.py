@@ -144,7 +144,7 @@ def test_pipeline_needs_history_before_the_label_window(interactions) -> None:  
 
 
 def test_quickstart_step(rec_shop, tmp_path: Path) -> None:  # noqa: ANN001
-    from ecomml.recommend.step import run_quickstart_step
+    from ecomml.recommend import RecommendTask
 
     shop = ShopData(rec_shop.transactions, rec_shop.events, rec_shop.catalog, rec_shop.calendar)
     ctx = StepContext(
@@ -156,7 +156,7 @@ def test_quickstart_step(rec_shop, tmp_path: Path) -> None:  # noqa: ANN001
         manifest={},
         say=lambda msg: None,
     )
-    res = run_quickstart_step(ctx)
+    res = RecommendTask().run_quickstart(ctx)
     assert res.task == "recommend"
     assert (tmp_path / "plots" / "recommend" / "metrics_at_k.png").is_file()
     recs = pd.read_parquet(res.outputs["recommend/recommendations"])

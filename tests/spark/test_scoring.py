@@ -93,7 +93,7 @@ FAST_FC = {"n_estimators": 20, "max_train_rows": 5000, "max_origins": 10, "horiz
 @pytest.fixture(scope="module")
 def forecast_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
     from ecomml.forecasting import LightGBMForecaster
-    from ecomml.forecasting.jobs import shop_panel, view_for
+    from ecomml.forecasting.task import shop_panel, view_for
     from ecomml.modelstore import feature_hashes, save_model
 
     panel, store = shop_panel(shop, CUT, "W")
@@ -106,7 +106,7 @@ def forecast_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def test_forecast_equals_local(spark, shop, forecast_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from ecomml.forecasting.jobs import forecast_shop, load_forecaster
+    from ecomml.forecasting.task import forecast_shop, load_forecaster
     from ecomml.spark import score_forecast
 
     cat = shop.catalog.copy()

@@ -25,7 +25,7 @@ def shop():  # type: ignore[no-untyped-def]
 
 
 def test_partitioned_forecaster_spark_equals_local(spark, shop, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from ecomml.forecasting.jobs import forecast_shop, load_forecaster, shop_panel, view_for
+    from ecomml.forecasting.task import forecast_shop, load_forecaster, shop_panel, view_for
     from ecomml.modelstore import feature_hashes, save_model
     from ecomml.spark import PartitionedForecaster, score_forecast, train_partitioned_forecaster
 

@@ -13,8 +13,8 @@ from ecomml.churn.labels import (
     rfm_summary,
 )
 from ecomml.churn.model import ChurnClassifier
-from ecomml.churn.quickstart import run_quickstart_step
 from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel, btyd_features, hash_ids
+from ecomml.churn.task import ChurnTask
 from ecomml.churn.tiers import (
     SegmentRules,
     TierRules,
@@ -30,7 +30,7 @@ __all__ = [
     "GammaGammaModel",
     "ChurnClassifier",
     "ChurnModel",
-    "run_quickstart_step",
+    "ChurnTask",
     "SCORED_COLUMNS",
     "btyd_features",
     "hash_ids",

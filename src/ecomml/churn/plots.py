@@ -21,7 +21,7 @@ from ecomml.metrics.classification import (
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_calibration", "plot_gains", "plot_roc_pr", "plot_segments"]
+__all__ = ["plot_calibration", "plot_gains", "plot_roc_pr", "plot_segments", "model_figures"]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -109,3 +109,22 @@ def plot_segments(scored: pd.DataFrame) -> Figure:
     ax2.set_ylabel("value at risk")
     ax2.set_title("Value at risk by segment")
     return fig
+
+
+def model_figures(model: Any, scored: pd.DataFrame) -> dict[str, Figure]:
+    """The figures of a fitted :class:`~ecomml.churn.ChurnModel` and its scored list:
+    segments, and (when it kept a holdout with both classes) calibration, gains and ROC/PR
+    of the classifier against BG/NBD alone; ``{file name: figure}``."""
+    out: dict[str, Figure] = {"segments.png": plot_segments(scored)}
+    val = getattr(model, "validation_", None) or {}
+    if val.get("y"):
+        y = np.asarray(val["y"])
+        if 0 < y.mean() < 1:
+            scores = {
+                "classifier": np.asarray(val["p_classifier"]),
+                "BG/NBD": np.asarray(val["p_btyd"]),
+            }
+            out["calibration.png"] = plot_calibration(y, scores)
+            out["gains.png"] = plot_gains(y, scores)
+            out["roc_pr.png"] = plot_roc_pr(y, scores)
+    return out

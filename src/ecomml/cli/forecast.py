@@ -168,7 +168,7 @@ def train_forecast(
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.auto import make_forecaster
         from ecomml.forecasting.backtest import backtest as run_backtest
-        from ecomml.forecasting.jobs import shop_panel, view_for
+        from ecomml.forecasting.task import shop_panel, view_for
         from ecomml.modelstore import feature_hashes, save_model
 
         if register_name and no_track:
@@ -305,8 +305,8 @@ def predict_forecast(
         from ecomml._io import atomic_path
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
-        from ecomml.forecasting.jobs import forecast_shop, load_forecaster
         from ecomml.forecasting.leadtime import lead_time_demand
+        from ecomml.forecasting.task import forecast_shop, load_forecaster
         from ecomml.modelstore import is_mlflow_uri
 
         if (lead_time is None) != (lead_time_output is None):
@@ -390,7 +390,7 @@ def backtest_forecast(
         from ecomml._io import atomic_path
         from ecomml.forecasting.auto import make_forecaster
         from ecomml.forecasting.backtest import backtest as run_backtest
-        from ecomml.forecasting.jobs import shop_panel
+        from ecomml.forecasting.task import shop_panel
 
         f = freq.upper()
         names = [m.strip() for m in models.split(",") if m.strip()]

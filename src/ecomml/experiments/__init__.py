@@ -2,8 +2,6 @@
 a leaderboard, and the best model saved, logged and optionally registered."""
 
 from ecomml.experiments.config import (
-    TASK_METRICS,
-    TASKS,
     ExperimentConfig,
     load_config,
     metric_direction,
@@ -25,3 +23,12 @@ __all__ = [
     "leaderboard",
     "write_leaderboard",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``TASKS`` and ``TASK_METRICS`` are read from the task registry on first use."""
+    if name in ("TASKS", "TASK_METRICS"):
+        from ecomml.experiments import config
+
+        return getattr(config, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,50 +34,40 @@ import pandas as pd
 from ecomml.exceptions import ConfigError
 
 __all__ = [
-    "TASKS",
-    "TASK_METRICS",
+    "TASKS",  # noqa: F822 - module __getattr__
+    "TASK_METRICS",  # noqa: F822 - module __getattr__
     "ExperimentConfig",
     "load_config",
     "parse_config",
     "metric_direction",
 ]
 
-TASKS: tuple[str, ...] = ("forecast", "churn", "recommend")
-
-#: Metrics each task can report; the first in a config ranks runs.
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "forecast": (
-        "scaled_pinball",
-        "wape",
-        "mase",
-        "rmsse",
-        "bias",
-        "coverage_80",
-        "coverage_90",
-    ),  # fmt: skip
-    "churn": ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top_decile"),
-    "recommend": tuple(
-        f"{m}_at_{k}"
-        for k in (10, 20)
-        for m in ("ndcg", "recall", "precision", "map", "hit", "coverage", "novelty")
-    ),
-}
-
 _HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "lift_top_decile", "ndcg", "recall", "precision",
-                     "map", "hit", "coverage_at", "novelty")  # fmt: skip
+                     "map", "hit", "coverage_at", "novelty", "fill_rate", "cycle_service",
+                     "turns")  # fmt: skip
 
-#: Task options (outside the model's own parameters) and their defaults.
-TASK_PARAMS: dict[str, dict[str, Any]] = {
-    "forecast": {"freq": "W", "horizon": 8},
-    "churn": {"horizon": 90},
-    "recommend": {"k": 20, "window_days": 91, "use_store": True},
-}
 
-MODEL_NAMES: dict[str, tuple[str, ...]] = {
-    "forecast": ("lgbm", "auto", "naive", "snaive", "ma", "ets", "croston", "sba", "tsb"),
-    "churn": ("churn",),
-    "recommend": ("pipeline",),
-}
+def _registry_table(attr: str) -> dict[str, Any]:
+    from ecomml.registry import all_tasks
+
+    return {task.name: getattr(task, attr) for task in all_tasks()}
+
+
+def __getattr__(name: str) -> Any:
+    """``TASKS``, ``TASK_METRICS``, ``TASK_PARAMS`` and ``MODEL_NAMES`` come from the task
+    registry (read on first use, so importing this module stays light)."""
+    if name == "TASKS":
+        from ecomml.registry import task_names
+
+        return task_names()
+    if name == "TASK_METRICS":
+        return {k: tuple(v) for k, v in _registry_table("metrics").items()}
+    if name == "TASK_PARAMS":
+        return {k: dict(v) for k, v in _registry_table("params").items()}
+    if name == "MODEL_NAMES":
+        return {k: tuple(v) for k, v in _registry_table("models").items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TOP_KEYS = ("name", "task", "description", "data", "cleaning", "cutoff", "folds",
              "task_params", "model", "metrics", "grid", "register", "seed")  # fmt: skip
@@ -193,10 +183,13 @@ def parse_config(
     if not top:
         raise ConfigError(f"{src}: empty config; it needs at least task and cutoff")
     task = top.get("task")
-    if task not in TASKS:
-        close = difflib.get_close_matches(str(task), TASKS, n=1)
+    from ecomml.registry import get_task, task_names
+
+    tasks = task_names()
+    if task not in tasks:
+        close = difflib.get_close_matches(str(task), tasks, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{src}: task must be one of {', '.join(TASKS)}, got {task!r}{hint}")
+        raise ConfigError(f"{src}: task must be one of {', '.join(tasks)}, got {task!r}{hint}")
     if "cutoff" not in top:
         raise ConfigError(
             f"{src}: cutoff is required (the final model learns from ts < cutoff; "
@@ -241,13 +234,13 @@ def parse_config(
         n_folds = _int(f.get("n", 2), src, "folds.n")
         step = None if f.get("step") is None else _int(f["step"], src, "folds.step")
 
-    defaults = TASK_PARAMS[task]
+    defaults = dict(get_task(task).params)
     tp = _check_keys(top.get("task_params"), tuple(defaults), src, "task_params")
     task_params = {**defaults, **tp}
     _check_task_params(task, task_params, src)
 
     model = _check_keys(top.get("model"), _MODEL_KEYS, src, "model")
-    names = MODEL_NAMES[task]
+    names = get_task(task).models
     model_name = str(model.get("name", names[0]))
     if model_name not in names:
         close = difflib.get_close_matches(model_name, names, n=1)
@@ -260,7 +253,7 @@ def parse_config(
     if not isinstance(params, dict):
         raise ConfigError(f"{src}: model.params must be a mapping of parameter: value")
 
-    allowed = TASK_METRICS[task]
+    allowed = get_task(task).metrics
     metrics_raw = top.get("metrics") or [allowed[0]]
     if isinstance(metrics_raw, str):
         metrics_raw = [metrics_raw]
@@ -329,31 +322,16 @@ def _check_task_params(task: str, tp: dict[str, Any], src: str) -> None:
 
 
 def _model_param_names(cfg: ExperimentConfig) -> tuple[str, ...]:
-    import inspect
+    from ecomml.registry import get_task
 
-    if cfg.task == "forecast":
-        from ecomml.forecasting.auto import make_forecaster
-
-        est = make_forecaster(
-            cfg.model, freq=cfg.task_params["freq"], horizon=cfg.task_params["horizon"]
-        )
-        return tuple(est.get_params(deep=False))
-    if cfg.task == "churn":
-        from ecomml.churn.scoring import ChurnModel
-
-        cls: Any = ChurnModel
-    else:
-        from ecomml.recommend import RecommenderPipeline
-
-        cls = RecommenderPipeline
-    sig = inspect.signature(cls.__init__)
-    skip = {"self", "horizon"} if cfg.task == "churn" else {"self"}
-    return tuple(n for n in sig.parameters if n not in skip)
+    return get_task(cfg.task).model_param_names({**cfg.task_params, "model": cfg.model})
 
 
 def _check_model_params(cfg: ExperimentConfig, src: str) -> None:
     allowed = _model_param_names(cfg)
-    fixed = {"freq", "horizon"} if cfg.task == "forecast" else set()
+    from ecomml.registry import get_task
+
+    fixed = set(get_task(cfg.task).params)
     for section, keys in (("model.params", cfg.model_params), ("grid", cfg.grid)):
         for k in keys:
             if k in fixed:

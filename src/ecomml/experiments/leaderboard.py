@@ -9,7 +9,6 @@ import pandas as pd
 
 from ecomml._io import atomic_path
 from ecomml.exceptions import ConfigError, TrackingError
-from ecomml.experiments.config import TASK_METRICS
 from ecomml.experiments.runner import rank_value
 
 __all__ = ["leaderboard", "write_leaderboard", "LEADERBOARD_COLUMNS"]
@@ -80,7 +79,7 @@ def leaderboard(experiment: str | None = None) -> pd.DataFrame:
             "primary_metric": pm,
             "score": r.get(f"metrics.{pm}", float("nan")),
         }
-        for m in TASK_METRICS.get(task, ()):
+        for m in _task_metrics(task):
             if f"metrics.{m}" in runs.columns:
                 row[m] = r[f"metrics.{m}"]
         row["_start"] = r["start_time"]
@@ -127,3 +126,10 @@ def _markdown(df: pd.DataFrame) -> str:
     sep = "| " + " | ".join("---" for _ in df.columns) + " |"
     body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join([head, sep, *body]) + "\n"
+
+
+def _task_metrics(task: str) -> tuple[str, ...]:
+    """The metrics a registered task reports (none for an unknown task name)."""
+    from ecomml.registry import TASKS, get_task
+
+    return tuple(get_task(task).metrics) if task in TASKS else ()

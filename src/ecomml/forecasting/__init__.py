@@ -20,7 +20,6 @@ from ecomml.forecasting.baselines import (
     TSBForecaster,
     get_baseline,
 )
-from ecomml.forecasting.jobs import TrainedForecaster, forecast_shop, load_forecaster, shop_panel
 from ecomml.forecasting.leadtime import lead_time_demand
 from ecomml.forecasting.lgbm import LightGBMForecaster
 from ecomml.forecasting.panel import (
@@ -29,7 +28,13 @@ from ecomml.forecasting.panel import (
     period_start,
 )
 from ecomml.forecasting.patterns import classify_demand
-from ecomml.forecasting.quickstart import run_quickstart_step
+from ecomml.forecasting.task import (
+    ForecastTask,
+    TrainedForecaster,
+    forecast_shop,
+    load_forecaster,
+    shop_panel,
+)
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -57,5 +62,5 @@ __all__ = [
     "panel_from_store",
     "panel_from_transactions",
     "period_start",
-    "run_quickstart_step",
+    "ForecastTask",
 ]

@@ -26,7 +26,6 @@ from ecomml.inventory.policy import (
     lead_time_periods,
     round_orders,
 )
-from ecomml.inventory.quickstart import run_quickstart_step
 from ecomml.inventory.simulate import (
     SimulationResult,
     calibrate_service_level,
@@ -34,6 +33,7 @@ from ecomml.inventory.simulate import (
     simulate_policy,
     tradeoff_curve,
 )
+from ecomml.inventory.task import InventoryTask
 
 __all__ = [
     "DEFAULT_CELL_TARGETS",
@@ -58,5 +58,5 @@ __all__ = [
     "tradeoff_curve",
     "inventory_at_equal_service",
     "calibrate_service_level",
-    "run_quickstart_step",
+    "InventoryTask",
 ]

@@ -30,7 +30,7 @@ from ecomml.recommend.interactions import (
 )
 from ecomml.recommend.pipeline import GENERATORS, RecommenderPipeline, make_generator
 from ecomml.recommend.rules import apply_business_rules, available_skus
-from ecomml.recommend.step import run_quickstart_step
+from ecomml.recommend.task import RecommendTask
 
 __all__ = [
     "ALSRecommender",
@@ -54,6 +54,6 @@ __all__ = [
     "evaluate_recommender",
     "make_generator",
     "plot_metrics_at_k",
-    "run_quickstart_step",
+    "RecommendTask",
     "temporal_split",
 ]

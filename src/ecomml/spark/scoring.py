@@ -356,8 +356,8 @@ def score_forecast(
     from pyspark.sql import functions as F
 
     from ecomml.data.shop import ShopData
-    from ecomml.forecasting.jobs import TrainedForecaster, forecast_shop, view_for
     from ecomml.forecasting.panel import period_start
+    from ecomml.forecasting.task import TrainedForecaster, forecast_shop, view_for
 
     cut = check_cutoff(cutoff)
     spark = transactions.sparkSession

@@ -73,8 +73,8 @@ def train_partitioned_forecaster(
     from pyspark.sql import types as T
 
     from ecomml.data.shop import ShopData
-    from ecomml.forecasting.jobs import shop_panel
     from ecomml.forecasting.panel import period_start
+    from ecomml.forecasting.task import shop_panel
     from ecomml.spark._common import before, broadcast
 
     cut = check_cutoff(cutoff)

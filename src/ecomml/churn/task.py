@@ -1,0 +1,259 @@
+"""The churn task: churn and repurchase probabilities, customer value, tiers and actions.
+
+The one file of :mod:`ecomml.churn` that knows the feature store and the task contract;
+the models themselves (:class:`ChurnModel`, BG/NBD, the classifier) take frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from ecomml._io import atomic_write_json, atomic_write_table
+from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel
+from ecomml.exceptions import ConfigError, ModelLoadError
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ecomml.data.shop import ShopData
+    from ecomml.features.store import FeatureStore
+
+__all__ = ["ChurnTask"]
+
+_FOLD_METRICS = ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top_decile")
+
+
+def _has_events(shop: ShopData) -> bool:
+    return shop.events is not None and len(shop.events) > 0
+
+
+class ChurnTask(Task):
+    """Who is gone, what they would still buy, and what to do about it.
+
+    ``params``: ``horizon`` (days without a purchase that count as churn) plus any
+    :class:`~ecomml.churn.ChurnModel` parameter (``btyd``, ``step``, ``max_cutoffs``,
+    ``repurchase_days``, ``discount_rate``, ``classifier``).
+    """
+
+    name: ClassVar[str] = "churn"
+    title: ClassVar[str] = "churn, repurchase and customer value"
+    output_columns: ClassVar[tuple[str, ...]] = SCORED_COLUMNS
+    metrics: ClassVar[tuple[str, ...]] = _FOLD_METRICS
+    params: ClassVar[Mapping[str, Any]] = {"horizon": 90}
+    models: ClassVar[tuple[str, ...]] = ("churn",)
+    fold_unit: ClassVar[str] = "days"
+
+    def views(self, model: Any) -> list[str]:
+        return list(model.views_)
+
+    def make_model(self, params: Mapping[str, Any] | None = None) -> ChurnModel:
+        """An unfitted :class:`ChurnModel` with the task's horizon and the model params."""
+        return ChurnModel(self.task_params(params)["horizon"], **self.model_params(params))
+
+    def fit(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> ChurnModel:
+        from ecomml.features.store import store_from_shop
+
+        store = store if store is not None else store_from_shop(shop)
+        model = self.make_model(params)
+        model.fit(
+            shop.transactions, store, cutoff=cutoff, events=_has_events(shop), progress=progress
+        )
+        return model
+
+    def evaluate(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        folds: int,
+        step: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> Evaluation:
+        from matplotlib.figure import Figure
+
+        from ecomml.churn.backtest import backtest_churn
+
+        horizon = self.task_params(params)["horizon"]
+        res = backtest_churn(
+            shop,
+            cutoff=cutoff,
+            horizon=horizon,
+            folds=folds,
+            step=step,
+            model_params=self.model_params(params),
+            progress=progress,
+        )
+        cuts = sorted(res["cutoff"].unique())
+        rows = []
+        for i, c in enumerate(cuts, start=1):
+            part = res.loc[res["cutoff"] == c].set_index("model")
+            main = "classifier" if "classifier" in part.index else "btyd"
+            row: dict[str, Any] = {"fold": i, "cutoff": pd.Timestamp(c), "model": main}
+            row.update({k: float(part.loc[main, k]) for k in _FOLD_METRICS})
+            row.update({f"btyd_{k}": float(part.loc["btyd", k]) for k in _FOLD_METRICS})
+            row["base_rate"] = float(part.loc[main, "base_rate"])
+            rows.append(row)
+        table = pd.DataFrame(rows)
+        fig = Figure(figsize=(6, 3.5), layout="constrained")
+        ax = fig.add_subplot(1, 1, 1)
+        x = np.arange(len(table))
+        ax.bar(x - 0.2, table["roc_auc"], 0.4, label="model")
+        ax.bar(x + 0.2, table["btyd_roc_auc"], 0.4, label="BG/NBD alone")
+        ax.set_xticks(x, [str(pd.Timestamp(c).date()) for c in table["cutoff"]])
+        ax.set_ylim(0.5, 1.0)
+        ax.set_ylabel("ROC AUC")
+        ax.set_title(f"churn within {horizon} days, per fold")
+        ax.legend(loc="lower right")
+        return Evaluation(table.drop(columns="model"), {"auc_by_fold.png": fig})
+
+    def score(
+        self,
+        model: Any,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        extra_columns: bool = False,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """The scored list, sorted by value at risk; ``extra_columns`` adds ``p_alive``,
+        the RFM scores, recency, frequency and monetary value."""
+        from ecomml.features.store import store_from_shop
+
+        self.check_model(model)
+        if "customer_events" in model.views_ and not _has_events(shop):
+            raise ConfigError(
+                "this churn model was trained with an events log: pass --events FILE "
+                "(customer_id, sku, ts, event) covering the history before --cutoff"
+            )
+        store = store if store is not None else store_from_shop(shop)
+        scored = model.score(shop.transactions, store, cutoff=cutoff)
+        cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
+        return self.check_output(scored[cols])
+
+    def check_model(self, model: Any) -> None:
+        if not isinstance(model, ChurnModel):
+            raise ModelLoadError(
+                f"a {type(model).__name__} is not a churn model; train one with "
+                "`ecomml train churn`"
+            )
+
+    def metadata(self, model: Any, shop: ShopData, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"horizon": int(model.horizon), **model.describe()}
+
+    def figures(
+        self, model: Any, shop: ShopData, store: FeatureStore | None, *, cutoff: pd.Timestamp
+    ) -> dict[str, Figure]:
+        from ecomml.churn.plots import model_figures
+
+        return model_figures(model, self.score(model, shop, store, cutoff=cutoff))
+
+    @staticmethod
+    def holdout_metrics(model: Any) -> dict[str, float]:
+        """The model's own temporal-holdout metrics, flat: ``holdout_<who>_<metric>``."""
+        val = model.validation_ or {}
+        metrics = {
+            f"holdout_{who}_{k}": float(v)
+            for who in ("classifier", "btyd")
+            for k, v in (val.get(who) or {}).items()
+        }
+        rep = val.get("repurchase") or {}
+        metrics.update(
+            {
+                f"holdout_repurchase_{who}_{k}": float(v)
+                for who in ("classifier", "btyd")
+                for k, v in (rep.get(who) or {}).items()
+            }
+        )
+        return metrics
+
+    def describe(self, model: Any) -> list[str]:
+        lines = []
+        if model.note_:
+            lines.append(f"note: {model.note_}")
+        p = model.btyd_model_.params_
+        lines.append(
+            f"{model.btyd_kind_.upper()}: r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} "
+            f"b={p['b']:.3f} on {model.btyd_model_.n_customers_:,} customers"
+        )
+        if model.classifier_ is not None:
+            lines.append(
+                f"classifier: LightGBM on {model.n_training_rows_:,} rows from "
+                f"{len(model.training_cutoffs_)} cutoffs, calibration "
+                f"{model.classifier_.calibration_}"
+            )
+        val = model.validation_ or {}
+        if val:
+            for who in ("classifier", "btyd"):
+                m = val[who]
+                lines.append(
+                    f"holdout {val['cutoff'][:10]} {who:10s} AUC {m['roc_auc']:.3f}  PR-AUC "
+                    f"{m['pr_auc']:.3f}  Brier {m['brier']:.3f}  top-decile lift "
+                    f"{m['lift_top_decile']:.2f}"
+                )
+        if val.get("repurchase"):
+            rep = val["repurchase"]
+            lines.append(
+                f"repurchase within {model.repurchase_days} days, {rep['customers']:,} "
+                f"first-order customers at {rep['cutoff'][:10]}: classifier AUC "
+                f"{rep['classifier']['roc_auc']:.3f} Brier {rep['classifier']['brier']:.3f}; "
+                f"BG/NBD AUC {rep['btyd']['roc_auc']:.3f} Brier {rep['btyd']['brier']:.3f}"
+            )
+        return lines
+
+    def run_quickstart(self, ctx: StepContext) -> StepResult:
+        """Fit a 90-day churn model as of the main job's cutoff and write the scored list."""
+        from ecomml.churn.plots import model_figures
+        from ecomml.plots import save_figure
+
+        params = {
+            "horizon": 90,
+            "step": 60,
+            "max_cutoffs": 6,
+            "classifier": {"n_estimators": 200, "learning_rate": 0.05},
+        }
+        model = self.fit(ctx.shop, ctx.store, cutoff=ctx.cutoff, params=params, progress=ctx.say)
+        ctx.say("scoring customers")
+        scored = self.score(model, ctx.shop, ctx.store, cutoff=ctx.cutoff, extra_columns=True)
+        out_dir = ctx.out_dir / self.name
+        path = atomic_write_table(out_dir / "scored_customers.parquet", scored)
+        ctx.say("plots")
+        outputs = {"churn/scored_customers": path}
+        for fname, fig in model_figures(model, scored).items():
+            outputs[f"plots/{self.name}/{fname}"] = save_figure(
+                fig, ctx.out_dir / "plots" / self.name / fname
+            )
+        metrics: dict[str, float] = {
+            "customers": float(len(scored)),
+            "mean_p_churn": float(scored["p_churn"].mean()),
+            "value_at_risk": float(scored["value_at_risk"].sum()),
+        }
+        val = model.validation_ or {}
+        for who in ("classifier", "btyd"):
+            for k in ("roc_auc", "brier", "lift_top_decile"):
+                if who in val:
+                    metrics[f"holdout_{who}_{k}"] = float(val[who][k])
+        summary = {
+            **model.describe(),
+            "validation_cutoff": val.get("cutoff"),
+            "segments": scored["segment"].value_counts().to_dict(),
+            "tiers": scored["tier"].value_counts().to_dict(),
+            "metrics": metrics,
+        }
+        outputs["churn/summary"] = atomic_write_json(out_dir / "summary.json", summary)
+        return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary)

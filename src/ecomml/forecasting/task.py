@@ -1,0 +1,349 @@
+"""The forecasting task, and forecasting on a shop: panel, forecast, load a trained model.
+
+:class:`ForecastTask` is what ``ecomml train|predict|backtest forecast``, experiments and
+the main job run; the one file of :mod:`ecomml.forecasting` that knows the feature store.
+Replenishment jobs can call the shop functions directly::
+
+    from ecomml.forecasting import load_forecaster, forecast_shop
+    model = load_forecaster("models:/demand@prod")
+    fc = forecast_shop(model, load_shop("orders.parquet", cutoff="2026-11-23"), cutoff="2026-11-23")
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from ecomml._validation import check_cutoff
+from ecomml.exceptions import DataQualityError
+from ecomml.features.store import store_from_shop
+from ecomml.forecasting._base import BaseForecaster
+from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ecomml.data.shop import ShopData
+    from ecomml.features.store import FeatureStore
+
+__all__ = [
+    "ForecastTask",
+    "load_forecaster",
+    "shop_panel",
+    "forecast_shop",
+    "view_for",
+    "TrainedForecaster",
+]
+
+
+def view_for(freq: str) -> str:
+    """The feature view a forecaster of ``freq`` is trained on."""
+    return "sku_weekly" if check_freq(freq) == "W" else "sku_daily"
+
+
+def shop_panel(
+    shop: ShopData, cutoff: Any, freq: str, store: FeatureStore | None = None
+) -> tuple[pd.DataFrame, FeatureStore]:
+    """The ``sku, ds, y, category`` panel of ``shop`` as of ``cutoff`` (from its store)."""
+    cut = check_cutoff(cutoff)
+    store = store if store is not None else store_from_shop(shop)
+    panel = panel_from_store(store, cut, freq, catalog=shop.catalog)
+    if panel.empty:
+        raise DataQualityError(
+            f"no complete {'week' if check_freq(freq) == 'W' else 'day'} with sales before the "
+            f"cutoff {cut.date()}; choose a later --cutoff"
+        )
+    return panel, store
+
+
+@dataclass
+class TrainedForecaster:
+    """A loaded forecaster, its metadata and where it came from."""
+
+    estimator: BaseForecaster
+    metadata: dict[str, Any]
+    uri: str
+    loaded: Any = None
+
+    @property
+    def freq(self) -> str:
+        return str(self.estimator.freq_)
+
+    @property
+    def horizon(self) -> int:
+        return int(self.estimator.horizon)
+
+    def forecast(self, shop: ShopData, cutoff: Any) -> pd.DataFrame:
+        """Forecast ``horizon`` periods from the cutoff's period with ``shop``'s history."""
+        return forecast_shop(self, shop, cutoff)
+
+
+def load_forecaster(uri: str | os.PathLike[str]) -> TrainedForecaster:
+    """Load a forecaster saved by ``ecomml train forecast`` from a model directory,
+    ``runs:/<id>/model`` or ``models:/NAME@alias`` (verified against its manifest)."""
+    from ecomml.modelstore import load_model
+
+    loaded = load_model(uri, task="forecast")
+    return TrainedForecaster(loaded.model, loaded.metadata, os.fspath(uri), loaded)
+
+
+def forecast_shop(
+    model: TrainedForecaster, shop: ShopData, cutoff: Any, *, check_features: bool = True
+) -> pd.DataFrame:
+    """Forecast with ``model`` from ``shop``'s history before ``cutoff``.
+
+    The forecast starts at the period holding the cutoff (weeks start on Monday) and
+    covers the model's horizon; catalog SKUs marked active that never sold get the
+    category fallback.
+    """
+    cut = check_cutoff(cutoff)
+    panel, store = shop_panel(shop, cut, model.freq)
+    if check_features and model.loaded is not None:
+        from ecomml.modelstore import check_feature_hashes
+
+        check_feature_hashes(model.loaded, [store.view(view_for(model.freq))])
+    new = None
+    if shop.catalog is not None and "sku" in shop.catalog.columns:
+        cat = shop.catalog
+        if "active" in cat.columns:
+            cat = cat.loc[cat["active"].fillna(True).astype(bool)]
+        new = cat[[c for c in ("sku", "category") if c in cat.columns]]
+    kw: dict[str, Any] = {"start": period_start(cut, model.freq), "new_skus": new}
+    if shop.calendar is not None:
+        kw["calendar"] = shop.calendar
+    return model.estimator.predict(panel, **kw)
+
+
+_FOLD_METRICS = ("wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "coverage_90")
+
+
+class ForecastTask(Task):
+    """Quantile demand forecasts per SKU.
+
+    ``params``: ``model`` (lgbm, auto or a baseline), ``freq`` (W or D), ``horizon``
+    (periods), plus the forecaster's own parameters (e.g. ``strategy``, ``n_estimators``).
+    """
+
+    name: ClassVar[str] = "forecast"
+    title: ClassVar[str] = "demand forecasting"
+    output_columns: ClassVar[tuple[str, ...]] = ("sku", "ds", "mean", "q05", "q10", "q25",
+                                                 "q50", "q75", "q90", "q95", "pattern",
+                                                 "fallback")  # fmt: skip
+    metrics: ClassVar[tuple[str, ...]] = ("scaled_pinball", "wape", "mase", "rmsse", "bias",
+                                          "coverage_80", "coverage_90")  # fmt: skip
+    params: ClassVar[Mapping[str, Any]] = {"freq": "W", "horizon": 8}
+    models: ClassVar[tuple[str, ...]] = ("lgbm", "auto", "naive", "snaive", "ma", "ets",
+                                         "croston", "sba", "tsb")  # fmt: skip
+    fold_unit: ClassVar[str] = "periods"
+
+    def make_model(self, params: Mapping[str, Any] | None = None) -> BaseForecaster:
+        """An unfitted forecaster; bad parameters raise :class:`ConfigError` here."""
+        from ecomml.forecasting.auto import make_forecaster
+
+        tp = self.task_params(params)
+        name = str((params or {}).get("model", "lgbm"))
+        est = make_forecaster(
+            name, freq=str(tp["freq"]).upper(), horizon=int(tp["horizon"]),
+            **self.model_params(params),
+        )  # fmt: skip
+        est._check_params()
+        return est
+
+    @staticmethod
+    def fit_kwargs(model: Any, shop: ShopData) -> dict[str, Any]:
+        """What ``fit`` takes beside the panel: the promotion calendar, for the models
+        that read it."""
+        from ecomml.forecasting.auto import AutoForecaster
+        from ecomml.forecasting.lgbm import LightGBMForecaster
+
+        if isinstance(model, (LightGBMForecaster, AutoForecaster)) and shop.calendar is not None:
+            return {"calendar": shop.calendar}
+        return {}
+
+    def views(self, model: Any) -> list[str]:
+        return [view_for(str(model.freq))]
+
+    def fit(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> BaseForecaster:
+        est = self.make_model(params)
+        panel, _ = shop_panel(shop, cutoff, est.freq, store=store)
+        progress(f"fitting {type(est).__name__} on {panel['sku'].nunique()} SKUs")
+        return est.fit(panel, **self.fit_kwargs(est, shop))
+
+    def backtest(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        folds: int,
+        step: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        estimator: Any = None,
+        progress: Say = _quiet,
+    ) -> tuple[Any, pd.DataFrame]:
+        """The rolling-origin backtest (:func:`~ecomml.forecasting.backtest`) of ``params``
+        (or of ``estimator``) on the shop's panel; returns ``(result, panel)``."""
+        from ecomml.forecasting.backtest import backtest
+
+        est = estimator if estimator is not None else self.make_model(params)
+        panel, _ = shop_panel(shop, cutoff, est.freq, store=store)
+        res = backtest(
+            est, panel, folds=folds, step=step, fit_params=self.fit_kwargs(est, shop),
+            progress=lambda msg, frac: progress(msg),
+        )  # fmt: skip
+        return res, panel
+
+    def evaluate(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        folds: int,
+        step: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> Evaluation:
+        bt, panel = self.backtest(
+            shop, store, cutoff=cutoff, folds=folds, step=step, params=params, progress=progress
+        )
+        m = bt.metrics
+        rows = m.loc[(m["group"] == "all") & (m["fold"] != "mean")]
+        origins = bt.forecasts.groupby("fold")["origin"].first()
+        cols = [c for c in _FOLD_METRICS if c in rows.columns]
+        table = rows[["fold", *cols]].assign(fold=lambda f: f["fold"].astype(int))
+        table.insert(1, "cutoff", table["fold"].map(origins).to_numpy())
+        return Evaluation(table.reset_index(drop=True), backtest_figures(bt, panel))
+
+    def score(
+        self,
+        model: Any,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """The forecast of the model's horizon from the period holding ``cutoff``."""
+        self.check_model(model)
+        trained = (
+            model if isinstance(model, TrainedForecaster) else TrainedForecaster(model, {}, "")
+        )
+        return self.check_output(forecast_shop(trained, shop, cutoff, check_features=False))
+
+    def check_model(self, model: Any) -> None:
+        est = model.estimator if isinstance(model, TrainedForecaster) else model
+        if not hasattr(est, "freq_") or not hasattr(est, "predict"):
+            from ecomml.exceptions import ModelLoadError
+
+            raise ModelLoadError(
+                f"a {type(est).__name__} is not a fitted forecaster; train one with "
+                "`ecomml train forecast`"
+            )
+
+    def metadata(self, model: Any, shop: ShopData, params: Mapping[str, Any]) -> dict[str, Any]:
+        tp = self.task_params(params)
+        return {
+            "freq": str(model.freq_),
+            "horizon": int(tp["horizon"]),
+            "model": str(params.get("model", "lgbm")),
+            "strategy": params.get("strategy", "direct"),
+            "n_skus": getattr(model, "n_skus_", None),
+            "source": shop.source,
+        }
+
+    def run_quickstart(self, ctx: StepContext) -> StepResult:
+        """Weekly demand forecast (8 weeks) from the cutoff, a one-fold holdout backtest
+        against a moving average, lead-time demand (2 weeks + 1 week review) and plots."""
+        from ecomml._io import atomic_write_table
+        from ecomml.forecasting.baselines import MovingAverageForecaster
+        from ecomml.forecasting.leadtime import lead_time_demand
+        from ecomml.forecasting.lgbm import LightGBMForecaster
+        from ecomml.plots import save_figure
+
+        out = ctx.out_dir / self.name
+        plots = ctx.out_dir / "plots" / self.name
+        horizon = 8
+        ctx.say("weekly panel")
+        panel, _ = shop_panel(ctx.shop, ctx.cutoff, "W", store=ctx.store)
+        model = LightGBMForecaster(
+            freq="W", horizon=horizon, dispersion="insample", n_estimators=100,
+            max_train_rows=80_000,
+        )  # fmt: skip
+        ctx.say("backtest (last 8 weeks held out)")
+        bt, _ = self.backtest(ctx.shop, ctx.store, cutoff=ctx.cutoff, folds=1, estimator=model)
+        base, _ = self.backtest(
+            ctx.shop, ctx.store, cutoff=ctx.cutoff, folds=1,
+            estimator=MovingAverageForecaster(freq="W", horizon=horizon),
+        )  # fmt: skip
+        ctx.say("fit + forecast")
+        model.fit(panel, calendar=ctx.shop.calendar)
+        fc = model.predict(panel, start=ctx.cutoff, calendar=ctx.shop.calendar)
+        ltd = lead_time_demand(fc, lead_time=2, review_period=1)
+        outputs = {}
+        for name, frame in (
+            ("forecast", fc),
+            ("lead_time_demand", ltd),
+            ("backtest_metrics", bt.metrics),
+        ):
+            outputs[f"{self.name}/{name}.parquet"] = atomic_write_table(
+                out / f"{name}.parquet", frame
+            )
+        ctx.say("plots")
+        figs = backtest_figures(bt, panel, last_fold_only=False)
+        for fname, fig in figs.items():
+            outputs[f"plots/{self.name}/{fname}"] = save_figure(fig, plots / fname)
+        s = bt.summary().iloc[0]
+        b = base.summary().iloc[0]
+        metrics = {
+            "wape": float(s["wape"]),
+            "mase": float(s["mase"]),
+            "bias": float(s["bias"]),
+            "scaled_pinball": float(s["scaled_pinball"]),
+            "coverage_80": float(s["coverage_80"]),
+            "baseline_ma_mase": float(b["mase"]),
+            "baseline_ma_scaled_pinball": float(b["scaled_pinball"]),
+        }
+        summary = {
+            "freq": "W",
+            "horizon": horizon,
+            "skus": int(fc["sku"].nunique()),
+            "fallback_skus": int(fc.loc[fc["fallback"], "sku"].nunique()),
+            "patterns": fc.drop_duplicates("sku")["pattern"].value_counts().to_dict(),
+            "holdout": {k: round(v, 4) for k, v in metrics.items()},
+        }
+        return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary)
+
+
+def backtest_figures(
+    bt: Any, panel: pd.DataFrame, *, last_fold_only: bool = True
+) -> dict[str, Figure]:
+    """Fan charts, error by demand class and quantile coverage of a backtest."""
+    from ecomml.forecasting.backtest import quantile_calibration
+    from ecomml.forecasting.plots import (
+        plot_error_by_class,
+        plot_fan_charts,
+        plot_quantile_coverage,
+    )
+
+    fc = bt.forecasts
+    if last_fold_only:
+        fc = fc.loc[fc["fold"] == fc["fold"].max()]
+    return {
+        "fan.png": plot_fan_charts(panel, fc),
+        "error_by_class.png": plot_error_by_class(bt.summary()),
+        "coverage.png": plot_quantile_coverage(quantile_calibration(bt.forecasts)),
+    }

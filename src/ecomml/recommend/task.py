@@ -1,0 +1,274 @@
+"""The recommendation task: top-K lists per customer from implicit feedback.
+
+The one file of :mod:`ecomml.recommend` that knows the feature store and the task
+contract; the recommenders themselves take interaction frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pandas as pd
+
+from ecomml._io import atomic_write_json, atomic_write_table
+from ecomml.exceptions import DataQualityError, ModelLoadError
+from ecomml.recommend._base import RECOMMEND_COLUMNS, BaseRecommender
+from ecomml.recommend.evaluate import evaluate_recommendations, plot_metrics_at_k, temporal_split
+from ecomml.recommend.interactions import build_interactions
+from ecomml.recommend.pipeline import STORE_VIEWS, RecommenderPipeline
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+
+if TYPE_CHECKING:
+    from ecomml.data.shop import ShopData
+    from ecomml.features.store import FeatureStore
+
+__all__ = ["RecommendTask"]
+
+_HOLDOUT_DAYS = 56
+
+
+def _pipeline(params: Mapping[str, Any]) -> RecommenderPipeline:
+    p = dict(params)
+    if isinstance(p.get("generators"), (list, str)):
+        g = p["generators"]
+        p["generators"] = tuple(x.strip() for x in g.split(",")) if isinstance(g, str) else tuple(g)
+    return RecommenderPipeline(**p)
+
+
+class RecommendTask(Task):
+    """Candidate generators re-ranked by LambdaRank, with business rules.
+
+    ``params``: ``k`` (list length in evaluation), ``window_days`` (label window of each
+    fold), ``use_store`` (feature-store features in the ranker), plus any
+    :class:`~ecomml.recommend.RecommenderPipeline` parameter.
+    """
+
+    name: ClassVar[str] = "recommend"
+    title: ClassVar[str] = "recommendations"
+    output_columns: ClassVar[tuple[str, ...]] = tuple(RECOMMEND_COLUMNS)
+    metrics: ClassVar[tuple[str, ...]] = tuple(
+        f"{m}_at_{k}"
+        for k in (10, 20)
+        for m in ("ndcg", "recall", "precision", "map", "hit", "coverage", "novelty")
+    )
+    params: ClassVar[Mapping[str, Any]] = {"k": 20, "window_days": 91, "use_store": True}
+    models: ClassVar[tuple[str, ...]] = ("pipeline",)
+    fold_unit: ClassVar[str] = "days"
+
+    def make_model(self, params: Mapping[str, Any] | None = None) -> RecommenderPipeline:
+        """An unfitted :class:`RecommenderPipeline` from the model params."""
+        return _pipeline(self.model_params(params))
+
+    def views(self, model: Any) -> list[str]:
+        return list(STORE_VIEWS) if getattr(model, "uses_store_", False) else []
+
+    def _store(self, shop: ShopData, store: FeatureStore | None, use: bool) -> Any:
+        if not use:
+            return None
+        if store is not None:
+            return store
+        from ecomml.features.store import store_from_shop
+
+        return store_from_shop(shop)
+
+    def interactions(self, shop: ShopData, cutoff: pd.Timestamp) -> pd.DataFrame:
+        """Purchases (and events) with a customer id before ``cutoff``."""
+        return build_interactions(shop.transactions, shop.events, cutoff=cutoff)
+
+    def fit(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> RecommenderPipeline:
+        inter = self.interactions(shop, cutoff)
+        if inter.empty:
+            raise DataQualityError(
+                f"{shop.source}: no purchases with a customer id before {cutoff.date()}; "
+                "recommendations need customer ids"
+            )
+        st = self._store(shop, store, bool(self.task_params(params)["use_store"]))
+        progress("fitting generators and ranker")
+        return self.make_model(params).fit(inter, cutoff=cutoff, store=st, catalog=shop.catalog)
+
+    def evaluate(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        folds: int,
+        step: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Say = _quiet,
+    ) -> Evaluation:
+        tp = self.task_params(params)
+        window = int(tp["window_days"])
+        step = int(step or window)
+        inter = self.interactions(shop, cutoff)
+        st = self._store(shop, store, bool(tp["use_store"]))
+        rows, figures = [], {}
+        for i in range(folds):
+            fc = cutoff - pd.Timedelta(days=window + step * (folds - 1 - i))
+            progress(f"fold {i + 1}/{folds} (cutoff {fc.date()})")
+            train, test = temporal_split(inter, cutoff=fc, end=fc + pd.Timedelta(days=window))
+            model = self.make_model(params).fit(train, cutoff=fc, store=st, catalog=shop.catalog)
+            cust = test["customer_id"].drop_duplicates()
+            recs = model.recommend(cust, max(20, int(tp["k"])), store=st)
+            met = evaluate_recommendations(recs, test, train, ks=(10, 20))
+            row: dict[str, Any] = {"fold": i + 1, "cutoff": fc}
+            row.update({k.replace("@", "_at_"): float(v) for k, v in met.items()})
+            rows.append(row)
+            if i == folds - 1:
+                figures["metrics_at_k.png"] = plot_metrics_at_k(recs, test, train)
+        return Evaluation(pd.DataFrame(rows), figures)
+
+    def holdout(
+        self,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        days: int,
+        params: Mapping[str, Any] | None = None,
+        k: int = 20,
+        map_k: int | None = None,
+        new_items: bool = False,
+    ) -> tuple[dict[str, float], Any]:
+        """Fit on everything before ``cutoff - days``, score the last ``days``; metrics of
+        the model (``<metric>@k``), of buy-again (``buyagain_...``) and, with
+        ``new_items``, of lists without bought SKUs (``new_...``); and the metrics@K figure.
+        Raises :class:`DataQualityError` when the history is too short for a holdout."""
+        from ecomml.recommend.candidates import BuyAgainRecommender
+
+        inter = self.interactions(shop, cutoff)
+        st = self._store(shop, store, bool(self.task_params(params)["use_store"]))
+        start = cutoff - pd.Timedelta(days=days)
+        train, test = temporal_split(inter, cutoff=start, end=cutoff)
+        model_v = self.make_model(params).fit(train, cutoff=start, store=st, catalog=shop.catalog)
+        cust = test["customer_id"].drop_duplicates()
+        kw: dict[str, Any] = {"ks": (k,), "map_k": map_k} if map_k else {}
+        recs = model_v.recommend(cust, k, store=st)
+        metrics = dict(evaluate_recommendations(recs, test, train, **kw))
+        if new_items:
+            recs_new = model_v.recommend(cust, k, exclude_seen=True, store=st)
+            for key, value in evaluate_recommendations(
+                recs_new, test, train, new_only=True, **kw
+            ).items():
+                metrics[f"new_{key}"] = value
+        base = BuyAgainRecommender().fit(train, cutoff=start)
+        base_recs = base.recommend(cust, k, exclude_seen=False)
+        for key, value in evaluate_recommendations(base_recs, test, train, **kw).items():
+            metrics[f"buyagain_{key}"] = value
+        return metrics, plot_metrics_at_k(recs, test, train)
+
+    def score(
+        self,
+        model: Any,
+        shop: ShopData,
+        store: FeatureStore | None,
+        *,
+        cutoff: pd.Timestamp,
+        k: int = 20,
+        customers: Any = None,
+        exclude_purchased: bool = False,
+        max_per_category: int | None = None,
+        boost: pd.Series | None = None,
+        **options: Any,
+    ) -> pd.DataFrame:
+        """Top-``k`` lists for ``customers`` (default: every customer the history knows)."""
+        self.check_model(model)
+        inter = self.interactions(shop, cutoff)
+        kwargs: dict[str, Any] = {
+            "exclude_seen": exclude_purchased,
+            "history": inter if len(inter) else None,
+            "cutoff": cutoff,
+        }
+        if hasattr(model, "ranker_"):
+            st = self._store(shop, store, bool(getattr(model, "uses_store_", False)))
+            kwargs.update(
+                store=st, catalog=shop.catalog, max_per_category=max_per_category, boost=boost
+            )
+        return self.check_output(model.recommend(customers, k, **kwargs))
+
+    def check_model(self, model: Any) -> None:
+        if not isinstance(model, BaseRecommender):
+            raise ModelLoadError(
+                f"a {type(model).__name__} is not a recommender; train one with "
+                "`ecomml train recommend`"
+            )
+
+    def metadata(self, model: Any, shop: ShopData, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"train_stats": getattr(model, "train_stats_", {})}
+
+    def training_window(self, model: Any, shop: ShopData) -> tuple[Any, Any] | None:
+        inter = build_interactions(shop.transactions, shop.events)
+        return (inter["ts"].min(), inter["ts"].max()) if len(inter) else None
+
+    def run_quickstart(self, ctx: StepContext) -> StepResult:
+        """Validate the recommender on the last weeks before the cutoff, then write top-20
+        lists for every customer as of the cutoff, a metrics plot and a summary."""
+        from ecomml.plots import save_figure
+
+        out = ctx.out_dir / self.name
+        shop = ctx.shop
+        result = StepResult(task=self.name)
+        if self.interactions(shop, ctx.cutoff).empty:
+            result.summary = {"skipped": "no purchases with customer ids"}
+            return result
+        params: dict[str, Any] = {
+            "n_estimators": 60,
+            "learning_rate": 0.1,
+            "n_candidates": 25,
+            "generators": ("buy-again", "recent-popular", "item-bm25"),
+            "max_train_customers": 1500,
+            "horizon_days": _HOLDOUT_DAYS,
+            "new_items_ranker": False,  # the shelves written here keep re-orders
+        }
+        metrics: dict[str, float] = {}
+        try:
+            ctx.say("validating on the last 8 weeks")
+            ev, fig = self.holdout(
+                shop, ctx.store, cutoff=ctx.cutoff, days=_HOLDOUT_DAYS, params=params, map_k=12
+            )
+            metrics = {
+                "ndcg_at_20": ev["ndcg@20"],
+                "recall_at_20": ev["recall@20"],
+                "map_at_12": ev["map@12"],
+                "coverage_at_20": ev["coverage@20"],
+                "buyagain_ndcg_at_20": ev["buyagain_ndcg@20"],
+            }
+            result.outputs["plots/recommend/metrics_at_k.png"] = save_figure(
+                fig, ctx.out_dir / "plots" / self.name / "metrics_at_k.png"
+            )
+        except DataQualityError as err:  # too little history for a holdout: still recommend
+            result.summary["validation_skipped"] = str(err)
+        ctx.say("fitting on all history")
+        model = self.fit(shop, ctx.store, cutoff=ctx.cutoff, params=params)
+        recs = model.recommend(None, 20, store=ctx.store, catalog=shop.catalog)
+        result.outputs["recommend/recommendations"] = atomic_write_table(
+            out / "recommendations.parquet", recs
+        )
+        if len(recs):
+            sim = model.similar_items(recs["sku"].iloc[0], 10)
+            result.outputs["recommend/similar_items_example"] = atomic_write_table(
+                out / "similar_items_example.csv", sim
+            )
+        result.metrics = {k: float(v) for k, v in metrics.items() if pd.notna(v)}
+        result.summary.update(
+            {
+                "customers": int(recs["customer_id"].nunique()),
+                "rows": int(len(recs)),
+                "sources": {str(k): int(v) for k, v in recs["source"].value_counts().items()},
+                "validation": {k: round(float(v), 4) for k, v in metrics.items()},
+                "holdout_days": _HOLDOUT_DAYS,
+            }
+        )
+        result.outputs["recommend/summary"] = atomic_write_json(
+            out / "summary.json", result.summary
+        )
+        return result
