@@ -11,7 +11,7 @@ Every task (forecast, churn, recommend, ...) saves its fitted model the same way
 ``load_model`` accepts a local directory, ``runs:/<id>/<name>``, ``models:/NAME@alias``
 or ``models:/NAME/VERSION``; MLflow URIs are downloaded and verified the same way.
 ``log_model`` logs a model directory to the active MLflow run as a pyfunc (models
-from code, see ``_pyfunc_model.py``) so ``mlflow models serve`` can score it.
+from code, see ``ecomml/serving.py``) so ``mlflow models serve`` can score it.
 """
 
 from __future__ import annotations
@@ -454,7 +454,7 @@ def log_model(
 
     # stored in clear beside the model: never real customer ids (issue 9, privacy)
     input_example = safe_input_example(input_example)
-    code = Path(__file__).with_name("_pyfunc_model.py")
+    code = Path(__file__).parent / "serving.py"
     with warnings.catch_warnings():
         if signature is not None and input_example is None:
             # the signature says what the model takes; an example would be run at log time

@@ -34,6 +34,7 @@ __all__ = [
     "load_task_model",
     "score",
     "write_output",
+    "log_training_run",
     "OUTPUT_SUFFIXES",
 ]
 
@@ -164,11 +165,74 @@ def score(
 
 
 def write_output(
-    frame: pd.DataFrame, path: str | os.PathLike[str], *, option: str = "--output"
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    option: str = "--output",
+    default_format: str | None = None,
 ) -> Path:
-    """The one table writer: Parquet or CSV by suffix, atomic, microsecond timestamps."""
+    """The one table writer: Parquet or CSV by suffix, atomic, microsecond timestamps.
+
+    Another suffix is refused, unless ``default_format`` (``"parquet"``) says what to write.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
-        raise InputFileError(f"{option} {path}: use a .csv or .parquet file name")
+        if default_format is None:
+            raise InputFileError(f"{option} {path}: use a .csv or .parquet file name")
+        return atomic_write_table(path, frame, fmt=default_format)
     return atomic_write_table(path, frame, fmt="csv" if suffix == ".csv" else "parquet")
+
+
+def _flat_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if isinstance(v, (list, tuple)):
+            out[k] = ",".join(map(str, v))
+        elif isinstance(v, Mapping):
+            out.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+def log_training_run(
+    result: TrainResult,
+    shop: ShopData,
+    *,
+    cutoff: pd.Timestamp,
+    experiment: str,
+    run_name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    plots: Mapping[str, os.PathLike[str] | str] | None = None,
+    register: str | None = None,
+) -> str:
+    """Log one training run (fingerprint, params, metrics, plots, the model as a pyfunc,
+    optionally a registry version) to the tracking URI the caller configured; returns
+    the run id. Params and metadata pass through the scrubbing of :mod:`ecomml.tracking`."""
+    import mlflow
+
+    from ecomml.modelstore import log_model
+    from ecomml.tracking import log_fingerprint, log_params, tracked_run
+
+    t = result.task
+    with tracked_run(
+        experiment, run_name=run_name or f"train-{t.name}", tags={"ecomml.task": t.name}
+    ) as run:
+        log_fingerprint(shop.fingerprint, cutoff=cutoff)
+        model_params = {}
+        if hasattr(result.model, "get_params"):
+            model_params = {
+                k: v
+                for k, v in result.model.get_params(deep=False).items()
+                if v is None or isinstance(v, (str, int, float, bool, list, tuple, dict))
+            }
+        log_params(_flat_params({**model_params, **dict(params or {})}))
+        numeric = {k: float(v) for k, v in result.metrics.items() if pd.notna(v)}
+        if numeric:
+            mlflow.log_metrics(numeric)
+        for path in (plots or {}).values():
+            mlflow.log_artifact(str(path), artifact_path=f"plots/{t.name}")
+        log_model(result.path, registered_model_name=register)
+        result.run_id = str(run.info.run_id)
+        return result.run_id

@@ -195,6 +195,22 @@ class Task(abc.ABC):
         """Short lines for the console after training."""
         return []
 
+    def serve(
+        self, model: Any, model_input: pd.DataFrame, params: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Answer one MLflow serving request (``mlflow models serve``) with ``model``.
+
+        The default hands the request frame to the model's ``pyfunc_predict``.
+        """
+        if not hasattr(model, "pyfunc_predict"):
+            from ecomml.exceptions import ConfigError
+
+            raise ConfigError(
+                f"{type(model).__name__} models of task {self.name!r} cannot be served over "
+                f"REST; score them with `ecomml predict {self.name}`"
+            )
+        return self.check_output(model.pyfunc_predict(model_input, params=dict(params or {})))
+
     def check_output(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Refuse a scored table that lacks a declared output column."""
         missing = [c for c in self.output_columns if c not in frame.columns]

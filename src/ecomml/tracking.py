@@ -2,7 +2,7 @@
 
 Library code never sets the tracking URI or starts runs implicitly: the caller (the CLI,
 a notebook, an experiment runner) does, and these helpers log into the active run.
-Models are logged as MLflow pyfunc "models from code" (``_pyfunc_model.py``): the
+Models are logged as MLflow pyfunc "models from code" (``ecomml/serving.py``): the
 estimator is stored as a joblib artifact whose SHA-256 is checked before it is loaded.
 Params, tags and JSON artifacts logged through these helpers pass through
 :func:`ecomml.privacy.scrub_mapping`, so e-mail-like strings never reach MLflow, and
@@ -174,7 +174,7 @@ def log_estimator(
 
     Logs ``est.get_params()`` and ``metrics``, tags the cutoff and ecomml version,
     stores the estimator with joblib plus a SHA-256 manifest, and logs
-    ``_pyfunc_model.py`` as the model code, so no wrapper class is pickled.
+    ``ecomml/serving.py`` as the model code, so no wrapper class is pickled.
     """
     import joblib
     import mlflow
@@ -194,7 +194,7 @@ def log_estimator(
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
     if cutoff is not None:
         mlflow.set_tag("cutoff", str(pd.Timestamp(cutoff).date()))
-    code = Path(__file__).with_name("_pyfunc_model.py")
+    code = Path(__file__).parent / "serving.py"
     with tempfile.TemporaryDirectory() as tmp:
         est_path = Path(tmp) / "estimator.joblib"
         joblib.dump(est, est_path)

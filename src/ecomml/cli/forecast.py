@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, handle_errors, make_progress
-from ecomml.cli._load import (
-    AllowFutureOpt,
-    CalendarOpt,
-    CatalogOpt,
-    EncodingOpt,
-    EventsOpt,
-    FormatOpt,
-    MapFileOpt,
-    MapOpt,
-    shop_from_options,
-)
-from ecomml.spark.commands import (
-    EngineOpt,
-    SparkConfOpt,
-    SparkMasterOpt,
-    SparkPartitionsOpt,
-    use_spark,
-)
+from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli.options import DataOptions, SparkOptions, with_groups
 
 TASK = "forecast"
 MODEL_HELP = "Model: lgbm (global LightGBM), auto (best per demand pattern), or a baseline: " "naive, snaive, ma, ets, croston, sba, tsb."  # fmt: skip
@@ -35,29 +17,6 @@ FreqOpt = typer.Option("W", "--freq", help="W (weeks starting Monday) or D (days
 HorizonOpt = typer.Option(8, "--horizon", help="Periods to forecast: 1-8 weeks or 1-56 days.")
 NoTrackOpt = typer.Option(False, "--no-track", help="Do not log to MLflow.")
 ExperimentOpt = typer.Option("ecomml-forecast", "--experiment", help="MLflow experiment.")
-
-
-def _shop(
-    transactions: Path | None,
-    cutoff: str,
-    format: str,
-    map_items: list[str] | None,
-    map_file: Path | None,
-    events: Path | None,
-    catalog: Path | None,
-    calendar: Path | None,
-    encoding: str | None,
-    allow_future: bool,
-) -> Any:
-    from ecomml._validation import check_cutoff
-
-    cut = check_cutoff(cutoff)
-    shop = shop_from_options(
-        transactions, cutoff=cut, format=format, map_items=map_items, map_file=map_file,
-        events=events, catalog=catalog, calendar=calendar, encoding=encoding,
-        allow_future=allow_future,
-    )  # fmt: skip
-    return shop, cut
 
 
 def _metrics_table(metrics: Any, title: str) -> Any:
@@ -79,23 +38,11 @@ def _metrics_table(metrics: Any, title: str) -> Any:
     return t
 
 
-def _log_plots(bt: Any, panel: Any, plot_dir: Path, track: bool) -> dict[str, Path]:
-    from ecomml.forecasting.backtest import quantile_calibration
-    from ecomml.forecasting.plots import (
-        plot_error_by_class,
-        plot_fan_charts,
-        plot_quantile_coverage,
-    )
+def _save_plots(bt: Any, panel: Any, plot_dir: Path, track: bool) -> dict[str, Path]:
+    from ecomml.forecasting.task import backtest_figures
     from ecomml.plots import save_figure
 
-    figs = {
-        "fan.png": plot_fan_charts(
-            panel, bt.forecasts.loc[bt.forecasts["fold"] == bt.forecasts["fold"].max()]
-        ),
-        "error_by_class.png": plot_error_by_class(bt.summary()),
-        "coverage.png": plot_quantile_coverage(quantile_calibration(bt.forecasts)),
-    }
-    paths = {k: save_figure(f, plot_dir / k) for k, f in figs.items()}
+    paths = {k: save_figure(f, plot_dir / k) for k, f in backtest_figures(bt, panel).items()}
     if track:
         import mlflow
 
@@ -122,10 +69,10 @@ def register(*, train: typer.Typer, predict: typer.Typer, backtest: typer.Typer)
     backtest.command(TASK)(backtest_forecast)
 
 
+@with_groups
 def train_forecast(
-    transactions: Path | None = typer.Option(
-        None, "--transactions", "-t", help="Transactions file (omit for the built-in sample shop)."
-    ),
+    data: DataOptions,
+    spark: SparkOptions,
     cutoff: str = CutoffOpt,
     freq: str = FreqOpt,
     horizon: int = HorizonOpt,
@@ -141,14 +88,6 @@ def train_forecast(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="Where PNG plots go (default: <model-dir>-plots)."
     ),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    events: Path | None = EventsOpt,
-    catalog: Path | None = CatalogOpt,
-    calendar: Path | None = CalendarOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
     no_track: bool = NoTrackOpt,
     experiment: str = ExperimentOpt,
     partition_by: str | None = typer.Option(
@@ -157,30 +96,29 @@ def train_forecast(
         help="Train one model per value of this SKU attribute "
         "(e.g. category) and route each SKU to its partition's model.",
     ),  # fmt: skip
-    engine: str = EngineOpt,
-    spark_master: str | None = SparkMasterOpt,
-    spark_conf: list[str] | None = SparkConfOpt,
 ) -> None:
     """Train a demand forecaster on the history before --cutoff and save it to --model-dir."""
     with handle_errors():
-        import contextlib
-
+        from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
-        from ecomml.forecasting.auto import make_forecaster
-        from ecomml.forecasting.backtest import backtest as run_backtest
-        from ecomml.forecasting.task import shop_panel, view_for
-        from ecomml.modelstore import feature_hashes, save_model
+        from ecomml.features.store import store_from_shop
+        from ecomml.forecasting.task import ForecastTask, backtest_figures, shop_panel
+        from ecomml.plots import save_figure
+        from ecomml.runner import TrainResult, log_training_run, save_task_model
 
         if register_name and no_track:
             raise ConfigError("--register needs MLflow tracking; drop --no-track")
+        task = ForecastTask()
         f = freq.upper()
-        kw: dict[str, Any] = {"strategy": strategy} if model == "lgbm" else {}
-        est = make_forecaster(model, freq=f, horizon=horizon, **kw)
-        est._check_params()
-        spark_engine = use_spark(engine, format=format, mapped=bool(map_items or map_file))
+        params: dict[str, Any] = {"model": model, "freq": f, "horizon": horizon}
+        if model == "lgbm":
+            params["strategy"] = strategy
+        est = task.make_model(params)
+        spark_engine = spark.use(data)
         if partition_by:
             from ecomml.spark.partitioned import PartitionedForecaster
 
+            kw = {"strategy": strategy} if model == "lgbm" else {}
             est = PartitionedForecaster(
                 freq=f, horizon=horizon, model=model, partition_col=partition_by, params=kw
             )
@@ -189,93 +127,79 @@ def train_forecast(
                 "--engine spark trains one model per partition in parallel: add --partition-by "
                 "COLUMN (e.g. category); one global model trains with the local engine"
             )
+        cut = check_cutoff(cutoff)
         track = not no_track
+        if track:
+            configure_tracking()
         with make_progress() as progress:
-            task = progress.add_task("loading data", total=4)
-            panel: Any = None
+            bar = progress.add_task("loading data", total=4)
+            metrics: dict[str, float] = {}
+            bt = panel = None
             if spark_engine:
-                from ecomml._validation import check_cutoff
-                from ecomml.features.views import builtin_views
+                from ecomml.data.shop import ShopData
                 from ecomml.spark.commands import train_forecast_frame
 
-                cut = check_cutoff(cutoff)
-                progress.update(task, description=f"fitting {model} per {partition_by} on Spark")
+                progress.update(bar, description=f"fitting {model} per {partition_by} on Spark")
                 est, window, n_skus = train_forecast_frame(
-                    transactions, cut, catalog=catalog, calendar=calendar, est=est,
-                    master=spark_master, conf=spark_conf,
+                    data.transactions, cut, catalog=data.catalog, calendar=data.calendar,
+                    est=est, master=spark.spark_master, conf=spark.spark_conf,
                 )  # fmt: skip
-                view = {v.name: v for v in builtin_views()}[view_for(f)]
-                source, fit_kw = str(transactions), {}
+                from ecomml.features.store import FeatureStore
+
+                shop = ShopData(transactions=_window_frame(window), source=str(data.transactions))
+                store = FeatureStore()  # the view definitions, for the model's feature hashes
             else:
-                shop, cut = _shop(
-                    transactions, cutoff, format, map_items, map_file, events, catalog, calendar,
-                    encoding, allow_future,
-                )  # fmt: skip
-                panel, store = shop_panel(shop, cut, f)
-                fit_kw = {"calendar": shop.calendar} if model in ("lgbm", "auto") else {}
-                view = store.view(view_for(f))
-                window = (panel["ds"].min(), panel["ds"].max())
-                n_skus, source = int(panel["sku"].nunique()), shop.source
-            progress.update(task, advance=1, description="validation backtest")
-            run_ctx: Any = contextlib.nullcontext()
-            if track:
-                from ecomml.cli._common import configure_tracking
-                from ecomml.tracking import tracked_run
-
-                configure_tracking()
-                run_ctx = tracked_run(
-                    experiment, run_name=f"train-{model}", tags={"ecomml.task": TASK}
-                )
-            with run_ctx as run:
-                metrics: dict[str, float] = {}
-                bt = None
-                if validate_folds > 0 and panel is not None:
-                    bt = run_backtest(est, panel, folds=validate_folds, fit_params=fit_kw)
+                shop = data.shop(cut, required=False)
+                store = store_from_shop(shop)
+                progress.update(bar, advance=1, description="validation backtest")
+                if validate_folds > 0:
+                    bt, panel = task.backtest(
+                        shop, store, cutoff=cut, folds=validate_folds, estimator=est
+                    )
                     metrics = _flat(bt.summary(), "val.")
-                progress.update(task, advance=1, description=f"fitting {model}")
-                if panel is not None:
-                    est.fit(panel, **fit_kw)
-                progress.update(task, advance=1, description="saving")
-                path = save_model(
-                    est, model_dir, task=TASK, cutoff=cut, metrics=metrics,
-                    features=feature_hashes([view]), training_window=window,
-                    extra={"freq": f, "horizon": horizon, "model": model,
-                           "strategy": strategy, "n_skus": n_skus, "source": source,
-                           "partition_by": partition_by},
-                )  # fmt: skip
+                progress.update(bar, advance=1, description=f"fitting {model}")
+                panel, _ = shop_panel(shop, cut, f, store=store)
+                est.fit(panel, **task.fit_kwargs(est, shop))
+            progress.update(bar, advance=1, description="saving")
+            path = save_task_model(
+                task, est, model_dir, shop=shop, store=store, cutoff=cut,
+                params={**params, "partition_by": partition_by}, metrics=metrics,
+            )  # fmt: skip
+            plots: dict[str, Path] = {}
+            if bt is not None:
                 pdir = plots_dir or model_dir.with_name(model_dir.name + "-plots")
-                if bt is not None:
-                    _log_plots(bt, panel, pdir, track)
-                if track:
-                    import mlflow
-
-                    from ecomml.modelstore import log_model
-                    from ecomml.tracking import log_fingerprint, log_params
-
-                    if panel is not None:
-                        log_fingerprint(shop.fingerprint, cutoff=cut)
-                    log_params(
-                        {"freq": f, "horizon": horizon, "model": model, "strategy": strategy,
-                         "validate_folds": validate_folds if panel is not None else 0,
-                         "n_skus": n_skus, "partition_by": partition_by or "", "engine": engine}
-                    )  # fmt: skip
-                    if metrics:
-                        mlflow.log_metrics(metrics)
-                    log_model(path, registered_model_name=register_name)
-            progress.update(task, advance=1, description="done")
+                plots = {
+                    k: save_figure(fig, pdir / k) for k, fig in backtest_figures(bt, panel).items()
+                }
+            run_id = None
+            if track:
+                run_id = log_training_run(
+                    TrainResult(task, est, path, metrics), shop, cutoff=cut,
+                    experiment=experiment, run_name=f"train-{model}", plots=plots,
+                    register=register_name,
+                    params={"freq": f, "horizon": horizon, "model": model, "strategy": strategy,
+                            "validate_folds": validate_folds if not spark_engine else 0,
+                            "partition_by": partition_by or "", "engine": spark.engine},
+                )  # fmt: skip
+            progress.update(bar, advance=1, description="done")
         if bt is not None:
             console.print(_metrics_table(bt.summary(), "validation (mean over folds)"))
-        console.print(
-            f"model saved to {path}" + (f" (MLflow run {run.info.run_id})" if track else "")
-        )
+        console.print(f"model saved to {path}" + (f" (MLflow run {run_id})" if run_id else ""))
 
 
+def _window_frame(window: tuple[Any, Any]) -> Any:
+    """A two-row stand-in for the transactions a Spark job trained on (its time window)."""
+    import pandas as pd
+
+    return pd.DataFrame({"ts": pd.to_datetime(list(window))})
+
+
+@with_groups
 def predict_forecast(
+    data: DataOptions,
+    spark: SparkOptions,
     model: str = typer.Option(
         ..., "--model", help="Model folder, runs:/<id>/model or models:/NAME@alias."
-    ),
-    transactions: Path | None = typer.Option(
-        None, "--transactions", "-t", help="Transactions file (omit for the built-in sample shop)."
     ),
     cutoff: str = CutoffOpt,
     output: Path = typer.Option(..., "--output", "-o", help="Forecast Parquet file."),
@@ -284,75 +208,55 @@ def predict_forecast(
     lead_time_output: Path | None = typer.Option(
         None, "--lead-time-output", help="Parquet file for lead-time demand quantiles per SKU."
     ),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    events: Path | None = EventsOpt,
-    catalog: Path | None = CatalogOpt,
-    calendar: Path | None = CalendarOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
-    engine: str = EngineOpt,
-    spark_master: str | None = SparkMasterOpt,
-    spark_conf: list[str] | None = SparkConfOpt,
-    spark_partitions: int | None = SparkPartitionsOpt,
 ) -> None:
     """Forecast the model's horizon from the period holding --cutoff, using rows before it.
 
     Columns: sku, ds, mean, q05, q10, q25, q50, q75, q90, q95, pattern, fallback.
     """
     with handle_errors():
-        from ecomml._io import atomic_path
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.leadtime import lead_time_demand
-        from ecomml.forecasting.task import forecast_shop, load_forecaster
         from ecomml.modelstore import is_mlflow_uri
+        from ecomml.runner import load_task_model, score, write_output
 
         if (lead_time is None) != (lead_time_output is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
         if is_mlflow_uri(model):
-            from ecomml.cli._common import configure_tracking
-
             configure_tracking()
+        cut = check_cutoff(cutoff)
         with make_progress(transient=True) as progress:
-            task = progress.add_task("loading model", total=3)
-            fm = load_forecaster(model)
-            if use_spark(engine, format=format, mapped=bool(map_items or map_file)):
+            bar = progress.add_task("loading model", total=3)
+            loaded = load_task_model(model, TASK)
+            if spark.use(data):
                 from ecomml.spark.commands import forecast_frame
 
-                progress.update(task, advance=1, description="forecasting on Spark")
+                progress.update(bar, advance=1, description="forecasting on Spark")
                 fc = forecast_frame(
-                    model, transactions, check_cutoff(cutoff), catalog=catalog,
-                    calendar=calendar, master=spark_master, conf=spark_conf,
-                    partitions=spark_partitions,
+                    model, data.transactions, cut, catalog=data.catalog,
+                    calendar=data.calendar, master=spark.spark_master, conf=spark.spark_conf,
+                    partitions=spark.spark_partitions,
                 )  # fmt: skip
             else:
-                progress.update(task, advance=1, description="loading data")
-                shop, cut = _shop(
-                    transactions, cutoff, format, map_items, map_file, events, catalog,
-                    calendar, encoding, allow_future,
-                )  # fmt: skip
-                progress.update(task, advance=1, description="forecasting")
-                fc = forecast_shop(fm, shop, cut)
-            with atomic_path(output, suffix=".tmp.parquet") as tmp:
-                fc.to_parquet(tmp, index=False)
+                progress.update(bar, advance=1, description="loading data")
+                shop = data.shop(cut, required=False)
+                progress.update(bar, advance=1, description="forecasting")
+                fc = score(TASK, loaded, shop, cutoff=cut)
+            write_output(fc, output, default_format="parquet")
             if lead_time is not None and lead_time_output is not None:
                 ltd = lead_time_demand(fc, lead_time=lead_time, review_period=review_period)
-                with atomic_path(lead_time_output, suffix=".tmp.parquet") as tmp:
-                    ltd.to_parquet(tmp, index=False)
-            progress.update(task, advance=1, description="done")
+                write_output(ltd, lead_time_output, default_format="parquet")
+            progress.update(bar, advance=1, description="done")
         n_fb = int(fc.loc[fc["fallback"], "sku"].nunique())
         console.print(
-            f"{fc['sku'].nunique()} SKUs x {fm.horizon} periods from {fc['ds'].min().date()} "
-            f"({n_fb} with the category fallback) -> {output}"
+            f"{fc['sku'].nunique()} SKUs x {int(loaded.model.horizon)} periods from "
+            f"{fc['ds'].min().date()} ({n_fb} with the category fallback) -> {output}"
         )
 
 
+@with_groups
 def backtest_forecast(
-    transactions: Path | None = typer.Option(
-        None, "--transactions", "-t", help="Transactions file (omit for the built-in sample shop)."
-    ),
+    data: DataOptions,
     cutoff: str = CutoffOpt,
     freq: str = FreqOpt,
     horizon: int = HorizonOpt,
@@ -369,14 +273,6 @@ def backtest_forecast(
     plots_dir: Path = typer.Option(
         Path("reports/forecast-backtest"), "--plots-dir", help="PNG plots folder."
     ),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    events: Path | None = EventsOpt,
-    catalog: Path | None = CatalogOpt,
-    calendar: Path | None = CalendarOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
     no_track: bool = NoTrackOpt,
     experiment: str = ExperimentOpt,
 ) -> None:
@@ -387,42 +283,35 @@ def backtest_forecast(
 
         import pandas as pd
 
-        from ecomml._io import atomic_path
-        from ecomml.forecasting.auto import make_forecaster
-        from ecomml.forecasting.backtest import backtest as run_backtest
-        from ecomml.forecasting.task import shop_panel
+        from ecomml._validation import check_cutoff
+        from ecomml.features.store import store_from_shop
+        from ecomml.forecasting.task import ForecastTask
+        from ecomml.runner import write_output
 
+        task = ForecastTask()
         f = freq.upper()
         names = [m.strip() for m in models.split(",") if m.strip()]
-        ests = {m: make_forecaster(m, freq=f, horizon=horizon) for m in names}
-        for e in ests.values():
-            e._check_params()
+        ests = {m: task.make_model({"model": m, "freq": f, "horizon": horizon}) for m in names}
         track = not no_track
-        shop, cut = _shop(
-            transactions, cutoff, format, map_items, map_file, events, catalog, calendar,
-            encoding, allow_future,
-        )  # fmt: skip
-        panel, _ = shop_panel(shop, cut, f)
+        cut = check_cutoff(cutoff)
+        shop = data.shop(cut, required=False)
+        store = store_from_shop(shop)
         run_ctx: Any = contextlib.nullcontext()
         if track:
-            from ecomml.cli._common import configure_tracking
             from ecomml.tracking import tracked_run
 
             configure_tracking()
             run_ctx = tracked_run(experiment, run_name="backtest", tags={"ecomml.task": TASK})
         rows = []
         with run_ctx, make_progress() as progress:
-            task = progress.add_task("backtest", total=len(ests) * folds)
+            bar = progress.add_task("backtest", total=len(ests) * folds)
             for i, (name, est) in enumerate(ests.items()):
-                fit_kw = {"calendar": shop.calendar} if name in ("lgbm", "auto") else {}
 
-                def say(msg: str, frac: float, _n: str = name, _i: int = i) -> None:
-                    progress.update(
-                        task, completed=_i * folds + frac * folds, description=f"{_n}: {msg}"
-                    )
+                def say(msg: str, _n: str = name, _i: int = i) -> None:
+                    progress.update(bar, completed=_i * folds, description=f"{_n}: {msg}")
 
-                bt = run_backtest(
-                    est, panel, folds=folds, step=step, fit_params=fit_kw, progress=say
+                bt, panel = task.backtest(
+                    shop, store, cutoff=cut, folds=folds, step=step, estimator=est, progress=say
                 )
                 summ = bt.summary()
                 rows.append(summ.assign(model=name, seconds=sum(bt.seconds.values())))
@@ -431,8 +320,7 @@ def backtest_forecast(
 
                     mlflow.log_metrics(_flat(summ, f"{name}."))
                 if name == names[0]:
-                    with tempfile.TemporaryDirectory() as tmp:
-                        _log_plots(bt, panel, plots_dir if plots_dir else Path(tmp), track)
+                    _save_plots(bt, panel, plots_dir, track)
             if track:
                 from ecomml.tracking import log_params
 
@@ -451,10 +339,5 @@ def backtest_forecast(
             )
         )
         if output is not None:
-            suffix = output.suffix.lower()
-            with atomic_path(output, suffix=".tmp" + suffix) as tmp:
-                if suffix in (".parquet", ".pq"):
-                    table.to_parquet(tmp, index=False)
-                else:
-                    table.to_csv(tmp, index=False)
+            write_output(table, output, default_format="csv")
             console.print(f"metrics -> {output}")

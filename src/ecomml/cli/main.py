@@ -32,11 +32,6 @@ def _root(
     state.verbose = verbose
 
 
-#: One CLI module per task; each defines ``register(train=, predict=, backtest=)`` and adds
-#: its ``ecomml train TASK`` / ``ecomml predict TASK`` / ``ecomml backtest TASK`` commands.
-TASK_MODULES: tuple[str, ...] = ("forecast", "churn", "recommend")
-
-
 def _register() -> None:
     # Command modules import the heavy libraries inside the commands, so `ecomml --help` stays fast.
     import importlib
@@ -57,10 +52,17 @@ def _register() -> None:
     )
     predict = typer.Typer(no_args_is_help=True, help="Score with a trained or registered model.")
     backtest = typer.Typer(no_args_is_help=True, help="Evaluate a model on rolling temporal folds.")
-    for name in TASK_MODULES:
-        importlib.import_module(f"ecomml.cli.{name}").register(
-            train=train, predict=predict, backtest=backtest
-        )
+    from ecomml.registry import task_names
+
+    # every registered task whose CLI module ``ecomml.cli.<task>`` defines
+    # ``register(train=, predict=, backtest=)`` gets its commands in those groups
+    for name in task_names():
+        try:
+            module = importlib.import_module(f"ecomml.cli.{name}")
+        except ModuleNotFoundError:
+            continue
+        if hasattr(module, "register"):
+            module.register(train=train, predict=predict, backtest=backtest)
     app.add_typer(train, name="train")
     app.add_typer(predict, name="predict")
     app.add_typer(backtest, name="backtest")

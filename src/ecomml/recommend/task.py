@@ -195,6 +195,34 @@ class RecommendTask(Task):
             )
         return self.check_output(model.recommend(customers, k, **kwargs))
 
+    def serve(
+        self, model: Any, model_input: pd.DataFrame, params: Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Top-k lists for the request's ``customer_id`` column (``params``: ``k``,
+        ``exclude_seen``)."""
+        from ecomml.exceptions import ConfigError, SchemaError
+
+        params = dict(params or {})
+        if "customer_id" not in model_input.columns:
+            raise SchemaError(
+                "recommendation requests need a customer_id column; got "
+                f"{list(model_input.columns)}",
+                missing=["customer_id"],
+                columns=list(model_input.columns),
+            )
+        if getattr(model, "uses_store_", False):
+            raise ConfigError(
+                "this recommender ranks with feature-store features, which a REST request "
+                "cannot carry; serve a model trained without them (`ecomml train recommend "
+                "--no-store`, or task_params.use_store: false in the experiment config), or "
+                "use `ecomml predict recommend`"
+            )
+        customers = model_input["customer_id"].dropna().astype(str).drop_duplicates()
+        k = int(params.get("k", 10))
+        exclude = bool(params.get("exclude_seen", False))
+        out = model.recommend(customers, k, exclude_seen=exclude).reset_index(drop=True)
+        return self.check_output(out)
+
     def check_model(self, model: Any) -> None:
         if not isinstance(model, BaseRecommender):
             raise ModelLoadError(
@@ -206,7 +234,7 @@ class RecommendTask(Task):
         return {"train_stats": getattr(model, "train_stats_", {})}
 
     def training_window(self, model: Any, shop: ShopData) -> tuple[Any, Any] | None:
-        inter = build_interactions(shop.transactions, shop.events)
+        inter = build_interactions(shop.transactions, shop.events, cutoff=model.cutoff_)
         return (inter["ts"].min(), inter["ts"].max()) if len(inter) else None
 
     def run_quickstart(self, ctx: StepContext) -> StepResult:

@@ -1,0 +1,170 @@
+"""Option groups defined once: the data options, the Spark engine options and the
+customer-id pseudonym options, added to any command with :func:`with_groups`.
+
+A command declares ``data: DataOptions`` and gets ``--transactions --format --map
+--map-file --events --catalog --calendar --encoding --allow-future``; the values arrive as
+one :class:`DataOptions` object. The same for ``spark: SparkOptions`` and
+``ids: IdOptions``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+
+from ecomml.cli._load import (
+    AllowFutureOpt,
+    CalendarOpt,
+    CatalogOpt,
+    EncodingOpt,
+    EventsOpt,
+    FormatOpt,
+    MapFileOpt,
+    MapOpt,
+    shop_from_options,
+)
+
+__all__ = ["DataOptions", "SparkOptions", "IdOptions", "with_groups", "ID_KEY_ENV"]
+
+ID_KEY_ENV = "ECOMML_ID_KEY"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class DataOptions:
+    """Where a command reads the shop from (the shared data options)."""
+
+    transactions: Path | None = typer.Option(
+        None, "--transactions", "-t", help="Transactions file (CSV, Parquet, Excel)."
+    )
+    format: str = FormatOpt
+    map_items: list[str] | None = MapOpt
+    map_file: Path | None = MapFileOpt
+    events: Path | None = EventsOpt
+    catalog: Path | None = CatalogOpt
+    calendar: Path | None = CalendarOpt
+    encoding: str | None = EncodingOpt
+    allow_future: bool = AllowFutureOpt
+
+    @property
+    def mapped(self) -> bool:
+        """True when a column mapping was given."""
+        return bool(self.map_items or self.map_file)
+
+    def shop(self, cutoff: Any, *, required: bool = True) -> Any:
+        """The shop before ``cutoff`` (``required``: --transactions must be given)."""
+        if required and self.transactions is None:
+            from ecomml.exceptions import ConfigError
+
+            raise ConfigError(
+                "--transactions FILE is required: the shop's order history (CSV, Parquet or Excel)"
+            )
+        return shop_from_options(
+            self.transactions, cutoff=cutoff, format=self.format, map_items=self.map_items,
+            map_file=self.map_file, events=self.events, catalog=self.catalog,
+            calendar=self.calendar, encoding=self.encoding, allow_future=self.allow_future,
+        )  # fmt: skip
+
+
+@dataclass
+class SparkOptions:
+    """``--engine spark`` and the session it runs on."""
+
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local (this machine) or spark (distributed scoring; the inputs must be "
+        "canonical Parquet/CSV tables or Spark catalog tables).",
+    )
+    spark_master: str | None = typer.Option(
+        None,
+        "--spark-master",
+        help="Spark master: local[N], yarn, spark://host:7077, k8s://..., sc://host "
+        "(default: the active session under spark-submit, else local[2]).",
+    )
+    spark_conf: list[str] | None = typer.Option(
+        None,
+        "--spark-conf",
+        help="A Spark setting key=value (repeatable), e.g. spark.executor.memory=8g.",
+    )
+    spark_partitions: int | None = typer.Option(
+        None, "--spark-partitions", min=1, help="Groups to score in (default 4x the parallelism)."
+    )
+
+    def use(self, data: DataOptions) -> bool:
+        """True for ``--engine spark`` (refuses adapter options, which are local only)."""
+        from ecomml.spark.commands import use_spark
+
+        return use_spark(self.engine, format=data.format, mapped=data.mapped)
+
+
+@dataclass
+class IdOptions:
+    """Keyed customer pseudonyms (``--hash-ids``)."""
+
+    hash_ids: bool = typer.Option(
+        False,
+        "--hash-ids",
+        help=f"Replace customer ids with keyed pseudonyms (pid_...; key from ${ID_KEY_ENV}, "
+        "never stored).",
+    )
+    id_key_env: str = typer.Option(
+        ID_KEY_ENV, "--id-key-env", help="Environment variable holding the pseudonym key."
+    )
+
+    def key(self) -> str | None:
+        """The pseudonym key (None without ``--hash-ids``)."""
+        from ecomml.privacy import key_from_env
+
+        return key_from_env(self.id_key_env) if self.hash_ids else None
+
+
+def with_groups(fn: F) -> F:
+    """Expand every parameter of ``fn`` annotated with an option-group class into that
+    group's options, and hand the command one group object per parameter."""
+    hints = dict(inspect.get_annotations(fn, eval_str=True))
+    sig = inspect.signature(fn, eval_str=True)
+    groups = {n: hints[n] for n in sig.parameters if hints.get(n) in _GROUPS}
+    params: list[inspect.Parameter] = []
+    annotations: dict[str, Any] = {"return": hints.get("return")}
+    for p in sig.parameters.values():
+        if p.name in groups:
+            for f in fields(groups[p.name]):
+                params.append(
+                    inspect.Parameter(
+                        f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                        annotation=hints_of(groups[p.name])[f.name],
+                    )
+                )  # fmt: skip
+                annotations[f.name] = hints_of(groups[p.name])[f.name]
+        else:
+            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+            annotations[p.name] = hints.get(p.name, p.annotation)
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> Any:
+        for name, cls in groups.items():
+            kwargs[name] = cls(**{f.name: kwargs.pop(f.name) for f in fields(cls)})
+        return fn(**kwargs)
+
+    command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    command.__annotations__ = annotations
+    del command.__wrapped__  # Typer must read the expanded signature, not fn's
+    return command  # type: ignore[return-value]
+
+
+@functools.cache
+def hints_of(cls: type) -> dict[str, Any]:
+    """The evaluated field annotations of an option-group class."""
+    import typing
+
+    return typing.get_type_hints(cls)
+
+
+_GROUPS = (DataOptions, SparkOptions, IdOptions)
