@@ -18,11 +18,10 @@ import pandas as pd
 from ecomml._io import atomic_write_table
 from ecomml.exceptions import InputFileError
 from ecomml.registry import get_task
-from ecomml.task import Evaluation, Say, Task, _quiet
+from ecomml.task import Evaluation, Say, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
-    from ecomml.features.store import FeatureStore
     from ecomml.modelstore import LoadedModel
 
 __all__ = [
@@ -80,55 +79,45 @@ def save_task_model(
     task: Task | str,
     model: Any,
     model_dir: str | os.PathLike[str],
+    data: TaskData,
     *,
-    shop: ShopData,
-    store: FeatureStore | None,
-    cutoff: pd.Timestamp,
     params: Mapping[str, Any] | None = None,
     metrics: Mapping[str, float] | None = None,
 ) -> Path:
-    """Save ``model`` with the one metadata layout every task shares (atomic, verified)."""
-    from ecomml.features.store import store_from_shop
+    """Save ``model`` with the one metadata layout every task shares (atomic, verified):
+    the task, cutoff, feature-view hashes, training window, params and metrics, the data
+    fingerprint and the task's own metadata."""
     from ecomml.modelstore import feature_hashes, save_model
 
     t = as_task(task)
-    names = t.views(model)
-    views = []
-    if names:
-        st = store if store is not None else store_from_shop(shop)
-        views = [st.view(v) for v in names]
+    views = [data.store.view(v) for v in t.views(model)]
     clean = {k: float(v) for k, v in (metrics or {}).items() if pd.notna(v)}
     return save_model(
         model,
         model_dir,
         task=t.name,
-        cutoff=cutoff,
+        cutoff=data.cutoff,
         metrics=clean,
         features=feature_hashes(views),
-        training_window=t.training_window(model, shop),
-        extra=model_metadata(t, model, shop, dict(params or {})),
+        training_window=t.training_window(model, data.shop),
+        extra=model_metadata(t, model, data.shop, dict(params or {})),
     )
 
 
 def train(
     task: Task | str,
-    shop: ShopData,
-    *,
-    cutoff: pd.Timestamp,
+    data: TaskData,
     model_dir: str | os.PathLike[str],
+    *,
     params: Mapping[str, Any] | None = None,
-    store: FeatureStore | None = None,
     metrics: Mapping[str, float] | None = None,
-    progress: Say = _quiet,
+    progress: Say = quiet,
 ) -> TrainResult:
-    """Fit ``task`` on ``shop`` before ``cutoff`` and save the model folder."""
+    """Fit ``task`` on ``data`` and save the model folder."""
     t = as_task(task)
-    model = t.fit(shop, store, cutoff=cutoff, params=params, progress=progress)
+    model = t.fit(data, params=params, progress=progress)
     progress("saving the model")
-    path = save_task_model(
-        t, model, model_dir, shop=shop, store=store, cutoff=cutoff, params=params,
-        metrics=metrics,
-    )  # fmt: skip
+    path = save_task_model(t, model, model_dir, data, params=params, metrics=metrics)
     return TrainResult(t, model, path, dict(metrics or {}))
 
 
@@ -142,26 +131,16 @@ def load_task_model(uri: str | os.PathLike[str], task: Task | str) -> LoadedMode
     return loaded
 
 
-def score(
-    task: Task | str,
-    loaded: LoadedModel,
-    shop: ShopData,
-    *,
-    cutoff: pd.Timestamp,
-    store: FeatureStore | None = None,
-    **options: Any,
-) -> pd.DataFrame:
-    """Score a loaded model on ``shop`` as of ``cutoff``, after checking that the store's
-    feature views are the ones the model was trained on."""
-    from ecomml.features.store import store_from_shop
+def score(task: Task | str, loaded: LoadedModel, data: TaskData, **options: Any) -> pd.DataFrame:
+    """Score a loaded model on ``data``, after checking that the store's feature views are
+    the ones the model was trained on."""
     from ecomml.modelstore import check_feature_hashes
 
     t = as_task(task)
     names = t.views(loaded.model)
     if names:
-        store = store if store is not None else store_from_shop(shop)
-        check_feature_hashes(loaded, [store.view(v) for v in names])
-    return t.score(loaded.model, shop, store, cutoff=cutoff, **options)
+        check_feature_hashes(loaded, [data.store.view(v) for v in names])
+    return t.score(loaded.model, data, **options)
 
 
 def write_output(

@@ -30,14 +30,40 @@ if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
 
-__all__ = ["Task", "Evaluation", "StepContext", "StepResult", "Say"]
+__all__ = ["Task", "TaskData", "Evaluation", "StepContext", "StepResult", "Say", "quiet"]
 
 #: A progress callback: ``say("fitting the ranker")``.
 Say = Callable[[str], None]
 
 
-def _quiet(msg: str) -> None:
+def quiet(msg: str) -> None:
     """The progress callback that says nothing."""
+
+
+@dataclass
+class TaskData:
+    """What every task method reads: a shop's canonical tables as of ``cutoff`` (exclusive)
+    and the feature store over them (built on first use when not given)."""
+
+    shop: ShopData
+    cutoff: pd.Timestamp
+    _store: FeatureStore | None = None
+
+    @property
+    def store(self) -> FeatureStore:
+        """The feature store over :attr:`shop` (the built-in views)."""
+        if self._store is None:
+            from ecomml.features.store import store_from_shop
+
+            self._store = store_from_shop(self.shop)
+        return self._store
+
+    @classmethod
+    def of(cls, shop: ShopData, cutoff: Any, store: FeatureStore | None = None) -> TaskData:
+        """A :class:`TaskData` with ``cutoff`` checked (any date spelling pandas reads)."""
+        from ecomml._validation import check_cutoff
+
+        return cls(shop, check_cutoff(cutoff), store)
 
 
 @dataclass
@@ -67,6 +93,11 @@ class StepContext:
     manifest: dict[str, Any]
     #: report progress within the step: ``ctx.say("fitting")`` shows on the progress bar
     say: Callable[[str], None]
+
+    @property
+    def data(self) -> TaskData:
+        """The shop, cutoff and store as the task methods take them."""
+        return TaskData(self.shop, self.cutoff, self.store)
 
 
 @dataclass
@@ -134,26 +165,22 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def fit(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Any:
         """Fit the task's model on everything before ``cutoff``; returns the fitted model."""
 
     @abc.abstractmethod
     def evaluate(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         folds: int,
         step: int | None = None,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Evaluation:
         """Refit ``params`` at ``folds`` rolling cutoffs before ``cutoff`` and score each fold."""
 
@@ -161,10 +188,7 @@ class Task(abc.ABC):
     def score(
         self,
         model: Any,
-        shop: ShopData,
-        store: FeatureStore | None,
-        *,
-        cutoff: pd.Timestamp,
+        data: TaskData,
         **options: Any,
     ) -> pd.DataFrame:
         """Score with a fitted model as of ``cutoff``; columns start with ``output_columns``."""
@@ -185,9 +209,7 @@ class Task(abc.ABC):
             return None
         return tx["ts"].min(), tx["ts"].max()
 
-    def figures(
-        self, model: Any, shop: ShopData, store: FeatureStore | None, *, cutoff: pd.Timestamp
-    ) -> dict[str, Figure]:
+    def figures(self, model: Any, data: TaskData) -> dict[str, Figure]:
         """Pictures of a fitted model (validation curves, ...), saved as PNG and logged."""
         return {}
 

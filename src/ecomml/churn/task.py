@@ -15,13 +15,12 @@ import pandas as pd
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel
 from ecomml.exceptions import ConfigError, ModelLoadError
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ecomml.data.shop import ShopData
-    from ecomml.features.store import FeatureStore
 
 __all__ = ["ChurnTask"]
 
@@ -57,32 +56,26 @@ class ChurnTask(Task):
 
     def fit(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> ChurnModel:
-        from ecomml.features.store import store_from_shop
-
-        store = store if store is not None else store_from_shop(shop)
         model = self.make_model(params)
         model.fit(
-            shop.transactions, store, cutoff=cutoff, events=_has_events(shop), progress=progress
-        )
+            data.shop.transactions, data.store, cutoff=data.cutoff,
+            events=_has_events(data.shop), progress=progress,
+        )  # fmt: skip
         return model
 
     def evaluate(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         folds: int,
         step: int | None = None,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Evaluation:
         from matplotlib.figure import Figure
 
@@ -90,8 +83,8 @@ class ChurnTask(Task):
 
         horizon = self.task_params(params)["horizon"]
         res = backtest_churn(
-            shop,
-            cutoff=cutoff,
+            data.shop,
+            cutoff=data.cutoff,
             horizon=horizon,
             folds=folds,
             step=step,
@@ -124,25 +117,20 @@ class ChurnTask(Task):
     def score(
         self,
         model: Any,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         extra_columns: bool = False,
         **options: Any,
     ) -> pd.DataFrame:
         """The scored list, sorted by value at risk; ``extra_columns`` adds ``p_alive``,
         the RFM scores, recency, frequency and monetary value."""
-        from ecomml.features.store import store_from_shop
-
         self.check_model(model)
-        if "customer_events" in model.views_ and not _has_events(shop):
+        if "customer_events" in model.views_ and not _has_events(data.shop):
             raise ConfigError(
                 "this churn model was trained with an events log: pass --events FILE "
                 "(customer_id, sku, ts, event) covering the history before --cutoff"
             )
-        store = store if store is not None else store_from_shop(shop)
-        scored = model.score(shop.transactions, store, cutoff=cutoff)
+        scored = model.score(data.shop.transactions, data.store, cutoff=data.cutoff)
         cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
         return self.check_output(scored[cols])
 
@@ -156,12 +144,10 @@ class ChurnTask(Task):
     def metadata(self, model: Any, shop: ShopData, params: Mapping[str, Any]) -> dict[str, Any]:
         return {"horizon": int(model.horizon), **model.describe()}
 
-    def figures(
-        self, model: Any, shop: ShopData, store: FeatureStore | None, *, cutoff: pd.Timestamp
-    ) -> dict[str, Figure]:
+    def figures(self, model: Any, data: TaskData) -> dict[str, Figure]:
         from ecomml.churn.plots import model_figures
 
-        return model_figures(model, self.score(model, shop, store, cutoff=cutoff))
+        return model_figures(model, self.score(model, data))
 
     @staticmethod
     def holdout_metrics(model: Any) -> dict[str, float]:
@@ -227,9 +213,9 @@ class ChurnTask(Task):
             "max_cutoffs": 6,
             "classifier": {"n_estimators": 200, "learning_rate": 0.05},
         }
-        model = self.fit(ctx.shop, ctx.store, cutoff=ctx.cutoff, params=params, progress=ctx.say)
+        model = self.fit(ctx.data, params=params, progress=ctx.say)
         ctx.say("scoring customers")
-        scored = self.score(model, ctx.shop, ctx.store, cutoff=ctx.cutoff, extra_columns=True)
+        scored = self.score(model, ctx.data, extra_columns=True)
         out_dir = ctx.out_dir / self.name
         path = atomic_write_table(out_dir / "scored_customers.parquet", scored)
         ctx.say("plots")

@@ -42,9 +42,9 @@ def train_churn(
     with handle_errors():
         from ecomml._validation import check_cutoff
         from ecomml.churn.task import ChurnTask
-        from ecomml.features.store import store_from_shop
         from ecomml.plots import save_figure
         from ecomml.runner import log_training_run, save_task_model
+        from ecomml.task import TaskData
 
         task = ChurnTask()
         cut = check_cutoff(cutoff, name="--cutoff")
@@ -54,19 +54,13 @@ def train_churn(
         with make_progress() as bar:
             say = bar.add_task("reading data", total=None)
             shop = data.shop(cut)
-            store = store_from_shop(shop)
-            model = task.fit(
-                shop, store, cutoff=cut, params=params,
-                progress=lambda msg: bar.update(say, description=msg),
-            )  # fmt: skip
+            td = TaskData(shop, cut)
+            model = task.fit(td, params=params, progress=lambda m: bar.update(say, description=m))
             bar.update(say, description="scoring the training cutoff")
-            figs = task.figures(model, shop, store, cutoff=cut)
+            figs = task.figures(model, td)
             plots = {n: save_figure(f, out / "plots" / TASK / n) for n, f in figs.items()}
             metrics = task.holdout_metrics(model)
-            saved = save_task_model(
-                task, model, model_dir, shop=shop, store=store, cutoff=cut, params=params,
-                metrics=metrics,
-            )  # fmt: skip
+            saved = save_task_model(task, model, model_dir, td, params=params, metrics=metrics)
             run_id = None
             if uri is not None:
                 from ecomml.runner import TrainResult
@@ -108,6 +102,7 @@ def predict_churn(
         from ecomml.modelstore import is_mlflow_uri
         from ecomml.privacy import check_model_ids, pseudonymize_frame, pseudonymize_shop
         from ecomml.runner import OUTPUT_SUFFIXES, load_task_model, score, write_output
+        from ecomml.task import TaskData
 
         cut = check_cutoff(cutoff, name="--cutoff")
         if output.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -141,7 +136,7 @@ def predict_churn(
                 if hashed:  # the model knows customers by pseudonym only
                     shop = pseudonymize_shop(shop, key)
                 bar.update(say, description="scoring customers")
-                scored = score(TASK, loaded, shop, cutoff=cut, extra_columns=extra_columns)
+                scored = score(TASK, loaded, TaskData(shop, cut), extra_columns=extra_columns)
             if key is not None and not hashed:
                 scored = pseudonymize_frame(scored, key)
             write_output(scored, output)

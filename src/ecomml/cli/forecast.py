@@ -101,10 +101,10 @@ def train_forecast(
     with handle_errors():
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
-        from ecomml.features.store import store_from_shop
         from ecomml.forecasting.task import ForecastTask, backtest_figures, shop_panel
         from ecomml.plots import save_figure
         from ecomml.runner import TrainResult, log_training_run, save_task_model
+        from ecomml.task import TaskData
 
         if register_name and no_track:
             raise ConfigError("--register needs MLflow tracking; drop --no-track")
@@ -147,23 +147,22 @@ def train_forecast(
                 from ecomml.features.store import FeatureStore
 
                 shop = ShopData(transactions=_window_frame(window), source=str(data.transactions))
-                store = FeatureStore()  # the view definitions, for the model's feature hashes
+                # the view definitions only, for the model's feature hashes
+                td = TaskData(shop, cut, FeatureStore())
             else:
                 shop = data.shop(cut, required=False)
-                store = store_from_shop(shop)
+                td = TaskData(shop, cut)
                 progress.update(bar, advance=1, description="validation backtest")
                 if validate_folds > 0:
-                    bt, panel = task.backtest(
-                        shop, store, cutoff=cut, folds=validate_folds, estimator=est
-                    )
+                    bt, panel = task.backtest(td, folds=validate_folds, estimator=est)
                     metrics = _flat(bt.summary(), "val.")
                 progress.update(bar, advance=1, description=f"fitting {model}")
-                panel, _ = shop_panel(shop, cut, f, store=store)
+                panel, _ = shop_panel(shop, cut, f, store=td.store)
                 est.fit(panel, **task.fit_kwargs(est, shop))
             progress.update(bar, advance=1, description="saving")
             path = save_task_model(
-                task, est, model_dir, shop=shop, store=store, cutoff=cut,
-                params={**params, "partition_by": partition_by}, metrics=metrics,
+                task, est, model_dir, td, params={**params, "partition_by": partition_by},
+                metrics=metrics,
             )  # fmt: skip
             plots: dict[str, Path] = {}
             if bt is not None:
@@ -219,6 +218,7 @@ def predict_forecast(
         from ecomml.forecasting.leadtime import lead_time_demand
         from ecomml.modelstore import is_mlflow_uri
         from ecomml.runner import load_task_model, score, write_output
+        from ecomml.task import TaskData
 
         if (lead_time is None) != (lead_time_output is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
@@ -241,7 +241,7 @@ def predict_forecast(
                 progress.update(bar, advance=1, description="loading data")
                 shop = data.shop(cut, required=False)
                 progress.update(bar, advance=1, description="forecasting")
-                fc = score(TASK, loaded, shop, cutoff=cut)
+                fc = score(TASK, loaded, TaskData(shop, cut))
             write_output(fc, output, default_format="parquet")
             if lead_time is not None and lead_time_output is not None:
                 ltd = lead_time_demand(fc, lead_time=lead_time, review_period=review_period)
@@ -284,9 +284,9 @@ def backtest_forecast(
         import pandas as pd
 
         from ecomml._validation import check_cutoff
-        from ecomml.features.store import store_from_shop
         from ecomml.forecasting.task import ForecastTask
         from ecomml.runner import write_output
+        from ecomml.task import TaskData
 
         task = ForecastTask()
         f = freq.upper()
@@ -294,8 +294,7 @@ def backtest_forecast(
         ests = {m: task.make_model({"model": m, "freq": f, "horizon": horizon}) for m in names}
         track = not no_track
         cut = check_cutoff(cutoff)
-        shop = data.shop(cut, required=False)
-        store = store_from_shop(shop)
+        td = TaskData(data.shop(cut, required=False), cut)
         run_ctx: Any = contextlib.nullcontext()
         if track:
             from ecomml.tracking import tracked_run
@@ -310,9 +309,7 @@ def backtest_forecast(
                 def say(msg: str, _n: str = name, _i: int = i) -> None:
                     progress.update(bar, completed=_i * folds, description=f"{_n}: {msg}")
 
-                bt, panel = task.backtest(
-                    shop, store, cutoff=cut, folds=folds, step=step, estimator=est, progress=say
-                )
+                bt, panel = task.backtest(td, folds=folds, step=step, estimator=est, progress=say)
                 summ = bt.summary()
                 rows.append(summ.assign(model=name, seconds=sum(bt.seconds.values())))
                 if track:

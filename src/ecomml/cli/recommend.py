@@ -76,11 +76,11 @@ def train_recommend(
         from ecomml._io import atomic_write_json
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import DataQualityError
-        from ecomml.features.store import store_from_shop
         from ecomml.plots import save_figure
         from ecomml.privacy import pseudonymize_shop
         from ecomml.recommend.task import RecommendTask
         from ecomml.runner import TrainResult, log_training_run, save_task_model
+        from ecomml.task import TaskData
 
         task = RecommendTask()
         id_key = IdOptions(hash_ids, id_key_env).key()
@@ -100,15 +100,13 @@ def train_recommend(
                     f"{data.transactions}: no purchases with a customer id before {cut.date()}; "
                     "recommendations need customer ids"
                 )
-            store = store_from_shop(shop) if use_store else None
+            td = TaskData(shop, cut)
             metrics: dict[str, float] = {}
             plots: dict[str, Path] = {}
             if eval_days > 0:
                 try:
                     progress.update(bar, advance=1, description="validating on a holdout")
-                    ev, fig = task.holdout(
-                        shop, store, cutoff=cut, days=eval_days, params=params, new_items=True
-                    )
+                    ev, fig = task.holdout(td, days=eval_days, params=params, new_items=True)
                     metrics = {f"val_{k}": v for k, v in ev.items()}
                     plots["metrics_at_k"] = save_figure(fig, report_dir / "metrics_at_k.png")
                 except DataQualityError as err:
@@ -116,12 +114,9 @@ def train_recommend(
             # MLflow names may not contain "@"
             metrics = {k.replace("@", "_at_"): v for k, v in metrics.items()}
             progress.update(bar, advance=1, description="fitting generators and ranker")
-            model = task.fit(shop, store, cutoff=cut, params=params)
+            model = task.fit(td, params=params)
             progress.update(bar, advance=1, description="saving the model")
-            path = save_task_model(
-                task, model, model_dir, shop=shop, store=store, cutoff=cut, params=params,
-                metrics=metrics,
-            )  # fmt: skip
+            path = save_task_model(task, model, model_dir, td, params=params, metrics=metrics)
             atomic_write_json(report_dir / "metrics.json", metrics)
             run_id = None
             if track:
@@ -177,6 +172,7 @@ def predict_recommend(
         from ecomml.privacy import check_model_ids, pseudonymize_frame, pseudonymize_shop
         from ecomml.recommend.task import RecommendTask
         from ecomml.runner import load_task_model, score, write_output
+        from ecomml.task import TaskData
 
         task = RecommendTask()
         id_key = ids.key()
@@ -236,7 +232,7 @@ def predict_recommend(
                 )  # fmt: skip
             else:
                 recs = score(
-                    TASK, loaded, shop, cutoff=cut, k=k, customers=who,
+                    TASK, loaded, TaskData(shop, cut), k=k, customers=who,
                     exclude_purchased=exclude_purchased, max_per_category=max_per_category,
                     boost=boosts,
                 )  # fmt: skip

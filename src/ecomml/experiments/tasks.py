@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ecomml.exceptions import DataQualityError
-from ecomml.features.store import store_from_shop
 from ecomml.task import Evaluation
 
 if TYPE_CHECKING:
@@ -106,9 +105,10 @@ def evaluate(
 ) -> Evaluation:
     """Score ``params`` on the config's rolling folds (each fold refits before its cutoff)."""
     from ecomml.registry import get_task
+    from ecomml.task import TaskData
 
     return get_task(cfg.task).evaluate(
-        shop, None, cutoff=cfg.cutoff, folds=cfg.folds, step=cfg.fold_step,
+        TaskData(shop, cfg.cutoff), folds=cfg.folds, step=cfg.fold_step,
         params=_params(cfg, params), progress=say or (lambda msg: None),
     )  # fmt: skip
 
@@ -125,15 +125,16 @@ def fit_final(
     from ecomml.plots import save_figure
     from ecomml.registry import get_task
     from ecomml.runner import train
+    from ecomml.task import TaskData
 
     task = get_task(cfg.task)
-    store = store_from_shop(shop)
+    data = TaskData(shop, cfg.cutoff)
     res = train(
-        task, shop, cutoff=cfg.cutoff, model_dir=model_dir, params=_params(cfg, params),
-        store=store, metrics=metrics, progress=say or (lambda msg: None),
+        task, data, model_dir, params=_params(cfg, params), metrics=metrics,
+        progress=say or (lambda msg: None),
     )  # fmt: skip
-    views = [store.view(v) for v in task.views(res.model)]
-    figures = task.figures(res.model, shop, store, cutoff=cfg.cutoff)
+    views = [data.store.view(v) for v in task.views(res.model)]
+    figures = task.figures(res.model, data)
     plot_dir = res.path.parent / f"{res.path.name}-plots"
     pngs = {name: save_figure(fig, plot_dir / name) for name, fig in figures.items()}
     return FinalModel(res.path, views, task.training_window(res.model, shop), pngs=pngs)

@@ -23,7 +23,7 @@ from ecomml.exceptions import DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.forecasting._base import BaseForecaster
 from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -93,7 +93,12 @@ def load_forecaster(uri: str | os.PathLike[str]) -> TrainedForecaster:
 
 
 def forecast_shop(
-    model: TrainedForecaster, shop: ShopData, cutoff: Any, *, check_features: bool = True
+    model: TrainedForecaster,
+    shop: ShopData,
+    cutoff: Any,
+    *,
+    check_features: bool = True,
+    store: FeatureStore | None = None,
 ) -> pd.DataFrame:
     """Forecast with ``model`` from ``shop``'s history before ``cutoff``.
 
@@ -102,7 +107,7 @@ def forecast_shop(
     category fallback.
     """
     cut = check_cutoff(cutoff)
-    panel, store = shop_panel(shop, cut, model.freq)
+    panel, store = shop_panel(shop, cut, model.freq, store=store)
     if check_features and model.loaded is not None:
         from ecomml.modelstore import check_feature_hashes
 
@@ -170,56 +175,48 @@ class ForecastTask(Task):
 
     def fit(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> BaseForecaster:
         est = self.make_model(params)
-        panel, _ = shop_panel(shop, cutoff, est.freq, store=store)
+        panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
         progress(f"fitting {type(est).__name__} on {panel['sku'].nunique()} SKUs")
-        return est.fit(panel, **self.fit_kwargs(est, shop))
+        return est.fit(panel, **self.fit_kwargs(est, data.shop))
 
     def backtest(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         folds: int,
         step: int | None = None,
         params: Mapping[str, Any] | None = None,
         estimator: Any = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> tuple[Any, pd.DataFrame]:
         """The rolling-origin backtest (:func:`~ecomml.forecasting.backtest`) of ``params``
         (or of ``estimator``) on the shop's panel; returns ``(result, panel)``."""
         from ecomml.forecasting.backtest import backtest
 
         est = estimator if estimator is not None else self.make_model(params)
-        panel, _ = shop_panel(shop, cutoff, est.freq, store=store)
+        panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
         res = backtest(
-            est, panel, folds=folds, step=step, fit_params=self.fit_kwargs(est, shop),
+            est, panel, folds=folds, step=step, fit_params=self.fit_kwargs(est, data.shop),
             progress=lambda msg, frac: progress(msg),
         )  # fmt: skip
         return res, panel
 
     def evaluate(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         folds: int,
         step: int | None = None,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Evaluation:
-        bt, panel = self.backtest(
-            shop, store, cutoff=cutoff, folds=folds, step=step, params=params, progress=progress
-        )
+        bt, panel = self.backtest(data, folds=folds, step=step, params=params, progress=progress)
         m = bt.metrics
         rows = m.loc[(m["group"] == "all") & (m["fold"] != "mean")]
         origins = bt.forecasts.groupby("fold")["origin"].first()
@@ -231,10 +228,7 @@ class ForecastTask(Task):
     def score(
         self,
         model: Any,
-        shop: ShopData,
-        store: FeatureStore | None,
-        *,
-        cutoff: pd.Timestamp,
+        data: TaskData,
         **options: Any,
     ) -> pd.DataFrame:
         """The forecast of the model's horizon from the period holding ``cutoff``."""
@@ -242,7 +236,8 @@ class ForecastTask(Task):
         trained = (
             model if isinstance(model, TrainedForecaster) else TrainedForecaster(model, {}, "")
         )
-        return self.check_output(forecast_shop(trained, shop, cutoff, check_features=False))
+        fc = forecast_shop(trained, data.shop, data.cutoff, check_features=False, store=data.store)
+        return self.check_output(fc)
 
     def check_model(self, model: Any) -> None:
         est = model.estimator if isinstance(model, TrainedForecaster) else model
@@ -284,11 +279,9 @@ class ForecastTask(Task):
             max_train_rows=80_000,
         )  # fmt: skip
         ctx.say("backtest (last 8 weeks held out)")
-        bt, _ = self.backtest(ctx.shop, ctx.store, cutoff=ctx.cutoff, folds=1, estimator=model)
-        base, _ = self.backtest(
-            ctx.shop, ctx.store, cutoff=ctx.cutoff, folds=1,
-            estimator=MovingAverageForecaster(freq="W", horizon=horizon),
-        )  # fmt: skip
+        bt, _ = self.backtest(ctx.data, folds=1, estimator=model)
+        baseline = MovingAverageForecaster(freq="W", horizon=horizon)
+        base, _ = self.backtest(ctx.data, folds=1, estimator=baseline)
         ctx.say("fit + forecast")
         model.fit(panel, calendar=ctx.shop.calendar)
         fc = model.predict(panel, start=ctx.cutoff, calendar=ctx.shop.calendar)

@@ -16,11 +16,10 @@ from ecomml._io import atomic_write_table
 from ecomml.exceptions import DataQualityError
 from ecomml.forecasting.task import ForecastTask, shop_panel
 from ecomml.inventory.plan import PLAN_COLUMNS, replenishment_plan
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
-    from ecomml.features.store import FeatureStore
 
 __all__ = ["InventoryTask"]
 
@@ -56,28 +55,22 @@ class InventoryTask(Task):
 
     def fit(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Any:
         """The forecaster the plan is computed from."""
-        return ForecastTask().fit(
-            shop, store, cutoff=cutoff, params=self._forecast_params(params), progress=progress
-        )
+        return ForecastTask().fit(data, params=self._forecast_params(params), progress=progress)
 
     def evaluate(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         folds: int,
         step: int | None = None,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Evaluation:
         """Replay the forecast-driven policy on ``folds`` windows of ``horizon`` periods
         before ``cutoff`` (weekly review, lost sales); fill rate, inventory and turns."""
@@ -85,7 +78,7 @@ class InventoryTask(Task):
 
         tp = self.task_params(params)
         est = self.make_model(params)
-        panel, _ = shop_panel(shop, cutoff, est.freq, store=store)
+        panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
         period = pd.Timedelta(days=7 if est.freq == "W" else 1)
         horizon, step = int(tp["horizon"]), int(step or tp["horizon"])
         last = pd.to_datetime(panel["ds"]).max() + period
@@ -98,7 +91,7 @@ class InventoryTask(Task):
                 panel, start, end, lead_time=float(tp["lead_time"]),
                 service_level=float(tp["service_level"]),
                 review_period=int(tp["review_period"]), freq=est.freq, forecaster=est,
-                fit_params=ForecastTask.fit_kwargs(est, shop),
+                fit_params=ForecastTask.fit_kwargs(est, data.shop),
             )  # fmt: skip
             s = res.summary
             rows.append(
@@ -113,10 +106,8 @@ class InventoryTask(Task):
     def score(
         self,
         model: Any,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         forecast: pd.DataFrame | None = None,
         on_hand: pd.DataFrame | None = None,
         lead_time: float = 14,
@@ -125,14 +116,11 @@ class InventoryTask(Task):
         **options: Any,
     ) -> pd.DataFrame:
         """Today's plan: classes, stock levels and orders per SKU (``PLAN_COLUMNS``)."""
-        fc = (
-            forecast
-            if forecast is not None
-            else ForecastTask().score(model, shop, store, cutoff=cutoff)
-        )
+        fc = forecast if forecast is not None else ForecastTask().score(model, data)
         res = replenishment_plan(
-            fc, shop.transactions, cutoff, lead_time=lead_time, service_level=service_level,
-            review_period=review_period, on_hand=on_hand, catalog=shop.catalog, **options,
+            fc, data.shop.transactions, data.cutoff, lead_time=lead_time,
+            service_level=service_level, review_period=review_period, on_hand=on_hand,
+            catalog=data.shop.catalog, **options,
         )  # fmt: skip
         return self.check_output(res.plan)
 

@@ -17,7 +17,7 @@ from ecomml.recommend._base import RECOMMEND_COLUMNS, BaseRecommender
 from ecomml.recommend.evaluate import evaluate_recommendations, plot_metrics_at_k, temporal_split
 from ecomml.recommend.interactions import build_interactions
 from ecomml.recommend.pipeline import STORE_VIEWS, RecommenderPipeline
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, _quiet
+from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -63,14 +63,10 @@ class RecommendTask(Task):
     def views(self, model: Any) -> list[str]:
         return list(STORE_VIEWS) if getattr(model, "uses_store_", False) else []
 
-    def _store(self, shop: ShopData, store: FeatureStore | None, use: bool) -> Any:
-        if not use:
-            return None
-        if store is not None:
-            return store
-        from ecomml.features.store import store_from_shop
-
-        return store_from_shop(shop)
+    @staticmethod
+    def _store(data: TaskData, use: bool) -> FeatureStore | None:
+        """The store when the ranker uses feature-store features, else None."""
+        return data.store if use else None
 
     def interactions(self, shop: ShopData, cutoff: pd.Timestamp) -> pd.DataFrame:
         """Purchases (and events) with a customer id before ``cutoff``."""
@@ -78,45 +74,45 @@ class RecommendTask(Task):
 
     def fit(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> RecommenderPipeline:
-        inter = self.interactions(shop, cutoff)
+        inter = self.interactions(data.shop, data.cutoff)
         if inter.empty:
             raise DataQualityError(
-                f"{shop.source}: no purchases with a customer id before {cutoff.date()}; "
+                f"{data.shop.source}: no purchases with a customer id before {data.cutoff.date()}; "
                 "recommendations need customer ids"
             )
-        st = self._store(shop, store, bool(self.task_params(params)["use_store"]))
+        st = self._store(data, bool(self.task_params(params)["use_store"]))
         progress("fitting generators and ranker")
-        return self.make_model(params).fit(inter, cutoff=cutoff, store=st, catalog=shop.catalog)
+        return self.make_model(params).fit(
+            inter, cutoff=data.cutoff, store=st, catalog=data.shop.catalog
+        )
 
     def evaluate(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         folds: int,
         step: int | None = None,
         params: Mapping[str, Any] | None = None,
-        progress: Say = _quiet,
+        progress: Say = quiet,
     ) -> Evaluation:
         tp = self.task_params(params)
         window = int(tp["window_days"])
         step = int(step or window)
-        inter = self.interactions(shop, cutoff)
-        st = self._store(shop, store, bool(tp["use_store"]))
+        inter = self.interactions(data.shop, data.cutoff)
+        st = self._store(data, bool(tp["use_store"]))
         rows, figures = [], {}
         for i in range(folds):
-            fc = cutoff - pd.Timedelta(days=window + step * (folds - 1 - i))
+            fc = data.cutoff - pd.Timedelta(days=window + step * (folds - 1 - i))
             progress(f"fold {i + 1}/{folds} (cutoff {fc.date()})")
             train, test = temporal_split(inter, cutoff=fc, end=fc + pd.Timedelta(days=window))
-            model = self.make_model(params).fit(train, cutoff=fc, store=st, catalog=shop.catalog)
+            model = self.make_model(params).fit(
+                train, cutoff=fc, store=st, catalog=data.shop.catalog
+            )
             cust = test["customer_id"].drop_duplicates()
             recs = model.recommend(cust, max(20, int(tp["k"])), store=st)
             met = evaluate_recommendations(recs, test, train, ks=(10, 20))
@@ -129,10 +125,8 @@ class RecommendTask(Task):
 
     def holdout(
         self,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         days: int,
         params: Mapping[str, Any] | None = None,
         k: int = 20,
@@ -145,11 +139,13 @@ class RecommendTask(Task):
         Raises :class:`DataQualityError` when the history is too short for a holdout."""
         from ecomml.recommend.candidates import BuyAgainRecommender
 
-        inter = self.interactions(shop, cutoff)
-        st = self._store(shop, store, bool(self.task_params(params)["use_store"]))
-        start = cutoff - pd.Timedelta(days=days)
-        train, test = temporal_split(inter, cutoff=start, end=cutoff)
-        model_v = self.make_model(params).fit(train, cutoff=start, store=st, catalog=shop.catalog)
+        inter = self.interactions(data.shop, data.cutoff)
+        st = self._store(data, bool(self.task_params(params)["use_store"]))
+        start = data.cutoff - pd.Timedelta(days=days)
+        train, test = temporal_split(inter, cutoff=start, end=data.cutoff)
+        model_v = self.make_model(params).fit(
+            train, cutoff=start, store=st, catalog=data.shop.catalog
+        )
         cust = test["customer_id"].drop_duplicates()
         kw: dict[str, Any] = {"ks": (k,), "map_k": map_k} if map_k else {}
         recs = model_v.recommend(cust, k, store=st)
@@ -169,10 +165,8 @@ class RecommendTask(Task):
     def score(
         self,
         model: Any,
-        shop: ShopData,
-        store: FeatureStore | None,
+        data: TaskData,
         *,
-        cutoff: pd.Timestamp,
         k: int = 20,
         customers: Any = None,
         exclude_purchased: bool = False,
@@ -182,16 +176,16 @@ class RecommendTask(Task):
     ) -> pd.DataFrame:
         """Top-``k`` lists for ``customers`` (default: every customer the history knows)."""
         self.check_model(model)
-        inter = self.interactions(shop, cutoff)
+        inter = self.interactions(data.shop, data.cutoff)
         kwargs: dict[str, Any] = {
             "exclude_seen": exclude_purchased,
             "history": inter if len(inter) else None,
-            "cutoff": cutoff,
+            "cutoff": data.cutoff,
         }
         if hasattr(model, "ranker_"):
-            st = self._store(shop, store, bool(getattr(model, "uses_store_", False)))
+            st = self._store(data, bool(getattr(model, "uses_store_", False)))
             kwargs.update(
-                store=st, catalog=shop.catalog, max_per_category=max_per_category, boost=boost
+                store=st, catalog=data.shop.catalog, max_per_category=max_per_category, boost=boost
             )
         return self.check_output(model.recommend(customers, k, **kwargs))
 
@@ -260,9 +254,7 @@ class RecommendTask(Task):
         metrics: dict[str, float] = {}
         try:
             ctx.say("validating on the last 8 weeks")
-            ev, fig = self.holdout(
-                shop, ctx.store, cutoff=ctx.cutoff, days=_HOLDOUT_DAYS, params=params, map_k=12
-            )
+            ev, fig = self.holdout(ctx.data, days=_HOLDOUT_DAYS, params=params, map_k=12)
             metrics = {
                 "ndcg_at_20": ev["ndcg@20"],
                 "recall_at_20": ev["recall@20"],
@@ -276,7 +268,7 @@ class RecommendTask(Task):
         except DataQualityError as err:  # too little history for a holdout: still recommend
             result.summary["validation_skipped"] = str(err)
         ctx.say("fitting on all history")
-        model = self.fit(shop, ctx.store, cutoff=ctx.cutoff, params=params)
+        model = self.fit(ctx.data, params=params)
         recs = model.recommend(None, 20, store=ctx.store, catalog=shop.catalog)
         result.outputs["recommend/recommendations"] = atomic_write_table(
             out / "recommendations.parquet", recs
