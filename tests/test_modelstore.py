@@ -176,9 +176,9 @@ def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Genera
     ],
 )  # fmt: skip
 def test_task_signatures(cls: str, task: str, inputs: list[str], params: list[str]) -> None:
-    from ecomml.modelstore import pyfunc_signature
+    from ecomml.registry import get_task
 
-    sig = pyfunc_signature({"class": cls, "task": task})
+    sig = get_task(task).signature()
     assert [c.name for c in sig.inputs.inputs] == inputs
     assert [p.name for p in sig.params.params] == params
     assert sig.outputs is not None

@@ -28,7 +28,8 @@ import pytest
 
 from ecomml.data.synth import make_shop
 from ecomml.features.store import store_from_shop
-from ecomml.modelstore import feature_hashes, log_model, save_model, set_model_alias
+from ecomml.modelstore import feature_hashes, save_model, set_model_alias
+from ecomml.runner import log_model
 from ecomml.tracking import tracked_run
 
 CUTOFF = pd.Timestamp("2024-04-22")
@@ -126,7 +127,7 @@ def invoke(base: str, frame: pd.DataFrame, params: dict[str, Any] | None = None)
 
 def _register(model_dir: Path, name: str) -> str:
     with tracked_run("serving-tests"):
-        info = log_model(model_dir, registered_model_name=name)
+        info = log_model(model_dir, register=name)
     set_model_alias(name, info.registered_model_version, "champion")
     return f"models:/{name}@champion"
 

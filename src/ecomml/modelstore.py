@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ecomml.features.view import FeatureView
 
 __all__ = [
+    "read_metadata",
     "MODEL_FILE",
     "METADATA_FILE",
     "MANIFEST_FILE",
@@ -253,6 +254,11 @@ def _check_file(path: Path, rel: str, expected: str) -> bytes:
 def _verify(path: Path) -> dict[str, Any]:
     """Check every file against the manifest; return the metadata."""
     return _verify_all(path)[0]
+
+
+def read_metadata(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The metadata of a saved model folder, after checking every file against its manifest."""
+    return _verify(Path(model_dir))
 
 
 def _verify_all(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -626,9 +632,10 @@ def set_model_alias(name: str, version: str | int, alias: str = "champion") -> s
 
 
 def pyfunc_signature(meta: Mapping[str, Any]) -> Any:
-    """The MLflow signature of a saved ecomml model: its class's ``pyfunc_signature()``
-    when it defines one, else the built-in one of its task. None for unknown tasks and
-    non-ecomml estimators (MLflow then infers one from ``input_example``).
+    """The MLflow signature a saved ecomml model's class declares (its
+    ``pyfunc_signature()``), else None. The task's own signature
+    (:meth:`ecomml.task.Task.signature`) is passed in by :mod:`ecomml.runner`; foreign
+    estimators get none (MLflow then infers one from ``input_example``).
 
     A model class may also define ``pyfunc_input_example()`` (a small frame), which
     :func:`log_model` then stores with the model.
@@ -638,7 +645,7 @@ def pyfunc_signature(meta: Mapping[str, Any]) -> Any:
     cls = _model_class(meta)
     if cls is not None and hasattr(cls, "pyfunc_signature"):
         return cls.pyfunc_signature()
-    return _task_signature(str(meta.get("task", "")))
+    return None
 
 
 def _model_class(meta: Mapping[str, Any]) -> Any:
@@ -652,67 +659,3 @@ def _model_class(meta: Mapping[str, Any]) -> Any:
         return getattr(importlib.import_module(module), qualname)
     except (ImportError, AttributeError):
         return None
-
-
-def _task_signature(task: str) -> Any:
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
-
-    def cols(*specs: tuple[str, str]) -> Schema:
-        return Schema([ColSpec(t, n) for n, t in specs])
-
-    if task == "forecast":
-        quant = [(q, "double") for q in ("q05", "q10", "q25", "q50", "q75", "q90", "q95")]
-        return ModelSignature(
-            inputs=cols(("sku", "string"), ("ds", "datetime"), ("y", "double")),
-            outputs=cols(
-                ("sku", "string"),
-                ("ds", "datetime"),
-                ("mean", "double"),
-                *quant,
-                ("pattern", "string"),
-                ("fallback", "boolean"),
-            ),  # fmt: skip
-            params=ParamSchema([ParamSpec("start", "string", None)]),
-        )
-    if task == "churn":
-        return ModelSignature(
-            inputs=Schema(
-                [
-                    ColSpec("string", "order_id"),
-                    ColSpec("string", "customer_id"),
-                    ColSpec("string", "sku"),
-                    ColSpec("datetime", "ts"),
-                    ColSpec("double", "quantity"),
-                    ColSpec("double", "price"),
-                ]
-            ),  # fmt: skip
-            outputs=cols(
-                ("customer_id", "string"),
-                ("p_churn", "double"),
-                ("p_repurchase", "double"),
-                ("expected_purchases", "double"),
-                ("expected_value", "double"),
-                ("value_at_risk", "double"),
-                ("tier", "string"),
-                ("segment", "string"),
-                ("reasons", "string"),
-                ("action", "string"),
-            ),  # fmt: skip
-            params=ParamSchema([ParamSpec("cutoff", "string", None)]),
-        )
-    if task == "recommend":
-        return ModelSignature(
-            inputs=cols(("customer_id", "string")),
-            outputs=cols(
-                ("customer_id", "string"),
-                ("sku", "string"),
-                ("rank", "long"),
-                ("score", "double"),
-                ("source", "string"),
-            ),  # fmt: skip
-            params=ParamSchema(
-                [ParamSpec("k", "long", 10), ParamSpec("exclude_seen", "boolean", False)]
-            ),
-        )
-    return None

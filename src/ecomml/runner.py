@@ -163,6 +163,30 @@ def write_output(
     return atomic_write_table(path, frame, fmt="csv" if suffix == ".csv" else "parquet")
 
 
+def model_signature(model_dir: str | os.PathLike[str]) -> Any:
+    """The MLflow signature of a saved model: its class's own, else its task's."""
+    from ecomml.modelstore import pyfunc_signature, read_metadata
+    from ecomml.registry import task_names
+
+    meta = read_metadata(model_dir)
+    sig = pyfunc_signature(meta)
+    if sig is None and str(meta.get("class", "")).startswith("ecomml."):
+        name = str(meta.get("task", ""))
+        sig = get_task(name).signature() if name in task_names() else None
+    return sig
+
+
+def log_model(
+    model_dir: str | os.PathLike[str], *, register: str | None = None, name: str = "model"
+) -> Any:
+    """Log a saved model folder as an MLflow pyfunc with its task's signature."""
+    from ecomml import modelstore
+
+    return modelstore.log_model(
+        model_dir, name=name, registered_model_name=register, signature=model_signature(model_dir)
+    )
+
+
 def _flat_params(params: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in params.items():
@@ -191,7 +215,6 @@ def log_training_run(
     the run id. Params and metadata pass through the scrubbing of :mod:`ecomml.tracking`."""
     import mlflow
 
-    from ecomml.modelstore import log_model
     from ecomml.tracking import log_fingerprint, log_params, tracked_run
 
     t = result.task
@@ -212,6 +235,6 @@ def log_training_run(
             mlflow.log_metrics(numeric)
         for path in (plots or {}).values():
             mlflow.log_artifact(str(path), artifact_path=f"plots/{t.name}")
-        log_model(result.path, registered_model_name=register)
+        log_model(result.path, register=register)
         result.run_id = str(run.info.run_id)
         return result.run_id

@@ -44,7 +44,7 @@ class EcommlPyfuncModel(PythonModel):
         from ecomml.registry import TASKS, get_task
 
         task = getattr(self, "task", "")
-        if task in TASKS:
+        if task in TASKS and type(est).__module__.startswith("ecomml."):
             return get_task(task).serve(est, model_input, params)
         if hasattr(est, "pyfunc_predict"):
             return est.pyfunc_predict(model_input, params=params)

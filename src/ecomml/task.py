@@ -125,7 +125,11 @@ class Task(abc.ABC):
     - ``metrics``: the metrics :meth:`evaluate` reports, the first one ranks runs;
     - ``params``: task options (outside the model's own parameters) and their defaults;
     - ``models``: the model names a config may choose;
-    - ``fold_unit``: what ``step`` between fold cutoffs counts (``"periods"`` or ``"days"``).
+    - ``fold_unit``: what ``step`` between fold cutoffs counts (``"periods"`` or ``"days"``);
+    - ``serving_inputs``, ``serving_params`` and ``output_types``: the MLflow signature of
+      the served model (``(column, mlflow type)`` pairs; ``(name, type, default)`` for
+      params; output columns not in ``output_types`` are ``"double"``). A task without
+      ``serving_inputs`` is not served over REST and has no signature.
     """
 
     name: ClassVar[str]
@@ -137,6 +141,9 @@ class Task(abc.ABC):
     fold_unit: ClassVar[str] = "days"
     #: the main job runs tasks in registry order; later tasks may read earlier outputs
     in_quickstart: ClassVar[bool] = True
+    serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = ()
+    serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = ()
+    output_types: ClassVar[Mapping[str, str]] = {}
 
     # ------------------------------------------------------------------ parameters
     def task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -232,6 +239,23 @@ class Task(abc.ABC):
                 f"REST; score them with `ecomml predict {self.name}`"
             )
         return self.check_output(model.pyfunc_predict(model_input, params=dict(params or {})))
+
+    def signature(self) -> Any:
+        """The MLflow ``ModelSignature`` of the task's served model (None when not served)."""
+        if not self.serving_inputs:
+            return None
+        from mlflow.models import ModelSignature
+        from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+
+        return ModelSignature(
+            inputs=Schema([ColSpec(t, n) for n, t in self.serving_inputs]),
+            outputs=Schema(
+                [ColSpec(self.output_types.get(c, "double"), c) for c in self.output_columns]
+            ),
+            params=ParamSchema([ParamSpec(n, t, d) for n, t, d in self.serving_params])
+            if self.serving_params
+            else None,
+        )
 
     def check_output(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Refuse a scored table that lacks a declared output column."""

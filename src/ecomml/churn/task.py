@@ -46,6 +46,14 @@ class ChurnTask(Task):
     params: ClassVar[Mapping[str, Any]] = {"horizon": 90}
     models: ClassVar[tuple[str, ...]] = ("churn",)
     fold_unit: ClassVar[str] = "days"
+    serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("order_id", "string"), ("customer_id", "string"), ("sku", "string"),
+        ("ts", "datetime"), ("quantity", "double"), ("price", "double"),
+    )  # fmt: skip
+    serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (("cutoff", "string", None),)
+    output_types: ClassVar[Mapping[str, str]] = {
+        c: "string" for c in ("customer_id", "tier", "segment", "reasons", "action")
+    }
 
     def views(self, model: Any) -> list[str]:
         return list(model.views_)

@@ -216,7 +216,7 @@ def _run(
                 for p in files.values():
                     mlflow_mod.log_artifact(str(p), artifact_path="plots")
                 if grid:
-                    from ecomml.modelstore import log_model
+                    from ecomml.runner import log_model
 
                     logged[i + 1] = log_model(final.path).model_uri
                 rows_id = mlflow_mod.active_run().info.run_id
@@ -297,7 +297,8 @@ def _run_tracked(
 ) -> ExperimentResult:
     import mlflow
 
-    from ecomml.modelstore import log_model, register_model
+    from ecomml.modelstore import register_model
+    from ecomml.runner import log_model
     from ecomml.tracking import log_feature_manifest, log_fingerprint, log_frame, tracked_run
 
     tags = {"ecomml.task": cfg.task, "ecomml.kind": "experiment" if not grid else "grid",
@@ -334,7 +335,7 @@ def _run_tracked(
             if register and res.model_uri:
                 res.registered = register_model(res.model_uri, register, res.model_dir)
         else:
-            info = log_model(res.model_dir, registered_model_name=register)
+            info = log_model(res.model_dir, register=register)
             res.model_uri = info.model_uri
             if register and info.registered_model_version is not None:
                 res.registered = (register, str(info.registered_model_version))

@@ -145,6 +145,13 @@ class ForecastTask(Task):
     models: ClassVar[tuple[str, ...]] = ("lgbm", "auto", "naive", "snaive", "ma", "ets",
                                          "croston", "sba", "tsb")  # fmt: skip
     fold_unit: ClassVar[str] = "periods"
+    serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("sku", "string"), ("ds", "datetime"), ("y", "double"),
+    )  # fmt: skip
+    serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (("start", "string", None),)
+    output_types: ClassVar[Mapping[str, str]] = {
+        "sku": "string", "ds": "datetime", "pattern": "string", "fallback": "boolean",
+    }  # fmt: skip
 
     def make_model(self, params: Mapping[str, Any] | None = None) -> BaseForecaster:
         """An unfitted forecaster; bad parameters raise :class:`ConfigError` here."""

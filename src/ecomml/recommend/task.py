@@ -55,6 +55,13 @@ class RecommendTask(Task):
     params: ClassVar[Mapping[str, Any]] = {"k": 20, "window_days": 91, "use_store": True}
     models: ClassVar[tuple[str, ...]] = ("pipeline",)
     fold_unit: ClassVar[str] = "days"
+    serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = (("customer_id", "string"),)
+    serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (
+        ("k", "long", 10), ("exclude_seen", "boolean", False),
+    )  # fmt: skip
+    output_types: ClassVar[Mapping[str, str]] = {
+        "customer_id": "string", "sku": "string", "rank": "long", "source": "string",
+    }  # fmt: skip
 
     def make_model(self, params: Mapping[str, Any] | None = None) -> RecommenderPipeline:
         """An unfitted :class:`RecommenderPipeline` from the model params."""
