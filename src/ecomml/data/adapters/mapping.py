@@ -1,0 +1,82 @@
+"""Column mappings ``{source_column: canonical_column}``: load them from YAML and apply them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ecomml._validation import closest_name
+from ecomml.data.adapters._common import _first_line
+from ecomml.data.schema import get_schema
+from ecomml.exceptions import ConfigError, InputFileError, SchemaError, short_repr
+
+
+def _apply_mapping(
+    frame: pd.DataFrame, mapping: Mapping[str, str], table: str, where: str
+) -> pd.DataFrame:
+    schema = get_schema(table)
+    columns = [str(c) for c in frame.columns]
+    for src, dst in mapping.items():
+        if dst not in schema.names:
+            near = closest_name(dst, schema.names)
+            hint = f" (did you mean '{near}'?)" if near else ""
+            raise ConfigError(
+                f"mapping {src}={dst}: '{dst}' is not a column of the canonical {table} table"
+                f"{hint}; targets must be one of {', '.join(schema.names)}."
+            )
+        if src not in columns:
+            near = closest_name(src, columns)
+            hint = f" (did you mean '{near}'?)" if near else ""
+            raise SchemaError(
+                f"{where}: mapping {src}={dst} names column '{src}', which is not in the "
+                f"file{hint}; found columns {short_repr(columns)}.",
+                missing=[src],
+                columns=columns,
+            )
+    targets = list(mapping.values())
+    dupes = sorted({t for t in targets if targets.count(t) > 1})
+    if dupes:
+        raise ConfigError(f"mapping sends several columns to {short_repr(dupes)}; map one each.")
+    # A mapped target replaces a same-named column already in the file.
+    keep = [c for c in columns if c not in targets or c in mapping]
+    return frame[keep].rename(columns=dict(mapping))
+
+
+def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read a column mapping ``{source_column: canonical_column}`` from a YAML file.
+
+    The file is either a flat mapping (``InvoiceNo: order_id``) or has it under a
+    ``columns:`` (or ``mapping:``) key.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or not valid YAML.
+    ConfigError
+        The YAML is not a mapping of strings to strings.
+    """
+    import yaml
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InputFileError(f"mapping file not found: {p}.")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeError) as err:
+        raise InputFileError(f"{p} is not valid YAML: {_first_line(err)}") from None
+    if isinstance(data, dict) and len(data) == 1:
+        ((key, inner),) = data.items()
+        if key in ("columns", "mapping") and isinstance(inner, dict):
+            data = inner
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(
+            f"{p} must hold a mapping of source column to canonical column, e.g. "
+            "'InvoiceNo: order_id'."
+        )
+    bad = [k for k, v in data.items() if not isinstance(v, str)]
+    if bad:
+        raise ConfigError(f"{p}: the canonical column for {short_repr(bad)} must be a name.")
+    return {str(k): v for k, v in data.items()}

@@ -1,0 +1,62 @@
+"""Privacy of customer data: keyed pseudonyms, scrubbing of logs, a scanner for raw ids.
+
+Customer ids in outputs that leave the data team are replaced with keyed pseudonyms
+(HMAC-SHA256 of the id under a secret key, ``pid_`` + 16 hex characters). The key is
+read from an environment variable (``ECOMML_ID_KEY`` by default) and is never written
+next to the data, to a model folder or to MLflow: only whoever holds the key can join a
+pseudonym back to a real id (by pseudonymising the real ids again and matching). The
+same key always gives the same pseudonym, so lists from different runs and tasks join
+on ``customer_id``; another key gives unrelated pseudonyms.
+
+:func:`scrub` and :func:`scrub_mapping` redact e-mail-like strings (and, when given,
+known customer ids) from text and parameter dicts before they are logged.
+:func:`find_raw_ids` scans files (Parquet, CSV, JSON, YAML, text, SQLite, anything
+else as bytes) for raw ids and e-mail addresses; the tests run it over a whole MLflow
+store.
+
+:mod:`.pseudonyms` holds the keyed pseudonyms and their key checks, :mod:`.scrub` the
+redaction before logging and :mod:`.scan` the scanner.
+"""
+
+from __future__ import annotations
+
+from ecomml.privacy.pseudonyms import (
+    ID_KEY_ENV,
+    MIN_KEY_LENGTH,
+    PSEUDONYM_PREFIX,
+    check_key,
+    check_model_ids,
+    id_metadata,
+    is_pseudonym,
+    key_fingerprint,
+    key_from_env,
+    keyed_digests,
+    pseudonymize,
+    pseudonymize_files,
+    pseudonymize_frame,
+    pseudonymize_shop,
+)
+from ecomml.privacy.scan import find_raw_ids
+from ecomml.privacy.scrub import EMAIL_RE, safe_input_example, scrub, scrub_mapping
+
+__all__ = [
+    "ID_KEY_ENV",
+    "PSEUDONYM_PREFIX",
+    "MIN_KEY_LENGTH",
+    "EMAIL_RE",
+    "key_from_env",
+    "check_key",
+    "key_fingerprint",
+    "pseudonymize",
+    "keyed_digests",
+    "is_pseudonym",
+    "pseudonymize_frame",
+    "pseudonymize_shop",
+    "pseudonymize_files",
+    "id_metadata",
+    "check_model_ids",
+    "safe_input_example",
+    "scrub",
+    "scrub_mapping",
+    "find_raw_ids",
+]
