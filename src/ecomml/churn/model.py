@@ -18,9 +18,11 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from sklearn.base import ClassifierMixin
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_fitted
-from ecomml.exceptions import DataQualityError, SchemaError
+from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 
 __all__ = ["ChurnClassifier", "describe_driver"]
 
@@ -58,7 +60,7 @@ class _Calibrator:
             return cls(
                 "platt", {"coef": float(lr.coef_[0, 0]), "intercept": float(lr.intercept_[0])}
             )
-        raise DataQualityError(f"calibration must be auto, isotonic, platt or none, got {method!r}")
+        raise ConfigError(f"calibration must be auto, isotonic, platt or none, got {method!r}")
 
     def transform(self, p: np.ndarray) -> np.ndarray:
         if self.method == "isotonic":
@@ -69,7 +71,7 @@ class _Calibrator:
         return p
 
 
-class ChurnClassifier:
+class ChurnClassifier(ClassifierMixin, EcommlEstimator):
     """LightGBM binary classifier of churn with calibrated probabilities.
 
     Parameters
@@ -120,14 +122,6 @@ class ChurnClassifier:
         self.n_folds = n_folds
         self.n_jobs = n_jobs
         self.random_state = random_state
-
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """Hyper-parameters (sklearn convention)."""
-        keys = (
-            "n_estimators learning_rate num_leaves min_child_samples subsample "
-            "colsample_bytree reg_lambda calibration n_folds n_jobs random_state"
-        ).split()
-        return {k: getattr(self, k) for k in keys}
 
     def _lgb_params(self) -> dict[str, Any]:
         return {
@@ -225,6 +219,7 @@ class ChurnClassifier:
             n: float(v) for n, v in zip(self.feature_names_, med, strict=True) if np.isfinite(v)
         }
         self.base_rate_ = float(yv.mean())
+        self.classes_ = np.array([0, 1])
         return self
 
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
@@ -234,8 +229,13 @@ class ChurnClassifier:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated ``[P(stay), P(churn)]`` per row."""
+        check_fitted(self, ["booster_", "calibrator_"])
         p = np.clip(self.calibrator_.transform(self.predict_raw(X)), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """1 (churn) where the calibrated ``P(churn)`` is at least 0.5, else 0."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-row feature contributions to the churn log-odds (LightGBM ``pred_contrib``)."""
@@ -303,6 +303,7 @@ class ChurnClassifier:
         m.oof_scores_ = dict(state["oof_scores"])
         m.base_rate_ = float(state["base_rate"])
         m.feature_medians_ = dict(state["feature_medians"])
+        m.classes_ = np.array([0, 1])
         return m
 
 
