@@ -15,7 +15,13 @@ import scipy.sparse as sp
 
 from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_cutoff, check_fitted
-from ecomml.exceptions import DataQualityError, ModelLoadError, UnknownEntityError, short_repr
+from ecomml.exceptions import (
+    ConfigError,
+    DataQualityError,
+    ModelLoadError,
+    UnknownEntityError,
+    short_repr,
+)
 from ecomml.recommend.interactions import check_interactions
 
 __all__ = ["BaseRecommender", "Codes", "COLD_START", "RECOMMEND_COLUMNS", "customers_from"]
@@ -208,7 +214,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         """
         check_fitted(self, ["state_"])
         if not isinstance(k, (int, np.integer)) or k < 1:
-            raise DataQualityError(f"k must be a positive integer, got {k!r}")
+            raise ConfigError(f"k must be a positive integer, got {k!r}")
         if history_state is not None:
             index, state = history_state
         elif history is None:
