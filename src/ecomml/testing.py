@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_cutoff, check_frame, check_random_state
-from ecomml.exceptions import SchemaError
+from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 
 __all__ = ["assert_cutoff_invariant", "make_future_rows"]
 
@@ -83,17 +83,19 @@ def make_future_rows(
 
     Raises
     ------
-    ValueError
-        If ``transactions`` is empty or ``n`` is negative.
+    DataQualityError
+        If ``transactions`` is empty (a ``ValueError``).
+    ConfigError
+        If ``n`` is negative (a ``ValueError``).
     SchemaError
         If ``ts_col`` is missing or not datetime64.
     """
     _check_ts(transactions, ts_col, "transactions")
     cut = check_cutoff(cutoff)
     if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+        raise ConfigError(f"n must be >= 0, got {n}")
     if len(transactions) == 0:
-        raise ValueError(
+        raise DataQualityError(
             "make_future_rows needs at least one row to copy; pass future_rows= explicitly "
             "for an empty frame"
         )

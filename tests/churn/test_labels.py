@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ecomml.churn import churn_labels, label_cutoffs, purchase_days, repurchase_labels, rfm_summary
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError
 
 
 def test_rfm_summary_counts_purchase_days(tiny_tx: pd.DataFrame) -> None:
@@ -44,7 +44,7 @@ def test_churn_labels(tiny_tx: pd.DataFrame) -> None:
 def test_horizon_longer_than_the_data(tiny_tx: pd.DataFrame) -> None:
     with pytest.raises(DataQualityError, match="after the data ends"):
         churn_labels(tiny_tx, cutoffs=["2024-03-01"], horizon=90)
-    with pytest.raises(DataQualityError, match="positive"):
+    with pytest.raises(ConfigError, match="positive"):  # a bad parameter (issue 16)
         churn_labels(tiny_tx, cutoffs=["2024-01-15"], horizon=0)
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.metrics.forecast import (
     abc_classes,
     bias,
@@ -54,7 +54,7 @@ def test_scaled_metrics_use_per_series_naive_error() -> None:
 def test_shape_mismatch_and_bad_level_are_refused() -> None:
     with pytest.raises(DataQualityError, match="y_pred has 2"):
         wape([1, 2, 3], [1, 2])
-    with pytest.raises(DataQualityError, match="in \\(0, 1\\)"):
+    with pytest.raises(ConfigError, match="in \\(0, 1\\)"):  # a bad parameter (issue 16)
         pinball_loss([1], [1], 1.5)
 
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecomml.exceptions import (
+    ConfigError,
     DataQualityError,
     LeakageError,
     NotFittedError,
@@ -195,7 +196,7 @@ def test_bad_input_messages(interactions: pd.DataFrame) -> None:
         PopularityRecommender().fit(interactions, cutoff="2023-06-01")
     with pytest.raises(DataQualityError, match="needs a 'ts' column"):
         BuyAgainRecommender().fit(interactions.drop(columns="ts"))
-    with pytest.raises(DataQualityError, match="positive integer"):
+    with pytest.raises(ConfigError, match="positive integer"):  # a bad parameter (issue 16)
         PopularityRecommender().fit(interactions).recommend(None, 0)
 
 

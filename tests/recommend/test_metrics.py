@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError
 from ecomml.metrics.ranking import (
     average_precision_at_k,
     catalog_coverage,
@@ -41,9 +41,10 @@ def test_hand_computed_values() -> None:
 
 
 def test_bad_k_and_catalog() -> None:
-    with pytest.raises(DataQualityError, match="positive integer"):
+    # bad parameters raise ConfigError (issue 16)
+    with pytest.raises(ConfigError, match="positive integer"):
         precision_at_k(["a"], {"a"}, 0)
-    with pytest.raises(DataQualityError, match="n_catalog"):
+    with pytest.raises(ConfigError, match="n_catalog"):
         catalog_coverage(["a"], 0)
 
 

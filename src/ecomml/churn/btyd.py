@@ -23,6 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConvergenceError, DataQualityError
 
@@ -69,7 +70,7 @@ def check_rfm_arrays(
     return x, tx, t
 
 
-class BetaGeoModel:
+class BetaGeoModel(EcommlEstimator):
     """BG/NBD: Poisson purchasing at rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b) after each
     repeat purchase.
 
@@ -268,10 +269,6 @@ class BetaGeoModel:
         z = t / (alpha + t)
         return (b / (a - 1)) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b + 1, a + b, z))
 
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """Hyper-parameters (sklearn convention)."""
-        return {"max_iter": self.max_iter, "tol": self.tol}
-
     def to_dict(self) -> dict[str, Any]:
         """Fitted state as JSON-able data."""
         check_fitted(self, ["params_"])
@@ -301,7 +298,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     _shift = 1
 
 
-class GammaGammaModel:
+class GammaGammaModel(EcommlEstimator):
     """Gamma-Gamma model of the average order value of repeat customers.
 
     Order values ~ Gamma(p, ν) with ν ~ Gamma(q, γ); independent of purchase frequency.
@@ -387,10 +384,6 @@ class GammaGammaModel:
         pop = p * v / (q - 1) if q > 1 else self.mean_spend_
         cond = (p * (v + x * m)) / np.maximum(p * x + q - 1, 1e-12)
         return np.where(x > 0, cond, pop)
-
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """Hyper-parameters (sklearn convention)."""
-        return {"max_iter": self.max_iter}
 
     def to_dict(self) -> dict[str, Any]:
         """Fitted state as JSON-able data."""

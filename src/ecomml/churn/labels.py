@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_cutoff, check_frame
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
     "purchase_days",
@@ -88,7 +88,7 @@ def rfm_summary(
     """
     cut = check_cutoff(cutoff)
     if unit not in _UNITS:
-        raise DataQualityError(f"unit must be 'D' or 'W', got {unit!r}")
+        raise ConfigError(f"unit must be 'D' or 'W', got {unit!r}")
     if days is None:
         if transactions is None:
             raise DataQualityError("rfm_summary needs transactions or days")
@@ -135,7 +135,7 @@ def _check_window(
     days: pd.DataFrame, cutoffs: Sequence[pd.Timestamp], horizon: int, data_end: Any
 ) -> None:
     if horizon <= 0:
-        raise DataQualityError(f"horizon must be a positive number of days, got {horizon}")
+        raise ConfigError(f"horizon must be a positive number of days, got {horizon}")
     end = (
         pd.Timestamp(days["day"].max()) + pd.Timedelta(days=1)
         if data_end is None

@@ -18,9 +18,11 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from sklearn.base import ClassifierMixin
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_fitted
-from ecomml.exceptions import DataQualityError, SchemaError
+from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 
 __all__ = ["ChurnClassifier", "describe_driver"]
 
@@ -58,7 +60,7 @@ class _Calibrator:
             return cls(
                 "platt", {"coef": float(lr.coef_[0, 0]), "intercept": float(lr.intercept_[0])}
             )
-        raise DataQualityError(f"calibration must be auto, isotonic, platt or none, got {method!r}")
+        raise ConfigError(f"calibration must be auto, isotonic, platt or none, got {method!r}")
 
     def transform(self, p: np.ndarray) -> np.ndarray:
         if self.method == "isotonic":
@@ -69,7 +71,7 @@ class _Calibrator:
         return p
 
 
-class ChurnClassifier:
+class ChurnClassifier(ClassifierMixin, EcommlEstimator):
     """LightGBM binary classifier of churn with calibrated probabilities.
 
     Parameters
@@ -121,14 +123,6 @@ class ChurnClassifier:
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """Hyper-parameters (sklearn convention)."""
-        keys = (
-            "n_estimators learning_rate num_leaves min_child_samples subsample "
-            "colsample_bytree reg_lambda calibration n_folds n_jobs random_state"
-        ).split()
-        return {k: getattr(self, k) for k in keys}
-
     def _lgb_params(self) -> dict[str, Any]:
         return {
             "objective": "binary",
@@ -145,6 +139,11 @@ class ChurnClassifier:
             "verbosity": -1,
         }
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # LightGBM treats NaN as missing
+        return tags
+
     @staticmethod
     def _features(X: pd.DataFrame) -> list[str]:
         return [
@@ -154,6 +153,14 @@ class ChurnClassifier:
         ] + [c for c in X.columns if c not in _KEY_COLUMNS and X[c].dtype == bool]
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            X = _as_frame(X)
+            n = getattr(self, "n_features_in_", X.shape[1])
+            if X.shape[1] != n:
+                raise SchemaError(
+                    f"X has {X.shape[1]} features, but ChurnClassifier is expecting {n} "
+                    "features as input; pass the columns the model was trained on"
+                )
         missing = [c for c in self.feature_names_ if c not in X.columns]
         if missing:
             raise SchemaError(
@@ -167,25 +174,43 @@ class ChurnClassifier:
     def _train(self, M: np.ndarray, y: np.ndarray) -> Any:
         import lightgbm as lgb
 
-        ds = lgb.Dataset(M, label=y, feature_name=list(self.feature_names_), free_raw_data=True)
+        ds = lgb.Dataset(
+            M, label=y, feature_name=[str(c) for c in self.feature_names_], free_raw_data=True
+        )
         return lgb.train(self._lgb_params(), ds, num_boost_round=self.n_estimators)
 
     def fit(self, X: pd.DataFrame, y: Any, *, groups: Any = None) -> Self:
         """Fit on feature frame ``X`` (numeric columns other than customer_id/cutoff are
-        features) and 0/1 labels ``y``; ``groups`` (e.g. customer ids) keeps a customer's
-        rows in one calibration fold."""
-        if not isinstance(X, pd.DataFrame):
-            raise SchemaError(f"X must be a DataFrame of features, got {type(X).__name__}")
-        yv = np.asarray(y, dtype="float64").ravel()
-        if len(yv) != len(X):
-            raise DataQualityError(f"X has {len(X)} rows but y has {len(yv)}")
-        if not np.isin(yv, (0.0, 1.0)).all():
-            raise DataQualityError("churn labels must be 0 or 1")
-        if yv.min() == yv.max():
+        features; a 2-D array gives features ``x0, x1, ...``) and binary labels ``y``
+        (churn = 1, or the larger of two labels); ``groups`` (e.g. customer ids) keeps a
+        customer's rows in one calibration fold."""
+        X = _as_frame(X)
+        if y is None:
             raise DataQualityError(
-                f"every training label is {int(yv[0])}: the classifier needs both churners and "
+                "ChurnClassifier requires y to be passed, but the target y is None"
+            )
+        from sklearn.utils.multiclass import type_of_target
+
+        if type_of_target(y) == "continuous":
+            raise DataQualityError("Unknown label type: continuous; churn labels must be 0 or 1")
+        ya = np.asarray(y).ravel()
+        if len(ya) != len(X):
+            raise DataQualityError(f"X has {len(X)} rows but y has {len(ya)}")
+        if pd.isna(ya).any():
+            raise DataQualityError("churn labels must be 0 or 1; y has missing values")
+        classes = np.unique(ya)
+        if len(classes) > 2:
+            raise DataQualityError(
+                f"churn labels must be 0 or 1 (two classes); y has {len(classes)} classes "
+                f"{classes[:5].tolist()}"
+            )
+        if len(classes) < 2:
+            raise DataQualityError(
+                f"every training label is {classes[0]} (one class): the classifier needs both churners and "
                 "returning customers; use more cutoffs or a different horizon"
             )
+        yv = (ya == classes[1]).astype("float64")
+        self.n_features_in_ = int(X.shape[1])
         self.feature_names_ = self._features(X)
         if not self.feature_names_:
             raise SchemaError("X has no numeric feature columns")
@@ -225,6 +250,7 @@ class ChurnClassifier:
             n: float(v) for n, v in zip(self.feature_names_, med, strict=True) if np.isfinite(v)
         }
         self.base_rate_ = float(yv.mean())
+        self.classes_ = classes
         return self
 
     def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
@@ -234,8 +260,15 @@ class ChurnClassifier:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated ``[P(stay), P(churn)]`` per row."""
+        check_fitted(self, ["booster_", "calibrator_"])
         p = np.clip(self.calibrator_.transform(self.predict_raw(X)), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The churn label (1, or the larger training label) where the calibrated
+        ``P(churn)`` is at least 0.5, else the other label."""
+        churn = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[churn.astype(np.int64)]
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-row feature contributions to the churn log-odds (LightGBM ``pred_contrib``)."""
@@ -303,7 +336,18 @@ class ChurnClassifier:
         m.oof_scores_ = dict(state["oof_scores"])
         m.base_rate_ = float(state["base_rate"])
         m.feature_medians_ = dict(state["feature_medians"])
+        m.classes_ = np.array([0, 1])  # the churn model trains on 0/1 labels
         return m
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    """``X`` itself when it is a DataFrame; a 2-D array-like as columns ``x0, x1, ...``."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    from sklearn.utils import check_array
+
+    arr = check_array(X, accept_sparse=False, ensure_all_finite="allow-nan", dtype="numeric")
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
 def _num(row: Mapping[str, Any] | pd.Series, col: str) -> float | None:

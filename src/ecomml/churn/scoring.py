@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_cutoff, check_fitted
 from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
 from ecomml.churn.labels import (
@@ -116,7 +117,7 @@ def _season(cutoffs: pd.Series) -> pd.DataFrame:
     )
 
 
-class ChurnModel:
+class ChurnModel(EcommlEstimator):
     """Churn, repurchase and customer value for every customer, as of a cutoff.
 
     Parameters
@@ -178,8 +179,8 @@ class ChurnModel:
         self.tier_rules = tier_rules
         self.segment_rules = segment_rules
 
-    def get_params(self, deep: bool = False) -> dict[str, Any]:
-        """JSON-able hyper-parameters."""
+    def _json_params(self) -> dict[str, Any]:
+        """The JSON-able hyper-parameters ``churn.json`` stores (the rules go beside them)."""
         return {
             "horizon": self.horizon,
             "btyd": self.btyd,
@@ -525,7 +526,7 @@ class ChurnModel:
         check_fitted(self, ["btyd_model_"])
         path = Path(path)
         state = {
-            "params": self.get_params(),
+            "params": self._json_params(),
             "tier_rules": None if self.tier_rules is None else vars(self.tier_rules),
             "segment_rules": None if self.segment_rules is None else vars(self.segment_rules),
             "btyd_kind": self.btyd_kind_,

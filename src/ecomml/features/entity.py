@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ecomml.exceptions import ConfigError
+
 __all__ = ["Entity", "CUSTOMER", "SKU", "CUSTOMER_SKU", "DATE", "SKU_DAY", "SKU_WEEK"]
 
 _DTYPES = {"string", "date", "timestamp", "int64"}
@@ -30,14 +32,14 @@ class Entity:
 
     def __post_init__(self) -> None:
         if not self.keys:
-            raise ValueError(f"entity {self.name!r} needs at least one key column")
+            raise ConfigError(f"entity {self.name!r} needs at least one key column")
         if not self.dtypes:
             object.__setattr__(self, "dtypes", ("string",) * len(self.keys))
         if len(self.dtypes) != len(self.keys):
-            raise ValueError(f"entity {self.name!r}: one dtype per key is required")
+            raise ConfigError(f"entity {self.name!r}: one dtype per key is required")
         bad = [d for d in self.dtypes if d not in _DTYPES]
         if bad:
-            raise ValueError(f"entity {self.name!r}: unknown dtype(s) {bad}; use one of {_DTYPES}")
+            raise ConfigError(f"entity {self.name!r}: unknown dtype(s) {bad}; use one of {_DTYPES}")
 
     @property
     def key_types(self) -> dict[str, str]:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import (
+    ConfigError,
     DataQualityError,
     SchemaError,
     SqlTranslationError,
@@ -141,7 +142,7 @@ class FeatureStore:
         self.views: dict[str, FeatureView] = {}
         for v in views:
             if v.name in self.views:
-                raise ValueError(f"two feature views are named {v.name!r}")
+                raise ConfigError(f"two feature views are named {v.name!r}")
             self.views[v.name] = v
         self.calendar_horizon_days = calendar_horizon_days
         self.sources: dict[str, str] = {}

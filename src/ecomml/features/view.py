@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from ecomml.exceptions import ConfigError
 from ecomml.features.entity import Entity
 
 __all__ = ["FeatureView", "SOURCE_TABLES"]
@@ -67,9 +68,11 @@ class FeatureView:
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
-            raise ValueError(f"view name {self.name!r} must be lower_snake_case")
+            raise ConfigError(f"view name {self.name!r} must be lower_snake_case")
         if self.lookback is not None and self.lookback <= timedelta(0):
-            raise ValueError(f"view {self.name!r}: lookback must be positive or None (all history)")
+            raise ConfigError(
+                f"view {self.name!r}: lookback must be positive or None (all history)"
+            )
 
     @property
     def sql_hash(self) -> str:

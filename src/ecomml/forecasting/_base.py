@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.forecasting.panel import Panel, check_freq, period_date, to_panel
@@ -69,7 +69,7 @@ def nb_size_mle(y: np.ndarray, mu: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-class BaseForecaster(BaseEstimator):
+class BaseForecaster(EcommlEstimator):
     """Shared machinery; not used directly.
 
     Parameters (common to all forecasters)

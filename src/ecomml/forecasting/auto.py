@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecomml._validation import check_fitted
 from ecomml.exceptions import ConfigError
 from ecomml.forecasting._base import BaseForecaster
 from ecomml.forecasting.backtest import backtest
@@ -100,6 +101,7 @@ class AutoForecaster(BaseForecaster):
 
     def predict(self, df: pd.DataFrame, **kw: Any) -> pd.DataFrame:
         """Forecast every SKU with the model chosen for its pattern (``method`` column)."""
+        check_fitted(self, ["models_", "choice_"])
         parts = []
         for name, model in self.models_.items():
             kk = dict(kw)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
     "roc_auc",
@@ -103,7 +103,7 @@ def calibration_curve(
     elif strategy == "uniform":
         edges = np.linspace(0, 1, n_bins + 1)
     else:
-        raise DataQualityError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
+        raise ConfigError(f"strategy must be 'quantile' or 'uniform', got {strategy!r}")
     idx = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, max(len(edges) - 2, 0))
     df = pd.DataFrame({"bin": idx, "p": p, "y": y})
     out = df.groupby("bin").agg(
@@ -171,7 +171,7 @@ def cumulative_gains(y_true: Any, y_score: Any, *, n_points: int = 100) -> pd.Da
 def lift_at(y_true: Any, y_score: Any, fraction: float = 0.1) -> float:
     """Positive rate in the top ``fraction`` of rows by score over the overall rate."""
     if not 0 < fraction <= 1:
-        raise DataQualityError(f"fraction must be in (0, 1], got {fraction}")
+        raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
     y, s = _check(y_true, y_score)
     if y.sum() == 0:
         return float("nan")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_frame
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
     "QUANTILE_COLUMNS",
@@ -73,7 +73,7 @@ def bias(y_true: object, y_pred: object) -> float:
 def pinball_loss(y_true: object, y_quantile: object, q: float) -> float:
     """Mean pinball (quantile) loss of ``y_quantile`` as the ``q``-quantile forecast."""
     if not 0.0 < q < 1.0:
-        raise DataQualityError(f"quantile level q={q} must be in (0, 1)")
+        raise ConfigError(f"quantile level q={q} must be in (0, 1)")
     a, b = _arrays(y_true, y_quantile)
     d = a - b
     return float(np.mean(np.maximum(q * d, (q - 1.0) * d))) if a.size else float("nan")
@@ -115,7 +115,7 @@ def naive_scale(
     """
     check_frame(history, required=[id_col, time_col, target_col], name="history")
     if season < 1:
-        raise DataQualityError(f"season must be >= 1, got {season}")
+        raise ConfigError(f"season must be >= 1, got {season}")
     h = history.sort_values([id_col, time_col])
     diff = h.groupby(id_col, sort=False)[target_col].diff(season)
     err = diff**2 if squared else diff.abs()

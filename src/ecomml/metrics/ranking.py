@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_frame
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError
 
 __all__ = [
     "precision_at_k",
@@ -47,7 +47,7 @@ __all__ = [
 
 def _check_k(k: int) -> int:
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise DataQualityError(f"k must be a positive integer, got {k!r}")
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
     return int(k)
 
 
@@ -109,7 +109,7 @@ def hit_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
 def catalog_coverage(recommended_items: Any, n_catalog: int) -> float:
     """Distinct recommended items divided by the catalog size."""
     if n_catalog <= 0:
-        raise DataQualityError(f"n_catalog must be positive, got {n_catalog}")
+        raise ConfigError(f"n_catalog must be positive, got {n_catalog}")
     return float(len(set(recommended_items)) / n_catalog)
 
 

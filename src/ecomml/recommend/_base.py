@@ -13,8 +13,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_cutoff, check_fitted
-from ecomml.exceptions import DataQualityError, ModelLoadError, UnknownEntityError, short_repr
+from ecomml.exceptions import (
+    ConfigError,
+    DataQualityError,
+    ModelLoadError,
+    UnknownEntityError,
+    short_repr,
+)
 from ecomml.recommend.interactions import check_interactions
 
 __all__ = ["BaseRecommender", "Codes", "COLD_START", "RECOMMEND_COLUMNS", "customers_from"]
@@ -70,7 +77,7 @@ def customers_from(customers: Any) -> pd.Series:
     return s.astype(str).drop_duplicates().reset_index(drop=True)
 
 
-class BaseRecommender(abc.ABC):
+class BaseRecommender(EcommlEstimator, abc.ABC):
     """Shared machinery of every ecomml recommender.
 
     Subclasses implement ``_fit(codes)`` and ``_score(state, rows)``; ``fit`` maps raw
@@ -83,23 +90,8 @@ class BaseRecommender(abc.ABC):
     #: state built from a customer's history (see :meth:`_state`)
     _state_keys: tuple[str, ...] = ("weight",)
 
-    # ------------------------------------------------------------------ sklearn plumbing
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyper-parameters (the ``__init__`` arguments)."""
-        import inspect
-
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
-
-    def set_params(self, **params: Any) -> Self:
-        """Set hyper-parameters."""
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+    # get_params, set_params (unknown names raise ConfigError), clone and repr come from
+    # EcommlEstimator (scikit-learn's BaseEstimator)
 
     # ------------------------------------------------------------------ fit
     def fit(self, interactions: pd.DataFrame, *, cutoff: Any = None) -> Self:
@@ -222,7 +214,7 @@ class BaseRecommender(abc.ABC):
         """
         check_fitted(self, ["state_"])
         if not isinstance(k, (int, np.integer)) or k < 1:
-            raise DataQualityError(f"k must be a positive integer, got {k!r}")
+            raise ConfigError(f"k must be a positive integer, got {k!r}")
         if history_state is not None:
             index, state = history_state
         elif history is None:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ecomml.exceptions import DataQualityError, EcommlWarning
+from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
 from ecomml.recommend._base import BaseRecommender, Codes
 
 __all__ = [
@@ -336,9 +336,7 @@ class ItemKNNRecommender(BaseRecommender):
 
     def _fit(self, codes: Codes) -> None:
         if self.similarity not in ("cosine", "bm25"):
-            raise DataQualityError(
-                f"similarity must be 'cosine' or 'bm25', got {self.similarity!r}"
-            )
+            raise ConfigError(f"similarity must be 'cosine' or 'bm25', got {self.similarity!r}")
         iu = self.state_["weight"].T.tocsr()
         if self.similarity == "bm25":
             m = bm25_weight(iu, self.k1, self.b)

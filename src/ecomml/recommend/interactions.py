@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_cutoff, check_frame
-from ecomml.exceptions import DataQualityError, short_repr
+from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "build_interactions", "check_interactions"]
 
@@ -57,7 +57,7 @@ def build_interactions(
     cut = check_cutoff(cutoff)
     weights = dict(DEFAULT_EVENT_WEIGHTS if event_weights is None else event_weights)
     if quantity not in ("log", "none"):
-        raise DataQualityError(f"quantity must be 'log' or 'none', got {quantity!r}")
+        raise ConfigError(f"quantity must be 'log' or 'none', got {quantity!r}")
     check_frame(
         transactions, required=["customer_id", "sku", "ts", "quantity"], name="transactions"
     )
@@ -97,7 +97,7 @@ def build_interactions(
         out[col] = out[col].astype(str)
     if half_life_days is not None:
         if half_life_days <= 0:
-            raise DataQualityError(f"half_life_days must be positive, got {half_life_days}")
+            raise ConfigError(f"half_life_days must be positive, got {half_life_days}")
         age = (cut - out["ts"]).dt.total_seconds().to_numpy() / 86400.0
         out["weight"] = out["weight"].to_numpy() * np.power(0.5, age / float(half_life_days))
     return out.sort_values(["ts"], kind="stable").reset_index(drop=True)

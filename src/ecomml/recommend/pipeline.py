@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_cutoff, check_fitted, check_random_state
-from ecomml.exceptions import DataQualityError, FeatureMismatchError, ModelLoadError
+from ecomml.exceptions import ConfigError, DataQualityError, FeatureMismatchError, ModelLoadError
 from ecomml.recommend._base import COLD_START, BaseRecommender, customers_from
 from ecomml.recommend.als import ALSRecommender
 from ecomml.recommend.candidates import (
@@ -51,7 +51,7 @@ def make_generator(name: str, random_state: int | None = 0) -> BaseRecommender:
         "als": ALSRecommender(random_state=random_state, binary=True),
     }
     if name not in gens:
-        raise DataQualityError(f"unknown candidate generator {name!r}; choose from {GENERATORS}")
+        raise ConfigError(f"unknown candidate generator {name!r}; choose from {GENERATORS}")
     gen = gens[name]
     gen.source_name = name
     return gen

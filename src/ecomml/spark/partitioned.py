@@ -21,8 +21,8 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
+from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_fitted, check_frame
 from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
 
@@ -36,7 +36,7 @@ def partition_key(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "unknown").astype(str)
 
 
-class PartitionedForecaster(BaseEstimator):
+class PartitionedForecaster(EcommlEstimator):
     """One forecaster per value of ``partition_col`` (a SKU attribute such as ``category``).
 
     Parameters
