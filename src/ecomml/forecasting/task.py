@@ -265,6 +265,7 @@ class ForecastTask(Task):
             "strategy": params.get("strategy", "direct"),
             "n_skus": getattr(model, "n_skus_", None),
             "source": shop.source,
+            **({"partition_by": params["partition_by"]} if params.get("partition_by") else {}),
         }
 
     def run_quickstart(self, ctx: StepContext) -> StepResult:
