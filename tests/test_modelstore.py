@@ -169,7 +169,7 @@ def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Genera
     ("cls", "task", "inputs", "params"),
     [
         ("ecomml.forecasting.baselines.MovingAverage", "forecast", ["sku", "ds", "y"], ["start"]),
-        ("ecomml.churn.scoring.ChurnModel", "churn",
+        ("ecomml.churn.model.ChurnModel", "churn",
          ["order_id", "customer_id", "sku", "ts", "quantity", "price"], ["cutoff"]),
         ("ecomml.recommend.pipeline.RecommenderPipeline", "recommend", ["customer_id"],
          ["k", "exclude_seen"]),

@@ -163,7 +163,7 @@ def test_serve_forecast(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
 
 @pytest.mark.slow
 def test_serve_churn(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
-    from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel
+    from ecomml.churn.model import SCORED_COLUMNS, ChurnModel
     from ecomml.data.shop import ShopData
 
     tx = shop.transactions.loc[shop.transactions["ts"] < CUTOFF].reset_index(drop=True)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml._io import atomic_dir
+from ecomml._moved import old_modules, resolve
 from ecomml.data.fingerprint import file_sha256
 from ecomml.exceptions import FeatureMismatchError, ModelLoadError, TrackingError
 
@@ -305,6 +306,13 @@ def _verify_all(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     return meta, manifest
 
 
+def _retrain(meta: Mapping[str, Any], path: Path) -> str:
+    """The command that rebuilds the model in ``path``, for refusal messages."""
+    task = meta.get("task") or "<task>"
+    cutoff = str(meta.get("cutoff") or "<date>")[:10]
+    return f"`ecomml train {task} --cutoff {cutoff} --model-dir {path}`"
+
+
 def _check_version(meta: dict[str, Any], path: Path) -> None:
     from ecomml import __version__
 
@@ -315,9 +323,9 @@ def _check_version(meta: dict[str, Any], path: Path) -> None:
 
     if saved and _mm(saved) != _mm(__version__):
         raise ModelLoadError(
-            f"{path}: trained with ecomml {saved}, this is ecomml {__version__}; model formats "
-            "change between minor versions. Retrain it, or install ecomml=="
-            f"{saved} to score with it."
+            f"{path}: trained with ecomml {saved}, this is ecomml {__version__} (model formats "
+            f"change between minor versions); retrain it with {_retrain(meta, path)}, or "
+            f"install ecomml=={saved} to score with it."
         )
 
 
@@ -388,19 +396,36 @@ def _load_verified(path: Path, text: str, task: str | None) -> tuple[dict[str, A
         )
     _check_version(meta, path)
     if meta.get("format") == "artifacts":
-        module, _, qualname = str(meta["class"]).rpartition(".")
+        # a class that moved since the model was saved is found under its new name
+        module, _, qualname = resolve(str(meta["class"])).rpartition(".")
         if not module.startswith("ecomml."):
             raise ModelLoadError(f"{path}: refusing to import non-ecomml class {meta['class']}")
         try:
             cls = getattr(importlib.import_module(module), qualname)
         except (ImportError, AttributeError) as err:
-            raise ModelLoadError(f"{path}: unknown model class {meta['class']} ({err})") from err
+            raise ModelLoadError(
+                f"{path}: model class {meta['class']} no longer exists in ecomml "
+                f"{_version()}; retrain it with {_retrain(meta, path)}"
+            ) from err
         if not hasattr(cls, "load_artifacts"):
             raise ModelLoadError(f"{path}: {meta['class']} cannot load saved artifacts")
         return meta, cls.load_artifacts(path)
     # hash and unpickle the very same bytes: the file cannot be swapped in between
     data = _check_file(path, MODEL_FILE, manifest[MODEL_FILE])
-    return meta, joblib.load(io.BytesIO(data))
+    try:
+        with old_modules():
+            return meta, joblib.load(io.BytesIO(data))
+    except (ImportError, AttributeError) as err:
+        raise ModelLoadError(
+            f"{path}: the saved model refers to code that no longer exists in ecomml "
+            f"{_version()} ({err}); retrain it with {_retrain(meta, path)}"
+        ) from err
+
+
+def _version() -> str:
+    from ecomml import __version__
+
+    return __version__
 
 
 def check_feature_hashes(
@@ -652,7 +677,7 @@ def _model_class(meta: Mapping[str, Any]) -> Any:
     """The ecomml class a model was saved from (None for other or unknown classes)."""
     import importlib
 
-    module, _, qualname = str(meta.get("class", "")).rpartition(".")
+    module, _, qualname = resolve(str(meta.get("class", ""))).rpartition(".")
     if not module.startswith("ecomml."):
         return None
     try:

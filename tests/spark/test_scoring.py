@@ -65,7 +65,7 @@ def churn_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def test_churn_equals_local(spark, shop, churn_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from ecomml.churn.scoring import SCORED_COLUMNS
+    from ecomml.churn.model import SCORED_COLUMNS
     from ecomml.modelstore import load_model
     from ecomml.spark import score_churn
 

@@ -12,8 +12,8 @@ from ecomml.churn.labels import (
     repurchase_labels,
     rfm_summary,
 )
-from ecomml.churn.model import ChurnClassifier
-from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel, btyd_features, hash_ids
+from ecomml.churn.classifier import ChurnClassifier
+from ecomml.churn.model import SCORED_COLUMNS, ChurnModel, btyd_features, hash_ids
 from ecomml.churn.task import ChurnTask
 from ecomml.churn.tiers import (
     SegmentRules,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff
 from ecomml.churn.labels import churn_labels, purchase_days
-from ecomml.churn.scoring import ChurnModel
+from ecomml.churn.model import ChurnModel
 from ecomml.exceptions import DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.metrics.classification import classification_report

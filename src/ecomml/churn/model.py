@@ -1,494 +1,589 @@
-"""The LightGBM churn classifier: calibrated probabilities and reason codes.
+"""``ChurnModel``: BG/NBD + Gamma-Gamma + the LightGBM classifier, trained and scored as one.
 
-``ChurnClassifier`` learns ``P(churn)`` from a feature frame (feature-store columns
-``{view}__{feature}`` plus any extra numeric columns such as BG/NBD outputs). Its
-probabilities are calibrated by isotonic regression or Platt scaling, whichever has the
-lower Brier score on out-of-fold predictions (folds grouped by customer, so one
-customer's stacked cutoffs never sit on both sides). ``reasons`` turns LightGBM's
-per-row feature contributions into the top drivers in words a marketer understands.
+``fit(transactions, store, cutoff=)`` fits the probabilistic models on the history
+before the cutoff and, when earlier cutoffs have complete label windows, stacks them
+into one training set (``FeatureStore.training_frame`` plus BG/NBD outputs computed as
+of each cutoff) for the classifier. ``score`` returns the marketing list.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
-from sklearn.base import ClassifierMixin
 
 from ecomml._estimator import EcommlEstimator
-from ecomml._validation import check_fitted
-from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
+from ecomml._validation import check_cutoff, check_fitted
+from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.labels import (
+    churn_labels,
+    history_features,
+    label_cutoffs,
+    purchase_days,
+    repurchase_labels,
+    rfm_summary,
+)
+from ecomml.churn.classifier import ChurnClassifier
+from ecomml.churn.tiers import (
+    SegmentRules,
+    TierRules,
+    lifecycle_segments,
+    member_tiers,
+    next_actions,
+    rfm_scores,
+)
+from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.features.store import store_from_shop
+from ecomml.metrics.classification import classification_report
 
-__all__ = ["ChurnClassifier", "describe_driver"]
+if TYPE_CHECKING:
+    from ecomml.features.store import FeatureStore
 
-_KEY_COLUMNS = ("customer_id", "cutoff")
+__all__ = ["ChurnModel", "SCORED_COLUMNS", "hash_ids", "btyd_features"]
 
-
-class _Calibrator:
-    """Isotonic (piecewise-linear interpolation of the fitted steps), Platt or identity."""
-
-    def __init__(self, method: str, params: dict[str, Any] | None = None) -> None:
-        self.method = method
-        self.params = params or {}
-
-    @staticmethod
-    def _logit(p: np.ndarray) -> np.ndarray:
-        p = np.clip(p, 1e-6, 1 - 1e-6)
-        return np.log(p / (1 - p))
-
-    @classmethod
-    def fit(cls, method: str, p: np.ndarray, y: np.ndarray) -> _Calibrator:
-        if method == "none":
-            return cls("none")
-        if method == "isotonic":
-            from sklearn.isotonic import IsotonicRegression
-
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
-            return cls(
-                "isotonic",
-                {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
-            )
-        if method == "platt":
-            from sklearn.linear_model import LogisticRegression
-
-            lr = LogisticRegression(C=1e6).fit(cls._logit(p)[:, None], y)
-            return cls(
-                "platt", {"coef": float(lr.coef_[0, 0]), "intercept": float(lr.intercept_[0])}
-            )
-        raise ConfigError(f"calibration must be auto, isotonic, platt or none, got {method!r}")
-
-    def transform(self, p: np.ndarray) -> np.ndarray:
-        if self.method == "isotonic":
-            return np.interp(p, self.params["x"], self.params["y"])
-        if self.method == "platt":
-            z = self.params["coef"] * self._logit(p) + self.params["intercept"]
-            return 1.0 / (1.0 + np.exp(-z))
-        return p
+SCORED_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "p_churn",
+    "p_repurchase",
+    "expected_purchases",
+    "expected_value",
+    "value_at_risk",
+    "tier",
+    "segment",
+    "reasons",
+    "action",
+)
 
 
-class ChurnClassifier(ClassifierMixin, EcommlEstimator):
-    """LightGBM binary classifier of churn with calibrated probabilities.
+def hash_ids(ids: Sequence[Any] | pd.Series, key: str) -> pd.Series:
+    """Keyed (HMAC-SHA256) hashes of customer ids, 16 hex characters.
+
+    The older form of :func:`ecomml.privacy.pseudonymize` (which the CLI uses): the same
+    digest without the ``pid_`` prefix and without the minimum key length. The key must
+    stay with the data team: anyone holding it can re-identify customers.
+    """
+    from ecomml.privacy import keyed_digests
+
+    if not key:
+        raise ConfigError("an empty key cannot hash ids")
+    return keyed_digests(ids, key).astype(object)
+
+
+def btyd_features(
+    summary: pd.DataFrame,
+    btyd: BetaGeoModel,
+    gg: GammaGammaModel | None,
+    *,
+    horizon: int,
+    repurchase_days: int = 30,
+    discount_rate: float = 0.0,
+) -> pd.DataFrame:
+    """P(alive), expected purchases, P(any purchase), expected spend and discounted value
+    in the next ``horizon`` days for every row of an :func:`rfm_summary` (in days)."""
+    x, tx, t = summary["frequency"], summary["recency"], summary["T"]
+    steps = max(1, int(np.ceil(horizon / 30)))
+    grid = np.linspace(horizon / steps, horizon, steps)
+    cum = [btyd.predict_purchases(g, x, tx, t) for g in grid]
+    spend = (
+        gg.predict_spend(x, summary["monetary_value"])
+        if gg is not None
+        else np.full(len(summary), np.nan)
+    )
+    inc = np.diff(np.vstack([np.zeros(len(summary)), *cum]), axis=0)
+    disc = (1.0 + discount_rate) ** (-grid / 365.0)
+    value = (inc * disc[:, None]).sum(axis=0) * np.nan_to_num(spend)
+    return pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].to_numpy(),
+            "btyd__p_alive": btyd.predict_alive(x, tx, t),
+            "btyd__expected_purchases": cum[-1],
+            "btyd__p_purchase": btyd.predict_any_purchase(horizon, x, tx, t),
+            "btyd__p_repurchase": btyd.predict_any_purchase(repurchase_days, x, tx, t),
+            "btyd__expected_spend": spend,
+            "btyd__expected_value": value,
+        }
+    )
+
+
+def _season(cutoffs: pd.Series) -> pd.DataFrame:
+    doy = pd.to_datetime(cutoffs).dt.dayofyear.to_numpy() / 365.25
+    return pd.DataFrame(
+        {"season__sin": np.sin(2 * np.pi * doy), "season__cos": np.cos(2 * np.pi * doy)},
+        index=cutoffs.index,
+    )
+
+
+class ChurnModel(EcommlEstimator):
+    """Churn, repurchase and customer value for every customer, as of a cutoff.
 
     Parameters
     ----------
-    n_estimators, learning_rate, num_leaves, min_child_samples, subsample, colsample_bytree,
-    reg_lambda : LightGBM settings.
-    calibration : {"auto", "isotonic", "platt", "none"}
-        ``auto`` picks the method with the lowest out-of-fold Brier score.
-    n_folds : int
-        Folds (grouped by customer) for the out-of-fold calibration predictions.
-    n_jobs : int
-        LightGBM threads.
-    random_state : int
-
-    Attributes
-    ----------
-    feature_names_ : list of str
-    booster_ : lightgbm.Booster
-    calibration_ : str
-        The chosen method.
-    oof_scores_ : dict
-        Out-of-fold Brier score of every candidate calibration.
+    horizon : int
+        Churn = no purchase in the next ``horizon`` days.
+    btyd : {"auto", "bgnbd", "mbgnbd"}
+        The probabilistic model; ``auto`` picks the one with the lower Brier score of
+        P(any purchase) on the latest complete label window (MBG/NBD without one).
+    repurchase_days : int
+        ``p_repurchase`` is P(a purchase within this many days): from a classifier trained
+        on first-order customers (one purchase day) at the training cutoffs when there are
+        enough of them, else (and for repeat customers) from BG/NBD.
+    discount_rate : float
+        Annual discount rate of ``expected_value``.
+    step, max_cutoffs, min_history : int
+        Training cutoffs: every ``step`` days back from ``cutoff - horizon``, at most
+        ``max_cutoffs``, each with ``min_history`` days of data before it.
+    season_features : bool
+        Give the classifier the day of year of the cutoff (churn moves with the season).
+    history_features : bool
+        Add purchase-rhythm features (:func:`~ecomml.churn.labels.history_features`).
+    min_first_orders : int
+        Fewest first-order customer rows (over the training cutoffs) to train the
+        repurchase classifier.
+    classifier : dict
+        Keyword arguments of :class:`ChurnClassifier`.
+    tier_rules, segment_rules : rule objects; see :mod:`ecomml.churn.tiers`.
     """
 
     def __init__(
         self,
+        horizon: int = 90,
         *,
-        n_estimators: int = 300,
-        learning_rate: float = 0.03,
-        num_leaves: int = 15,
-        min_child_samples: int = 50,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        calibration: str = "auto",
-        n_folds: int = 3,
-        n_jobs: int = 1,
-        random_state: int = 0,
+        btyd: str = "auto",
+        repurchase_days: int = 30,
+        discount_rate: float = 0.10,
+        step: int = 30,
+        max_cutoffs: int = 12,
+        min_history: int = 90,
+        season_features: bool = True,
+        history_features: bool = True,
+        min_first_orders: int = 200,
+        classifier: dict[str, Any] | None = None,
+        tier_rules: TierRules | None = None,
+        segment_rules: SegmentRules | None = None,
     ) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.calibration = calibration
-        self.n_folds = n_folds
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+        self.horizon = horizon
+        self.btyd = btyd
+        self.repurchase_days = repurchase_days
+        self.discount_rate = discount_rate
+        self.step = step
+        self.max_cutoffs = max_cutoffs
+        self.min_history = min_history
+        self.season_features = season_features
+        self.history_features = history_features
+        self.min_first_orders = min_first_orders
+        self.classifier = classifier
+        self.tier_rules = tier_rules
+        self.segment_rules = segment_rules
 
-    def _lgb_params(self) -> dict[str, Any]:
+    def _json_params(self) -> dict[str, Any]:
+        """The JSON-able hyper-parameters ``churn.json`` stores (the rules go beside them)."""
         return {
-            "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
-            "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
-            "num_threads": self.n_jobs,
-            "seed": self.random_state,
-            "deterministic": True,
-            "verbosity": -1,
+            "horizon": self.horizon,
+            "btyd": self.btyd,
+            "repurchase_days": self.repurchase_days,
+            "discount_rate": self.discount_rate,
+            "step": self.step,
+            "max_cutoffs": self.max_cutoffs,
+            "min_history": self.min_history,
+            "season_features": self.season_features,
+            "history_features": self.history_features,
+            "min_first_orders": self.min_first_orders,
+            "classifier": dict(self.classifier or {}),
         }
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # LightGBM treats NaN as missing
-        return tags
+    # ------------------------------------------------------------------ helpers
+    def _fit_btyd(
+        self, days: pd.DataFrame, cutoff: pd.Timestamp, kind: str
+    ) -> tuple[BetaGeoModel, GammaGammaModel | None, pd.DataFrame]:
+        s = rfm_summary(days=days, cutoff=cutoff)
+        model = (ModifiedBetaGeoModel() if kind == "mbgnbd" else BetaGeoModel()).fit(
+            s["frequency"], s["recency"], s["T"]
+        )
+        gg: GammaGammaModel | None
+        try:
+            gg = GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+        except DataQualityError:
+            gg = None
+        return model, gg, s
+
+    def _views(self, store: FeatureStore, events: bool) -> list[str]:
+        return ["customer_rfm", "customer_events"] if events else ["customer_rfm"]
+
+    def _frame(
+        self,
+        store: FeatureStore,
+        days: pd.DataFrame,
+        labels: pd.DataFrame,
+        views: list[str],
+        btyd_kind: str,
+        say: Callable[[str], None],
+    ) -> pd.DataFrame:
+        """Point-in-time features for label rows [customer_id, cutoff, ...]."""
+        feats = store.training_frame(labels, views)
+        parts = []
+        for cut in sorted(labels["cutoff"].unique()):
+            cut = pd.Timestamp(cut)
+            say(f"BG/NBD as of {cut.date()}")
+            model, gg, s = self._fit_btyd(days, cut, btyd_kind)
+            bf = btyd_features(
+                s, model, gg, horizon=self.horizon, repurchase_days=self.repurchase_days
+            )
+            if self.history_features:
+                bf = bf.merge(history_features(days, cutoff=cut), on="customer_id", how="left")
+            bf.insert(1, "cutoff", cut)
+            parts.append(bf)
+        bt = pd.concat(parts, ignore_index=True)
+        feats["customer_id"] = feats["customer_id"].astype(str)
+        out = feats.merge(bt, on=["customer_id", "cutoff"], how="left")
+        if self.season_features:
+            out = pd.concat([out, _season(out["cutoff"])], axis=1)
+        return out
 
     @staticmethod
-    def _features(X: pd.DataFrame) -> list[str]:
-        return [
-            c
-            for c in X.columns
-            if c not in _KEY_COLUMNS and pd.api.types.is_numeric_dtype(X[c]) and X[c].dtype != bool
-        ] + [c for c in X.columns if c not in _KEY_COLUMNS and X[c].dtype == bool]
+    def _xcols(frame: pd.DataFrame) -> pd.DataFrame:
+        drop = [c for c in ("churn", "n_purchases", "spend", "btyd__expected_value") if c in frame]
+        return frame.drop(columns=drop)
 
-    def _matrix(self, X: pd.DataFrame) -> np.ndarray:
-        if not isinstance(X, pd.DataFrame):
-            X = _as_frame(X)
-            n = getattr(self, "n_features_in_", X.shape[1])
-            if X.shape[1] != n:
-                raise SchemaError(
-                    f"X has {X.shape[1]} features, but ChurnClassifier is expecting {n} "
-                    "features as input; pass the columns the model was trained on"
-                )
-        missing = [c for c in self.feature_names_ if c not in X.columns]
-        if missing:
-            raise SchemaError(
-                f"features {missing[:5]} the churn model was trained on are missing; score with "
-                "the same feature views (and events, if the model used them)",
-                missing=missing,
-                columns=list(X.columns),
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        transactions: pd.DataFrame,
+        store: FeatureStore,
+        *,
+        cutoff: Any,
+        events: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> Self:
+        """Fit on the history before ``cutoff``; see the class docstring.
+
+        ``store`` must hold the same transactions (and events when ``events=True``).
+        """
+        say = progress or (lambda msg: None)
+        cut = check_cutoff(cutoff)
+        if self.horizon <= 0:
+            raise ConfigError(f"horizon must be a positive number of days, got {self.horizon}")
+        if self.btyd not in ("auto", "bgnbd", "mbgnbd"):
+            raise ConfigError(f"btyd must be auto, bgnbd or mbgnbd, got {self.btyd!r}")
+        days = purchase_days(transactions)
+        days = days.loc[days["day"] < cut]
+        if days.empty:
+            raise DataQualityError(
+                f"no purchases before the cutoff {cut.date()}; choose a later cutoff"
             )
-        return X[self.feature_names_].astype("float64").to_numpy()
-
-    def _train(self, M: np.ndarray, y: np.ndarray) -> Any:
-        import lightgbm as lgb
-
-        ds = lgb.Dataset(
-            M, label=y, feature_name=[str(c) for c in self.feature_names_], free_raw_data=True
+        last = pd.Timestamp(days["day"].max())
+        if cut > last + pd.Timedelta(days=max(self.horizon, 365)):
+            raise DataQualityError(
+                f"the cutoff {cut.date()} is more than {max(self.horizon, 365)} days after the "
+                f"last purchase ({last.date()}); every customer would look churned. Use a cutoff "
+                "within the data."
+            )
+        if days["day"].nunique() < 2:
+            raise DataQualityError(
+                f"all purchases before {cut.date()} fall on one day ({last.date()}); BG/NBD needs "
+                "purchases spread over time to tell buying rates apart"
+            )
+        views = self._views(store, events)
+        cuts = label_cutoffs(
+            days["day"].min(),
+            cut,
+            horizon=self.horizon,
+            step=self.step,
+            min_history=self.min_history,
+            max_cutoffs=self.max_cutoffs,
         )
-        return lgb.train(self._lgb_params(), ds, num_boost_round=self.n_estimators)
-
-    def fit(self, X: pd.DataFrame, y: Any, *, groups: Any = None) -> Self:
-        """Fit on feature frame ``X`` (numeric columns other than customer_id/cutoff are
-        features; a 2-D array gives features ``x0, x1, ...``) and binary labels ``y``
-        (churn = 1, or the larger of two labels); ``groups`` (e.g. customer ids) keeps a
-        customer's rows in one calibration fold."""
-        X = _as_frame(X)
-        if y is None:
-            raise DataQualityError(
-                "ChurnClassifier requires y to be passed, but the target y is None"
+        self.training_cutoffs_ = [c.isoformat() for c in cuts]
+        self.views_ = views
+        self.validation_: dict[str, Any] = {}
+        kind = "mbgnbd" if self.btyd == "auto" else self.btyd
+        if cuts and self.btyd == "auto":
+            say("choosing BG/NBD or MBG/NBD")
+            v = cuts[-1]
+            lab = churn_labels(days=days, cutoffs=[v], horizon=self.horizon, data_end=cut)
+            scores = {}
+            for cand in ("bgnbd", "mbgnbd"):
+                m, _gg, s = self._fit_btyd(days, v, cand)
+                p = m.predict_any_purchase(self.horizon, s["frequency"], s["recency"], s["T"])
+                yy = 1 - lab.set_index("customer_id").loc[s["customer_id"], "churn"].to_numpy()
+                scores[cand] = float(np.mean((p - yy) ** 2))
+            kind = min(scores, key=scores.__getitem__)
+            self.btyd_scores_ = scores
+        self.btyd_kind_ = kind
+        say("fitting BG/NBD and Gamma-Gamma")
+        self.btyd_model_, self.gg_model_, _ = self._fit_btyd(days, cut, kind)
+        self.classifier_: ChurnClassifier | None = None
+        self.repurchase_classifier_: ChurnClassifier | None = None
+        self.note_ = ""
+        if not cuts:
+            self.note_ = (
+                f"no earlier cutoff has a complete {self.horizon}-day label window before "
+                f"{cut.date()} with {self.min_history} days of history: fitted the probabilistic "
+                "models (BG/NBD, Gamma-Gamma) alone"
             )
-        from sklearn.utils.multiclass import type_of_target
-
-        if type_of_target(y) == "continuous":
-            raise DataQualityError("Unknown label type: continuous; churn labels must be 0 or 1")
-        ya = np.asarray(y).ravel()
-        if len(ya) != len(X):
-            raise DataQualityError(f"X has {len(X)} rows but y has {len(ya)}")
-        if pd.isna(ya).any():
-            raise DataQualityError("churn labels must be 0 or 1; y has missing values")
-        classes = np.unique(ya)
-        if len(classes) > 2:
-            raise DataQualityError(
-                f"churn labels must be 0 or 1 (two classes); y has {len(classes)} classes "
-                f"{classes[:5].tolist()}"
+            return self
+        say(f"labels at {len(cuts)} cutoffs")
+        labels = churn_labels(days=days, cutoffs=cuts, horizon=self.horizon, data_end=cut)
+        frame = self._frame(store, days, labels, views, kind, say)
+        y = frame["churn"].to_numpy()
+        if len(frame) < 100 or y.min() == y.max():
+            self.note_ = (
+                f"too few labelled rows ({len(frame)}) or one class only at the training cutoffs: "
+                "fitted the probabilistic models alone"
             )
-        if len(classes) < 2:
-            raise DataQualityError(
-                f"every training label is {classes[0]} (one class): the classifier needs both churners and "
-                "returning customers; use more cutoffs or a different horizon"
-            )
-        yv = (ya == classes[1]).astype("float64")
-        self.n_features_in_ = int(X.shape[1])
-        self.feature_names_ = self._features(X)
-        if not self.feature_names_:
-            raise SchemaError("X has no numeric feature columns")
-        M = self._matrix(X)
-        method = self.calibration
-        self.oof_scores_: dict[str, float] = {}
-        if method != "none":
-            g = np.asarray(groups if groups is not None else np.arange(len(yv)))
-            codes = pd.factorize(pd.Series(g).astype(str))[0]
-            rng = np.random.default_rng(self.random_state)
-            fold_of = rng.integers(0, self.n_folds, codes.max() + 1)[codes]
-            oof = np.empty(len(yv))
-            for k in range(self.n_folds):
-                tr, te = fold_of != k, fold_of == k
-                if te.sum() == 0 or np.unique(yv[tr]).size < 2:
-                    oof[te] = yv[tr].mean() if tr.any() else 0.5
-                    continue
-                oof[te] = self._train(M[tr], yv[tr]).predict(M[te])
-            cands = ["isotonic", "platt", "none"] if method == "auto" else [method]
-            half = rng.random(len(yv)) < 0.5
-            for cand in cands:
-                err = 0.0
-                for a, b in ((half, ~half), (~half, half)):
-                    cal = _Calibrator.fit(cand, oof[a], yv[a])
-                    err += float(np.sum((cal.transform(oof[b]) - yv[b]) ** 2))
-                self.oof_scores_[cand] = err / len(yv)
-            method = min(self.oof_scores_, key=self.oof_scores_.__getitem__)
-            self.calibrator_ = _Calibrator.fit(method, oof, yv)
-        else:
-            self.calibrator_ = _Calibrator("none")
-        self.calibration_ = method
-        self.booster_ = self._train(M, yv)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            med = np.nanmedian(np.where(np.isfinite(M), M, np.nan), axis=0)
-        self.feature_medians_ = {
-            n: float(v) for n, v in zip(self.feature_names_, med, strict=True) if np.isfinite(v)
-        }
-        self.base_rate_ = float(yv.mean())
-        self.classes_ = classes
+            return self
+        params = dict(self.classifier or {})
+        if len(cuts) >= 2:
+            say("temporal validation on the latest cutoff")
+            last_cut = pd.Timestamp(cuts[-1])
+            tr = frame["cutoff"] < last_cut
+            if np.unique(y[tr]).size == 2:
+                clf = ChurnClassifier(**params).fit(
+                    self._xcols(frame.loc[tr]), y[tr], groups=frame.loc[tr, "customer_id"]
+                )
+                te = ~tr
+                p = clf.predict_proba(self._xcols(frame.loc[te]))[:, 1]
+                pb = 1 - frame.loc[te, "btyd__p_purchase"].to_numpy()
+                self.validation_ = {
+                    "cutoff": last_cut.isoformat(),
+                    "classifier": classification_report(y[te], p),
+                    "btyd": classification_report(y[te], np.clip(pb, 0, 1)),
+                    "y": y[te].tolist(),
+                    "p_classifier": p.tolist(),
+                    "p_btyd": pb.tolist(),
+                }
+        say("fitting the churn classifier")
+        self.classifier_ = ChurnClassifier(**params).fit(
+            self._xcols(frame), y, groups=frame["customer_id"]
+        )
+        self.n_training_rows_ = int(len(frame))
+        self._fit_repurchase(days, frame, cuts, cut, params, say)
         return self
 
-    def predict_raw(self, X: pd.DataFrame) -> np.ndarray:
-        """Uncalibrated LightGBM probabilities of churn."""
-        check_fitted(self, ["booster_"])
-        return np.asarray(self.booster_.predict(self._matrix(X)), dtype="float64")
+    def _fit_repurchase(
+        self,
+        days: pd.DataFrame,
+        frame: pd.DataFrame,
+        cuts: list[pd.Timestamp],
+        cut: pd.Timestamp,
+        params: dict[str, Any],
+        say: Callable[[str], None],
+    ) -> None:
+        """First-order customers are their own population: a classifier of "buys again
+        within ``repurchase_days``" on the same features, when there are enough of them."""
+        rd = self.repurchase_days
+        ok = [c for c in cuts if c + pd.Timedelta(days=rd) <= cut]
+        if not ok:
+            return
+        rep = repurchase_labels(days=days, cutoffs=ok, days_ahead=rd, data_end=cut)
+        rf = frame.merge(
+            rep[["customer_id", "cutoff", "repurchase"]], on=["customer_id", "cutoff"], how="inner"
+        )
+        yr = rf["repurchase"].to_numpy()
+        if len(rf) < self.min_first_orders or yr.sum() < 10 or yr.sum() == len(yr):
+            return
+        X = self._xcols(rf.drop(columns="repurchase"))
+        last = pd.Timestamp(ok[-1])
+        tr = (rf["cutoff"] < last).to_numpy()
+        if len(ok) >= 2 and np.unique(yr[tr]).size == 2 and np.unique(yr[~tr]).size == 2:
+            say("validating the repurchase model")
+            clf = ChurnClassifier(**params).fit(X.loc[tr], yr[tr], groups=rf.loc[tr, "customer_id"])
+            p = clf.predict_proba(X.loc[~tr])[:, 1]
+            pb = rf.loc[~tr, "btyd__p_repurchase"].to_numpy()
+            self.validation_["repurchase"] = {
+                "cutoff": last.isoformat(),
+                "customers": int((~tr).sum()),
+                "classifier": classification_report(yr[~tr], p),
+                "btyd": classification_report(yr[~tr], np.clip(pb, 0, 1)),
+            }
+        say("fitting the repurchase model")
+        self.repurchase_classifier_ = ChurnClassifier(**params).fit(X, yr, groups=rf["customer_id"])
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated ``[P(stay), P(churn)]`` per row."""
-        check_fitted(self, ["booster_", "calibrator_"])
-        p = np.clip(self.calibrator_.transform(self.predict_raw(X)), 0.0, 1.0)
-        return np.column_stack([1.0 - p, p])
+    # ------------------------------------------------------------------ score
+    def score(
+        self,
+        transactions: pd.DataFrame,
+        store: FeatureStore,
+        *,
+        cutoff: Any,
+    ) -> pd.DataFrame:
+        """The scored list for customers with a purchase before ``cutoff``, sorted by
+        ``value_at_risk`` (descending); columns :data:`SCORED_COLUMNS` plus
+        ``p_alive, r_score, f_score, m_score, recency_days, frequency, monetary``."""
+        check_fitted(self, ["btyd_model_"])
+        cut = check_cutoff(cutoff)
+        days = purchase_days(transactions)
+        days = days.loc[days["day"] < cut]
+        if days.empty:
+            raise DataQualityError(
+                f"no purchases before the cutoff {cut.date()}; choose a later cutoff"
+            )
+        s = rfm_summary(days=days, cutoff=cut)
+        bf = btyd_features(
+            s,
+            self.btyd_model_,
+            self.gg_model_,
+            horizon=self.horizon,
+            repurchase_days=self.repurchase_days,
+            discount_rate=self.discount_rate,
+        )
+        if self.history_features:
+            bf = bf.merge(history_features(days, cutoff=cut), on="customer_id", how="left")
+        keys = pd.DataFrame({"customer_id": s["customer_id"].astype(str)})
+        feats = store.get_features(self.views_, cutoff=cut, keys=keys)
+        feats["customer_id"] = feats["customer_id"].astype(str)
+        frame = feats.merge(bf, on="customer_id", how="left")
+        if self.season_features:
+            frame = pd.concat([frame, _season(frame["cutoff"])], axis=1)
+        if self.classifier_ is not None:
+            X = self._xcols(frame)
+            p_churn = self.classifier_.predict_proba(X)[:, 1]
+            reasons = self.classifier_.reasons(X, horizon=self.horizon)
+        else:
+            p_churn = 1.0 - frame["btyd__p_purchase"].to_numpy()
+            reasons = [_btyd_reasons(r, self.horizon) for _, r in frame.iterrows()]
+        p_rep = frame["btyd__p_repurchase"].to_numpy("float64").copy()
+        n_days = s.set_index("customer_id").loc[frame["customer_id"], "frequency"].to_numpy() + 1
+        first = n_days == 1
+        if self.repurchase_classifier_ is not None and first.any():
+            Xf = self._xcols(frame.loc[first])
+            p_rep[first] = self.repurchase_classifier_.predict_proba(Xf)[:, 1]
+        rfm = pd.DataFrame(
+            {
+                "recency_days": frame["customer_rfm__recency_days"].to_numpy("float64"),
+                "frequency": frame["customer_rfm__frequency"].to_numpy("float64"),
+                "monetary": frame["customer_rfm__monetary"].to_numpy("float64"),
+            }
+        )
+        scores = rfm_scores(rfm)
+        tier = member_tiers(scores, monetary=rfm["monetary"], rules=self.tier_rules)
+        seg = lifecycle_segments(
+            rfm["recency_days"],
+            n_days,
+            frame["customer_rfm__tenure_days"].to_numpy("float64"),
+            p_churn=p_churn,
+            rules=self.segment_rules,
+        )
+        ev = frame["btyd__expected_value"].to_numpy("float64")
+        out = pd.DataFrame(
+            {
+                "customer_id": frame["customer_id"].to_numpy(),
+                "p_churn": p_churn,
+                "p_repurchase": p_rep,
+                "expected_purchases": frame["btyd__expected_purchases"].to_numpy("float64"),
+                "expected_value": ev,
+                "value_at_risk": p_churn * ev,
+                "tier": tier.to_numpy(),
+                "segment": seg,
+                "reasons": reasons,
+            }
+        )
+        out["action"] = next_actions(out)
+        out["p_alive"] = frame["btyd__p_alive"].to_numpy("float64")
+        out = pd.concat([out, scores.reset_index(drop=True), rfm], axis=1)
+        out = out.sort_values(
+            ["value_at_risk", "customer_id"], ascending=[False, True], kind="mergesort"
+        )
+        return out.reset_index(drop=True)
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The churn label (1, or the larger training label) where the calibrated
-        ``P(churn)`` is at least 0.5, else the other label."""
-        churn = self.predict_proba(X)[:, 1] >= 0.5
-        return self.classes_[churn.astype(np.int64)]
+    def describe(self) -> dict[str, Any]:
+        """What was fitted, for model metadata and run summaries (JSON-able)."""
+        check_fitted(self, ["btyd_model_"])
+        return {
+            "btyd": self.btyd_kind_,
+            "btyd_params": self.btyd_model_.params_,
+            "training_cutoffs": self.training_cutoffs_,
+            "classifier": self.classifier_ is not None,
+            "note": self.note_,
+        }
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-row feature contributions to the churn log-odds (LightGBM ``pred_contrib``)."""
-        check_fitted(self, ["booster_"])
-        c = self.booster_.predict(self._matrix(X), pred_contrib=True)
-        return pd.DataFrame(c[:, :-1], columns=self.feature_names_, index=X.index)
+    def pyfunc_predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """MLflow serving: ``model_input`` is canonical transactions (``order_id,
+        customer_id, sku, ts, quantity, price``), ``params["cutoff"]`` the as-of date
+        (default: the day after the last transaction). Returns the scored list."""
+        from ecomml.data import validate_table
+        from ecomml.data.shop import ShopData, default_cutoff
 
-    def reasons(self, X: pd.DataFrame, *, top: int = 3, horizon: int = 90) -> list[str]:
-        """The ``top`` features pushing each customer towards churn, in words."""
-        contrib = self.contributions(X).to_numpy()
-        order = np.argsort(-contrib, axis=1)[:, : top + 4]
-        out = []
-        # plain dicts: a Series per row (X.iloc[i]) made this loop most of scoring's time
-        for i, row in enumerate(X.to_dict("records")):
-            parts: list[str] = []
-            season = False
-            for j in order[i]:
-                if contrib[i, j] <= 0:
-                    break
-                if len(parts) == top:
-                    break
-                name = self.feature_names_[j]
-                if name.startswith("season__"):
-                    season = True  # a real driver, but nothing to act on: listed last
-                    continue
-                text = describe_driver(
-                    name, row, horizon=horizon, median=self.feature_medians_.get(name)
-                )
-                if text and text not in parts:
-                    parts.append(text)
-            if season and len(parts) < top:
-                parts.append("seasonally quiet period ahead")
-            out.append("; ".join(parts) if parts else "no strong churn signal")
-        return out
+        if "customer_events" in getattr(self, "views_", []):
+            raise ConfigError(
+                "this churn model uses an events log, which MLflow serving cannot pass; "
+                "score it with `ecomml predict churn --events ...`"
+            )
+        tx = validate_table(model_input, "transactions")
+        cut = check_cutoff((params or {}).get("cutoff") or default_cutoff(tx))
+        tx = tx.loc[tx["ts"] < cut].reset_index(drop=True)
+        store = store_from_shop(ShopData(transactions=tx))
+        return self.score(tx, store, cutoff=cut)[list(SCORED_COLUMNS)]
 
     # ------------------------------------------------------------------ persistence
     def save_artifacts(self, path: Path) -> None:
-        """Write ``classifier.txt`` (LightGBM text model) and ``classifier.json``."""
-        check_fitted(self, ["booster_"])
+        """``churn.json`` (parameters, BG/NBD and Gamma-Gamma state) plus the classifier's
+        LightGBM text model, when there is one."""
+        check_fitted(self, ["btyd_model_"])
         path = Path(path)
-        self.booster_.save_model(str(path / "classifier.txt"))
         state = {
-            "params": self.get_params(),
-            "feature_names": self.feature_names_,
-            "calibration": self.calibration_,
-            "calibrator": self.calibrator_.params,
-            "oof_scores": self.oof_scores_,
-            "base_rate": self.base_rate_,
-            "feature_medians": self.feature_medians_,
+            "params": self._json_params(),
+            "tier_rules": None if self.tier_rules is None else vars(self.tier_rules),
+            "segment_rules": None if self.segment_rules is None else vars(self.segment_rules),
+            "btyd_kind": self.btyd_kind_,
+            "btyd": self.btyd_model_.to_dict(),
+            "gamma_gamma": None if self.gg_model_ is None else self.gg_model_.to_dict(),
+            "views": self.views_,
+            "training_cutoffs": self.training_cutoffs_,
+            "note": self.note_,
+            "has_classifier": self.classifier_ is not None,
+            "has_repurchase_classifier": self.repurchase_classifier_ is not None,
         }
-        (path / "classifier.json").write_text(json.dumps(state, indent=2))
+        (path / "churn.json").write_text(json.dumps(state, indent=2, default=str))
+        if self.classifier_ is not None:
+            self.classifier_.save_artifacts(path)
+        if self.repurchase_classifier_ is not None:
+            (path / "repurchase").mkdir()
+            self.repurchase_classifier_.save_artifacts(path / "repurchase")
 
     @classmethod
-    def load_artifacts(cls, path: Path) -> ChurnClassifier:
+    def load_artifacts(cls, path: Path) -> ChurnModel:
         """Rebuild from :meth:`save_artifacts`."""
-        import lightgbm as lgb
-
         path = Path(path)
-        state = json.loads((path / "classifier.json").read_text())
-        m = cls(**state["params"])
-        m.booster_ = lgb.Booster(model_file=str(path / "classifier.txt"))
-        m.feature_names_ = list(state["feature_names"])
-        m.calibration_ = state["calibration"]
-        m.calibrator_ = _Calibrator(state["calibration"], state["calibrator"])
-        m.oof_scores_ = dict(state["oof_scores"])
-        m.base_rate_ = float(state["base_rate"])
-        m.feature_medians_ = dict(state["feature_medians"])
-        m.classes_ = np.array([0, 1])  # the churn model trains on 0/1 labels
+        state = json.loads((path / "churn.json").read_text())
+        m = cls(
+            **state["params"],
+            tier_rules=TierRules(**state["tier_rules"]) if state.get("tier_rules") else None,
+            segment_rules=SegmentRules(**state["segment_rules"])
+            if state.get("segment_rules")
+            else None,
+        )
+        m.btyd_kind_ = state["btyd_kind"]
+        m.btyd_model_ = BetaGeoModel.from_dict(state["btyd"])
+        m.gg_model_ = (
+            GammaGammaModel.from_dict(state["gamma_gamma"]) if state["gamma_gamma"] else None
+        )
+        m.views_ = list(state["views"])
+        m.training_cutoffs_ = list(state["training_cutoffs"])
+        m.note_ = state["note"]
+        m.validation_ = {}
+        m.classifier_ = ChurnClassifier.load_artifacts(path) if state["has_classifier"] else None
+        m.repurchase_classifier_ = (
+            ChurnClassifier.load_artifacts(path / "repurchase")
+            if state.get("has_repurchase_classifier")
+            else None
+        )
         return m
 
 
-def _as_frame(X: Any) -> pd.DataFrame:
-    """``X`` itself when it is a DataFrame; a 2-D array-like as columns ``x0, x1, ...``."""
-    if isinstance(X, pd.DataFrame):
-        return X
-    from sklearn.utils import check_array
-
-    arr = check_array(X, accept_sparse=False, ensure_all_finite="allow-nan", dtype="numeric")
-    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
-
-
-def _num(row: Mapping[str, Any] | pd.Series, col: str) -> float | None:
-    for c in (
-        col,
-        f"customer_rfm__{col}",
-        f"customer_events__{col}",
-        f"btyd__{col}",
-        f"hist__{col}",
-    ):
-        if c in row:  # a Series (its index) or a dict (its keys)
-            v = row[c]
-            try:
-                f = float(v)
-            except (TypeError, ValueError):
-                return None
-            return None if not np.isfinite(f) else f
-    return None
-
-
-#: Features where a *high* value signals churn (+1) or a *low* value does (-1).
-_DIRECTION = {
-    "recency_days": 1,
-    "days_since_last_event": 1,
-    "return_rate": 1,
-    "n_returns": 1,
-    "returned_units": 1,
-    "frequency": -1,
-    "monetary": -1,
-    "avg_order_value": -1,
-    "orders_90d": -1,
-    "spend_90d": -1,
-    "spend_trend": -1,
-    "tenure_days": -1,
-    "category_diversity": -1,
-    "n_skus": -1,
-    "p_alive": -1,
-    "expected_purchases": -1,
-    "p_purchase": -1,
-    "p_repurchase": -1,
-    "expected_spend": -1,
-    "n_events": -1,
-    "n_views": -1,
-    "n_carts": -1,
-    "n_purchases": -1,
-    "active_days": -1,
-    "days_30": -1,
-    "days_180": -1,
-    "days_365": -1,
-    "value_365": -1,
-    "decay_30": -1,
-    "decay_90": -1,
-    "overdue": 1,
-}
-
-
-def describe_driver(
-    feature: str,
-    row: Mapping[str, Any] | pd.Series,
-    *,
-    horizon: int = 90,
-    median: float | None = None,
-) -> str | None:
-    """One feature of one customer in marketer words, e.g. ``"no purchase for 120 days"``.
-
-    With the training ``median`` of the feature, a directional feature whose value sits
-    on the "safe" side of the median gives None: LightGBM may credit it with pushing
-    towards churn through an interaction, but it is no reason a marketer can act on.
-    """
-    name = feature.split("__", 1)[-1]
-    if feature.startswith("season__"):
-        return "seasonally quiet period ahead"
-    v = _num(row, feature) if feature in row else _num(row, name)
-    d = _DIRECTION.get(name)
-    if d is not None and v is not None and median is not None and np.isfinite(median):
-        if (d > 0 and v < median) or (d < 0 and v > median):
-            return None
-    if name == "recency_days" and v is not None:
-        return f"no purchase for {v:.0f} days"
-    if name == "frequency" and v is not None:
-        return "only one order so far" if v <= 1 else f"only {v:.0f} orders so far"
-    if name in ("spend_trend", "spend_90d", "spend_prev_90d"):
-        now, prev = _num(row, "spend_90d"), _num(row, "spend_prev_90d")
-        if now == 0 and prev is not None and prev > 0:
-            return f"no spend in the last 90 days (after {prev:,.0f} the quarter before)"
-        if now is not None and prev is not None and prev > 0 and now < prev:
-            return f"spend fell {100 * (prev - now) / prev:.0f}% vs previous quarter"
-        if now == 0:
-            return "no spend in the last 90 days"
-        return None
-    if name == "orders_90d" and v is not None:
-        if v == 0:
-            return "no orders in the last 90 days"
-        return f"only {v:.0f} order(s) in the last 90 days"
-    if name == "tenure_days" and v is not None:
-        return f"new customer (first order {v:.0f} days ago)"
-    if name == "monetary" and v is not None:
-        return f"low lifetime spend ({v:,.0f})"
-    if name == "avg_order_value" and v is not None:
-        return f"small average order ({v:,.0f})"
-    if name in ("ipi_mean_days", "ipi_std_days"):
-        gap, rec = _num(row, "ipi_mean_days"), _num(row, "recency_days")
-        if gap is not None and rec is not None and rec > 1.5 * gap:
-            return f"overdue: usually buys every {gap:.0f} days, last {rec:.0f} days ago"
-        return None if gap is not None else "no repeat purchase yet"
-    if name in ("return_rate", "n_returns", "returned_units"):
-        rr = _num(row, "return_rate")
-        return f"returns {100 * rr:.0f}% of units" if rr is not None and rr >= 0.01 else None
-    if name == "category_diversity" and v is not None:
-        return f"buys from few categories ({v:.0f})"
-    if name == "n_skus" and v is not None:
-        return f"narrow assortment ({v:.0f} product{'s' if v != 1 else ''} bought)"
-    if name == "promo_share":
-        return "buys mostly on promotions" if (v or 0) >= 0.5 else None
-    if name == "p_alive" and v is not None:
-        return f"buying pattern says {100 * (1 - v):.0f}% chance they have already left"
-    if name in ("expected_purchases", "p_purchase", "p_repurchase"):
-        exp = _num(row, "expected_purchases")
-        if exp is None:
-            return None
-        return f"expected to buy only {exp:.1f} times in the next {horizon} days"
-    if name == "days_since_last_event" and v is not None:
-        return f"no site visit for {v:.0f} days"
-    if name in ("n_events", "n_views", "active_days", "n_carts", "n_purchases"):
-        return "little browsing on the site lately"
-    if name == "cart_to_purchase_rate":
-        return "abandons carts" if v is not None and v < 0.5 else None
-    if name in ("days_30", "days_180", "days_365", "decay_30", "decay_90"):
-        n365 = _num(row, "hist__days_365")
-        if n365 == 0:
-            return "no purchase in the last year"
-        n180 = _num(row, "hist__days_180")
-        if n180 is None:
-            return None
-        if n180 == 0:
-            return "no purchase in the last 6 months"
-        return f"only {n180:.0f} purchase{'s' if n180 > 1 else ''} in the last 6 months"
-    if name == "value_365" and v is not None:
-        return f"spent only {v:,.0f} in the last year"
-    if name == "overdue" and v is not None:
-        return f"overdue: {v:.1f}x their usual gap between purchases"
-    if name == "expected_spend" and v is not None:
-        return f"low expected order value ({v:,.0f})"
-    return None
+def _btyd_reasons(row: pd.Series, horizon: int) -> str:
+    parts = []
+    rec = row.get("customer_rfm__recency_days")
+    if rec is not None and np.isfinite(rec):
+        parts.append(f"no purchase for {rec:.0f} days")
+    pa = row.get("btyd__p_alive")
+    if pa is not None and np.isfinite(pa) and pa < 0.9:
+        parts.append(f"buying pattern says {100 * (1 - pa):.0f}% chance they have already left")
+    ep = row.get("btyd__expected_purchases")
+    if ep is not None and np.isfinite(ep):
+        parts.append(f"expected to buy {ep:.1f} times in the next {horizon} days")
+    return "; ".join(parts[:3])

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._io import atomic_write_json, atomic_write_table
-from ecomml.churn.scoring import SCORED_COLUMNS, ChurnModel
+from ecomml.churn.model import SCORED_COLUMNS, ChurnModel
 from ecomml.exceptions import ConfigError, ModelLoadError
 from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
 

@@ -145,7 +145,7 @@ def score_churn(
     from pyspark.sql import functions as F
 
     from ecomml.churn.labels import purchase_days
-    from ecomml.churn.scoring import SCORED_COLUMNS
+    from ecomml.churn.model import SCORED_COLUMNS
     from ecomml.data.shop import ShopData
 
     cut = check_cutoff(cutoff)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from ecomml.churn import SCORED_COLUMNS, ChurnClassifier, ChurnModel, churn_labels, hash_ids
-from ecomml.churn.model import describe_driver
+from ecomml.churn.classifier import describe_driver
 from ecomml.data.shop import ShopData
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.features.store import store_from_shop
