@@ -57,11 +57,15 @@ def _private_cross_package_imports() -> list[str]:
                 continue
             # a private module of another package, or a private name from another package
             private_mod = any(p.startswith("_") and p != "__init__" for p in parts[2:])
-            private_names = [a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"]
+            private_names = [
+                a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"
+            ]
             # core private modules (ecomml._io, ecomml._validation, ecomml._lock) are the
             # package's own shared internals, meant for every layer
             if private_mod or private_names:
-                bad.append(f"{f.relative_to(SRC)}: from {node.module} import {', '.join(a.name for a in node.names)}")
+                bad.append(
+                    f"{f.relative_to(SRC)}: from {node.module} import {', '.join(a.name for a in node.names)}"
+                )
     return bad
 
 

@@ -4,6 +4,7 @@ RFM member tiers, lifecycle segments and the scored list marketing acts on."""
 from __future__ import annotations
 
 from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.classifier import ChurnClassifier
 from ecomml.churn.labels import (
     churn_labels,
     history_features,
@@ -12,7 +13,6 @@ from ecomml.churn.labels import (
     repurchase_labels,
     rfm_summary,
 )
-from ecomml.churn.classifier import ChurnClassifier
 from ecomml.churn.model import SCORED_COLUMNS, ChurnModel, btyd_features, hash_ids
 from ecomml.churn.task import ChurnTask
 from ecomml.churn.tiers import (

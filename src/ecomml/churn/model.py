@@ -19,6 +19,7 @@ import pandas as pd
 from ecomml._estimator import EcommlEstimator
 from ecomml._validation import check_cutoff, check_fitted
 from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.classifier import ChurnClassifier
 from ecomml.churn.labels import (
     churn_labels,
     history_features,
@@ -27,7 +28,6 @@ from ecomml.churn.labels import (
     repurchase_labels,
     rfm_summary,
 )
-from ecomml.churn.classifier import ChurnClassifier
 from ecomml.churn.tiers import (
     SegmentRules,
     TierRules,

@@ -51,9 +51,9 @@ class ChurnTask(Task):
         ("ts", "datetime"), ("quantity", "double"), ("price", "double"),
     )  # fmt: skip
     serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (("cutoff", "string", None),)
-    output_types: ClassVar[Mapping[str, str]] = {
-        c: "string" for c in ("customer_id", "tier", "segment", "reasons", "action")
-    }
+    output_types: ClassVar[Mapping[str, str]] = dict.fromkeys(
+        ("customer_id", "tier", "segment", "reasons", "action"), "string"
+    )
 
     def views(self, model: Any) -> list[str]:
         return list(model.views_)

@@ -153,9 +153,7 @@ def _sample_period_demand(
     else:
         Q = forecast[list(QUANTILE_COLUMNS)].to_numpy(np.float64).reshape(n, n_per, -1)
         for j in range(n_per):
-            out[:, :, j] = np.maximum(
-                sample_from_quantiles(Q[:, j], rng.random((n, n_samples))), 0
-            )
+            out[:, :, j] = np.maximum(sample_from_quantiles(Q[:, j], rng.random((n, n_samples))), 0)
     return out
 
 
