@@ -190,3 +190,33 @@ def test_foreign_estimators_get_no_declared_signature() -> None:
     meta = {"class": "sklearn.linear_model.LogisticRegression", "task": "churn"}
     assert pyfunc_signature(meta) is None
     assert pyfunc_signature({"class": "ecomml.x.Y", "task": "unknown"}) is None
+
+
+def test_mlflow_downloads_are_removed(
+    mlflow_uri: str, rng: np.random.Generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading a runs:/ model leaves no ecomml-model-* folder behind, in the library
+    (clear_downloads) or when the process exits."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from ecomml.modelstore import clear_downloads
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    est, X = _fit(rng)
+    d = save_model(est, tmp_path / "m", task="churn")
+    with tracked_run("tests"):
+        info = log_model(d)
+    loaded = load_model(info.model_uri, task="churn")
+    assert loaded.path.is_dir() and loaded.path.is_relative_to(tmp)
+    clear_downloads()
+    assert not list(tmp.glob("ecomml-model-*"))
+
+    env = {**os.environ, "TMPDIR": str(tmp), "MLFLOW_TRACKING_URI": mlflow_uri}
+    code = "import sys; from ecomml.modelstore import load_model; load_model(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, info.model_uri], env=env, check=True)
+    assert not list(tmp.glob("ecomml-model-*"))

@@ -16,6 +16,7 @@ from code, see ``ecomml/serving.py``) so ``mlflow models serve`` can score it.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "read_metadata",
+    "clear_downloads",
     "MODEL_FILE",
     "METADATA_FILE",
     "MANIFEST_FILE",
@@ -172,11 +174,31 @@ def is_mlflow_uri(uri: str) -> bool:
     return "://" in uri or uri.startswith(("runs:/", "models:/"))
 
 
+_DOWNLOADS: list[Path] = []
+
+
+def clear_downloads() -> None:
+    """Remove the folders MLflow models were downloaded to by :func:`load_model`.
+
+    Models loaded from ``runs:/`` or ``models:/`` URIs live in temporary folders while
+    the process may still read them (Spark executors on a local master read the model
+    folder); they are removed when the process exits, or earlier by this call.
+    """
+    import shutil
+
+    while _DOWNLOADS:
+        shutil.rmtree(_DOWNLOADS.pop(), ignore_errors=True)
+
+
+atexit.register(clear_downloads)
+
+
 def _download(uri: str) -> Path:
     import mlflow
     from mlflow.exceptions import MlflowException
 
     dst = Path(tempfile.mkdtemp(prefix="ecomml-model-"))
+    _DOWNLOADS.append(dst)
     try:
         local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst))
     except MlflowException as err:
