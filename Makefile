@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.ecomml-installed
 
-.PHONY: quickstart test test-slow bench env clean
+.PHONY: quickstart test test-twins test-slow bench env clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ env: $(STAMP)
 quickstart: $(STAMP)
 	$(BIN)/ecomml quickstart
 
+# the default suite on every core (pytest-xdist); `-m twin` runs the slow twins CI adds
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
+
+test-twins: $(STAMP)
+	$(BIN)/python -m pytest -q -n auto --dist worksteal -m twin
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

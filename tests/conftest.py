@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temp_inside_pytest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every temporary file of the run (Python's, the Spark JVM's, MLflow's, scikit-learn's)
+    goes under pytest's own temporary folder, so a run leaves nothing behind elsewhere."""
+    d = tmp_path_factory.mktemp("tmp")
+    mp = pytest.MonkeyPatch()
+    for var in ("TMPDIR", "TEMP", "TMP", "SPARK_LOCAL_DIRS"):
+        mp.setenv(var, str(d))
+    java = os.environ.get("JAVA_TOOL_OPTIONS", "")
+    mp.setenv("JAVA_TOOL_OPTIONS", f"{java} -Djava.io.tmpdir={d}".strip())
+    mp.setattr(tempfile, "tempdir", str(d))
+    yield d
+    mp.undo()
 
 
 @pytest.fixture

@@ -33,6 +33,9 @@ def _shop(s) -> ShopData:  # noqa: ANN001
     return ShopData(s.transactions, s.events, s.catalog, s.calendar, source="test shop")
 
 
+# slow: its fast twin is tests/test_quickstart_golden.py (same shop, outputs and MLflow run)
+@pytest.mark.slow
+@pytest.mark.twin
 @pytest.mark.mlflow
 def test_run_quickstart_writes_outputs_and_logs_run(
     small_shop,

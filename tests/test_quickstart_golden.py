@@ -17,12 +17,27 @@ from tests._golden import compare_digests, digest_outputs
 GOLDEN = Path(__file__).parent / "data" / "golden" / "quickstart_small_shop.json"
 
 
-def test_quickstart_outputs_equal_the_golden_digest(tmp_path: Path) -> None:
+def test_quickstart_outputs_equal_the_golden_digest(tmp_path: Path, mlflow_uri: str) -> None:
+    """The main job's outputs equal the digest, and the run is logged to MLflow (this is
+    also the fast twin of test_pipeline's slow-marked quickstart test)."""
+    import mlflow
+
     from ecomml.data.shop import ShopData
-    from ecomml.quickstart import run_quickstart
+    from ecomml.features.materialize import read_manifest
+    from ecomml.quickstart import default_cutoff, run_quickstart
 
     s = make_shop(n_customers=250, n_skus=80, days=240, seed=3)
     shop = ShopData(s.transactions, s.events, s.catalog, s.calendar, source="test shop")
-    run_quickstart(shop, out_dir=tmp_path / "out", track=False)
+    res = run_quickstart(shop, out_dir=tmp_path / "out")
     diffs = compare_digests(json.loads(GOLDEN.read_text()), digest_outputs(tmp_path / "out"))
     assert not diffs, "\n".join(diffs[:20])
+
+    assert res.cutoff == default_cutoff(s.transactions)
+    manifest = read_manifest(tmp_path / "out" / "features")
+    assert set(manifest["views"]) == set(res.view_rows)
+    run = mlflow.get_run(res.run_id)
+    assert run.data.tags["ecomml.feature_manifest_hash"]
+    assert run.data.params["cutoff"] == str(res.cutoff.date())
+    arts = {a.path for a in mlflow.MlflowClient().list_artifacts(res.run_id, "plots")}
+    assert "plots/daily_sales.png" in arts
+    assert not list((tmp_path / "out").rglob("*.tmp*"))

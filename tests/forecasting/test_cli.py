@@ -99,6 +99,9 @@ def test_cli_errors_are_one_line(shop_files, tmp_path: Path, monkeypatch) -> Non
     assert res.exit_code == 1 and "--lead-time-output" in res.output
 
 
+# slow: the forecast step of the main job is checked by tests/test_quickstart_golden.py
+@pytest.mark.slow
+@pytest.mark.twin
 def test_quickstart_step(small_fc_shop, tmp_path: Path) -> None:  # noqa: ANN001
     from ecomml.data.shop import ShopData
     from ecomml.forecasting import ForecastTask

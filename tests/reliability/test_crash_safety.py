@@ -121,6 +121,9 @@ def _delays(seed: int, total: float, n: int) -> list[float]:
     return sorted(float(x) for x in total * rng.uniform(0.5, 1.05, n))
 
 
+# slow: test_sigkill_inside_the_write_window kills the same atomic write faster
+@pytest.mark.slow
+@pytest.mark.twin
 def test_sigkill_training_keeps_a_loadable_model(workdir: dict) -> None:  # type: ignore[type-arg]
     d: Path = workdir["dir"]
     models = d / "models"

@@ -91,6 +91,9 @@ def test_builtin_view_equal_on_spark_and_duckdb(engines, cutoffs, view: str) -> 
     assert_same(got, want, what=f"{view} as of {cutoffs[1]}: ")
 
 
+# slow: the one-cutoff twin is test_builtin_view_equal_on_spark_and_duckdb (every view)
+@pytest.mark.slow
+@pytest.mark.twin
 def test_training_frame_several_cutoffs_equal(engines, cutoffs, shop_tables) -> None:  # noqa: ANN001
     """The point-in-time join over many cutoffs (one set-based query) on both engines."""
     duck, spark_store = engines
@@ -126,6 +129,9 @@ HYPO = settings(
 )
 
 
+# slow: the fixed-shop twin is test_builtin_view_equal_on_spark_and_duckdb
+@pytest.mark.slow
+@pytest.mark.twin
 @HYPO
 @given(case=shops())
 def test_random_shops_equal(spark, case) -> None:  # noqa: ANN001

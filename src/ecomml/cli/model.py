@@ -36,7 +36,10 @@ def list_models(
         cols = ["name", "version", "aliases", "task", "cutoff", "ecomml_version", "feature_hash",
                 "metrics", "run_id"]  # fmt: skip
         for c in cols:
-            t.add_column(c, justify="right" if c == "version" else "left", overflow="fold")
+            # identifiers never fold (a long metrics cell must not split a model's name)
+            ident = c in ("name", "version", "aliases", "task", "cutoff", "run_id")
+            t.add_column(c, justify="right" if c == "version" else "left",
+                         overflow="fold", no_wrap=ident, min_width=len(c) if ident else None)  # fmt: skip
         for _, r in df.iterrows():
             cutoff = str(r["cutoff"])[:10]
             t.add_row(str(r["name"]), str(r["version"]), str(r["aliases"]), str(r["task"]), cutoff,
