@@ -175,6 +175,8 @@ def is_mlflow_uri(uri: str) -> bool:
 
 
 _DOWNLOADS: list[Path] = []
+#: how long load_model keeps retrying while another process keeps replacing the folder
+_LOAD_PATIENCE_S = 10.0
 
 
 def clear_downloads() -> None:
@@ -377,21 +379,26 @@ def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> Loade
             raise ModelLoadError(f"model {text!r} is a file; give the model directory")
     # a concurrent save_model may swap the folder while we read it: retry until the
     # folder we verified is the one we finished loading from
-    for _attempt in range(5):
+    import time
+
+    deadline, pause = time.monotonic() + _LOAD_PATIENCE_S, 0.01
+    while True:
         before = _dir_identity(path)
         try:
             meta, model = _load_verified(path, text, task)
         except (ModelLoadError, OSError):
             if _dir_identity(path) == before:
                 raise
-            continue
-        if _dir_identity(path) == before:
-            break
-    else:
-        raise ModelLoadError(
-            f"{path}: the model folder kept changing while it was loaded (another job is "
-            "writing it); try again when that job has finished"
-        )
+        else:
+            if _dir_identity(path) == before:
+                break
+        if time.monotonic() > deadline:
+            raise ModelLoadError(
+                f"{path}: the model folder kept changing while it was loaded (another job is "
+                "writing it); try again when that job has finished"
+            )
+        time.sleep(pause)  # back off: the writer is between two swaps
+        pause = min(pause * 2, 0.25)
     return LoadedModel(model=model, metadata=meta, path=path, uri=text)
 
 

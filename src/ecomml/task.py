@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ecomml.exceptions import SchemaError
+from ecomml.exceptions import ConfigError, SchemaError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -150,6 +150,27 @@ class Task(abc.ABC):
         """The task options in ``params`` with their defaults filled in."""
         given = dict(params or {})
         return {k: given.get(k, v) for k, v in self.params.items()}
+
+    def check_task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The task options with defaults filled in, each checked against its default's
+        type (a flag must be true/false, a count a whole number >= 1, a share a number);
+        a bad value raises ConfigError naming the option. Tasks add their own rules."""
+        tp = self.task_params(params)
+        for key, default in self.params.items():
+            v = tp[key]
+            if isinstance(default, bool):
+                ok, want = isinstance(v, bool), "true or false"
+            elif isinstance(default, int):
+                ok = isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                want = "an integer >= 1"
+            elif isinstance(default, float):
+                ok = isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+                want = "a number"
+            else:
+                ok, want = isinstance(v, type(default)) or default is None, type(default).__name__
+            if not ok:
+                raise ConfigError(f"task_params.{key} must be {want}, got {v!r}")
+        return tp
 
     def model_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         """The model's own parameters in ``params`` (everything that is not a task option)."""

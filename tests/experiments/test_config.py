@@ -44,6 +44,7 @@ def test_defaults_and_grid_points() -> None:
         ({"model": {"name": "ma", "params": {"windw": 3}}}, "did you mean 'window'"),
         ({"metrics": ["wap"]}, "did you mean 'wape'"),
         ({"task_params": {"freq": "M"}}, "freq must be W or D"),
+        ({"task_params": {"horizon": 0}}, "task_params.horizon must be an integer >= 1"),
         ({"task_params": {"horizn": 4}}, "did you mean 'horizon'"),
         ({"folds": {"n": 0}}, "folds.n must be an integer >= 1"),
         ({"cutoff": "not a date"}, "is not a date"),

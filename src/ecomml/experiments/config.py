@@ -236,8 +236,10 @@ def parse_config(
 
     defaults = dict(get_task(task).params)
     tp = _check_keys(top.get("task_params"), tuple(defaults), src, "task_params")
-    task_params = {**defaults, **tp}
-    _check_task_params(task, task_params, src)
+    try:
+        task_params = get_task(task).check_task_params(tp)
+    except ConfigError as err:
+        raise ConfigError(f"{src}: {err}") from err
 
     model = _check_keys(top.get("model"), _MODEL_KEYS, src, "model")
     names = get_task(task).models
@@ -304,21 +306,6 @@ def _check_policy(policy: Any, src: str) -> dict[str, Any]:
 
     allowed = tuple(f.name for f in dataclasses.fields(CleaningPolicy))
     return _check_keys(policy, allowed, src, "cleaning.policy")
-
-
-def _check_task_params(task: str, tp: dict[str, Any], src: str) -> None:
-    if task == "forecast":
-        if str(tp["freq"]).upper() not in ("W", "D"):
-            raise ConfigError(f"{src}: task_params.freq must be W or D, got {tp['freq']!r}")
-        tp["freq"] = str(tp["freq"]).upper()
-        _int(tp["horizon"], src, "task_params.horizon")
-    elif task == "churn":
-        _int(tp["horizon"], src, "task_params.horizon")
-    else:
-        _int(tp["k"], src, "task_params.k")
-        _int(tp["window_days"], src, "task_params.window_days")
-        if not isinstance(tp["use_store"], bool):
-            raise ConfigError(f"{src}: task_params.use_store must be true or false")
 
 
 def _model_param_names(cfg: ExperimentConfig) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 
 from ecomml._validation import check_cutoff
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.forecasting._base import BaseForecaster
 from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
@@ -152,6 +152,12 @@ class ForecastTask(Task):
     output_types: ClassVar[Mapping[str, str]] = {
         "sku": "string", "ds": "datetime", "pattern": "string", "fallback": "boolean",
     }  # fmt: skip
+
+    def check_task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        tp = super().check_task_params(params)
+        if str(tp["freq"]).upper() not in ("W", "D"):
+            raise ConfigError(f"task_params.freq must be W or D, got {tp['freq']!r}")
+        return {**tp, "freq": str(tp["freq"]).upper()}
 
     def make_model(self, params: Mapping[str, Any] | None = None) -> BaseForecaster:
         """An unfitted forecaster; bad parameters raise :class:`ConfigError` here."""
