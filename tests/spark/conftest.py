@@ -22,3 +22,4 @@ def spark():
         pytest.skip(f"Spark is unavailable: {err}")
     yield session
     session.stop()
+

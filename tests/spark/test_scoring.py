@@ -202,6 +202,10 @@ def _cli(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
+# slow: test_churn_equals_local and test_forecast_equals_local check the same equality
+# through the API; test_cli_engine_spark_bad_input covers the CLI's --engine spark path
+@pytest.mark.slow
+@pytest.mark.twin
 def test_cli_engine_spark_writes_the_local_files(
     spark, clean_files: Path, churn_dir: Path, forecast_dir: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
