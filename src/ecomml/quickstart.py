@@ -211,7 +211,13 @@ def _log_run(
 ) -> str:
     import mlflow
 
-    from ecomml.tracking import log_feature_manifest, log_fingerprint, tracked_run
+    from ecomml.tracking import (
+        log_feature_manifest,
+        log_files,
+        log_fingerprint,
+        log_metrics,
+        tracked_run,
+    )
 
     with tracked_run(experiment, run_name="quickstart", tags={"ecomml.task": "quickstart"}) as run:
         log_fingerprint(shop.fingerprint, cutoff=cutoff)
@@ -224,15 +230,12 @@ def _log_run(
                 **{f"rows.{k}": v for k, v in summary["feature_rows"].items()},
             }
         )
-        if step_metrics:
-            mlflow.log_metrics(dict(step_metrics))
+        log_metrics(dict(step_metrics or {}))
         if shop.cleaning is not None:
-            mlflow.log_metrics({f"cleaning.{r.rule}": float(r.rows) for r in shop.cleaning.rules})
+            log_metrics({f"cleaning.{r.rule}": r.rows for r in shop.cleaning.rules})
         for key, path in outputs.items():
-            if key.startswith("plots/") and Path(path).is_file():
-                sub = str(Path(key).parent)
-                mlflow.log_artifact(str(path), artifact_path=sub)
-        if "cleaning_report" in outputs:
-            mlflow.log_artifact(str(outputs["cleaning_report"]), artifact_path="data")
-        mlflow.log_artifact(str(outputs["summary"]))
+            if key.startswith("plots/"):
+                log_files([path], str(Path(key).parent))
+        log_files([outputs.get("cleaning_report", "")], "data")
+        log_files([outputs["summary"]])
         return str(run.info.run_id)

@@ -213,9 +213,8 @@ def log_training_run(
     """Log one training run (fingerprint, params, metrics, plots, the model as a pyfunc,
     optionally a registry version) to the tracking URI the caller configured; returns
     the run id. Params and metadata pass through the scrubbing of :mod:`ecomml.tracking`."""
-    import mlflow
 
-    from ecomml.tracking import log_fingerprint, log_params, tracked_run
+    from ecomml.tracking import log_files, log_fingerprint, log_metrics, log_params, tracked_run
 
     t = result.task
     with tracked_run(
@@ -230,11 +229,8 @@ def log_training_run(
                 if v is None or isinstance(v, (str, int, float, bool, list, tuple, dict))
             }
         log_params(_flat_params({**model_params, **dict(params or {})}))
-        numeric = {k: float(v) for k, v in result.metrics.items() if pd.notna(v)}
-        if numeric:
-            mlflow.log_metrics(numeric)
-        for path in (plots or {}).values():
-            mlflow.log_artifact(str(path), artifact_path=f"plots/{t.name}")
+        log_metrics(result.metrics)
+        log_files((plots or {}).values(), f"plots/{t.name}")
         log_model(result.path, register=register)
         result.run_id = str(run.info.run_id)
         return result.run_id

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,8 @@ __all__ = [
     "log_figure",
     "log_frame",
     "log_params",
+    "log_metrics",
+    "log_files",
     "redacted_user_tags",
     "log_estimator",
     "load_estimator",
@@ -93,6 +95,26 @@ def log_params(params: Mapping[str, Any]) -> None:
     import mlflow
 
     mlflow.log_params(scrub_mapping(params))
+
+
+def log_metrics(metrics: Mapping[str, Any]) -> None:
+    """Log the numeric metrics to the active run; missing values (None, NaN) are left
+    out rather than logged as NaN, which MLflow's UI sorts and charts badly."""
+    import mlflow
+
+    clean = {str(k): float(v) for k, v in metrics.items() if v is not None and pd.notna(v)}
+    if clean:
+        mlflow.log_metrics(clean)
+
+
+def log_files(paths: Iterable[str | os.PathLike[str]], folder: str | None = None) -> None:
+    """Log the files that exist among ``paths`` as artifacts of the active run, in
+    ``folder`` (e.g. ``"plots"``)."""
+    import mlflow
+
+    for path in paths:
+        if Path(path).is_file():
+            mlflow.log_artifact(os.fspath(path), artifact_path=folder)
 
 
 def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:

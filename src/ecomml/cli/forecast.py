@@ -44,10 +44,9 @@ def _save_plots(bt: Any, panel: Any, plot_dir: Path, track: bool) -> dict[str, P
 
     paths = {k: save_figure(f, plot_dir / k) for k, f in backtest_figures(bt, panel).items()}
     if track:
-        import mlflow
+        from ecomml.tracking import log_files
 
-        for p in paths.values():
-            mlflow.log_artifact(str(p), artifact_path="plots")
+        log_files(paths.values(), "plots")
     return paths
 
 

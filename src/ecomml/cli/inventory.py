@@ -115,17 +115,12 @@ def _log(run: Any, plots: dict[str, Path], metrics: dict[str, float], params: di
          files: list[Path]) -> None:  # fmt: skip
     if run is None:
         return
-    import mlflow
-
-    from ecomml.tracking import log_params
+    from ecomml.tracking import log_files, log_metrics, log_params
 
     log_params({k: str(v) for k, v in params.items()})
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
-    for p in plots.values():
-        mlflow.log_artifact(str(p), artifact_path="plots")
-    for f in files:
-        if f.is_file():
-            mlflow.log_artifact(str(f), artifact_path="outputs")
+    log_metrics(metrics)
+    log_files(plots.values(), "plots")
+    log_files(files, "outputs")
 
 
 @app.command("classify")

@@ -23,7 +23,7 @@ from ecomml.exceptions import ConfigError
 from ecomml.experiments.config import ExperimentConfig, metric_direction
 from ecomml.experiments.report import write_report
 from ecomml.experiments.tasks import FoldScores, evaluate, fit_final, load_data
-from ecomml.tracking import log_params, redacted_user_tags
+from ecomml.tracking import log_files, log_params, redacted_user_tags
 
 __all__ = ["ExperimentResult", "run_experiment", "git_commit", "rank_value"]
 
@@ -213,8 +213,7 @@ def _run(
             rows_id = ""
             if mlflow_mod is not None:
                 _log_scores(mlflow_mod, scores, agg, per_fold_children=not grid, cfg=cfg)
-                for p in files.values():
-                    mlflow_mod.log_artifact(str(p), artifact_path="plots")
+                log_files(files.values(), "plots")
                 if grid:
                     from ecomml.runner import log_model
 
