@@ -9,20 +9,11 @@ from typing import Any
 import typer
 
 from ecomml.cli._common import console, handle_errors, make_progress
-from ecomml.cli._load import (
-    AllowFutureOpt,
-    CatalogOpt,
-    EncodingOpt,
-    FormatOpt,
-    MapFileOpt,
-    MapOpt,
-    shop_from_options,
-)
+from ecomml.cli.options import DataOptions, with_groups
 
 app = typer.Typer(no_args_is_help=True)
 TASK = "inventory"
 
-TxOpt = typer.Option(..., "--transactions", "-t", help="Transactions file.")
 ByOpt = typer.Option("revenue", "--by", help="ABC measure: revenue, units or margin.")
 NoTrackOpt = typer.Option(False, "--no-track", help="Do not log to MLflow.")
 ExperimentOpt = typer.Option("ecomml-inventory", "--experiment", help="MLflow experiment.")
@@ -59,14 +50,6 @@ def _write_frame(frame: Any, path: Path) -> None:
 
     parquet = path.suffix.lower() in (".parquet", ".pq")
     atomic_write_table(path, frame, fmt="parquet" if parquet else "csv")
-
-
-def _shop(transactions: Path, cutoff: Any, format: str, map_items: Any, map_file: Any,
-          catalog: Path | None, encoding: str | None, allow_future: bool) -> Any:  # fmt: skip
-    return shop_from_options(
-        transactions, cutoff=cutoff, format=format, map_items=map_items, map_file=map_file,
-        catalog=catalog, encoding=encoding, allow_future=allow_future,
-    )  # fmt: skip
 
 
 def _cuts(text: str, name: str) -> tuple[float, float]:
@@ -124,8 +107,9 @@ def _log(run: Any, plots: dict[str, Path], metrics: dict[str, float], params: di
 
 
 @app.command("classify")
+@with_groups
 def classify(
-    transactions: Path = TxOpt,
+    data: DataOptions,
     cutoff: str = typer.Option(..., "--cutoff", help="Classify on rows with ts < cutoff."),
     by: str = ByOpt,
     output: Path = typer.Option(..., "--output", "-o", help="Classes file (CSV or Parquet)."),
@@ -149,12 +133,6 @@ def classify(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="PNG folder (default <output>-plots)."
     ),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    catalog: Path | None = CatalogOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
     no_track: bool = NoTrackOpt,
     experiment: str = ExperimentOpt,
 ) -> None:
@@ -175,9 +153,7 @@ def classify(
         oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
         with make_progress(transient=True) as progress:
             task = progress.add_task("loading data", total=3)
-            shop = _shop(
-                transactions, cut, format, map_items, map_file, catalog, encoding, allow_future
-            )
+            shop = data.shop(cut)
             progress.update(task, advance=1, description="classifying")
             kw = dict(by=by, lookback_days=lookback_days, dead_days=dead_days,  # noqa: C408
                       catalog=shop.catalog, cell_overrides=_cells(cell_targets))  # fmt: skip
@@ -229,9 +205,10 @@ def classify(
 
 
 @app.command("plan")
+@with_groups
 def plan(
+    data: DataOptions,
     forecasts: Path = typer.Option(..., "--forecasts", help="Output of `ecomml predict forecast`."),
-    transactions: Path = TxOpt,
     cutoff: str = typer.Option(
         ..., "--cutoff", help="Plan date (history = rows with ts < cutoff)."
     ),
@@ -274,12 +251,6 @@ def plan(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="PNG folder (default <output>-plots)."
     ),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    catalog: Path | None = CatalogOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
     no_track: bool = NoTrackOpt,
     experiment: str = ExperimentOpt,
 ) -> None:
@@ -305,9 +276,7 @@ def plan(
             task = progress.add_task("loading data", total=3)
             fc = _read_frame(forecasts, "forecasts")
             oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
-            shop = _shop(
-                transactions, cut, format, map_items, map_file, catalog, encoding, allow_future
-            )
+            shop = data.shop(cut)
             progress.update(task, advance=1, description="stock levels")
             lt: Any = lead_time
             if lead_times:
@@ -362,8 +331,9 @@ def plan(
 
 
 @app.command("simulate")
+@with_groups
 def simulate(
-    transactions: Path = TxOpt,
+    data: DataOptions,
     start: str = typer.Option(..., "--start", help="First simulated period (its week)."),
     end: str = typer.Option(..., "--end", help="End of the simulation (exclusive)."),
     policy: str = typer.Option("forecast", "--policy", help="forecast or classic."),
@@ -394,12 +364,6 @@ def simulate(
         None, "--trace-skus", help="Comma-separated SKUs to plot."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (lead times, sample paths)."),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    catalog: Path | None = CatalogOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
     no_track: bool = NoTrackOpt,
     experiment: str = ExperimentOpt,
 ) -> None:
@@ -431,9 +395,7 @@ def simulate(
             check_service_level(lv)
         with make_progress() as progress:
             task = progress.add_task("loading data", total=1.0)
-            shop = _shop(
-                transactions, t1, format, map_items, map_file, catalog, encoding, allow_future
-            )
+            shop = data.shop(t1)
             panel = panel_from_transactions(shop.transactions, t1, f)
             hist = panel.loc[panel["ds"] < period_start(t0, f)]
             active = hist.loc[hist["y"] > 0].groupby("sku").size()
