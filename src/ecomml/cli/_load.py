@@ -72,8 +72,10 @@ def shop_from_options(
     calendar: Path | None = None,
     encoding: str | None = None,
     allow_future: bool = False,
+    seed: int = 0,
 ) -> Any:
-    """``load_shop`` from the shared data options every task command takes.
+    """``load_shop`` from the shared data options every task command takes (without
+    ``transactions``: the built-in sample shop of ``seed``).
 
     Rows at or after ``cutoff`` are dropped before cleaning; the clock bounds timestamps
     unless ``--allow-future``.
@@ -90,4 +92,5 @@ def shop_from_options(
         encoding=encoding,
         max_ts=max_ts_for(allow_future),
         cutoff=cutoff,
+        seed=seed,
     )

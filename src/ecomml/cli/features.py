@@ -10,17 +10,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from ecomml.cli._common import console, handle_errors, make_progress
-from ecomml.cli._load import (
-    AllowFutureOpt,
-    CalendarOpt,
-    CatalogOpt,
-    EncodingOpt,
-    EventsOpt,
-    FormatOpt,
-    MapFileOpt,
-    MapOpt,
-    shop_from_options,
-)
+from ecomml.cli.options import DataOptions, with_groups
 from ecomml.features.store import store_from_shop
 
 app = typer.Typer(no_args_is_help=True)
@@ -84,21 +74,14 @@ def _make_engine(
 
 
 @app.command("build")
+@with_groups
 def build(
-    transactions: Path = typer.Option(..., "--transactions", "-t", help="Transactions file."),
+    data: DataOptions,
     cutoff: str = typer.Option(..., "--cutoff", help="As-of date (exclusive: uses ts < cutoff)."),
     out: Path = typer.Option(Path("ecomml-output/features"), "--out", "-o", help="Output folder."),
     views: str | None = typer.Option(
         None, "--views", help="Comma-separated view names (default all)."
     ),
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    events: Path | None = EventsOpt,
-    catalog: Path | None = CatalogOpt,
-    calendar: Path | None = CalendarOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
     memory_limit: str | None = typer.Option(
         None, "--memory-limit", help="DuckDB memory limit, e.g. 6GB."
     ),
@@ -148,34 +131,24 @@ def build(
             spark_master=spark_master,
             spark_conf=spark_conf,
         )
-        spark_in_place = engine_name == "spark" and format == "canonical"
-        if _is_canonical_parquet(transactions, format) or (
-            spark_in_place and _spark_source(transactions) is not None
+        spark_in_place = engine_name == "spark" and data.format == "canonical"
+        transactions = data.transactions
+        if transactions is not None and (
+            _is_canonical_parquet(transactions, data.format)
+            or (spark_in_place and _spark_source(transactions) is not None)
         ):
             store = FeatureStore(engine)
             for name, path in (
                 ("transactions", transactions),
-                ("events", events),
-                ("catalog", catalog),
-                ("calendar", calendar),
+                ("events", data.events),
+                ("catalog", data.catalog),
+                ("calendar", data.calendar),
             ):
                 if path is not None:
                     source = _spark_source(path) if spark_in_place else None
                     store.register(name, source or path)
         else:
-            shop = shop_from_options(
-                transactions,
-                cutoff=cutoff,
-                format=format,
-                map_items=map_items,
-                map_file=map_file,
-                events=events,
-                catalog=catalog,
-                calendar=calendar,
-                encoding=encoding,
-                allow_future=allow_future,
-            )
-            store = store_from_shop(shop, engine)
+            store = store_from_shop(data.shop(cutoff), engine)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)
         for n in names:
             store.view(n)  # unknown names fail before any work

@@ -27,6 +27,7 @@ from ecomml.cli._load import (
     FormatOpt,
     MapFileOpt,
     MapOpt,
+    TransactionsOpt,
     shop_from_options,
 )
 
@@ -40,9 +41,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class DataOptions:
     """Where a command reads the shop from (the shared data options)."""
 
-    transactions: Path | None = typer.Option(
-        None, "--transactions", "-t", help="Transactions file (CSV, Parquet, Excel)."
-    )
+    transactions: Path | None = TransactionsOpt
     format: str = FormatOpt
     map_items: list[str] | None = MapOpt
     map_file: Path | None = MapFileOpt
@@ -57,8 +56,9 @@ class DataOptions:
         """True when a column mapping was given."""
         return bool(self.map_items or self.map_file)
 
-    def shop(self, cutoff: Any, *, required: bool = True) -> Any:
-        """The shop before ``cutoff`` (``required``: --transactions must be given)."""
+    def shop(self, cutoff: Any, *, required: bool = True, seed: int = 0) -> Any:
+        """The shop before ``cutoff`` (``required``: --transactions must be given; else
+        the built-in sample shop of ``seed`` stands in)."""
         if required and self.transactions is None:
             from ecomml.exceptions import ConfigError
 
@@ -69,6 +69,7 @@ class DataOptions:
             self.transactions, cutoff=cutoff, format=self.format, map_items=self.map_items,
             map_file=self.map_file, events=self.events, catalog=self.catalog,
             calendar=self.calendar, encoding=self.encoding, allow_future=self.allow_future,
+            seed=seed,
         )  # fmt: skip
 
 

@@ -9,31 +9,13 @@ import typer
 from rich.table import Table
 
 from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
-from ecomml.cli._load import (
-    AllowFutureOpt,
-    CalendarOpt,
-    CatalogOpt,
-    EncodingOpt,
-    EventsOpt,
-    FormatOpt,
-    MapFileOpt,
-    MapOpt,
-    TransactionsOpt,
-    mapping_from,
-    max_ts_for,
-)
+from ecomml.cli.options import DataOptions, IdOptions, with_groups
 
 
+@with_groups
 def quickstart(
-    transactions: Path | None = TransactionsOpt,
-    format: str = FormatOpt,
-    map_items: list[str] | None = MapOpt,
-    map_file: Path | None = MapFileOpt,
-    events: Path | None = EventsOpt,
-    catalog: Path | None = CatalogOpt,
-    calendar: Path | None = CalendarOpt,
-    encoding: str | None = EncodingOpt,
-    allow_future: bool = AllowFutureOpt,
+    data: DataOptions,
+    ids: IdOptions,
     cutoff: str | None = typer.Option(
         None,
         "--cutoff",
@@ -42,15 +24,6 @@ def quickstart(
     out: Path = typer.Option(Path("ecomml-output"), "--out", "-o", help="Output folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of the built-in sample shop."),
     no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
-    hash_ids: bool = typer.Option(
-        False,
-        "--hash-ids",
-        help="Write the customer lists (scored customers, recommendations) with keyed "
-        "pseudonyms (pid_...; key from $ECOMML_ID_KEY, never stored).",
-    ),
-    id_key_env: str = typer.Option(
-        "ECOMML_ID_KEY", "--id-key-env", help="Environment variable holding the pseudonym key."
-    ),
 ) -> None:
     """Run the main job: data -> feature store -> models -> outputs and an MLflow run.
 
@@ -58,27 +31,15 @@ def quickstart(
     """
     with handle_errors():
         start = time.perf_counter()
-        from ecomml.data.shop import load_shop
-        from ecomml.privacy import key_from_env, pseudonymize_files
+        from ecomml.privacy import pseudonymize_files
         from ecomml.quickstart import run_quickstart
 
-        id_key = key_from_env(id_key_env) if hash_ids else None  # fail before the long run
+        id_key = ids.key()  # fail before the long run
 
         uri = None if no_track else configure_tracking()
         with make_progress() as bar:
             task = bar.add_task("reading data", total=100)
-            shop = load_shop(
-                transactions,
-                format=format,
-                mapping=mapping_from(map_items, map_file),
-                events=events,
-                catalog=catalog,
-                calendar=calendar,
-                encoding=encoding,
-                max_ts=max_ts_for(allow_future),
-                seed=seed,
-                cutoff=cutoff,
-            )
+            shop = data.shop(cutoff, required=False, seed=seed)
             bar.update(task, completed=5, description=f"read {len(shop.transactions):,} rows")
 
             def step(msg: str, frac: float) -> None:
