@@ -24,10 +24,15 @@ __all__ = [
     "next_actions",
     "TIERS",
     "SEGMENTS",
+    "RFM_BINS",
 ]
 
 TIERS: tuple[str, ...] = ("standard", "silver", "gold", "black")
 SEGMENTS: tuple[str, ...] = ("new", "active", "at-risk", "dormant", "lost")
+
+
+#: quantile bins of the R, F and M scores (scores 1..5, an RFM score of 3..15)
+RFM_BINS = 5
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,7 @@ def _fixed(values: pd.Series, edges: Any, higher_is_better: bool) -> np.ndarray:
 def rfm_scores(
     rfm: pd.DataFrame,
     *,
-    bins: int = 5,
+    bins: int = RFM_BINS,
     thresholds: dict[str, Any] | None = None,
     recency_col: str = "recency_days",
     frequency_col: str = "frequency",

@@ -247,14 +247,11 @@ def _column_stats(part: DataFrame, cols: list[str]) -> dict[str, int]:
 def _rfm_scores(part: DataFrame, stats: dict[str, int], bins: int | None = None) -> DataFrame:
     """:func:`ecomml.churn.tiers.rfm_scores` (population quantiles) over all customers:
     the average rank of each value, as a share of customers, cut into ``bins``."""
-    import inspect
-
     from pyspark.sql import functions as F
 
-    from ecomml.churn.tiers import rfm_scores
+    from ecomml.churn.tiers import RFM_BINS
 
-    if bins is None:
-        bins = int(inspect.signature(rfm_scores).parameters["bins"].default)
+    bins = RFM_BINS if bins is None else bins
     n = int(stats["n"])
     out = part
     for key, col, better in (
