@@ -185,7 +185,12 @@ def lifecycle_segments(
     return seg
 
 
-def next_actions(scored: pd.DataFrame, *, high_value_quantile: float = 0.8) -> np.ndarray:
+def next_actions(
+    scored: pd.DataFrame,
+    *,
+    high_value_quantile: float = 0.8,
+    high_value_threshold: float | None = None,
+) -> np.ndarray:
     """The marketing action per customer from ``tier``, ``segment``, ``p_churn`` and
     ``expected_value`` / ``value_at_risk``.
 
@@ -196,10 +201,16 @@ def next_actions(scored: pd.DataFrame, *, high_value_quantile: float = 0.8) -> n
     * dormant - "low-cost reactivation email";
     * lost - "suppress (no paid contact)";
     * active - "loyalty: cross-sell" (gold/black) or "no action".
+
+    "High value at risk" is the top ``1 - high_value_quantile`` of the customers given;
+    ``high_value_threshold`` sets the cut directly (a distributed scorer computes it once
+    over all customers and passes it to every partition).
     """
     check_frame(scored, required=["tier", "segment", "value_at_risk"], name="scored")
     var = scored["value_at_risk"].astype("float64").fillna(0.0)
-    high = var >= (var.quantile(high_value_quantile) if len(var) else 0.0)
+    if high_value_threshold is None:
+        high_value_threshold = var.quantile(high_value_quantile) if len(var) else 0.0
+    high = var >= high_value_threshold
     seg = scored["segment"].to_numpy()
     tier = scored["tier"].to_numpy()
     premium = np.isin(tier, ("gold", "black"))

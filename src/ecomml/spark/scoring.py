@@ -202,7 +202,7 @@ def score_churn(
     schema2 = spark_schema(list(scored.columns) + ["tier", "action"], _CHURN_DTYPES)
 
     def _finish(batches: Any) -> Any:
-        from ecomml.churn.tiers import member_tiers
+        from ecomml.churn.tiers import member_tiers, next_actions
 
         rules = worker_model(ref).model.tier_rules
         for pdf in batches:
@@ -212,7 +212,7 @@ def score_churn(
             pdf["tier"] = member_tiers(
                 sc, monetary=pdf["monetary"].astype("float64"), rules=rules
             ).to_numpy()
-            pdf["action"] = _actions(pdf, thr)
+            pdf["action"] = next_actions(pdf, high_value_threshold=thr)
             yield pdf
 
     out = scored.mapInPandas(_finish, schema2)
@@ -299,24 +299,6 @@ def _high_value_threshold(part: DataFrame, q: float, n: int) -> float:
     a, b = vals[0], vals[-1]
     # numpy's linear interpolation between the two neighbours, as pandas applies it
     return float(np.quantile(np.array([a, b]), pos - lo)) if hi > lo else a
-
-
-def _actions(pdf: pd.DataFrame, threshold: float) -> np.ndarray:
-    """:func:`ecomml.churn.tiers.next_actions` with the population's high value-at-risk
-    cut: the rules run unchanged on an indicator column (1 = high) plus one sentinel row
-    that pins the indicator's top quantile at 1."""
-    from ecomml.churn.tiers import next_actions
-
-    var = pdf["value_at_risk"].astype("float64").fillna(0.0)
-    high = (var >= threshold).astype("float64")
-    frame = pd.DataFrame(
-        {
-            "tier": list(pdf["tier"]) + ["standard"],
-            "segment": list(pdf["segment"]) + ["lost"],
-            "value_at_risk": list(high) + [1.0],
-        }
-    )
-    return np.asarray(next_actions(frame, high_value_quantile=1.0))[:-1]
 
 
 # ---------------------------------------------------------------------------- forecast
