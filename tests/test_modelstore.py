@@ -118,14 +118,9 @@ def test_version_and_feature_mismatch(tmp_path: Path, rng: np.random.Generator) 
     loaded = load_model(d)
     with pytest.raises(FeatureMismatchError, match="changed definitions: customer_rfm"):
         check_feature_hashes(loaded, builtin_views())
-    meta = json.loads((d / METADATA_FILE).read_text())
-    meta["ecomml_version"] = "99.1.0"
-    (d / METADATA_FILE).write_text(json.dumps(meta))
-    man = json.loads((d / MANIFEST_FILE).read_text())
-    from ecomml.tracking import file_sha256
+    from tests._models import rewrite_metadata
 
-    man[METADATA_FILE] = file_sha256(d / METADATA_FILE)
-    (d / MANIFEST_FILE).write_text(json.dumps(man))
+    rewrite_metadata(d, ecomml_version="99.1.0")
     with pytest.raises(ModelLoadError, match="trained with ecomml 99.1.0"):
         load_model(d)
 

@@ -10,7 +10,6 @@ model in one line that names the retrain command.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from typer.testing import CliRunner
 
 from ecomml.cli.main import app
 from ecomml.exceptions import ModelLoadError
-from ecomml.modelstore import MANIFEST_FILE, METADATA_FILE, load_model
+from ecomml.modelstore import load_model
+from tests._models import rewrite_metadata
 
 SAVED = Path(__file__).parent / "data" / "saved_models" / "main-3e973b8"
 MODELS = {
@@ -69,21 +69,6 @@ def test_old_model_folder_scores_as_it_did(
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
 
 
-def _copy_with_metadata(src: Path, dst: Path, **changes: object) -> Path:
-    """A copy of a model folder with edited metadata and a manifest that matches it."""
-    from ecomml.data.fingerprint import file_sha256
-
-    shutil.copytree(src, dst)
-    meta = json.loads((dst / METADATA_FILE).read_text())
-    meta.update(changes)
-    (dst / METADATA_FILE).write_text(json.dumps(meta))
-    manifest = json.loads((dst / MANIFEST_FILE).read_text())
-    files = manifest.get("files", manifest)
-    files[METADATA_FILE] = file_sha256(dst / METADATA_FILE)
-    (dst / MANIFEST_FILE).write_text(json.dumps(manifest))
-    return dst
-
-
 @pytest.mark.parametrize(
     "changes",
     [{"ecomml_version": "0.0.3"}, {"class": "ecomml.churn.retired.ChurnModel"}],
@@ -92,7 +77,8 @@ def _copy_with_metadata(src: Path, dst: Path, **changes: object) -> Path:
 def test_unloadable_old_model_is_refused_in_one_line_naming_the_retrain_command(
     changes: dict[str, str], shop_files: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    bad = _copy_with_metadata(SAVED / "churn", tmp_path / "churn", **changes)
+    shutil.copytree(SAVED / "churn", tmp_path / "churn")
+    bad = rewrite_metadata(tmp_path / "churn", **changes)
     with pytest.raises(ModelLoadError) as err:
         load_model(bad, task="churn")
     msg = str(err.value)

@@ -9,6 +9,7 @@ Names only, no imports: this module sits below every layer it describes.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import threading
@@ -53,19 +54,26 @@ def _importable(module: str) -> bool:
     return True
 
 
-@contextmanager
-def old_modules() -> Iterator[None]:
-    """Within the block, old module paths of :data:`MOVED` import as stand-ins that
-    hand out the moved classes (only for modules that no longer exist)."""
+@functools.cache
+def _gone_modules() -> dict[str, dict[str, str]]:
+    """Old module paths of :data:`MOVED` that no longer import: {module: {name: new}}.
+    Probed once per process (the table and the installed package do not change)."""
     by_module: dict[str, dict[str, str]] = {}
     for old, new in MOVED.items():
         module, _, name = old.rpartition(".")
         by_module.setdefault(module, {})[name] = resolve(new)
+    return {m: names for m, names in by_module.items() if not _importable(m)}
+
+
+@contextmanager
+def old_modules() -> Iterator[None]:
+    """Within the block, old module paths of :data:`MOVED` import as stand-ins that
+    hand out the moved classes (only for modules that no longer exist)."""
     with _LOCK:
         added: list[str] = []
         try:
-            for module, names in by_module.items():
-                if module in sys.modules or _importable(module):
+            for module, names in _gone_modules().items():
+                if module in sys.modules:
                     continue
                 stub = types.ModuleType(module, f"moved classes of {module}")
                 for name, new in names.items():

@@ -281,9 +281,15 @@ def _verify(path: Path) -> dict[str, Any]:
     return _verify_all(path)[0]
 
 
-def read_metadata(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """The metadata of a saved model folder, after checking every file against its manifest."""
-    return _verify(Path(model_dir))
+def read_metadata(model_dir: str | os.PathLike[str], *, verify: bool = True) -> dict[str, Any]:
+    """The metadata of a saved model folder, after checking every file against its
+    manifest (``verify=False``: only read, for a caller that verifies the folder anyway)."""
+    if verify:
+        return _verify(Path(model_dir))
+    try:
+        return dict(json.loads((Path(model_dir) / METADATA_FILE).read_text(encoding="utf-8")))
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"{model_dir}: unreadable {METADATA_FILE} ({err})") from err
 
 
 def _verify_all(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -338,16 +344,15 @@ def _retrain(meta: Mapping[str, Any], path: Path) -> str:
 
 
 def _check_version(meta: dict[str, Any], path: Path) -> None:
-    from ecomml import __version__
-
+    current = _version()
     saved = str(meta.get("ecomml_version", ""))
 
     def _mm(v: str) -> tuple[str, ...]:
         return tuple(v.split("+")[0].split(".")[:2])
 
-    if saved and _mm(saved) != _mm(__version__):
+    if saved and _mm(saved) != _mm(current):
         raise ModelLoadError(
-            f"{path}: trained with ecomml {saved}, this is ecomml {__version__} (model formats "
+            f"{path}: trained with ecomml {saved}, this is ecomml {current} (model formats "
             f"change between minor versions); retrain it with {_retrain(meta, path)}, or "
             f"install ecomml=={saved} to score with it."
         )
@@ -473,7 +478,8 @@ def check_feature_hashes(
             parts.append(f"missing views: {', '.join(missing)}")
         raise FeatureMismatchError(
             f"{loaded.uri or loaded.path}: the model was trained on other feature views "
-            f"({'; '.join(parts)}); retrain it with this version's views"
+            f"({'; '.join(parts)}); retrain it with this version's views: "
+            f"{_retrain(loaded.metadata, loaded.path)}"
         )
 
 

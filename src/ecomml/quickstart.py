@@ -209,8 +209,6 @@ def _log_run(
     experiment: str,
     step_metrics: Mapping[str, float] | None = None,
 ) -> str:
-    import mlflow
-
     from ecomml.tracking import (
         log_feature_manifest,
         log_files,
@@ -222,20 +220,21 @@ def _log_run(
     with tracked_run(experiment, run_name="quickstart", tags={"ecomml.task": "quickstart"}) as run:
         log_fingerprint(shop.fingerprint, cutoff=cutoff)
         log_feature_manifest(manifest)
-        mlflow.log_metrics(
+        log_metrics(
             {
                 "transactions": summary["transactions"],
                 "customers": summary["customers"],
                 "skus": summary["skus"],
                 **{f"rows.{k}": v for k, v in summary["feature_rows"].items()},
+                **(step_metrics or {}),
             }
         )
-        log_metrics(dict(step_metrics or {}))
         if shop.cleaning is not None:
             log_metrics({f"cleaning.{r.rule}": r.rows for r in shop.cleaning.rules})
         for key, path in outputs.items():
             if key.startswith("plots/"):
                 log_files([path], str(Path(key).parent))
-        log_files([outputs.get("cleaning_report", "")], "data")
+        if "cleaning_report" in outputs:
+            log_files([outputs["cleaning_report"]], "data")
         log_files([outputs["summary"]])
         return str(run.info.run_id)

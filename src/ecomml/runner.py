@@ -168,7 +168,7 @@ def model_signature(model_dir: str | os.PathLike[str]) -> Any:
     from ecomml.modelstore import pyfunc_signature, read_metadata
     from ecomml.registry import task_names
 
-    meta = read_metadata(model_dir)
+    meta = read_metadata(model_dir, verify=False)  # modelstore.log_model verifies the folder
     sig = pyfunc_signature(meta)
     if sig is None and str(meta.get("class", "")).startswith("ecomml."):
         name = str(meta.get("task", ""))

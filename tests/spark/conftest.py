@@ -28,4 +28,3 @@ def spark():
         pytest.skip(f"Spark is unavailable: {err}")
     yield session
     session.stop()
-

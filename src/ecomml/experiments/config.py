@@ -234,15 +234,15 @@ def parse_config(
         n_folds = _int(f.get("n", 2), src, "folds.n")
         step = None if f.get("step") is None else _int(f["step"], src, "folds.step")
 
-    defaults = dict(get_task(task).params)
-    tp = _check_keys(top.get("task_params"), tuple(defaults), src, "task_params")
+    t = get_task(task)
+    tp = _check_keys(top.get("task_params"), tuple(t.params), src, "task_params")
     try:
-        task_params = get_task(task).check_task_params(tp)
+        task_params = t.check_task_params(tp)
     except ConfigError as err:
         raise ConfigError(f"{src}: {err}") from err
 
     model = _check_keys(top.get("model"), _MODEL_KEYS, src, "model")
-    names = get_task(task).models
+    names = t.models
     model_name = str(model.get("name", names[0]))
     if model_name not in names:
         close = difflib.get_close_matches(model_name, names, n=1)
