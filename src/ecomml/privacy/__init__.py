@@ -1,13 +1,7 @@
 """Privacy of customer data: keyed pseudonyms, scrubbing of logs, a scanner for raw ids.
 
-Customer ids in outputs that leave the data team are replaced with keyed pseudonyms
-(HMAC-SHA256 of the id under a secret key, ``pid_`` + 16 hex characters). The key is
-read from an environment variable (``ECOMML_ID_KEY`` by default) and is never written
-next to the data, to a model folder or to MLflow: only whoever holds the key can join a
-pseudonym back to a real id (by pseudonymising the real ids again and matching). The
-same key always gives the same pseudonym, so lists from different runs and tasks join
-on ``customer_id``; another key gives unrelated pseudonyms.
-
+Customer ids in outputs that leave the data team become keyed pseudonyms (``pid_`` + 16
+hex; the key is never written anywhere).
 :func:`scrub` and :func:`scrub_mapping` redact e-mail-like strings (and, when given,
 known customer ids) from text and parameter dicts before they are logged.
 :func:`find_raw_ids` scans files (Parquet, CSV, JSON, YAML, text, SQLite, anything
