@@ -407,12 +407,15 @@ def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> Loade
     return LoadedModel(model=model, metadata=meta, path=path, uri=text)
 
 
-def _dir_identity(path: Path) -> tuple[int, int] | None:
+def _dir_identity(path: Path) -> tuple[int, int, int] | None:
+    """Which folder ``path`` names now. The change time joins the inode number because a
+    file system reuses the number of a deleted folder: two quick saves can put a new
+    folder under the old number while a reader is between two files."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         return None
-    return st.st_dev, st.st_ino
+    return st.st_dev, st.st_ino, st.st_ctime_ns
 
 
 def _load_verified(path: Path, text: str, task: str | None) -> tuple[dict[str, Any], Any]:
