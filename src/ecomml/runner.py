@@ -33,6 +33,7 @@ __all__ = [
     "load_task_model",
     "score",
     "write_output",
+    "check_output_name",
     "log_training_run",
     "OUTPUT_SUFFIXES",
 ]
@@ -158,9 +159,15 @@ def write_output(
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         if default_format is None:
-            raise InputFileError(f"{option} {path}: use a .csv or .parquet file name")
+            check_output_name(path, option)
         return atomic_write_table(path, frame, fmt=default_format)
     return atomic_write_table(path, frame, fmt="csv" if suffix == ".csv" else "parquet")
+
+
+def check_output_name(path: str | os.PathLike[str] | None, option: str = "--output") -> None:
+    """Refuse an output file name the one table writer cannot write (before any work)."""
+    if path is not None and Path(path).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputFileError(f"{option} {path}: use a .csv or .parquet file name")
 
 
 def model_signature(model_dir: str | os.PathLike[str]) -> Any:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli._task import score_command
 from ecomml.cli.options import DataOptions, IdOptions, SparkOptions, with_groups
 
 TASK = "churn"
@@ -97,49 +99,24 @@ def predict_churn(
 ) -> None:
     """Score every customer with a purchase before --cutoff; sorted by value at risk."""
     with handle_errors():
+
+        def on_spark(opts: dict) -> Any:
+            from ecomml.spark.commands import churn_frame
+
+            return churn_frame(
+                model, data.transactions, cut, events=data.events, catalog=data.catalog,
+                calendar=data.calendar, extra_columns=extra_columns, master=spark.spark_master,
+                conf=spark.spark_conf, partitions=spark.spark_partitions,
+            )  # fmt: skip
+
         from ecomml._validation import check_cutoff
-        from ecomml.exceptions import ConfigError
-        from ecomml.modelstore import is_mlflow_uri
-        from ecomml.privacy import check_model_ids, pseudonymize_frame, pseudonymize_shop
-        from ecomml.runner import OUTPUT_SUFFIXES, load_task_model, score, write_output
-        from ecomml.task import TaskData
 
         cut = check_cutoff(cutoff, name="--cutoff")
-        if output.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ConfigError(f"--output {output}: use a .csv or .parquet file name")
-        key = ids.key()
-        if is_mlflow_uri(model):
-            configure_tracking()
-        spark_engine = spark.use(data)
-        with make_progress() as bar:
-            say = bar.add_task("loading model", total=None)
-            loaded = load_task_model(model, TASK)
-            hashed = check_model_ids(loaded.metadata, key, model=model, env=ids.id_key_env)
-            if spark_engine:
-                from ecomml.spark.commands import churn_frame
-
-                if hashed:
-                    raise ConfigError(
-                        "--engine spark scores models trained on real customer ids; this one "
-                        "knows pseudonyms only: score it with the local engine"
-                    )
-                bar.update(say, description="scoring customers on Spark")
-                scored = churn_frame(
-                    model, data.transactions, cut, events=data.events, catalog=data.catalog,
-                    calendar=data.calendar, extra_columns=extra_columns,
-                    master=spark.spark_master, conf=spark.spark_conf,
-                    partitions=spark.spark_partitions,
-                )  # fmt: skip
-            else:
-                bar.update(say, description="reading data")
-                shop = data.shop(cut)
-                if hashed:  # the model knows customers by pseudonym only
-                    shop = pseudonymize_shop(shop, key)
-                bar.update(say, description="scoring customers")
-                scored = score(TASK, loaded, TaskData(shop, cut), extra_columns=extra_columns)
-            if key is not None and not hashed:
-                scored = pseudonymize_frame(scored, key)
-            write_output(scored, output)
+        res = score_command(
+            TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
+            spark_score=on_spark, options=lambda key: {"extra_columns": extra_columns},
+        )  # fmt: skip
+        scored = res.frame
         console.print(
             f"scored {len(scored):,} customers as of {cut.date()}: mean P(churn) "
             f"{scored['p_churn'].mean():.3f}, value at risk {scored['value_at_risk'].sum():,.0f}; "

@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli._task import score_command
 from ecomml.cli.options import DataOptions, SparkOptions, with_groups
 
 TASK = "forecast"
@@ -215,40 +216,31 @@ def predict_forecast(
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.leadtime import lead_time_demand
-        from ecomml.modelstore import is_mlflow_uri
-        from ecomml.runner import load_task_model, score, write_output
-        from ecomml.task import TaskData
+        from ecomml.runner import write_output
 
         if (lead_time is None) != (lead_time_output is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
-        if is_mlflow_uri(model):
-            configure_tracking()
-        cut = check_cutoff(cutoff)
-        with make_progress(transient=True) as progress:
-            bar = progress.add_task("loading model", total=3)
-            loaded = load_task_model(model, TASK)
-            if spark.use(data):
-                from ecomml.spark.commands import forecast_frame
 
-                progress.update(bar, advance=1, description="forecasting on Spark")
-                fc = forecast_frame(
-                    model, data.transactions, cut, catalog=data.catalog,
-                    calendar=data.calendar, master=spark.spark_master, conf=spark.spark_conf,
-                    partitions=spark.spark_partitions,
-                )  # fmt: skip
-            else:
-                progress.update(bar, advance=1, description="loading data")
-                shop = data.shop(cut, required=False)
-                progress.update(bar, advance=1, description="forecasting")
-                fc = score(TASK, loaded, TaskData(shop, cut))
-            write_output(fc, output, default_format="parquet")
-            if lead_time is not None and lead_time_output is not None:
-                ltd = lead_time_demand(fc, lead_time=lead_time, review_period=review_period)
-                write_output(ltd, lead_time_output, default_format="parquet")
-            progress.update(bar, advance=1, description="done")
+        def on_spark(opts: dict) -> Any:
+            from ecomml.spark.commands import forecast_frame
+
+            return forecast_frame(
+                model, data.transactions, check_cutoff(cutoff), catalog=data.catalog,
+                calendar=data.calendar, master=spark.spark_master, conf=spark.spark_conf,
+                partitions=spark.spark_partitions,
+            )  # fmt: skip
+
+        res = score_command(
+            TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark,
+            spark_score=on_spark, required=False, default_format="parquet",
+        )  # fmt: skip
+        fc = res.frame
+        if lead_time is not None and lead_time_output is not None:
+            ltd = lead_time_demand(fc, lead_time=lead_time, review_period=review_period)
+            write_output(ltd, lead_time_output, default_format="parquet")
         n_fb = int(fc.loc[fc["fallback"], "sku"].nunique())
         console.print(
-            f"{fc['sku'].nunique()} SKUs x {int(loaded.model.horizon)} periods from "
+            f"{fc['sku'].nunique()} SKUs x {int(res.loaded.model.horizon)} periods from "
             f"{fc['ds'].min().date()} ({n_fb} with the category fallback) -> {output}"
         )
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from ecomml.cli._common import console, handle_errors, make_progress
-from ecomml.cli.options import DataOptions, with_groups
+from ecomml.cli.options import DataOptions, TrackOptions, log_written, with_groups
 
 app = typer.Typer(no_args_is_help=True)
 TASK = "inventory"
 
 ByOpt = typer.Option("revenue", "--by", help="ABC measure: revenue, units or margin.")
-NoTrackOpt = typer.Option(False, "--no-track", help="Do not log to MLflow.")
-ExperimentOpt = typer.Option("ecomml-inventory", "--experiment", help="MLflow experiment.")
 LeadTimeOpt = typer.Option(..., "--lead-time", help="Mean lead time in days (> 0).")
 LeadSdOpt = typer.Option(0.0, "--lead-time-sd", help="Lead-time standard deviation in days.")
 ServiceOpt = typer.Option(0.95, "--service-level", help="Target service level in (0, 1).")
@@ -43,13 +40,6 @@ def _read_frame(path: Path, name: str) -> Any:
 
     required, numeric = _SIDE_FILES[name]
     return read_frame(path, what=name, required=required, text=("sku", "ds"), numeric=numeric)
-
-
-def _write_frame(frame: Any, path: Path) -> None:
-    from ecomml._io import atomic_write_table
-
-    parquet = path.suffix.lower() in (".parquet", ".pq")
-    atomic_write_table(path, frame, fmt="parquet" if parquet else "csv")
 
 
 def _cuts(text: str, name: str) -> tuple[float, float]:
@@ -81,35 +71,11 @@ def _cells(text: str | None) -> dict[str, float] | None:
     return out
 
 
-@contextlib.contextmanager
-def _tracking(no_track: bool, experiment: str, run_name: str) -> Any:
-    if no_track:
-        yield None
-        return
-    from ecomml.cli._common import configure_tracking
-    from ecomml.tracking import tracked_run
-
-    configure_tracking()
-    with tracked_run(experiment, run_name=run_name, tags={"ecomml.task": TASK}) as run:
-        yield run
-
-
-def _log(run: Any, plots: dict[str, Path], metrics: dict[str, float], params: dict[str, Any],
-         files: list[Path]) -> None:  # fmt: skip
-    if run is None:
-        return
-    from ecomml.tracking import log_files, log_metrics, log_params
-
-    log_params({k: str(v) for k, v in params.items()})
-    log_metrics(metrics)
-    log_files(plots.values(), "plots")
-    log_files(files, "outputs")
-
-
 @app.command("classify")
 @with_groups
 def classify(
     data: DataOptions,
+    tracking: TrackOptions,
     cutoff: str = typer.Option(..., "--cutoff", help="Classify on rows with ts < cutoff."),
     by: str = ByOpt,
     output: Path = typer.Option(..., "--output", "-o", help="Classes file (CSV or Parquet)."),
@@ -133,8 +99,6 @@ def classify(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="PNG folder (default <output>-plots)."
     ),
-    no_track: bool = NoTrackOpt,
-    experiment: str = ExperimentOpt,
 ) -> None:
     """ABC (by --by) and XYZ classes, demand pattern, service target, slow movers and dead
     stock per SKU, from the history before --cutoff (+ <output>.by_class.csv per ABC class).
@@ -144,9 +108,8 @@ def classify(
     """  # fmt: skip
     with handle_errors():
         from ecomml._validation import check_cutoff
-        from ecomml.inventory import abc_xyz_matrix, class_migration, class_summary, classify_skus
-        from ecomml.inventory.plots import plot_abc_xyz_heatmap, plot_pareto_classes
-        from ecomml.plots import save_figure
+        from ecomml.inventory import abc_xyz_matrix, class_migration, classify_skus
+        from ecomml.inventory.outputs import write_classes
 
         cut = check_cutoff(cutoff)
         ac, xc = _cuts(abc_cutoffs, "--abc-cutoffs"), _cuts(xyz_cutoffs, "--xyz-cutoffs")
@@ -165,29 +128,14 @@ def classify(
                 mig = class_migration(shop.transactions, check_cutoff(compare_cutoff), cut,
                                       abc_cutoffs=ac, xyz_cutoffs=xc, **kw)  # fmt: skip
             progress.update(task, advance=1, description="writing")
-            matrix = abc_xyz_matrix(classes)
-            with _tracking(no_track, experiment, "classify") as run:
-                _write_frame(classes, output)
-                bpath = output.with_name(output.stem + ".by_class.csv")
-                _write_frame(class_summary(classes), bpath)
-                files = [output, bpath]
-                if mig is not None:
-                    mpath = output.with_name(output.stem + ".migration.csv")
-                    _write_frame(mig, mpath)
-                    files.append(mpath)
-                pdir = plots_dir or output.with_name(output.stem + "-plots")
-                plots = {
-                    "pareto.png": save_figure(plot_pareto_classes(classes, measure=by), pdir / "pareto.png"),
-                    "abc_xyz.png": save_figure(plot_abc_xyz_heatmap(matrix), pdir / "abc_xyz.png"),
-                }  # fmt: skip
-                metrics = {f"skus_{c}": float((classes["abc"] == c).sum()) for c in "ABC"}
-                metrics.update(slow_movers=float(classes["slow_mover"].sum()),
-                               dead=float(classes["dead"].sum()))  # fmt: skip
-                _log(run, plots, metrics, {"by": by, "cutoff": cut.date(), "abc_cutoffs": abc_cutoffs,
-                                           "xyz_cutoffs": xyz_cutoffs}, files)  # fmt: skip
+            with tracking.run(TASK, "classify") as run:
+                written = write_classes(classes, output, migration=mig, plots_dir=plots_dir, by=by)
+                log_written(run, written, {"by": by, "cutoff": cut.date(), "abc_cutoffs": abc_cutoffs,
+                                           "xyz_cutoffs": xyz_cutoffs})  # fmt: skip
             progress.update(task, advance=1, description="done")
         from rich.table import Table
 
+        matrix = abc_xyz_matrix(classes)
         t = Table(title=f"ABC-XYZ matrix by {by} ({len(classes)} SKUs, cutoff {cut.date()})")
         for col in ("class", "X", "Y", "Z"):
             t.add_column(col, justify="right")
@@ -208,6 +156,7 @@ def classify(
 @with_groups
 def plan(
     data: DataOptions,
+    tracking: TrackOptions,
     forecasts: Path = typer.Option(..., "--forecasts", help="Output of `ecomml predict forecast`."),
     cutoff: str = typer.Option(
         ..., "--cutoff", help="Plan date (history = rows with ts < cutoff)."
@@ -251,8 +200,6 @@ def plan(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="PNG folder (default <output>-plots)."
     ),
-    no_track: bool = NoTrackOpt,
-    experiment: str = ExperimentOpt,
 ) -> None:
     """Replenishment plan: order-up-to levels from the forecast's lead-time demand
     distribution (lead time + review period, mixed over the lead-time distribution) and
@@ -262,12 +209,10 @@ def plan(
     reorder_point, order_up_to, order_qty, expected_fill_rate, expected_cover_weeks (+ more).
     """  # fmt: skip
     with handle_errors():
-        from ecomml._io import atomic_write_json
         from ecomml._validation import check_cutoff
-        from ecomml.inventory import abc_xyz_matrix, replenishment_plan
-        from ecomml.inventory.plots import plot_abc_xyz_heatmap, plot_pareto_classes
+        from ecomml.inventory import replenishment_plan
+        from ecomml.inventory.outputs import write_plan
         from ecomml.inventory.policy import check_service_level
-        from ecomml.plots import save_figure
 
         cut = check_cutoff(cutoff)
         check_service_level(service_level)
@@ -299,27 +244,10 @@ def plan(
             summary = {**res.summary, "cutoff": str(cut.date()), "policy": policy, "target": target,
                        "lead_time_days": lead_time, "lead_time_sd_days": lead_time_sd,
                        "service_level": "per cell" if cells is not None else service_level}  # fmt: skip
-            with _tracking(no_track, experiment, f"plan-{policy}") as run:
-                _write_frame(res.plan, output)
-                spath = output.with_name(output.stem + ".summary.json")
-                atomic_write_json(spath, summary)
-                pdir = plots_dir or output.with_name(output.stem + "-plots")
-                cls = res.classes.dropna(subset=["value"]) if res.classes is not None else None
-                plots = {}
-                if cls is not None and len(cls):
-                    plots["pareto.png"] = save_figure(
-                        plot_pareto_classes(cls, measure=by), pdir / "pareto.png"
-                    )
-                    plots["abc_xyz.png"] = save_figure(
-                        plot_abc_xyz_heatmap(abc_xyz_matrix(cls)), pdir / "abc_xyz.png"
-                    )
-                metrics = {
-                    k: v
-                    for k, v in summary.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)
-                }
-                _log(run, plots, metrics, {"policy": policy, "target": target, "lead_time": lead_time,
-                     "lead_time_sd": lead_time_sd, "service_level": service_level, "review": review}, [output, spath])  # fmt: skip
+            with tracking.run(TASK, f"plan-{policy}") as run:
+                written = write_plan(res, summary, output, plots_dir=plots_dir, by=by)
+                log_written(run, written, {"policy": policy, "target": target, "lead_time": lead_time,
+                            "lead_time_sd": lead_time_sd, "service_level": service_level, "review": review})  # fmt: skip
             progress.update(task, advance=1, description="done")
         s = res.summary
         console.print(
@@ -334,6 +262,7 @@ def plan(
 @with_groups
 def simulate(
     data: DataOptions,
+    tracking: TrackOptions,
     start: str = typer.Option(..., "--start", help="First simulated period (its week)."),
     end: str = typer.Option(..., "--end", help="End of the simulation (exclusive)."),
     policy: str = typer.Option("forecast", "--policy", help="forecast or classic."),
@@ -364,22 +293,18 @@ def simulate(
         None, "--trace-skus", help="Comma-separated SKUs to plot."
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed (lead times, sample paths)."),
-    no_track: bool = NoTrackOpt,
-    experiment: str = ExperimentOpt,
 ) -> None:
     """Replay --start..--end against a policy: review each period, orders arrive after the
     lead time, lost sales (or --backorder). Writes per_sku, per_class, traces, tradeoff,
     summary.json and plots/ to --output.
     """  # fmt: skip
     with handle_errors():
-        from ecomml._io import atomic_dir, atomic_write_json
         from ecomml._validation import check_cutoff
-        from ecomml.exceptions import ConfigError, DataQualityError
-        from ecomml.forecasting.panel import check_freq, panel_from_transactions, period_start
-        from ecomml.inventory import simulate_policy, tradeoff_curve, unit_costs
-        from ecomml.inventory.plots import plot_inventory_traces, plot_tradeoff
+        from ecomml.exceptions import ConfigError
+        from ecomml.forecasting.panel import check_freq
+        from ecomml.inventory import simulate_policy, tradeoff_curve
+        from ecomml.inventory.outputs import simulation_panel, write_simulation
         from ecomml.inventory.policy import check_service_level
-        from ecomml.plots import save_figure
 
         f = check_freq(freq)
         t0, t1 = check_cutoff(start, name="--start"), check_cutoff(end, name="--end")
@@ -396,18 +321,7 @@ def simulate(
         with make_progress() as progress:
             task = progress.add_task("loading data", total=1.0)
             shop = data.shop(t1)
-            panel = panel_from_transactions(shop.transactions, t1, f)
-            hist = panel.loc[panel["ds"] < period_start(t0, f)]
-            active = hist.loc[hist["y"] > 0].groupby("sku").size()
-            keep = active.index[active >= min_periods]
-            if len(keep) == 0:
-                raise DataQualityError(
-                    f"no SKU sold in >= {min_periods} periods before --start {t0.date()}"
-                )
-            panel = panel.loc[panel["sku"].isin(keep)]
-            cost = unit_costs(
-                shop.transactions.loc[shop.transactions["ts"] < t0], keep, shop.catalog
-            )
+            panel, cost = simulation_panel(shop, t0, t1, f, min_periods=min_periods)
             cache: dict[Any, Any] = {}
             kw = dict(lead_time=lead_time, lead_time_sd=lead_time_sd, target=target,  # noqa: C408
                       review_period=review_period, freq=f, refit_every=refit_every, backorder=backorder,
@@ -428,36 +342,11 @@ def simulate(
                                           progress=lambda m, fr: say(1)(m, fr * (n_runs - 1)), **kw)  # fmt: skip
             progress.update(task, completed=1.0, description="writing")
             skus = [s.strip() for s in trace_skus.split(",")] if trace_skus else None
-            if skus:
-                unknown = sorted(set(skus) - set(res.per_sku["sku"]))
-                if unknown:
-                    raise DataQualityError(
-                        f"--trace-skus not simulated (no history before --start): {unknown}"
-                    )
-
-            def fill(tmp: Path) -> None:
-                res.per_sku.to_parquet(tmp / "per_sku.parquet", index=False)
-                res.per_class.to_csv(tmp / "per_class.csv", index=False)
-                res.traces.to_parquet(tmp / "traces.parquet", index=False)
-                if curve_df is not None:
-                    curve_df.to_csv(tmp / "tradeoff.csv", index=False)
-                atomic_write_json(tmp / "summary.json", res.summary)
-                save_figure(plot_inventory_traces(res.traces, skus), tmp / "plots" / "traces.png")
-                if curve_df is not None:
-                    save_figure(plot_tradeoff(curve_df), tmp / "plots" / "tradeoff.png")
-
-            with _tracking(no_track, experiment, f"simulate-{policy}") as run:
-                atomic_dir(output, fill)
-                plots = {p.name: p for p in (output / "plots").glob("*.png")}
-                metrics = {
-                    k: v
-                    for k, v in res.summary.items()
-                    if isinstance(v, (int, float)) and not isinstance(v, bool)
-                }
-                _log(run, plots, metrics, {"policy": policy, "target": target, "lead_time": lead_time,
-                     "service_level": service_level, "refit_every": refit_every, "start": t0.date(),
-                     "end": t1.date(), "backorder": backorder},
-                     [output / "per_class.csv", output / "summary.json", output / "tradeoff.csv"])  # fmt: skip
+            with tracking.run(TASK, f"simulate-{policy}") as run:
+                written = write_simulation(res, output, curve=curve_df, trace_skus=skus)
+                log_written(run, written, {"policy": policy, "target": target, "lead_time": lead_time,
+                            "service_level": service_level, "refit_every": refit_every, "start": t0.date(),
+                            "end": t1.date(), "backorder": backorder})  # fmt: skip
         s = res.summary
         from rich.table import Table
 

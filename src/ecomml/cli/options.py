@@ -9,9 +9,10 @@ one :class:`DataOptions` object. The same for ``spark: SparkOptions`` and
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +32,15 @@ from ecomml.cli._load import (
     shop_from_options,
 )
 
-__all__ = ["DataOptions", "SparkOptions", "IdOptions", "with_groups", "ID_KEY_ENV"]
+__all__ = [
+    "DataOptions",
+    "SparkOptions",
+    "IdOptions",
+    "TrackOptions",
+    "RegisterOpt",
+    "with_groups",
+    "ID_KEY_ENV",
+]
 
 ID_KEY_ENV = "ECOMML_ID_KEY"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,6 +135,52 @@ class IdOptions:
         return key_from_env(self.id_key_env) if self.hash_ids else None
 
 
+@dataclass
+class TrackOptions:
+    """``--track/--no-track`` and ``--experiment``: the MLflow run a command logs."""
+
+    track: bool = typer.Option(True, "--track/--no-track", help="Log an MLflow run.")
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="MLflow experiment (default: ecomml-TASK)."
+    )
+
+    def name(self, task: str) -> str:
+        """The experiment runs of ``task`` go to."""
+        return self.experiment or f"ecomml-{task}"
+
+    def uri(self) -> str | None:
+        """Point MLflow at the CLI's store and return its URI (None with ``--no-track``)."""
+        from ecomml.cli._common import configure_tracking
+
+        return configure_tracking() if self.track else None
+
+    @contextlib.contextmanager
+    def run(self, task: str, run_name: str) -> Iterator[Any]:
+        """An MLflow run tagged with ``task`` (None with ``--no-track``)."""
+        if self.uri() is None:
+            yield None
+            return
+        from ecomml.tracking import tracked_run
+
+        with tracked_run(self.name(task), run_name=run_name, tags={"ecomml.task": task}) as run:
+            yield run
+
+
+RegisterOpt = typer.Option(None, "--register", help="Register the model in MLflow under this name.")
+
+
+def log_written(run: Any, written: Any, params: dict[str, Any]) -> None:
+    """Log a command's params, metrics, plots and output files to ``run`` (if any)."""
+    if run is None:
+        return
+    from ecomml.tracking import log_files, log_metrics, log_params
+
+    log_params({k: str(v) for k, v in params.items()})
+    log_metrics(written.metrics)
+    log_files(written.plots.values(), "plots")
+    log_files(written.files, "outputs")
+
+
 def with_groups(fn: F) -> F:
     """Expand every parameter of ``fn`` annotated with an option-group class into that
     group's options, and hand the command one group object per parameter."""
@@ -168,4 +223,4 @@ def hints_of(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-_GROUPS = (DataOptions, SparkOptions, IdOptions)
+_GROUPS = (DataOptions, SparkOptions, IdOptions, TrackOptions)

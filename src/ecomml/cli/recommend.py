@@ -14,6 +14,7 @@ from ecomml.cli._common import (
     handle_errors,
     make_progress,
 )
+from ecomml.cli._task import score_command
 from ecomml.cli.options import ID_KEY_ENV, DataOptions, IdOptions, SparkOptions, with_groups
 
 TASK = "recommend"
@@ -166,86 +167,52 @@ def predict_recommend(
     with handle_errors():
         import pandas as pd
 
-        from ecomml._validation import check_cutoff
-        from ecomml.exceptions import ConfigError, SchemaError
-        from ecomml.modelstore import is_mlflow_uri
-        from ecomml.privacy import check_model_ids, pseudonymize_frame, pseudonymize_shop
-        from ecomml.recommend.task import RecommendTask
-        from ecomml.runner import load_task_model, score, write_output
-        from ecomml.task import TaskData
+        from ecomml.privacy import pseudonymize_frame
 
-        task = RecommendTask()
-        id_key = ids.key()
-        if is_mlflow_uri(model):
-            configure_tracking()  # the CLI's store, where --register put the model
-        with make_progress() as progress:
-            bar = progress.add_task("loading model", total=4)
-            loaded = load_task_model(model, TASK)
-            rec = loaded.model
-            hashed = check_model_ids(loaded.metadata, id_key, model=model, env=ids.id_key_env)
-            spark_engine = spark.use(data)
-            if spark_engine and hashed:
-                raise ConfigError(
-                    "--engine spark scores models trained on real customer ids; this one "
-                    "knows pseudonyms only: score it with the local engine"
-                )
-            cut = check_cutoff(cutoff, name="--cutoff")
-            shop = None
-            if not spark_engine:
-                progress.update(bar, advance=1, description="loading data")
-                shop = data.shop(cut)
-                if hashed:  # the model knows customers by pseudonym only
-                    shop = pseudonymize_shop(shop, id_key)
-            who: Any = None
+        def options(key: str | None) -> dict[str, Any]:
+            who = boosts = None
             if customers is not None:
                 who = _read_table(customers, "--customers")
-                if "customer_id" not in who.columns:
-                    raise SchemaError(
-                        f"--customers {customers} needs a customer_id column; found "
-                        f"{list(who.columns)[:8]}",
-                        missing=["customer_id"],
-                        columns=list(who.columns),
-                    )
                 who = who.dropna(subset=["customer_id"]).astype({"customer_id": str})
-                if hashed:
-                    who = pseudonymize_frame(who, id_key, keep_pseudonyms=True)
-            boosts = b = None
+                if key is not None:  # the model knows customers by pseudonym only
+                    who = pseudonymize_frame(who, key, keep_pseudonyms=True)
             if boost is not None:
-                b = _read_table(boost, "--boost")
-                if not {"sku", "boost"} <= set(b.columns):
-                    raise SchemaError(
-                        f"--boost {boost} needs columns sku, boost; found {list(b.columns)[:8]}",
-                        missing=sorted({"sku", "boost"} - set(b.columns)),
-                        columns=list(b.columns),
-                    )
+                b = _read_table(boost, "--boost")  # sku, boost checked by the reader
                 boosts = b.assign(sku=b["sku"].astype(str)).set_index("sku")["boost"]
                 boosts = pd.to_numeric(boosts, errors="coerce").fillna(0.0)
-            progress.update(bar, advance=1, description="ranking")
-            if spark_engine:
-                from ecomml.spark.commands import recommend_frame
+            return {"k": k, "customers": who, "exclude_purchased": exclude_purchased,
+                    "max_per_category": max_per_category, "boost": boosts}  # fmt: skip
 
-                recs = recommend_frame(
-                    model, data.transactions, cut, k=k, events=data.events, catalog=data.catalog,
-                    calendar=data.calendar, customers=who, exclude_purchased=exclude_purchased,
-                    max_per_category=max_per_category, boost=b, master=spark.spark_master,
-                    conf=spark.spark_conf, partitions=spark.spark_partitions,
-                )  # fmt: skip
-            else:
-                recs = score(
-                    TASK, loaded, TaskData(shop, cut), k=k, customers=who,
-                    exclude_purchased=exclude_purchased, max_per_category=max_per_category,
-                    boost=boosts,
-                )  # fmt: skip
-            if id_key is not None and not hashed:
-                recs = pseudonymize_frame(recs, id_key)
-            progress.update(bar, advance=1, description="writing")
-            write_output(recs, output)
-            progress.update(bar, completed=4, description="done")
+        def on_spark(opts: dict[str, Any]) -> Any:
+            from ecomml.spark.commands import recommend_frame
+
+            return recommend_frame(
+                model, data.transactions, res_cut(), k=k, events=data.events,
+                catalog=data.catalog, calendar=data.calendar, customers=opts["customers"],
+                exclude_purchased=exclude_purchased, max_per_category=max_per_category,
+                boost=None if opts["boost"] is None else opts["boost"].reset_index(),
+                master=spark.spark_master,
+                conf=spark.spark_conf, partitions=spark.spark_partitions,
+            )  # fmt: skip
+
+        def res_cut() -> Any:
+            from ecomml._validation import check_cutoff
+
+            return check_cutoff(cutoff, name="--cutoff")
+
+        res = score_command(
+            TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
+            spark_score=on_spark, options=options,
+        )  # fmt: skip
+        recs = res.frame
         n_cold = int((recs["source"] == "popular-cold-start").sum()) // max(k, 1)
         unknown = 0
-        if shop is not None:
-            inter = task.interactions(shop, cut)
-            unknown = int((~inter["sku"].isin(set(rec.sku_index_))).sum()) if len(inter) else 0
+        if res.shop is not None:
+            from ecomml.recommend.task import RecommendTask
+
+            inter = RecommendTask().interactions(res.shop, res.cutoff)
+            known = set(res.loaded.model.sku_index_)
+            unknown = int((~inter["sku"].isin(known)).sum()) if len(inter) else 0
         console.print(
             f"{recs['customer_id'].nunique()} customers, {len(recs)} rows -> {output}"
             + (f"; {n_cold} without history got popular SKUs" if n_cold else "")

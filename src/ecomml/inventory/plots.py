@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plot_pareto_classes", "plot_abc_xyz_heatmap", "plot_inventory_traces", "plot_tradeoff"]
+__all__ = [
+    "plot_pareto_classes",
+    "plot_abc_xyz_heatmap",
+    "plot_inventory_traces",
+    "plot_tradeoff",
+    "class_figures",
+]
 
 _CLASS_COLORS = {"A": "#2ca02c", "B": "#ff7f0e", "C": "#d62728"}
 
@@ -109,3 +115,14 @@ def plot_tradeoff(curve: pd.DataFrame, *, metric: str = "fill_rate") -> Figure:
     ax.legend()
     ax.grid(alpha=0.3)
     return fig
+
+
+def class_figures(classes: pd.DataFrame, *, measure: str = "revenue") -> dict[str, Figure]:
+    """The two class pictures every inventory output comes with: ``pareto.png`` (the Pareto
+    curve with the class cut-offs) and ``abc_xyz.png`` (the ABC-XYZ matrix)."""
+    from ecomml.inventory.classify import abc_xyz_matrix
+
+    return {
+        "pareto.png": plot_pareto_classes(classes, measure=measure),
+        "abc_xyz.png": plot_abc_xyz_heatmap(abc_xyz_matrix(classes)),
+    }

@@ -137,8 +137,7 @@ class InventoryTask(Task):
         """ABC/XYZ classes by revenue and a plan (2-week lead time, weekly review, 95% fill
         rate, nothing in stock) from the forecast step's ``forecast/forecast.parquet``;
         Pareto and matrix plots."""
-        from ecomml.inventory.classify import abc_xyz_matrix
-        from ecomml.inventory.plots import plot_abc_xyz_heatmap, plot_pareto_classes
+        from ecomml.inventory.plots import class_figures
         from ecomml.plots import save_figure
 
         src = ctx.out_dir / "forecast" / "forecast.parquet"
@@ -161,11 +160,7 @@ class InventoryTask(Task):
                 out / f"{name}.parquet", frame
             )
         ctx.say("plots")
-        figs = {
-            "pareto.png": plot_pareto_classes(classes),
-            "abc_xyz.png": plot_abc_xyz_heatmap(abc_xyz_matrix(classes)),
-        }
-        for fname, fig in figs.items():
+        for fname, fig in class_figures(classes).items():
             outputs[f"plots/{self.name}/{fname}"] = save_figure(fig, plots / fname)
         s = res.summary
         metrics = {
