@@ -133,7 +133,7 @@ def save_and_log(
         say("logging to MLflow")
         run_id = log_training_run(
             TrainResult(task, model, path, dict(metrics or {})), data.shop, cutoff=data.cutoff,
-            experiment=tracking.name(task.name), run_name=run_name or f"{task.name}-{data.cutoff.date()}",
+            experiment=tracking.name(task.name), run_name=run_name,
             plots=plots, register=register, params=run_params,
         )  # fmt: skip
     return path, run_id

@@ -7,9 +7,16 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
-from ecomml.cli._task import score_command
-from ecomml.cli.options import DataOptions, IdOptions, SparkOptions, with_groups
+from ecomml.cli._common import console, handle_errors
+from ecomml.cli._task import print_frame, save_and_log, score_command, steps
+from ecomml.cli.options import (
+    DataOptions,
+    IdOptions,
+    RegisterOpt,
+    SparkOptions,
+    TrackOptions,
+    with_groups,
+)
 
 TASK = "churn"
 
@@ -17,6 +24,7 @@ TASK = "churn"
 @with_groups
 def train_churn(
     data: DataOptions,
+    tracking: TrackOptions,
     cutoff: str = typer.Option(
         ..., "--cutoff", help="Train on history before this date (exclusive)."
     ),
@@ -24,9 +32,7 @@ def train_churn(
     model_dir: Path = typer.Option(
         Path("models/churn"), "--model-dir", help="Where to save the model."
     ),
-    register: str | None = typer.Option(
-        None, "--register", help="Register the model in MLflow under this name."
-    ),
+    register: str | None = RegisterOpt,
     btyd: str = typer.Option("auto", "--btyd", help="auto, bgnbd or mbgnbd."),
     step: int = typer.Option(30, "--step", help="Days between stacked training cutoffs."),
     max_cutoffs: int = typer.Option(12, "--max-cutoffs", help="Most training cutoffs to stack."),
@@ -37,50 +43,35 @@ def train_churn(
     out: Path = typer.Option(
         Path("ecomml-output"), "--out", help="Folder for the evaluation plots."
     ),
-    no_track: bool = typer.Option(False, "--no-track", help="Do not log to MLflow."),
 ) -> None:
     """Fit BG/NBD, Gamma-Gamma and (when earlier label windows are complete) the LightGBM
     churn classifier on the history before --cutoff."""
     with handle_errors():
         from ecomml._validation import check_cutoff
         from ecomml.churn.task import ChurnTask
-        from ecomml.plots import save_figure
-        from ecomml.runner import log_training_run, save_task_model
         from ecomml.task import TaskData
 
         task = ChurnTask()
         cut = check_cutoff(cutoff, name="--cutoff")
         params = {"horizon": horizon, "btyd": btyd, "step": step, "max_cutoffs": max_cutoffs,
                   "repurchase_days": repurchase_days, "discount_rate": discount_rate}  # fmt: skip
-        uri = None if no_track else configure_tracking()
-        with make_progress() as bar:
-            say = bar.add_task("reading data", total=None)
-            shop = data.shop(cut)
-            td = TaskData(shop, cut)
-            model = task.fit(td, params=params, progress=lambda m: bar.update(say, description=m))
-            bar.update(say, description="scoring the training cutoff")
-            figs = task.figures(model, td)
-            plots = {n: save_figure(f, out / "plots" / TASK / n) for n, f in figs.items()}
-            metrics = task.holdout_metrics(model)
-            saved = save_task_model(task, model, model_dir, td, params=params, metrics=metrics)
-            run_id = None
-            if uri is not None:
-                from ecomml.runner import TrainResult
-
-                bar.update(say, description="logging to MLflow")
-                res = TrainResult(task, model, saved, metrics)
-                run_id = log_training_run(
-                    res, shop, cutoff=cut, experiment="ecomml-churn",
-                    run_name=f"churn-{cut.date()}", plots=plots, register=register,
-                    params={"btyd.kind": model.btyd_kind_, **{
-                        f"btyd.{k}": v for k, v in model.btyd_model_.params_.items()},
-                        "training_cutoffs": len(model.training_cutoffs_)},
-                )  # fmt: skip
+        with steps("reading data") as say:
+            td = TaskData(data.shop(cut), cut)
+            model = task.fit(td, params=params, progress=say)
+            say("scoring the training cutoff")
+            saved, run_id = save_and_log(
+                task, model, td, model_dir=model_dir, tracking=tracking, params=params,
+                metrics=task.holdout_metrics(model), figures=task.figures(model, td),
+                plots_dir=out / "plots" / TASK, register=register, say=say, run_name=f"churn-{cut.date()}",
+                run_params={"btyd.kind": model.btyd_kind_, **{
+                    f"btyd.{k}": v for k, v in model.btyd_model_.params_.items()},
+                    "training_cutoffs": len(model.training_cutoffs_)},
+            )  # fmt: skip
         for line in task.describe(model):
             console.print(line, soft_wrap=True)
         console.print(f"model saved to {saved}", soft_wrap=True)
         if run_id:
-            console.print(f"MLflow run {run_id} in {uri}", soft_wrap=True)
+            console.print(f"MLflow run {run_id} in {tracking.uri()}", soft_wrap=True)
 
 
 @with_groups
@@ -139,35 +130,20 @@ def backtest_churn(
     """Refit the churn model at rolling fold cutoffs and compare it (and BG/NBD alone) with
     what happened in the following --horizon days."""
     with handle_errors():
-        from rich.table import Table
-
         from ecomml._validation import check_cutoff
         from ecomml.churn.backtest import backtest_churn as _backtest
-        from ecomml.exceptions import ConfigError
-        from ecomml.runner import OUTPUT_SUFFIXES, write_output
+        from ecomml.runner import check_output_name, write_output
 
         cut = check_cutoff(cutoff, name="--cutoff")
-        if output is not None and output.suffix.lower() not in OUTPUT_SUFFIXES:
-            raise ConfigError(f"--output {output}: use a .csv or .parquet file name")
-        with make_progress() as bar:
-            say = bar.add_task("reading data", total=None)
+        check_output_name(output)
+        with steps("reading data") as say:
             shop = data.shop(cut)
-            res = _backtest(
-                shop, cutoff=cut, horizon=horizon, folds=folds, step=fold_step,
-                progress=lambda msg: bar.update(say, description=msg),
-            )  # fmt: skip
-        table = Table(title=f"churn backtest, {horizon}-day horizon")
-        cols = ("cutoff", "model", "customers", "roc_auc", "pr_auc", "brier", "lift_top_decile",
-                "base_rate", "mean_predicted")  # fmt: skip
-        for col in cols:
-            table.add_column(col, justify="left" if col in ("cutoff", "model") else "right")
-        for r in res.itertuples(index=False):
-            table.add_row(
-                str(r.cutoff.date()), r.model, f"{r.customers:,}", f"{r.roc_auc:.3f}",
-                f"{r.pr_auc:.3f}", f"{r.brier:.3f}", f"{r.lift_top_decile:.2f}",
-                f"{r.base_rate:.3f}", f"{r.mean_predicted:.3f}",
-            )  # fmt: skip
-        console.print(table)
+            res = _backtest(shop, cutoff=cut, horizon=horizon, folds=folds, step=fold_step,
+                            progress=say)  # fmt: skip
+        fmt = {"cutoff": "{:%Y-%m-%d}", "model": "{}", "customers": "{:,}", "roc_auc": "{:.3f}",
+               "pr_auc": "{:.3f}", "brier": "{:.3f}", "lift_top_decile": "{:.2f}",
+               "base_rate": "{:.3f}", "mean_predicted": "{:.3f}"}  # fmt: skip
+        print_frame(res, f"churn backtest, {horizon}-day horizon", fmt, left=("cutoff", "model"))
         if output is not None:
             write_output(res, output)
             console.print(f"metrics written to {output}", soft_wrap=True)

@@ -7,17 +7,15 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
-from ecomml.cli._task import score_command
-from ecomml.cli.options import DataOptions, SparkOptions, with_groups
+from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._task import save_and_log, score_command, steps
+from ecomml.cli.options import DataOptions, RegisterOpt, SparkOptions, TrackOptions, with_groups
 
 TASK = "forecast"
 MODEL_HELP = "Model: lgbm (global LightGBM), auto (best per demand pattern), or a baseline: " "naive, snaive, ma, ets, croston, sba, tsb."  # fmt: skip
 CutoffOpt = typer.Option(..., "--cutoff", help="Learn from rows with ts < cutoff (exclusive).")
 FreqOpt = typer.Option("W", "--freq", help="W (weeks starting Monday) or D (days).")
 HorizonOpt = typer.Option(8, "--horizon", help="Periods to forecast: 1-8 weeks or 1-56 days.")
-NoTrackOpt = typer.Option(False, "--no-track", help="Do not log to MLflow.")
-ExperimentOpt = typer.Option("ecomml-forecast", "--experiment", help="MLflow experiment.")
 
 
 def _metrics_table(metrics: Any, title: str) -> Any:
@@ -73,13 +71,12 @@ def register(*, train: typer.Typer, predict: typer.Typer, backtest: typer.Typer)
 def train_forecast(
     data: DataOptions,
     spark: SparkOptions,
+    tracking: TrackOptions,
     cutoff: str = CutoffOpt,
     freq: str = FreqOpt,
     horizon: int = HorizonOpt,
     model_dir: Path = typer.Option(Path("models/forecast"), "--model-dir", help="Model folder."),
-    register_name: str | None = typer.Option(
-        None, "--register", help="Register the model in MLflow under this name."
-    ),
+    register_name: str | None = RegisterOpt,
     model: str = typer.Option("lgbm", "--model", help=MODEL_HELP),
     strategy: str = typer.Option("direct", "--strategy", help="direct or recursive (lgbm)."),
     validate_folds: int = typer.Option(
@@ -88,8 +85,6 @@ def train_forecast(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="Where PNG plots go (default: <model-dir>-plots)."
     ),
-    no_track: bool = NoTrackOpt,
-    experiment: str = ExperimentOpt,
     partition_by: str | None = typer.Option(
         None,
         "--partition-by",
@@ -102,11 +97,9 @@ def train_forecast(
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.task import ForecastTask, backtest_figures, shop_panel
-        from ecomml.plots import save_figure
-        from ecomml.runner import TrainResult, log_training_run, save_task_model
         from ecomml.task import TaskData
 
-        if register_name and no_track:
+        if register_name and not tracking.track:
             raise ConfigError("--register needs MLflow tracking; drop --no-track")
         task = ForecastTask()
         f = freq.upper()
@@ -128,69 +121,54 @@ def train_forecast(
                 "COLUMN (e.g. category); one global model trains with the local engine"
             )
         cut = check_cutoff(cutoff)
-        track = not no_track
-        if track:
-            configure_tracking()
-        with make_progress() as progress:
-            bar = progress.add_task("loading data", total=4)
-            metrics: dict[str, float] = {}
-            bt = panel = None
+        metrics: dict[str, float] = {}
+        bt = None
+        figures = {}
+        with steps("loading data") as say:
             if spark_engine:
-                from ecomml.data.shop import ShopData
+                from ecomml.features.store import FeatureStore
                 from ecomml.spark.commands import train_forecast_frame
 
-                progress.update(bar, description=f"fitting {model} per {partition_by} on Spark")
+                say(f"fitting {model} per {partition_by} on Spark")
                 est, window, n_skus = train_forecast_frame(
                     data.transactions, cut, catalog=data.catalog, calendar=data.calendar,
                     est=est, master=spark.spark_master, conf=spark.spark_conf,
                 )  # fmt: skip
-                from ecomml.features.store import FeatureStore
-
-                shop = ShopData(transactions=_window_frame(window), source=str(data.transactions))
                 # the view definitions only, for the model's feature hashes
-                td = TaskData(shop, cut, FeatureStore())
+                td = TaskData(_window_shop(window, data.transactions), cut, FeatureStore())
             else:
-                shop = data.shop(cut, required=False)
-                td = TaskData(shop, cut)
-                progress.update(bar, advance=1, description="validation backtest")
+                td = TaskData(data.shop(cut, required=False), cut)
                 if validate_folds > 0:
+                    say("validation backtest")
                     bt, panel = task.backtest(td, folds=validate_folds, estimator=est)
                     metrics = _flat(bt.summary(), "val.")
-                progress.update(bar, advance=1, description=f"fitting {model}")
-                panel, _ = shop_panel(shop, cut, f, store=td.store)
-                est.fit(panel, **task.fit_kwargs(est, shop))
-            progress.update(bar, advance=1, description="saving")
-            path = save_task_model(
-                task, est, model_dir, td, params={**params, "partition_by": partition_by},
-                metrics=metrics,
-            )  # fmt: skip
-            plots: dict[str, Path] = {}
-            if bt is not None:
-                pdir = plots_dir or model_dir.with_name(model_dir.name + "-plots")
-                plots = {
-                    k: save_figure(fig, pdir / k) for k, fig in backtest_figures(bt, panel).items()
-                }
-            run_id = None
-            if track:
-                run_id = log_training_run(
-                    TrainResult(task, est, path, metrics), shop, cutoff=cut,
-                    experiment=experiment, run_name=f"train-{model}", plots=plots,
-                    register=register_name,
-                    params={"freq": f, "horizon": horizon, "model": model, "strategy": strategy,
+                    figures = backtest_figures(bt, panel)
+                say(f"fitting {model}")
+                panel, _ = shop_panel(td.shop, cut, f, store=td.store)
+                est.fit(panel, **task.fit_kwargs(est, td.shop))
+            path, run_id = save_and_log(
+                task, est, td, model_dir=model_dir, tracking=tracking,
+                params={**params, "partition_by": partition_by}, metrics=metrics,
+                figures=figures, plots_dir=plots_dir or model_dir.with_name(model_dir.name + "-plots"),
+                run_name=f"train-{model}", register=register_name, say=say,
+                run_params={"freq": f, "horizon": horizon, "model": model, "strategy": strategy,
                             "validate_folds": validate_folds if not spark_engine else 0,
                             "partition_by": partition_by or "", "engine": spark.engine},
-                )  # fmt: skip
-            progress.update(bar, advance=1, description="done")
+            )  # fmt: skip
         if bt is not None:
             console.print(_metrics_table(bt.summary(), "validation (mean over folds)"))
         console.print(f"model saved to {path}" + (f" (MLflow run {run_id})" if run_id else ""))
 
 
-def _window_frame(window: tuple[Any, Any]) -> Any:
-    """A two-row stand-in for the transactions a Spark job trained on (its time window)."""
+def _window_shop(window: tuple[Any, Any], source: Any) -> Any:
+    """A stand-in shop holding only the time window a Spark job trained on."""
     import pandas as pd
 
-    return pd.DataFrame({"ts": pd.to_datetime(list(window))})
+    from ecomml.data.shop import ShopData
+
+    return ShopData(
+        transactions=pd.DataFrame({"ts": pd.to_datetime(list(window))}), source=str(source)
+    )
 
 
 @with_groups
@@ -248,6 +226,7 @@ def predict_forecast(
 @with_groups
 def backtest_forecast(
     data: DataOptions,
+    tracking: TrackOptions,
     cutoff: str = CutoffOpt,
     freq: str = FreqOpt,
     horizon: int = HorizonOpt,
@@ -264,14 +243,10 @@ def backtest_forecast(
     plots_dir: Path = typer.Option(
         Path("reports/forecast-backtest"), "--plots-dir", help="PNG plots folder."
     ),
-    no_track: bool = NoTrackOpt,
-    experiment: str = ExperimentOpt,
 ) -> None:
     """Rolling-origin backtest on the history before --cutoff: --folds origins, each
     refit on the periods before it and scored on the next --horizon periods."""
     with handle_errors():
-        import contextlib
-
         import pandas as pd
 
         from ecomml._validation import check_cutoff
@@ -283,15 +258,10 @@ def backtest_forecast(
         f = freq.upper()
         names = [m.strip() for m in models.split(",") if m.strip()]
         ests = {m: task.make_model({"model": m, "freq": f, "horizon": horizon}) for m in names}
-        track = not no_track
+        track = tracking.track
         cut = check_cutoff(cutoff)
         td = TaskData(data.shop(cut, required=False), cut)
-        run_ctx: Any = contextlib.nullcontext()
-        if track:
-            from ecomml.tracking import tracked_run
-
-            configure_tracking()
-            run_ctx = tracked_run(experiment, run_name="backtest", tags={"ecomml.task": TASK})
+        run_ctx = tracking.run(TASK, "backtest")
         rows = []
         with run_ctx, make_progress() as progress:
             bar = progress.add_task("backtest", total=len(ests) * folds)
@@ -304,9 +274,9 @@ def backtest_forecast(
                 summ = bt.summary()
                 rows.append(summ.assign(model=name, seconds=sum(bt.seconds.values())))
                 if track:
-                    import mlflow
+                    from ecomml.tracking import log_metrics
 
-                    mlflow.log_metrics(_flat(summ, f"{name}."))
+                    log_metrics(_flat(summ, f"{name}."))
                 if name == names[0]:
                     _save_plots(bt, panel, plots_dir, track)
             if track:

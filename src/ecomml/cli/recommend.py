@@ -7,15 +7,16 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import (
-    configure_tracking,
-    console,
-    err_console,
-    handle_errors,
-    make_progress,
+from ecomml.cli._common import console, err_console, handle_errors
+from ecomml.cli._task import save_and_log, score_command, steps
+from ecomml.cli.options import (
+    DataOptions,
+    IdOptions,
+    RegisterOpt,
+    SparkOptions,
+    TrackOptions,
+    with_groups,
 )
-from ecomml.cli._task import score_command
-from ecomml.cli.options import ID_KEY_ENV, DataOptions, IdOptions, SparkOptions, with_groups
 
 TASK = "recommend"
 
@@ -33,9 +34,11 @@ def _read_table(path: Path, what: str) -> Any:
 @with_groups
 def train_recommend(
     data: DataOptions,
+    tracking: TrackOptions,
+    ids: IdOptions,
     cutoff: str = typer.Option(..., "--cutoff", help="Train on ts < cutoff."),
     model_dir: Path = typer.Option(Path("models/recommend"), "--model-dir", help="Model folder."),
-    register: str | None = typer.Option(None, "--register", help="Register in MLflow as NAME."),
+    register: str | None = RegisterOpt,
     generators: str = typer.Option(
         "buy-again,recent-popular,item-bm25,ease",
         "--generators",
@@ -58,39 +61,26 @@ def train_recommend(
     use_store: bool = typer.Option(
         True, "--store/--no-store", help="Use feature-store views as ranker features."
     ),
-    track: bool = typer.Option(True, "--track/--no-track", help="Log an MLflow run."),
-    experiment: str = typer.Option("ecomml-recommend", "--experiment", help="MLflow experiment."),
-    hash_ids: bool = typer.Option(
-        False,
-        "--hash-ids",
-        help=f"Train on pseudonymised customer ids (key from ${ID_KEY_ENV}): the model folder "
-        "and its MLflow copy then hold no raw ids; predict with --hash-ids and the same key.",
-    ),
-    id_key_env: str = typer.Option(
-        ID_KEY_ENV, "--id-key-env", help="Environment variable holding the pseudonym key."
-    ),
 ) -> None:
-    """Train the recommender (generators + LambdaRank re-ranker) on purchases before --cutoff."""
-    with handle_errors():
-        import pandas as pd
+    """Train the recommender (generators + LambdaRank re-ranker) on purchases before --cutoff.
 
+    With --hash-ids the model folder and its MLflow copy hold pseudonyms, no raw ids:
+    predict with --hash-ids and the same key."""
+    with handle_errors():
         from ecomml._io import atomic_write_json
         from ecomml._validation import check_cutoff
         from ecomml.exceptions import DataQualityError
-        from ecomml.plots import save_figure
         from ecomml.privacy import pseudonymize_shop
         from ecomml.recommend.task import RecommendTask
-        from ecomml.runner import TrainResult, log_training_run, save_task_model
         from ecomml.task import TaskData
 
         task = RecommendTask()
-        id_key = IdOptions(hash_ids, id_key_env).key()
+        id_key = ids.key()
         gens = tuple(g.strip() for g in generators.split(",") if g.strip())
         params: dict[str, Any] = {"generators": gens, "n_candidates": n_candidates,
                                   "n_estimators": n_estimators, "horizon_days": horizon_days,
                                   "use_store": use_store}  # fmt: skip
-        with make_progress() as progress:
-            bar = progress.add_task("loading data", total=5)
+        with steps("loading data") as say:
             cut = check_cutoff(cutoff, name="--cutoff")
             shop = data.shop(cut)
             if id_key is not None:  # the model will know customers by pseudonym only
@@ -103,38 +93,29 @@ def train_recommend(
                 )
             td = TaskData(shop, cut)
             metrics: dict[str, float] = {}
-            plots: dict[str, Path] = {}
+            figures = {}
             if eval_days > 0:
                 try:
-                    progress.update(bar, advance=1, description="validating on a holdout")
-                    ev, fig = task.holdout(td, days=eval_days, params=params, new_items=True)
-                    metrics = {f"val_{k}": v for k, v in ev.items()}
-                    plots["metrics_at_k"] = save_figure(fig, report_dir / "metrics_at_k.png")
+                    say("validating on a holdout")
+                    ev, figures["metrics_at_k.png"] = task.holdout(
+                        td, days=eval_days, params=params, new_items=True
+                    )
+                    # MLflow names may not contain "@"
+                    metrics = {f"val_{k}".replace("@", "_at_"): v for k, v in ev.items()}
                 except DataQualityError as err:
                     err_console.print(f"[yellow]validation skipped: {err}[/yellow]")
-            # MLflow names may not contain "@"
-            metrics = {k.replace("@", "_at_"): v for k, v in metrics.items()}
-            progress.update(bar, advance=1, description="fitting generators and ranker")
+            say("fitting generators and ranker")
             model = task.fit(td, params=params)
-            progress.update(bar, advance=1, description="saving the model")
-            path = save_task_model(task, model, model_dir, td, params=params, metrics=metrics)
+            train_stats = {f"train.{k}": v for k, v in model.train_stats_.items()
+                           if isinstance(v, (int, float))}  # fmt: skip
+            path, run_id = save_and_log(
+                task, model, td, model_dir=model_dir, tracking=tracking, params=params,
+                metrics={**metrics, **train_stats}, figures=figures, plots_dir=report_dir,
+                register=register, say=say,
+                run_params={"eval_days": eval_days, "use_store": use_store, "hash_ids": ids.hash_ids},
+            )  # fmt: skip
             atomic_write_json(report_dir / "metrics.json", metrics)
-            run_id = None
-            if track:
-                progress.update(bar, advance=1, description="logging to MLflow")
-                configure_tracking()
-                result = TrainResult(task, model, path, {
-                    **{k: v for k, v in metrics.items() if pd.notna(v)},
-                    **{f"train.{k}": v for k, v in model.train_stats_.items()
-                       if isinstance(v, (int, float))},
-                })  # fmt: skip
-                run_id = log_training_run(
-                    result, shop, cutoff=cut, experiment=experiment, plots=plots,
-                    register=register,
-                    params={"eval_days": eval_days, "use_store": use_store, "hash_ids": hash_ids},
-                )  # fmt: skip
-            progress.update(bar, completed=5, description="done")
-        console.print(f"model saved to {model_dir}" + (f" (MLflow run {run_id})" if run_id else ""))
+        console.print(f"model saved to {path}" + (f" (MLflow run {run_id})" if run_id else ""))
         for key in ("val_ndcg_at_20", "val_recall_at_20", "val_buyagain_ndcg_at_20",
                     "val_new_ndcg_at_20"):  # fmt: skip
             if key in metrics:
