@@ -14,7 +14,7 @@ Adding a task: subclass :class:`Task` in ``<domain>/task.py`` and add one line t
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
 __all__ = ["Task", "TaskData", "Evaluation", "StepContext", "StepResult", "Say", "quiet"]
+
+#: MLflow column type (``output_types``) -> the pandas dtype of a scored column
+_PANDAS_TYPES: dict[str, str] = {
+    "string": "object",
+    "double": "float64",
+    "float": "float64",
+    "long": "int64",
+    "integer": "int64",
+    "boolean": "bool",
+    "datetime": "datetime64[ns]",
+}
 
 #: A progress callback: ``say("fitting the ranker")``.
 Say = Callable[[str], None]
@@ -122,6 +133,7 @@ class Task(abc.ABC):
 
     - ``name``: the task's name on the command line, in configs and in model metadata;
     - ``output_columns``: the declared output schema of :meth:`score` (in order);
+    - ``extra_columns``: the columns :meth:`score` adds after them on request;
     - ``metrics``: the metrics :meth:`evaluate` reports, the first one ranks runs;
     - ``params``: task options (outside the model's own parameters) and their defaults;
     - ``models``: the model names a config may choose;
@@ -135,6 +147,7 @@ class Task(abc.ABC):
     name: ClassVar[str]
     title: ClassVar[str] = ""
     output_columns: ClassVar[tuple[str, ...]] = ()
+    extra_columns: ClassVar[tuple[str, ...]] = ()
     metrics: ClassVar[tuple[str, ...]] = ()
     params: ClassVar[Mapping[str, Any]] = {}
     models: ClassVar[tuple[str, ...]] = ()
@@ -277,6 +290,13 @@ class Task(abc.ABC):
             if self.serving_params
             else None,
         )
+
+    def output_dtypes(self, columns: Iterable[str] | None = None) -> dict[str, np.dtype[Any]]:
+        """pandas dtypes of output ``columns`` (default: ``output_columns`` then
+        ``extra_columns``) from ``output_types``: what an engine that collects scored
+        partitions declares for them."""
+        cols = [*self.output_columns, *self.extra_columns] if columns is None else columns
+        return {c: np.dtype(_PANDAS_TYPES[self.output_types.get(c, "double")]) for c in cols}
 
     def check_output(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Refuse a scored table that lacks a declared output column."""

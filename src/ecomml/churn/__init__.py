@@ -13,7 +13,19 @@ from ecomml.churn.labels import (
     repurchase_labels,
     rfm_summary,
 )
-from ecomml.churn.model import SCORED_COLUMNS, ChurnModel, btyd_features, hash_ids
+from ecomml.churn.model import (
+    EXTRA_COLUMNS,
+    SCORED_COLUMNS,
+    ChurnModel,
+    btyd_features,
+    hash_ids,
+)
+from ecomml.churn.population import (
+    PopulationCuts,
+    apply_population_cuts,
+    population_cuts,
+    query_population_cuts,
+)
 from ecomml.churn.task import ChurnTask
 from ecomml.churn.tiers import (
     SegmentRules,
@@ -32,6 +44,11 @@ __all__ = [
     "ChurnModel",
     "ChurnTask",
     "SCORED_COLUMNS",
+    "EXTRA_COLUMNS",
+    "PopulationCuts",
+    "population_cuts",
+    "query_population_cuts",
+    "apply_population_cuts",
     "btyd_features",
     "hash_ids",
     "purchase_days",

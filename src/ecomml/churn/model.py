@@ -28,14 +28,13 @@ from ecomml.churn.labels import (
     repurchase_labels,
     rfm_summary,
 )
-from ecomml.churn.tiers import (
-    SegmentRules,
-    TierRules,
-    lifecycle_segments,
-    member_tiers,
-    next_actions,
-    rfm_scores,
+from ecomml.churn.population import (
+    POPULATION_COLUMNS,
+    PopulationCuts,
+    apply_population_cuts,
+    population_cuts,
 )
+from ecomml.churn.tiers import SegmentRules, TierRules, lifecycle_segments
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.metrics.classification import classification_report
@@ -43,7 +42,14 @@ from ecomml.metrics.classification import classification_report
 if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
-__all__ = ["ChurnModel", "SCORED_COLUMNS", "hash_ids", "btyd_features"]
+__all__ = [
+    "ChurnModel",
+    "SCORED_COLUMNS",
+    "EXTRA_COLUMNS",
+    "CUSTOMER_COLUMNS",
+    "hash_ids",
+    "btyd_features",
+]
 
 SCORED_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -56,6 +62,23 @@ SCORED_COLUMNS: tuple[str, ...] = (
     "segment",
     "reasons",
     "action",
+)
+#: columns ``extra_columns=True`` (``ecomml predict churn --extra-columns``) adds after
+#: :data:`SCORED_COLUMNS`
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "p_alive",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_score",
+    "recency_days",
+    "frequency",
+    "monetary",
+)
+#: what :meth:`ChurnModel.score_customers` returns: the scored columns that depend on one
+#: customer's rows and the model only
+CUSTOMER_COLUMNS: tuple[str, ...] = tuple(
+    c for c in (*SCORED_COLUMNS, *EXTRA_COLUMNS) if c not in POPULATION_COLUMNS
 )
 
 
@@ -410,8 +433,24 @@ class ChurnModel(EcommlEstimator):
         cutoff: Any,
     ) -> pd.DataFrame:
         """The scored list for customers with a purchase before ``cutoff``, sorted by
-        ``value_at_risk`` (descending); columns :data:`SCORED_COLUMNS` plus
-        ``p_alive, r_score, f_score, m_score, recency_days, frequency, monetary``."""
+        ``value_at_risk`` (descending); columns :data:`SCORED_COLUMNS` then
+        :data:`EXTRA_COLUMNS`.
+
+        The two steps, :meth:`score_customers` then :meth:`score_population` with the
+        cuts of the customers scored; a distributed scorer runs the first per partition
+        and gives the second the cuts of all partitions.
+        """
+        return self.score_population(self.score_customers(transactions, store, cutoff=cutoff))
+
+    def score_customers(
+        self,
+        transactions: pd.DataFrame,
+        store: FeatureStore,
+        *,
+        cutoff: Any,
+    ) -> pd.DataFrame:
+        """What each customer's own history and the model give: :data:`CUSTOMER_COLUMNS`,
+        one row per customer with a purchase before ``cutoff`` (no order)."""
         check_fitted(self, ["btyd_model_"])
         cut = check_cutoff(cutoff)
         days = purchase_days(transactions)
@@ -450,17 +489,9 @@ class ChurnModel(EcommlEstimator):
         if self.repurchase_classifier_ is not None and first.any():
             Xf = self._xcols(frame.loc[first])
             p_rep[first] = self.repurchase_classifier_.predict_proba(Xf)[:, 1]
-        rfm = pd.DataFrame(
-            {
-                "recency_days": frame["customer_rfm__recency_days"].to_numpy("float64"),
-                "frequency": frame["customer_rfm__frequency"].to_numpy("float64"),
-                "monetary": frame["customer_rfm__monetary"].to_numpy("float64"),
-            }
-        )
-        scores = rfm_scores(rfm)
-        tier = member_tiers(scores, monetary=rfm["monetary"], rules=self.tier_rules)
+        recency = frame["customer_rfm__recency_days"].to_numpy("float64")
         seg = lifecycle_segments(
-            rfm["recency_days"],
+            recency,
             n_days,
             frame["customer_rfm__tenure_days"].to_numpy("float64"),
             p_churn=p_churn,
@@ -475,15 +506,25 @@ class ChurnModel(EcommlEstimator):
                 "expected_purchases": frame["btyd__expected_purchases"].to_numpy("float64"),
                 "expected_value": ev,
                 "value_at_risk": p_churn * ev,
-                "tier": tier.to_numpy(),
                 "segment": seg,
                 "reasons": reasons,
+                "p_alive": frame["btyd__p_alive"].to_numpy("float64"),
+                "recency_days": recency,
+                "frequency": frame["customer_rfm__frequency"].to_numpy("float64"),
+                "monetary": frame["customer_rfm__monetary"].to_numpy("float64"),
             }
         )
-        out["action"] = next_actions(out)
-        out["p_alive"] = frame["btyd__p_alive"].to_numpy("float64")
-        out = pd.concat([out, scores.reset_index(drop=True), rfm], axis=1)
-        out = out.sort_values(
+        return out[list(CUSTOMER_COLUMNS)]
+
+    def score_population(
+        self, customers: pd.DataFrame, cuts: PopulationCuts | None = None
+    ) -> pd.DataFrame:
+        """The scored list from :meth:`score_customers` rows: the RFM scores, tier and
+        action from ``cuts`` (default: the cuts of ``customers`` themselves), sorted by
+        ``value_at_risk`` (descending) then ``customer_id``."""
+        cuts = population_cuts(customers) if cuts is None else cuts
+        out = apply_population_cuts(customers, cuts, tier_rules=self.tier_rules)
+        out = out[[*SCORED_COLUMNS, *EXTRA_COLUMNS]].sort_values(
             ["value_at_risk", "customer_id"], ascending=[False, True], kind="mergesort"
         )
         return out.reset_index(drop=True)

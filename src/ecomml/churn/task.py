@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._io import atomic_write_json, atomic_write_table
-from ecomml.churn.model import SCORED_COLUMNS, ChurnModel
+from ecomml.churn.model import EXTRA_COLUMNS, SCORED_COLUMNS, ChurnModel
 from ecomml.exceptions import ConfigError, ModelLoadError
 from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
 
@@ -42,6 +42,8 @@ class ChurnTask(Task):
     name: ClassVar[str] = "churn"
     title: ClassVar[str] = "churn, repurchase and customer value"
     output_columns: ClassVar[tuple[str, ...]] = SCORED_COLUMNS
+    #: what ``score(..., extra_columns=True)`` adds after ``output_columns``
+    extra_columns: ClassVar[tuple[str, ...]] = EXTRA_COLUMNS
     metrics: ClassVar[tuple[str, ...]] = _FOLD_METRICS
     params: ClassVar[Mapping[str, Any]] = {"horizon": 90}
     models: ClassVar[tuple[str, ...]] = ("churn",)
@@ -51,9 +53,10 @@ class ChurnTask(Task):
         ("ts", "datetime"), ("quantity", "double"), ("price", "double"),
     )  # fmt: skip
     serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (("cutoff", "string", None),)
-    output_types: ClassVar[Mapping[str, str]] = dict.fromkeys(
-        ("customer_id", "tier", "segment", "reasons", "action"), "string"
-    )
+    output_types: ClassVar[Mapping[str, str]] = {
+        **dict.fromkeys(("customer_id", "tier", "segment", "reasons", "action"), "string"),
+        **dict.fromkeys(("r_score", "f_score", "m_score", "rfm_score"), "long"),
+    }
 
     def views(self, model: Any) -> list[str]:
         return list(model.views_)
@@ -139,7 +142,7 @@ class ChurnTask(Task):
                 "(customer_id, sku, ts, event) covering the history before --cutoff"
             )
         scored = model.score(data.shop.transactions, data.store, cutoff=data.cutoff)
-        cols = list(scored.columns) if extra_columns else list(SCORED_COLUMNS)
+        cols = [*SCORED_COLUMNS, *(EXTRA_COLUMNS if extra_columns else ())]
         return self.check_output(scored[cols])
 
     def check_model(self, model: Any) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "TierRules",
     "SegmentRules",
     "rfm_scores",
+    "quantile_scores",
     "member_tiers",
     "lifecycle_segments",
     "next_actions",
@@ -84,7 +85,9 @@ class SegmentRules:
             )
 
 
-def _score(values: pd.Series, bins: int, higher_is_better: bool) -> np.ndarray:
+def quantile_scores(values: pd.Series, bins: int, higher_is_better: bool) -> np.ndarray:
+    """Scores 1..``bins`` from the values' average ranks as a share of all values (ties
+    share a score; a missing value counts as the median)."""
     v = values.astype("float64").fillna(values.median() if values.notna().any() else 0.0)
     ranks = v.rank(method="average", pct=True).to_numpy()
     if not higher_is_better:
@@ -133,7 +136,7 @@ def rfm_scores(
                 )
             out[f"{key[0]}_score"] = _fixed(rfm[col], thr[key], better)
         else:
-            out[f"{key[0]}_score"] = _score(rfm[col], bins, better)
+            out[f"{key[0]}_score"] = quantile_scores(rfm[col], bins, better)
     out["rfm_score"] = out["r_score"] + out["f_score"] + out["m_score"]
     return out
 

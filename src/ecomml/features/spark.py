@@ -111,6 +111,10 @@ class SparkEngine(Engine):
         active session, else ``local[2]``). Its time zone is set to UTC.
     csv_options : dict or None
         Extra options for CSV sources (default: ``header=true``, ``inferSchema=true``).
+    session_defaults : bool
+        Set :data:`~ecomml.features.spark_session.SESSION_DEFAULTS` (UTC time zone, Arrow)
+        on the session. False leaves a caller's session as it is, for queries that read
+        no timestamps (a job already holding Spark DataFrames of that session).
 
     Examples
     --------
@@ -132,11 +136,13 @@ class SparkEngine(Engine):
         spark: SparkSession | None = None,
         *,
         csv_options: dict[str, str] | None = None,
+        session_defaults: bool = True,
     ) -> None:
         from ecomml.features.spark_session import apply_session_defaults, get_spark_session
 
         self.spark = spark if spark is not None else get_spark_session()
-        apply_session_defaults(self.spark)
+        if session_defaults:
+            apply_session_defaults(self.spark)
         self.csv_options = {"header": "true", "inferSchema": "true", **(csv_options or {})}
         # Temp views are per session, and several engines (stores) may share one session:
         # this engine's relations get a private prefix, applied when its SQL is translated.
