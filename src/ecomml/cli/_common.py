@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -18,8 +19,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from ecomml.exceptions import EcommlError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "console",
@@ -30,6 +35,8 @@ __all__ = [
     "default_tracking_uri",
     "configure_tracking",
     "parse_map",
+    "print_frame",
+    "print_pairs",
 ]
 
 # Piped or redirected output (CI logs, `> report.txt`) would be cut at 80 columns: give
@@ -145,3 +152,26 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
             src, dst = (s.strip() for s in part.split("=", 1))
             mapping[src] = dst
     return mapping
+
+
+def print_frame(
+    frame: pd.DataFrame, title: str, formats: Mapping[str, str], *, left: tuple[str, ...] = ()
+) -> None:
+    """Print the ``formats`` columns of ``frame`` as a table (``{:.3f}``-style formats;
+    ``left`` columns are left-aligned)."""
+    table = Table(title=title)
+    for col in formats:
+        table.add_column(col, justify="left" if col in left else "right", no_wrap=True)
+    for row in frame[list(formats)].itertuples(index=False):
+        table.add_row(*(fmt.format(v) for fmt, v in zip(formats.values(), row, strict=True)))
+    console.print(table)
+
+
+def print_pairs(title: str, rows: Iterable[tuple[str, str]]) -> None:
+    """Print ``(what, value)`` rows as a two-column table."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    for what, value in rows:
+        table.add_row(what, value)
+    console.print(table)

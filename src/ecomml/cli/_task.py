@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from ecomml.cli._common import console, make_progress
+from ecomml.cli._common import make_progress
 from ecomml.cli.options import ID_KEY_ENV, DataOptions, IdOptions, SparkOptions, TrackOptions
 
-__all__ = ["steps", "Scored", "score_command", "save_and_log", "print_frame"]
+__all__ = ["steps", "Scored", "score_command", "save_and_log"]
 
 
 @contextmanager
@@ -137,18 +137,3 @@ def save_and_log(
             plots=plots, register=register, params=run_params,
         )  # fmt: skip
     return path, run_id
-
-
-def print_frame(
-    frame: pd.DataFrame, title: str, formats: Mapping[str, str], *, left: tuple[str, ...] = ()
-) -> None:
-    """Print the ``formats`` columns of ``frame`` as a table (``{:.3f}``-style formats;
-    ``left`` columns are left-aligned)."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in formats:
-        table.add_column(col, justify="left" if col in left else "right", no_wrap=True)
-    for row in frame[list(formats)].itertuples(index=False):
-        table.add_row(*(fmt.format(v) for fmt, v in zip(formats.values(), row, strict=True)))
-    console.print(table)

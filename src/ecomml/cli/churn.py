@@ -7,8 +7,8 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, handle_errors
-from ecomml.cli._task import print_frame, save_and_log, score_command, steps
+from ecomml.cli._common import console, handle_errors, print_frame
+from ecomml.cli._task import save_and_log, score_command, steps
 from ecomml.cli.options import (
     DataOptions,
     IdOptions,

@@ -10,16 +10,17 @@ cleaning report as JSON. (``synth`` is attached to this app by ``cli/main.py``.)
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 
 from ecomml._io import atomic_write_json, atomic_write_table
-from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._common import console, handle_errors, make_progress, print_pairs
 from ecomml.cli._load import mapping_from, max_ts_for
+from ecomml.cli.options import with_groups
 from ecomml.data.adapters import read_catalog, read_events, read_transactions
 from ecomml.data.calendar import read_calendar
 from ecomml.data.cleaning import CleaningReport
@@ -76,115 +77,104 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _read(
-    path: Path,
-    table: TableName,
-    fmt: FormatName,
-    mapping: dict[str, str] | None,
-    encoding: str | None,
-    sheet: str | None,
-    allow_future: bool,
-    clean: bool,
-) -> tuple[pd.DataFrame, CleaningReport]:
-    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    max_ts = max_ts_for(allow_future)
-    if fmt is not FormatName.auto and table is not TableName.transactions:
-        raise ConfigError(f"--format {fmt.value} applies to transactions only; drop it.")
-    common: dict[str, Any] = {"encoding": encoding, "sheet": sheet_arg}
-    if table is TableName.transactions:
-        return read_transactions(
-            path, format=fmt.value, mapping=mapping, clean=clean, max_ts=max_ts, **common
+@dataclass
+class FileOptions:
+    """The file to read and how: the options ``validate`` and ``convert`` share."""
+
+    file: Path = _FILE
+    table: TableName = _TABLE
+    format: FormatName = _FORMAT
+    map: list[str] | None = _MAP
+    map_file: Path | None = _MAP_FILE
+    encoding: str | None = _ENCODING
+    sheet: str | None = _SHEET
+    allow_future: bool = _FUTURE
+
+    def load(self, *, clean: bool = True) -> tuple[pd.DataFrame, CleaningReport]:
+        """Read (and clean) the file as its canonical table; a spinner for big files."""
+        if _size(self.file) < _PROGRESS_BYTES:
+            return self._read(clean)
+        with make_progress(transient=True) as progress:
+            progress.add_task(f"reading {self.file.name}", total=None)
+            return self._read(clean)
+
+    def _read(self, clean: bool) -> tuple[pd.DataFrame, CleaningReport]:
+        path, table, fmt = self.file, self.table, self.format
+        mapping = mapping_from(self.map, self.map_file) or None
+        sheet = self.sheet
+        sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
+        max_ts = max_ts_for(self.allow_future)
+        if fmt is not FormatName.auto and table is not TableName.transactions:
+            raise ConfigError(f"--format {fmt.value} applies to transactions only; drop it.")
+        common: dict[str, Any] = {"encoding": self.encoding, "sheet": sheet_arg}
+        if table is TableName.transactions:
+            return read_transactions(
+                path, format=fmt.value, mapping=mapping, clean=clean, max_ts=max_ts, **common
+            )
+        if table is TableName.events:
+            return read_events(path, mapping=mapping, clean=clean, max_ts=max_ts, **common)
+        if mapping:
+            raise ConfigError(f"--map is supported for transactions and events, not {table.value}.")
+        frame = (
+            read_catalog(path, **common)
+            if table is TableName.catalog
+            else read_calendar(path, **common)
         )
-    if table is TableName.events:
-        return read_events(path, mapping=mapping, clean=clean, max_ts=max_ts, **common)
-    if mapping:
-        raise ConfigError(f"--map is supported for transactions and events, not {table.value}.")
-    frame = (
-        read_catalog(path, **common)
-        if table is TableName.catalog
-        else read_calendar(path, **common)
-    )
-    return frame, CleaningReport.unchanged(frame, table=table.value)
+        return frame, CleaningReport.unchanged(frame, table=table.value)
 
 
-def _load(path: Path, *args: Any) -> tuple[pd.DataFrame, CleaningReport]:
-    if _size(path) < _PROGRESS_BYTES:
-        return _read(path, *args)
-    with make_progress(transient=True) as progress:
-        progress.add_task(f"reading {path.name}", total=None)
-        return _read(path, *args)
-
-
-def _summary(frame: pd.DataFrame, table: str, path: Path) -> Table:
-    t = Table(title=f"{path.name}: valid {table}", title_justify="left", show_header=False)
-    t.add_column("what", style="bold")
-    t.add_column("value")
-    t.add_row("rows", f"{len(frame):,}")
-    t.add_row("columns", ", ".join(map(str, frame.columns)))
+def _summary(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    rows = [("rows", f"{len(frame):,}"), ("columns", ", ".join(map(str, frame.columns)))]
     time_col = "ts" if "ts" in frame.columns else "date" if "date" in frame.columns else None
     if time_col is not None and len(frame):
-        t.add_row("date range", f"{frame[time_col].min()} .. {frame[time_col].max()}")
+        rows.append(("date range", f"{frame[time_col].min()} .. {frame[time_col].max()}"))
     if "customer_id" in frame.columns:
         missing = int(frame["customer_id"].isna().sum())
-        t.add_row("customers", f"{frame['customer_id'].nunique():,} ({missing:,} rows without id)")
+        rows.append(
+            ("customers", f"{frame['customer_id'].nunique():,} ({missing:,} rows without id)")
+        )
     if "sku" in frame.columns:
-        t.add_row("skus", f"{frame['sku'].nunique():,}")
+        rows.append(("skus", f"{frame['sku'].nunique():,}"))
     if "order_id" in frame.columns:
         returns = int((frame["quantity"] < 0).sum())
-        t.add_row("orders", f"{frame['order_id'].nunique():,} ({returns:,} return lines)")
+        rows.append(("orders", f"{frame['order_id'].nunique():,} ({returns:,} return lines)"))
     if "event" in frame.columns:
         counts = frame["event"].value_counts()
-        t.add_row("events", ", ".join(f"{k}: {v:,}" for k, v in counts.head(12).items()))
+        rows.append(("events", ", ".join(f"{k}: {v:,}" for k, v in counts.head(12).items())))
     if "is_promo" in frame.columns:
-        t.add_row("promo days", f"{frame.loc[frame['is_promo'], 'date'].nunique():,}")
-    return t
+        rows.append(("promo days", f"{frame.loc[frame['is_promo'], 'date'].nunique():,}"))
+    return rows
 
 
 @app.command()
-def validate(
-    file: Path = _FILE,
-    table: TableName = _TABLE,
-    format: FormatName = _FORMAT,
-    map: list[str] | None = _MAP,
-    map_file: Path | None = _MAP_FILE,
-    encoding: str | None = _ENCODING,
-    sheet: str | None = _SHEET,
-    allow_future: bool = _FUTURE,
-) -> None:
+@with_groups
+def validate(src: FileOptions) -> None:
     """Check a file against a canonical table; print a summary and the cleaning report."""
     with handle_errors():
-        mapping = mapping_from(map, map_file) or None
-        frame, report = _load(file, table, format, mapping, encoding, sheet, allow_future, True)
-        console.print(_summary(frame, table.value, file))
+        frame, report = src.load()
+        print_pairs(f"{src.file.name}: valid {src.table.value}", _summary(frame))
         if report.rules:
             console.print(report)
 
 
 @app.command()
+@with_groups
 def convert(
-    file: Path = _FILE,
+    src: FileOptions,
     out: Path = _OUT,
-    table: TableName = _TABLE,
-    format: FormatName = _FORMAT,
-    map: list[str] | None = _MAP,
-    map_file: Path | None = _MAP_FILE,
-    encoding: str | None = _ENCODING,
-    sheet: str | None = _SHEET,
-    allow_future: bool = _FUTURE,
     no_clean: bool = _NO_CLEAN,
     report: Path | None = _REPORT,
 ) -> None:
     """Write FILE as a canonical (cleaned) Parquet table to OUT, atomically."""
     with handle_errors():
-        if out.resolve() == file.resolve():
+        if out.resolve() == src.file.resolve():
             raise ConfigError(f"OUT {out} is the input file; choose another output path.")
-        mapping = mapping_from(map, map_file) or None
-        frame, rep = _load(
-            file, table, format, mapping, encoding, sheet, allow_future, not no_clean
-        )
+        frame, rep = src.load(clean=not no_clean)
         atomic_write_table(out, frame, fmt="parquet")
         if report is not None:
-            atomic_write_json(report, {"source": str(file), "output": str(out), **rep.to_dict()})
-        console.print(f"wrote {len(frame):,} {table.value} rows to {out}")
+            atomic_write_json(
+                report, {"source": str(src.file), "output": str(out), **rep.to_dict()}
+            )
+        console.print(f"wrote {len(frame):,} {src.table.value} rows to {out}")
         if rep.rules:
             console.print(rep)

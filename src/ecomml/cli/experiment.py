@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._common import console, handle_errors, make_progress, print_frame
 
 app = typer.Typer(no_args_is_help=True, help="Run experiment configs and compare their runs.")
 
@@ -69,22 +70,15 @@ def run(
             )
 
 
-def _print_points(res: object) -> None:
-    from rich.table import Table
-
-    cfg = res.config  # type: ignore[attr-defined]
-    pts = res.points  # type: ignore[attr-defined]
-    t = Table(
-        title=f"{cfg.name}: {cfg.task} / {cfg.model}, {cfg.folds} fold(s) before {cfg.cutoff.date()}"
-    )
-    t.add_column("point", justify="right")
-    t.add_column("params")
-    metrics = [m for m in cfg.metrics if m in pts.columns]
-    for m in metrics:
-        t.add_column(m + (" *" if m == cfg.primary_metric else ""), justify="right")
-    for _, r in pts.iterrows():
-        t.add_row(str(r["point"]), str(r["label"]), *[f"{float(r[m]):.4f}" for m in metrics])
-    console.print(t)
+def _print_points(res: Any) -> None:
+    cfg, pts = res.config, res.points
+    star = {
+        m: m + (" *" if m == cfg.primary_metric else "") for m in cfg.metrics if m in pts.columns
+    }
+    fmt = {"point": "{}", "params": "{}", **dict.fromkeys(star.values(), "{:.4f}")}
+    title = f"{cfg.name}: {cfg.task} / {cfg.model}, {cfg.folds} fold(s) before {cfg.cutoff.date()}"
+    shown = pts.drop(columns="params").rename(columns={"label": "params", **star})
+    print_frame(shown, title, fmt, left=("params",))
 
 
 @app.command("compare")

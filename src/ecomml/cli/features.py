@@ -9,7 +9,7 @@ import typer
 from rich.syntax import Syntax
 from rich.table import Table
 
-from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._common import console, handle_errors, make_progress, print_frame
 from ecomml.cli.options import DataOptions, with_groups
 from ecomml.features.store import store_from_shop
 
@@ -18,21 +18,6 @@ app = typer.Typer(no_args_is_help=True)
 
 def _is_canonical_parquet(path: Path, fmt: str) -> bool:
     return fmt == "canonical" and (path.is_dir() or path.suffix.lower() in {".parquet", ".pq"})
-
-
-def _spark_source(path: Path) -> str | None:
-    """A cluster URI (``s3a://...``, ``hdfs://...``) or ``spark_table:db.t`` Spark reads in
-    place, else None. (A Path option folds ``//`` to ``/``: the URI is restored.)"""
-    import re
-
-    text = str(path)
-    if text.startswith("spark_table:"):
-        return text
-    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]+):/+(.*)$", text)
-    if m is None or len(m.group(1)) < 2:  # not a scheme (a Windows drive is one letter)
-        return None
-    scheme, rest = m.groups()
-    return f"{scheme}:///{rest}" if scheme == "file" else f"{scheme}://{rest}"
 
 
 def _make_engine(
@@ -48,18 +33,9 @@ def _make_engine(
 
     if engine == "spark":
         from ecomml.features.spark import SparkEngine
-        from ecomml.features.spark_session import get_spark_session
+        from ecomml.spark.commands import spark_session
 
-        conf = {}
-        for item in spark_conf or []:
-            key, sep, value = item.partition("=")
-            if not sep or not key.strip():
-                raise ConfigError(
-                    f"--spark-conf {item!r}: expected key=value, e.g. "
-                    "--spark-conf spark.executor.memory=8g"
-                )
-            conf[key.strip()] = value.strip()
-        return SparkEngine(get_spark_session(spark_master, config=conf))
+        return SparkEngine(spark_session(spark_master, spark_conf))
     if engine != "duckdb":
         raise ConfigError(f"--engine {engine!r}: choose duckdb or spark")
     from ecomml.features.engines import DuckDBEngine
@@ -131,11 +107,13 @@ def build(
             spark_master=spark_master,
             spark_conf=spark_conf,
         )
+        from ecomml.spark.commands import spark_source
+
         spark_in_place = engine_name == "spark" and data.format == "canonical"
         transactions = data.transactions
         if transactions is not None and (
             _is_canonical_parquet(transactions, data.format)
-            or (spark_in_place and _spark_source(transactions) is not None)
+            or (spark_in_place and spark_source(transactions) is not None)
         ):
             store = FeatureStore(engine)
             for name, path in (
@@ -145,7 +123,7 @@ def build(
                 ("calendar", data.calendar),
             ):
                 if path is not None:
-                    source = _spark_source(path) if spark_in_place else None
+                    source = spark_source(path) if spark_in_place else None
                     store.register(name, source or path)
         else:
             store = store_from_shop(data.shop(cutoff), engine)
@@ -198,12 +176,10 @@ def show(
             console.print(table)
             return
         if view is None:
-            table = Table(title="feature views")
-            for col in ("view", "entity", "keys", "lookback", "description"):
-                table.add_column(col)
-            for _, r in store.describe_views().iterrows():
-                table.add_row(r["view"], r["entity"], r["keys"], r["lookback"], r["description"])
-            console.print(table)
+            cols = ("view", "entity", "keys", "lookback", "description")
+            print_frame(
+                store.describe_views(), "feature views", dict.fromkeys(cols, "{}"), left=cols
+            )
             return
         v = store.view(view)
         console.print(f"[bold]{v.name}[/bold] ({v.entity.name}: {', '.join(v.entity.keys)})")

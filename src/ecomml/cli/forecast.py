@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._common import console, handle_errors, make_progress, print_frame
 from ecomml.cli._task import save_and_log, score_command, steps
 from ecomml.cli.options import DataOptions, RegisterOpt, SparkOptions, TrackOptions, with_groups
 
@@ -18,23 +18,17 @@ FreqOpt = typer.Option("W", "--freq", help="W (weeks starting Monday) or D (days
 HorizonOpt = typer.Option(8, "--horizon", help="Periods to forecast: 1-8 weeks or 1-56 days.")
 
 
-def _metrics_table(metrics: Any, title: str) -> Any:
-    from rich.table import Table
-
+def _metrics_table(metrics: Any, title: str) -> None:
     cols = {"wape": "wape", "bias": "bias", "mase": "mase", "rmsse": "rmsse",
             "scaled_pinball": "sc.pinball", "coverage_80": "cov80",
             "below_q10": "<q10", "above_q90": ">q90"}  # fmt: skip
-    t = Table(title=title)
-    t.add_column("slice", no_wrap=True)
-    t.add_column("series", justify="right")
-    for c in cols.values():
-        t.add_column(c, justify="right", no_wrap=True)
-    for _, r in metrics.iterrows():
-        name = "all" if r["group"] == "all" else (
-            str(r["value"]) if r["group"] == "model" else f"{r['group']}={r['value']}"
-        )  # fmt: skip
-        t.add_row(name, f"{int(r['n_series'])}", *[f"{float(r[c]):.3f}" for c in cols])
-    return t
+    names = [
+        "all" if g == "all" else str(v) if g == "model" else f"{g}={v}"
+        for g, v in zip(metrics["group"], metrics["value"], strict=True)
+    ]
+    frame = metrics.assign(slice=names, series=metrics["n_series"].astype(int))
+    fmt = {"slice": "{}", "series": "{}", **dict.fromkeys(cols.values(), "{:.3f}")}
+    print_frame(frame.rename(columns=cols), title, fmt, left=("slice",))
 
 
 def _save_plots(bt: Any, panel: Any, plot_dir: Path, track: bool) -> dict[str, Path]:
@@ -156,7 +150,7 @@ def train_forecast(
                             "partition_by": partition_by or "", "engine": spark.engine},
             )  # fmt: skip
         if bt is not None:
-            console.print(_metrics_table(bt.summary(), "validation (mean over folds)"))
+            _metrics_table(bt.summary(), "validation (mean over folds)")
         console.print(f"model saved to {path}" + (f" (MLflow run {run_id})" if run_id else ""))
 
 
@@ -287,14 +281,10 @@ def backtest_forecast(
         overall = table.loc[table["group"] == "all"].assign(
             group="model", value=lambda d: d["model"]
         )
-        console.print(
-            _metrics_table(overall, f"backtest: {folds} folds x {horizon} periods, mean over folds")
-        )
-        console.print(
-            _metrics_table(
-                table.loc[(table["model"] == names[0]) & (table["group"] != "all")],
-                f"{names[0]} by pattern and ABC class",
-            )
+        _metrics_table(overall, f"backtest: {folds} folds x {horizon} periods, mean over folds")
+        _metrics_table(
+            table.loc[(table["model"] == names[0]) & (table["group"] != "all")],
+            f"{names[0]} by pattern and ABC class",
         )
         if output is not None:
             write_output(table, output, default_format="csv")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
 
-from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._common import console, handle_errors, make_progress, print_frame
 from ecomml.cli.options import DataOptions, TrackOptions, log_written, with_groups
 
 app = typer.Typer(no_args_is_help=True)
@@ -133,18 +134,14 @@ def classify(
                 log_written(run, written, {"by": by, "cutoff": cut.date(), "abc_cutoffs": abc_cutoffs,
                                            "xyz_cutoffs": xyz_cutoffs})  # fmt: skip
             progress.update(task, advance=1, description="done")
-        from rich.table import Table
-
-        matrix = abc_xyz_matrix(classes)
-        t = Table(title=f"ABC-XYZ matrix by {by} ({len(classes)} SKUs, cutoff {cut.date()})")
-        for col in ("class", "X", "Y", "Z"):
-            t.add_column(col, justify="right")
-        for a in "ABC":
-            row = matrix.loc[matrix["abc"] == a].set_index("xyz")
-            t.add_row(
-                a, *[f"{int(row.loc[x, 'skus'])} ({row.loc[x, 'value_share']:.1%})" for x in "XYZ"]
-            )
-        console.print(t)
+        m = abc_xyz_matrix(classes)
+        m["cell"] = [
+            f"{int(n)} ({v:.1%})" for n, v in zip(m["skus"], m["value_share"], strict=True)
+        ]
+        grid = m.pivot(index="abc", columns="xyz", values="cell").reindex(list("ABC"))
+        grid = grid.reindex(columns=list("XYZ")).rename_axis("class").reset_index()
+        title = f"ABC-XYZ matrix by {by} ({len(classes)} SKUs, cutoff {cut.date()})"
+        print_frame(grid, title, dict.fromkeys(("class", "X", "Y", "Z"), "{}"))
         console.print(
             f"{int(classes['slow_mover'].sum())} slow movers, {int(classes['dead'].sum())} dead "
             f"(no sale in {dead_days} days) -> {output}"
@@ -348,26 +345,11 @@ def simulate(
                             "service_level": service_level, "refit_every": refit_every, "start": t0.date(),
                             "end": t1.date(), "backorder": backorder})  # fmt: skip
         s = res.summary
-        from rich.table import Table
-
-        t = Table(
-            title=f"{policy} policy, target {target} {service_level:g}, {s['periods']} periods, {s['skus']} SKUs"
-        )
-        for c in (
-            "class",
-            "skus",
-            "fill rate",
-            "cycle service",
-            "stock-out periods",
-            "avg value",
-            "turns",
-        ):
-            t.add_column(c, justify="right")
-        rows = [*res.per_class.itertuples()]
-        for r in rows:
-            t.add_row(str(r.abc), str(r.skus), f"{r.fill_rate:.3f}", f"{r.cycle_service:.3f}",
-                      str(int(r.stockout_periods)), f"{r.avg_value:,.0f}", f"{r.turns:.1f}")  # fmt: skip
-        t.add_row("all", str(s["skus"]), f"{s['fill_rate']:.3f}", f"{s['cycle_service']:.3f}",
-                  str(int(s["stockout_periods"])), f"{s['avg_value']:,.0f}", f"{s['turns']:.1f}")  # fmt: skip
-        console.print(t)
+        rows = pd.concat([res.per_class, pd.DataFrame([{**s, "abc": "all"}])], ignore_index=True)
+        names = {"abc": "class", "fill_rate": "fill rate", "cycle_service": "cycle service",
+                 "stockout_periods": "stock-out periods", "avg_value": "avg value"}  # fmt: skip
+        fmt = {"class": "{}", "skus": "{}", "fill rate": "{:.3f}", "cycle service": "{:.3f}",
+               "stock-out periods": "{:.0f}", "avg value": "{:,.0f}", "turns": "{:.1f}"}  # fmt: skip
+        title = f"{policy} policy, target {target} {service_level:g}, {s['periods']} periods, {s['skus']} SKUs"
+        print_frame(rows.rename(columns=names), title, fmt)
         console.print(f"results -> {output}")

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -182,11 +182,12 @@ def log_written(run: Any, written: Any, params: dict[str, Any]) -> None:
 
 
 def with_groups(fn: F) -> F:
-    """Expand every parameter of ``fn`` annotated with an option-group class into that
-    group's options, and hand the command one group object per parameter."""
+    """Expand every parameter of ``fn`` annotated with an option group (a dataclass whose
+    defaults are Typer options) into the group's options, and hand the command one group
+    object per parameter."""
     hints = dict(inspect.get_annotations(fn, eval_str=True))
     sig = inspect.signature(fn, eval_str=True)
-    groups = {n: hints[n] for n in sig.parameters if hints.get(n) in _GROUPS}
+    groups = {n: hints[n] for n in sig.parameters if is_dataclass(hints.get(n))}
     params: list[inspect.Parameter] = []
     annotations: dict[str, Any] = {"return": hints.get("return")}
     for p in sig.parameters.values():
@@ -221,6 +222,3 @@ def hints_of(cls: type) -> dict[str, Any]:
     import typing
 
     return typing.get_type_hints(cls)
-
-
-_GROUPS = (DataOptions, SparkOptions, IdOptions, TrackOptions)

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import typer
 from rich.progress import Progress, TaskID
-from rich.table import Table
 
-from ecomml.cli._common import console, handle_errors, make_progress
+from ecomml.cli._common import handle_errors, make_progress, print_pairs
 
 __all__ = ["synth"]
 
@@ -76,9 +75,6 @@ def synth(
                 include_events=events,
                 overwrite=overwrite,
             )
-        table = Table(title=f"synthetic shop written to {summary['path']}")
-        table.add_column("what")
-        table.add_column("value", justify="right")
         secs = max(float(summary["seconds"]), 1e-9)
         rows = [
             ("transaction rows", f"{summary['rows']:,}"),
@@ -91,6 +87,4 @@ def synth(
             ("seconds", f"{secs:.1f}"),
             ("rows per second", f"{summary['rows'] / secs:,.0f}"),
         ]
-        for what, value in rows:
-            table.add_row(what, value)
-        console.print(table)
+        print_pairs(f"synthetic shop written to {summary['path']}", rows)

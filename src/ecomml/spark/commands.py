@@ -96,7 +96,7 @@ def parse_conf(items: list[str] | None) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(
-                f"--spark-conf {item!r}: use key=value, e.g. spark.executor.memory=8g"
+                f"--spark-conf {item!r}: expected key=value, e.g. spark.executor.memory=8g"
             )
         out[key.strip()] = value.strip()
     return out
@@ -120,6 +120,16 @@ def _restore_uri(text: str) -> str:
 
 def _is_uri(text: str) -> bool:
     return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:/", text))
+
+
+def spark_source(path: Path | str) -> str | None:
+    """A cluster URI (``s3a://...``, ``hdfs://...``) or ``spark_table:db.t`` that Spark
+    reads in place, else None (a local path)."""
+    text = str(path)
+    if text.startswith("spark_table:"):
+        return text
+    is_uri = re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text)  # a Windows drive is one letter
+    return _restore_uri(text) if is_uri else None
 
 
 def read_table(spark: Any, path: Path | str, table: str) -> Any:
