@@ -56,6 +56,12 @@ class Codes:
         m.eliminate_zeros()
         return m
 
+    def customers_per_item(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Distinct customers per item among the interactions (those under ``mask``)."""
+        m = self.matrix(np.ones(len(self.users)), mask=mask)
+        m.data[:] = 1.0
+        return np.asarray(m.sum(axis=0)).ravel()
+
 
 def customers_from(customers: Any) -> pd.Series:
     """Customer ids from None, a list/array/Series or a frame with ``customer_id``."""
@@ -119,9 +125,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         self.customer_index_ = pd.Index(np.sort(df["customer_id"].unique()), name="customer_id")
         self.sku_index_ = pd.Index(np.sort(df["sku"].unique()), name="sku")
         codes = self._encode(df, self.customer_index_, cut)
-        pop = codes.matrix(np.ones(len(codes.users)))
-        pop.data[:] = 1.0
-        self.item_popularity_ = np.asarray(pop.sum(axis=0)).ravel()
+        self.item_popularity_ = codes.customers_per_item()
         if "category" in df.columns:
             cat = df.dropna(subset=["category"]).drop_duplicates("sku", keep="last")
             self.sku_category_ = cat.set_index("sku")["category"].astype(str)
