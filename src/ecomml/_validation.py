@@ -15,6 +15,7 @@ __all__ = [
     "check_frame",
     "check_cutoff",
     "parse_timestamp",
+    "parse_timestamps",
     "check_fitted",
     "check_random_state",
     "closest_name",
@@ -84,6 +85,21 @@ def parse_timestamp(
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts
+
+
+def parse_timestamps(values: pd.Series, *, name: str) -> pd.Series:
+    """Parse a column of date-likes into timezone-naive (UTC) datetimes.
+
+    Raises :class:`DataQualityError` naming ``name`` (e.g. ``"labels column 'cutoff'"``)
+    when a value is not a date; missing values stay missing.
+    """
+    try:
+        out = pd.to_datetime(values)
+    except (ValueError, TypeError) as err:
+        raise DataQualityError(f"{name} has values that are not dates: {err}") from err
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
 
 
 def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:

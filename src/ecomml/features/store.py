@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_cutoff
+from ecomml._validation import check_cutoff, parse_timestamps
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -382,17 +382,10 @@ class FeatureStore:
                 columns=list(labels.columns),
             )
         spine = labels.rename(columns={cutoff_col: "cutoff"}).copy()
-        try:
-            spine["cutoff"] = pd.to_datetime(spine["cutoff"])
-        except (ValueError, TypeError) as err:
-            raise DataQualityError(
-                f"labels column {cutoff_col!r} has values that are not dates: {err}"
-            ) from err
+        spine["cutoff"] = parse_timestamps(spine["cutoff"], name=f"labels column {cutoff_col!r}")
         if spine["cutoff"].isna().any():
             bad = list(np.flatnonzero(spine["cutoff"].isna().to_numpy())[:5] + 1)
             raise DataQualityError(f"labels column {cutoff_col!r} is empty in rows {bad}")
-        if getattr(spine["cutoff"].dt, "tz", None) is not None:
-            spine["cutoff"] = spine["cutoff"].dt.tz_convert("UTC").dt.tz_localize(None)
         uniq = spine["cutoff"].unique()
         out = self._join(
             names, spine, single_cutoff=pd.Timestamp(uniq[0]) if len(uniq) == 1 else None
