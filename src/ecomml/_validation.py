@@ -13,6 +13,7 @@ from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, sho
 
 __all__ = [
     "check_frame",
+    "check_unique_columns",
     "check_cutoff",
     "parse_timestamp",
     "parse_timestamps",
@@ -66,6 +67,18 @@ def check_frame(
             columns=cols,
         )
     return df
+
+
+def check_unique_columns(names: Sequence[str], *, where: str, context: str = "") -> None:
+    """Refuse repeated column ``names`` (of ``where``; ``context`` ends the "what": e.g.
+    ``" in its header"``) with a :class:`SchemaError` that lists them."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SchemaError(
+            f"{where} has duplicate column names {short_repr(dupes)}{context}; give each "
+            "column a unique name.",
+            columns=list(names),
+        )
 
 
 def parse_timestamp(
