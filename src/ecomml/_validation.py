@@ -20,6 +20,7 @@ __all__ = [
     "check_fitted",
     "check_random_state",
     "closest_name",
+    "did_you_mean",
 ]
 
 
@@ -32,6 +33,13 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
         return lowered[key]
     match = difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the candidate closest to ``name`` (see
+    :func:`closest_name`); empty when none is close."""
+    near = closest_name(name, candidates)
+    return f" (did you mean '{near}'?)" if near else ""
 
 
 def check_frame(
@@ -55,10 +63,8 @@ def check_frame(
     cols = [str(c) for c in df.columns]
     missing = [c for c in required if c not in cols]
     if missing:
-        hints = []
-        for m in missing:
-            near = closest_name(m, [c for c in cols if c not in required])
-            hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
+        spare = [c for c in cols if c not in required]
+        hints = [f"'{m}'" + did_you_mean(m, spare) for m in missing]
         raise SchemaError(
             f"{where} is missing required column(s) {', '.join(hints)}; found columns "
             f"{short_repr(cols)}. Rename them, or pass a column mapping such as "

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_unique_columns, closest_name
+from ecomml._validation import check_unique_columns, closest_name, did_you_mean
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -245,8 +245,7 @@ def get_schema(table: str | TableSchema) -> TableSchema:
     if isinstance(table, TableSchema):
         return table
     if table not in SCHEMAS:
-        near = closest_name(str(table), SCHEMAS)
-        hint = f" (did you mean '{near}'?)" if near else ""
+        hint = did_you_mean(str(table), SCHEMAS)
         raise SchemaError(f"unknown table {table!r}{hint}; choose one of {', '.join(SCHEMAS)}.")
     return SCHEMAS[table]
 

@@ -166,12 +166,9 @@ class FeatureStore:
         cols = dict(self.engine.describe(f"SELECT * FROM {quote_ident(raw)}"))
         missing = [c for c in CANONICAL_COLUMNS[table] if c not in cols]
         if missing:
-            from ecomml._validation import closest_name
+            from ecomml._validation import did_you_mean
 
-            hints = []
-            for m in missing:
-                near = closest_name(m, list(cols))
-                hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
+            hints = [f"'{m}'" + did_you_mean(m, list(cols)) for m in missing]
             raise SchemaError(
                 f"{table} ({self.sources[table]}) is missing column(s) {', '.join(hints)}; "
                 f"found {short_repr(list(cols))}. Convert it with `ecomml data convert`.",
