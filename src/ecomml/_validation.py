@@ -15,6 +15,7 @@ __all__ = [
     "check_frame",
     "check_unique_columns",
     "check_cutoff",
+    "day_after_last",
     "parse_timestamp",
     "parse_timestamps",
     "check_fitted",
@@ -131,6 +132,12 @@ def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
             f"{name} is required: ecomml never defaults to 'now'. Pass a date such as 2011-09-01."
         )
     return parse_timestamp(cutoff, name=name)
+
+
+def day_after_last(ts: pd.Series) -> pd.Timestamp:
+    """The default cutoff of data with timestamps ``ts``: midnight after the last one, so
+    every row is history."""
+    return pd.Timestamp(ts.max()).normalize() + pd.Timedelta(days=1)
 
 
 def check_fitted(estimator: Any, attributes: Sequence[str]) -> None:

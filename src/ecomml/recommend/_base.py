@@ -14,7 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ecomml._estimator import EcommlEstimator
-from ecomml._validation import check_cutoff, check_fitted
+from ecomml._validation import check_cutoff, check_fitted, day_after_last
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -118,7 +118,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
                     "first (build_interactions(..., cutoff=...) does)"
                 )
         elif "ts" in df.columns:
-            cut = pd.Timestamp(df["ts"].max()).normalize() + pd.Timedelta(days=1)
+            cut = day_after_last(df["ts"])
         else:
             cut = None
         self.cutoff_ = cut
@@ -177,7 +177,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             if "ts" in df.columns:
                 df = df.loc[df["ts"] < cut]
         elif "ts" in df.columns:
-            cut = pd.Timestamp(df["ts"].max()).normalize() + pd.Timedelta(days=1)
+            cut = day_after_last(df["ts"])
         else:
             cut = self.cutoff_
         unknown = int((self.sku_index_.get_indexer(df["sku"]) < 0).sum())
