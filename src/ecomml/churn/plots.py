@@ -17,6 +17,7 @@ from ecomml.metrics.classification import (
     roc_auc,
     roc_curve,
 )
+from ecomml.plots import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -27,21 +28,15 @@ __all__ = ["plot_calibration", "plot_gains", "plot_roc_pr", "plot_segments", "mo
 _REFERENCE: dict[str, Any] = {"color": "grey", "lw": 0.8, "ls": "--"}
 
 
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
 def _two_panels() -> tuple[Figure, Any, Any]:
-    fig = _figure(10, 4.2)
+    fig = new_figure(10, 4.2)
     ax1, ax2 = fig.subplots(1, 2)
     return fig, ax1, ax2
 
 
 def plot_calibration(y: Any, scores: Mapping[str, Any], *, n_bins: int = 10) -> Figure:
     """Observed churn rate against mean predicted probability per decile of each model."""
-    fig = _figure(5.5, 5)
+    fig = new_figure(5.5, 5)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], **_REFERENCE, label="perfect")
     for name, p in scores.items():
