@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, sho
 
 __all__ = [
     "check_frame",
+    "require_columns",
     "check_unique_columns",
     "check_cutoff",
     "day_after_last",
@@ -74,6 +75,18 @@ def check_frame(
             columns=cols,
         )
     return df
+
+
+def require_columns(
+    columns: Iterable[str], required: Iterable[str], message: Callable[[list[str]], str]
+) -> None:
+    """Raise :class:`SchemaError` with ``message(missing)`` (and ``missing``, ``columns``
+    attached) when any of the ``required`` columns is not among ``columns``."""
+    cols = list(columns)
+    present = set(cols)
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise SchemaError(message(missing), missing=missing, columns=cols)
 
 
 def check_unique_columns(names: Sequence[str], *, where: str, context: str = "") -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 
 from ecomml._estimator import EcommlEstimator
-from ecomml._validation import check_fitted
+from ecomml._validation import check_fitted, require_columns
 from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 
 __all__ = ["ChurnClassifier", "describe_driver"]
@@ -161,14 +161,14 @@ class ChurnClassifier(ClassifierMixin, EcommlEstimator):
                     f"X has {X.shape[1]} features, but ChurnClassifier is expecting {n} "
                     "features as input; pass the columns the model was trained on"
                 )
-        missing = [c for c in self.feature_names_ if c not in X.columns]
-        if missing:
-            raise SchemaError(
+        require_columns(
+            X.columns,
+            self.feature_names_,
+            lambda missing: (
                 f"features {missing[:5]} the churn model was trained on are missing; score with "
-                "the same feature views (and events, if the model used them)",
-                missing=missing,
-                columns=list(X.columns),
-            )
+                "the same feature views (and events, if the model used them)"
+            ),
+        )
         return X[self.feature_names_].astype("float64").to_numpy()
 
     def _train(self, M: np.ndarray, y: np.ndarray) -> Any:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_cutoff, parse_timestamps
+from ecomml._validation import check_cutoff, parse_timestamps, require_columns
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -407,15 +407,14 @@ class FeatureStore:
             raise ValueError("either a single cutoff or a spine of cutoffs is required")
         self.prepare(max_cut)
         if spine is not None:
-            needed = sorted({k for v in vs for k in v.entity.keys})
-            missing = [k for k in needed if k not in spine.columns]
-            if missing:
-                raise SchemaError(
+            require_columns(
+                spine.columns,
+                sorted({k for v in vs for k in v.entity.keys}),
+                lambda missing: (
                     f"keys for views {names} need column(s) {missing}; found "
-                    f"{short_repr([c for c in spine.columns if c != 'cutoff'])}",
-                    missing=missing,
-                    columns=list(spine.columns),
-                )
+                    f"{short_repr([c for c in spine.columns if c != 'cutoff'])}"
+                ),
+            )
             spine = spine.reset_index(drop=True)
             spine["_row"] = np.arange(len(spine), dtype="int64")
             self.engine.register("_spine_raw", spine)
