@@ -45,23 +45,20 @@ _TMP_SUFFIX = ".tmp"
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_]{8})\.tmp$")
 
 
+def _fsync(path: str | os.PathLike[str]) -> None:
+    """fsync the file or directory at ``path``."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Flush a directory entry to disk so a rename survives a power loss (POSIX only)."""
     if os.name != "posix":
         return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(path)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -70,7 +67,7 @@ def _fsync_tree(root: Path) -> None:
         for f in files:
             p = Path(dirpath) / f
             if not p.is_symlink():
-                _fsync_file(p)
+                _fsync(p)
         fsync_dir(dirpath)
 
 
@@ -167,7 +164,7 @@ def atomic_path(target: str | os.PathLike[str], *, suffix: str | None = None) ->
                 _fsync_tree(tmp_path)
                 old = _swap_in(tmp_path, target, lock_timeout=DEFAULT_TIMEOUT)
             else:
-                _fsync_file(tmp_path)  # by name: the writer may have replaced the file
+                _fsync(tmp_path)  # by name: the writer may have replaced the file
                 os.replace(tmp_path, target)
                 fsync_dir(target.parent)
         except BaseException:

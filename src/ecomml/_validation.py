@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,11 +13,16 @@ from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, sho
 
 __all__ = [
     "check_frame",
+    "require_columns",
+    "check_unique_columns",
     "check_cutoff",
+    "day_after_last",
     "parse_timestamp",
+    "parse_timestamps",
     "check_fitted",
     "check_random_state",
     "closest_name",
+    "did_you_mean",
 ]
 
 
@@ -30,6 +35,13 @@ def closest_name(name: str, candidates: Iterable[str]) -> str | None:
         return lowered[key]
     match = difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the candidate closest to ``name`` (see
+    :func:`closest_name`); empty when none is close."""
+    near = closest_name(name, candidates)
+    return f" (did you mean '{near}'?)" if near else ""
 
 
 def check_frame(
@@ -53,10 +65,8 @@ def check_frame(
     cols = [str(c) for c in df.columns]
     missing = [c for c in required if c not in cols]
     if missing:
-        hints = []
-        for m in missing:
-            near = closest_name(m, [c for c in cols if c not in required])
-            hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
+        spare = [c for c in cols if c not in required]
+        hints = [f"'{m}'" + did_you_mean(m, spare) for m in missing]
         raise SchemaError(
             f"{where} is missing required column(s) {', '.join(hints)}; found columns "
             f"{short_repr(cols)}. Rename them, or pass a column mapping such as "
@@ -65,6 +75,30 @@ def check_frame(
             columns=cols,
         )
     return df
+
+
+def require_columns(
+    columns: Iterable[str], required: Iterable[str], message: Callable[[list[str]], str]
+) -> None:
+    """Raise :class:`SchemaError` with ``message(missing)`` (and ``missing``, ``columns``
+    attached) when any of the ``required`` columns is not among ``columns``."""
+    cols = list(columns)
+    present = set(cols)
+    missing = [c for c in required if c not in present]
+    if missing:
+        raise SchemaError(message(missing), missing=missing, columns=cols)
+
+
+def check_unique_columns(names: Sequence[str], *, where: str, context: str = "") -> None:
+    """Refuse repeated column ``names`` (of ``where``; ``context`` ends the "what": e.g.
+    ``" in its header"``) with a :class:`SchemaError` that lists them."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SchemaError(
+            f"{where} has duplicate column names {short_repr(dupes)}{context}; give each "
+            "column a unique name.",
+            columns=list(names),
+        )
 
 
 def parse_timestamp(
@@ -86,6 +120,21 @@ def parse_timestamp(
     return ts
 
 
+def parse_timestamps(values: pd.Series, *, name: str) -> pd.Series:
+    """Parse a column of date-likes into timezone-naive (UTC) datetimes.
+
+    Raises :class:`DataQualityError` naming ``name`` (e.g. ``"labels column 'cutoff'"``)
+    when a value is not a date; missing values stay missing.
+    """
+    try:
+        out = pd.to_datetime(values)
+    except (ValueError, TypeError) as err:
+        raise DataQualityError(f"{name} has values that are not dates: {err}") from err
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
 def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
     """Parse a cutoff into a timezone-naive ``pd.Timestamp``.
 
@@ -96,6 +145,12 @@ def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
             f"{name} is required: ecomml never defaults to 'now'. Pass a date such as 2011-09-01."
         )
     return parse_timestamp(cutoff, name=name)
+
+
+def day_after_last(ts: pd.Series) -> pd.Timestamp:
+    """The default cutoff of data with timestamps ``ts``: midnight after the last one, so
+    every row is history."""
+    return pd.Timestamp(ts.max()).normalize() + pd.Timedelta(days=1)
 
 
 def check_fitted(estimator: Any, attributes: Sequence[str]) -> None:

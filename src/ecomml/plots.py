@@ -18,10 +18,11 @@ from ecomml._io import atomic_path
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["save_figure", "plot_daily_sales", "plot_pareto", "plot_rfm_overview"]
+__all__ = ["new_figure", "save_figure", "plot_daily_sales", "plot_pareto", "plot_rfm_overview"]
 
 
-def _figure(width: float = 10, height: float = 4) -> Figure:
+def new_figure(width: float = 10, height: float = 4) -> Figure:
+    """An empty ``width`` x ``height`` inch Figure with constrained layout (no pyplot)."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -47,7 +48,7 @@ def plot_daily_sales(transactions: pd.DataFrame, calendar: pd.DataFrame | None =
     )
     if not daily.empty:
         daily = daily.reindex(pd.date_range(daily.index.min(), daily.index.max()), fill_value=0)
-    fig = _figure(11, 5)
+    fig = new_figure(11, 5)
     ax1, ax2 = fig.subplots(2, 1, sharex=True)
     ax1.plot(daily.index, daily["revenue"], lw=0.8, color="#1f77b4")
     ax1.set_ylabel("revenue")
@@ -71,7 +72,7 @@ def plot_daily_sales(transactions: pd.DataFrame, calendar: pd.DataFrame | None =
 def plot_pareto(values: pd.Series, *, title: str = "SKU revenue Pareto curve") -> Figure:
     """Cumulative share of the measure against the share of items, with the 80/95% marks."""
     v = np.sort(np.clip(values.to_numpy(dtype=float), 0, None))[::-1]
-    fig = _figure(6, 4.5)
+    fig = new_figure(6, 4.5)
     ax = fig.subplots()
     if v.size and v.sum() > 0:
         cum = np.cumsum(v) / v.sum()
@@ -97,7 +98,7 @@ def plot_pareto(values: pd.Series, *, title: str = "SKU revenue Pareto curve") -
 
 def plot_rfm_overview(rfm: pd.DataFrame) -> Figure:
     """Histograms of recency, frequency and monetary value (log scale where skewed)."""
-    fig = _figure(12, 3.8)
+    fig = new_figure(12, 3.8)
     axes = fig.subplots(1, 3)
     cols = [c for c in rfm.columns if c.endswith(("recency_days", "frequency", "monetary"))]
     for ax, col in zip(axes, cols, strict=False):

@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 
 from ecomml._estimator import EcommlEstimator
-from ecomml._validation import check_fitted
+from ecomml._validation import check_fitted, require_columns
 from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 
 __all__ = ["ChurnClassifier", "describe_driver"]
@@ -161,14 +161,14 @@ class ChurnClassifier(ClassifierMixin, EcommlEstimator):
                     f"X has {X.shape[1]} features, but ChurnClassifier is expecting {n} "
                     "features as input; pass the columns the model was trained on"
                 )
-        missing = [c for c in self.feature_names_ if c not in X.columns]
-        if missing:
-            raise SchemaError(
+        require_columns(
+            X.columns,
+            self.feature_names_,
+            lambda missing: (
                 f"features {missing[:5]} the churn model was trained on are missing; score with "
-                "the same feature views (and events, if the model used them)",
-                missing=missing,
-                columns=list(X.columns),
-            )
+                "the same feature views (and events, if the model used them)"
+            ),
+        )
         return X[self.feature_names_].astype("float64").to_numpy()
 
     def _train(self, M: np.ndarray, y: np.ndarray) -> Any:
@@ -404,6 +404,20 @@ _DIRECTION = {
 }
 
 
+# features whose reason is their own value in a sentence
+_PLAIN_REASONS = {
+    "recency_days": "no purchase for {v:.0f} days",
+    "tenure_days": "new customer (first order {v:.0f} days ago)",
+    "monetary": "low lifetime spend ({v:,.0f})",
+    "avg_order_value": "small average order ({v:,.0f})",
+    "category_diversity": "buys from few categories ({v:.0f})",
+    "days_since_last_event": "no site visit for {v:.0f} days",
+    "value_365": "spent only {v:,.0f} in the last year",
+    "overdue": "overdue: {v:.1f}x their usual gap between purchases",
+    "expected_spend": "low expected order value ({v:,.0f})",
+}
+
+
 def describe_driver(
     feature: str,
     row: Mapping[str, Any] | pd.Series,
@@ -425,8 +439,9 @@ def describe_driver(
     if d is not None and v is not None and median is not None and np.isfinite(median):
         if (d > 0 and v < median) or (d < 0 and v > median):
             return None
-    if name == "recency_days" and v is not None:
-        return f"no purchase for {v:.0f} days"
+    template = _PLAIN_REASONS.get(name)
+    if template is not None:
+        return None if v is None else template.format(v=v)
     if name == "frequency" and v is not None:
         return "only one order so far" if v <= 1 else f"only {v:.0f} orders so far"
     if name in ("spend_trend", "spend_90d", "spend_prev_90d"):
@@ -442,12 +457,6 @@ def describe_driver(
         if v == 0:
             return "no orders in the last 90 days"
         return f"only {v:.0f} order(s) in the last 90 days"
-    if name == "tenure_days" and v is not None:
-        return f"new customer (first order {v:.0f} days ago)"
-    if name == "monetary" and v is not None:
-        return f"low lifetime spend ({v:,.0f})"
-    if name == "avg_order_value" and v is not None:
-        return f"small average order ({v:,.0f})"
     if name in ("ipi_mean_days", "ipi_std_days"):
         gap, rec = _num(row, "ipi_mean_days"), _num(row, "recency_days")
         if gap is not None and rec is not None and rec > 1.5 * gap:
@@ -456,8 +465,6 @@ def describe_driver(
     if name in ("return_rate", "n_returns", "returned_units"):
         rr = _num(row, "return_rate")
         return f"returns {100 * rr:.0f}% of units" if rr is not None and rr >= 0.01 else None
-    if name == "category_diversity" and v is not None:
-        return f"buys from few categories ({v:.0f})"
     if name == "n_skus" and v is not None:
         return f"narrow assortment ({v:.0f} product{'s' if v != 1 else ''} bought)"
     if name == "promo_share":
@@ -469,8 +476,6 @@ def describe_driver(
         if exp is None:
             return None
         return f"expected to buy only {exp:.1f} times in the next {horizon} days"
-    if name == "days_since_last_event" and v is not None:
-        return f"no site visit for {v:.0f} days"
     if name in ("n_events", "n_views", "active_days", "n_carts", "n_purchases"):
         return "little browsing on the site lately"
     if name == "cart_to_purchase_rate":
@@ -485,10 +490,4 @@ def describe_driver(
         if n180 == 0:
             return "no purchase in the last 6 months"
         return f"only {n180:.0f} purchase{'s' if n180 > 1 else ''} in the last 6 months"
-    if name == "value_365" and v is not None:
-        return f"spent only {v:,.0f} in the last year"
-    if name == "overdue" and v is not None:
-        return f"overdue: {v:.1f}x their usual gap between purchases"
-    if name == "expected_spend" and v is not None:
-        return f"low expected order value ({v:,.0f})"
     return None

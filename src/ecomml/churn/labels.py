@@ -150,6 +150,33 @@ def _check_window(
         )
 
 
+def _label_inputs(
+    caller: str,
+    transactions: pd.DataFrame | None,
+    days: pd.DataFrame | None,
+    cutoffs: Sequence[Any] | Any,
+    *,
+    horizon: int,
+    data_end: Any,
+) -> tuple[pd.DataFrame, list[pd.Timestamp]]:
+    """Purchase days (from ``transactions`` unless given) and the checked cutoffs of a
+    labelling function, whose ``horizon``-day windows must end before the data does."""
+    if days is None:
+        if transactions is None:
+            raise DataQualityError(f"{caller} needs transactions or days")
+        days = purchase_days(transactions)
+    cuts = [
+        check_cutoff(c)
+        for c in (
+            cutoffs
+            if isinstance(cutoffs, (list, tuple, pd.Index, np.ndarray, pd.Series))
+            else [cutoffs]
+        )
+    ]
+    _check_window(days, cuts, horizon, data_end)
+    return days, cuts
+
+
 def churn_labels(
     transactions: pd.DataFrame | None = None,
     *,
@@ -167,19 +194,9 @@ def churn_labels(
     ``data_end`` (exclusive) is where the data stops (default: the day after the last
     purchase); a label window that runs past it raises :class:`DataQualityError`.
     """
-    if days is None:
-        if transactions is None:
-            raise DataQualityError("churn_labels needs transactions or days")
-        days = purchase_days(transactions)
-    cuts = [
-        check_cutoff(c)
-        for c in (
-            cutoffs
-            if isinstance(cutoffs, (list, tuple, pd.Index, np.ndarray, pd.Series))
-            else [cutoffs]
-        )
-    ]
-    _check_window(days, cuts, horizon, data_end)
+    days, cuts = _label_inputs(
+        "churn_labels", transactions, days, cutoffs, horizon=horizon, data_end=data_end
+    )
     frames = []
     for cut in cuts:
         hist = days.loc[days["day"] < cut, "customer_id"].unique()
@@ -208,19 +225,9 @@ def repurchase_labels(
     Returns ``customer_id, cutoff, first_day, repurchase``: 1 when the customer buys
     again in ``[cutoff, cutoff + days_ahead)``.
     """
-    if days is None:
-        if transactions is None:
-            raise DataQualityError("repurchase_labels needs transactions or days")
-        days = purchase_days(transactions)
-    cuts = [
-        check_cutoff(c)
-        for c in (
-            cutoffs
-            if isinstance(cutoffs, (list, tuple, pd.Index, np.ndarray, pd.Series))
-            else [cutoffs]
-        )
-    ]
-    _check_window(days, cuts, days_ahead, data_end)
+    days, cuts = _label_inputs(
+        "repurchase_labels", transactions, days, cutoffs, horizon=days_ahead, data_end=data_end
+    )
     frames = []
     for cut in cuts:
         hist = days.loc[days["day"] < cut]

@@ -17,71 +17,71 @@ from ecomml.metrics.classification import (
     roc_auc,
     roc_curve,
 )
+from ecomml.plots import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["plot_calibration", "plot_gains", "plot_roc_pr", "plot_segments", "model_figures"]
 
+# style of the reference lines (a perfect or random model, the base rate)
+_REFERENCE: dict[str, Any] = {"color": "grey", "lw": 0.8, "ls": "--"}
 
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), layout="constrained")
+def _two_panels() -> tuple[Figure, Any, Any]:
+    fig = new_figure(10, 4.2)
+    ax1, ax2 = fig.subplots(1, 2)
+    return fig, ax1, ax2
 
 
 def plot_calibration(y: Any, scores: Mapping[str, Any], *, n_bins: int = 10) -> Figure:
     """Observed churn rate against mean predicted probability per decile of each model."""
-    fig = _figure(5.5, 5)
+    fig = new_figure(5.5, 5)
     ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect")
+    ax.plot([0, 1], [0, 1], **_REFERENCE, label="perfect")
     for name, p in scores.items():
         c = calibration_curve(y, np.clip(p, 0, 1), n_bins=n_bins)
         ax.plot(c["mean_predicted"], c["observed_rate"], marker="o", label=name)
-    ax.set_xlabel("predicted P(churn)")
-    ax.set_ylabel("observed churn rate")
-    ax.set_title("Calibration (temporal holdout)")
+    ax.set(
+        xlabel="predicted P(churn)",
+        ylabel="observed churn rate",
+        title="Calibration (temporal holdout)",
+    )
     ax.legend(loc="upper left")
     return fig
 
 
 def plot_gains(y: Any, scores: Mapping[str, Any]) -> Figure:
     """Cumulative gains and lift: share of churners reached by contacting the top x%."""
-    fig = _figure(10, 4.2)
-    ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="random")
+    fig, ax1, ax2 = _two_panels()
+    ax1.plot([0, 1], [0, 1], **_REFERENCE, label="random")
     for name, p in scores.items():
         g = cumulative_gains(y, p)
         ax1.plot(np.r_[0, g["fraction"]], np.r_[0, g["gain"]], label=name)
         ax2.plot(g["fraction"], g["lift"], label=name)
-    ax2.axhline(1.0, color="grey", lw=0.8, ls="--")
-    ax1.set_xlabel("share of customers contacted (highest score first)")
-    ax1.set_ylabel("share of churners reached")
-    ax1.set_title("Cumulative gains")
-    ax2.set_xlabel("share of customers contacted")
-    ax2.set_ylabel("lift")
-    ax2.set_title("Lift")
+    ax2.axhline(1.0, **_REFERENCE)
+    ax1.set(
+        xlabel="share of customers contacted (highest score first)",
+        ylabel="share of churners reached",
+        title="Cumulative gains",
+    )
+    ax2.set(xlabel="share of customers contacted", ylabel="lift", title="Lift")
     ax1.legend(loc="lower right")
     return fig
 
 
 def plot_roc_pr(y: Any, scores: Mapping[str, Any]) -> Figure:
     """ROC and precision-recall curves with their areas."""
-    fig = _figure(10, 4.2)
-    ax1, ax2 = fig.subplots(1, 2)
-    ax1.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    fig, ax1, ax2 = _two_panels()
+    ax1.plot([0, 1], [0, 1], **_REFERENCE)
     for name, p in scores.items():
         r = roc_curve(y, p)
         ax1.plot(r["fpr"], r["tpr"], label=f"{name} (AUC {roc_auc(y, p):.3f})")
         pr = precision_recall_curve(y, p)
         ax2.plot(pr["recall"], pr["precision"], label=f"{name} (AP {pr_auc(y, p):.3f})")
-    ax2.axhline(float(np.mean(y)), color="grey", lw=0.8, ls="--")
-    ax1.set_xlabel("false positive rate")
-    ax1.set_ylabel("true positive rate")
-    ax1.set_title("ROC")
-    ax2.set_xlabel("recall")
-    ax2.set_ylabel("precision")
-    ax2.set_title("Precision-recall")
+    ax2.axhline(float(np.mean(y)), **_REFERENCE)
+    ax1.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
+    ax2.set(xlabel="recall", ylabel="precision", title="Precision-recall")
     ax1.legend(loc="lower right")
     ax2.legend(loc="lower left")
     return fig
@@ -91,8 +91,7 @@ def plot_segments(scored: pd.DataFrame) -> Figure:
     """Customers and value at risk by lifecycle segment and member tier."""
     from ecomml.churn.tiers import SEGMENTS, TIERS
 
-    fig = _figure(10, 4.2)
-    ax1, ax2 = fig.subplots(1, 2)
+    fig, ax1, ax2 = _two_panels()
     tab = pd.crosstab(scored["segment"], scored["tier"]).reindex(
         index=list(SEGMENTS), columns=list(TIERS), fill_value=0
     )

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import closest_name
+from ecomml._validation import check_unique_columns, closest_name, did_you_mean
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -245,8 +245,7 @@ def get_schema(table: str | TableSchema) -> TableSchema:
     if isinstance(table, TableSchema):
         return table
     if table not in SCHEMAS:
-        near = closest_name(str(table), SCHEMAS)
-        hint = f" (did you mean '{near}'?)" if near else ""
+        hint = did_you_mean(str(table), SCHEMAS)
         raise SchemaError(f"unknown table {table!r}{hint}; choose one of {', '.join(SCHEMAS)}.")
     return SCHEMAS[table]
 
@@ -545,13 +544,7 @@ def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
 
 def _check_columns(df: pd.DataFrame, schema: TableSchema, where: str) -> list[str]:
     cols = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    dupes = sorted({c for c in cols if cols.count(c) > 1})
-    if dupes:
-        raise SchemaError(
-            f"{where} has duplicate column names {short_repr(dupes)}; give each column a "
-            "unique name.",
-            columns=cols,
-        )
+    check_unique_columns(cols, where=where)
     missing = [c for c in schema.required if c not in cols]
     if missing:
         spare = [c for c in cols if c not in schema.names]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecomml._validation import check_cutoff
+from ecomml._validation import check_cutoff, day_after_last
 
 __all__ = ["ShopData", "load_shop", "default_cutoff", "before_cutoff"]
 
@@ -132,4 +132,4 @@ def default_cutoff(transactions: pd.DataFrame) -> pd.Timestamp:
         from ecomml.exceptions import DataQualityError
 
         raise DataQualityError("transactions has no rows after cleaning; nothing to build")
-    return pd.Timestamp(transactions["ts"].max()).normalize() + pd.Timedelta(days=1)
+    return day_after_last(transactions["ts"])

@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,12 @@ def _where(src: str, key: str) -> str:
     return f"{src}: {key}" if key else src
 
 
+def _close_hint(name: Any, allowed: Sequence[str], fmt: str = " (did you mean {!r}?)") -> str:
+    """``fmt`` filled with the allowed value closest to ``name``; empty if none is close."""
+    close = difflib.get_close_matches(str(name), allowed, n=1)
+    return fmt.format(close[0]) if close else ""
+
+
 def _check_keys(d: Any, allowed: tuple[str, ...], src: str, section: str) -> dict[str, Any]:
     if d is None:
         return {}
@@ -135,8 +142,7 @@ def _check_keys(d: Any, allowed: tuple[str, ...], src: str, section: str) -> dic
         )
     for k in d:
         if k not in allowed:
-            close = difflib.get_close_matches(str(k), allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = _close_hint(k, allowed, "; did you mean {!r}?")
             where = f"{section}.{k}" if section else str(k)
             raise ConfigError(
                 f"{src}: unknown key {where!r}{hint} Allowed keys"
@@ -187,8 +193,7 @@ def parse_config(
 
     tasks = task_names()
     if task not in tasks:
-        close = difflib.get_close_matches(str(task), tasks, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = _close_hint(task, tasks)
         raise ConfigError(f"{src}: task must be one of {', '.join(tasks)}, got {task!r}{hint}")
     if "cutoff" not in top:
         raise ConfigError(
@@ -245,8 +250,7 @@ def parse_config(
     names = t.models
     model_name = str(model.get("name", names[0]))
     if model_name not in names:
-        close = difflib.get_close_matches(model_name, names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = _close_hint(model_name, names)
         raise ConfigError(
             f"{src}: model.name {model_name!r} is not a {task} model{hint}; "
             f"allowed: {', '.join(names)}"
@@ -262,8 +266,7 @@ def parse_config(
     metrics = tuple(str(m).replace("@", "_at_") for m in metrics_raw)
     for m in metrics:
         if m not in allowed:
-            close = difflib.get_close_matches(m, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _close_hint(m, allowed)
             raise ConfigError(
                 f"{src}: metric {m!r} is not a {task} metric{hint}; allowed: {', '.join(allowed)}"
             )
@@ -324,8 +327,7 @@ def _check_model_params(cfg: ExperimentConfig, src: str) -> None:
             if k in fixed:
                 raise ConfigError(f"{src}: set {k} under task_params, not {section}")
             if k not in allowed:
-                close = difflib.get_close_matches(k, allowed, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = _close_hint(k, allowed, "; did you mean {!r}?")
                 raise ConfigError(
                     f"{src}: {section}.{k} is not a parameter of the {cfg.task} model "
                     f"{cfg.model!r}{hint} Allowed: {', '.join(sorted(allowed))}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_cutoff
+from ecomml._validation import check_cutoff, parse_timestamps, require_columns
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -166,12 +166,9 @@ class FeatureStore:
         cols = dict(self.engine.describe(f"SELECT * FROM {quote_ident(raw)}"))
         missing = [c for c in CANONICAL_COLUMNS[table] if c not in cols]
         if missing:
-            from ecomml._validation import closest_name
+            from ecomml._validation import did_you_mean
 
-            hints = []
-            for m in missing:
-                near = closest_name(m, list(cols))
-                hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
+            hints = [f"'{m}'" + did_you_mean(m, list(cols)) for m in missing]
             raise SchemaError(
                 f"{table} ({self.sources[table]}) is missing column(s) {', '.join(hints)}; "
                 f"found {short_repr(list(cols))}. Convert it with `ecomml data convert`.",
@@ -382,17 +379,10 @@ class FeatureStore:
                 columns=list(labels.columns),
             )
         spine = labels.rename(columns={cutoff_col: "cutoff"}).copy()
-        try:
-            spine["cutoff"] = pd.to_datetime(spine["cutoff"])
-        except (ValueError, TypeError) as err:
-            raise DataQualityError(
-                f"labels column {cutoff_col!r} has values that are not dates: {err}"
-            ) from err
+        spine["cutoff"] = parse_timestamps(spine["cutoff"], name=f"labels column {cutoff_col!r}")
         if spine["cutoff"].isna().any():
             bad = list(np.flatnonzero(spine["cutoff"].isna().to_numpy())[:5] + 1)
             raise DataQualityError(f"labels column {cutoff_col!r} is empty in rows {bad}")
-        if getattr(spine["cutoff"].dt, "tz", None) is not None:
-            spine["cutoff"] = spine["cutoff"].dt.tz_convert("UTC").dt.tz_localize(None)
         uniq = spine["cutoff"].unique()
         out = self._join(
             names, spine, single_cutoff=pd.Timestamp(uniq[0]) if len(uniq) == 1 else None
@@ -417,15 +407,14 @@ class FeatureStore:
             raise ValueError("either a single cutoff or a spine of cutoffs is required")
         self.prepare(max_cut)
         if spine is not None:
-            needed = sorted({k for v in vs for k in v.entity.keys})
-            missing = [k for k in needed if k not in spine.columns]
-            if missing:
-                raise SchemaError(
+            require_columns(
+                spine.columns,
+                sorted({k for v in vs for k in v.entity.keys}),
+                lambda missing: (
                     f"keys for views {names} need column(s) {missing}; found "
-                    f"{short_repr([c for c in spine.columns if c != 'cutoff'])}",
-                    missing=missing,
-                    columns=list(spine.columns),
-                )
+                    f"{short_repr([c for c in spine.columns if c != 'cutoff'])}"
+                ),
+            )
             spine = spine.reset_index(drop=True)
             spine["_row"] = np.arange(len(spine), dtype="int64")
             self.engine.register("_spine_raw", spine)

@@ -70,6 +70,19 @@ def _last_valid(Y: np.ndarray) -> np.ndarray:
     return Y[:, -1] if Y.shape[1] else np.zeros(len(Y))
 
 
+def _lagged(Y: np.ndarray, m: int) -> np.ndarray:
+    """``Y`` shifted ``m`` periods later: the value ``m`` periods before (NaN if none)."""
+    F = np.full_like(Y, np.nan)
+    if Y.shape[1] > m:
+        F[:, m:] = Y[:, :-m]
+    return F
+
+
+def _flat(level: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The same forecast ``level`` per SKU at every step: ``(n_sku, len(steps))``."""
+    return np.repeat(level[:, None], len(steps), axis=1)
+
+
 class NaiveForecaster(_ResidualForecaster):
     """Last period's demand, repeated.
 
@@ -91,12 +104,10 @@ class NaiveForecaster(_ResidualForecaster):
         self.resid_window = resid_window
 
     def _one_step(self, Y: np.ndarray) -> np.ndarray:
-        F = np.full_like(Y, np.nan)
-        F[:, 1:] = Y[:, :-1]
-        return F
+        return _lagged(Y, 1)
 
     def _point(self, Y: np.ndarray, steps: np.ndarray) -> np.ndarray:
-        return np.repeat(_last_valid(Y)[:, None], len(steps), axis=1)
+        return _flat(_last_valid(Y), steps)
 
 
 class SeasonalNaiveForecaster(_ResidualForecaster):
@@ -121,13 +132,8 @@ class SeasonalNaiveForecaster(_ResidualForecaster):
         return int(self.season or season_length(self.freq_))
 
     def _one_step(self, Y: np.ndarray) -> np.ndarray:
-        m = self._m()
-        F = np.full_like(Y, np.nan)
-        if Y.shape[1] > m:
-            F[:, m:] = Y[:, :-m]
-        naive = np.full_like(Y, np.nan)
-        naive[:, 1:] = Y[:, :-1]
-        return np.where(np.isnan(F), naive, F)
+        F = _lagged(Y, self._m())
+        return np.where(np.isnan(F), _lagged(Y, 1), F)
 
     def _point(self, Y: np.ndarray, steps: np.ndarray) -> np.ndarray:
         m, T = self._m(), Y.shape[1]
@@ -175,7 +181,7 @@ class MovingAverageForecaster(_ResidualForecaster):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             m = np.nanmean(Y[:, -int(self.window) :], axis=1)
-        return np.repeat(np.nan_to_num(m)[:, None], len(steps), axis=1)
+        return _flat(np.nan_to_num(m), steps)
 
 
 def _croston_pass(
@@ -243,7 +249,7 @@ class CrostonForecaster(_ResidualForecaster):
     def _point(self, Y: np.ndarray, steps: np.ndarray) -> np.ndarray:
         _, a, b = _croston_pass(Y, self.alpha, None)
         f = np.nan_to_num(a / b) * self._factor()
-        return np.repeat(f[:, None], len(steps), axis=1)
+        return _flat(f, steps)
 
 
 class TSBForecaster(_ResidualForecaster):
@@ -271,7 +277,7 @@ class TSBForecaster(_ResidualForecaster):
 
     def _point(self, Y: np.ndarray, steps: np.ndarray) -> np.ndarray:
         _, a, b = _croston_pass(Y, self.alpha, self.beta)
-        return np.repeat(np.nan_to_num(a * b)[:, None], len(steps), axis=1)
+        return _flat(np.nan_to_num(a * b), steps)
 
 
 class ETSForecaster(_ResidualForecaster):

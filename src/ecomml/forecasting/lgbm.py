@@ -102,6 +102,9 @@ def _window(Y: np.ndarray, o: int, w: int) -> np.ndarray:
 class LightGBMForecaster(BaseForecaster):
     """Global LightGBM demand forecaster with negative binomial quantiles.
 
+    ``predict`` returns the columns of every forecaster plus ``nb_size``: the negative
+    binomial size of each row's predictive distribution, used by :func:`lead_time_demand`.
+
     Parameters
     ----------
     freq : {"W", "D"}
@@ -497,19 +500,6 @@ class LightGBMForecaster(BaseForecaster):
         self._calendar = calendar
         super().fit(df)
         return self
-
-    def predict(
-        self,
-        df: pd.DataFrame,
-        *,
-        start: Any = None,
-        calendar: pd.DataFrame | None = None,
-        new_skus: pd.DataFrame | None = None,
-    ) -> pd.DataFrame:
-        """Forecast; the output has an extra ``nb_size`` column (the negative binomial
-        size of each row's predictive distribution, used by :func:`lead_time_demand`)."""
-        out = super().predict(df, start=start, calendar=calendar, new_skus=new_skus)
-        return out
 
     def _frame(self, skus, cols, mean, q, pattern, fb):  # type: ignore[no-untyped-def]
         out = super()._frame(skus, cols, mean, q, pattern, fb)

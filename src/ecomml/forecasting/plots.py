@@ -7,16 +7,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ecomml.plots import new_figure
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["plot_fan_charts", "plot_error_by_class", "plot_quantile_coverage"]
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
 
 
 def plot_fan_charts(
@@ -33,7 +29,7 @@ def plot_fan_charts(
         skus = history.groupby("sku")["y"].sum().sort_values(ascending=False).index[:n].tolist()
     cols = 2
     rows = max(1, int(np.ceil(len(skus) / cols)))
-    fig = _figure(12, 2.6 * rows)
+    fig = new_figure(12, 2.6 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, sku in zip(axes, skus, strict=False):
         h = history.loc[history["sku"] == sku].sort_values("ds").tail(history_periods)
@@ -59,7 +55,7 @@ def plot_error_by_class(metrics: pd.DataFrame, *, metric: str = "wape") -> Figur
     """Bar chart of ``metric`` (and scaled pinball) by demand pattern and ABC class, from
     :func:`~ecomml.metrics.forecast.evaluate_forecast` rows."""
     m = metrics.loc[metrics["group"].isin(["pattern", "abc"])]
-    fig = _figure(10, 3.6)
+    fig = new_figure(10, 3.6)
     axes = fig.subplots(1, 2)
     for ax, group in zip(axes, ["pattern", "abc"], strict=True):
         part = m.loc[m["group"] == group]
@@ -79,7 +75,7 @@ def plot_error_by_class(metrics: pd.DataFrame, *, metric: str = "wape") -> Figur
 
 def plot_quantile_coverage(calibration: pd.DataFrame) -> Figure:
     """Observed share of actuals at or below each quantile vs the nominal level."""
-    fig = _figure(5, 4.5)
+    fig = new_figure(5, 4.5)
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="ideal")
     ax.plot(calibration["level"], calibration["observed"], "o-", label="y <= q")

@@ -20,7 +20,14 @@ from ecomml.inventory.policy import (
     round_orders,
 )
 
-__all__ = ["PLAN_COLUMNS", "POLICIES", "ReplenishmentPlan", "replenishment_plan", "unit_costs"]
+__all__ = [
+    "PLAN_COLUMNS",
+    "POLICIES",
+    "ReplenishmentPlan",
+    "check_policy",
+    "replenishment_plan",
+    "unit_costs",
+]
 
 PLAN_COLUMNS = [
     "sku", "abc", "xyz", "pattern", "on_hand", "on_order", "lead_time_demand_q50",
@@ -28,6 +35,12 @@ PLAN_COLUMNS = [
     "expected_cover_weeks",
 ]  # fmt: skip
 POLICIES = ("forecast", "classic")
+
+
+def check_policy(policy: str) -> None:
+    """Refuse a policy name that is not one of :data:`POLICIES`."""
+    if policy not in POLICIES:
+        raise ConfigError(f"--policy must be forecast or classic, got {policy!r}")
 
 
 @dataclass
@@ -188,8 +201,7 @@ def replenishment_plan(
     -------
     ReplenishmentPlan
     """
-    if policy not in POLICIES:
-        raise ConfigError(f"--policy must be forecast or classic, got {policy!r}")
+    check_policy(policy)
     check_frame(forecast, required=["sku", "ds", "mean"], name="forecast")
     cut = check_cutoff(cutoff)
     check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")

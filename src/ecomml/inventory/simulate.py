@@ -21,7 +21,7 @@ from sklearn.base import clone
 
 from ecomml._validation import check_cutoff, check_frame, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError
-from ecomml.inventory.plan import POLICIES
+from ecomml.inventory.plan import check_policy
 from ecomml.inventory.policy import (
     check_service_level,
     classic_levels,
@@ -140,8 +140,7 @@ def simulate_policy(
     -------
     SimulationResult
     """
-    if policy not in POLICIES:
-        raise ConfigError(f"--policy must be forecast or classic, got {policy!r}")
+    check_policy(policy)
     check_frame(panel, required=["sku", "ds", "y"], name="panel")
     check_service_level(service_level)
     if int(refit_every) < 1 or int(review_period) < 1:

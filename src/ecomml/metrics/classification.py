@@ -46,6 +46,16 @@ def _check(y_true: Any, y_score: Any, *, proba: bool = False) -> tuple[np.ndarra
     return y, s
 
 
+def _threshold_counts(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct thresholds (highest first), and the number of rows and of positives scored
+    at or above each: ``(threshold, n_selected, tp)``."""
+    order = np.argsort(-s, kind="mergesort")
+    ys, ss = y[order], s[order]
+    # one point per distinct threshold: the last index of each block of equal scores
+    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
+    return ss[last], last + 1, np.cumsum(ys)[last]
+
+
 def roc_auc(y_true: Any, y_score: Any) -> float:
     """Area under the ROC curve (Mann-Whitney with mid-ranks); NaN with one class only."""
     y, s = _check(y_true, y_score)
@@ -64,12 +74,7 @@ def pr_auc(y_true: Any, y_score: Any) -> float:
     n1 = y.sum()
     if n1 == 0:
         return float("nan")
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
-    # one point per distinct threshold: the last index of each block of equal scores
-    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
-    tp = np.cumsum(ys)[last]
-    k = last + 1
+    _, k, tp = _threshold_counts(y, s)
     precision = tp / k
     recall = tp / n1
     prev = np.r_[0.0, recall[:-1]]
@@ -115,15 +120,12 @@ def calibration_curve(
 def roc_curve(y_true: Any, y_score: Any) -> pd.DataFrame:
     """False and true positive rates at every distinct threshold: ``threshold, fpr, tpr``."""
     y, s = _check(y_true, y_score)
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
-    tp = np.cumsum(ys)[last]
-    fp = (last + 1) - tp
+    threshold, n_sel, tp = _threshold_counts(y, s)
+    fp = n_sel - tp
     n1, n0 = max(y.sum(), 1), max(len(y) - y.sum(), 1)
     return pd.DataFrame(
         {
-            "threshold": np.r_[np.inf, ss[last]],
+            "threshold": np.r_[np.inf, threshold],
             "fpr": np.r_[0.0, fp / n0],
             "tpr": np.r_[0.0, tp / n1],
         }
@@ -133,12 +135,9 @@ def roc_curve(y_true: Any, y_score: Any) -> pd.DataFrame:
 def precision_recall_curve(y_true: Any, y_score: Any) -> pd.DataFrame:
     """Precision and recall at every distinct threshold: ``threshold, precision, recall``."""
     y, s = _check(y_true, y_score)
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
-    last = np.r_[np.flatnonzero(np.diff(ss) != 0), len(ss) - 1]
-    tp = np.cumsum(ys)[last]
+    threshold, n_sel, tp = _threshold_counts(y, s)
     return pd.DataFrame(
-        {"threshold": ss[last], "precision": tp / (last + 1), "recall": tp / max(y.sum(), 1)}
+        {"threshold": threshold, "precision": tp / n_sel, "recall": tp / max(y.sum(), 1)}
     )
 
 

@@ -57,6 +57,18 @@ def _hits(recommended: Sequence[Any], relevant: Any, k: int) -> np.ndarray:
     return np.array([1.0 if r in rel else 0.0 for r in top], dtype=float)
 
 
+def _relevant_hits(
+    recommended: Sequence[Any], relevant: Any, k: int
+) -> tuple[int, int, np.ndarray] | None:
+    """The checked ``k``, the number of relevant items and the top-``k`` hits; None when
+    nothing is relevant (the metrics that divide by it are then undefined)."""
+    k = _check_k(k)
+    n_rel = len(set(relevant))
+    if n_rel == 0:
+        return None
+    return k, n_rel, _hits(recommended, relevant, k)
+
+
 def precision_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
     """Hits in the top ``k`` divided by ``k``."""
     k = _check_k(k)
@@ -65,20 +77,19 @@ def precision_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
 
 def recall_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
     """Hits in the top ``k`` divided by the number of relevant items (nan if none)."""
-    k = _check_k(k)
-    n_rel = len(set(relevant))
-    if n_rel == 0:
+    scored = _relevant_hits(recommended, relevant, k)
+    if scored is None:
         return float("nan")
-    return float(_hits(recommended, relevant, k).sum() / n_rel)
+    _, n_rel, hits = scored
+    return float(hits.sum() / n_rel)
 
 
 def ndcg_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
     """Normalised discounted cumulative gain with binary relevance (nan if none relevant)."""
-    k = _check_k(k)
-    n_rel = len(set(relevant))
-    if n_rel == 0:
+    scored = _relevant_hits(recommended, relevant, k)
+    if scored is None:
         return float("nan")
-    hits = _hits(recommended, relevant, k)
+    k, n_rel, hits = scored
     disc = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = float((hits * disc[: len(hits)]).sum())
     idcg = float(disc[: min(n_rel, k)].sum())
@@ -87,11 +98,10 @@ def ndcg_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
 
 def average_precision_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
     """Average precision over the top ``k``, normalised by ``min(|relevant|, k)``."""
-    k = _check_k(k)
-    n_rel = len(set(relevant))
-    if n_rel == 0:
+    scored = _relevant_hits(recommended, relevant, k)
+    if scored is None:
         return float("nan")
-    hits = _hits(recommended, relevant, k)
+    k, n_rel, hits = scored
     if hits.sum() == 0:
         return 0.0
     prec = np.cumsum(hits) / np.arange(1, len(hits) + 1)
@@ -100,10 +110,8 @@ def average_precision_at_k(recommended: Sequence[Any], relevant: Any, k: int) ->
 
 def hit_at_k(recommended: Sequence[Any], relevant: Any, k: int) -> float:
     """1.0 if any of the top ``k`` is relevant, else 0.0 (nan if none relevant)."""
-    k = _check_k(k)
-    if len(set(relevant)) == 0:
-        return float("nan")
-    return float(_hits(recommended, relevant, k).any())
+    scored = _relevant_hits(recommended, relevant, k)
+    return float("nan") if scored is None else float(scored[2].any())
 
 
 def catalog_coverage(recommended_items: Any, n_catalog: int) -> float:

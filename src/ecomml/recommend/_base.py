@@ -14,7 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ecomml._estimator import EcommlEstimator
-from ecomml._validation import check_cutoff, check_fitted
+from ecomml._validation import check_cutoff, check_fitted, day_after_last
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -55,6 +55,12 @@ class Codes:
         m.sum_duplicates()
         m.eliminate_zeros()
         return m
+
+    def customers_per_item(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Distinct customers per item among the interactions (those under ``mask``)."""
+        m = self.matrix(np.ones(len(self.users)), mask=mask)
+        m.data[:] = 1.0
+        return np.asarray(m.sum(axis=0)).ravel()
 
 
 def customers_from(customers: Any) -> pd.Series:
@@ -112,16 +118,14 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
                     "first (build_interactions(..., cutoff=...) does)"
                 )
         elif "ts" in df.columns:
-            cut = pd.Timestamp(df["ts"].max()).normalize() + pd.Timedelta(days=1)
+            cut = day_after_last(df["ts"])
         else:
             cut = None
         self.cutoff_ = cut
         self.customer_index_ = pd.Index(np.sort(df["customer_id"].unique()), name="customer_id")
         self.sku_index_ = pd.Index(np.sort(df["sku"].unique()), name="sku")
         codes = self._encode(df, self.customer_index_, cut)
-        pop = codes.matrix(np.ones(len(codes.users)))
-        pop.data[:] = 1.0
-        self.item_popularity_ = np.asarray(pop.sum(axis=0)).ravel()
+        self.item_popularity_ = codes.customers_per_item()
         if "category" in df.columns:
             cat = df.dropna(subset=["category"]).drop_duplicates("sku", keep="last")
             self.sku_category_ = cat.set_index("sku")["category"].astype(str)
@@ -173,7 +177,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             if "ts" in df.columns:
                 df = df.loc[df["ts"] < cut]
         elif "ts" in df.columns:
-            cut = pd.Timestamp(df["ts"].max()).normalize() + pd.Timedelta(days=1)
+            cut = day_after_last(df["ts"])
         else:
             cut = self.cutoff_
         unknown = int((self.sku_index_.get_indexer(df["sku"]) < 0).sum())

@@ -47,11 +47,6 @@ class PopularityRecommender(BaseRecommender):
         self.segment_col = segment_col
         self.purchases_only = purchases_only
 
-    def _counts(self, codes: Codes, mask: np.ndarray) -> np.ndarray:
-        m = codes.matrix(np.ones(len(codes.users)), mask=mask)
-        m.data[:] = 1.0
-        return np.asarray(m.sum(axis=0)).ravel()
-
     def _fit(self, codes: Codes) -> None:
         mask = codes.purchase.copy() if self.purchases_only else np.ones(len(codes.users), bool)
         if self.purchases_only and not mask.any():
@@ -61,7 +56,7 @@ class PopularityRecommender(BaseRecommender):
                 raise DataQualityError("window_days needs a 'ts' column in the interactions")
             recent = mask & (codes.age_days <= float(self.window_days))
             mask = recent if recent.any() else mask
-        counts = self._counts(codes, mask)
+        counts = codes.customers_per_item(mask)
         # ties broken by all-time popularity
         tie = self.item_popularity_ / max(float(self.item_popularity_.max()), 1.0)
         self.popularity_ = counts + 1e-3 * tie
@@ -302,6 +297,14 @@ def _top_k_rows(
     )
 
 
+def _weight_state(codes: Codes, *, binary: bool) -> dict[str, sp.csr_matrix]:
+    """The customer x SKU history: summed weights, or 1 per interacted pair if ``binary``."""
+    w = codes.matrix()
+    if binary:
+        w.data[:] = 1.0
+    return {"weight": w}
+
+
 class ItemKNNRecommender(BaseRecommender):
     """Item-item co-occurrence: SKUs bought together with the customer's SKUs.
 
@@ -329,10 +332,7 @@ class ItemKNNRecommender(BaseRecommender):
         self.binary = binary
 
     def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
-        w = codes.matrix()
-        if self.binary:
-            w.data[:] = 1.0
-        return {"weight": w}
+        return _weight_state(codes, binary=self.binary)
 
     def _fit(self, codes: Codes) -> None:
         if self.similarity not in ("cosine", "bm25"):
@@ -376,10 +376,7 @@ class EASERecommender(BaseRecommender):
         self.float32 = float32
 
     def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
-        w = codes.matrix()
-        if self.binary:
-            w.data[:] = 1.0
-        return {"weight": w}
+        return _weight_state(codes, binary=self.binary)
 
     def _fit(self, codes: Codes) -> None:
         x = self.state_["weight"]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_cutoff, check_frame
+from ecomml._validation import check_cutoff, check_frame, parse_timestamps
 from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 
 __all__ = ["DEFAULT_EVENT_WEIGHTS", "build_interactions", "check_interactions"]
@@ -159,14 +159,7 @@ def check_interactions(interactions: Any, *, name: str = "interactions") -> pd.D
     else:
         out["event"] = out["event"].astype(str)
     if "ts" in out.columns:
-        try:
-            out["ts"] = pd.to_datetime(out["ts"])
-        except (ValueError, TypeError) as err:
-            raise DataQualityError(
-                f"{name} column 'ts' has values that are not dates: {err}"
-            ) from err
-        if getattr(out["ts"].dt, "tz", None) is not None:
-            out["ts"] = out["ts"].dt.tz_convert("UTC").dt.tz_localize(None)
+        out["ts"] = parse_timestamps(out["ts"], name=f"{name} column 'ts'")
         if out["ts"].isna().any():
             rows = list(np.flatnonzero(out["ts"].isna().to_numpy())[:5] + 1)
             raise DataQualityError(f"{name} column 'ts' is empty in rows {short_repr(rows)}")

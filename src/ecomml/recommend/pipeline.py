@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_cutoff, check_fitted, check_random_state
+from ecomml._validation import check_cutoff, check_fitted, check_random_state, day_after_last
 from ecomml.exceptions import ConfigError, DataQualityError, FeatureMismatchError, ModelLoadError
 from ecomml.recommend._base import COLD_START, BaseRecommender, customers_from
 from ecomml.recommend.als import ALSRecommender
@@ -296,11 +296,7 @@ class RecommenderPipeline(BaseRecommender):
         df = check_interactions(interactions)
         if "ts" not in df.columns:
             raise DataQualityError("RecommenderPipeline needs a 'ts' column in the interactions")
-        cut = (
-            check_cutoff(cutoff)
-            if cutoff is not None
-            else df["ts"].max().normalize() + pd.Timedelta(days=1)
-        )
+        cut = check_cutoff(cutoff) if cutoff is not None else day_after_last(df["ts"])
         df = df.loc[df["ts"] < cut]
         t0 = cut - pd.Timedelta(days=int(self.horizon_days))
         hist0 = df.loc[df["ts"] < t0]
@@ -433,11 +429,7 @@ class RecommenderPipeline(BaseRecommender):
             )
         if history is not None:
             hist = check_interactions(history, name="history")
-            cut = (
-                check_cutoff(cutoff)
-                if cutoff is not None
-                else hist["ts"].max().normalize() + pd.Timedelta(days=1)
-            )
+            cut = check_cutoff(cutoff) if cutoff is not None else day_after_last(hist["ts"])
             hist = hist.loc[hist["ts"] < cut]
             if sku_category is not None:
                 category, price = sku_category, self._catalog_maps(hist.iloc[:0], catalog)[1]

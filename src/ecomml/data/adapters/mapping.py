@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecomml._validation import closest_name
+from ecomml._validation import did_you_mean
 from ecomml.data.adapters._common import _first_line
 from ecomml.data.schema import get_schema
 from ecomml.exceptions import ConfigError, InputFileError, SchemaError, short_repr
@@ -21,15 +21,13 @@ def _apply_mapping(
     columns = [str(c) for c in frame.columns]
     for src, dst in mapping.items():
         if dst not in schema.names:
-            near = closest_name(dst, schema.names)
-            hint = f" (did you mean '{near}'?)" if near else ""
+            hint = did_you_mean(dst, schema.names)
             raise ConfigError(
                 f"mapping {src}={dst}: '{dst}' is not a column of the canonical {table} table"
                 f"{hint}; targets must be one of {', '.join(schema.names)}."
             )
         if src not in columns:
-            near = closest_name(src, columns)
-            hint = f" (did you mean '{near}'?)" if near else ""
+            hint = did_you_mean(src, columns)
             raise SchemaError(
                 f"{where}: mapping {src}={dst} names column '{src}', which is not in the "
                 f"file{hint}; found columns {short_repr(columns)}.",

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import closest_name
+from ecomml._validation import did_you_mean
 from ecomml.data.adapters.raw import read_raw
 from ecomml.exceptions import DataQualityError, InputFileError, SchemaError, format_rows, short_repr
 
@@ -59,10 +59,8 @@ def read_frame(
     frame.columns = [str(c).strip().lstrip("\ufeff") for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        hints = []
-        for m in missing:
-            near = closest_name(m, [c for c in frame.columns if c not in required])
-            hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
+        spare = [c for c in frame.columns if c not in required]
+        hints = [f"'{m}'" + did_you_mean(m, spare) for m in missing]
         raise SchemaError(
             f"{p} ({what}) is missing required column(s) {', '.join(hints)}; found columns "
             f"{short_repr(list(frame.columns))}. Rename the column(s) in the file.",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ecomml._validation import closest_name
+from ecomml._validation import did_you_mean
 from ecomml.data.adapters._layout import _check_format_columns, _norm
 from ecomml.data.adapters.cdnow import _CDNOW, _from_cdnow
 from ecomml.data.adapters.formats import _ALIASES, _FORMATS, FORMATS, detect_format
@@ -66,8 +66,7 @@ def to_canonical(
     schema = get_schema(table)
     where = f"{source} ({schema.name})" if source else f"the {schema.name} table"
     if format not in FORMATS:
-        near = closest_name(str(format), FORMATS)
-        hint = f" (did you mean '{near}'?)" if near else ""
+        hint = did_you_mean(str(format), FORMATS)
         raise ConfigError(f"unknown format {format!r}{hint}; choose one of {', '.join(FORMATS)}.")
     if format not in ("auto", "canonical") and table != "transactions":
         raise ConfigError(

@@ -22,9 +22,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ecomml._validation import check_unique_columns
 from ecomml.data.adapters._common import _CHUNK, _SAMPLE, RawFile, _first_line
 from ecomml.data.adapters.cdnow import _CDNOW_LINE, _read_whitespace
-from ecomml.exceptions import ConfigError, InputFileError, SchemaError, short_repr
+from ecomml.exceptions import ConfigError, InputFileError
 
 _DELIMS = (",", ";", "\t", "|")
 
@@ -214,13 +215,7 @@ def _read_text(path: Path, encoding: str | None, *, name: Path | None = None) ->
                 f"{len(header)} fields are numbers or dates). Add a header line with the "
                 "column names, e.g. order_id,customer_id,sku,ts,quantity,price."
             )
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise SchemaError(
-                f"{path} has duplicate column names {short_repr(dupes)} in its header; give "
-                "each column a unique name.",
-                columns=names,
-            )
+        check_unique_columns(names, where=str(path), context=" in its header")
         con = duckdb.connect()
         try:
             rel = con.read_csv(

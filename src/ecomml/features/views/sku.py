@@ -189,44 +189,74 @@ def _series_features(
     return ",\n         ".join(items)
 
 
-_DAILY_LAGS = (1, 7, 14, 28)
-_DAILY_WINDOWS = (7, 28)
-_DAILY_QWINDOW = 28
-_DAILY_COLS = (
-    ["qty"]
-    + [f"lag_{k}" for k in _DAILY_LAGS]
-    + [f"roll_{s}_{w}" for w in _DAILY_WINDOWS for s in ("mean", "std")]
-    + [f"roll_median_{_DAILY_QWINDOW}", f"roll_q90_{_DAILY_QWINDOW}"]
-    + [f"zero_share_{_DAILY_WINDOWS[-1]}"]
-)
+def _grid_ctes(
+    t: str,
+    of_ts: str,
+    periods: str,
+    extra_on: str,
+    lags: tuple[int, ...],
+    windows: tuple[int, ...],
+    quantile_window: int | None,
+) -> str:
+    """The ``sale``, ``first_sale``, ``grid`` and ``feat`` CTEs of a forecasting frame and
+    the head of its final SELECT (``feat x``: keys, ``qty`` and the series features).
 
-_SKU_DAILY_SQL = f"""
-WITH {calendar_ctes("SELECT DISTINCT date FROM dates")},
-sale AS (
-  SELECT cutoff, sku, CAST(ts AS DATE) AS date,
+    ``t`` is the period column (``date`` or ``week``), ``of_ts`` the period of a
+    transaction's ``ts``, ``periods`` the table of complete periods with its alias and
+    ``extra_on`` more conditions on it; the rest is passed to :func:`_series_features`.
+    """
+    first = "first_day" if t == "date" else f"first_{t}"
+    a = periods.split()[-1]
+    on = f"{a}.cutoff = f.cutoff AND {a}.{t} >= f.{first}" + (f" {extra_on}" if extra_on else "")
+    cols = (
+        ["qty"]
+        + [f"lag_{k}" for k in lags]
+        + [f"roll_{s}_{w}" for w in windows for s in ("mean", "std")]
+        + (
+            []
+            if quantile_window is None
+            else [f"roll_{s}_{quantile_window}" for s in ("median", "q90")]
+        )
+        + [f"zero_share_{windows[-1]}"]
+    )
+    return f"""sale AS (
+  SELECT cutoff, sku, {of_ts} AS {t},
          sum(quantity) AS qty, sum(quantity * price) AS amount
   FROM transactions
   WHERE quantity > 0 AND sku IS NOT NULL
-  GROUP BY cutoff, sku, CAST(ts AS DATE)
+  GROUP BY cutoff, sku, {of_ts}
 ),
 first_sale AS (
-  SELECT cutoff, sku, min(date) AS first_day FROM sale GROUP BY cutoff, sku
+  SELECT cutoff, sku, min({t}) AS {first} FROM sale GROUP BY cutoff, sku
 ),
 grid AS (
-  SELECT f.cutoff, f.sku, d.date,
+  SELECT f.cutoff, f.sku, {a}.{t},
          COALESCE(s.qty, 0.0) AS qty,
          s.amount / NULLIF(s.qty, 0) AS period_price
   FROM first_sale f
-  JOIN dates d ON d.cutoff = f.cutoff AND d.date >= f.first_day AND {_COMPLETE_DAY}
-  LEFT JOIN sale s ON s.cutoff = f.cutoff AND s.sku = f.sku AND s.date = d.date
+  JOIN {periods} ON {on}
+  LEFT JOIN sale s ON s.cutoff = f.cutoff AND s.sku = f.sku AND s.{t} = {a}.{t}
 ),
 feat AS (
-  SELECT cutoff, sku, date, qty, period_price,
-         {_series_features("date", _DAILY_LAGS, _DAILY_WINDOWS, _DAILY_QWINDOW)}
+  SELECT cutoff, sku, {t}, qty, period_price,
+         {_series_features(t, lags, windows, quantile_window)}
   FROM grid
 )
-SELECT x.cutoff, x.sku, x.date,
-       {", ".join(f"x.{c}" for c in _DAILY_COLS)},
+SELECT x.cutoff, x.sku, x.{t},
+       {", ".join(f"x.{c}" for c in cols)}"""
+
+
+_DAILY_LAGS = (1, 7, 14, 28)
+_DAILY_WINDOWS = (7, 28)
+_DAILY_QWINDOW = 28
+_DAILY_GRID = _grid_ctes(
+    "date", "CAST(ts AS DATE)", "dates d", f"AND {_COMPLETE_DAY}",
+    _DAILY_LAGS, _DAILY_WINDOWS, _DAILY_QWINDOW,
+)  # fmt: skip
+
+_SKU_DAILY_SQL = f"""
+WITH {calendar_ctes("SELECT DISTINCT date FROM dates")},
+{_DAILY_GRID},
        p.amount / p.qty AS last_price,
        c.day_of_week, c.is_promo, c.event, c.days_to_next_promo, c.days_since_last_promo
 FROM feat x
@@ -263,12 +293,10 @@ SKU_DAILY = FeatureView(
 
 _WEEKLY_LAGS = (1, 2, 4, 8, 52)
 _WEEKLY_WINDOWS = (4, 13)
-_WEEKLY_COLS = (
-    ["qty"]
-    + [f"lag_{k}" for k in _WEEKLY_LAGS]
-    + [f"roll_{s}_{w}" for w in _WEEKLY_WINDOWS for s in ("mean", "std")]
-    + [f"zero_share_{_WEEKLY_WINDOWS[-1]}"]
-)
+_WEEKLY_GRID = _grid_ctes(
+    "week", "CAST(date_trunc('week', ts) AS DATE)", "complete_weeks w", "",
+    _WEEKLY_LAGS, _WEEKLY_WINDOWS, None,
+)  # fmt: skip
 
 _SKU_WEEKLY_SQL = f"""
 WITH cal_day AS (
@@ -290,31 +318,7 @@ weeks AS (
 complete_weeks AS (
   SELECT cutoff, week FROM weeks WHERE date_diff('day', week, CAST(cutoff AS DATE)) >= 7
 ),
-sale AS (
-  SELECT cutoff, sku, CAST(date_trunc('week', ts) AS DATE) AS week,
-         sum(quantity) AS qty, sum(quantity * price) AS amount
-  FROM transactions
-  WHERE quantity > 0 AND sku IS NOT NULL
-  GROUP BY cutoff, sku, CAST(date_trunc('week', ts) AS DATE)
-),
-first_sale AS (
-  SELECT cutoff, sku, min(week) AS first_week FROM sale GROUP BY cutoff, sku
-),
-grid AS (
-  SELECT f.cutoff, f.sku, w.week,
-         COALESCE(s.qty, 0.0) AS qty,
-         s.amount / NULLIF(s.qty, 0) AS period_price
-  FROM first_sale f
-  JOIN complete_weeks w ON w.cutoff = f.cutoff AND w.week >= f.first_week
-  LEFT JOIN sale s ON s.cutoff = f.cutoff AND s.sku = f.sku AND s.week = w.week
-),
-feat AS (
-  SELECT cutoff, sku, week, qty, period_price,
-         {_series_features("week", _WEEKLY_LAGS, _WEEKLY_WINDOWS, None)}
-  FROM grid
-)
-SELECT x.cutoff, x.sku, x.week,
-       {", ".join(f"x.{c}" for c in _WEEKLY_COLS)},
+{_WEEKLY_GRID},
        p.amount / p.qty AS last_price,
        EXTRACT(week FROM x.week) AS week_of_year,
        COALESCE(c.promo_days, 0) AS promo_days,
