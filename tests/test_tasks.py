@@ -18,7 +18,7 @@ from ecomml.data.synth import make_shop
 from ecomml.exceptions import ModelLoadError, UnknownEntityError
 from ecomml.registry import TASKS, all_tasks, get_task, task_names
 from ecomml.runner import load_task_model, save_task_model, score, write_output
-from ecomml.task import Evaluation, Task, TaskData
+from ecomml.task import Evaluation, Folds, Task, TaskData
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_a_model_of_another_task_is_refused(shop: ShopData, cutoff: pd.Timestamp
 
 def test_evaluate_returns_one_row_per_fold(shop: ShopData, cutoff: pd.Timestamp) -> None:
     ev = get_task("forecast").evaluate(
-        TaskData(shop, cutoff), folds=2, params={"model": "ma", "horizon": 4}
+        TaskData(shop, cutoff), Folds(2), params={"model": "ma", "horizon": 4}
     )
     assert isinstance(ev, Evaluation)
     assert list(ev.folds["fold"]) == [1, 2]

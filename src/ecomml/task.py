@@ -30,7 +30,17 @@ if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
 
-__all__ = ["Task", "TaskData", "Evaluation", "StepContext", "StepResult", "Say", "quiet"]
+__all__ = [
+    "Task",
+    "TaskData",
+    "Folds",
+    "Evaluation",
+    "StepContext",
+    "StepResult",
+    "Params",
+    "Say",
+    "quiet",
+]
 
 #: MLflow column type (``output_types``) -> the pandas dtype of a scored column
 _PANDAS_TYPES: dict[str, str] = {
@@ -45,6 +55,8 @@ _PANDAS_TYPES: dict[str, str] = {
 
 #: A progress callback: ``say("fitting the ranker")``.
 Say = Callable[[str], None]
+#: A task's parameters: its task options (``Task.params``) and its model's own parameters.
+Params = Mapping[str, Any] | None
 
 
 def quiet(msg: str) -> None:
@@ -75,6 +87,15 @@ class TaskData:
         from ecomml._validation import check_cutoff
 
         return cls(shop, check_cutoff(cutoff), store)
+
+
+@dataclass(frozen=True)
+class Folds:
+    """Rolling-origin folds: ``n`` fold cutoffs before the cutoff, ``step`` apart (in the
+    task's ``fold_unit``; None: the task's horizon)."""
+
+    n: int
+    step: int | None = None
 
 
 @dataclass
@@ -159,12 +180,12 @@ class Task(abc.ABC):
     output_types: ClassVar[Mapping[str, str]] = {}
 
     # ------------------------------------------------------------------ parameters
-    def task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def task_params(self, params: Params) -> dict[str, Any]:
         """The task options in ``params`` with their defaults filled in."""
         given = dict(params or {})
         return {k: given.get(k, v) for k, v in self.params.items()}
 
-    def check_task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def check_task_params(self, params: Params) -> dict[str, Any]:
         """The task options with defaults filled in, each checked against its default's
         type (a flag must be true/false, a count a whole number >= 1, a share a number);
         a bad value raises ConfigError naming the option. Tasks add their own rules."""
@@ -185,18 +206,18 @@ class Task(abc.ABC):
                 raise ConfigError(f"task_params.{key} must be {want}, got {v!r}")
         return tp
 
-    def model_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def model_params(self, params: Params) -> dict[str, Any]:
         """The model's own parameters in ``params`` (everything that is not a task option)."""
         return {k: v for k, v in (params or {}).items() if k not in self.params and k != "model"}
 
-    def model_param_names(self, params: Mapping[str, Any] | None = None) -> tuple[str, ...]:
+    def model_param_names(self, params: Params = None) -> tuple[str, ...]:
         """The parameters the task's model (as chosen by ``params``) accepts."""
         names = self.make_model(params).get_params(deep=False)
         return tuple(n for n in names if n not in self.params)
 
     # ------------------------------------------------------------------ the contract
     @abc.abstractmethod
-    def make_model(self, params: Mapping[str, Any] | None = None) -> Any:
+    def make_model(self, params: Params = None) -> Any:
         """An unfitted model from ``params``; unknown or bad values raise ConfigError."""
 
     @abc.abstractmethod
@@ -204,24 +225,12 @@ class Task(abc.ABC):
         """The feature views a fitted ``model`` reads (their SQL hashes go with the model)."""
 
     @abc.abstractmethod
-    def fit(
-        self,
-        data: TaskData,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
-    ) -> Any:
+    def fit(self, data: TaskData, *, params: Params = None, progress: Say = quiet) -> Any:
         """Fit the task's model on everything before ``cutoff``; returns the fitted model."""
 
     @abc.abstractmethod
     def evaluate(
-        self,
-        data: TaskData,
-        *,
-        folds: int,
-        step: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, folds: Folds, *, params: Params = None, progress: Say = quiet
     ) -> Evaluation:
         """Refit ``params`` at ``folds`` rolling cutoffs before ``cutoff`` and score each fold."""
 
@@ -258,9 +267,7 @@ class Task(abc.ABC):
         """Short lines for the console after training."""
         return []
 
-    def serve(
-        self, model: Any, model_input: pd.DataFrame, params: Mapping[str, Any] | None = None
-    ) -> pd.DataFrame:
+    def serve(self, model: Any, model_input: pd.DataFrame, params: Params = None) -> pd.DataFrame:
         """Answer one MLflow serving request (``mlflow models serve``) with ``model``.
 
         The default hands the request frame to the model's ``pyfunc_predict``.

@@ -15,12 +15,13 @@ import pandas as pd
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.churn.model import EXTRA_COLUMNS, SCORED_COLUMNS, ChurnModel
 from ecomml.exceptions import ConfigError, ModelLoadError
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ecomml.data.shop import ShopData
+    from ecomml.task import Folds, Params, Say, StepContext
 
 __all__ = ["ChurnTask"]
 
@@ -61,17 +62,11 @@ class ChurnTask(Task):
     def views(self, model: Any) -> list[str]:
         return list(model.views_)
 
-    def make_model(self, params: Mapping[str, Any] | None = None) -> ChurnModel:
+    def make_model(self, params: Params = None) -> ChurnModel:
         """An unfitted :class:`ChurnModel` with the task's horizon and the model params."""
         return ChurnModel(self.task_params(params)["horizon"], **self.model_params(params))
 
-    def fit(
-        self,
-        data: TaskData,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
-    ) -> ChurnModel:
+    def fit(self, data: TaskData, *, params: Params = None, progress: Say = quiet) -> ChurnModel:
         model = self.make_model(params)
         model.fit(
             data.shop.transactions, data.store, cutoff=data.cutoff,
@@ -80,13 +75,7 @@ class ChurnTask(Task):
         return model
 
     def evaluate(
-        self,
-        data: TaskData,
-        *,
-        folds: int,
-        step: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, folds: Folds, *, params: Params = None, progress: Say = quiet
     ) -> Evaluation:
         from matplotlib.figure import Figure
 
@@ -97,8 +86,8 @@ class ChurnTask(Task):
             data.shop,
             cutoff=data.cutoff,
             horizon=horizon,
-            folds=folds,
-            step=step,
+            folds=folds.n,
+            step=folds.step,
             model_params=self.model_params(params),
             progress=progress,
         )

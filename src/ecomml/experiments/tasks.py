@@ -105,10 +105,10 @@ def evaluate(
 ) -> Evaluation:
     """Score ``params`` on the config's rolling folds (each fold refits before its cutoff)."""
     from ecomml.registry import get_task
-    from ecomml.task import TaskData
+    from ecomml.task import Folds, TaskData
 
     return get_task(cfg.task).evaluate(
-        TaskData(shop, cfg.cutoff), folds=cfg.folds, step=cfg.fold_step,
+        TaskData(shop, cfg.cutoff), Folds(cfg.folds, cfg.fold_step),
         params=_params(cfg, params), progress=say or (lambda msg: None),
     )  # fmt: skip
 

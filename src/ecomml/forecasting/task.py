@@ -23,13 +23,14 @@ from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.forecasting._base import BaseForecaster
 from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
+    from ecomml.task import Folds, Params, Say, StepContext
 
 __all__ = [
     "ForecastTask",
@@ -153,13 +154,13 @@ class ForecastTask(Task):
         "sku": "string", "ds": "datetime", "pattern": "string", "fallback": "boolean",
     }  # fmt: skip
 
-    def check_task_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def check_task_params(self, params: Params) -> dict[str, Any]:
         tp = super().check_task_params(params)
         if str(tp["freq"]).upper() not in ("W", "D"):
             raise ConfigError(f"task_params.freq must be W or D, got {tp['freq']!r}")
         return {**tp, "freq": str(tp["freq"]).upper()}
 
-    def make_model(self, params: Mapping[str, Any] | None = None) -> BaseForecaster:
+    def make_model(self, params: Params = None) -> BaseForecaster:
         """An unfitted forecaster; bad parameters raise :class:`ConfigError` here."""
         from ecomml.forecasting.auto import make_forecaster
 
@@ -187,11 +188,7 @@ class ForecastTask(Task):
         return [view_for(str(model.freq))]
 
     def fit(
-        self,
-        data: TaskData,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, *, params: Params = None, progress: Say = quiet
     ) -> BaseForecaster:
         est = self.make_model(params)
         panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
@@ -204,7 +201,7 @@ class ForecastTask(Task):
         *,
         folds: int,
         step: int | None = None,
-        params: Mapping[str, Any] | None = None,
+        params: Params = None,
         estimator: Any = None,
         progress: Say = quiet,
     ) -> tuple[Any, pd.DataFrame]:
@@ -221,15 +218,11 @@ class ForecastTask(Task):
         return res, panel
 
     def evaluate(
-        self,
-        data: TaskData,
-        *,
-        folds: int,
-        step: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, folds: Folds, *, params: Params = None, progress: Say = quiet
     ) -> Evaluation:
-        bt, panel = self.backtest(data, folds=folds, step=step, params=params, progress=progress)
+        bt, panel = self.backtest(
+            data, folds=folds.n, step=folds.step, params=params, progress=progress
+        )
         m = bt.metrics
         rows = m.loc[(m["group"] == "all") & (m["fold"] != "mean")]
         origins = bt.forecasts.groupby("fold")["origin"].first()

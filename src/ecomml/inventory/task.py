@@ -16,10 +16,11 @@ from ecomml._io import atomic_write_table
 from ecomml.exceptions import DataQualityError
 from ecomml.forecasting.task import ForecastTask, shop_panel
 from ecomml.inventory.plan import PLAN_COLUMNS, replenishment_plan
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
+    from ecomml.task import Folds, Params, Say, StepContext
 
 __all__ = ["InventoryTask"]
 
@@ -43,36 +44,24 @@ class InventoryTask(Task):
     models: ClassVar[tuple[str, ...]] = ForecastTask.models
     fold_unit: ClassVar[str] = "periods"
 
-    def _forecast_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _forecast_params(self, params: Params) -> dict[str, Any]:
         return {k: v for k, v in (params or {}).items() if k not in _PLAN_DEFAULTS}
 
-    def make_model(self, params: Mapping[str, Any] | None = None) -> Any:
+    def make_model(self, params: Params = None) -> Any:
         """The unfitted forecaster the plan will be computed from."""
         return ForecastTask().make_model(self._forecast_params(params))
 
     def views(self, model: Any) -> list[str]:
         return ForecastTask().views(model)
 
-    def fit(
-        self,
-        data: TaskData,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
-    ) -> Any:
+    def fit(self, data: TaskData, *, params: Params = None, progress: Say = quiet) -> Any:
         """The forecaster the plan is computed from."""
         return ForecastTask().fit(data, params=self._forecast_params(params), progress=progress)
 
     def evaluate(
-        self,
-        data: TaskData,
-        *,
-        folds: int,
-        step: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, folds: Folds, *, params: Params = None, progress: Say = quiet
     ) -> Evaluation:
-        """Replay the forecast-driven policy on ``folds`` windows of ``horizon`` periods
+        """Replay the forecast-driven policy on ``folds.n`` windows of ``horizon`` periods
         before ``cutoff`` (weekly review, lost sales); fill rate, inventory and turns."""
         from ecomml.inventory.simulate import simulate_policy
 
@@ -80,13 +69,13 @@ class InventoryTask(Task):
         est = self.make_model(params)
         panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
         period = pd.Timedelta(days=7 if est.freq == "W" else 1)
-        horizon, step = int(tp["horizon"]), int(step or tp["horizon"])
+        horizon, step, n = int(tp["horizon"]), int(folds.step or tp["horizon"]), folds.n
         last = pd.to_datetime(panel["ds"]).max() + period
         rows = []
-        for i in range(folds):
-            end = last - period * step * (folds - 1 - i)
+        for i in range(n):
+            end = last - period * step * (n - 1 - i)
             start = end - period * horizon
-            progress(f"fold {i + 1}/{folds}: replaying {start.date()} .. {end.date()}")
+            progress(f"fold {i + 1}/{n}: replaying {start.date()} .. {end.date()}")
             res = simulate_policy(
                 panel, start, end, lead_time=float(tp["lead_time"]),
                 service_level=float(tp["service_level"]),

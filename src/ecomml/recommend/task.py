@@ -17,11 +17,12 @@ from ecomml.recommend._base import RECOMMEND_COLUMNS, BaseRecommender
 from ecomml.recommend.evaluate import evaluate_recommendations, plot_metrics_at_k, temporal_split
 from ecomml.recommend.interactions import build_interactions
 from ecomml.recommend.pipeline import STORE_VIEWS, RecommenderPipeline
-from ecomml.task import Evaluation, Say, StepContext, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
+    from ecomml.task import Folds, Params, Say, StepContext
 
 __all__ = ["RecommendTask"]
 
@@ -63,7 +64,7 @@ class RecommendTask(Task):
         "customer_id": "string", "sku": "string", "rank": "long", "source": "string",
     }  # fmt: skip
 
-    def make_model(self, params: Mapping[str, Any] | None = None) -> RecommenderPipeline:
+    def make_model(self, params: Params = None) -> RecommenderPipeline:
         """An unfitted :class:`RecommenderPipeline` from the model params."""
         return _pipeline(self.model_params(params))
 
@@ -80,11 +81,7 @@ class RecommendTask(Task):
         return build_interactions(shop.transactions, shop.events, cutoff=cutoff)
 
     def fit(
-        self,
-        data: TaskData,
-        *,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, *, params: Params = None, progress: Say = quiet
     ) -> RecommenderPipeline:
         inter = self.interactions(data.shop, data.cutoff)
         if inter.empty:
@@ -99,23 +96,17 @@ class RecommendTask(Task):
         )
 
     def evaluate(
-        self,
-        data: TaskData,
-        *,
-        folds: int,
-        step: int | None = None,
-        params: Mapping[str, Any] | None = None,
-        progress: Say = quiet,
+        self, data: TaskData, folds: Folds, *, params: Params = None, progress: Say = quiet
     ) -> Evaluation:
         tp = self.task_params(params)
         window = int(tp["window_days"])
-        step = int(step or window)
+        step, n = int(folds.step or window), folds.n
         inter = self.interactions(data.shop, data.cutoff)
         st = self._store(data, bool(tp["use_store"]))
         rows, figures = [], {}
-        for i in range(folds):
-            fc = data.cutoff - pd.Timedelta(days=window + step * (folds - 1 - i))
-            progress(f"fold {i + 1}/{folds} (cutoff {fc.date()})")
+        for i in range(n):
+            fc = data.cutoff - pd.Timedelta(days=window + step * (n - 1 - i))
+            progress(f"fold {i + 1}/{n} (cutoff {fc.date()})")
             train, test = temporal_split(inter, cutoff=fc, end=fc + pd.Timedelta(days=window))
             model = self.make_model(params).fit(
                 train, cutoff=fc, store=st, catalog=data.shop.catalog
@@ -126,7 +117,7 @@ class RecommendTask(Task):
             row: dict[str, Any] = {"fold": i + 1, "cutoff": fc}
             row.update({k.replace("@", "_at_"): float(v) for k, v in met.items()})
             rows.append(row)
-            if i == folds - 1:
+            if i == n - 1:
                 figures["metrics_at_k.png"] = plot_metrics_at_k(recs, test, train)
         return Evaluation(pd.DataFrame(rows), figures)
 
@@ -135,7 +126,7 @@ class RecommendTask(Task):
         data: TaskData,
         *,
         days: int,
-        params: Mapping[str, Any] | None = None,
+        params: Params = None,
         k: int = 20,
         map_k: int | None = None,
         new_items: bool = False,
@@ -196,9 +187,7 @@ class RecommendTask(Task):
             )
         return self.check_output(model.recommend(customers, k, **kwargs))
 
-    def serve(
-        self, model: Any, model_input: pd.DataFrame, params: Mapping[str, Any] | None = None
-    ) -> pd.DataFrame:
+    def serve(self, model: Any, model_input: pd.DataFrame, params: Params = None) -> pd.DataFrame:
         """Top-k lists for the request's ``customer_id`` column (``params``: ``k``,
         ``exclude_seen``)."""
         from ecomml.exceptions import ConfigError, SchemaError
