@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ecomml.exceptions import ConfigError, SchemaError
+from ecomml._validation import require_columns
+from ecomml.exceptions import ConfigError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -307,14 +308,11 @@ class Task(abc.ABC):
 
     def check_output(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Refuse a scored table that lacks a declared output column."""
-        missing = [c for c in self.output_columns if c not in frame.columns]
-        if missing:
-            raise SchemaError(
-                f"task {self.name!r} produced a table without its declared columns "
-                f"{missing}; this is a bug in the task's score()",
-                missing=missing,
-                columns=list(frame.columns),
-            )
+        require_columns(
+            frame.columns, self.output_columns,
+            lambda missing: f"task {self.name!r} produced a table without its declared columns "
+            f"{missing}; this is a bug in the task's score()",
+        )  # fmt: skip
         return frame
 
     def check_model(self, model: Any) -> None:

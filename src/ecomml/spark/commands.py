@@ -137,7 +137,8 @@ def read_table(spark: Any, path: Path | str, table: str) -> Any:
     catalog table (``spark_table:db.name``), cast to the canonical types."""
     from pyspark.sql import functions as F
 
-    from ecomml.exceptions import InputFileError, SchemaError
+    from ecomml._validation import require_columns
+    from ecomml.exceptions import InputFileError
 
     text = _restore_uri(str(path))
     with spark_errors(f"--{table} {text}"):
@@ -172,14 +173,11 @@ def read_table(spark: Any, path: Path | str, table: str) -> Any:
         "catalog": ["sku"],
         "calendar": ["date", "is_promo"],
     }[table]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"--{table} {text} is missing canonical column(s) {missing} (it has "
-            f"{list(df.columns)[:10]}); convert it with `ecomml data convert --map ...`",
-            missing=missing,
-            columns=list(df.columns),
-        )
+    require_columns(
+        df.columns, need,
+        lambda missing: f"--{table} {text} is missing canonical column(s) {missing} (it has "
+        f"{list(df.columns)[:10]}); convert it with `ecomml data convert --map ...`",
+    )  # fmt: skip
     cols = [F.col(c).cast(types[c]).alias(c) if c in types else F.col(c) for c in df.columns]
     return df.select(*cols)
 
