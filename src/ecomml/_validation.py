@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ecomml.dates import DateFormat, parse_date
 from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, short_repr
 
 __all__ = [
@@ -102,13 +104,21 @@ def check_unique_columns(names: Sequence[str], *, where: str, context: str = "")
 
 
 def parse_timestamp(
-    value: Any, *, name: str, error: type[Exception] = DataQualityError
+    value: Any,
+    *,
+    name: str,
+    error: type[Exception] = DataQualityError,
+    dates: DateFormat | None = None,
 ) -> pd.Timestamp:
     """Parse a date-like ``value`` into a timezone-naive (UTC) ``pd.Timestamp``.
 
-    Raises ``error`` naming ``name`` when the value is not a date.
+    Text is read as written (:func:`ecomml.dates.parse_date`: ISO, year-first or the
+    declared ``dates`` format; a day/month date is never guessed). Raises ``error``
+    naming ``name`` when the value is not a date.
     """
     message = f"{name} {value!r} is not a date; use ISO format, e.g. 2011-09-01."
+    if isinstance(value, str) and not _has_offset(value):
+        return parse_date(value, dates, name=name, error=error)
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as err:
@@ -135,8 +145,16 @@ def parse_timestamps(values: pd.Series, *, name: str) -> pd.Series:
     return out
 
 
-def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
-    """Parse a cutoff into a timezone-naive ``pd.Timestamp``.
+def _has_offset(text: str) -> bool:
+    """True for ``2024-01-01T00:00:00+08:00`` / ``...Z``: pandas converts those to UTC."""
+    return bool(re.search(r"(?:[+-]\d{2}:?\d{2}|Z|UTC|GMT)\s*$", text.strip()))
+
+
+def check_cutoff(
+    cutoff: Any, *, name: str = "cutoff", dates: DateFormat | None = None
+) -> pd.Timestamp:
+    """Parse a cutoff into a timezone-naive ``pd.Timestamp`` (text as written, see
+    :func:`parse_timestamp`).
 
     The cutoff is exclusive everywhere in ecomml: computations use ``ts < cutoff``.
     """
@@ -144,7 +162,7 @@ def check_cutoff(cutoff: Any, *, name: str = "cutoff") -> pd.Timestamp:
         raise DataQualityError(
             f"{name} is required: ecomml never defaults to 'now'. Pass a date such as 2011-09-01."
         )
-    return parse_timestamp(cutoff, name=name)
+    return parse_timestamp(cutoff, name=name, dates=dates)
 
 
 def day_after_last(ts: pd.Series) -> pd.Timestamp:

@@ -31,7 +31,34 @@ CatalogOpt = typer.Option(
 CalendarOpt = typer.Option(
     None, "--calendar", help="Promotion calendar (date, event, is_promo); default: built-in."
 )
-EncodingOpt = typer.Option(None, "--encoding", help="Text encoding of CSV input, e.g. latin-1.")
+EncodingOpt = typer.Option(
+    None, "--encoding", help="Text encoding of CSV input, e.g. gbk, gb18030, latin-1, utf-16."
+)
+DateFormatOpt = typer.Option(
+    None,
+    "--date-format",
+    help="How the files write dates (strftime), e.g. '%d/%m/%Y %H:%M'. Default: ISO and "
+    "year-first dates; day/month dates only when the column proves the order.",
+)
+DayFirstOpt = typer.Option(
+    None,
+    "--dayfirst/--monthfirst",
+    help="Day/month dates such as 01/04/2024 are day-first (1 April) or month-first.",
+    show_default=False,
+)
+
+
+def dates_from(date_format: str | None, dayfirst: bool | None, map_file: Path | None) -> Any:
+    """The :class:`~ecomml.dates.DateFormat` of the options (they win over the map file's)."""
+    from ecomml.dates import DateFormat
+
+    if date_format is not None or dayfirst is not None:
+        return DateFormat.of(date_format, dayfirst)
+    if map_file is not None:
+        from ecomml.data import load_map_dates
+
+        return load_map_dates(map_file) or DateFormat()
+    return DateFormat()
 
 
 def mapping_from(map_items: list[str] | None, map_file: Path | None) -> dict[str, str]:
@@ -73,6 +100,7 @@ def shop_from_options(
     encoding: str | None = None,
     allow_future: bool = False,
     seed: int = 0,
+    dates: Any = None,
 ) -> Any:
     """``load_shop`` from the shared data options every task command takes (without
     ``transactions``: the built-in sample shop of ``seed``).
@@ -93,4 +121,5 @@ def shop_from_options(
         max_ts=max_ts_for(allow_future),
         cutoff=cutoff,
         seed=seed,
+        dates=dates,
     )

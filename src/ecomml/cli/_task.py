@@ -58,7 +58,6 @@ def score_command(
     pseudonyms is scored on pseudonymised input (and refused on Spark). ``options(key)``
     gives the task's scoring options (``key``: the pseudonym key the model's ids need).
     """
-    from ecomml._validation import check_cutoff
     from ecomml.cli._common import configure_tracking
     from ecomml.exceptions import ConfigError
     from ecomml.modelstore import is_mlflow_uri
@@ -66,7 +65,7 @@ def score_command(
     from ecomml.runner import check_output_name, load_task_model, score, write_output
     from ecomml.task import TaskData
 
-    cut = check_cutoff(cutoff, name="--cutoff")
+    cut = data.date(cutoff)
     if default_format is None:
         check_output_name(output)
     key = ids.key() if ids is not None else None

@@ -47,12 +47,11 @@ def train_churn(
     """Fit BG/NBD, Gamma-Gamma and (when earlier label windows are complete) the LightGBM
     churn classifier on the history before --cutoff."""
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.churn.task import ChurnTask
         from ecomml.task import TaskData
 
         task = ChurnTask()
-        cut = check_cutoff(cutoff, name="--cutoff")
+        cut = data.date(cutoff)
         params = {"horizon": horizon, "btyd": btyd, "step": step, "max_cutoffs": max_cutoffs,
                   "repurchase_days": repurchase_days, "discount_rate": discount_rate}  # fmt: skip
         with steps("reading data") as say:
@@ -100,9 +99,7 @@ def predict_churn(
                 conf=spark.spark_conf, partitions=spark.spark_partitions,
             )  # fmt: skip
 
-        from ecomml._validation import check_cutoff
-
-        cut = check_cutoff(cutoff, name="--cutoff")
+        cut = data.date(cutoff)
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
             spark_score=on_spark, options=lambda key: {"extra_columns": extra_columns},
@@ -130,11 +127,10 @@ def backtest_churn(
     """Refit the churn model at rolling fold cutoffs and compare it (and BG/NBD alone) with
     what happened in the following --horizon days."""
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.churn.backtest import backtest_churn as _backtest
         from ecomml.runner import check_output_name, write_output
 
-        cut = check_cutoff(cutoff, name="--cutoff")
+        cut = data.date(cutoff)
         check_output_name(output)
         with steps("reading data") as say:
             shop = data.shop(cut)

@@ -19,7 +19,7 @@ import typer
 
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.cli._common import console, handle_errors, make_progress, print_pairs
-from ecomml.cli._load import mapping_from, max_ts_for
+from ecomml.cli._load import DateFormatOpt, DayFirstOpt, dates_from, mapping_from, max_ts_for
 from ecomml.cli.options import with_groups
 from ecomml.data.adapters import read_catalog, read_events, read_transactions
 from ecomml.data.calendar import read_calendar
@@ -88,6 +88,8 @@ class FileOptions:
     map_file: Path | None = _MAP_FILE
     encoding: str | None = _ENCODING
     sheet: str | None = _SHEET
+    date_format: str | None = DateFormatOpt
+    dayfirst: bool | None = DayFirstOpt
     allow_future: bool = _FUTURE
 
     def load(self, *, clean: bool = True) -> tuple[pd.DataFrame, CleaningReport]:
@@ -107,18 +109,22 @@ class FileOptions:
         if fmt is not FormatName.auto and table is not TableName.transactions:
             raise ConfigError(f"--format {fmt.value} applies to transactions only; drop it.")
         common: dict[str, Any] = {"encoding": self.encoding, "sheet": sheet_arg}
+        dates = dates_from(self.date_format, self.dayfirst, self.map_file)
         if table is TableName.transactions:
             return read_transactions(
-                path, format=fmt.value, mapping=mapping, clean=clean, max_ts=max_ts, **common
-            )
+                path, format=fmt.value, mapping=mapping, clean=clean, max_ts=max_ts, dates=dates,
+                **common,
+            )  # fmt: skip
         if table is TableName.events:
-            return read_events(path, mapping=mapping, clean=clean, max_ts=max_ts, **common)
+            return read_events(
+                path, mapping=mapping, clean=clean, max_ts=max_ts, dates=dates, **common
+            )
         if mapping:
             raise ConfigError(f"--map is supported for transactions and events, not {table.value}.")
         frame = (
             read_catalog(path, **common)
             if table is TableName.catalog
-            else read_calendar(path, **common)
+            else read_calendar(path, dates=dates, **common)
         )
         return frame, CleaningReport.unchanged(frame, table=table.value)
 

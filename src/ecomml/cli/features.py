@@ -93,12 +93,11 @@ def build(
     into memory; other inputs are read, validated and cleaned first.
     """
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.features.materialize import materialize_views
         from ecomml.features.store import FeatureStore
 
         start = time.perf_counter()
-        check_cutoff(cutoff)
+        cut = data.date(cutoff)
         engine = _make_engine(
             engine_name,
             memory_limit=memory_limit,
@@ -126,7 +125,7 @@ def build(
                     source = spark_source(path) if spark_in_place else None
                     store.register(name, source or path)
         else:
-            store = store_from_shop(data.shop(cutoff), engine)
+            store = store_from_shop(data.shop(cut), engine)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)
         for n in names:
             store.view(n)  # unknown names fail before any work
@@ -135,15 +134,15 @@ def build(
             manifest = materialize_views(
                 store,
                 names,
-                cutoff=cutoff,
+                cutoff=cut,
                 out_dir=out,
                 progress=lambda name: bar.update(task, advance=1, description=f"built {name}"),
             )
-        table = Table(title=f"feature views as of {cutoff}")
+        table = Table(title=f"feature views as of {cut.date()}")
         for col in ("view", "rows", "sql hash", "file"):
             table.add_column(col, justify="right" if col == "rows" else "left")
         for n in names:
-            entry = manifest["views"][n][check_cutoff(cutoff).isoformat()]
+            entry = manifest["views"][n][cut.isoformat()]
             table.add_row(n, f"{entry['rows']:,}", entry["sql_hash"][:12], str(out / entry["file"]))
         console.print(table)
         console.print(f"manifest: {out / 'manifest.json'}  ({time.perf_counter() - start:.1f}s)")

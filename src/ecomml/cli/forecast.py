@@ -88,7 +88,6 @@ def train_forecast(
 ) -> None:
     """Train a demand forecaster on the history before --cutoff and save it to --model-dir."""
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.task import ForecastTask, backtest_figures, shop_panel
         from ecomml.task import TaskData
@@ -114,7 +113,7 @@ def train_forecast(
                 "--engine spark trains one model per partition in parallel: add --partition-by "
                 "COLUMN (e.g. category); one global model trains with the local engine"
             )
-        cut = check_cutoff(cutoff)
+        cut = data.date(cutoff)
         metrics: dict[str, float] = {}
         bt = None
         figures = {}
@@ -185,7 +184,6 @@ def predict_forecast(
     Columns: sku, ds, mean, q05, q10, q25, q50, q75, q90, q95, pattern, fallback.
     """
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.leadtime import lead_time_demand
         from ecomml.runner import write_output
@@ -197,7 +195,7 @@ def predict_forecast(
             from ecomml.spark.commands import forecast_frame
 
             return forecast_frame(
-                model, data.transactions, check_cutoff(cutoff), catalog=data.catalog,
+                model, data.transactions, data.date(cutoff), catalog=data.catalog,
                 calendar=data.calendar, master=spark.spark_master, conf=spark.spark_conf,
                 partitions=spark.spark_partitions,
             )  # fmt: skip
@@ -243,7 +241,6 @@ def backtest_forecast(
     with handle_errors():
         import pandas as pd
 
-        from ecomml._validation import check_cutoff
         from ecomml.forecasting.task import ForecastTask
         from ecomml.runner import write_output
         from ecomml.task import TaskData
@@ -253,7 +250,7 @@ def backtest_forecast(
         names = [m.strip() for m in models.split(",") if m.strip()]
         ests = {m: task.make_model({"model": m, "freq": f, "horizon": horizon}) for m in names}
         track = tracking.track
-        cut = check_cutoff(cutoff)
+        cut = data.date(cutoff)
         td = TaskData(data.shop(cut, required=False), cut)
         run_ctx = tracking.run(TASK, "backtest")
         rows = []

@@ -108,11 +108,10 @@ def classify(
     cv, mean_demand, units, revenue, weekly_units, last_sale, days_since_sale, dead, slow_mover.
     """  # fmt: skip
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.inventory import abc_xyz_matrix, class_migration, classify_skus
         from ecomml.inventory.outputs import write_classes
 
-        cut = check_cutoff(cutoff)
+        cut = data.date(cutoff)
         ac, xc = _cuts(abc_cutoffs, "--abc-cutoffs"), _cuts(xyz_cutoffs, "--xyz-cutoffs")
         oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
         with make_progress(transient=True) as progress:
@@ -126,7 +125,7 @@ def classify(
             )
             mig = None
             if compare_cutoff is not None:
-                mig = class_migration(shop.transactions, check_cutoff(compare_cutoff), cut,
+                mig = class_migration(shop.transactions, data.date(compare_cutoff, "--compare-cutoff"), cut,
                                       abc_cutoffs=ac, xyz_cutoffs=xc, **kw)  # fmt: skip
             progress.update(task, advance=1, description="writing")
             with tracking.run(TASK, "classify") as run:
@@ -206,12 +205,11 @@ def plan(
     reorder_point, order_up_to, order_qty, expected_fill_rate, expected_cover_weeks (+ more).
     """  # fmt: skip
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.inventory import replenishment_plan
         from ecomml.inventory.outputs import write_plan
         from ecomml.inventory.policy import check_service_level
 
-        cut = check_cutoff(cutoff)
+        cut = data.date(cutoff)
         check_service_level(service_level)
         cells = _cells(cell_targets)
         with make_progress(transient=True) as progress:
@@ -296,7 +294,6 @@ def simulate(
     summary.json and plots/ to --output.
     """  # fmt: skip
     with handle_errors():
-        from ecomml._validation import check_cutoff
         from ecomml.exceptions import ConfigError
         from ecomml.forecasting.panel import check_freq
         from ecomml.inventory import simulate_policy, tradeoff_curve
@@ -304,7 +301,7 @@ def simulate(
         from ecomml.inventory.policy import check_service_level
 
         f = check_freq(freq)
-        t0, t1 = check_cutoff(start, name="--start"), check_cutoff(end, name="--end")
+        t0, t1 = data.date(start, "--start"), data.date(end, "--end")
         if t1 <= t0:
             raise ConfigError(f"--end ({t1.date()}) must be after --start ({t0.date()})")
         check_service_level(service_level)

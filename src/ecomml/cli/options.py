@@ -2,7 +2,8 @@
 customer-id pseudonym options, added to any command with :func:`with_groups`.
 
 A command declares ``data: DataOptions`` and gets ``--transactions --format --map
---map-file --events --catalog --calendar --encoding --allow-future``; the values arrive as
+--map-file --events --catalog --calendar --encoding --date-format --dayfirst/--monthfirst
+--allow-future``; the values arrive as
 one :class:`DataOptions` object. The same for ``spark: SparkOptions`` and
 ``ids: IdOptions``.
 """
@@ -23,12 +24,15 @@ from ecomml.cli._load import (
     AllowFutureOpt,
     CalendarOpt,
     CatalogOpt,
+    DateFormatOpt,
+    DayFirstOpt,
     EncodingOpt,
     EventsOpt,
     FormatOpt,
     MapFileOpt,
     MapOpt,
     TransactionsOpt,
+    dates_from,
     shop_from_options,
 )
 
@@ -58,7 +62,21 @@ class DataOptions:
     catalog: Path | None = CatalogOpt
     calendar: Path | None = CalendarOpt
     encoding: str | None = EncodingOpt
+    date_format: str | None = DateFormatOpt
+    dayfirst: bool | None = DayFirstOpt
     allow_future: bool = AllowFutureOpt
+
+    @property
+    def dates(self) -> Any:
+        """How the files write dates (:class:`~ecomml.dates.DateFormat`)."""
+        return dates_from(self.date_format, self.dayfirst, self.map_file)
+
+    def date(self, value: Any, name: str = "--cutoff") -> Any:
+        """A date option (``--cutoff``...) read like the files' dates: ISO, year-first or
+        the declared format, never a guessed day/month order."""
+        from ecomml._validation import check_cutoff
+
+        return check_cutoff(value, name=name, dates=self.dates)
 
     @property
     def mapped(self) -> bool:
@@ -78,7 +96,7 @@ class DataOptions:
             self.transactions, cutoff=cutoff, format=self.format, map_items=self.map_items,
             map_file=self.map_file, events=self.events, catalog=self.catalog,
             calendar=self.calendar, encoding=self.encoding, allow_future=self.allow_future,
-            seed=seed,
+            seed=seed, dates=self.dates,
         )  # fmt: skip
 
 

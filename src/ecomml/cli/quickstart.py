@@ -36,17 +36,18 @@ def quickstart(
 
         id_key = ids.key()  # fail before the long run
 
+        cut = None if cutoff is None else data.date(cutoff)
         uri = None if no_track else configure_tracking()
         with make_progress() as bar:
             task = bar.add_task("reading data", total=100)
-            shop = data.shop(cutoff, required=False, seed=seed)
+            shop = data.shop(cut, required=False, seed=seed)
             bar.update(task, completed=5, description=f"read {len(shop.transactions):,} rows")
 
             def step(msg: str, frac: float) -> None:
                 bar.update(task, completed=int(frac * 100), description=msg)
 
             result = run_quickstart(
-                shop, out_dir=out, cutoff=cutoff, track=not no_track, progress=step
+                shop, out_dir=out, cutoff=cut, track=not no_track, progress=step
             )
             hashed: list[Path] = []
             if id_key is not None:

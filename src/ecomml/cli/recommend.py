@@ -68,7 +68,6 @@ def train_recommend(
     predict with --hash-ids and the same key."""
     with handle_errors():
         from ecomml._io import atomic_write_json
-        from ecomml._validation import check_cutoff
         from ecomml.exceptions import DataQualityError
         from ecomml.privacy import pseudonymize_shop
         from ecomml.recommend.task import RecommendTask
@@ -81,7 +80,7 @@ def train_recommend(
                                   "n_estimators": n_estimators, "horizon_days": horizon_days,
                                   "use_store": use_store}  # fmt: skip
         with steps("loading data") as say:
-            cut = check_cutoff(cutoff, name="--cutoff")
+            cut = data.date(cutoff)
             shop = data.shop(cut)
             if id_key is not None:  # the model will know customers by pseudonym only
                 shop = pseudonymize_shop(shop, id_key)
@@ -177,9 +176,8 @@ def predict_recommend(
             )  # fmt: skip
 
         def res_cut() -> Any:
-            from ecomml._validation import check_cutoff
 
-            return check_cutoff(cutoff, name="--cutoff")
+            return data.date(cutoff)
 
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,

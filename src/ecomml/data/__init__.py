@@ -11,6 +11,7 @@ from __future__ import annotations
 from ecomml.data.adapters import (
     FORMATS,
     detect_format,
+    load_map_dates,
     load_mapping,
     read_catalog,
     read_events,
@@ -44,6 +45,7 @@ __all__ = [
     "FORMATS",
     "detect_format",
     "load_mapping",
+    "load_map_dates",
     "read_catalog",
     "read_frame",
     "read_events",

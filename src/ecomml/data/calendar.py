@@ -41,6 +41,7 @@ import pandas as pd
 
 from ecomml.data.adapters import read_table
 from ecomml.data.schema import CALENDAR, validate_table
+from ecomml.dates import DateFormat
 from ecomml.exceptions import ConfigError
 
 __all__ = ["PromoEvent", "BUILTIN_EVENTS", "thanksgiving", "promo_calendar", "read_calendar"]
@@ -177,7 +178,11 @@ def promo_calendar(
 
 
 def read_calendar(
-    path: str | os.PathLike[str], *, encoding: str | None = None, sheet: str | int | None = None
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    dates: DateFormat | None = None,
 ) -> pd.DataFrame:
     """Read and validate a user calendar file (``date, event, is_promo``).
 
@@ -186,4 +191,4 @@ def read_calendar(
     InputFileError, SchemaError, DataQualityError
         As :func:`~ecomml.data.read_table`; duplicate (date, event) rows raise.
     """
-    return read_table(path, table="calendar", encoding=encoding, sheet=sheet)
+    return read_table(path, table="calendar", encoding=encoding, sheet=sheet, dates=dates)

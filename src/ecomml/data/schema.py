@@ -15,7 +15,6 @@ timezone-naive ``datetime64[ns]``, amounts are ``float64`` and flags are ``bool`
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_unique_columns, closest_name, did_you_mean
+from ecomml.dates import DateFormat, parse_date_column
 from ecomml.exceptions import (
     ConfigError,
     DataQualityError,
@@ -363,21 +363,7 @@ def _number_fix(values: pd.Series) -> str:
     return "Fix or remove those cells so the column holds numbers only."
 
 
-def _parse_datetimes(txt: pd.Series) -> pd.Series:
-    """Parse text to datetimes, trying ISO 8601 first, then the inferred format."""
-    obj = txt.astype(object).where(txt.notna(), None)
-    best = pd.to_datetime(obj, format="ISO8601", errors="coerce")
-    n_bad = int((txt.notna() & best.isna()).sum())
-    if n_bad:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            alt = pd.to_datetime(obj, errors="coerce")
-        if int((txt.notna() & alt.isna()).sum()) < n_bad:
-            best = alt
-    return pd.Series(best, index=txt.index)
-
-
-def _to_datetime(s: pd.Series, col: str, where: str) -> pd.Series:
+def _to_datetime(s: pd.Series, col: str, where: str, dates: DateFormat | None = None) -> pd.Series:
     """Convert to naive ``datetime64[ns]``; NaT where missing. Raises on bad cells."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         # One zone for the whole column: keep the shop-local wall time.
@@ -437,12 +423,13 @@ def _to_datetime(s: pd.Series, col: str, where: str) -> pd.Series:
                 "and drop the offsets.",
                 bad_rows=_rows(second.reindex(txt.index, fill_value=False)),
             )
-    parsed = _parse_datetimes(txt)
+    parsed = parse_date_column(txt, dates, where=where, col=col)
     bad = txt.notna() & parsed.isna()
     if bad.any():
         fix = (
             "Use ISO dates such as 2011-12-09 or 2011-12-09 12:50:00 (dates must lie "
-            "between 1677 and 2262)."
+            "between 1677 and 2262), or declare the format with --date-format (e.g. "
+            "'%d.%m.%Y %H:%M')."
         )
         if txt[bad].str.fullmatch(r"\d{9,13}(?:\.\d+)?").all():
             fix = (
@@ -494,7 +481,9 @@ def _check_missing(out: pd.Series, spec: ColumnSpec, where: str, given: pd.Serie
         )
 
 
-def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
+def _coerce(
+    s: pd.Series, spec: ColumnSpec, where: str, dates: DateFormat | None = None
+) -> pd.Series:
     col = spec.name
     if spec.dtype == "string":
         out = _to_string(s, strip=col in _ID_COLUMNS or spec.allowed is not None)
@@ -533,7 +522,7 @@ def _coerce(s: pd.Series, spec: ColumnSpec, where: str) -> pd.Series:
             )
         return num
     if spec.dtype in ("datetime64[ns]", "date"):
-        out = _to_datetime(s, col, where)
+        out = _to_datetime(s, col, where, dates)
         _check_missing(out, spec, where, s)
         return out.dt.normalize() if spec.dtype == "date" else out
     # bool
@@ -570,6 +559,7 @@ def validate_table(
     source: str | None = None,
     max_ts: Any = None,
     extra: Literal["drop", "keep"] = "drop",
+    dates: DateFormat | None = None,
 ) -> pd.DataFrame:
     """Check a frame against a canonical schema and return it with canonical dtypes.
 
@@ -589,6 +579,9 @@ def validate_table(
         disables the check: the library never reads the clock.
     extra : {"drop", "keep"}
         What to do with columns the schema does not know.
+    dates : DateFormat, optional
+        How the file writes dates (``format`` or ``dayfirst``); by default year-first
+        dates are read and day/month dates only when the column proves their order.
 
     Returns
     -------
@@ -629,7 +622,7 @@ def validate_table(
     out: dict[str, pd.Series] = {}
     for spec in schema.columns:
         if spec.name in frame.columns:
-            out[spec.name] = _coerce(frame[spec.name], spec, where)
+            out[spec.name] = _coerce(frame[spec.name], spec, where, dates)
         elif spec.fill is not None:
             out[spec.name] = pd.Series(spec.fill, index=frame.index).astype(spec.pandas_dtype)
     if extra == "keep":

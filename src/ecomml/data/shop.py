@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ecomml._validation import check_cutoff, day_after_last
+from ecomml.dates import DateFormat
 
 __all__ = ["ShopData", "load_shop", "default_cutoff", "before_cutoff"]
 
@@ -42,17 +43,19 @@ def load_shop(
     seed: int = 0,
     max_ts: Any = None,
     cutoff: Any = None,
+    dates: DateFormat | None = None,
 ) -> ShopData:
     """Read a shop's tables (validated and cleaned), or build the seeded sample shop when
     ``transactions`` is None.
 
     With ``cutoff``, rows at or after it are dropped *before* cleaning, so no cleaning
     rule can use the future (e.g. a cancellation after the cutoff never removes the sale
-    it reverses from the history before it).
+    it reverses from the history before it). ``dates`` says how the files write dates
+    (:class:`~ecomml.dates.DateFormat`); ``cutoff`` text is read the same way.
     """
     from ecomml.data.fingerprint import data_fingerprint
 
-    cut = check_cutoff(cutoff) if cutoff is not None else None
+    cut = check_cutoff(cutoff, dates=dates) if cutoff is not None else None
 
     if transactions is None:
         from ecomml.data.synth import make_shop
@@ -81,6 +84,7 @@ def load_shop(
         clean=clean and cut is None,
         encoding=encoding,
         max_ts=max_ts,
+        dates=dates,
     )
     if cut is not None:
         tx = before_cutoff(tx, cut)
@@ -89,25 +93,25 @@ def load_shop(
     data = ShopData(transactions=tx, source=str(transactions), cleaning=report if clean else None)
     data.fingerprint = data_fingerprint(transactions)
     if events is not None:
-        data.events = _read_side_table(events, "events", max_ts=max_ts)
+        data.events = _read_side_table(events, "events", max_ts=max_ts, dates=dates)
         if cut is not None:
             data.events = before_cutoff(data.events, cut)
     if catalog is not None:
         data.catalog = _read_side_table(catalog, "catalog")
     if calendar is not None:
-        data.calendar = _read_side_table(calendar, "calendar")
+        data.calendar = _read_side_table(calendar, "calendar", dates=dates)
     return data
 
 
 def _read_side_table(
-    path: str | os.PathLike[str], table: str, *, max_ts: Any = None
+    path: str | os.PathLike[str], table: str, *, max_ts: Any = None, dates: DateFormat | None = None
 ) -> pd.DataFrame:
     """Read an events/catalog/calendar file, which must already use canonical column names."""
     from ecomml.data import read_table
     from ecomml.exceptions import SchemaError
 
     try:
-        return read_table(path, table=table, max_ts=max_ts)
+        return read_table(path, table=table, max_ts=max_ts, dates=dates)
     except SchemaError as err:
         raise SchemaError(
             f"{str(err).split('. ')[0]}. --{table} files are read with canonical column names "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ecomml.data.adapters._common import RawFile
 from ecomml.data.adapters.formats import FORMATS, detect_format
-from ecomml.data.adapters.mapping import load_mapping
+from ecomml.data.adapters.mapping import load_map_dates, load_mapping
 from ecomml.data.adapters.raw import read_raw
 from ecomml.data.adapters.side_inputs import read_frame
 from ecomml.data.adapters.tables import (
@@ -37,6 +37,7 @@ __all__ = [
     "RawFile",
     "detect_format",
     "load_mapping",
+    "load_map_dates",
     "read_raw",
     "read_table",
     "read_transactions",

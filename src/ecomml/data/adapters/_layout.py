@@ -19,6 +19,8 @@ class _SourceFormat:
     label: str
     aliases: dict[str, tuple[str, ...]]
     required: tuple[str, ...]
+    #: how the layout writes day/month dates (None: not known; the column must prove it)
+    dayfirst: bool | None = None
 
 
 def _norm(name: str) -> str:

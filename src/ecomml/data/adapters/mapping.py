@@ -11,6 +11,7 @@ import pandas as pd
 from ecomml._validation import did_you_mean
 from ecomml.data.adapters._common import _first_line
 from ecomml.data.schema import get_schema
+from ecomml.dates import DateFormat
 from ecomml.exceptions import ConfigError, InputFileError, SchemaError, short_repr
 
 
@@ -43,11 +44,16 @@ def _apply_mapping(
     return frame[keep].rename(columns=dict(mapping))
 
 
+#: keys of a map file that say how dates are written (not columns)
+_DATE_KEYS = ("date_format", "dayfirst")
+
+
 def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     """Read a column mapping ``{source_column: canonical_column}`` from a YAML file.
 
     The file is either a flat mapping (``InvoiceNo: order_id``) or has it under a
-    ``columns:`` (or ``mapping:``) key.
+    ``columns:`` (or ``mapping:``) key. It may also say how dates are written
+    (``date_format: '%d/%m/%Y'`` or ``dayfirst: true``): see :func:`load_map_dates`.
 
     Raises
     ------
@@ -56,6 +62,15 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     ConfigError
         The YAML is not a mapping of strings to strings.
     """
+    return _read_map_file(path)[0]
+
+
+def load_map_dates(path: str | os.PathLike[str]) -> DateFormat | None:
+    """How a map file says dates are written (``date_format`` / ``dayfirst``), or None."""
+    return _read_map_file(path)[1]
+
+
+def _read_map_file(path: str | os.PathLike[str]) -> tuple[dict[str, str], DateFormat | None]:
     import yaml
 
     p = Path(path).expanduser()
@@ -65,6 +80,14 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeError) as err:
         raise InputFileError(f"{p} is not valid YAML: {_first_line(err)}") from None
+    dates = None
+    if isinstance(data, dict):
+        spec = {k: data.pop(k) for k in _DATE_KEYS if k in data}
+        if spec:
+            fmt, first = spec.get("date_format"), spec.get("dayfirst")
+            if first is not None and not isinstance(first, bool):
+                raise ConfigError(f"{p}: dayfirst must be true or false, got {first!r}")
+            dates = DateFormat(format=None if fmt is None else str(fmt), dayfirst=first)
     if isinstance(data, dict) and len(data) == 1:
         ((key, inner),) = data.items()
         if key in ("columns", "mapping") and isinstance(inner, dict):
@@ -77,4 +100,4 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, str]:
     bad = [k for k, v in data.items() if not isinstance(v, str)]
     if bad:
         raise ConfigError(f"{p}: the canonical column for {short_repr(bad)} must be a name.")
-    return {str(k): v for k, v in data.items()}
+    return {str(k): v for k, v in data.items()}, dates

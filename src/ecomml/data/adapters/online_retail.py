@@ -7,6 +7,7 @@ from ecomml.data.adapters._layout import _SourceFormat
 _ONLINE_RETAIL = _SourceFormat(
     name="online-retail",
     label="an Online Retail (UCI) export",
+    dayfirst=False,  # the UCI files write InvoiceDate month-first: 12/1/2010 8:26
     aliases={
         "order_id": ("InvoiceNo", "Invoice", "order_id"),
         "sku": ("StockCode", "sku"),

@@ -19,6 +19,7 @@ from ecomml.data.adapters.mapping import _apply_mapping
 from ecomml.data.adapters.raw import read_raw
 from ecomml.data.cleaning import CleaningPolicy, CleaningReport, clean_events, clean_transactions
 from ecomml.data.schema import get_schema, validate_table
+from ecomml.dates import DateFormat
 from ecomml.exceptions import ConfigError, InputFileError, SchemaError, short_repr
 
 
@@ -30,6 +31,7 @@ def to_canonical(
     mapping: Mapping[str, str] | None = None,
     source: str | None = None,
     max_ts: Any = None,
+    dates: DateFormat | None = None,
 ) -> pd.DataFrame:
     """Turn an in-memory raw frame (e.g. a loaded Online Retail export) into a canonical table.
 
@@ -47,6 +49,8 @@ def to_canonical(
         File name for messages.
     max_ts : datetime-like, optional
         Latest allowed timestamp (see :func:`~ecomml.data.validate_table`).
+    dates : DateFormat, optional
+        How dates are written (see :func:`~ecomml.data.validate_table`).
 
     Returns
     -------
@@ -81,13 +85,15 @@ def to_canonical(
         frame = _apply_mapping(frame, mapping, schema.name, where)
     fmt = detect_format(list(frame.columns), table=schema.name) if format == "auto" else format
     if fmt == "canonical":
-        return validate_table(frame, schema, source=source, max_ts=max_ts)
+        return validate_table(frame, schema, source=source, max_ts=max_ts, dates=dates)
     spec = _FORMATS[fmt]
     found = _check_format_columns(spec, list(frame.columns), where)
     renamed = frame[list(found.values())].set_axis(list(found), axis=1)
     if spec is _CDNOW:
         renamed = _from_cdnow(renamed, source)
-    return validate_table(renamed, schema, source=source, max_ts=max_ts)
+    if (dates is None or not dates.declared) and spec.dayfirst is not None:
+        dates = DateFormat(dayfirst=spec.dayfirst)  # the layout says its date order
+    return validate_table(renamed, schema, source=source, max_ts=max_ts, dates=dates)
 
 
 def read_table(
@@ -99,6 +105,7 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     max_ts: Any = None,
+    dates: DateFormat | None = None,
 ) -> pd.DataFrame:
     """Read a file into a validated canonical table (no cleaning).
 
@@ -121,6 +128,10 @@ def read_table(
     max_ts : datetime-like, optional
         Latest allowed timestamp; later rows raise. ``None`` (default) skips the
         check: the library never reads the clock.
+    dates : DateFormat, optional
+        How the file writes dates: ``DateFormat(format="%d/%m/%Y")`` or
+        ``DateFormat(dayfirst=True)``; by default day/month dates are read only when the
+        column proves their order (:mod:`ecomml.dates`).
 
     Returns
     -------
@@ -159,8 +170,9 @@ def read_table(
         frame = frame.drop(columns=raw.nested)
     try:
         return to_canonical(
-            frame, table=table, format=format, mapping=mapping, source=source, max_ts=max_ts
-        )
+            frame, table=table, format=format, mapping=mapping, source=source, max_ts=max_ts,
+            dates=dates,
+        )  # fmt: skip
     except SchemaError as err:
         if raw.kind != "excel" or sheet is not None or len(raw.sheets) < 2 or not err.missing:
             raise
@@ -184,6 +196,7 @@ def read_transactions(
     sheet: str | int | None = None,
     encoding: str | None = None,
     max_ts: Any = None,
+    dates: DateFormat | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Read, validate and (by default) clean a transactions file.
 
@@ -191,7 +204,7 @@ def read_transactions(
     ----------
     path : path-like
         The file.
-    format, mapping, sheet, encoding, max_ts
+    format, mapping, sheet, encoding, max_ts, dates
         See :func:`read_table`.
     clean : bool
         Apply :func:`~ecomml.data.clean_transactions`; with ``False`` the report
@@ -212,6 +225,7 @@ def read_transactions(
         sheet=sheet,
         encoding=encoding,
         max_ts=max_ts,
+        dates=dates,
     )
     if not clean:
         return frame, CleaningReport.unchanged(frame)
@@ -226,6 +240,7 @@ def read_events(
     sheet: str | int | None = None,
     encoding: str | None = None,
     max_ts: Any = None,
+    dates: DateFormat | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Read and validate an events file; with ``clean``, drop exact duplicate events.
 
@@ -235,8 +250,9 @@ def read_events(
         The canonical events frame and what cleaning did.
     """
     frame = read_table(
-        path, table="events", mapping=mapping, sheet=sheet, encoding=encoding, max_ts=max_ts
-    )
+        path, table="events", mapping=mapping, sheet=sheet, encoding=encoding, max_ts=max_ts,
+        dates=dates,
+    )  # fmt: skip
     if not clean:
         return frame, CleaningReport.unchanged(frame, table="events")
     return clean_events(frame)
