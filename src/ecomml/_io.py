@@ -200,17 +200,46 @@ def atomic_write_table(
     when ``target`` ends in ``.csv``).
 
     Parquet timestamps are stored in microseconds (what DuckDB and Spark both read; Spark
-    refuses pandas' default nanoseconds), so one file feeds either engine.
+    refuses pandas' default nanoseconds), so one file feeds either engine. CSV text cells
+    that a spreadsheet would run as a formula are neutralised (:func:`csv_safe`); Parquet
+    keeps every value exactly.
     """
     target = Path(target)
     with atomic_path(target) as tmp:
         if (fmt or ("csv" if target.suffix.lower() == ".csv" else "parquet")) == "csv":
-            frame.to_csv(tmp, index=False)
+            csv_safe(frame).to_csv(tmp, index=False)
         else:
             frame.to_parquet(
                 tmp, index=False, coerce_timestamps="us", allow_truncated_timestamps=True
             )
     return target
+
+
+#: first characters that make Excel, LibreOffice or Google Sheets read a cell as a formula
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: Any) -> Any:
+    """``frame`` with text cells that start like a formula (``=``, ``+``, ``-``, ``@``, tab,
+    carriage return) prefixed by a single quote, the OWASP defence against CSV injection:
+    a customer id ``=HYPERLINK(...)`` opens in Excel as text, not as a link. Numbers and
+    other columns are untouched; a frame with nothing to change is returned as is."""
+    out = None
+    for col in frame.columns:
+        s = frame[col]
+        if (
+            s.dtype != object
+            and str(s.dtype) not in ("string", "str")
+            and not str(s.dtype).startswith("string")
+        ):
+            continue
+        text = s.astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            if out is None:
+                out = frame.copy()
+            out[col] = s.where(~risky, "'" + text.astype(object))
+    return frame if out is None else out
 
 
 def _exchange(a: Path, b: Path) -> bool:

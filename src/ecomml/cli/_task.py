@@ -50,6 +50,7 @@ def score_command(
     options: Callable[[Any], Mapping[str, Any]] | None = None,
     required: bool = True,
     default_format: str | None = None,
+    inputs: tuple[Path | None, ...] = (),
 ) -> Scored:
     """Load ``model`` for ``task``, score it as of ``cutoff`` and write ``output``.
 
@@ -66,6 +67,7 @@ def score_command(
     from ecomml.task import TaskData
 
     cut = data.date(cutoff)
+    data.refuse_overwrite(("--output", output), inputs=[model, *inputs])
     if default_format is None:
         check_output_name(output)
     key = ids.key() if ids is not None else None

@@ -132,6 +132,7 @@ def backtest_churn(
 
         cut = data.date(cutoff)
         check_output_name(output)
+        data.refuse_overwrite(("--output", output))
         with steps("reading data") as say:
             shop = data.shop(cut)
             res = _backtest(shop, cutoff=cut, horizon=horizon, folds=folds, step=fold_step,

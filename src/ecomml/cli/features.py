@@ -98,6 +98,7 @@ def build(
 
         start = time.perf_counter()
         cut = data.date(cutoff)
+        data.refuse_overwrite(("--out", out))
         engine = _make_engine(
             engine_name,
             memory_limit=memory_limit,

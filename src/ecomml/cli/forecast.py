@@ -190,6 +190,7 @@ def predict_forecast(
 
         if (lead_time is None) != (lead_time_output is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
+        data.refuse_overwrite(("--lead-time-output", lead_time_output), inputs=[model])
 
         def on_spark(opts: dict) -> Any:
             from ecomml.spark.commands import forecast_frame
@@ -251,6 +252,7 @@ def backtest_forecast(
         ests = {m: task.make_model({"model": m, "freq": f, "horizon": horizon}) for m in names}
         track = tracking.track
         cut = data.date(cutoff)
+        data.refuse_overwrite(("--output", output))
         td = TaskData(data.shop(cut, required=False), cut)
         run_ctx = tracking.run(TASK, "backtest")
         rows = []

@@ -112,6 +112,7 @@ def classify(
         from ecomml.inventory.outputs import write_classes
 
         cut = data.date(cutoff)
+        data.refuse_overwrite(("--output", output), inputs=[on_hand])
         ac, xc = _cuts(abc_cutoffs, "--abc-cutoffs"), _cuts(xyz_cutoffs, "--xyz-cutoffs")
         oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
         with make_progress(transient=True) as progress:
@@ -210,6 +211,7 @@ def plan(
         from ecomml.inventory.policy import check_service_level
 
         cut = data.date(cutoff)
+        data.refuse_overwrite(("--output", output), inputs=[forecasts, on_hand])
         check_service_level(service_level)
         cells = _cells(cell_targets)
         with make_progress(transient=True) as progress:
@@ -302,6 +304,7 @@ def simulate(
 
         f = check_freq(freq)
         t0, t1 = data.date(start, "--start"), data.date(end, "--end")
+        data.refuse_overwrite(("--output", output))
         if t1 <= t0:
             raise ConfigError(f"--end ({t1.date()}) must be after --start ({t0.date()})")
         check_service_level(service_level)

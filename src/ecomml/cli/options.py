@@ -78,6 +78,25 @@ class DataOptions:
 
         return check_cutoff(value, name=name, dates=self.dates)
 
+    def refuse_overwrite(self, *outputs: tuple[str, Path | None], inputs: Any = ()) -> None:
+        """Refuse an output (``("--output", path)``) that is, or lies inside, one of the
+        command's inputs (the data files, a model folder...): writing it would destroy
+        what the command reads."""
+        from ecomml.exceptions import ConfigError
+
+        given = [self.transactions, self.events, self.catalog, self.calendar, self.map_file]
+        sources = [Path(p).expanduser().resolve() for p in [*given, *inputs] if _is_local(p)]
+        for option, out in outputs:
+            if out is None:
+                continue
+            target = Path(out).expanduser().resolve()
+            for src in sources:
+                if target == src or (src.is_dir() and target.is_relative_to(src)):
+                    raise ConfigError(
+                        f"{option} {out} would overwrite the input {src}; write the result "
+                        "to another file"
+                    )
+
     @property
     def mapped(self) -> bool:
         """True when a column mapping was given."""
@@ -98,6 +117,11 @@ class DataOptions:
             calendar=self.calendar, encoding=self.encoding, allow_future=self.allow_future,
             seed=seed, dates=self.dates,
         )  # fmt: skip
+
+
+def _is_local(path: Any) -> bool:
+    """True for a local file path (not None, not a runs:/ models:/ s3a:// URI)."""
+    return path is not None and "://" not in str(path) and ":/" not in str(path)[:12]
 
 
 @dataclass

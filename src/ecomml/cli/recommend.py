@@ -181,7 +181,7 @@ def predict_recommend(
 
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
-            spark_score=on_spark, options=options,
+            spark_score=on_spark, options=options, inputs=(customers, boost),
         )  # fmt: skip
         recs = res.frame
         n_cold = int((recs["source"] == "popular-cold-start").sum()) // max(k, 1)

@@ -42,6 +42,10 @@ _ENCODING_NAMES = {
     "utf_16": "utf-16",
     "utf_16_le": "utf-16-le",
     "utf_16_be": "utf-16-be",
+    "gbk": "gbk",
+    "gb18030": "gb18030",
+    "gb2312": "gb18030",  # GB18030 is a superset: nothing GB2312 holds is lost
+    "big5": "big5",
 }
 
 
@@ -52,21 +56,68 @@ def _normalize_encoding(encoding: str | None) -> str:
         name = codecs.lookup(encoding).name.replace("-", "_")
     except LookupError as err:
         raise ConfigError(
-            f"unknown encoding {encoding!r}; use e.g. utf-8, latin-1, cp1252 or utf-16."
+            f"unknown encoding {encoding!r}; use e.g. utf-8, gbk, gb18030, big5, latin-1, "
+            "cp1252 or utf-16."
         ) from err
     return _ENCODING_NAMES.get(name, name)
 
 
 def _guess_encoding(data: bytes) -> tuple[str, str]:
-    """Return (human name, option value) for bytes that are not UTF-8."""
+    """Return (human name, option value) for bytes that are not UTF-8.
+
+    Chinese text (GBK/GB18030 from Excel on Chinese Windows, Big5) is told from Latin
+    text by its byte runs: CJK characters are byte pairs, so every run of bytes >= 0x80
+    has even length and decodes to CJK characters; accented Latin letters stand alone.
+    """
     if (
         data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         or data.count(b"\x00") > len(data) // 8
     ):
         return "UTF-16", "utf-16"
+    cjk = _cjk_encoding(data)
+    if cjk is not None:
+        return cjk
     if any(0x80 <= b <= 0x9F for b in data):
         return "Windows-1252 (cp1252)", "cp1252"
     return "Latin-1 (ISO-8859-1)", "latin-1"
+
+
+_CJK_RUNS = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]+")
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F or 0xFF00 <= o <= 0xFFEF
+
+
+def _cjk_encoding(data: bytes) -> tuple[str, str] | None:
+    """``("GBK/GB18030 (simplified Chinese)", "gb18030")`` or Big5 when ``data`` reads as
+    Chinese: it decodes strictly, every non-ASCII character is CJK, and those come in
+    words (a Latin text decoded as GBK gives lone ideographs between ASCII letters)."""
+    lines = data.split(b"\n")
+    sample = b"\n".join(lines[1:-1] if len(lines) > 2 else lines)  # whole lines only
+    pairs, i = [], 0
+    while i < len(sample):  # a lead byte >= 0x81 takes the next byte with it
+        if sample[i] >= 0x81 and i + 1 < len(sample):
+            pairs.append(sample[i : i + 2])
+            i += 2
+        else:
+            i += 1
+    if not pairs:
+        return None
+    gb2312 = sum(0xA1 <= p[0] <= 0xF7 and 0xA1 <= p[1] <= 0xFE for p in pairs) / len(pairs)
+    order = ("gb18030", "big5") if gb2312 >= 0.9 else ("big5", "gb18030")
+    names = {"gb18030": "GBK/GB18030 (simplified Chinese)", "big5": "Big5 (traditional Chinese)"}
+    for enc in order:
+        try:
+            text = sample.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        wide = [ch for ch in text if ord(ch) >= 0x80]
+        words = _CJK_RUNS.findall(text)
+        if all(_is_cjk(ch) for ch in wide) and len(wide) >= 1.5 * len(words):
+            return names[enc], enc
+    return None
 
 
 @contextlib.contextmanager
@@ -111,7 +162,7 @@ def _check_utf8(path: Path, name: Path | None = None) -> None:
             except UnicodeDecodeError as err:
                 pos = max(err.start, 0)
                 line = lines + chunk[:pos].count(b"\n") + 1
-                bad = chunk[pos : pos + 1]
+                bad = chunk[pos : pos + 2]  # a CJK character is two bytes
                 name, opt = _guess_encoding(chunk[max(0, pos - 4096) : pos + 4096])
                 raise _encoding_error(shown, name, opt, (line, offset + pos, bad)) from None
             lines += chunk.count(b"\n")
@@ -135,8 +186,10 @@ def _encoding_error(
     detail = ""
     if where is not None:
         line, _, byte = where
-        char = byte.decode(option if option != "utf-16" else "latin-1", errors="replace")
-        detail = f": byte 0x{byte.hex().upper()} ({char!r}) on line {line}"
+        wide = option in ("gb18030", "big5")
+        shown = byte if wide else byte[:1]
+        char = shown.decode(option if option != "utf-16" else "latin-1", errors="replace")
+        detail = f": byte 0x{byte[:1].hex().upper()} ({char!r}) on line {line}"
     return InputFileError(
         f"{path} is not UTF-8 text{detail}; it looks like {name}. Re-save it as UTF-8, or "
         f"pass encoding='{option}' (CLI: --encoding {option})."
