@@ -331,9 +331,9 @@ def test_cli_build_with_spark_matches_duckdb(spark, shop_tables, cutoffs, tmp_pa
     ],
 )
 def test_cli_spark_sources(given_path: str, want: str | None) -> None:
-    from ecomml.cli.features import _spark_source
+    from ecomml.spark.commands import spark_source
 
-    assert _spark_source(Path(given_path)) == want
+    assert spark_source(Path(given_path)) == want
 
 
 def test_remote_nanosecond_parquet_message() -> None:

@@ -155,13 +155,17 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
 
 
 def print_frame(
-    frame: pd.DataFrame, title: str, formats: Mapping[str, str], *, left: tuple[str, ...] = ()
+    frame: pd.DataFrame,
+    title: str,
+    formats: Mapping[str, str],
+    *,
+    left: tuple[str, ...] = (),
 ) -> None:
     """Print the ``formats`` columns of ``frame`` as a table (``{:.3f}``-style formats;
-    ``left`` columns are left-aligned)."""
+    ``left`` columns are left-aligned text that may wrap; the others are numbers)."""
     table = Table(title=title)
     for col in formats:
-        table.add_column(col, justify="left" if col in left else "right", no_wrap=True)
+        table.add_column(col, justify="left" if col in left else "right", no_wrap=col not in left)
     for row in frame[list(formats)].itertuples(index=False):
         table.add_row(*(fmt.format(v) for fmt, v in zip(formats.values(), row, strict=True)))
     console.print(table)
