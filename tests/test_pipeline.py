@@ -258,3 +258,22 @@ def test_cli_unexpected_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert len(lines) == 1
     assert lines[0].startswith("error: unexpected RuntimeError: kaboom")
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    "command", [["train", "recommend"], ["predict", "churn"], ["train", "forecast"]]
+)
+def test_help_shows_the_task_options_first_and_the_shared_ones_in_panels(
+    command: list[str],
+) -> None:
+    from typer.testing import CliRunner
+
+    from ecomml.cli.main import app
+
+    res = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "100"})
+    assert res.exit_code == 0
+    lines = res.output.splitlines()
+    first_shared = next(i for i, line in enumerate(lines) if "Data (the shop's files)" in line)
+    assert first_shared <= 40, "\n".join(lines[:first_shared])
+    assert any("--cutoff" in line for line in lines[:first_shared])
+    assert not any("--transactions" in line for line in lines[:first_shared])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 import typer
@@ -80,6 +80,8 @@ def _size(path: Path) -> int:
 @dataclass
 class FileOptions:
     """The file to read and how: the options ``validate`` and ``convert`` share."""
+
+    PANEL: ClassVar[str] = "Reading the file"
 
     file: Path = _FILE
     table: TableName = _TABLE

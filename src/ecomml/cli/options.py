@@ -11,12 +11,13 @@ one :class:`DataOptions` object. The same for ``spark: SparkOptions`` and
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import typer
 
@@ -53,6 +54,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass
 class DataOptions:
     """Where a command reads the shop from (the shared data options)."""
+
+    PANEL: ClassVar[str] = "Data (the shop's files)"
 
     transactions: Path | None = TransactionsOpt
     format: str = FormatOpt
@@ -128,6 +131,8 @@ def _is_local(path: Any) -> bool:
 class SparkOptions:
     """``--engine spark`` and the session it runs on."""
 
+    PANEL: ClassVar[str] = "Engine (local or Spark)"
+
     engine: str = typer.Option(
         "local",
         "--engine",
@@ -160,6 +165,8 @@ class SparkOptions:
 class IdOptions:
     """Keyed customer pseudonyms (``--hash-ids``)."""
 
+    PANEL: ClassVar[str] = "Customer-id pseudonyms"
+
     hash_ids: bool = typer.Option(
         False,
         "--hash-ids",
@@ -180,6 +187,8 @@ class IdOptions:
 @dataclass
 class TrackOptions:
     """``--track/--no-track`` and ``--experiment``: the MLflow run a command logs."""
+
+    PANEL: ClassVar[str] = "Tracking (MLflow)"
 
     track: bool = typer.Option(True, "--track/--no-track", help="Log an MLflow run.")
     experiment: str | None = typer.Option(
@@ -234,11 +243,15 @@ def with_groups(fn: F) -> F:
     annotations: dict[str, Any] = {"return": hints.get("return")}
     for p in sig.parameters.values():
         if p.name in groups:
-            for f in fields(groups[p.name]):
+            cls = groups[p.name]
+            for f in fields(cls):
+                default = copy.copy(f.default)  # shown under the group's own help panel
+                if hasattr(default, "rich_help_panel"):
+                    default.rich_help_panel = getattr(cls, "PANEL", None)
                 params.append(
                     inspect.Parameter(
-                        f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-                        annotation=hints_of(groups[p.name])[f.name],
+                        f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                        annotation=hints_of(cls)[f.name],
                     )
                 )  # fmt: skip
                 annotations[f.name] = hints_of(groups[p.name])[f.name]
