@@ -2,7 +2,9 @@
 leave every output of ``quickstart`` unchanged: same columns, same rows, numbers to 1e-9).
 
 The digest in ``tests/data/golden/quickstart_small_shop.json`` was written by the code
-before the redesign. Regenerate it only for an intended change of outputs:
+before the redesign, and rewritten once since for an intended change (issue 23: the
+inventory classes keyed by ``sku``, the plan at the classes' per-cell service targets).
+Regenerate it only for an intended change of outputs:
 ``python tests/_golden.py`` is not a script; use ``write_digest(path, digest_outputs(out))``.
 """
 
@@ -41,3 +43,13 @@ def test_quickstart_outputs_equal_the_golden_digest(tmp_path: Path, mlflow_uri: 
     arts = {a.path for a in mlflow.MlflowClient().list_artifacts(res.run_id, "plots")}
     assert "plots/daily_sales.png" in arts
     assert not list((tmp_path / "out").rglob("*.tmp*"))
+
+    # one run's inventory files agree: keyed by sku, same classes and service targets
+    import pandas as pd
+
+    classes = pd.read_parquet(tmp_path / "out" / "inventory" / "classes.parquet")
+    plan = pd.read_parquet(tmp_path / "out" / "inventory" / "plan.parquet")
+    both = plan.merge(classes, on="sku", suffixes=("_plan", "_classes"))
+    assert len(both) == len(classes) > 0
+    for col in ("abc", "xyz", "service_target"):
+        assert (both[f"{col}_plan"] == both[f"{col}_classes"]).all(), col

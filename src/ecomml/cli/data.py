@@ -41,19 +41,14 @@ class TableName(enum.StrEnum):
     calendar = "calendar"
 
 
-class FormatName(enum.StrEnum):
-    """Input layouts."""
-
-    auto = "auto"
-    canonical = "canonical"
-    online_retail = "online-retail"
-    online_retail_ii = "online-retail-ii"
-    cdnow = "cdnow"
-
-
 _FILE = typer.Argument(..., help="CSV/TXT/TSV, Parquet (file or folder) or .xlsx file.")
 _TABLE = typer.Option(TableName.transactions, "--table", "-t", help="Canonical table to read.")
-_FORMAT = typer.Option(FormatName.auto, "--format", "-f", help="Input layout (auto-detected).")
+_FORMAT = typer.Option(
+    "auto",
+    "--format",
+    "-f",
+    help="Input layout: auto (detected), canonical, online-retail, online-retail-ii, cdnow.",
+)
 _MAP = typer.Option(
     None, "--map", "-m", help="Column mapping Source=canonical, repeatable or comma-separated."
 )
@@ -85,7 +80,7 @@ class FileOptions:
 
     file: Path = _FILE
     table: TableName = _TABLE
-    format: FormatName = _FORMAT
+    format: str = _FORMAT
     map: list[str] | None = _MAP
     map_file: Path | None = _MAP_FILE
     encoding: str | None = _ENCODING
@@ -108,13 +103,13 @@ class FileOptions:
         sheet = self.sheet
         sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
         max_ts = max_ts_for(self.allow_future)
-        if fmt is not FormatName.auto and table is not TableName.transactions:
-            raise ConfigError(f"--format {fmt.value} applies to transactions only; drop it.")
+        if fmt != "auto" and table is not TableName.transactions:
+            raise ConfigError(f"--format {fmt} applies to transactions only; drop it.")
         common: dict[str, Any] = {"encoding": self.encoding, "sheet": sheet_arg}
         dates = dates_from(self.date_format, self.dayfirst, self.map_file)
         if table is TableName.transactions:
             return read_transactions(
-                path, format=fmt.value, mapping=mapping, clean=clean, max_ts=max_ts, dates=dates,
+                path, format=fmt, mapping=mapping, clean=clean, max_ts=max_ts, dates=dates,
                 **common,
             )  # fmt: skip
         if table is TableName.events:

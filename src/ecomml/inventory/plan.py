@@ -246,7 +246,7 @@ def replenishment_plan(
         hist, cut, by=by, freq="W" if period_days == 7 else "D", catalog=catalog,
         cell_overrides=cell_targets,
     )  # fmt: skip
-    classes = classes.set_index("sku").reindex(skus)
+    classes = classes.set_index("sku").reindex(skus.rename("sku"))
     new = classes["abc"].isna()
     classes.loc[new, ["abc", "xyz"]] = ["C", "Z"]
     classes["cell"] = classes["abc"] + classes["xyz"]

@@ -123,9 +123,10 @@ class InventoryTask(Task):
         }
 
     def run_quickstart(self, ctx: StepContext) -> StepResult:
-        """ABC/XYZ classes by revenue and a plan (2-week lead time, weekly review, 95% fill
-        rate, nothing in stock) from the forecast step's ``forecast/forecast.parquet``;
-        Pareto and matrix plots."""
+        """ABC/XYZ classes by revenue and a plan (2-week lead time, weekly review, the
+        default fill-rate target of each ABC-XYZ cell, the classes' ``service_target``,
+        nothing in stock) from the forecast step's ``forecast/forecast.parquet``; Pareto
+        and matrix plots."""
         from ecomml.inventory.plots import class_figures
         from ecomml.plots import save_figure
 
@@ -140,7 +141,8 @@ class InventoryTask(Task):
         ctx.say("classes + plan")
         res = replenishment_plan(
             pd.read_parquet(src), ctx.shop.transactions, ctx.cutoff, lead_time=14,
-            service_level=0.95, catalog=ctx.shop.catalog, on_mismatch="drop", n_samples=1000,
+            service_level=None, cell_targets={}, catalog=ctx.shop.catalog, on_mismatch="drop",
+            n_samples=1000,
         )  # fmt: skip
         classes = res.classes.dropna(subset=["value"])
         outputs = {}
@@ -164,4 +166,9 @@ class InventoryTask(Task):
         }
         summary = {k: v for k, v in s.items() if k != "by_class"}
         summary["classes"] = res.plan["abc"].value_counts().to_dict()
+        summary["pattern"] = (
+            "classes.parquet: the demand pattern over the classification window (365 days "
+            "before the cutoff); plan.parquet: the forecaster's pattern, over all the history "
+            "it learnt from"
+        )
         return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary)

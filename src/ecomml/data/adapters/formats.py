@@ -22,6 +22,12 @@ _ALIASES = {a for f in (_ONLINE_RETAIL, _CDNOW) for names in f.aliases.values() 
 FORMATS: tuple[str, ...] = ("auto", "canonical", "online-retail", "online-retail-ii", "cdnow")
 
 
+def normalize_format(name: str) -> str:
+    """A format name as ecomml spells it: ``online_retail`` and ``Online-Retail`` are
+    ``online-retail`` (YAML configs often use underscores)."""
+    return str(name).strip().lower().replace("_", "-")
+
+
 def detect_format(columns: list[str], *, table: str = "transactions") -> str:
     """Guess the format of a file from its column names.
 

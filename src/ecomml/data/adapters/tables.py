@@ -14,7 +14,13 @@ import pandas as pd
 from ecomml._validation import did_you_mean
 from ecomml.data.adapters._layout import _check_format_columns, _norm
 from ecomml.data.adapters.cdnow import _CDNOW, _from_cdnow
-from ecomml.data.adapters.formats import _ALIASES, _FORMATS, FORMATS, detect_format
+from ecomml.data.adapters.formats import (
+    _ALIASES,
+    _FORMATS,
+    FORMATS,
+    detect_format,
+    normalize_format,
+)
 from ecomml.data.adapters.mapping import _apply_mapping
 from ecomml.data.adapters.raw import read_raw
 from ecomml.data.cleaning import CleaningPolicy, CleaningReport, clean_events, clean_transactions
@@ -69,6 +75,7 @@ def to_canonical(
     """
     schema = get_schema(table)
     where = f"{source} ({schema.name})" if source else f"the {schema.name} table"
+    format = normalize_format(format)
     if format not in FORMATS:
         hint = did_you_mean(str(format), FORMATS)
         raise ConfigError(f"unknown format {format!r}{hint}; choose one of {', '.join(FORMATS)}.")
@@ -151,6 +158,7 @@ def read_table(
     """
     raw = read_raw(path, encoding=encoding, sheet=sheet)
     source = str(path)
+    format = normalize_format(format)
     if raw.kind == "cdnow-text":
         if format not in ("auto", "cdnow") or mapping or table != "transactions":
             raise ConfigError(
