@@ -44,6 +44,15 @@ def test_quickstart_outputs_equal_the_golden_digest(tmp_path: Path, mlflow_uri: 
     assert "plots/daily_sales.png" in arts
     assert not list((tmp_path / "out").rglob("*.tmp*"))
 
+    # each model is saved (to predict with afterwards) and registered (to serve)
+    from ecomml.runner import load_task_model
+
+    assert set(res.models) == {"churn", "forecast", "recommend"}
+    client = mlflow.MlflowClient()
+    for task, path in res.models.items():
+        assert load_task_model(path, task).metadata["task"] == task
+        assert client.search_model_versions(f"name = 'ecomml-{task}'")
+
     # one run's inventory files agree: keyed by sku, same classes and service targets
     import pandas as pd
 

@@ -48,6 +48,8 @@ class QuickstartResult:
     summary: dict[str, Any] = field(default_factory=dict)
     #: headline metrics of the task steps, ``{"<task>.<metric>": value}``
     metrics: dict[str, float] = field(default_factory=dict)
+    #: the saved model folder of each task that fits one
+    models: dict[str, Path] = field(default_factory=dict)
 
 
 def run_quickstart(
@@ -58,13 +60,18 @@ def run_quickstart(
     track: bool = True,
     experiment: str = "ecomml-quickstart",
     progress: Progress | None = None,
+    register: bool = True,
+    save_models: bool = True,
 ) -> QuickstartResult:
     """Run the main job on ``shop`` and write everything under ``out_dir``.
 
     Steps: canonical data and cleaning report; every built-in feature view
     materialized as of ``cutoff`` (default: the day after the last transaction) with
-    its manifest; overview plots; a summary. With ``track=True`` one MLflow run is
-    logged to the tracking URI the caller configured.
+    its manifest; overview plots; every task's outputs and its model folder under
+    ``models/<task>``; a summary. With ``track=True`` one MLflow run is logged to the
+    tracking URI the caller configured, holding each model (registered as
+    ``ecomml-<task>`` with ``register``). ``save_models=False`` keeps no model (a model
+    remembers customer ids: the CLI's ``--hash-ids`` run saves none).
     """
     from ecomml.features.materialize import materialize_views, read_materialized
     from ecomml.plots import plot_daily_sales, plot_pareto, plot_rfm_overview, save_figure
@@ -154,6 +161,7 @@ def run_quickstart(
 
     step_metrics: dict[str, float] = {}
     step_summaries: dict[str, Any] = {}
+    models: dict[str, Path] = {}
     from ecomml.registry import get_task, task_names
 
     steps = [get_task(n) for n in (task_names() if TASK_STEPS is None else TASK_STEPS)]
@@ -173,6 +181,15 @@ def run_quickstart(
         )
         res = task.run_quickstart(ctx)
         outputs.update(res.outputs)
+        if res.model is not None and save_models:  # for `ecomml predict` and `mlflow models serve`
+            from ecomml.runner import save_task_model
+
+            ctx.say("saving the model")
+            models[task.name] = save_task_model(
+                task, res.model, out / "models" / task.name, ctx.data, params=res.params,
+                metrics=res.metrics,
+            )  # fmt: skip
+            outputs[f"models/{task.name}"] = models[task.name]
         step_metrics.update({f"{res.task}.{k}": float(v) for k, v in res.metrics.items()})
         step_summaries[res.task] = res.summary
         seconds[res.task] = time.perf_counter() - t0
@@ -188,6 +205,7 @@ def run_quickstart(
         "last_ts": str(tx["ts"].max()),
         "feature_rows": view_rows,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "models": {k: str(v) for k, v in models.items()},
         **step_summaries,
     }
     outputs["summary"] = atomic_write_json(out / "summary.json", summary)
@@ -195,9 +213,13 @@ def run_quickstart(
     run_id = None
     if track:
         say("logging to MLflow", 0.95)
-        run_id = _log_run(shop, manifest, outputs, summary, cut, experiment, step_metrics)
+        run_id = _log_run(
+            shop, manifest, outputs, summary, cut, experiment, step_metrics, models, register
+        )
     say("done", 1.0)
-    return QuickstartResult(out, cut, outputs, view_rows, seconds, run_id, summary, step_metrics)
+    return QuickstartResult(
+        out, cut, outputs, view_rows, seconds, run_id, summary, step_metrics, models
+    )
 
 
 def _log_run(
@@ -208,6 +230,8 @@ def _log_run(
     cutoff: pd.Timestamp,
     experiment: str,
     step_metrics: Mapping[str, float] | None = None,
+    models: Mapping[str, Path] | None = None,
+    register: bool = True,
 ) -> str:
     from ecomml.tracking import (
         log_feature_manifest,
@@ -237,4 +261,8 @@ def _log_run(
         if "cleaning_report" in outputs:
             log_files([outputs["cleaning_report"]], "data")
         log_files([outputs["summary"]])
+        from ecomml.runner import log_model
+
+        for task, path in (models or {}).items():
+            log_model(path, name=f"{task}-model", register=f"ecomml-{task}" if register else None)
         return str(run.info.run_id)

@@ -139,13 +139,17 @@ class StepResult:
 
     ``outputs`` keys are paths relative to ``out_dir`` (PNG files under ``plots/`` are
     logged to MLflow as plots); ``metrics`` are logged with the task name as prefix;
-    ``summary`` goes into ``summary.json`` under the task name.
+    ``summary`` goes into ``summary.json`` under the task name. A fitted ``model`` (with
+    the ``params`` it was made from) is saved under ``models/<task>`` and logged, so the
+    user can predict and serve with it afterwards.
     """
 
     task: str
     outputs: dict[str, Path] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class Task(abc.ABC):

@@ -242,4 +242,4 @@ class ChurnTask(Task):
             "metrics": metrics,
         }
         outputs["churn/summary"] = atomic_write_json(out_dir / "summary.json", summary)
-        return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary)
+        return StepResult(self.name, outputs, metrics, summary, model=model, params=params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -47,8 +48,9 @@ def quickstart(
                 bar.update(task, completed=int(frac * 100), description=msg)
 
             result = run_quickstart(
-                shop, out_dir=out, cutoff=cut, track=not no_track, progress=step
-            )
+                shop, out_dir=out, cutoff=cut, track=not no_track, progress=step,
+                save_models=id_key is None,
+            )  # fmt: skip
             hashed: list[Path] = []
             if id_key is not None:
                 # the lists people act on; cleaned tables and features stay internal
@@ -87,3 +89,30 @@ def quickstart(
         if uri is not None:
             console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}", soft_wrap=True)
             console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}", soft_wrap=True)
+        for line in _next_commands(result, uri):
+            console.print(line, soft_wrap=True)
+
+
+def _next_commands(result: Any, uri: str | None) -> list[str]:
+    """What to run next with the saved models: score the shop again, serve a model."""
+    if not result.models:
+        return []
+    data = result.out_dir / "data"
+    inputs = f"-t {data / 'transactions.parquet'} --format canonical"
+    for table in ("events", "catalog", "calendar"):
+        if (data / f"{table}.parquet").exists():
+            inputs += f" --{table} {data / f'{table}.parquet'}"
+    cut = result.cutoff.date()
+    lines = ["\n[bold]Next[/bold]: score with a saved model, e.g."]
+    for task, path in result.models.items():
+        lines.append(
+            f"  ecomml predict {task} --model {path} {inputs} --cutoff {cut} "
+            f"--output {task}-scores.csv"
+        )
+    if result.run_id and uri:
+        first = next(iter(result.models))
+        lines.append(
+            f"  or serve one over REST (in the activated environment):  MLFLOW_TRACKING_URI={uri} "
+            f"mlflow models serve -m models:/ecomml-{first}/latest --env-manager local --port 5001"
+        )
+    return lines

@@ -325,7 +325,8 @@ class ForecastTask(Task):
             "patterns": fc.drop_duplicates("sku")["pattern"].value_counts().to_dict(),
             "holdout": {k: round(v, 4) for k, v in metrics.items()},
         }
-        return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary)
+        params = {"model": "lgbm", "freq": "W", "horizon": horizon, **model.get_params()}
+        return StepResult(self.name, outputs, metrics, summary, model=model, params=params)
 
 
 def backtest_figures(

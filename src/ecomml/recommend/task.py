@@ -287,4 +287,5 @@ class RecommendTask(Task):
         result.outputs["recommend/summary"] = atomic_write_json(
             out / "summary.json", result.summary
         )
+        result.model, result.params = model, params
         return result
