@@ -450,9 +450,14 @@ def test_format_only_for_transactions() -> None:
     with pytest.raises(ConfigError, match="format 'cdnow' describes transactions"):
         read_table(BAD / "dup_catalog.csv", table="catalog", format="cdnow")
     with pytest.raises(
-        ConfigError, match="unknown format 'online_retail' \\(did you mean 'online-retail'\\?\\)"
+        ConfigError, match="unknown format 'online-retial' \\(did you mean 'online-retail'\\?\\)"
     ):
-        read_table(BAD / "bom.csv", format="online_retail")
+        read_table(BAD / "bom.csv", format="online_retial")
+
+
+def test_format_names_accept_underscores() -> None:
+    with pytest.raises(ConfigError, match="format 'online-retail' describes transactions"):
+        read_table(BAD / "dup_catalog.csv", table="catalog", format="Online_Retail")
 
 
 # ------------------------------------------------------------------------- mapping

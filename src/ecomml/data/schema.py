@@ -536,10 +536,15 @@ def _check_columns(df: pd.DataFrame, schema: TableSchema, where: str) -> list[st
     check_unique_columns(cols, where=where)
     missing = [c for c in schema.required if c not in cols]
     if missing:
+        from ecomml.data.suggest import suggest_mapping
+
         spare = [c for c in cols if c not in schema.names]
+        by_content = suggest_mapping(df.set_axis(cols, axis=1), missing, spare)
         hints, fixes = [], []
         for m in missing:
-            near = closest_name(m, spare)
+            near = by_content.get(m)
+            if near is None:
+                near = closest_name(m, [c for c in spare if c not in by_content.values()])
             hints.append(f"'{m}'" + (f" (did you mean '{near}'?)" if near else ""))
             fixes.append(f"{near or '<your column>'}={m}")
         raise SchemaError(
