@@ -142,3 +142,17 @@ def test_output_writer_refuses_an_unknown_suffix(tmp_path: Path) -> None:
 
     with pytest.raises(InputFileError, match="use a .csv or .parquet file name"):
         write_output(pd.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
+
+
+def test_a_tiny_shop_is_told_its_numbers_mean_little() -> None:
+    from ecomml.data.synth import make_shop
+
+    tiny = make_shop(n_customers=60, n_skus=30, days=120, seed=1)
+    big = make_shop(seed=0)
+    cut = tiny.transactions["ts"].max()
+    said = {t: get_task(t).data_warnings(tiny, cut) for t in ("churn", "recommend", "forecast")}
+    assert any("only" in w and "customers" in w for w in said["churn"])
+    assert any("SKUs" in w for w in said["recommend"])
+    assert any("weeks of history" in w for w in said["forecast"])
+    cut = big.transactions["ts"].max()
+    assert not any(get_task(t).data_warnings(big, cut) for t in ("churn", "recommend", "forecast"))

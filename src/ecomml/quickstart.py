@@ -162,6 +162,7 @@ def run_quickstart(
     step_metrics: dict[str, float] = {}
     step_summaries: dict[str, Any] = {}
     models: dict[str, Path] = {}
+    warnings: list[str] = []
     from ecomml.registry import get_task, task_names
 
     steps = [get_task(n) for n in (task_names() if TASK_STEPS is None else TASK_STEPS)]
@@ -180,6 +181,7 @@ def run_quickstart(
             say=lambda msg, _lo=lo, _name=task.name: say(f"{_name}: {msg}", _lo),
         )
         res = task.run_quickstart(ctx)
+        warnings.extend(task.data_warnings(shop, cut))
         outputs.update(res.outputs)
         if res.model is not None and save_models:  # for `ecomml predict` and `mlflow models serve`
             from ecomml.runner import save_task_model
@@ -206,6 +208,7 @@ def run_quickstart(
         "feature_rows": view_rows,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "models": {k: str(v) for k, v in models.items()},
+        "warnings": warnings,
         **step_summaries,
     }
     outputs["summary"] = atomic_write_json(out / "summary.json", summary)

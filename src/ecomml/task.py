@@ -257,6 +257,36 @@ class Task(abc.ABC):
         """Task-specific metadata saved with the model (JSON-able)."""
         return {}
 
+    #: the smallest data (what -> how many) below which the task's numbers mean little
+    min_data: ClassVar[Mapping[str, int]] = {}
+
+    def data_sizes(self, shop: ShopData, cutoff: Any) -> dict[str, int]:
+        """How much of what :attr:`min_data` counts the shop holds before ``cutoff``."""
+        tx = shop.transactions
+        tx = tx.loc[tx["ts"] < pd.Timestamp(cutoff)]
+        buyers = tx.dropna(subset=["customer_id"])
+        orders = buyers.groupby("customer_id")["order_id"].nunique()
+        weeks = (tx["ts"].max() - tx["ts"].min()).days // 7 if len(tx) else 0
+        return {
+            "customers": int(orders.size),
+            "repeat customers": int((orders >= 2).sum()),
+            "SKUs": int(tx["sku"].nunique()),
+            "weeks of history": int(weeks),
+        }
+
+    def data_warnings(self, shop: ShopData, cutoff: Any) -> list[str]:
+        """One line per size below :attr:`min_data`: the data is too small for the task's
+        metrics (and its model) to mean much, and how much it needs."""
+        if not self.min_data:
+            return []
+        sizes = self.data_sizes(shop, cutoff)
+        return [
+            f"{self.name}: only {sizes[k]:,} {k} before the cutoff; below about {v:,} its "
+            "holdout metrics are mostly noise and the model little better than its baseline"
+            for k, v in self.min_data.items()
+            if sizes.get(k, v) < v
+        ]
+
     def training_window(self, model: Any, shop: ShopData) -> tuple[Any, Any] | None:
         """First and last timestamp the model learnt from."""
         tx = shop.transactions

@@ -41,6 +41,7 @@ class ChurnTask(Task):
     """
 
     name: ClassVar[str] = "churn"
+    min_data: ClassVar[Mapping[str, int]] = {"customers": 500, "repeat customers": 100}
     title: ClassVar[str] = "churn, repurchase and customer value"
     output_columns: ClassVar[tuple[str, ...]] = SCORED_COLUMNS
     #: what ``score(..., extra_columns=True)`` adds after ``output_columns``

@@ -121,9 +121,13 @@ def save_and_log(
     """Save a fitted model with the one metadata writer, save its figures as PNGs in
     ``plots_dir`` and log the training run (unless ``--no-track``); returns the model
     folder and the MLflow run id."""
+    from ecomml.cli._common import err_console
     from ecomml.plots import save_figure
     from ecomml.runner import TrainResult, log_training_run, save_task_model
 
+    if {"customer_id", "order_id", "sku"} <= set(data.shop.transactions.columns):
+        for warning in task.data_warnings(data.shop, data.cutoff):
+            err_console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
     say("saving the model")
     path = save_task_model(task, model, model_dir, data, params=params, metrics=metrics)
     plots = {}

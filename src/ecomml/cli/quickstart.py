@@ -77,6 +77,8 @@ def quickstart(
                 models.add_row(task_name, metric, f"{value:,.4g}")
             console.print(models)
         s = result.summary
+        for warning in s.get("warnings", []):
+            console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
         console.print(
             f"{s['transactions']:,} transactions, {s['customers']:,} customers, {s['skus']:,} SKUs "
             f"from {s['first_ts'][:10]} to {s['last_ts'][:10]}; cutoff {result.cutoff.date()}; "

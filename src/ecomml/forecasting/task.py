@@ -136,6 +136,7 @@ class ForecastTask(Task):
     """
 
     name: ClassVar[str] = "forecast"
+    min_data: ClassVar[Mapping[str, int]] = {"SKUs": 20, "weeks of history": 26}
     title: ClassVar[str] = "demand forecasting"
     output_columns: ClassVar[tuple[str, ...]] = ("sku", "ds", "mean", "q05", "q10", "q25",
                                                  "q50", "q75", "q90", "q95", "pattern",

@@ -37,6 +37,7 @@ class InventoryTask(Task):
     """
 
     name: ClassVar[str] = "inventory"
+    min_data: ClassVar[Mapping[str, int]] = {"SKUs": 20, "weeks of history": 26}
     title: ClassVar[str] = "ABC/XYZ classes and replenishment plan"
     output_columns: ClassVar[tuple[str, ...]] = tuple(PLAN_COLUMNS)
     metrics: ClassVar[tuple[str, ...]] = ("fill_rate", "cycle_service", "avg_value", "turns")

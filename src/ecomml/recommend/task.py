@@ -46,6 +46,7 @@ class RecommendTask(Task):
     """
 
     name: ClassVar[str] = "recommend"
+    min_data: ClassVar[Mapping[str, int]] = {"customers": 200, "SKUs": 50}
     title: ClassVar[str] = "recommendations"
     output_columns: ClassVar[tuple[str, ...]] = tuple(RECOMMEND_COLUMNS)
     metrics: ClassVar[tuple[str, ...]] = tuple(
