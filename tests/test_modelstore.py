@@ -25,6 +25,13 @@ from ecomml.modelstore import (
 from ecomml.tracking import tracked_run
 
 
+@pytest.fixture(autouse=True)
+def _trust_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests exercise the store with a custom scikit-learn estimator, which is
+    saved as a pickle: trusted here (the trust rule is tested in test_safe_loading)."""
+    monkeypatch.setenv("ECOMML_TRUST_PICKLE", "1")
+
+
 def _fit(rng: np.random.Generator) -> tuple[LogisticRegression, pd.DataFrame]:
     X = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
     y = (X["a"] + rng.normal(scale=0.5, size=80) > 0).astype(int)

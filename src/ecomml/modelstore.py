@@ -358,12 +358,17 @@ def _check_version(meta: dict[str, Any], path: Path) -> None:
         )
 
 
-def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> LoadedModel:
+def load_model(
+    uri: str | os.PathLike[str], *, task: str | None = None, trust_pickle: bool | None = None
+) -> LoadedModel:
     """Load a model saved by :func:`save_model` from a directory or an MLflow URI.
 
-    Every file is checked against the SHA-256 manifest before anything is unpickled,
-    the task must match ``task`` (when given), and the ecomml major.minor version must
-    match the one the model was trained with.
+    Every file is checked against the SHA-256 manifest, the task must match ``task``
+    (when given), and the ecomml major.minor version must match the one the model was
+    trained with. ecomml's own models are stored without pickle, so loading them runs no
+    code; a pickled model (a custom estimator, or a folder saved by an older ecomml) is
+    refused unless ``trust_pickle`` (default: ``$ECOMML_TRUST_PICKLE=1``), because
+    unpickling a tampered file runs whatever it holds.
 
     Raises
     ------
@@ -390,7 +395,7 @@ def load_model(uri: str | os.PathLike[str], *, task: str | None = None) -> Loade
     while True:
         before = _dir_identity(path)
         try:
-            meta, model = _load_verified(path, text, task)
+            meta, model = _load_verified(path, text, task, _trusts_pickle(trust_pickle))
         except (ModelLoadError, OSError):
             if _dir_identity(path) == before:
                 raise
@@ -418,8 +423,17 @@ def _dir_identity(path: Path) -> tuple[int, int, int] | None:
     return st.st_dev, st.st_ino, st.st_ctime_ns
 
 
-def _load_verified(path: Path, text: str, task: str | None) -> tuple[dict[str, Any], Any]:
-    """Verify ``path`` and build the model; pickles are read from the verified bytes."""
+def _trusts_pickle(trust_pickle: bool | None) -> bool:
+    if trust_pickle is not None:
+        return trust_pickle
+    return os.environ.get("ECOMML_TRUST_PICKLE", "") == "1"
+
+
+def _load_verified(
+    path: Path, text: str, task: str | None, trust_pickle: bool = False
+) -> tuple[dict[str, Any], Any]:
+    """Verify ``path`` and build the model; pickles (only when trusted) are read from the
+    verified bytes."""
     import importlib
     import io
 
@@ -447,6 +461,14 @@ def _load_verified(path: Path, text: str, task: str | None) -> tuple[dict[str, A
         if not hasattr(cls, "load_artifacts"):
             raise ModelLoadError(f"{path}: {meta['class']} cannot load saved artifacts")
         return meta, cls.load_artifacts(path)
+    if not trust_pickle:
+        raise ModelLoadError(
+            f"{path}: this model is a pickle ({meta.get('class')}, saved by ecomml "
+            f"{meta.get('ecomml_version', '?')}); loading a pickle runs the code it holds. "
+            f"Retrain it with {_retrain(meta, path)} (ecomml saves its models without "
+            "pickle), or, if you trust where it came from, pass --trust-pickle "
+            "(trust_pickle=True, or ECOMML_TRUST_PICKLE=1)"
+        )
     # hash and unpickle the very same bytes: the file cannot be swapped in between
     data = _check_file(path, MODEL_FILE, manifest[MODEL_FILE])
     try:

@@ -122,12 +122,15 @@ def train(
     return TrainResult(t, model, path, dict(metrics or {}))
 
 
-def load_task_model(uri: str | os.PathLike[str], task: Task | str) -> LoadedModel:
-    """Load a model folder or MLflow URI saved for ``task`` (verified, task checked)."""
+def load_task_model(
+    uri: str | os.PathLike[str], task: Task | str, *, trust_pickle: bool | None = None
+) -> LoadedModel:
+    """Load a model folder or MLflow URI saved for ``task`` (verified, task checked; a
+    pickled model only with ``trust_pickle``, see :func:`ecomml.modelstore.load_model`)."""
     from ecomml.modelstore import load_model
 
     t = as_task(task)
-    loaded = load_model(uri, task=t.name)
+    loaded = load_model(uri, task=t.name, trust_pickle=trust_pickle)
     t.check_model(loaded.model)
     return loaded
 

@@ -232,8 +232,9 @@ def test_mlflow_downloads_are_verified_the_same_way(
         info = log_model(saved["joblib"], registered_model_name="safe_demo")
         run_id = mlflow.active_run().info.run_id  # type: ignore[union-attr]
     uri = f"runs:/{run_id}/model"
-    assert load_model(uri, task="churn").metadata["task"] == "churn"
-    assert load_model("models:/safe_demo/1", task="churn").metadata["task"] == "churn"
+    assert load_model(uri, task="churn", trust_pickle=True).metadata["task"] == "churn"
+    meta = load_model("models:/safe_demo/1", task="churn", trust_pickle=True).metadata
+    assert meta["task"] == "churn"
     # tamper with the stored artifact inside the MLflow artifact store
     stored = [
         p
@@ -260,8 +261,29 @@ def test_documented_limit_a_rewritten_manifest_is_trusted(
     import joblib
 
     d = _copy(saved["joblib"], tmp_path / "rewritten")
-    joblib.dump({"replaced": True}, d / MODEL_FILE)
+    marker = tmp_path / "PWNED"
+    (d / MODEL_FILE).write_bytes(_evil_pickle(marker))
     man = json.loads((d / MANIFEST_FILE).read_text())
     man[MODEL_FILE] = file_sha256(d / MODEL_FILE)
     (d / MANIFEST_FILE).write_text(json.dumps(man))
-    assert load_model(d).model == {"replaced": True}
+    # a planted pickle with a rewritten manifest does not run: pickles need trust
+    with pytest.raises(ModelLoadError, match="is a pickle"):
+        load_model(d)
+    assert not marker.exists()
+    # trusting it is the documented limit (a harmless object here)
+    joblib.dump({"replaced": True}, d / MODEL_FILE)
+    man[MODEL_FILE] = file_sha256(d / MODEL_FILE)
+    (d / MANIFEST_FILE).write_text(json.dumps(man))
+    assert load_model(d, trust_pickle=True).model == {"replaced": True}
+
+
+def test_ecomml_models_load_without_pickle(saved: dict[str, Path]) -> None:
+    from ecomml.forecasting.baselines import TSBForecaster
+
+    for name in ("forecast", "recommend"):
+        assert not list(saved[name].rglob("*.joblib"))
+        load_model(saved[name], trust_pickle=False)
+    tsb = save_model(TSBForecaster(horizon=2).fit(_panel()), saved["forecast"].parent / "tsb",
+                     task="forecast")  # fmt: skip
+    assert not list(tsb.rglob("*.joblib"))
+    assert isinstance(load_model(tsb, trust_pickle=False).model, TSBForecaster)

@@ -51,6 +51,7 @@ def score_command(
     required: bool = True,
     default_format: str | None = None,
     inputs: tuple[Path | None, ...] = (),
+    trust_pickle: bool = False,
 ) -> Scored:
     """Load ``model`` for ``task``, score it as of ``cutoff`` and write ``output``.
 
@@ -76,7 +77,7 @@ def score_command(
     on_spark = spark is not None and spark.use(data)
     shop = None
     with steps("loading model") as say:
-        loaded = load_task_model(model, task)
+        loaded = load_task_model(model, task, trust_pickle=trust_pickle or None)
         env = ids.id_key_env if ids is not None else ID_KEY_ENV
         hashed = check_model_ids(loaded.metadata, key, model=model, env=env)
         if on_spark and hashed:

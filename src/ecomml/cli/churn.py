@@ -15,6 +15,7 @@ from ecomml.cli.options import (
     RegisterOpt,
     SparkOptions,
     TrackOptions,
+    TrustPickleOpt,
     with_groups,
 )
 
@@ -81,6 +82,7 @@ def predict_churn(
     model: str = typer.Option(..., "--model", help="Model directory, runs:/... or models:/..."),
     cutoff: str = typer.Option(..., "--cutoff", help="Score as of this date (exclusive)."),
     output: Path = typer.Option(..., "--output", help="Scored list: .csv or .parquet."),
+    trust_pickle: bool = TrustPickleOpt,
     extra_columns: bool = typer.Option(
         False,
         "--extra-columns",
@@ -103,6 +105,7 @@ def predict_churn(
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
             spark_score=on_spark, options=lambda key: {"extra_columns": extra_columns},
+            trust_pickle=trust_pickle,
         )  # fmt: skip
         scored = res.frame
         console.print(

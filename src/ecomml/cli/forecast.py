@@ -9,7 +9,14 @@ import typer
 
 from ecomml.cli._common import console, handle_errors, make_progress, print_frame
 from ecomml.cli._task import save_and_log, score_command, steps
-from ecomml.cli.options import DataOptions, RegisterOpt, SparkOptions, TrackOptions, with_groups
+from ecomml.cli.options import (
+    DataOptions,
+    RegisterOpt,
+    SparkOptions,
+    TrackOptions,
+    TrustPickleOpt,
+    with_groups,
+)
 
 TASK = "forecast"
 MODEL_HELP = "Model: lgbm (global LightGBM), auto (best per demand pattern), or a baseline: " "naive, snaive, ma, ets, croston, sba, tsb."  # fmt: skip
@@ -173,6 +180,7 @@ def predict_forecast(
     ),
     cutoff: str = CutoffOpt,
     output: Path = typer.Option(..., "--output", "-o", help="Forecast Parquet file."),
+    trust_pickle: bool = TrustPickleOpt,
     lead_time: int | None = typer.Option(None, "--lead-time", help="Lead time in periods."),
     review_period: int = typer.Option(0, "--review-period", help="Review period in periods."),
     lead_time_output: Path | None = typer.Option(
@@ -204,6 +212,7 @@ def predict_forecast(
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark,
             spark_score=on_spark, required=False, default_format="parquet",
+            trust_pickle=trust_pickle,
         )  # fmt: skip
         fc = res.frame
         if lead_time is not None and lead_time_output is not None:

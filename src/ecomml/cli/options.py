@@ -43,6 +43,7 @@ __all__ = [
     "IdOptions",
     "TrackOptions",
     "RegisterOpt",
+    "TrustPickleOpt",
     "with_groups",
     "ID_KEY_ENV",
 ]
@@ -216,6 +217,13 @@ class TrackOptions:
         with tracked_run(self.name(task), run_name=run_name, tags={"ecomml.task": task}) as run:
             yield run
 
+
+TrustPickleOpt = typer.Option(
+    False,
+    "--trust-pickle",
+    help="Also load a pickled model (a custom estimator, or one saved by an older ecomml); "
+    "unpickling runs the code the file holds: only for models from a source you trust.",
+)
 
 RegisterOpt = typer.Option(None, "--register", help="Register the model in MLflow under this name.")
 

@@ -15,6 +15,7 @@ from ecomml.cli.options import (
     RegisterOpt,
     SparkOptions,
     TrackOptions,
+    TrustPickleOpt,
     with_groups,
 )
 
@@ -128,6 +129,7 @@ def predict_recommend(
     spark: SparkOptions,
     model: str = typer.Option(..., "--model", help="Model folder, runs:/... or models:/..."),
     cutoff: str = typer.Option(..., "--cutoff", help="Recommend as of this date (ts < cutoff)."),
+    trust_pickle: bool = TrustPickleOpt,
     k: int = typer.Option(20, "--k", min=1, help="Items per customer."),
     output: Path = typer.Option(..., "--output", "-o", help="Output .csv or .parquet."),
     customers: Path | None = typer.Option(
@@ -182,6 +184,7 @@ def predict_recommend(
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
             spark_score=on_spark, options=options, inputs=(customers, boost),
+            trust_pickle=trust_pickle,
         )  # fmt: skip
         recs = res.frame
         n_cold = int((recs["source"] == "popular-cold-start").sum()) // max(k, 1)

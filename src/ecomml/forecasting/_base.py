@@ -9,12 +9,14 @@ the output frame ``sku, ds, mean, q05 ... q95, pattern, fallback``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ecomml._estimator import EcommlEstimator
+from ecomml._state import read_state, write_state
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.forecasting.panel import Panel, check_freq, period_date, to_panel
@@ -84,6 +86,16 @@ class BaseForecaster(EcommlEstimator):
     freq: str
     horizon: int
     min_history: int
+
+    # ------------------------------------------------------------------ saving
+    def save_artifacts(self, path: str | Path) -> None:
+        """Write the parameters and fitted state without pickle (:mod:`ecomml._state`)."""
+        write_state(self, path)
+
+    @classmethod
+    def load_artifacts(cls, path: str | Path) -> Any:
+        """Rebuild a forecaster written by :meth:`save_artifacts` (no code is run)."""
+        return read_state(cls, path)
 
     # ------------------------------------------------------------------ public API
     def fit(self, df: pd.DataFrame, y: Any = None) -> BaseForecaster:
