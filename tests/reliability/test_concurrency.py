@@ -61,6 +61,13 @@ MATERIALIZER = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def _trust_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's crash and concurrency rules are tested with tiny pickled objects:
+    trusted here (the trust rule itself is tested in test_safe_loading)."""
+    monkeypatch.setenv("ECOMML_TRUST_PICKLE", "1")
+
+
 def _start(script: Path, *args: object) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(script), *map(str, args)],

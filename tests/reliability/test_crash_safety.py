@@ -33,6 +33,13 @@ CUTOFF = "2023-09-04"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.fixture(autouse=True)
+def _trust_pickles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's crash and concurrency rules are tested with tiny pickled objects:
+    trusted here (the trust rule itself is tested in test_safe_loading)."""
+    monkeypatch.setenv("ECOMML_TRUST_PICKLE", "1")
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("ECOMML_PROGRESS", None)
