@@ -515,6 +515,7 @@ def log_model(
     registered_model_name: str | None = None,
     input_example: pd.DataFrame | None = None,
     signature: Any = None,
+    headline: tuple[str, float] | None = None,
 ) -> ModelInfo:
     """Log a saved model directory to the active MLflow run as a pyfunc model.
 
@@ -564,7 +565,7 @@ def log_model(
         except MlflowException as err:
             raise TrackingError(f"could not log model {name!r}: {err.message}") from err
     if registered_model_name and info.registered_model_version is not None:
-        _tag_version(registered_model_name, str(info.registered_model_version), meta)
+        _tag_version(registered_model_name, str(info.registered_model_version), meta, headline)
     return info
 
 
@@ -575,9 +576,12 @@ def _feature_hash(meta: Mapping[str, Any]) -> str:
     return hashlib.sha256(feats.encode()).hexdigest()[:16]
 
 
-def _tag_version(name: str, version: str, meta: Mapping[str, Any]) -> None:
+def _tag_version(
+    name: str, version: str, meta: Mapping[str, Any], headline: tuple[str, float] | None = None
+) -> None:
     """Tag a registry version with the task, cutoff, training window, ecomml version,
-    feature-manifest hash, source run and every numeric metric of the model."""
+    feature-manifest hash, source run and the model's headline metric (``headline``; the
+    other metrics stay on the run)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -592,12 +596,12 @@ def _tag_version(name: str, version: str, meta: Mapping[str, Any]) -> None:
         "ecomml.feature_hash": _feature_hash(meta),
         "ecomml.feature_views": ",".join(sorted(meta.get("features") or {})),
         **({"ecomml.run_id": run.info.run_id} if run is not None else {}),
-        **{
-            # registry tag keys allow letters, digits, _ - . / and spaces: "ndcg@20" -> "ndcg_20"
-            "metric." + re.sub(r"[^\w.\- /]", "_", str(k)): f"{v:.6g}"
-            for k, v in (meta.get("metrics") or {}).items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool)
-        },
+        # registry tag keys allow letters, digits, _ - . / and spaces: "ndcg@20" -> "ndcg_20"
+        **(
+            {"metric." + re.sub(r"[^\w.\- /]", "_", headline[0]): f"{headline[1]:.6g}"}
+            if headline is not None
+            else {}
+        ),
     }
     client = mlflow.MlflowClient()
     try:
@@ -611,7 +615,12 @@ def _tag_version(name: str, version: str, meta: Mapping[str, Any]) -> None:
 MODEL_ALIASES: tuple[str, ...] = ("champion", "challenger")
 
 
-def register_model(model_uri: str, name: str, model_dir: str | os.PathLike[str]) -> tuple[str, str]:
+def register_model(
+    model_uri: str,
+    name: str,
+    model_dir: str | os.PathLike[str],
+    headline: tuple[str, float] | None = None,
+) -> tuple[str, str]:
     """Register an already logged model (``runs:/<id>/model``) as a new version of ``name``
     and tag it like :func:`log_model` does; returns ``(name, version)``."""
     import mlflow
@@ -622,7 +631,7 @@ def register_model(model_uri: str, name: str, model_dir: str | os.PathLike[str])
         mv = mlflow.register_model(model_uri, name)
     except MlflowException as err:
         raise TrackingError(f"could not register {model_uri} as {name}: {err.message}") from err
-    _tag_version(name, str(mv.version), meta)
+    _tag_version(name, str(mv.version), meta, headline)
     return name, str(mv.version)
 
 

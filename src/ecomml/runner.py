@@ -17,7 +17,7 @@ import pandas as pd
 
 from ecomml._io import atomic_write_table
 from ecomml.exceptions import InputFileError
-from ecomml.registry import get_task
+from ecomml.registry import get_task, task_names
 from ecomml.task import Evaluation, Say, Task, TaskData, quiet
 
 if TYPE_CHECKING:
@@ -192,9 +192,14 @@ def log_model(
     """Log a saved model folder as an MLflow pyfunc with its task's signature."""
     from ecomml import modelstore
 
+    meta = modelstore.read_metadata(model_dir)
+    headline = None
+    if meta.get("task") in task_names():
+        headline = get_task(str(meta["task"])).headline(meta.get("metrics") or {})
     return modelstore.log_model(
-        model_dir, name=name, registered_model_name=register, signature=model_signature(model_dir)
-    )
+        model_dir, name=name, registered_model_name=register, signature=model_signature(model_dir),
+        headline=headline,
+    )  # fmt: skip
 
 
 def _flat_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -257,6 +257,18 @@ class Task(abc.ABC):
         """Task-specific metadata saved with the model (JSON-able)."""
         return {}
 
+    #: the metric a registry version is tagged with and ``ecomml model list`` shows: the
+    #: first of these names found among the model's saved metrics
+    headline_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def headline(self, metrics: Mapping[str, Any]) -> tuple[str, float] | None:
+        """``(name, value)`` of the model's headline metric, or None."""
+        for name in self.headline_metrics:
+            v = metrics.get(name)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return name, float(v)
+        return None
+
     #: the smallest data (what -> how many) below which the task's numbers mean little
     min_data: ClassVar[Mapping[str, int]] = {}
 

@@ -135,7 +135,10 @@ def test_without_grid_each_fold_is_a_child_run(store_uri: str, tmp_path: Path) -
     assert res.registered == ("fc-folds", "1")
     mv = mlflow.MlflowClient().get_model_version("fc-folds", "1")
     assert mv.run_id == res.parent_run_id
-    assert float(mv.tags["metric.wape"]) == pytest.approx(res.best_metrics["wape"], rel=1e-5)
+    # the version is tagged with the task's headline metric only
+    assert [k for k in mv.tags if k.startswith("metric.")] == ["metric.scaled_pinball"]
+    want = res.best_metrics["scaled_pinball"]
+    assert float(mv.tags["metric.scaled_pinball"]) == pytest.approx(want, rel=1e-5)
     runs = mlflow.search_runs(experiment_names=["fc-folds"], output_format="pandas")
     folds = runs.loc[runs["tags.ecomml.kind"] == "fold"]
     assert len(folds) == 3

@@ -41,6 +41,11 @@ class ChurnTask(Task):
     """
 
     name: ClassVar[str] = "churn"
+    headline_metrics: ClassVar[tuple[str, ...]] = (
+        "holdout_classifier_roc_auc",
+        "holdout_btyd_roc_auc",
+        "roc_auc",
+    )
     min_data: ClassVar[Mapping[str, int]] = {"customers": 500, "repeat customers": 100}
     title: ClassVar[str] = "churn, repurchase and customer value"
     output_columns: ClassVar[tuple[str, ...]] = SCORED_COLUMNS

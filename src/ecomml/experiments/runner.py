@@ -332,7 +332,13 @@ def _run_tracked(
                              "ecomml.best_point": str(best["label"])})  # fmt: skip
             mlflow.log_metrics({f"best.{k}": v for k, v in res.best_metrics.items()})
             if register and res.model_uri:
-                res.registered = register_model(res.model_uri, register, res.model_dir)
+                from ecomml.modelstore import read_metadata
+                from ecomml.registry import get_task
+
+                metrics = read_metadata(res.model_dir).get("metrics") or {}
+                res.registered = register_model(
+                    res.model_uri, register, res.model_dir, get_task(cfg.task).headline(metrics)
+                )
         else:
             info = log_model(res.model_dir, register=register)
             res.model_uri = info.model_uri

@@ -136,6 +136,12 @@ class ForecastTask(Task):
     """
 
     name: ClassVar[str] = "forecast"
+    headline_metrics: ClassVar[tuple[str, ...]] = (
+        "val.scaled_pinball",
+        "val.mase",
+        "scaled_pinball",
+        "mase",
+    )
     min_data: ClassVar[Mapping[str, int]] = {"SKUs": 20, "weeks of history": 26}
     title: ClassVar[str] = "demand forecasting"
     output_columns: ClassVar[tuple[str, ...]] = ("sku", "ds", "mean", "q05", "q10", "q25",

@@ -46,6 +46,7 @@ class RecommendTask(Task):
     """
 
     name: ClassVar[str] = "recommend"
+    headline_metrics: ClassVar[tuple[str, ...]] = ("val_ndcg_at_20", "ndcg_at_20")
     min_data: ClassVar[Mapping[str, int]] = {"customers": 200, "SKUs": 50}
     title: ClassVar[str] = "recommendations"
     output_columns: ClassVar[tuple[str, ...]] = tuple(RECOMMEND_COLUMNS)
