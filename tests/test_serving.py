@@ -147,6 +147,12 @@ def test_serve_forecast(mlflow_uri: str, tmp_path: Path, shop: Any) -> None:
     skus = sorted(panel["sku"].unique())[:5]
     hist = panel.loc[panel["sku"].isin(skus), ["sku", "ds", "y"]].reset_index(drop=True)
     expected = est.predict(hist, start=CUTOFF)
+    # in Python, counts passed as integers are accepted by the signature (as decimals are)
+    import mlflow
+
+    ints = hist.assign(y=hist["y"].round().astype("int64"))
+    out = mlflow.pyfunc.load_model(uri).predict(ints, params={"start": str(CUTOFF.date())})
+    assert len(out) == 5 * 4 and out["mean"].notna().all()
     with serve(uri, tmp_path) as base:
         got = invoke(base, hist, {"start": str(CUTOFF.date())})
         bad = invoke(base, hist.drop(columns="y"))

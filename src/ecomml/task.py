@@ -165,7 +165,8 @@ class Task(abc.ABC):
     - ``models``: the model names a config may choose;
     - ``fold_unit``: what ``step`` between fold cutoffs counts (``"periods"`` or ``"days"``);
     - ``serving_inputs``, ``serving_params`` and ``output_types``: the MLflow signature of
-      the served model (``(column, mlflow type)`` pairs; ``(name, type, default)`` for
+      the served model (``(column, mlflow type)`` pairs, ``"number"`` for integers or
+      decimals; ``(name, type, default)`` for
       params; output columns not in ``output_types`` are ``"double"``). A task without
       ``serving_inputs`` is not served over REST and has no signature.
     """
@@ -335,8 +336,15 @@ class Task(abc.ABC):
         from mlflow.models import ModelSignature
         from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
+        def spec(name: str, kind: str) -> ColSpec:
+            if kind == "number":  # integers or decimals: counts naturally come as integers
+                from mlflow.types.schema import AnyType
+
+                return ColSpec(AnyType(), name)
+            return ColSpec(kind, name)
+
         return ModelSignature(
-            inputs=Schema([ColSpec(t, n) for n, t in self.serving_inputs]),
+            inputs=Schema([spec(n, t) for n, t in self.serving_inputs]),
             outputs=Schema(
                 [ColSpec(self.output_types.get(c, "double"), c) for c in self.output_columns]
             ),

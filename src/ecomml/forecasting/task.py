@@ -154,7 +154,7 @@ class ForecastTask(Task):
                                          "croston", "sba", "tsb")  # fmt: skip
     fold_unit: ClassVar[str] = "periods"
     serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("sku", "string"), ("ds", "datetime"), ("y", "double"),
+        ("sku", "string"), ("ds", "datetime"), ("y", "number"),
     )  # fmt: skip
     serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (("start", "string", None),)
     output_types: ClassVar[Mapping[str, str]] = {
