@@ -35,6 +35,7 @@ __all__ = [
     "default_tracking_uri",
     "configure_tracking",
     "parse_map",
+    "reflow",
     "print_frame",
     "print_pairs",
 ]
@@ -132,6 +133,17 @@ def configure_tracking(workdir: Path | None = None) -> str:
     uri = default_tracking_uri(workdir)
     mlflow.set_tracking_uri(uri)
     return uri
+
+
+def reflow(doc: str | None) -> str | None:
+    """A command docstring as help text: each paragraph on one line (the terminal wraps
+    it), so a line break in the source never cuts a sentence on screen."""
+    if not doc:
+        return doc
+    import inspect
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:

@@ -71,6 +71,19 @@ def _register() -> None:
 
     app.add_typer(experiment_cli.app, name="experiment", help="Run and compare experiments.")
     app.add_typer(model_cli.app, name="model", help="The model registry: list and promote.")
+    _reflow_help(app)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Every command's help from its docstring, one line per paragraph."""
+    from ecomml.cli._common import reflow
+
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None:
+            info.help = reflow(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
 
 
 _register()

@@ -256,6 +256,7 @@ def with_groups(fn: F) -> F:
                 default = copy.copy(f.default)  # shown under the group's own help panel
                 if hasattr(default, "rich_help_panel"):
                     default.rich_help_panel = getattr(cls, "PANEL", None)
+                default = _flag_without_metavar(default, hints_of(cls)[f.name])
                 params.append(
                     inspect.Parameter(
                         f.name, inspect.Parameter.KEYWORD_ONLY, default=default,
@@ -264,7 +265,8 @@ def with_groups(fn: F) -> F:
                 )  # fmt: skip
                 annotations[f.name] = hints_of(groups[p.name])[f.name]
         else:
-            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+            default = _flag_without_metavar(p.default, hints.get(p.name))
+            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, default=default))
             annotations[p.name] = hints.get(p.name, p.annotation)
 
     @functools.wraps(fn)
@@ -277,6 +279,15 @@ def with_groups(fn: F) -> F:
     command.__annotations__ = annotations
     del command.__wrapped__  # Typer must read the expanded signature, not fn's
     return command  # type: ignore[return-value]
+
+
+def _flag_without_metavar(default: Any, annotation: Any) -> Any:
+    """A flag takes no value: its help shows no ``<bool>`` type (``--no-track``, not
+    ``--no-track <bool>``)."""
+    if annotation in (bool, bool | None) and getattr(default, "metavar", "") is None:
+        default = copy.copy(default)
+        default.metavar = ""
+    return default
 
 
 @functools.cache
