@@ -129,24 +129,18 @@ def test_predict_bad_input(files: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_train_empty_history_is_one_line_error(files: dict[str, Path], tmp_path: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "train",
-            "recommend",
-            "--transactions",
-            str(files["tx"]),
-            "--cutoff",
-            "2023-01-03",
-            "--model-dir",
-            str(tmp_path / "m"),
-            "--no-track",
-        ],
-    )
+    args = ["train", "recommend", "--transactions", str(files["tx"]), "--cutoff", "2023-01-03",
+            "--model-dir", str(tmp_path / "m"), "--no-track", "--eval-days", "0"]  # fmt: skip
+    res = runner.invoke(app, [*args, "--fallback", "never"])
     assert res.exit_code == 1
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "Traceback" not in res.stderr
     assert "horizon_days" in last
+    # by default two days of history give the buy-again + popularity blend, and say so
+    # (issue 17)
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "too short for the ranker" in res.stdout and "blend" in res.stdout
 
 
 @pytest.mark.mlflow
