@@ -195,6 +195,8 @@ def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[
         else:
             model.fit(train, cutoff=cut, **kwargs)
         fit_s = time.perf_counter() - t0
+        if getattr(model, "choice_reason_", ""):  # the pipeline's ranker-or-blend decision
+            print(f"  {name}: {model.choice_reason_}", flush=True)
         t0 = time.perf_counter()
         model.recommend(all_cust, 20, exclude_seen=False, **rec_kwargs)
         rec_s = time.perf_counter() - t0
