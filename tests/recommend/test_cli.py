@@ -48,6 +48,7 @@ def files(rec_shop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
+    assert "the model uses the" in res.stdout  # issue 17: the decision on the console
     return out
 
 
@@ -57,6 +58,10 @@ def test_train_writes_model_and_report(files: dict[str, Path]) -> None:
     loaded = load_model(files["model"], task="recommend")
     assert set(loaded.metadata["features"]) == {"customer_rfm", "sku_demand", "customer_sku"}
     assert loaded.metadata["train_stats"]["train_customers"] > 0
+    # issue 17: the ranker-or-blend decision and its validation scores travel with the model
+    meta = loaded.metadata
+    assert meta["choice"] in ("ranker", "blend") and "the model uses the" in meta["choice_reason"]
+    assert {"ranker_ndcg@20", "blend_ndcg@20"} <= set(meta["fit_validation"])
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
