@@ -355,7 +355,7 @@ class RecommenderPipeline(BaseRecommender):
                 f"{self.horizon_days}): the model uses the buy-again + popularity blend"
             )
         elif auto:
-            validation = self._validate(df, cut, horizon, store, catalog)
+            validation = self._validate_ranker(df, cut, horizon, store, catalog)
             if "skipped" in validation:
                 choice = choice_new = BLEND
                 reason = (
@@ -411,7 +411,7 @@ class RecommenderPipeline(BaseRecommender):
         self.state_ = {"weight": base.state_["weight"]}
         return self
 
-    def _validate(
+    def _validate_ranker(
         self,
         df: pd.DataFrame,
         cut: pd.Timestamp,
