@@ -73,8 +73,10 @@ def customer_rfm(
     )
 
     ret = tx[tx["quantity"] < 0]
-    ret = ret.assign(returned=-ret["quantity"]).groupby("customer_id").agg(
-        n_returns=("returned", "size"), returned_units=("returned", "sum")
+    ret = (
+        ret.assign(returned=-ret["quantity"])
+        .groupby("customer_id")
+        .agg(n_returns=("returned", "size"), returned_units=("returned", "sum"))
     )
 
     promo_dates = pd.to_datetime(calendar.loc[calendar["is_promo"].fillna(False), "date"])
@@ -149,10 +151,7 @@ def customer_events(events: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
 def customer_sku(tx: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
     """The ``customer_sku`` view: one row per customer x SKU pair bought before ``cutoff``."""
     buy = tx[
-        (tx["ts"] < cutoff)
-        & (tx["quantity"] > 0)
-        & tx["customer_id"].notna()
-        & tx["sku"].notna()
+        (tx["ts"] < cutoff) & (tx["quantity"] > 0) & tx["customer_id"].notna() & tx["sku"].notna()
     ]
     buy = buy.assign(value=buy["quantity"] * buy["price"], day=buy["ts"].dt.normalize())
     pair = buy.groupby(["customer_id", "sku"]).agg(

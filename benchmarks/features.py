@@ -120,8 +120,9 @@ def job_generate(spec: dict[str, Any]) -> dict[str, Any]:
         kwargs["include_events"] = spec["include_events"]
 
     def progress(*args: Any, **kw: Any) -> None:
-        print("  generate:", *args, *(f"{k}={v}" for k, v in kw.items()), file=sys.stderr,
-              flush=True)
+        print(
+            "  generate:", *args, *(f"{k}={v}" for k, v in kw.items()), file=sys.stderr, flush=True
+        )
 
     t0 = time.perf_counter()
     info = write_shop(out, n_transactions=spec["n"], progress=progress, **kwargs)
@@ -211,8 +212,12 @@ def job_ecomml(spec: dict[str, Any]) -> dict[str, Any]:
         )
         last[:] = [now, cpu]
         v = per_view[-1]
-        print(f"  {name}: {v['seconds']:.1f} s wall, {v['cpu_seconds']:.1f} s CPU, peak RSS so "
-              f"far {v['peak_rss_so_far'] / GIB:.2f} GiB", file=sys.stderr, flush=True)
+        print(
+            f"  {name}: {v['seconds']:.1f} s wall, {v['cpu_seconds']:.1f} s CPU, peak RSS so "
+            f"far {v['peak_rss_so_far'] / GIB:.2f} GiB",
+            file=sys.stderr,
+            flush=True,
+        )
 
     # store.materialize(...) is materialize_views(store, ...) without the progress hook;
     # calling the function directly times each view on the same code path.
@@ -276,8 +281,11 @@ def job_check(spec: dict[str, Any]) -> dict[str, Any]:
 
     from ecomml.features.materialize import read_materialized
 
-    keys = {"customer_rfm": ["customer_id"], "customer_events": ["customer_id"],
-            "customer_sku": ["customer_id", "sku"]}
+    keys = {
+        "customer_rfm": ["customer_id"],
+        "customer_events": ["customer_id"],
+        "customer_sku": ["customer_id", "sku"],
+    }
     report: dict[str, list[str]] = {}
     for view in spec["views"]:
         ours = read_materialized(spec["ecomml_out"], view, cutoff=pd.Timestamp(spec["cutoff"]))
@@ -330,12 +338,16 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
     result = None
     for line in out.splitlines():
         if line.startswith(RESULT_TAG):
-            result = json.loads(line[len(RESULT_TAG):])
+            result = json.loads(line[len(RESULT_TAG) :])
         elif line.strip():
             print(line, file=sys.stderr)
     if proc.returncode != 0 or result is None:
-        return {"failed": True, "returncode": proc.returncode, "process_seconds": wall,
-                "sampled_peak_rss_bytes": sampled[0]}
+        return {
+            "failed": True,
+            "returncode": proc.returncode,
+            "process_seconds": wall,
+            "sampled_peak_rss_bytes": sampled[0],
+        }
     result["process_seconds"] = wall
     result["sampled_peak_rss_bytes"] = sampled[0]
     return result
@@ -348,8 +360,10 @@ def ensure_shop(n: int, args: argparse.Namespace) -> tuple[Path, dict[str, Any]]
     meta_path = shop / "_benchmark.json"
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        print(f"[{size_label(n)}] reusing {shop} (generated in {meta['seconds']:.0f} s)",
-              file=sys.stderr)
+        print(
+            f"[{size_label(n)}] reusing {shop} (generated in {meta['seconds']:.0f} s)",
+            file=sys.stderr,
+        )
         return shop, meta
     partial = shop.with_name(shop.name + ".partial")
     for stale in (shop, partial):
@@ -393,7 +407,8 @@ def view_groups(shop: Path, catalogue: list[dict[str, str]]) -> dict[str, list[s
     """Customer views and all customer + SKU views; ``customer_events`` needs an events table."""
     has_events = _events_path(shop) is not None
     names = [
-        v["name"] for v in catalogue
+        v["name"]
+        for v in catalogue
         if v["entity"] in CUSTOMER_ENTITIES + SKU_ENTITIES
         and (has_events or v["name"] != "customer_events")
     ]
@@ -443,13 +458,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 else:
                     spec.update(job="pandas", views=groups["customer"])
-                print(f"[{label}] {IMPL_LABEL[impl]} (run {attempt + 1}/{args.repeat}) ...",
-                      file=sys.stderr)
+                print(
+                    f"[{label}] {IMPL_LABEL[impl]} (run {attempt + 1}/{args.repeat}) ...",
+                    file=sys.stderr,
+                )
                 res = run_child(spec)
                 shutil.rmtree(spec.get("temp_dir", out_dir / "_none"), ignore_errors=True)
-                res.update(views=spec["views"], cutoff=cutoff, command=args.command,
-                           memory_limit=spec.get("memory_limit"), attempt=attempt,
-                           git_commit=environment(args)["git_commit"])
+                res.update(
+                    views=spec["views"],
+                    cutoff=cutoff,
+                    command=args.command,
+                    memory_limit=spec.get("memory_limit"),
+                    attempt=attempt,
+                    git_commit=environment(args)["git_commit"],
+                )
                 if res.get("failed"):
                     print(f"[{label}] {impl} FAILED (exit {res['returncode']})", file=sys.stderr)
                 else:
@@ -476,8 +498,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 check["rtol"] = args.rtol
                 results.setdefault("checks", {})[label] = check
-                print(f"[{label}] pandas vs ecomml outputs: "
-                      f"{'match' if check.get('match') else check}", file=sys.stderr)
+                print(
+                    f"[{label}] pandas vs ecomml outputs: "
+                    f"{'match' if check.get('match') else check}",
+                    file=sys.stderr,
+                )
                 save_results(args.results, results)
         if not args.keep_outputs:
             shutil.rmtree(run_root, ignore_errors=True)
@@ -504,8 +529,11 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         "print(json.dumps({'duckdb': duckdb.__version__, 'pandas': pandas.__version__, "
         "'pyarrow': pyarrow.__version__, 'numpy': numpy.__version__}))"
     )
-    versions = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                         text=True, check=True).stdout)
+    versions = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
     mem = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -521,10 +549,12 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
                 break
     except OSError:
         pass
+
     def git(*cmd: str) -> str:
         try:
-            return subprocess.run(["git", *cmd], cwd=HERE, capture_output=True, text=True,
-                                  check=True).stdout.strip()
+            return subprocess.run(
+                ["git", *cmd], cwd=HERE, capture_output=True, text=True, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return ""
 
@@ -585,8 +615,10 @@ def verdicts(results: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     # 1. speed-up at 10M
     r = by.get((TARGET_SPEEDUP_SIZE, "ecomml-customer"))
     if r is None or "speedup" not in r:
-        out.append(f"- >= {TARGET_SPEEDUP:g}x faster than pandas at "
-                   f"{size_label(TARGET_SPEEDUP_SIZE)}: NOT MEASURED")
+        out.append(
+            f"- >= {TARGET_SPEEDUP:g}x faster than pandas at "
+            f"{size_label(TARGET_SPEEDUP_SIZE)}: NOT MEASURED"
+        )
     else:
         ok = r["speedup"] >= TARGET_SPEEDUP
         out.append(
@@ -596,19 +628,26 @@ def verdicts(results: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
         )
     # 2. 50M completes under 8 GiB
     r = by.get((TARGET_RSS_SIZE, "ecomml-all"))
-    head = (f"- {size_label(TARGET_RSS_SIZE)} rows, all views, complete with peak RSS < "
-            f"{TARGET_RSS_GIB:g} GiB")
+    head = (
+        f"- {size_label(TARGET_RSS_SIZE)} rows, all views, complete with peak RSS < "
+        f"{TARGET_RSS_GIB:g} GiB"
+    )
     if r is None:
         out.append(f"{head}: NOT MEASURED")
     elif r.get("failed"):
         out.append(f"{head}: **NOT met** (the run failed)")
     else:
         ok = r["peak_rss_gib"] < TARGET_RSS_GIB
-        out.append(f"{head}: **{'met' if ok else 'NOT met'}** "
-                   f"({r['seconds']:.0f} s, peak RSS {r['peak_rss_gib']:.2f} GiB)")
+        out.append(
+            f"{head}: **{'met' if ok else 'NOT met'}** "
+            f"({r['seconds']:.0f} s, peak RSS {r['peak_rss_gib']:.2f} GiB)"
+        )
     # 3. linear scaling of the all-views build
-    pts = sorted((r["n"], r["seconds"], r["size"]) for r in rows
-                 if r["impl"] == "ecomml-all" and "seconds" in r)
+    pts = sorted(
+        (r["n"], r["seconds"], r["size"])
+        for r in rows
+        if r["impl"] == "ecomml-all" and "seconds" in r
+    )
     if len(pts) < 2:
         out.append("- time grows no worse than linearly: NOT MEASURED (needs two sizes)")
     else:
@@ -618,8 +657,10 @@ def verdicts(results: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
         ]
         ok = all(e <= 1.0 for _, _, e in exps)
         detail = ", ".join(f"{a}->{b}: t ~ n^{e:.2f}" for a, b, e in exps)
-        out.append(f"- time grows no worse than linearly (all views; exponent <= 1 between "
-                   f"consecutive sizes): **{'met' if ok else 'NOT met'}** ({detail})")
+        out.append(
+            f"- time grows no worse than linearly (all views; exponent <= 1 between "
+            f"consecutive sizes): **{'met' if ok else 'NOT met'}** ({detail})"
+        )
     return out
 
 
@@ -633,8 +674,10 @@ def render(results: dict[str, Any]) -> str:
     ]
     for r in rows:
         if r.get("failed"):
-            lines.append(f"| {r['size']} | {IMPL_LABEL[r['impl']]} | {r['n']:,} | {r['runs']} "
-                         "| FAILED | | | | | |")
+            lines.append(
+                f"| {r['size']} | {IMPL_LABEL[r['impl']]} | {r['n']:,} | {r['runs']} "
+                "| FAILED | | | | | |"
+            )
             continue
         speed = f"{r['speedup']:.1f}x" if "speedup" in r else ""
         cpu = "" if r.get("cpu_seconds") is None else f"{r['cpu_seconds']:.1f}"
@@ -653,8 +696,10 @@ def render(results: dict[str, Any]) -> str:
             if c.get("failed"):
                 lines.append(f"- {label}: check FAILED to run")
             elif c["match"]:
-                lines.append(f"- {label}: **match** (every row and column of "
-                             f"{', '.join(c['problems'])}; numbers within rtol {c['rtol']:g})")
+                lines.append(
+                    f"- {label}: **match** (every row and column of "
+                    f"{', '.join(c['problems'])}; numbers within rtol {c['rtol']:g})"
+                )
             else:
                 bad = "; ".join(f"{v}: {', '.join(p)}" for v, p in c["problems"].items() if p)
                 lines.append(f"- {label}: **MISMATCH**: {bad}")
@@ -709,38 +754,78 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Benchmark ecomml's feature store against pandas on synthetic shops."
     )
-    parser.add_argument("--sizes", default="1M,10M,50M",
-                        help="transaction counts to run, comma-separated (default 1M,10M,50M)")
-    parser.add_argument("--pandas-sizes", default="1M,10M",
-                        help="sizes at which to run the pandas peer (default 1M,10M; '' = none)")
-    parser.add_argument("--data-dir", type=Path, default=HERE / "_data",
-                        help="cache of generated shops and scratch space (git-ignored)")
-    parser.add_argument("--impls", default=",".join(IMPLS),
-                        help=f"implementations to run (default {','.join(IMPLS)}); a size's "
-                             "other entries in --results are kept")
+    parser.add_argument(
+        "--sizes",
+        default="1M,10M,50M",
+        help="transaction counts to run, comma-separated (default 1M,10M,50M)",
+    )
+    parser.add_argument(
+        "--pandas-sizes",
+        default="1M,10M",
+        help="sizes at which to run the pandas peer (default 1M,10M; '' = none)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=HERE / "_data",
+        help="cache of generated shops and scratch space (git-ignored)",
+    )
+    parser.add_argument(
+        "--impls",
+        default=",".join(IMPLS),
+        help=f"implementations to run (default {','.join(IMPLS)}); a size's "
+        "other entries in --results are kept",
+    )
     parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit (default 6GB)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="DuckDB threads (default: every core)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per measurement, interleaved; the table shows the fastest "
-                             "(default 1)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="DuckDB threads (default: every core)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per measurement, interleaved; the table shows the fastest (default 1)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="write_shop seed (default 0)")
-    parser.add_argument("--chunk-rows", type=int, default=1_000_000,
-                        help="write_shop chunk size (default 1,000,000)")
-    parser.add_argument("--events", dest="events", action="store_true", default=None,
-                        help="generate an events table (default: write_shop's default)")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=1_000_000,
+        help="write_shop chunk size (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--events",
+        dest="events",
+        action="store_true",
+        default=None,
+        help="generate an events table (default: write_shop's default)",
+    )
     parser.add_argument("--no-events", dest="events", action="store_false")
-    parser.add_argument("--rtol", type=float, default=1e-6,
-                        help="relative tolerance of the pandas/ecomml output check")
-    parser.add_argument("--results", type=Path, default=None,
-                        help="JSON file the measurements merge into "
-                             "(default <data-dir>/results.json)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="print the report from --results without running anything")
-    parser.add_argument("--keep-outputs", action="store_true",
-                        help="keep the materialized outputs under <data-dir>/_runs")
-    parser.add_argument("--markdown", type=Path, default=None,
-                        help="also write the report as Markdown to this path")
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=1e-6,
+        help="relative tolerance of the pandas/ecomml output check",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="JSON file the measurements merge into (default <data-dir>/results.json)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="print the report from --results without running anything",
+    )
+    parser.add_argument(
+        "--keep-outputs",
+        action="store_true",
+        help="keep the materialized outputs under <data-dir>/_runs",
+    )
+    parser.add_argument(
+        "--markdown", type=Path, default=None, help="also write the report as Markdown to this path"
+    )
     parser.add_argument("--job", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -767,8 +852,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{(env.get('memory_bytes') or 0) / GIB:.0f} GiB RAM; Python {env.get('python')}, "
         f"DuckDB {env.get('duckdb')}, pandas {env.get('pandas')}, pyarrow {env.get('pyarrow')}; "
         f"ecomml at {env.get('git_commit')}"
-        + (f" with uncommitted changes in {len(env['git_dirty_src'])} src file(s)"
-           if env.get("git_dirty_src") else "")
+        + (
+            f" with uncommitted changes in {len(env['git_dirty_src'])} src file(s)"
+            if env.get("git_dirty_src")
+            else ""
+        )
     )
     report = header + "\n\n" + render(results)
     print(report)

@@ -162,6 +162,8 @@ def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[
 
     tx = online_retail_two_years(customers_only=True).transactions
     cut, stop = pd.Timestamp(cutoff), pd.Timestamp(end)
+    if args.history_days:  # a young shop: only the last history_days before the cutoff
+        tx = tx.loc[tx["ts"] >= cut - pd.Timedelta(days=args.history_days)]
     inter = build_interactions(tx, cutoff=stop)
     train, test = temporal_split(inter, cutoff=cut, end=stop)
     bought = train[["customer_id", "sku"]].drop_duplicates()
@@ -193,6 +195,8 @@ def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[
         else:
             model.fit(train, cutoff=cut, **kwargs)
         fit_s = time.perf_counter() - t0
+        if getattr(model, "choice_reason_", ""):  # the pipeline's ranker-or-blend decision
+            print(f"  {name}: {model.choice_reason_}", flush=True)
         t0 = time.perf_counter()
         model.recommend(all_cust, 20, exclude_seen=False, **rec_kwargs)
         rec_s = time.perf_counter() - t0
@@ -481,6 +485,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--end", default="2011-12-10")
     p.add_argument("--validate", action="store_true", help="Also run the earlier window.")
     p.add_argument("--no-movielens", action="store_true")
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="Keep only this many days of history before each cutoff (a young shop; 0: all).",
+    )
     p.add_argument("--methods", default=None, help="Comma-separated substrings of method names.")
     p.add_argument("--threads", type=int, default=2, help="implicit threads.")
     p.add_argument("--markdown", type=Path, default=None, help="Write the report here.")

@@ -48,6 +48,7 @@ def files(rec_shop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
+    assert "the model uses the" in res.stdout  # issue 17: the decision on the console
     return out
 
 
@@ -57,6 +58,10 @@ def test_train_writes_model_and_report(files: dict[str, Path]) -> None:
     loaded = load_model(files["model"], task="recommend")
     assert set(loaded.metadata["features"]) == {"customer_rfm", "sku_demand", "customer_sku"}
     assert loaded.metadata["train_stats"]["train_customers"] > 0
+    # issue 17: the ranker-or-blend decision and its validation scores travel with the model
+    meta = loaded.metadata
+    assert meta["choice"] in ("ranker", "blend") and "the model uses the" in meta["choice_reason"]
+    assert {"ranker_ndcg@20", "blend_ndcg@20"} <= set(meta["fit_validation"])
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -129,24 +134,18 @@ def test_predict_bad_input(files: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_train_empty_history_is_one_line_error(files: dict[str, Path], tmp_path: Path) -> None:
-    res = runner.invoke(
-        app,
-        [
-            "train",
-            "recommend",
-            "--transactions",
-            str(files["tx"]),
-            "--cutoff",
-            "2023-01-03",
-            "--model-dir",
-            str(tmp_path / "m"),
-            "--no-track",
-        ],
-    )
+    args = ["train", "recommend", "--transactions", str(files["tx"]), "--cutoff", "2023-01-03",
+            "--model-dir", str(tmp_path / "m"), "--no-track", "--eval-days", "0"]  # fmt: skip
+    res = runner.invoke(app, [*args, "--fallback", "never"])
     assert res.exit_code == 1
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "Traceback" not in res.stderr
     assert "horizon_days" in last
+    # by default two days of history give the buy-again + popularity blend, and say so
+    # (issue 17)
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "too short for the ranker" in res.stdout and "blend" in res.stdout
 
 
 @pytest.mark.mlflow

@@ -22,7 +22,8 @@ from ecomml.recommend import (
 from ecomml.task import StepContext
 from tests.recommend.conftest import CUTOFF
 
-PARAMS = {"n_estimators": 20, "n_candidates": 15, "horizon_days": 60}
+# the ranker's own tests: always the ranker (test_fallback.py tests the blend fallback)
+PARAMS = {"n_estimators": 20, "n_candidates": 15, "horizon_days": 60, "fallback": "never"}
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,12 @@ def test_pipeline_needs_history_before_the_label_window(interactions) -> None:  
     recent = interactions.loc[interactions["ts"] >= "2023-09-15"]
     with pytest.raises(DataQualityError, match="horizon_days"):
         RecommenderPipeline(**PARAMS).fit(recent, cutoff=CUTOFF)
+    # issue 17: by default the ranker is skipped and the blend serves, saying why
+    model = RecommenderPipeline(**{**PARAMS, "fallback": "auto"}).fit(recent, cutoff=CUTOFF)
+    assert model.choice_ == model.choice_new_ == "blend" and model.ranker_ is None
+    assert "too short for the ranker" in model.choice_reason_
+    recs = model.recommend(None, 5)
+    assert set(recs["source"]) <= {"buy-again", "popular", COLD_START}
 
 
 def test_quickstart_step(rec_shop, tmp_path: Path) -> None:  # noqa: ANN001

@@ -62,6 +62,12 @@ def train_recommend(
     use_store: bool = typer.Option(
         True, "--store/--no-store", help="Use feature-store views as ranker features."
     ),
+    fallback: str = typer.Option(
+        "auto",
+        "--fallback",
+        help="auto: validate the ranker on the last label window of the history and serve "
+        "the buy-again + popularity blend where it does not win; never: always the ranker.",
+    ),
 ) -> None:
     """Train the recommender (generators + LambdaRank re-ranker) on purchases before --cutoff.
 
@@ -79,7 +85,7 @@ def train_recommend(
         gens = tuple(g.strip() for g in generators.split(",") if g.strip())
         params: dict[str, Any] = {"generators": gens, "n_candidates": n_candidates,
                                   "n_estimators": n_estimators, "horizon_days": horizon_days,
-                                  "use_store": use_store}  # fmt: skip
+                                  "use_store": use_store, "fallback": fallback}  # fmt: skip
         with steps("loading data") as say:
             cut = data.date(cutoff)
             shop = data.shop(cut)
@@ -108,6 +114,10 @@ def train_recommend(
             model = task.fit(td, params=params)
             train_stats = {f"train.{k}": v for k, v in model.train_stats_.items()
                            if isinstance(v, (int, float))}  # fmt: skip
+            # the fit's own validation of the ranker against the blend (MLflow: no "@")
+            train_stats.update({f"fit_val.{k}".replace("@", "_at_"): v
+                                for k, v in getattr(model, "validation_", {}).items()
+                                if isinstance(v, (int, float))})  # fmt: skip
             path, run_id = save_and_log(
                 task, model, td, model_dir=model_dir, tracking=tracking, params=params,
                 metrics={**metrics, **train_stats}, figures=figures, plots_dir=report_dir,
@@ -120,6 +130,8 @@ def train_recommend(
                     "val_new_ndcg_at_20"):  # fmt: skip
             if key in metrics:
                 console.print(f"  {key}: {metrics[key]:.4f}")
+        for line in task.describe(model):
+            console.print(f"  {line}")
 
 
 @with_groups

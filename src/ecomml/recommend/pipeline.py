@@ -5,6 +5,13 @@ fitted on history before ``cutoff - horizon_days``, their candidates labelled wi
 each customer bought in ``[cutoff - horizon_days, cutoff)``, and features taken as of
 ``cutoff - horizon_days``. The generators are then refitted on all history before the
 cutoff, and the ranker scores their candidates with features as of the cutoff.
+
+Never worse than its own parts (issue 17): a shop with little history gets a shorter
+label window (:func:`~ecomml.recommend._fallback.ranker_horizon`), and with
+``fallback="auto"`` the fit validates the ranker against the buy-again + popularity blend
+on the last window of the training history; when the ranker loses (or cannot be trained)
+the model serves the blend, and says so in ``choice_``, ``validation_`` and
+``choice_reason_``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,14 @@ import pandas as pd
 from ecomml._validation import check_cutoff, check_fitted, check_random_state, day_after_last
 from ecomml.exceptions import ConfigError, DataQualityError, FeatureMismatchError, ModelLoadError
 from ecomml.recommend._base import COLD_START, BaseRecommender, customers_from
+from ecomml.recommend._fallback import (
+    BLEND,
+    FALLBACKS,
+    RANKER,
+    choice_message,
+    choose,
+    ranker_horizon,
+)
 from ecomml.recommend.als import ALSRecommender
 from ecomml.recommend.candidates import (
     BuyAgainRecommender,
@@ -113,6 +128,21 @@ class RecommenderPipeline(BaseRecommender):
     random_state : seed of sampling, ALS and LightGBM.
     new_items_ranker : also train a ranker for ``exclude_seen=True`` lists, on fresh
         candidates labelled with first-time purchases.
+    fallback : ``"auto"``: hold out the last label window of the training history, score
+        the pipeline and the buy-again + popularity blend on it (NDCG@20) and serve the
+        blend where the ranker does not beat it, or when the history is too short to
+        train or validate a ranker; ``"never"``: always serve the ranker (a history too
+        short for any label window raises :class:`DataQualityError`). Either way the
+        label window shrinks to fit the history (see ``horizon_`` after fit).
+
+    Attributes
+    ----------
+    choice_ : ``"ranker"`` or ``"blend"``, what serves lists with re-orders.
+    choice_new_ : the same for ``exclude_seen=True`` lists.
+    choice_reason_ : the decision in words (shown by ``ecomml train recommend``).
+    validation_ : validation NDCG@20 of both (``ranker_ndcg@20``, ``blend_ndcg@20``,
+        ``ranker_new_ndcg@20``, ``blend_new_ndcg@20``), the validation cutoff and window.
+    horizon_ : the label window the ranker learnt from (None when no ranker was trained).
     """
 
     source_name = "ranker"
@@ -130,6 +160,7 @@ class RecommenderPipeline(BaseRecommender):
         n_jobs: int = 1,
         random_state: int | None = 0,
         new_items_ranker: bool = True,
+        fallback: str = "auto",
     ) -> None:
         self.generators = generators
         self.n_candidates = n_candidates
@@ -142,6 +173,7 @@ class RecommenderPipeline(BaseRecommender):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.new_items_ranker = new_items_ranker
+        self.fallback = fallback
 
     # BaseRecommender's matrix hooks are not used: the pipeline delegates to its generators.
     def _fit(self, codes: Any) -> None:  # pragma: no cover - not called
@@ -290,15 +322,152 @@ class RecommenderPipeline(BaseRecommender):
 
         ``store`` (a :class:`~ecomml.features.FeatureStore` over the same shop) adds the
         ``customer_rfm``, ``sku_demand`` and ``customer_sku`` views as ranker features;
-        ``catalog`` adds price and category.
+        ``catalog`` adds price and category. With ``fallback="auto"`` the ranker is first
+        validated against the buy-again + popularity blend (see the class docstring).
         """
-
+        if self.fallback not in FALLBACKS:
+            raise ConfigError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}")
         df = check_interactions(interactions)
         if "ts" not in df.columns:
             raise DataQualityError("RecommenderPipeline needs a 'ts' column in the interactions")
         cut = check_cutoff(cutoff) if cutoff is not None else day_after_last(df["ts"])
         df = df.loc[df["ts"] < cut]
-        t0 = cut - pd.Timedelta(days=int(self.horizon_days))
+        if df.empty:
+            raise DataQualityError(f"no interactions before the cutoff {cut.date()}")
+        span = (cut - df["ts"].min()) / pd.Timedelta(days=1)
+        horizon = ranker_horizon(span, int(self.horizon_days))
+        auto = self.fallback == "auto"
+        if horizon is None and not auto:
+            raise DataQualityError(
+                f"{span:.0f} days of history (data {df['ts'].min().date()}..{df['ts'].max().date()}) "
+                f"leave no label window for the ranker: it needs about 3x the label window "
+                f"(horizon_days={self.horizon_days}) of history; use more history or "
+                'fallback="auto" (serves the buy-again + popularity blend)'
+            )
+        category, price = self._catalog_maps(df, catalog)
+        validation: dict[str, Any] = {}
+        choice = choice_new = RANKER
+        reason = ""
+        if horizon is None:
+            choice = choice_new = BLEND
+            reason = (
+                f"{span:.0f} days of history are too short for the ranker (horizon_days="
+                f"{self.horizon_days}): the model uses the buy-again + popularity blend"
+            )
+        elif auto:
+            validation = self._validate_ranker(df, cut, horizon, store, catalog)
+            if "skipped" in validation:
+                choice = choice_new = BLEND
+                reason = (
+                    f"the ranker could not be validated ({validation['skipped']}): the model "
+                    "uses the buy-again + popularity blend"
+                )
+            else:
+                choice = choose(validation["ranker_ndcg@20"], validation["blend_ndcg@20"])
+                choice_new = choose(
+                    validation["ranker_new_ndcg@20"], validation["blend_new_ndcg@20"]
+                )
+        self.ranker_: Any = None
+        self.ranker_new_: Any = None
+        self.feature_names_: list[str] = []
+        self.train_stats_: dict[str, Any] = {}
+        self.horizon_: int | None = None
+        if RANKER in (choice, choice_new):
+            try:
+                self._fit_ranker(df, cut, horizon, store, category, price)  # type: ignore[arg-type]
+            except DataQualityError as err:
+                if not auto:
+                    raise
+                choice = choice_new = BLEND
+                reason = f"the ranker could not be trained ({err}): the model uses the blend"
+        if not reason:
+            reason = choice_message(choice, validation, new_items=False)
+            if choice_new != choice:
+                reason += "; " + choice_message(choice_new, validation, new_items=True)
+        if horizon is not None and horizon < int(self.horizon_days):
+            reason = (
+                f"label window {horizon} days (horizon_days={self.horizon_days} shrunk to fit "
+                f"{span:.0f} days of history); {reason}"
+            )
+        self.choice_, self.choice_new_ = choice, choice_new
+        self.choice_reason_ = reason
+        self.validation_ = validation
+        # refit the generators on all history before the cutoff
+        self.generators_ = self._fit_generators(df, cut)
+        self.blend_: BaseRecommender | None = BuyAgainRecommender().fit(df, cutoff=cut)
+        self.tables_ = history_tables(df, cut, category)
+        self.category_ = category
+        self.price_ = price
+        self.uses_store_ = store is not None and self.ranker_ is not None
+        base = self.generators_[self.generators[0]]
+        self.cutoff_ = cut
+        self.customer_index_ = pd.Index(
+            np.unique(
+                np.concatenate([g.customer_index_.to_numpy() for g in self.generators_.values()])
+            )
+        )
+        self.sku_index_ = base.sku_index_
+        self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
+        self.state_ = {"weight": base.state_["weight"]}
+        return self
+
+    def _validate_ranker(
+        self,
+        df: pd.DataFrame,
+        cut: pd.Timestamp,
+        horizon: int,
+        store: FeatureStore | None,
+        catalog: pd.DataFrame | None,
+    ) -> dict[str, Any]:
+        """NDCG@20 of the ranker and of the blend on ``[cut - horizon, cut)``, both fitted
+        on the history before it (``{"skipped": why}`` when that is impossible)."""
+        from sklearn.base import clone
+
+        from ecomml.recommend.evaluate import evaluate_recommendations, temporal_split
+
+        vcut = cut - pd.Timedelta(days=horizon)
+        out: dict[str, Any] = {"cutoff": vcut.isoformat(), "days": int(horizon)}
+        before = (vcut - df["ts"].min()) / pd.Timedelta(days=1)
+        if ranker_horizon(before, horizon) is None:
+            return {
+                **out,
+                "skipped": f"{max(before, 0):.0f} days of history before the validation window "
+                f"[{vcut.date()}, {cut.date()}) are too short to train a ranker",
+            }
+        try:
+            train, test = temporal_split(df, cutoff=vcut, end=cut)
+            inner = clone(self).set_params(fallback="never", horizon_days=horizon)
+            inner.fit(train, cutoff=vcut, store=store, catalog=catalog)
+        except DataQualityError as err:
+            return {**out, "skipped": str(err)}
+        cust = np.sort(test["customer_id"].unique())
+        if len(cust) > self.max_train_customers:
+            rng = check_random_state(self.random_state)
+            cust = np.sort(rng.choice(cust, self.max_train_customers, replace=False))
+            test = test.loc[test["customer_id"].isin(set(cust))]
+        out["customers"] = int(len(cust))
+        out["label_days"] = inner.horizon_
+        for who in (RANKER, BLEND):
+            inner.choice_ = inner.choice_new_ = who
+            for new in (False, True):
+                recs = inner.recommend(cust, 20, exclude_seen=new, store=store)
+                met = evaluate_recommendations(
+                    recs, test, train, ks=(20,), map_k=None, new_only=new
+                )
+                out[f"{who}_{'new_' if new else ''}ndcg@20"] = float(met["ndcg@20"])
+        return out
+
+    def _fit_ranker(
+        self,
+        df: pd.DataFrame,
+        cut: pd.Timestamp,
+        horizon: int,
+        store: FeatureStore | None,
+        category: pd.Series | None,
+        price: pd.Series | None,
+    ) -> None:
+        """Train ``ranker_`` (and ``ranker_new_``) on the label window ``[cut - horizon, cut)``."""
+        t0 = cut - pd.Timedelta(days=int(horizon))
         hist0 = df.loc[df["ts"] < t0]
         label = df.loc[(df["ts"] >= t0) & (df["event"] == "purchase"), ["customer_id", "sku"]]
         label = label.drop_duplicates()
@@ -309,7 +478,6 @@ class RecommenderPipeline(BaseRecommender):
                 f"(data {df['ts'].min().date()}..{df['ts'].max().date()}); use more history or "
                 "a shorter horizon_days"
             )
-        category, price = self._catalog_maps(df, catalog)
         rng = check_random_state(self.random_state)
         train_cust = np.intersect1d(label["customer_id"].unique(), hist0["customer_id"].unique())
         if len(train_cust) == 0:
@@ -327,6 +495,11 @@ class RecommenderPipeline(BaseRecommender):
         x["_y"] = y.to_numpy()
         pos = x.groupby("customer_id")["_y"].transform("sum")
         x = x.loc[pos > 0].sort_values("customer_id", kind="stable")
+        if x.empty:
+            raise DataQualityError(
+                f"no candidate of any customer was bought in [{t0.date()}, {cut.date()}); the "
+                "ranker has nothing to learn from. Use more history or more n_candidates"
+            )
         self.feature_names_ = [
             c
             for c in x.columns
@@ -334,10 +507,9 @@ class RecommenderPipeline(BaseRecommender):
             and pd.api.types.is_numeric_dtype(x[c])
         ]
         groups = x.groupby("customer_id", sort=False).size().to_numpy()
-        self.ranker_: Any = self._train_ranker(x, groups)
+        self.ranker_ = self._train_ranker(x, groups)
         # a second ranker for lists without already-bought SKUs: fresh candidates only,
         # labelled with the SKUs each customer bought for the first time
-        self.ranker_new_: Any = None
         n_new = 0
         if self.new_items_ranker:
             cand_n = self._candidates(gens0, train_cust, exclude_seen=True)
@@ -354,8 +526,10 @@ class RecommenderPipeline(BaseRecommender):
                     gn = xn.groupby("customer_id", sort=False).size().to_numpy()
                     self.ranker_new_ = self._train_ranker(xn, gn)
                     n_new = int(len(gn))
+        self.horizon_ = int(horizon)
         self.train_stats_ = {
             "label_cutoff": t0.isoformat(),
+            "horizon_days": int(horizon),
             "train_customers": int(len(groups)),
             "train_rows": int(len(x)),
             "new_items_train_customers": n_new,
@@ -363,23 +537,6 @@ class RecommenderPipeline(BaseRecommender):
                 x["_y"].sum() / max(len(label.loc[label["customer_id"].isin(train_cust)]), 1)
             ),
         }
-        # refit the generators on all history before the cutoff
-        self.generators_ = self._fit_generators(df, cut)
-        self.tables_ = history_tables(df, cut, category)
-        self.category_ = category
-        self.price_ = price
-        self.uses_store_ = store is not None
-        base = self.generators_[self.generators[0]]
-        self.cutoff_ = cut
-        self.customer_index_ = pd.Index(
-            np.unique(
-                np.concatenate([g.customer_index_.to_numpy() for g in self.generators_.values()])
-            )
-        )
-        self.sku_index_ = base.sku_index_
-        self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
-        self.state_ = {"weight": base.state_["weight"]}
-        return self
 
     # ------------------------------------------------------------------ recommend
     def recommend(  # type: ignore[override]  # no history_state; store, catalog, rules added
@@ -421,8 +578,10 @@ class RecommenderPipeline(BaseRecommender):
         sku_category : with ``history``, the ``sku -> category`` map of the whole shop,
             used instead of the one from ``history``.
         """
-        check_fitted(self, ["ranker_"])
-        if self.uses_store_ and store is None:
+        check_fitted(self, ["generators_"])
+        use_blend = (self.choice_new_ if exclude_seen else self.choice_) == BLEND
+        use_blend = use_blend and self.blend_ is not None
+        if self.uses_store_ and store is None and not use_blend:
             raise FeatureMismatchError(
                 "this model was trained with feature-store features; pass store= (a FeatureStore "
                 "over the same shop)"
@@ -451,9 +610,12 @@ class RecommenderPipeline(BaseRecommender):
             known_ids = self.customer_index_
         allowed = available_skus(catalog) if catalog is not None else None
         states = None
+        gens: dict[str, BaseRecommender] = self.generators_
+        if use_blend:
+            gens = {BLEND: self.blend_}  # type: ignore[dict-item]
         if hist is not None:
             states = {}
-            for name, gen in self.generators_.items():
+            for name, gen in gens.items():
                 index, state, _ = gen.history_state(hist, cutoff=cut)
                 states[name] = (index, state)
         ids = pd.Series(known_ids.to_numpy()) if customers is None else customers_from(customers)
@@ -465,6 +627,9 @@ class RecommenderPipeline(BaseRecommender):
         kids = ids.to_numpy()[known]
         for start in range(0, len(kids), batch_size):
             chunk = kids[start : start + batch_size]
+            if use_blend:
+                frames.append(self._blend_lists(chunk, over, exclude_seen, states))
+                continue
             cand = self._candidates(
                 self.generators_, chunk, history=states, exclude_seen=exclude_seen
             )
@@ -480,6 +645,7 @@ class RecommenderPipeline(BaseRecommender):
             x = x.loc[x["rank"] <= over, ["customer_id", "sku", "rank", "score", "_source"]]
             frames.append(x.rename(columns={"_source": "source"}))
         # known customers without any candidate (e.g. everything excluded) count as cold
+        frames = [f for f in frames if len(f)]
         ranked = set(pd.concat(frames)["customer_id"]) if frames else set()
         known &= ids.isin(ranked).to_numpy()
         cold_ids = ids.to_numpy()[~known]
@@ -515,9 +681,26 @@ class RecommenderPipeline(BaseRecommender):
             }
         )
 
+    def _blend_lists(
+        self,
+        customers: np.ndarray,
+        k: int,
+        exclude_seen: bool,
+        states: dict[str, Any] | None,
+    ) -> pd.DataFrame:
+        """The buy-again + popularity blend's lists (``source`` says which part)."""
+        blend = self.blend_
+        assert blend is not None
+        hs = None if states is None else states[BLEND]
+        r = blend.recommend(customers, k, exclude_seen=exclude_seen, history_state=hs)
+        r = r.loc[r["source"] != COLD_START, ["customer_id", "sku", "rank", "score"]]
+        # bought SKUs score 1 + the re-order score, the popular fill below 1
+        r["source"] = np.where(r["score"].to_numpy() >= 1.0, "buy-again", "popular")
+        return r
+
     def similar_items(self, sku: Any, k: int = 10) -> pd.DataFrame:
         """Co-purchase neighbours from the item-item generator (cosine on purchases if absent)."""
-        check_fitted(self, ["ranker_"])
+        check_fitted(self, ["generators_"])
         for name in ("item-bm25", "item-cosine", "ease", "als"):
             if name in self.generators_:
                 return self.generators_[name].similar_items(sku, k)
@@ -526,7 +709,7 @@ class RecommenderPipeline(BaseRecommender):
     # ------------------------------------------------------------------ artifacts
     def save_artifacts(self, path: str | os.PathLike[str]) -> None:
         """Generators (NumPy/Parquet), the ranker (LightGBM text model), tables (Parquet)."""
-        check_fitted(self, ["ranker_"])
+        check_fitted(self, ["generators_"])
         d = Path(path)
         d.mkdir(parents=True, exist_ok=True)
         params = self.get_params()
@@ -538,14 +721,22 @@ class RecommenderPipeline(BaseRecommender):
             "feature_names": self.feature_names_,
             "uses_store": self.uses_store_,
             "train_stats": self.train_stats_,
+            "choice": self.choice_,
+            "choice_new": self.choice_new_,
+            "choice_reason": self.choice_reason_,
+            "validation": self.validation_,
+            "horizon": self.horizon_,
         }
         (d / "pipeline.json").write_text(json.dumps(meta, indent=2))
-        self.ranker_.booster_.save_model(str(d / "ranker.txt"))
+        if self.ranker_ is not None:
+            self.ranker_.booster_.save_model(str(d / "ranker.txt"))
         if self.ranker_new_ is not None:
             self.ranker_new_.booster_.save_model(str(d / "ranker_new_items.txt"))
         for name, gen in self.generators_.items():
             gen.save_artifacts(d / "generators" / name)
         self.popular_.save_artifacts(d / "generators" / "_cold_start")
+        if self.blend_ is not None:
+            self.blend_.save_artifacts(d / "generators" / "_blend")
         for name, t in self.tables_.items():
             t.to_parquet(d / f"table_{name}.parquet", index=False)
         maps = pd.DataFrame({"sku": self.sku_index_.to_numpy()})
@@ -568,13 +759,22 @@ class RecommenderPipeline(BaseRecommender):
             raise ModelLoadError(f"{d}: cannot read pipeline.json: {err}") from err
         params = dict(meta["params"])
         params["generators"] = tuple(params["generators"])
+        # folders saved before issue 17 always served the ranker
+        params.setdefault("fallback", "never")
         model = cls(**params)
         model.cutoff_ = pd.Timestamp(meta["cutoff"])
         model.feature_names_ = list(meta["feature_names"])
         model.uses_store_ = bool(meta["uses_store"])
         model.train_stats_ = meta.get("train_stats", {})
-        booster = lgb.Booster(model_file=str(d / "ranker.txt"))
-        model.ranker_ = _BoosterRanker(booster)
+        model.choice_ = meta.get("choice", RANKER)
+        model.choice_new_ = meta.get("choice_new", model.choice_)
+        model.choice_reason_ = meta.get("choice_reason", "")
+        model.validation_ = meta.get("validation", {})
+        model.horizon_ = meta.get("horizon", model.train_stats_.get("horizon_days"))
+        ranker = d / "ranker.txt"
+        model.ranker_ = (
+            _BoosterRanker(lgb.Booster(model_file=str(ranker))) if ranker.exists() else None
+        )
         new = d / "ranker_new_items.txt"
         model.ranker_new_ = (
             _BoosterRanker(lgb.Booster(model_file=str(new))) if new.exists() else None
@@ -586,6 +786,8 @@ class RecommenderPipeline(BaseRecommender):
             loaded.source_name = name
             model.generators_[name] = loaded
         model.popular_ = PopularityRecommender.load_artifacts(d / "generators" / "_cold_start")
+        blend = d / "generators" / "_blend"
+        model.blend_ = BuyAgainRecommender.load_artifacts(blend) if blend.exists() else None
         model.tables_ = {
             p.stem[len("table_") :]: pd.read_parquet(p) for p in sorted(d.glob("table_*.parquet"))
         }

@@ -223,7 +223,20 @@ class RecommendTask(Task):
             )
 
     def metadata(self, model: Any, shop: ShopData, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {"train_stats": getattr(model, "train_stats_", {})}
+        meta: dict[str, Any] = {"train_stats": getattr(model, "train_stats_", {})}
+        if hasattr(model, "choice_"):  # what serves the lists, and the validation behind it
+            meta.update(
+                choice=model.choice_,
+                choice_new_items=model.choice_new_,
+                choice_reason=model.choice_reason_,
+                fit_validation=model.validation_,
+            )
+        return meta
+
+    def describe(self, model: Any) -> list[str]:
+        """The ranker-or-blend decision of the fit and its validation scores."""
+        reason = getattr(model, "choice_reason_", "")
+        return [reason] if reason else []
 
     def training_window(self, model: Any, shop: ShopData) -> tuple[Any, Any] | None:
         inter = build_interactions(shop.transactions, shop.events, cutoff=model.cutoff_)
@@ -284,6 +297,7 @@ class RecommendTask(Task):
                 "sources": {str(k): int(v) for k, v in recs["source"].value_counts().items()},
                 "validation": {k: round(float(v), 4) for k, v in metrics.items()},
                 "holdout_days": _HOLDOUT_DAYS,
+                "model": model.choice_reason_,  # ranker or blend, and why (issue 17)
             }
         )
         result.outputs["recommend/summary"] = atomic_write_json(
