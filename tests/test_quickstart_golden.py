@@ -2,8 +2,10 @@
 leave every output of ``quickstart`` unchanged: same columns, same rows, numbers to 1e-9).
 
 The digest in ``tests/data/golden/quickstart_small_shop.json`` was written by the code
-before the redesign, and rewritten once since for an intended change (issue 23: the
-inventory classes keyed by ``sku``, the plan at the classes' per-cell service targets).
+before the redesign, and rewritten since for intended changes only: issue 23 (the inventory
+classes keyed by ``sku``, the plan at the classes' per-cell service targets) and issue 17
+(the recommender serves the buy-again + popularity blend where its ranker loses on
+validation, as on this shop).
 Regenerate it only for an intended change of outputs:
 ``python tests/_golden.py`` is not a script; use ``write_digest(path, digest_outputs(out))``.
 """
