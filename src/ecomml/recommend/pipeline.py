@@ -42,6 +42,7 @@ from ecomml.recommend.candidates import (
     ItemKNNRecommender,
     PopularityRecommender,
 )
+from ecomml.recommend.history import history_tables
 from ecomml.recommend.interactions import check_interactions
 from ecomml.recommend.rules import apply_business_rules, available_skus
 
@@ -70,47 +71,6 @@ def make_generator(name: str, random_state: int | None = 0) -> BaseRecommender:
     gen = gens[name]
     gen.source_name = name
     return gen
-
-
-def history_tables(
-    df: pd.DataFrame, cutoff: pd.Timestamp, category: pd.Series | None
-) -> dict[str, pd.DataFrame]:
-    """Customer, SKU and pair statistics from interactions (no feature store needed)."""
-    buy = df.loc[df["event"] == "purchase"]
-    age = (cutoff - buy["ts"]).dt.total_seconds() / 86400.0
-    b = pd.DataFrame(
-        {"customer_id": buy["customer_id"], "sku": buy["sku"], "age": age, "day": np.floor(age)}
-    )
-    pair = b.groupby(["customer_id", "sku"]).agg(
-        h_pair_days=("day", "nunique"), h_pair_last=("age", "min"), h_pair_first=("age", "max")
-    )
-    pair["h_pair_gap"] = (pair["h_pair_first"] - pair["h_pair_last"]) / (
-        pair["h_pair_days"] - 1
-    ).where(pair["h_pair_days"] > 1)
-    pair["h_pair_due"] = pair["h_pair_last"] / pair["h_pair_gap"]
-    cust = b.groupby("customer_id").agg(
-        h_cust_days=("day", "nunique"), h_cust_skus=("sku", "nunique"), h_cust_last=("age", "min")
-    )
-    sku = b.groupby("sku").agg(
-        h_sku_customers=("customer_id", "nunique"), h_sku_last=("age", "min")
-    )
-    for w in (30, 90):
-        sku[f"h_sku_customers_{w}d"] = (
-            b.loc[b["age"] <= w]
-            .groupby("sku")["customer_id"]
-            .nunique()
-            .reindex(sku.index)
-            .fillna(0)
-        )
-    sku["h_sku_trend"] = sku["h_sku_customers_30d"] * 3.0 / (sku["h_sku_customers_90d"] + 1.0)
-    tables = {"pair": pair.reset_index(), "cust": cust.reset_index(), "sku": sku.reset_index()}
-    if category is not None and len(category):
-        cat = b[["customer_id", "sku"]].drop_duplicates()
-        cat["category"] = cat["sku"].map(category)
-        cc = cat.dropna(subset=["category"]).groupby(["customer_id", "category"]).size()
-        share = (cc / cc.groupby(level=0).transform("sum")).rename("h_cat_share").reset_index()
-        tables["cat"] = share
-    return tables
 
 
 class RecommenderPipeline(BaseRecommender):

@@ -276,7 +276,7 @@ def _sku_pass(
     statistics and (when the model uses the store) the ``sku_demand`` features."""
     from ecomml.data.shop import ShopData
     from ecomml.recommend import build_interactions
-    from ecomml.recommend.pipeline import history_tables
+    from ecomml.recommend.history import history_tables
 
     probe = _probe_sku_frame(cut, uses_store, calendar)
     columns, final = list(probe.columns), dict(probe.dtypes)
@@ -338,7 +338,7 @@ def _probe_sku_frame(
     """Columns and dtypes of pass 1's output, from one purchase computed locally."""
     from ecomml.data.shop import ShopData
     from ecomml.recommend import build_interactions
-    from ecomml.recommend.pipeline import history_tables
+    from ecomml.recommend.history import history_tables
 
     tx = pd.DataFrame(
         {
