@@ -44,7 +44,7 @@ def files(rec_shop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
         str(out["report"]),
         "--no-track",
         "--eval-days",
-        "45",
+        "0",  # the validation report is tested in test_train_logs_mlflow_run
     ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -170,6 +170,8 @@ def test_train_logs_mlflow_run(files: dict[str, Path], tmp_path: Path, mlflow_ur
             "--register",
             "recs",
             "--no-store",
+            "--fallback",
+            "never",  # the ranker-or-blend decision is tested by the module fixture
         ],
     )
     assert res.exit_code == 0, res.output

@@ -141,7 +141,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
             "recommend": ["train", "recommend", "-t", tx, "--cutoff", CUTOFF, "--model-dir",
                           models["recommend"], "--no-track", "--n-estimators", "10",
                           "--eval-days", "0", "--candidates", "10", "--no-store",
-                          "--report-dir", root / "rec-report"],
+                          "--fallback", "never", "--report-dir", root / "rec-report"],
         }  # fmt: skip
         for name, args in trained.items():
             res = invoke(args)
@@ -248,7 +248,8 @@ def _train_churn(env: Env, out: Path) -> list[Any]:
 @_with(["train", "recommend"], ALL_SLOTS)
 def _train_recommend(env: Env, out: Path) -> list[Any]:
     return ["--cutoff", CUTOFF, "--model-dir", out / "m", "--no-track", "--n-estimators", "10",
-            "--eval-days", "0", "--candidates", "10", "--no-store", "--report-dir", out / "r"]  # fmt: skip
+            "--eval-days", "0", "--candidates", "10", "--no-store", "--fallback", "never",
+            "--report-dir", out / "r"]  # fmt: skip
 
 
 @_with(["predict", "forecast"], ALL_SLOTS)
