@@ -163,6 +163,7 @@ def run_quickstart(
     step_summaries: dict[str, Any] = {}
     models: dict[str, Path] = {}
     warnings: list[str] = []
+    sizes: dict[str, int] | None = None
     from ecomml.registry import get_task, task_names
 
     steps = [get_task(n) for n in (task_names() if TASK_STEPS is None else TASK_STEPS)]
@@ -181,7 +182,8 @@ def run_quickstart(
             say=lambda msg, _lo=lo, _name=task.name: say(f"{_name}: {msg}", _lo),
         )
         res = task.run_quickstart(ctx)
-        warnings.extend(task.data_warnings(shop, cut))
+        sizes = sizes if sizes is not None else task.data_sizes(shop, cut)
+        warnings.extend(task.data_warnings(shop, cut, sizes))
         outputs.update(res.outputs)
         if res.model is not None and save_models:  # for `ecomml predict` and `mlflow models serve`
             from ecomml.runner import save_task_model

@@ -192,7 +192,7 @@ def log_model(
     """Log a saved model folder as an MLflow pyfunc with its task's signature."""
     from ecomml import modelstore
 
-    meta = modelstore.read_metadata(model_dir)
+    meta = modelstore.read_metadata(model_dir, verify=False)  # log_model verifies the folder
     headline = None
     if meta.get("task") in task_names():
         headline = get_task(str(meta["task"])).headline(meta.get("metrics") or {})

@@ -287,12 +287,15 @@ class Task(abc.ABC):
             "weeks of history": int(weeks),
         }
 
-    def data_warnings(self, shop: ShopData, cutoff: Any) -> list[str]:
+    def data_warnings(
+        self, shop: ShopData, cutoff: Any, sizes: Mapping[str, int] | None = None
+    ) -> list[str]:
         """One line per size below :attr:`min_data`: the data is too small for the task's
-        metrics (and its model) to mean much, and how much it needs."""
+        metrics (and its model) to mean much, and how much it needs. ``sizes``: the
+        :meth:`data_sizes` already counted (the main job counts once for every task)."""
         if not self.min_data:
             return []
-        sizes = self.data_sizes(shop, cutoff)
+        sizes = sizes if sizes is not None else self.data_sizes(shop, cutoff)
         return [
             f"{self.name}: only {sizes[k]:,} {k} before the cutoff; below about {v:,} its "
             "holdout metrics are mostly noise and the model little better than its baseline"

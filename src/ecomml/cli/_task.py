@@ -46,7 +46,7 @@ def score_command(
     output: Path,
     spark: SparkOptions | None = None,
     ids: IdOptions | None = None,
-    spark_score: Callable[[dict[str, Any]], pd.DataFrame] | None = None,
+    spark_score: Callable[[pd.Timestamp, dict[str, Any]], pd.DataFrame] | None = None,
     options: Callable[[Any], Mapping[str, Any]] | None = None,
     required: bool = True,
     default_format: str | None = None,
@@ -55,7 +55,7 @@ def score_command(
 ) -> Scored:
     """Load ``model`` for ``task``, score it as of ``cutoff`` and write ``output``.
 
-    With ``--engine spark`` ``spark_score(options)`` scores instead of the local store. With
+    With ``--engine spark`` ``spark_score(cutoff, options)`` scores instead of the local store. With
     ``--hash-ids`` (``ids``) the output's customer ids are pseudonyms; a model trained on
     pseudonyms is scored on pseudonymised input (and refused on Spark). ``options(key)``
     gives the task's scoring options (``key``: the pseudonym key the model's ids need).
@@ -88,7 +88,7 @@ def score_command(
         opts = dict(options(key if hashed else None)) if options is not None else {}
         if on_spark and spark_score is not None:
             say(f"scoring {task} on Spark")
-            frame = spark_score(opts)
+            frame = spark_score(cut, opts)
         else:
             say("reading data")
             shop = data.shop(cut, required=required)

@@ -92,7 +92,7 @@ def predict_churn(
     """Score every customer with a purchase before --cutoff; sorted by value at risk."""
     with handle_errors():
 
-        def on_spark(opts: dict) -> Any:
+        def on_spark(cut: Any, opts: dict) -> Any:
             from ecomml.spark.commands import churn_frame
 
             return churn_frame(
@@ -101,7 +101,6 @@ def predict_churn(
                 conf=spark.spark_conf, partitions=spark.spark_partitions,
             )  # fmt: skip
 
-        cut = data.date(cutoff)
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
             spark_score=on_spark, options=lambda key: {"extra_columns": extra_columns},
@@ -109,7 +108,7 @@ def predict_churn(
         )  # fmt: skip
         scored = res.frame
         console.print(
-            f"scored {len(scored):,} customers as of {cut.date()}: mean P(churn) "
+            f"scored {len(scored):,} customers as of {res.cutoff.date()}: mean P(churn) "
             f"{scored['p_churn'].mean():.3f}, value at risk {scored['value_at_risk'].sum():,.0f}; "
             f"written to {output}",
             soft_wrap=True,

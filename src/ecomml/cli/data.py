@@ -20,7 +20,7 @@ import typer
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.cli._common import console, handle_errors, make_progress, print_pairs
 from ecomml.cli._load import DateFormatOpt, DayFirstOpt, dates_from, mapping_from, max_ts_for
-from ecomml.cli.options import with_groups
+from ecomml.cli.options import refuse_overwrite, with_groups
 from ecomml.data.adapters import read_catalog, read_events, read_transactions
 from ecomml.data.calendar import read_calendar
 from ecomml.data.cleaning import CleaningReport
@@ -170,8 +170,7 @@ def convert(
 ) -> None:
     """Write FILE as a canonical (cleaned) Parquet table to OUT, atomically."""
     with handle_errors():
-        if out.resolve() == src.file.resolve():
-            raise ConfigError(f"OUT {out} is the input file; choose another output path.")
+        refuse_overwrite(("OUT", out), inputs=[src.file, src.map_file])
         frame, rep = src.load(clean=not no_clean)
         atomic_write_table(out, frame, fmt="parquet")
         if report is not None:

@@ -200,11 +200,11 @@ def predict_forecast(
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
         data.refuse_overwrite(("--lead-time-output", lead_time_output), inputs=[model])
 
-        def on_spark(opts: dict) -> Any:
+        def on_spark(cut: Any, opts: dict) -> Any:
             from ecomml.spark.commands import forecast_frame
 
             return forecast_frame(
-                model, data.transactions, data.date(cutoff), catalog=data.catalog,
+                model, data.transactions, cut, catalog=data.catalog,
                 calendar=data.calendar, master=spark.spark_master, conf=spark.spark_conf,
                 partitions=spark.spark_partitions,
             )  # fmt: skip

@@ -45,6 +45,7 @@ __all__ = [
     "RegisterOpt",
     "TrustPickleOpt",
     "with_groups",
+    "refuse_overwrite",
     "ID_KEY_ENV",
 ]
 
@@ -70,9 +71,10 @@ class DataOptions:
     dayfirst: bool | None = DayFirstOpt
     allow_future: bool = AllowFutureOpt
 
-    @property
+    @functools.cached_property
     def dates(self) -> Any:
-        """How the files write dates (:class:`~ecomml.dates.DateFormat`)."""
+        """How the files write dates (:class:`~ecomml.dates.DateFormat`; the map file is
+        read once)."""
         return dates_from(self.date_format, self.dayfirst, self.map_file)
 
     def date(self, value: Any, name: str = "--cutoff") -> Any:
@@ -83,23 +85,9 @@ class DataOptions:
         return check_cutoff(value, name=name, dates=self.dates)
 
     def refuse_overwrite(self, *outputs: tuple[str, Path | None], inputs: Any = ()) -> None:
-        """Refuse an output (``("--output", path)``) that is, or lies inside, one of the
-        command's inputs (the data files, a model folder...): writing it would destroy
-        what the command reads."""
-        from ecomml.exceptions import ConfigError
-
+        """:func:`refuse_overwrite` with the data files and map file as inputs too."""
         given = [self.transactions, self.events, self.catalog, self.calendar, self.map_file]
-        sources = [Path(p).expanduser().resolve() for p in [*given, *inputs] if _is_local(p)]
-        for option, out in outputs:
-            if out is None:
-                continue
-            target = Path(out).expanduser().resolve()
-            for src in sources:
-                if target == src or (src.is_dir() and target.is_relative_to(src)):
-                    raise ConfigError(
-                        f"{option} {out} would overwrite the input {src}; write the result "
-                        "to another file"
-                    )
+        refuse_overwrite(*outputs, inputs=[*given, *inputs])
 
     @property
     def mapped(self) -> bool:
@@ -121,6 +109,25 @@ class DataOptions:
             calendar=self.calendar, encoding=self.encoding, allow_future=self.allow_future,
             seed=seed, dates=self.dates,
         )  # fmt: skip
+
+
+def refuse_overwrite(*outputs: tuple[str, Path | None], inputs: Any = ()) -> None:
+    """Refuse an output (``("--output", path)``) that is, or lies inside, one of a
+    command's ``inputs`` (data files, a model folder...): writing it would destroy what the
+    command reads."""
+    from ecomml.exceptions import ConfigError
+
+    sources = [Path(p).expanduser().resolve() for p in inputs if _is_local(p)]
+    for option, out in outputs:
+        if out is None:
+            continue
+        target = Path(out).expanduser().resolve()
+        for src in sources:
+            if target == src or (src.is_dir() and target.is_relative_to(src)):
+                raise ConfigError(
+                    f"{option} {out} would overwrite the input {src} (it is the input file or "
+                    "lies inside it); write the result to another path"
+                )
 
 
 def _is_local(path: Any) -> bool:

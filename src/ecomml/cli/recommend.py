@@ -177,21 +177,17 @@ def predict_recommend(
             return {"k": k, "customers": who, "exclude_purchased": exclude_purchased,
                     "max_per_category": max_per_category, "boost": boosts}  # fmt: skip
 
-        def on_spark(opts: dict[str, Any]) -> Any:
+        def on_spark(cut: Any, opts: dict[str, Any]) -> Any:
             from ecomml.spark.commands import recommend_frame
 
             return recommend_frame(
-                model, data.transactions, res_cut(), k=k, events=data.events,
+                model, data.transactions, cut, k=k, events=data.events,
                 catalog=data.catalog, calendar=data.calendar, customers=opts["customers"],
                 exclude_purchased=exclude_purchased, max_per_category=max_per_category,
                 boost=None if opts["boost"] is None else opts["boost"].reset_index(),
                 master=spark.spark_master,
                 conf=spark.spark_conf, partitions=spark.spark_partitions,
             )  # fmt: skip
-
-        def res_cut() -> Any:
-
-            return data.date(cutoff)
 
         res = score_command(
             TASK, data=data, model=model, cutoff=cutoff, output=output, spark=spark, ids=ids,
