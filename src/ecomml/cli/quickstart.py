@@ -105,16 +105,37 @@ def _next_commands(result: Any, uri: str | None) -> list[str]:
         if (data / f"{table}.parquet").exists():
             inputs += f" --{table} {data / f'{table}.parquet'}"
     cut = result.cutoff.date()
+    prog, bin_dir = _program()
     lines = ["\n[bold]Next[/bold]: score with a saved model, e.g."]
     for task, path in result.models.items():
         lines.append(
-            f"  ecomml predict {task} --model {path} {inputs} --cutoff {cut} "
+            f"  {prog} predict {task} --model {path} {inputs} --cutoff {cut} "
             f"--output {task}-scores.csv"
         )
     if result.run_id and uri:
         first = next(iter(result.models))
+        # mlflow starts uvicorn from the PATH: the environment's bin folder goes first
+        path_env = f"PATH={bin_dir}:$PATH " if bin_dir else ""
         lines.append(
-            f"  or serve one over REST (in the activated environment):  MLFLOW_TRACKING_URI={uri} "
-            f"mlflow models serve -m models:/ecomml-{first}/latest --env-manager local --port 5001"
+            f"  or serve one over REST:  {path_env}MLFLOW_TRACKING_URI={uri} mlflow models serve "
+            f"-m models:/ecomml-{first}/latest --env-manager local --port 5001"
         )
     return lines
+
+
+def _program() -> tuple[str, str | None]:
+    """How this ``ecomml`` was invoked (``.venv/bin/ecomml`` when not on the PATH) and its
+    bin folder, so the printed commands run as written."""
+    import os
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0]
+    if os.path.basename(argv0) != "ecomml" or os.sep not in argv0:
+        return "ecomml", None
+    here = os.path.realpath(argv0)
+    if shutil.which("ecomml") and os.path.realpath(shutil.which("ecomml") or "") == here:
+        return "ecomml", None  # the environment is active
+    rel = os.path.relpath(argv0)
+    shown = rel if not rel.startswith("..") else argv0
+    return shown, os.path.dirname(shown) or "."
