@@ -44,6 +44,7 @@ from ecomml.forecasting import (
     TSBForecaster,
     panel_from_transactions,
 )
+from ecomml.forecasting.partitioned import PartitionedForecaster
 from ecomml.recommend import (
     ALSRecommender,
     BuyAgainRecommender,
@@ -53,7 +54,6 @@ from ecomml.recommend import (
     RecommenderPipeline,
     build_interactions,
 )
-from ecomml.spark.partitioned import PartitionedForecaster
 from ecomml.task import Task
 from tests._contract import Call, EstimatorContract
 

@@ -30,6 +30,10 @@ MOVED: dict[str, str] = {
     "ecomml.forecasting.jobs.TrainedForecaster": "ecomml.forecasting.task.TrainedForecaster",
     "ecomml.pipeline.ShopData": "ecomml.data.shop.ShopData",
     "ecomml._pyfunc_model.EcommlPyfuncModel": "ecomml.serving.EcommlPyfuncModel",
+    # a local model (no Spark needed): it lives with the forecasters
+    "ecomml.spark.partitioned.PartitionedForecaster": (
+        "ecomml.forecasting.partitioned.PartitionedForecaster"
+    ),
 }
 
 _LOCK = threading.RLock()

@@ -41,6 +41,9 @@ __all__ = [
     "Params",
     "Say",
     "quiet",
+    "Option",
+    "Shown",
+    "Trained",
 ]
 
 #: MLflow column type (``output_types``) -> the pandas dtype of a scored column
@@ -106,6 +109,8 @@ class Evaluation:
     folds: pd.DataFrame
     figures: dict[str, Figure] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)
+    #: what the console shows (the backtest command's tables and lines)
+    shown: list[Any] = field(default_factory=list)
 
     def aggregate(self) -> dict[str, float]:
         """Mean of every metric over the folds (NaN folds ignored)."""
@@ -150,6 +155,57 @@ class StepResult:
     summary: dict[str, Any] = field(default_factory=dict)
     model: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a task's ``train``/``predict``/``backtest`` command, declared as data:
+    the CLI makes the flag, experiments and tests read the same default.
+
+    ``dest`` is the name the task's hooks read; ``flag`` the command-line spelling
+    (``"--store/--no-store"`` for an on/off pair); ``default`` ``...`` makes it required;
+    ``type`` defaults to the default's type (give it when the default is None).
+    """
+
+    dest: str
+    flag: str
+    default: Any = None
+    help: str = ""
+    type: Any = None
+    min: float | None = None
+    short: str | None = None
+    #: ``"in"``: a file the command reads; ``"out"``: a file it writes (never over an input)
+    file: str | None = None
+
+
+@dataclass
+class Shown:
+    """A table for the console: ``formats`` maps each shown column to a ``{:.3f}``-style
+    format; ``left`` columns are left-aligned text."""
+
+    frame: pd.DataFrame
+    title: str
+    formats: Mapping[str, str]
+    left: tuple[str, ...] = ()
+
+
+@dataclass
+class Trained:
+    """What :meth:`Task.train` hands the train command: the fitted model, the params it was
+    made from (saved with it), its validation metrics and figures, the run's extra MLflow
+    params, and what the console shows (lines and tables)."""
+
+    model: Any
+    params: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    run_params: dict[str, Any] = field(default_factory=dict)
+    run_name: str | None = None
+    shown: list[str | Shown] = field(default_factory=list)
+    #: where the figures are saved as PNG (None: not saved, still logged)
+    plots_dir: Path | None = None
+    #: what went wrong without stopping the training (the CLI prints them on stderr)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Task(abc.ABC):
@@ -317,6 +373,56 @@ class Task(abc.ABC):
     def describe(self, model: Any) -> list[str]:
         """Short lines for the console after training."""
         return []
+
+    # ------------------------------------------------------------------ commands
+    #: the ``ecomml train|predict|backtest <name>`` commands the task offers
+    commands: ClassVar[tuple[str, ...]] = ()
+    #: each command's help (its first line is the summary) and its own options
+    command_help: ClassVar[Mapping[str, str]] = {}
+    train_options: ClassVar[tuple[Option, ...]] = ()
+    predict_options: ClassVar[tuple[Option, ...]] = ()
+    backtest_options: ClassVar[tuple[Option, ...]] = ()
+    #: option groups a command takes beside the data options: ``"tracking"`` (MLflow),
+    #: ``"ids"`` (customer-id pseudonyms), ``"spark"`` (the Spark engine)
+    command_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: False: without ``--transactions`` the commands run on the built-in sample shop
+    needs_transactions: ClassVar[bool] = True
+    #: what ``predict --output`` writes when the name has no .csv/.parquet suffix
+    #: (None: such a name is refused)
+    predict_format: ClassVar[str | None] = None
+
+    def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
+        """The train command's work on ``data``: fit on the command's ``options`` (the task
+        options and model parameters it declares), validate where the task does, and
+        say what the console shows. The default fits ``options`` as params."""
+        params = {o.dest: options[o.dest] for o in self.train_options if o.dest in options}
+        model = self.fit(data, params=params, progress=progress)
+        return Trained(model, params, shown=list(self.describe(model)))
+
+    def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
+        """The keyword arguments of :meth:`score` from the predict command's ``options``
+        (files read; ``key``: the pseudonym key of a model that knows customers by
+        pseudonym only)."""
+        return {}
+
+    def side_outputs(
+        self, frame: pd.DataFrame, options: Mapping[str, Any]
+    ) -> list[tuple[str, Path, pd.DataFrame]]:
+        """More tables the predict command writes from the scored ``frame``:
+        ``(option, path, table)``."""
+        return []
+
+    def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
+                    cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
+        """The console line after predict (``shop``: None when Spark scored)."""
+        return f"{len(frame):,} rows as of {cutoff.date()} -> {output}"
+
+    def backtest_report(
+        self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet
+    ) -> Evaluation:
+        """The backtest command's work: ``folds`` is the table it writes with ``--output``,
+        ``figures`` its plots, ``extra`` metrics for MLflow, ``shown`` the console tables."""
+        raise NotImplementedError(f"task {self.name!r} has no backtest command")
 
     def serve(self, model: Any, model_input: pd.DataFrame, params: Params = None) -> pd.DataFrame:
         """Answer one MLflow serving request (``mlflow models serve``) with ``model``.

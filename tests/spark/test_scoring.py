@@ -291,7 +291,7 @@ def test_importing_does_not_import_pyspark() -> None:
 
     code = (
         "import sys, ecomml.spark, ecomml.spark.scoring, ecomml.spark.training, "
-        "ecomml.spark.partitioned, ecomml.cli.main; "
+        "ecomml.forecasting.partitioned, ecomml.cli.main; "
         "assert 'pyspark' not in sys.modules, 'pyspark imported'; "
         "assert callable(ecomml.spark.score_churn)"
     )

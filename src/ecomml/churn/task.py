@@ -7,6 +7,7 @@ the models themselves (:class:`ChurnModel`, BG/NBD, the classifier) take frames.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.churn.model import EXTRA_COLUMNS, SCORED_COLUMNS, ChurnModel
 from ecomml.exceptions import ConfigError, ModelLoadError
-from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, Option, Shown, StepResult, Task, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -65,8 +66,86 @@ class ChurnTask(Task):
         **dict.fromkeys(("r_score", "f_score", "m_score", "rfm_score"), "long"),
     }
 
+    commands: ClassVar[tuple[str, ...]] = ("train", "predict", "backtest")
+    command_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "train": ("tracking",), "predict": ("ids", "spark"),
+    }  # fmt: skip
+    command_help: ClassVar[Mapping[str, str]] = {
+        "train": "Fit BG/NBD, Gamma-Gamma and (when earlier label windows are complete) the "
+        "LightGBM churn classifier on the history before --cutoff.",
+        "predict": "Score every customer with a purchase before --cutoff; sorted by value at risk.",
+        "backtest": "Refit the churn model at rolling fold cutoffs and compare it (and BG/NBD "
+        "alone) with what happened in the following --horizon days.",
+    }
+    _horizon = Option("horizon", "--horizon", ..., "Churn = no purchase in this many days.", int)
+    train_options: ClassVar[tuple[Option, ...]] = (
+        _horizon,
+        Option("btyd", "--btyd", "auto", "auto, bgnbd or mbgnbd."),
+        Option("step", "--step", 30, "Days between stacked training cutoffs."),
+        Option("max_cutoffs", "--max-cutoffs", 12, "Most training cutoffs to stack."),
+        Option("repurchase_days", "--repurchase-days", 30, "Window of p_repurchase."),
+        Option("discount_rate", "--discount-rate", 0.10, "Annual discount rate of expected_value."),
+        Option("out", "--out", Path("ecomml-output"), "Folder for the evaluation plots."),
+    )
+    predict_options: ClassVar[tuple[Option, ...]] = (
+        Option("extra_columns", "--extra-columns", False,
+               "Also write p_alive, RFM scores, recency, frequency, monetary."),
+    )  # fmt: skip
+    backtest_options: ClassVar[tuple[Option, ...]] = (
+        _horizon,
+        Option("folds", "--folds", 3, "Number of fold cutoffs."),
+        Option(
+            "fold_step",
+            "--fold-step",
+            None,
+            "Days between fold cutoffs (default: the horizon).",
+            int,
+        ),  # fmt: skip
+        Option("output", "--output", None, "Write the metrics (.csv/.parquet).", Path, file="out"),
+    )
+
     def views(self, model: Any) -> list[str]:
         return list(model.views_)
+
+    def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
+        keys = ("horizon", "btyd", "step", "max_cutoffs", "repurchase_days", "discount_rate")
+        params = {k: options[k] for k in keys}
+        model = self.fit(data, params=params, progress=progress)
+        progress("scoring the training cutoff")
+        btyd = {f"btyd.{k}": v for k, v in model.btyd_model_.params_.items()}
+        return Trained(
+            model, params, metrics=self.holdout_metrics(model), figures=self.figures(model, data),
+            plots_dir=Path(options["out"]) / "plots" / self.name, shown=self.describe(model),
+            run_name=f"churn-{data.cutoff.date()}", run_params={
+                "btyd.kind": model.btyd_kind_, **btyd,
+                "training_cutoffs": len(model.training_cutoffs_)},
+        )  # fmt: skip
+
+    def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
+        return {"extra_columns": options["extra_columns"]}
+
+    def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
+                    cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
+        return (
+            f"scored {len(frame):,} customers as of {cutoff.date()}: mean P(churn) "
+            f"{frame['p_churn'].mean():.3f}, value at risk {frame['value_at_risk'].sum():,.0f}; "
+            f"written to {output}"
+        )
+
+    def backtest_report(
+        self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet
+    ) -> Evaluation:
+        from ecomml.churn.backtest import backtest_churn
+
+        res = backtest_churn(
+            data.shop, cutoff=data.cutoff, horizon=options["horizon"], folds=options["folds"],
+            step=options["fold_step"], progress=progress,
+        )  # fmt: skip
+        fmt = {"cutoff": "{:%Y-%m-%d}", "model": "{}", "customers": "{:,}", "roc_auc": "{:.3f}",
+               "pr_auc": "{:.3f}", "brier": "{:.3f}", "lift_top_decile": "{:.2f}",
+               "base_rate": "{:.3f}", "mean_predicted": "{:.3f}"}  # fmt: skip
+        title = f"churn backtest, {options['horizon']}-day horizon"
+        return Evaluation(res, shown=[Shown(res, title, fmt, left=("cutoff", "model"))])
 
     def make_model(self, params: Params = None) -> ChurnModel:
         """An unfitted :class:`ChurnModel` with the task's horizon and the model params."""

@@ -52,17 +52,9 @@ def _register() -> None:
     )
     predict = typer.Typer(no_args_is_help=True, help="Score with a trained or registered model.")
     backtest = typer.Typer(no_args_is_help=True, help="Evaluate a model on rolling temporal folds.")
-    from ecomml.registry import task_names
+    from ecomml.cli.tasks import register_tasks
 
-    # every registered task whose CLI module ``ecomml.cli.<task>`` defines
-    # ``register(train=, predict=, backtest=)`` gets its commands in those groups
-    for name in task_names():
-        try:
-            module = importlib.import_module(f"ecomml.cli.{name}")
-        except ModuleNotFoundError:
-            continue
-        if hasattr(module, "register"):
-            module.register(train=train, predict=predict, backtest=backtest)
+    register_tasks({"train": train, "predict": predict, "backtest": backtest})
     app.add_typer(train, name="train")
     app.add_typer(predict, name="predict")
     app.add_typer(backtest, name="backtest")

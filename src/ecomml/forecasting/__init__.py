@@ -27,6 +27,7 @@ from ecomml.forecasting.panel import (
     panel_from_transactions,
     period_start,
 )
+from ecomml.forecasting.partitioned import PartitionedForecaster
 from ecomml.forecasting.patterns import classify_demand
 from ecomml.forecasting.task import (
     ForecastTask,
@@ -47,6 +48,7 @@ __all__ = [
     "TSBForecaster",
     "LightGBMForecaster",
     "AutoForecaster",
+    "PartitionedForecaster",
     "make_forecaster",
     "backtest",
     "BacktestResult",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -23,7 +24,7 @@ from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.forecasting._base import BaseForecaster
 from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
-from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, Option, Shown, StepResult, Task, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,6 +41,38 @@ __all__ = [
     "view_for",
     "TrainedForecaster",
 ]
+
+
+_MODEL_HELP = "Model: lgbm (global LightGBM), auto (best per demand pattern), or a baseline: " "naive, snaive, ma, ets, croston, sba, tsb."  # fmt: skip
+_FREQ = Option("freq", "--freq", "W", "W (weeks starting Monday) or D (days).")
+_HORIZON = Option("horizon", "--horizon", 8, "Periods to forecast: 1-8 weeks or 1-56 days.")
+#: the metric columns of a backtest summary and their console names
+_SHOWN = {"wape": "wape", "bias": "bias", "mase": "mase", "rmsse": "rmsse",
+          "scaled_pinball": "sc.pinball", "coverage_80": "cov80", "below_q10": "<q10",
+          "above_q90": ">q90"}  # fmt: skip
+
+
+def metrics_table(summary: pd.DataFrame, title: str) -> Shown:
+    """A backtest summary (``group, value, n_series, <metrics>``) as a console table."""
+    names = [
+        "all" if g == "all" else str(v) if g == "model" else f"{g}={v}"
+        for g, v in zip(summary["group"], summary["value"], strict=True)
+    ]
+    frame = summary.assign(slice=names, series=summary["n_series"].astype(int))
+    fmt = {"slice": "{}", "series": "{}", **dict.fromkeys(_SHOWN.values(), "{:.3f}")}
+    return Shown(frame.rename(columns=_SHOWN), title, fmt, left=("slice",))
+
+
+def flat_metrics(summary: pd.DataFrame, prefix: str = "") -> dict[str, float]:
+    """A backtest summary as flat MLflow metrics: ``<prefix>[<group>.<value>.]<metric>``."""
+    out: dict[str, float] = {}
+    for _, r in summary.iterrows():
+        key = "" if r["group"] == "all" else f"{r['group']}.{r['value']}."
+        for c in (*_SHOWN, "coverage_90"):
+            v = float(r[c])
+            if v == v:  # not NaN
+                out[f"{prefix}{key}{c}"] = v
+    return out
 
 
 def view_for(freq: str) -> str:
@@ -160,6 +193,158 @@ class ForecastTask(Task):
     output_types: ClassVar[Mapping[str, str]] = {
         "sku": "string", "ds": "datetime", "pattern": "string", "fallback": "boolean",
     }  # fmt: skip
+
+    commands: ClassVar[tuple[str, ...]] = ("train", "predict", "backtest")
+    command_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "train": ("tracking", "spark"), "predict": ("spark",), "backtest": ("tracking",),
+    }  # fmt: skip
+    needs_transactions: ClassVar[bool] = False
+    predict_format: ClassVar[str | None] = "parquet"
+    command_help: ClassVar[Mapping[str, str]] = {
+        "train": "Train a demand forecaster on the history before --cutoff and save it to "
+        "--model-dir.",
+        "predict": "Forecast the model's horizon from the period holding --cutoff, using rows "
+        "before it.\n\nColumns: sku, ds, mean, q05, q10, q25, q50, q75, q90, q95, pattern, "
+        "fallback.",
+        "backtest": "Rolling-origin backtest on the history before --cutoff: --folds origins, "
+        "each refit on the periods before it and scored on the next --horizon periods.",
+    }
+    train_options: ClassVar[tuple[Option, ...]] = (
+        _FREQ, _HORIZON,
+        Option("model", "--model", "lgbm", _MODEL_HELP),
+        Option("strategy", "--strategy", "direct", "direct or recursive (lgbm)."),
+        Option("validate_folds", "--validate-folds", 1,
+               "Rolling-origin folds scored before the final fit (0: none)."),
+        Option("plots_dir", "--plots-dir", None,
+               "Where PNG plots go (default: <model-dir>-plots).", Path),
+        Option("partition_by", "--partition-by", None, "Train one model per value of this SKU "
+               "attribute (e.g. category) and route each SKU to its partition's model.", str),
+    )  # fmt: skip
+    predict_options: ClassVar[tuple[Option, ...]] = (
+        Option("lead_time", "--lead-time", None, "Lead time in periods.", int),
+        Option("review_period", "--review-period", 0, "Review period in periods."),
+        Option("lead_time_output", "--lead-time-output", None,
+               "Parquet file for lead-time demand quantiles per SKU.", Path, file="out"),
+    )  # fmt: skip
+    backtest_options: ClassVar[tuple[Option, ...]] = (
+        _FREQ, _HORIZON,
+        Option("folds", "--folds", 3, "Rolling origins (the last ends at the cutoff)."),
+        Option("step", "--step", None, "Periods between origins (default: horizon).", int),
+        Option("models", "--models", "lgbm,snaive,tsb",
+               "Comma-separated models to compare. " + _MODEL_HELP),
+        Option("output", "--output", None, "Write the metrics table (CSV or Parquet).", Path,
+               short="-o", file="out"),
+        Option("plots_dir", "--plots-dir", Path("reports/forecast-backtest"), "PNG plots folder."),
+    )  # fmt: skip
+
+    def train_model(self, options: Mapping[str, Any]) -> Any:
+        """The unfitted model of the train command's ``options`` (one per partition with
+        ``--partition-by``)."""
+        from ecomml.forecasting.partitioned import PartitionedForecaster
+
+        est = self.make_model(self._train_params(options))
+        if options.get("partition_by"):
+            kw = {"strategy": options["strategy"]} if options["model"] == "lgbm" else {}
+            est = PartitionedForecaster(
+                freq=est.freq, horizon=est.horizon, model=options["model"],
+                partition_col=options["partition_by"], params=kw,
+            )  # fmt: skip
+        return est
+
+    @staticmethod
+    def _train_params(options: Mapping[str, Any]) -> dict[str, Any]:
+        params = {"model": options["model"], "freq": str(options["freq"]).upper(),
+                  "horizon": options["horizon"]}  # fmt: skip
+        if options["model"] == "lgbm":
+            params["strategy"] = options["strategy"]
+        return params
+
+    def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
+        est = self.train_model(options)
+        metrics: dict[str, float] = {}
+        figures: dict[str, Any] = {}
+        shown: list[Any] = []
+        folds = int(options["validate_folds"])
+        if folds > 0:
+            progress("validation backtest")
+            bt, panel = self.backtest(data, folds=folds, estimator=est)
+            metrics = flat_metrics(bt.summary(), "val.")
+            figures = backtest_figures(bt, panel)
+            shown = [metrics_table(bt.summary(), "validation (mean over folds)")]
+        progress(f"fitting {options['model']}")
+        panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
+        est.fit(panel, **self.fit_kwargs(est, data.shop))
+        return self.trained(est, options, metrics, figures, shown, validate_folds=folds)
+
+    def trained(
+        self, model: Any, options: Mapping[str, Any], metrics: Mapping[str, float] | None = None,
+        figures: Mapping[str, Any] | None = None, shown: list[Any] | None = None, *,
+        validate_folds: int = 0, engine: str = "local",
+    ) -> Trained:  # fmt: skip
+        """What the train command saves and shows for a fitted ``model``."""
+        model_dir = Path(options["model_dir"])
+        o = options
+        return Trained(
+            model, {**self._train_params(o), "partition_by": o["partition_by"]},
+            metrics=dict(metrics or {}), figures=dict(figures or {}), shown=list(shown or []),
+            plots_dir=o["plots_dir"] or model_dir.with_name(model_dir.name + "-plots"),
+            run_name=f"train-{o['model']}",
+            run_params={"freq": str(o["freq"]).upper(), "horizon": o["horizon"],
+                        "model": o["model"], "strategy": o["strategy"],
+                        "validate_folds": validate_folds, "partition_by": o["partition_by"] or "",
+                        "engine": engine},
+        )  # fmt: skip
+
+    def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
+        if (options["lead_time"] is None) != (options["lead_time_output"] is None):
+            raise ConfigError("--lead-time and --lead-time-output go together; give both")
+        return {}
+
+    def side_outputs(
+        self, frame: pd.DataFrame, options: Mapping[str, Any]
+    ) -> list[tuple[str, Path, pd.DataFrame]]:
+        if options["lead_time"] is None:
+            return []
+        from ecomml.forecasting.leadtime import lead_time_demand
+
+        ltd = lead_time_demand(
+            frame, lead_time=options["lead_time"], review_period=options["review_period"]
+        )
+        return [("--lead-time-output", Path(options["lead_time_output"]), ltd)]
+
+    def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
+                    cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
+        n_fb = int(frame.loc[frame["fallback"], "sku"].nunique())
+        return (
+            f"{frame['sku'].nunique()} SKUs x {int(model.horizon)} periods from "
+            f"{frame['ds'].min().date()} ({n_fb} with the category fallback) -> {output}"
+        )
+
+    def backtest_report(
+        self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet
+    ) -> Evaluation:
+        f, horizon, folds = str(options["freq"]).upper(), options["horizon"], options["folds"]
+        names = [m.strip() for m in options["models"].split(",") if m.strip()]
+        ests = {m: self.make_model({"model": m, "freq": f, "horizon": horizon}) for m in names}
+        rows, metrics, figures = [], {}, {}
+        for name, est in ests.items():
+            bt, panel = self.backtest(
+                data, folds=folds, step=options["step"], estimator=est,
+                progress=lambda msg, _n=name: progress(f"{_n}: {msg}"),
+            )  # fmt: skip
+            summ = bt.summary()
+            rows.append(summ.assign(model=name, seconds=sum(bt.seconds.values())))
+            metrics.update(flat_metrics(summ, f"{name}."))
+            if name == names[0]:
+                figures = backtest_figures(bt, panel)
+        table = pd.concat(rows, ignore_index=True)
+        overall = table.loc[table["group"] == "all"].assign(group="model", value=table["model"])
+        first = table.loc[(table["model"] == names[0]) & (table["group"] != "all")]
+        shown = [
+            metrics_table(overall, f"backtest: {folds} folds x {horizon} periods, mean over folds"),
+            metrics_table(first, f"{names[0]} by pattern and ABC class"),
+        ]
+        return Evaluation(table, figures, metrics, shown)
 
     def check_task_params(self, params: Params) -> dict[str, Any]:
         tp = super().check_task_params(params)

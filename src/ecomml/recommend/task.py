@@ -7,6 +7,7 @@ contract; the recommenders themselves take interaction frames.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -17,7 +18,7 @@ from ecomml.recommend._base import RECOMMEND_COLUMNS, BaseRecommender
 from ecomml.recommend.evaluate import evaluate_recommendations, plot_metrics_at_k, temporal_split
 from ecomml.recommend.interactions import build_interactions
 from ecomml.recommend.pipeline import STORE_VIEWS, RecommenderPipeline
-from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
+from ecomml.task import Evaluation, Option, StepResult, Task, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -65,6 +66,117 @@ class RecommendTask(Task):
     output_types: ClassVar[Mapping[str, str]] = {
         "customer_id": "string", "sku": "string", "rank": "long", "source": "string",
     }  # fmt: skip
+
+    commands: ClassVar[tuple[str, ...]] = ("train", "predict")
+    command_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "train": ("tracking", "ids"), "predict": ("ids", "spark"),
+    }  # fmt: skip
+    command_help: ClassVar[Mapping[str, str]] = {
+        "train": "Train the recommender (generators + LambdaRank re-ranker) on purchases before "
+        "--cutoff.\n\nWith --hash-ids the model folder and its MLflow copy hold pseudonyms, "
+        "no raw ids: predict with --hash-ids and the same key.",
+        "predict": "Write top-K recommendations: customer_id, sku, rank, score, source.",
+    }
+    train_options: ClassVar[tuple[Option, ...]] = (
+        Option("generators", "--generators", "buy-again,recent-popular,item-bm25,ease",
+               "Candidate generators: buy-again, popular, recent-popular, item-bm25, "
+               "item-cosine, ease, als."),
+        Option("n_candidates", "--candidates", 50, "Candidates per generator and customer.", min=1),
+        Option("n_estimators", "--n-estimators", 200, "LambdaRank trees.", min=1),
+        Option("horizon_days", "--horizon-days", 91, "Label window the ranker learns from.", min=1),
+        Option("eval_days", "--eval-days", 91,
+               "Holdout days before the cutoff for validation metrics (0: none)."),
+        Option("report_dir", "--report-dir", Path("reports/recommend"),
+               "Folder for metrics and plots."),
+        Option("use_store", "--store/--no-store", True,
+               "Use feature-store views as ranker features."),
+        Option("fallback", "--fallback", "auto", "auto: validate the ranker on the last label "
+               "window of the history and serve the buy-again + popularity blend where it does "
+               "not win; never: always the ranker."),
+    )  # fmt: skip
+    predict_options: ClassVar[tuple[Option, ...]] = (
+        Option("k", "--k", 20, "Items per customer.", min=1),
+        Option("customers", "--customers", None, "CSV/Parquet with customer_id (default: every "
+               "known customer).", Path, file="in"),
+        Option("exclude_purchased", "--exclude-purchased", False,
+               "Leave out SKUs the customer already bought."),
+        Option("max_per_category", "--max-per-category", None,
+               "At most N SKUs of one category per list.", int, min=1),
+        Option("boost", "--boost", None, "CSV/Parquet with sku, boost: added to the score "
+               "(negative buries).", Path, file="in"),
+    )  # fmt: skip
+
+    def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
+        o = options
+        gens = tuple(g.strip() for g in o["generators"].split(",") if g.strip())
+        params: dict[str, Any] = {"generators": gens, "n_candidates": o["n_candidates"],
+                                  "n_estimators": o["n_estimators"],
+                                  "horizon_days": o["horizon_days"], "use_store": o["use_store"],
+                                  "fallback": o["fallback"]}  # fmt: skip
+        model = self.fit(data, params=params, progress=progress)
+        metrics: dict[str, float] = {}
+        figures, shown, warnings = {}, [], []
+        if o["eval_days"] > 0:
+            try:
+                progress("validating on a holdout")
+                ev, figures["metrics_at_k.png"] = self.holdout(
+                    data, days=o["eval_days"], params=params, new_items=True
+                )
+                # MLflow names may not contain "@"
+                metrics = {f"val_{k}".replace("@", "_at_"): v for k, v in ev.items()}
+            except DataQualityError as err:
+                warnings.append(f"validation skipped: {err}")
+        atomic_write_json(Path(o["report_dir"]) / "metrics.json", metrics)
+        keys = ("val_ndcg_at_20", "val_recall_at_20", "val_buyagain_ndcg_at_20",
+                "val_new_ndcg_at_20")  # fmt: skip
+        shown = [f"  {k}: {metrics[k]:.4f}" for k in keys if k in metrics]
+        shown += [f"  {line}" for line in self.describe(model)]
+        stats = {f"train.{k}": v for k, v in model.train_stats_.items()
+                 if isinstance(v, (int, float))}  # fmt: skip
+        # the fit's own validation of the ranker against the blend (MLflow: no "@")
+        stats.update({f"fit_val.{k}".replace("@", "_at_"): v
+                      for k, v in getattr(model, "validation_", {}).items()
+                      if isinstance(v, (int, float))})  # fmt: skip
+        return Trained(
+            model, params, metrics={**metrics, **stats}, figures=figures, shown=shown,
+            plots_dir=Path(o["report_dir"]), warnings=warnings,
+            run_params={"eval_days": o["eval_days"], "use_store": o["use_store"]},
+        )  # fmt: skip
+
+    def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
+        from ecomml.data import read_frame
+        from ecomml.privacy import pseudonymize_frame
+
+        who = boosts = None
+        if options["customers"] is not None:
+            who = read_frame(options["customers"], what="--customers",
+                             required=("customer_id",), text=None)  # fmt: skip
+            who = who.dropna(subset=["customer_id"]).astype({"customer_id": str})
+            if key is not None:  # the model knows customers by pseudonym only
+                who = pseudonymize_frame(who, key, keep_pseudonyms=True)
+        if options["boost"] is not None:
+            b = read_frame(options["boost"], what="--boost", required=("sku", "boost"),
+                           text=None, numeric=("boost",))  # fmt: skip
+            boosts = b.assign(sku=b["sku"].astype(str)).set_index("sku")["boost"]
+            boosts = pd.to_numeric(boosts, errors="coerce").fillna(0.0)
+        return {"k": options["k"], "customers": who,
+                "exclude_purchased": options["exclude_purchased"],
+                "max_per_category": options["max_per_category"], "boost": boosts}  # fmt: skip
+
+    def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
+                    cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
+        cold = frame.loc[frame["source"] == "popular-cold-start", "customer_id"].nunique()
+        unknown = 0
+        if shop is not None:
+            inter = self.interactions(shop, cutoff)
+            known = set(model.sku_index_)
+            unknown = int((~inter["sku"].isin(known)).sum()) if len(inter) else 0
+        return (
+            f"{frame['customer_id'].nunique()} customers, {len(frame)} rows -> {output}"
+            + (f"; {cold} without history got popular SKUs" if cold else "")
+            + (f"; {unknown} interactions with SKUs unknown to the model were ignored"
+               if unknown else "")
+        )  # fmt: skip
 
     def make_model(self, params: Params = None) -> RecommenderPipeline:
         """An unfitted :class:`RecommenderPipeline` from the model params."""

@@ -31,7 +31,7 @@ _WHERE = {
     "score_churn": "ecomml.spark.scoring",
     "score_recommend": "ecomml.spark.scoring",
     "train_partitioned_forecaster": "ecomml.spark.training",
-    "PartitionedForecaster": "ecomml.spark.partitioned",
+    "PartitionedForecaster": "ecomml.forecasting.partitioned",
     "SparkALSRecommender": "ecomml.spark.training",
     "SparkALSPipeline": "ecomml.spark.training",
 }

@@ -347,7 +347,7 @@ def train_forecast_frame(
     conf: list[str] | None,
 ) -> tuple[Any, tuple[Any, Any], int]:
     """``ecomml train forecast --engine spark --partition-by COL``: the fitted
-    :class:`~ecomml.spark.partitioned.PartitionedForecaster`, its training window (first
+    :class:`~ecomml.forecasting.partitioned.PartitionedForecaster`, its training window (first
     and last period) and its number of SKUs."""
     import pandas as pd
     from pyspark.sql import functions as F
@@ -367,3 +367,71 @@ def train_forecast_frame(
         first_ts = first.agg(F.min("ts")).collect()[0][0]
     start = period_start(first_ts, est.freq) if first_ts is not None else fitted.last_ds_
     return fitted, (start, fitted.last_ds_), int(len(fitted.sku_partition_))
+
+
+#: task name -> (the Spark scorer of ``ecomml predict TASK --engine spark``, the side tables
+#: it reads)
+_SCORERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "forecast": ("score_forecast", ("catalog", "calendar")),
+    "churn": ("score_churn", ("events", "catalog", "calendar")),
+    "recommend": ("score_recommend", ("events", "catalog", "calendar")),
+}
+_DTYPES: dict[str, dict[str, str]] = {
+    "recommend": {"customer_id": "string", "sku": "string", "rank": "int64", "source": "string"},
+}
+
+
+def score_on_spark(
+    task: str, model: str, data: Any, cutoff: Any, engine: Any, options: dict[str, Any]
+) -> Any:
+    """``ecomml predict TASK --engine spark``: the scored table as pandas. ``data`` and
+    ``engine`` are the command's data and Spark options; ``options`` the task's scoring
+    options (pandas frames such as ``customers`` or ``boost`` are sent to Spark)."""
+    from ecomml.exceptions import ConfigError
+    from ecomml.spark import scoring
+
+    if task not in _SCORERS:
+        raise ConfigError(f"task {task!r} does not score on Spark; use --engine local")
+    name, tables = _SCORERS[task]
+    spark = spark_session(engine.spark_master, engine.spark_conf)
+    tx, side = _inputs(spark, data.transactions, **{t: getattr(data, t) for t in tables})
+    opts = dict(options)
+    if opts.get("boost") is not None:  # a pandas Series sku -> boost
+        opts["boost"] = opts["boost"].reset_index()
+    with spark_errors(task):
+        out = getattr(scoring, name)(
+            tx, model, cutoff=cutoff, num_partitions=engine.spark_partitions, **side, **opts
+        )
+    return collect(out, _DTYPES.get(task))
+
+
+def train_on_spark(
+    task: Any, data: Any, cutoff: Any, engine: Any, options: dict[str, Any], progress: Any
+) -> tuple[Any, Any]:
+    """``ecomml train TASK --engine spark``: one model per partition, fitted in parallel.
+    Returns what the train command saves (:class:`~ecomml.task.Trained`) and the
+    :class:`~ecomml.task.TaskData` its metadata describes (the training window)."""
+    import pandas as pd
+
+    from ecomml.data.shop import ShopData
+    from ecomml.exceptions import ConfigError
+    from ecomml.features.store import FeatureStore
+    from ecomml.forecasting.partitioned import PartitionedForecaster
+    from ecomml.task import TaskData
+
+    est = task.train_model(options) if hasattr(task, "train_model") else None
+    if not isinstance(est, PartitionedForecaster):
+        raise ConfigError(
+            "--engine spark trains one model per partition in parallel: add --partition-by "
+            "COLUMN (e.g. category); one global model trains with the local engine"
+        )
+    progress(f"fitting {est.model} per {est.partition_col} on Spark")
+    fitted, window, _ = train_forecast_frame(
+        data.transactions, cutoff, catalog=data.catalog, calendar=data.calendar, est=est,
+        master=engine.spark_master, conf=engine.spark_conf,
+    )  # fmt: skip
+    # a stand-in shop holding only the window the job trained on; the store: the view
+    # definitions only, for the model's feature hashes
+    shop = ShopData(transactions=pd.DataFrame({"ts": pd.to_datetime(list(window))}),
+                    source=str(data.transactions))  # fmt: skip
+    return task.trained(fitted, options, engine="spark"), TaskData(shop, cutoff, FeatureStore())

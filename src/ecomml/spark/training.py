@@ -2,7 +2,7 @@
 
 * :func:`train_partitioned_forecaster` - one forecaster per partition of the SKUs (e.g.
   per category) trained in parallel with ``applyInPandas``; returns the same
-  :class:`~ecomml.spark.partitioned.PartitionedForecaster` a local ``fit`` gives.
+  :class:`~ecomml.forecasting.partitioned.PartitionedForecaster` a local ``fit`` gives.
 * :class:`SparkALSRecommender` - implicit ALS factorised by Spark MLlib
   (``pyspark.ml.recommendation.ALS``, ``implicitPrefs=True``); once fitted it scores,
   folds in new customers and saves exactly like the built-in ``ALSRecommender``.
@@ -23,10 +23,10 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.forecasting.partitioned import PartitionedForecaster, partition_key
 from ecomml.recommend.als import ALSRecommender
 from ecomml.recommend.pipeline import RecommenderPipeline, make_generator
 from ecomml.spark._common import check_columns, to_canonical, to_pandas_small
-from ecomml.spark.partitioned import PartitionedForecaster, partition_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame

@@ -28,15 +28,18 @@ SIDE = {"forecasts", "on_hand", "customers", "boost"}
 def _side_message(case: dict) -> str:
     """The message of the CLI's reader of a side input (the same the command prints)."""
     from ecomml.cli.inventory import _read_frame
-    from ecomml.cli.recommend import _read_table
     from ecomml.exceptions import EcommlError
+    from ecomml.recommend.task import RecommendTask
 
     path = Path(case["file"])
     try:
         if case["table"] in ("forecasts", "on_hand"):
             _read_frame(path, case["table"].replace("_", "-"))
-        else:
-            _read_table(path, f"--{case['table']}")
+        else:  # what `ecomml predict recommend --customers/--boost` reads
+            given = {"customers": None, "boost": None, case["table"]: path}
+            RecommendTask().score_options(
+                {**given, "k": 10, "exclude_purchased": False, "max_per_category": None}
+            )
     except EcommlError as err:
         return str(err)
     raise AssertionError(f"{path} was read without error")

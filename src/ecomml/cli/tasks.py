@@ -1,0 +1,226 @@
+"""``ecomml train|predict|backtest TASK``: every registered task's commands, built from the
+options and hooks its :class:`~ecomml.task.Task` declares. No task is known here by name."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from dataclasses import replace
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ecomml.cli._common import console, err_console, handle_errors, print_frame, reflow
+from ecomml.cli._task import save_and_log, score_command, steps
+from ecomml.cli.options import (
+    DataOptions,
+    IdOptions,
+    SparkOptions,
+    TrackOptions,
+    TrustPickleOpt,
+    with_groups,
+)
+from ecomml.task import Option, Shown, Task
+
+__all__ = ["register_tasks"]
+
+_GROUPS: dict[str, type] = {"tracking": TrackOptions, "ids": IdOptions, "spark": SparkOptions}
+_CUTOFF = Option("cutoff", "--cutoff", ..., "Use the history before this date (exclusive).", str)
+
+#: the options every command of a kind takes, before the task's own
+_COMMON: dict[str, tuple[Option, ...]] = {
+    "train": (
+        _CUTOFF,
+        Option(
+            "model_dir",
+            "--model-dir",
+            None,
+            "Model folder (default: models/TASK).",
+            Path,
+            file="out",
+        ),  # fmt: skip
+        Option(
+            "register", "--register", None, "Register the model in MLflow under this name.", str
+        ),  # fmt: skip
+    ),
+    "predict": (
+        Option(
+            "model", "--model", ..., "Model folder, runs:/<id>/model or models:/NAME@alias.", str
+        ),  # fmt: skip
+        _CUTOFF,
+        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o"),
+    ),
+    "backtest": (_CUTOFF,),
+}
+
+
+def _parameter(opt: Option) -> inspect.Parameter:
+    """The Typer parameter of one declared option."""
+    kind = opt.type if opt.type is not None else type(opt.default)
+    required = opt.default is ...
+    annotation = kind if required or opt.default is not None else kind | None
+    names = [opt.flag, *([opt.short] if opt.short else [])]
+    extra = {"min": opt.min} if opt.min is not None else {}
+    default = typer.Option(opt.default, *names, help=opt.help, **extra)
+    return inspect.Parameter(
+        opt.dest, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _command(task: Task, kind: str, body: Callable[..., None]) -> Callable[..., None]:
+    """A Typer command for ``kind`` of ``task``: the data options, the task's groups for
+    the command, the common options and the task's own; ``body(task, groups, options)``."""
+    groups = {"data": DataOptions}
+    groups.update({g: _GROUPS[g] for g in task.command_groups.get(kind, ())})
+    options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
+    if kind == "train":  # each task's models in their own folder
+        options = tuple(replace(o, default=Path("models") / task.name)
+                        if o.dest == "model_dir" else o for o in options)  # fmt: skip
+    if kind == "predict":
+        options = (*options, Option("trust_pickle", "--trust-pickle", False, TrustPickleOpt.help))
+
+    def command(**kwargs: Any) -> None:
+        given = {g: kwargs.pop(g) for g in groups}
+        with handle_errors():
+            body(task, given, kwargs)
+
+    params = [inspect.Parameter(g, inspect.Parameter.KEYWORD_ONLY, annotation=c)
+              for g, c in groups.items()]  # fmt: skip
+    params += [_parameter(o) for o in options]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
+    command.__doc__ = task.command_help.get(kind, f"{kind} {task.name}")
+    command.__name__ = f"{kind}_{task.name}"
+    return with_groups(command)
+
+
+def _show(items: list[Any]) -> None:
+    for item in items:
+        if isinstance(item, Shown):
+            print_frame(item.frame, item.title, item.formats, left=item.left)
+        else:
+            console.print(item, soft_wrap=True)
+
+
+def _files(task: Task, opts: Mapping[str, Any], kind: str, role: str) -> list[tuple[str, Any]]:
+    """``(flag, path)`` of the command's given file options of ``role`` (in/out)."""
+    options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
+    return [(o.flag, opts[o.dest]) for o in options if o.file == role and opts.get(o.dest)]
+
+
+def _train(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+    from ecomml.exceptions import ConfigError
+    from ecomml.task import TaskData
+
+    data: DataOptions = groups["data"]
+    tracking: TrackOptions = groups["tracking"]
+    spark: SparkOptions | None = groups.get("spark")
+    ids: IdOptions | None = groups.get("ids")
+    if opts["register"] and not tracking.track:
+        raise ConfigError("--register needs MLflow tracking; drop --no-track")
+    cut = data.date(opts["cutoff"])
+    opts["model_dir"] = model_dir = opts["model_dir"] or Path("models") / task.name
+    with steps("loading data") as say:
+        if spark is not None and spark.use(data):
+            from ecomml.spark.commands import train_on_spark
+
+            trained, td = train_on_spark(task, data, cut, spark, opts, progress=say)
+        else:
+            shop = data.shop(cut, required=task.needs_transactions)
+            key = ids.key() if ids is not None else None
+            if key is not None:  # the model will know customers by pseudonym only
+                from ecomml.privacy import pseudonymize_shop
+
+                shop = pseudonymize_shop(shop, key)
+                shop.id_key = key  # type: ignore[attr-defined]  # a key check, never stored
+            td = TaskData(shop, cut)
+            trained = task.train(td, opts, progress=say)
+        path, run_id = save_and_log(
+            task, trained.model, td, model_dir=model_dir, tracking=tracking,
+            params=trained.params, metrics=trained.metrics, figures=trained.figures,
+            plots_dir=trained.plots_dir, run_name=trained.run_name, register=opts["register"],
+            say=say, run_params={**trained.run_params,
+                                 **({"hash_ids": ids.hash_ids} if ids is not None else {})},
+        )  # fmt: skip
+    for warning in trained.warnings:
+        err_console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
+    _show(trained.shown)
+    console.print(f"model saved to {path}", soft_wrap=True)
+    if run_id:
+        console.print(f"MLflow run {run_id} in {tracking.uri()}", soft_wrap=True)
+
+
+def _predict(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+    from ecomml.runner import write_output
+
+    data: DataOptions = groups["data"]
+    spark: SparkOptions | None = groups.get("spark")
+    inputs = tuple(p for _, p in _files(task, opts, "predict", "in"))
+    data.refuse_overwrite(*_files(task, opts, "predict", "out"), inputs=[opts["model"], *inputs])
+
+    def on_spark(cut: Any, score_opts: dict[str, Any]) -> Any:
+        from ecomml.spark.commands import score_on_spark
+
+        return score_on_spark(task.name, opts["model"], data, cut, spark, score_opts)
+
+    res = score_command(
+        task.name, data=data, model=opts["model"], cutoff=opts["cutoff"], output=opts["output"],
+        spark=spark, ids=groups.get("ids"), spark_score=on_spark,
+        options=lambda key: task.score_options(opts, key), required=task.needs_transactions,
+        default_format=task.predict_format, inputs=inputs, trust_pickle=opts["trust_pickle"],
+    )  # fmt: skip
+    for flag, path, frame in task.side_outputs(res.frame, opts):
+        write_output(frame, path, option=flag, default_format="parquet")
+    model = getattr(res.loaded, "model", res.loaded)
+    console.print(
+        task.scored_line(res.frame, model, res.shop, res.cutoff, opts["output"]), soft_wrap=True
+    )
+
+
+def _backtest(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+    from ecomml.plots import save_figure
+    from ecomml.runner import check_output_name, write_output
+    from ecomml.task import TaskData
+
+    data: DataOptions = groups["data"]
+    tracking: TrackOptions | None = groups.get("tracking")
+    output = opts.get("output")
+    if output is not None and Path(output).suffix:
+        check_output_name(output)
+    data.refuse_overwrite(*_files(task, opts, "backtest", "out"))
+    cut = data.date(opts["cutoff"])
+    run = tracking.run(task.name, "backtest") if tracking else contextlib.nullcontext()
+    with run as active, steps("reading data") as say:
+        td = TaskData(data.shop(cut, required=task.needs_transactions), cut)
+        report = task.backtest_report(td, opts, progress=say)
+        plots = {}
+        if opts.get("plots_dir") is not None:
+            plots = {n: save_figure(f, Path(opts["plots_dir"]) / n)
+                     for n, f in report.figures.items()}  # fmt: skip
+        if active is not None:
+            from ecomml.tracking import log_files, log_metrics, log_params
+
+            log_metrics(report.extra)
+            log_params({o.dest: str(opts[o.dest]) for o in task.backtest_options
+                        if o.file is None})  # fmt: skip
+            log_files(plots.values(), "plots")
+    _show(report.shown)
+    if output is not None:
+        write_output(report.folds, output, default_format="csv")
+        console.print(f"metrics written to {output}", soft_wrap=True)
+
+
+_BODIES = {"train": _train, "predict": _predict, "backtest": _backtest}
+
+
+def register_tasks(groups: Mapping[str, typer.Typer]) -> None:
+    """Add every registered task's commands to the ``train``, ``predict`` and ``backtest``
+    groups."""
+    from ecomml.registry import all_tasks
+
+    for task in all_tasks():
+        for kind in task.commands:
+            cmd = _command(task, kind, _BODIES[kind])
+            groups[kind].command(task.name, help=reflow(cmd.__doc__))(cmd)
