@@ -42,6 +42,8 @@ __all__ = [
     "Say",
     "quiet",
     "Option",
+    "Action",
+    "Report",
     "Shown",
     "Trained",
 ]
@@ -176,6 +178,29 @@ class Option:
     short: str | None = None
     #: ``"in"``: a file the command reads; ``"out"``: a file it writes (never over an input)
     file: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A command ``ecomml <task> <name>`` beside train/predict/backtest: its help (first
+    paragraph: the summary), its options and the option groups it takes besides the data
+    options. An option of ``type="date"`` arrives parsed as the shop's dates are."""
+
+    name: str
+    help: str
+    options: tuple[Option, ...]
+    groups: tuple[str, ...] = ("tracking",)
+
+
+@dataclass
+class Report:
+    """What an action did: the files it wrote (``written``: ``files``, ``plots`` and
+    ``metrics``, logged to MLflow), the run's params and name, and what the console shows."""
+
+    written: Any
+    params: dict[str, Any]
+    run_name: str
+    shown: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -390,6 +415,16 @@ class Task(abc.ABC):
     #: what ``predict --output`` writes when the name has no .csv/.parquet suffix
     #: (None: such a name is refused)
     predict_format: ClassVar[str | None] = None
+
+    #: the task's own commands, ``ecomml <task> <action>``
+    actions: ClassVar[tuple[Action, ...]] = ()
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        """Run the action ``name``: ``shop(cutoff)`` reads the history before ``cutoff``."""
+        raise NotImplementedError(f"task {self.name!r} has no action {name!r}")
 
     def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
         """The train command's work on ``data``: fit on the command's ``options`` (the task

@@ -34,7 +34,6 @@ def _root(
 
 def _register() -> None:
     # Command modules import the heavy libraries inside the commands, so `ecomml --help` stays fast.
-    import importlib
 
     from ecomml.cli import data as data_cli
     from ecomml.cli import features as features_cli
@@ -44,7 +43,6 @@ def _register() -> None:
     data_cli.app.command("synth")(synth)
     app.add_typer(data_cli.app, name="data", help="Validate, convert and synthesise input data.")
     app.add_typer(features_cli.app, name="features", help="Build and inspect feature views.")
-    app.add_typer(importlib.import_module("ecomml.cli.inventory").app, name="inventory", help="ABC/XYZ, replenishment plans, policy simulation.")  # fmt: skip
     app.command("quickstart")(quickstart_cli.quickstart)
 
     train = typer.Typer(
@@ -54,7 +52,7 @@ def _register() -> None:
     backtest = typer.Typer(no_args_is_help=True, help="Evaluate a model on rolling temporal folds.")
     from ecomml.cli.tasks import register_tasks
 
-    register_tasks({"train": train, "predict": predict, "backtest": backtest})
+    register_tasks(app, {"train": train, "predict": predict, "backtest": backtest})
     app.add_typer(train, name="train")
     app.add_typer(predict, name="predict")
     app.add_typer(backtest, name="backtest")

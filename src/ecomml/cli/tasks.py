@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from dataclasses import replace
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,10 @@ from ecomml.cli.options import (
     SparkOptions,
     TrackOptions,
     TrustPickleOpt,
+    log_written,
     with_groups,
 )
-from ecomml.task import Option, Shown, Task
+from ecomml.task import Action, Option, Shown, Task
 
 __all__ = ["register_tasks"]
 
@@ -58,7 +59,7 @@ _COMMON: dict[str, tuple[Option, ...]] = {
 
 def _parameter(opt: Option) -> inspect.Parameter:
     """The Typer parameter of one declared option."""
-    kind = opt.type if opt.type is not None else type(opt.default)
+    kind = str if opt.type == "date" else opt.type if opt.type is not None else type(opt.default)
     required = opt.default is ...
     annotation = kind if required or opt.default is not None else kind | None
     names = [opt.flag, *([opt.short] if opt.short else [])]
@@ -69,31 +70,68 @@ def _parameter(opt: Option) -> inspect.Parameter:
     )
 
 
-def _command(task: Task, kind: str, body: Callable[..., None]) -> Callable[..., None]:
-    """A Typer command for ``kind`` of ``task``: the data options, the task's groups for
-    the command, the common options and the task's own; ``body(task, groups, options)``."""
-    groups = {"data": DataOptions}
-    groups.update({g: _GROUPS[g] for g in task.command_groups.get(kind, ())})
-    options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
-    if kind == "train":  # each task's models in their own folder
-        options = tuple(replace(o, default=Path("models") / task.name)
-                        if o.dest == "model_dir" else o for o in options)  # fmt: skip
-    if kind == "predict":
-        options = (*options, Option("trust_pickle", "--trust-pickle", False, TrustPickleOpt.help))
+def _typer_command(
+    name: str, doc: str, group_names: tuple[str, ...], options: tuple[Option, ...],
+    body: Callable[[dict[str, Any], dict[str, Any]], None],
+) -> Callable[..., None]:  # fmt: skip
+    """A Typer command taking the data options, the ``group_names`` groups and ``options``;
+    ``body(groups, options)`` runs under the CLI's error handling, with every
+    ``type="date"`` option parsed as the shop's dates are."""
+    groups = {"data": DataOptions, **{g: _GROUPS[g] for g in group_names}}
+    dates = [o for o in options if o.type == "date"]
 
     def command(**kwargs: Any) -> None:
         given = {g: kwargs.pop(g) for g in groups}
         with handle_errors():
-            body(task, given, kwargs)
+            for o in dates:
+                if kwargs[o.dest] is not None:
+                    kwargs[o.dest] = given["data"].date(kwargs[o.dest], o.flag)
+            body(given, kwargs)
 
     params = [inspect.Parameter(g, inspect.Parameter.KEYWORD_ONLY, annotation=c)
               for g, c in groups.items()]  # fmt: skip
     params += [_parameter(o) for o in options]
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}
-    command.__doc__ = task.command_help.get(kind, f"{kind} {task.name}")
-    command.__name__ = f"{kind}_{task.name}"
+    command.__doc__ = doc
+    command.__name__ = name
     return with_groups(command)
+
+
+def _command(task: Task, kind: str, body: Callable[..., None]) -> Callable[..., None]:
+    """The ``ecomml <kind> <task>`` command: the common options of ``kind``, then the
+    task's own; ``body(task, groups, options)``."""
+    options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
+    if kind == "train":  # each task's models in their own folder
+        options = tuple(replace(o, default=Path("models") / task.name)
+                        if o.dest == "model_dir" else o for o in options)  # fmt: skip
+    if kind == "predict":
+        options = (*options, Option("trust_pickle", "--trust-pickle", False, TrustPickleOpt.help))
+    return _typer_command(
+        f"{kind}_{task.name}", task.command_help.get(kind, f"{kind} {task.name}"),
+        task.command_groups.get(kind, ()), options, lambda g, o: body(task, g, o),
+    )  # fmt: skip
+
+
+def _action(task: Task, action: Action) -> Callable[..., None]:
+    """The ``ecomml <task> <action>`` command: check the paths, run, log, show."""
+
+    def body(groups: dict[str, Any], opts: dict[str, Any]) -> None:
+        data: DataOptions = groups["data"]
+        files = [(o.flag, opts[o.dest], o.file) for o in action.options if o.file]
+        outputs = [(flag, path) for flag, path, role in files if role == "out"]
+        data.refuse_overwrite(*outputs, inputs=[p for _, p, role in files if role == "in"])
+        with steps("loading data", transient=True) as say:
+            report = task.act(action.name, data.shop, opts, progress=say)
+            tracking = groups.get("tracking")
+            if tracking is not None:
+                with tracking.run(task.name, report.run_name) as run:
+                    log_written(run, report.written, report.params)
+        _show(report.shown)
+
+    return _typer_command(
+        f"{task.name}_{action.name}", action.help, action.groups, action.options, body
+    )
 
 
 def _show(items: list[Any]) -> None:
@@ -215,12 +253,18 @@ def _backtest(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> No
 _BODIES = {"train": _train, "predict": _predict, "backtest": _backtest}
 
 
-def register_tasks(groups: Mapping[str, typer.Typer]) -> None:
+def register_tasks(app: typer.Typer, groups: Mapping[str, typer.Typer]) -> None:
     """Add every registered task's commands to the ``train``, ``predict`` and ``backtest``
-    groups."""
+    groups, and its actions to ``app`` as ``ecomml <task> <action>``."""
     from ecomml.registry import all_tasks
 
     for task in all_tasks():
         for kind in task.commands:
             cmd = _command(task, kind, _BODIES[kind])
             groups[kind].command(task.name, help=reflow(cmd.__doc__))(cmd)
+        if task.actions:
+            sub = typer.Typer(no_args_is_help=True)
+            for action in task.actions:
+                cmd = _action(task, action)
+                sub.command(action.name, help=reflow(action.help))(cmd)
+            app.add_typer(sub, name=task.name, help=task.title)

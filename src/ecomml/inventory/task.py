@@ -7,7 +7,7 @@ weeks of history (:func:`~ecomml.inventory.simulate_policy`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -15,8 +15,9 @@ import pandas as pd
 from ecomml._io import atomic_write_table
 from ecomml.exceptions import DataQualityError
 from ecomml.forecasting.task import ForecastTask, shop_panel
+from ecomml.inventory.commands import ACTIONS, run_action
 from ecomml.inventory.plan import PLAN_COLUMNS, replenishment_plan
-from ecomml.task import Evaluation, StepResult, Task, TaskData, quiet
+from ecomml.task import Action, Evaluation, Report, StepResult, Task, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -44,6 +45,14 @@ class InventoryTask(Task):
     params: ClassVar[Mapping[str, Any]] = {"freq": "W", "horizon": 8, **_PLAN_DEFAULTS}
     models: ClassVar[tuple[str, ...]] = ForecastTask.models
     fold_unit: ClassVar[str] = "periods"
+
+    actions: ClassVar[tuple[Action, ...]] = ACTIONS
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        return run_action(name, shop, options, progress)
 
     def _forecast_params(self, params: Params) -> dict[str, Any]:
         return {k: v for k, v in (params or {}).items() if k not in _PLAN_DEFAULTS}

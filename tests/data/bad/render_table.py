@@ -27,14 +27,14 @@ SIDE = {"forecasts", "on_hand", "customers", "boost"}
 
 def _side_message(case: dict) -> str:
     """The message of the CLI's reader of a side input (the same the command prints)."""
-    from ecomml.cli.inventory import _read_frame
     from ecomml.exceptions import EcommlError
+    from ecomml.inventory.commands import read_side_file
     from ecomml.recommend.task import RecommendTask
 
     path = Path(case["file"])
     try:
         if case["table"] in ("forecasts", "on_hand"):
-            _read_frame(path, case["table"].replace("_", "-"))
+            read_side_file(path, case["table"].replace("_", "-"))
         else:  # what `ecomml predict recommend --customers/--boost` reads
             given = {"customers": None, "boost": None, case["table"]: path}
             RecommendTask().score_options(
