@@ -12,19 +12,24 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pandas as pd
 import typer
 
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.cli._common import console, handle_errors, make_progress, print_pairs
-from ecomml.cli._load import DateFormatOpt, DayFirstOpt, dates_from, mapping_from, max_ts_for
-from ecomml.cli.options import refuse_overwrite, with_groups
-from ecomml.data.adapters import read_catalog, read_events, read_transactions
-from ecomml.data.calendar import read_calendar
+from ecomml.cli.options import (
+    DateFormatOpt,
+    DayFirstOpt,
+    dates_from,
+    mapping_from,
+    max_ts_for,
+    refuse_overwrite,
+    with_groups,
+)
 from ecomml.data.cleaning import CleaningReport
-from ecomml.exceptions import ConfigError
+from ecomml.data.files import describe_table, read_canonical
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -98,55 +103,14 @@ class FileOptions:
             return self._read(clean)
 
     def _read(self, clean: bool) -> tuple[pd.DataFrame, CleaningReport]:
-        path, table, fmt = self.file, self.table, self.format
-        mapping = mapping_from(self.map, self.map_file) or None
         sheet = self.sheet
-        sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-        max_ts = max_ts_for(self.allow_future)
-        if fmt != "auto" and table is not TableName.transactions:
-            raise ConfigError(f"--format {fmt} applies to transactions only; drop it.")
-        common: dict[str, Any] = {"encoding": self.encoding, "sheet": sheet_arg}
-        dates = dates_from(self.date_format, self.dayfirst, self.map_file)
-        if table is TableName.transactions:
-            return read_transactions(
-                path, format=fmt, mapping=mapping, clean=clean, max_ts=max_ts, dates=dates,
-                **common,
-            )  # fmt: skip
-        if table is TableName.events:
-            return read_events(
-                path, mapping=mapping, clean=clean, max_ts=max_ts, dates=dates, **common
-            )
-        if mapping:
-            raise ConfigError(f"--map is supported for transactions and events, not {table.value}.")
-        frame = (
-            read_catalog(path, **common)
-            if table is TableName.catalog
-            else read_calendar(path, dates=dates, **common)
-        )
-        return frame, CleaningReport.unchanged(frame, table=table.value)
-
-
-def _summary(frame: pd.DataFrame) -> list[tuple[str, str]]:
-    rows = [("rows", f"{len(frame):,}"), ("columns", ", ".join(map(str, frame.columns)))]
-    time_col = "ts" if "ts" in frame.columns else "date" if "date" in frame.columns else None
-    if time_col is not None and len(frame):
-        rows.append(("date range", f"{frame[time_col].min()} .. {frame[time_col].max()}"))
-    if "customer_id" in frame.columns:
-        missing = int(frame["customer_id"].isna().sum())
-        rows.append(
-            ("customers", f"{frame['customer_id'].nunique():,} ({missing:,} rows without id)")
-        )
-    if "sku" in frame.columns:
-        rows.append(("skus", f"{frame['sku'].nunique():,}"))
-    if "order_id" in frame.columns:
-        returns = int((frame["quantity"] < 0).sum())
-        rows.append(("orders", f"{frame['order_id'].nunique():,} ({returns:,} return lines)"))
-    if "event" in frame.columns:
-        counts = frame["event"].value_counts()
-        rows.append(("events", ", ".join(f"{k}: {v:,}" for k, v in counts.head(12).items())))
-    if "is_promo" in frame.columns:
-        rows.append(("promo days", f"{frame.loc[frame['is_promo'], 'date'].nunique():,}"))
-    return rows
+        return read_canonical(
+            self.file, self.table.value, format=self.format, clean=clean,
+            mapping=mapping_from(self.map, self.map_file) or None, encoding=self.encoding,
+            sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
+            dates=dates_from(self.date_format, self.dayfirst, self.map_file),
+            max_ts=max_ts_for(self.allow_future),
+        )  # fmt: skip
 
 
 @app.command()
@@ -155,7 +119,7 @@ def validate(src: FileOptions) -> None:
     """Check a file against a canonical table; print a summary and the cleaning report."""
     with handle_errors():
         frame, report = src.load()
-        print_pairs(f"{src.file.name}: valid {src.table.value}", _summary(frame))
+        print_pairs(f"{src.file.name}: valid {src.table.value}", describe_table(frame))
         if report.rules:
             console.print(report)
 

@@ -21,21 +21,7 @@ from typing import Any, ClassVar, TypeVar
 
 import typer
 
-from ecomml.cli._load import (
-    AllowFutureOpt,
-    CalendarOpt,
-    CatalogOpt,
-    DateFormatOpt,
-    DayFirstOpt,
-    EncodingOpt,
-    EventsOpt,
-    FormatOpt,
-    MapFileOpt,
-    MapOpt,
-    TransactionsOpt,
-    dates_from,
-    shop_from_options,
-)
+from ecomml.cli._common import parse_map
 
 __all__ = [
     "DataOptions",
@@ -53,23 +39,89 @@ ID_KEY_ENV = "ECOMML_ID_KEY"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+FORMAT_HELP = "Input layout: auto, canonical, online-retail, online-retail-ii, cdnow."
+DateFormatOpt = typer.Option(
+    None,
+    "--date-format",
+    help="How the files write dates (strftime), e.g. '%d/%m/%Y %H:%M'. Default: ISO and "
+    "year-first dates; day/month dates only when the column proves the order.",
+)
+DayFirstOpt = typer.Option(
+    None,
+    "--dayfirst/--monthfirst",
+    help="Day/month dates such as 01/04/2024 are day-first (1 April) or month-first.",
+    show_default=False,
+)
+
+
+def dates_from(date_format: str | None, dayfirst: bool | None, map_file: Path | None) -> Any:
+    """The :class:`~ecomml.dates.DateFormat` of the options (they win over the map file's)."""
+    from ecomml.dates import DateFormat
+
+    if date_format is not None or dayfirst is not None:
+        return DateFormat.of(date_format, dayfirst)
+    if map_file is not None:
+        from ecomml.data import load_map_dates
+
+        return load_map_dates(map_file) or DateFormat()
+    return DateFormat()
+
+
+def mapping_from(map_items: list[str] | None, map_file: Path | None) -> dict[str, str]:
+    """Merge ``--map-file`` and ``--map`` (the latter wins)."""
+    mapping: dict[str, str] = {}
+    if map_file is not None:
+        from ecomml.data import load_mapping
+
+        mapping.update(load_mapping(map_file))
+    mapping.update(parse_map(map_items))
+    return mapping
+
+
+def max_ts_for(allow_future: bool) -> Any:
+    """Latest acceptable timestamp: the end of tomorrow, to absorb time-zone skew (None
+    with ``--allow-future``). The CLI may read the clock; the library never does."""
+    if allow_future:
+        return None
+    import pandas as pd
+
+    return pd.Timestamp.now().normalize() + pd.Timedelta(days=2)
+
+
 @dataclass
 class DataOptions:
     """Where a command reads the shop from (the shared data options)."""
 
     PANEL: ClassVar[str] = "Data (the shop's files)"
 
-    transactions: Path | None = TransactionsOpt
-    format: str = FormatOpt
-    map_items: list[str] | None = MapOpt
-    map_file: Path | None = MapFileOpt
-    events: Path | None = EventsOpt
-    catalog: Path | None = CatalogOpt
-    calendar: Path | None = CalendarOpt
-    encoding: str | None = EncodingOpt
+    transactions: Path | None = typer.Option(
+        None, "--transactions", "-t", help="Transactions file (CSV, Parquet, Excel).",
+        show_default=False,
+    )  # fmt: skip
+    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP)
+    map_items: list[str] | None = typer.Option(
+        None, "--map", help="Column mapping Source=canonical, comma-separated or repeated."
+    )
+    map_file: Path | None = typer.Option(
+        None, "--map-file", help="YAML file with a column mapping."
+    )
+    events: Path | None = typer.Option(
+        None, "--events", help="Events file (customer_id, sku, ts, event)."
+    )
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Catalog file (sku, category, price, cost, active)."
+    )
+    calendar: Path | None = typer.Option(
+        None, "--calendar", help="Promotion calendar (date, event, is_promo); default: built-in."
+    )
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Text encoding of CSV input, e.g. gbk, gb18030, latin-1, utf-16."
+    )
     date_format: str | None = DateFormatOpt
     dayfirst: bool | None = DayFirstOpt
-    allow_future: bool = AllowFutureOpt
+    allow_future: bool = typer.Option(
+        False, "--allow-future", help="Accept timestamps after today (e.g. a clock-skewed export)."
+    )
 
     @functools.cached_property
     def dates(self) -> Any:
@@ -103,11 +155,13 @@ class DataOptions:
             raise ConfigError(
                 "--transactions FILE is required: the shop's order history (CSV, Parquet or Excel)"
             )
-        return shop_from_options(
-            self.transactions, cutoff=cutoff, format=self.format, map_items=self.map_items,
-            map_file=self.map_file, events=self.events, catalog=self.catalog,
-            calendar=self.calendar, encoding=self.encoding, allow_future=self.allow_future,
-            seed=seed, dates=self.dates,
+        from ecomml.data.shop import load_shop
+
+        return load_shop(
+            self.transactions, format=self.format, cutoff=cutoff, events=self.events,
+            mapping=mapping_from(self.map_items, self.map_file), catalog=self.catalog,
+            calendar=self.calendar, encoding=self.encoding, seed=seed, dates=self.dates,
+            max_ts=max_ts_for(self.allow_future),
         )  # fmt: skip
 
 

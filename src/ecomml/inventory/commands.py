@@ -151,7 +151,7 @@ def _cells(text: str | None) -> dict[str, float] | None:
 
 
 def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
-    from ecomml.inventory import abc_xyz_matrix, class_migration, classify_skus
+    from ecomml.inventory.classify import abc_xyz_matrix, class_migration, classify_skus
     from ecomml.inventory.outputs import write_classes
 
     cut, by = o["cutoff"], o["by"]
@@ -189,8 +189,8 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
 
 
 def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
-    from ecomml.inventory import replenishment_plan
     from ecomml.inventory.outputs import write_plan
+    from ecomml.inventory.plan import replenishment_plan
     from ecomml.inventory.policy import check_service_level
 
     cut, policy, target = o["cutoff"], o["policy"], o["target"]
@@ -228,9 +228,9 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
 
 def _simulate(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
     from ecomml.forecasting.panel import check_freq
-    from ecomml.inventory import simulate_policy, tradeoff_curve
     from ecomml.inventory.outputs import simulation_panel, write_simulation
     from ecomml.inventory.policy import check_service_level
+    from ecomml.inventory.simulate import simulate_policy, tradeoff_curve
 
     f, t0, t1, policy = check_freq(o["freq"]), o["start"], o["end"], o["policy"]
     if t1 <= t0:
