@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ __all__ = [
     "reflow",
     "print_frame",
     "print_pairs",
+    "steps",
 ]
 
 # Piped or redirected output (CI logs, `> report.txt`) would be cut at 80 columns: give
@@ -109,6 +110,14 @@ def make_progress(*, transient: bool = False) -> Progress:
         transient=transient,
         disable=off or not (forced or err_console.is_terminal),
     )
+
+
+@contextlib.contextmanager
+def steps(first: str, *, transient: bool = False) -> Iterator[Callable[[str], None]]:
+    """A progress spinner whose description each step replaces: ``say("fitting")``."""
+    with make_progress(transient=transient) as bar:
+        task = bar.add_task(first, total=None)
+        yield lambda msg: bar.update(task, description=msg)
 
 
 def default_tracking_uri(workdir: Path | None = None) -> str:

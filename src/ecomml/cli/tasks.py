@@ -12,9 +12,9 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, err_console, handle_errors, print_frame, reflow
-from ecomml.cli._task import save_and_log, score_command, steps
+from ecomml.cli._common import console, err_console, handle_errors, print_frame, reflow, steps
 from ecomml.cli.options import (
+    ID_KEY_ENV,
     DataOptions,
     IdOptions,
     SparkOptions,
@@ -149,7 +149,11 @@ def _files(task: Task, opts: Mapping[str, Any], kind: str, role: str) -> list[tu
 
 
 def _train(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+    """Read the shop (pseudonymised with ``--hash-ids``), train, save the model with the one
+    metadata writer, save its figures and log the run (unless ``--no-track``)."""
     from ecomml.exceptions import ConfigError
+    from ecomml.plots import save_figure
+    from ecomml.runner import TrainResult, log_training_run, save_task_model
     from ecomml.task import TaskData
 
     data: DataOptions = groups["data"]
@@ -174,14 +178,24 @@ def _train(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
                 shop = pseudonymize_shop(shop, key)
                 shop.id_key = key  # type: ignore[attr-defined]  # a key check, never stored
             td = TaskData(shop, cut)
+            for warning in task.data_warnings(shop, cut):
+                err_console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
             trained = task.train(td, opts, progress=say)
-        path, run_id = save_and_log(
-            task, trained.model, td, model_dir=model_dir, tracking=tracking,
-            params=trained.params, metrics=trained.metrics, figures=trained.figures,
-            plots_dir=trained.plots_dir, run_name=trained.run_name, register=opts["register"],
-            say=say, run_params={**trained.run_params,
-                                 **({"hash_ids": ids.hash_ids} if ids is not None else {})},
-        )  # fmt: skip
+        say("saving the model")
+        path = save_task_model(task, trained.model, model_dir, td, params=trained.params,
+                               metrics=trained.metrics)  # fmt: skip
+        plots = {}
+        if trained.plots_dir is not None:
+            plots = {n: save_figure(f, trained.plots_dir / n) for n, f in trained.figures.items()}
+        run_id = None
+        if tracking.uri() is not None:
+            say("logging to MLflow")
+            run_params = {**trained.run_params, **({"hash_ids": ids.hash_ids} if ids else {})}
+            run_id = log_training_run(
+                TrainResult(task, trained.model, path, dict(trained.metrics)), td.shop,
+                cutoff=cut, experiment=tracking.name(task.name), run_name=trained.run_name,
+                plots=plots, register=opts["register"], params=run_params,
+            )  # fmt: skip
     for warning in trained.warnings:
         err_console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
     _show(trained.shown)
@@ -191,30 +205,61 @@ def _train(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
 
 
 def _predict(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
-    from ecomml.runner import write_output
+    """Load the model, score it as of ``--cutoff`` (locally or on Spark) and write the
+    table. With ``--hash-ids`` the output's customer ids are pseudonyms; a model trained on
+    pseudonyms is scored on pseudonymised input (and refused on Spark)."""
+    from ecomml.cli._common import configure_tracking
+    from ecomml.exceptions import ConfigError
+    from ecomml.modelstore import is_mlflow_uri
+    from ecomml.privacy import check_model_ids, pseudonymize_frame, pseudonymize_shop
+    from ecomml.runner import check_output_name, load_task_model, score, write_output
+    from ecomml.task import TaskData
 
     data: DataOptions = groups["data"]
     spark: SparkOptions | None = groups.get("spark")
-    inputs = tuple(p for _, p in _files(task, opts, "predict", "in"))
-    data.refuse_overwrite(*_files(task, opts, "predict", "out"), inputs=[opts["model"], *inputs])
+    ids: IdOptions | None = groups.get("ids")
+    model, output = opts["model"], opts["output"]
+    inputs = [p for _, p in _files(task, opts, "predict", "in")]
+    data.refuse_overwrite(("--output", output), *_files(task, opts, "predict", "out"),
+                          inputs=[model, *inputs])  # fmt: skip
+    cut = data.date(opts["cutoff"])
+    if task.predict_format is None:
+        check_output_name(output)
+    key = ids.key() if ids is not None else None
+    if is_mlflow_uri(model):
+        configure_tracking()  # the CLI's store, where --register put the model
+    on_spark = spark is not None and spark.use(data)
+    shop = None
+    with steps("loading model") as say:
+        loaded = load_task_model(model, task.name, trust_pickle=opts["trust_pickle"] or None)
+        env = ids.id_key_env if ids is not None else ID_KEY_ENV
+        hashed = check_model_ids(loaded.metadata, key, model=model, env=env)
+        if on_spark and hashed:
+            raise ConfigError(
+                "--engine spark scores models trained on real customer ids; this one "
+                "knows pseudonyms only: score it with the local engine"
+            )
+        score_opts = task.score_options(opts, key if hashed else None)
+        if on_spark:
+            from ecomml.spark.commands import score_on_spark
 
-    def on_spark(cut: Any, score_opts: dict[str, Any]) -> Any:
-        from ecomml.spark.commands import score_on_spark
-
-        return score_on_spark(task.name, opts["model"], data, cut, spark, score_opts)
-
-    res = score_command(
-        task.name, data=data, model=opts["model"], cutoff=opts["cutoff"], output=opts["output"],
-        spark=spark, ids=groups.get("ids"), spark_score=on_spark,
-        options=lambda key: task.score_options(opts, key), required=task.needs_transactions,
-        default_format=task.predict_format, inputs=inputs, trust_pickle=opts["trust_pickle"],
-    )  # fmt: skip
-    for flag, path, frame in task.side_outputs(res.frame, opts):
-        write_output(frame, path, option=flag, default_format="parquet")
-    model = getattr(res.loaded, "model", res.loaded)
-    console.print(
-        task.scored_line(res.frame, model, res.shop, res.cutoff, opts["output"]), soft_wrap=True
-    )
+            say(f"scoring {task.name} on Spark")
+            frame = score_on_spark(task.name, model, data, cut, spark, score_opts)
+        else:
+            say("reading data")
+            shop = data.shop(cut, required=task.needs_transactions)
+            if hashed:  # the model knows customers by pseudonym only
+                shop = pseudonymize_shop(shop, key)
+            say(f"scoring {task.name}")
+            frame = score(task.name, loaded, TaskData(shop, cut), **score_opts)
+        if key is not None and not hashed:
+            frame = pseudonymize_frame(frame, key)
+        say("writing")
+        write_output(frame, output, default_format=task.predict_format)
+        for flag, path, side in task.side_outputs(frame, opts):
+            write_output(side, path, option=flag, default_format="parquet")
+    model_obj = getattr(loaded, "model", loaded)
+    console.print(task.scored_line(frame, model_obj, shop, cut, output), soft_wrap=True)
 
 
 def _backtest(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
