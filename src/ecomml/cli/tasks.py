@@ -28,20 +28,13 @@ from ecomml.task import Action, Option, Shown, Task
 __all__ = ["register_tasks"]
 
 _GROUPS: dict[str, type] = {"tracking": TrackOptions, "ids": IdOptions, "spark": SparkOptions}
-_CUTOFF = Option("cutoff", "--cutoff", ..., "Use the history before this date (exclusive).", str)
+_CUTOFF = Option("cutoff", "--cutoff", ..., "As-of date: rows with ts < cutoff.", str)
 
 #: the options every command of a kind takes, before the task's own
 _COMMON: dict[str, tuple[Option, ...]] = {
     "train": (
         _CUTOFF,
-        Option(
-            "model_dir",
-            "--model-dir",
-            None,
-            "Model folder (default: models/TASK).",
-            Path,
-            file="out",
-        ),  # fmt: skip
+        Option("model_dir", "--model-dir", None, "Model folder.", Path, file="out"),
         Option(
             "register", "--register", None, "Register the model in MLflow under this name.", str
         ),  # fmt: skip

@@ -90,9 +90,9 @@ class RecommendTask(Task):
                "Folder for metrics and plots."),
         Option("use_store", "--store/--no-store", True,
                "Use feature-store views as ranker features."),
-        Option("fallback", "--fallback", "auto", "auto: validate the ranker on the last label "
-               "window of the history and serve the buy-again + popularity blend where it does "
-               "not win; never: always the ranker."),
+        Option("fallback", "--fallback", "auto", "auto: serve the buy-again + popularity "
+               "blend where the ranker loses on the history's last label window; never: the "
+               "ranker."),
     )  # fmt: skip
     predict_options: ClassVar[tuple[Option, ...]] = (
         Option("k", "--k", 20, "Items per customer.", min=1),
