@@ -94,7 +94,6 @@ def build(
     """
     with handle_errors():
         from ecomml.features.materialize import materialize_views
-        from ecomml.features.store import FeatureStore
 
         start = time.perf_counter()
         cut = data.date(cutoff)
@@ -107,24 +106,20 @@ def build(
             spark_master=spark_master,
             spark_conf=spark_conf,
         )
+        from ecomml.features.store import store_from_files
         from ecomml.spark.commands import spark_source
 
         spark_in_place = engine_name == "spark" and data.format == "canonical"
-        transactions = data.transactions
-        if transactions is not None and (
-            _is_canonical_parquet(transactions, data.format)
-            or (spark_in_place and spark_source(transactions) is not None)
-        ):
-            store = FeatureStore(engine)
-            for name, path in (
-                ("transactions", transactions),
-                ("events", data.events),
-                ("catalog", data.catalog),
-                ("calendar", data.calendar),
-            ):
-                if path is not None:
-                    source = spark_source(path) if spark_in_place else None
-                    store.register(name, source or path)
+        tx = data.transactions
+        if tx is not None and (
+            _is_canonical_parquet(tx, data.format)
+            or (spark_in_place and spark_source(tx) is not None)
+        ):  # read in place, never loaded into memory
+            paths = {"transactions": tx, "events": data.events, "catalog": data.catalog,
+                     "calendar": data.calendar}  # fmt: skip
+            if spark_in_place:
+                paths = {t: p and (spark_source(p) or p) for t, p in paths.items()}
+            store = store_from_files(paths, engine)
         else:
             store = store_from_shop(data.shop(cut), engine)
         names = [v.strip() for v in views.split(",")] if views else list(store.views)

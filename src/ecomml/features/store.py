@@ -31,7 +31,13 @@ from ecomml.features.view import FeatureView
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
-__all__ = ["FeatureStore", "CANONICAL_COLUMNS", "TIME_FILTERED", "store_from_shop"]
+__all__ = [
+    "FeatureStore",
+    "CANONICAL_COLUMNS",
+    "TIME_FILTERED",
+    "store_from_shop",
+    "store_from_files",
+]
 
 #: Required columns of each canonical table, with the SQL type an empty stand-in gets.
 CANONICAL_COLUMNS: dict[str, dict[str, str]] = {
@@ -540,6 +546,19 @@ def store_from_shop(shop: ShopData, engine: Engine | None = None) -> FeatureStor
         frame = getattr(shop, table)
         if frame is not None:
             store.register(table, frame)
+    return store
+
+
+def store_from_files(
+    files: Mapping[str, str | os.PathLike[str] | None], engine: Engine | None = None
+) -> FeatureStore:
+    """A store with the built-in views over canonical tables read in place (``files``:
+    table -> Parquet file or folder, or a source the engine reads, such as a Spark table):
+    nothing is loaded into memory first."""
+    store = FeatureStore(engine)
+    for table, path in files.items():
+        if path is not None:
+            store.register(table, path)
     return store
 
 
