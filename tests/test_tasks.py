@@ -16,9 +16,17 @@ import pytest
 from ecomml.data.shop import ShopData
 from ecomml.data.synth import make_shop
 from ecomml.exceptions import ModelLoadError, UnknownEntityError
-from ecomml.registry import TASKS, all_tasks, get_task, task_names
+from ecomml.registry import (
+    TASKS,
+    all_tasks,
+    get_model_task,
+    get_task,
+    model_task_names,
+    model_tasks,
+    task_names,
+)
 from ecomml.runner import load_task_model, save_task_model, score, write_output
-from ecomml.task import Evaluation, Folds, Task, TaskData
+from ecomml.task import Evaluation, Folds, ModelTask, Task, TaskData
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +48,13 @@ class TaskContract:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def fitted(cls, shop: ShopData, cutoff: pd.Timestamp) -> tuple[Task, Any, TaskData]:
-        task = get_task(cls.name)
+    def fitted(cls, shop: ShopData, cutoff: pd.Timestamp) -> tuple[ModelTask, Any, TaskData]:
+        task = get_model_task(cls.name)
         data = TaskData(shop, cutoff)
         return task, task.fit(data, params=cls.params), data
 
     def test_declares_what_apps_need(self) -> None:
-        task = get_task(self.name)
+        task = get_model_task(self.name)
         assert task.name == self.name
         assert task.output_columns and len(set(task.output_columns)) == len(task.output_columns)
         assert task.metrics
@@ -54,14 +62,14 @@ class TaskContract:
         assert isinstance(dict(task.params), dict)
         assert task.model_param_names(self.params)
 
-    def test_score_has_the_declared_columns(self, fitted: tuple[Task, Any, TaskData]) -> None:
+    def test_score_has_the_declared_columns(self, fitted: tuple[ModelTask, Any, TaskData]) -> None:
         task, model, data = fitted
         out = task.score(model, data)
         assert list(out.columns[: len(task.output_columns)]) == list(task.output_columns)
         assert len(out) > 0
 
     def test_saved_model_scores_the_same(
-        self, fitted: tuple[Task, Any, TaskData], tmp_path: Path
+        self, fitted: tuple[ModelTask, Any, TaskData], tmp_path: Path
     ) -> None:
         task, model, data = fitted
         path = save_task_model(task, model, tmp_path / "m", data, params=self.params)
@@ -71,7 +79,7 @@ class TaskContract:
         pd.testing.assert_frame_equal(score(task, loaded, data), task.score(model, data))
 
     def test_wrong_task_model_is_refused(
-        self, fitted: tuple[Task, Any, TaskData], tmp_path: Path
+        self, fitted: tuple[ModelTask, Any, TaskData], tmp_path: Path
     ) -> None:
         task, model, data = fitted
         path = save_task_model(task, model, tmp_path / "m", data, params=self.params)
@@ -80,7 +88,7 @@ class TaskContract:
             load_task_model(path, other)
 
     def test_written_output_round_trips(
-        self, fitted: tuple[Task, Any, TaskData], tmp_path: Path
+        self, fitted: tuple[ModelTask, Any, TaskData], tmp_path: Path
     ) -> None:
         task, model, data = fitted
         out = task.score(model, data)
@@ -111,7 +119,19 @@ class TestInventoryTask(TaskContract):
 
 def test_every_registered_task_has_a_contract_test() -> None:
     tested = {cls.name for cls in TaskContract.__subclasses__()}
-    assert tested == set(TASKS)
+    assert tested == set(model_task_names())
+
+
+def test_model_tasks_and_action_only_tasks() -> None:
+    # every task is registered; the ones with a model are what apps that fit loop over
+    assert set(model_task_names()) <= set(TASKS)
+    assert [t.name for t in model_tasks()] == [n for n in task_names() if n in model_task_names()]
+    for task in all_tasks():
+        assert isinstance(task, Task)
+        if not isinstance(task, ModelTask):  # a task of actions only: nothing else to offer
+            assert task.actions and not task.commands
+            with pytest.raises(UnknownEntityError, match="has no model"):
+                get_model_task(task.name)
 
 
 def test_registry_order_and_unknown_names() -> None:

@@ -164,9 +164,10 @@ def run_quickstart(
     models: dict[str, Path] = {}
     warnings: list[str] = []
     sizes: dict[str, int] | None = None
-    from ecomml.registry import get_task, task_names
+    from ecomml.registry import get_model_task, model_task_names
 
-    steps = [get_task(n) for n in (task_names() if TASK_STEPS is None else TASK_STEPS)]
+    names = model_task_names() if TASK_STEPS is None else TASK_STEPS
+    steps = [get_model_task(n) for n in names]
     steps = [task for task in steps if task.in_quickstart]
     for i, task in enumerate(steps):
         lo, hi = 0.55 + 0.4 * i / len(steps), 0.55 + 0.4 * (i + 1) / len(steps)

@@ -1,6 +1,9 @@
 """The list of tasks. Every application (CLI, experiments, quickstart, serving) loops over it.
 
-A new task is a ``task.py`` in its domain package and one line here. Tasks are imported
+A new task is a ``task.py`` in its domain package and one line here. The CLI offers every
+task's commands and actions; what needs a fitted model (the main job, experiments, saving,
+scoring, serving) loops over the model tasks only (:func:`model_tasks`), so a task of
+actions only (an A/B test analysis) is offered as ``ecomml <task> <action>`` alone. Tasks are imported
 on first use, so ``import ecomml`` and ``ecomml --help`` stay fast.
 """
 
@@ -14,9 +17,17 @@ from typing import TYPE_CHECKING
 from ecomml.exceptions import UnknownEntityError
 
 if TYPE_CHECKING:
-    from ecomml.task import Task
+    from ecomml.task import ModelTask, Task
 
-__all__ = ["TASKS", "get_task", "all_tasks", "task_names"]
+__all__ = [
+    "TASKS",
+    "get_task",
+    "get_model_task",
+    "all_tasks",
+    "task_names",
+    "model_tasks",
+    "model_task_names",
+]
 
 #: ``name -> "module:Class"``, in the order the main job runs them (inventory plans from
 #: the forecast's output, so it comes after forecasting).
@@ -55,3 +66,36 @@ def get_task(name: str) -> Task:
 def all_tasks() -> list[Task]:
     """Every registered task, in registry order."""
     return [get_task(name) for name in TASKS]
+
+
+def model_tasks() -> list[ModelTask]:
+    """The registered tasks that fit a model (:class:`~ecomml.task.ModelTask`), in
+    registry order: what the main job, experiments, the runner and serving loop over."""
+    from ecomml.task import ModelTask
+
+    return [t for t in all_tasks() if isinstance(t, ModelTask)]
+
+
+def model_task_names() -> tuple[str, ...]:
+    """The names of :func:`model_tasks`, in registry order."""
+    return tuple(t.name for t in model_tasks())
+
+
+def get_model_task(name: str) -> ModelTask:
+    """The registered task ``name``, which must fit a model.
+
+    Raises
+    ------
+    UnknownEntityError
+        For a name that is not registered, or a task without a model (with its actions).
+    """
+    from ecomml.task import ModelTask
+
+    task = get_task(name)
+    if not isinstance(task, ModelTask):
+        actions = ", ".join(f"`ecomml {name} {a.name}`" for a in task.actions)
+        raise UnknownEntityError(
+            f"task {name!r} has no model to train, score or serve; use {actions or 'its actions'}"
+            f" (tasks with a model: {', '.join(model_task_names())})"
+        )
+    return task

@@ -17,8 +17,8 @@ import pandas as pd
 
 from ecomml._io import atomic_write_table
 from ecomml.exceptions import InputFileError
-from ecomml.registry import get_task, task_names
-from ecomml.task import Evaluation, Say, Task, TaskData, quiet
+from ecomml.registry import get_model_task, model_task_names
+from ecomml.task import Evaluation, ModelTask, Say, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -42,16 +42,16 @@ __all__ = [
 OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
 
 
-def as_task(task: Task | str) -> Task:
-    """A task object from a task or its registered name."""
-    return get_task(task) if isinstance(task, str) else task
+def as_task(task: ModelTask | str) -> ModelTask:
+    """A task object from a task or its registered name (a task with a model)."""
+    return get_model_task(task) if isinstance(task, str) else task
 
 
 @dataclass
 class TrainResult:
     """A fitted model, where it was saved, its validation metrics and figures."""
 
-    task: Task
+    task: ModelTask
     model: Any
     path: Path
     metrics: dict[str, float] = field(default_factory=dict)
@@ -61,7 +61,7 @@ class TrainResult:
 
 
 def model_metadata(
-    task: Task, model: Any, shop: ShopData, params: Mapping[str, Any]
+    task: ModelTask, model: Any, shop: ShopData, params: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Everything saved beside a model besides its class, params and metrics: the task's
     own metadata, the data fingerprint and source (scrubbed of e-mail-like text), and
@@ -77,7 +77,7 @@ def model_metadata(
 
 
 def save_task_model(
-    task: Task | str,
+    task: ModelTask | str,
     model: Any,
     model_dir: str | os.PathLike[str],
     data: TaskData,
@@ -106,7 +106,7 @@ def save_task_model(
 
 
 def train(
-    task: Task | str,
+    task: ModelTask | str,
     data: TaskData,
     model_dir: str | os.PathLike[str],
     *,
@@ -123,7 +123,7 @@ def train(
 
 
 def load_task_model(
-    uri: str | os.PathLike[str], task: Task | str, *, trust_pickle: bool | None = None
+    uri: str | os.PathLike[str], task: ModelTask | str, *, trust_pickle: bool | None = None
 ) -> LoadedModel:
     """Load a model folder or MLflow URI saved for ``task`` (verified, task checked; a
     pickled model only with ``trust_pickle``, see :func:`ecomml.modelstore.load_model`)."""
@@ -135,7 +135,9 @@ def load_task_model(
     return loaded
 
 
-def score(task: Task | str, loaded: LoadedModel, data: TaskData, **options: Any) -> pd.DataFrame:
+def score(
+    task: ModelTask | str, loaded: LoadedModel, data: TaskData, **options: Any
+) -> pd.DataFrame:
     """Score a loaded model on ``data``, after checking that the store's feature views are
     the ones the model was trained on."""
     from ecomml.modelstore import check_feature_hashes
@@ -176,13 +178,12 @@ def check_output_name(path: str | os.PathLike[str] | None, option: str = "--outp
 def model_signature(model_dir: str | os.PathLike[str]) -> Any:
     """The MLflow signature of a saved model: its class's own, else its task's."""
     from ecomml.modelstore import pyfunc_signature, read_metadata
-    from ecomml.registry import task_names
 
     meta = read_metadata(model_dir, verify=False)  # modelstore.log_model verifies the folder
     sig = pyfunc_signature(meta)
     if sig is None and str(meta.get("class", "")).startswith("ecomml."):
         name = str(meta.get("task", ""))
-        sig = get_task(name).signature() if name in task_names() else None
+        sig = get_model_task(name).signature() if name in model_task_names() else None
     return sig
 
 
@@ -194,8 +195,8 @@ def log_model(
 
     meta = modelstore.read_metadata(model_dir, verify=False)  # log_model verifies the folder
     headline = None
-    if meta.get("task") in task_names():
-        headline = get_task(str(meta["task"])).headline(meta.get("metrics") or {})
+    if meta.get("task") in model_task_names():
+        headline = get_model_task(str(meta["task"])).headline(meta.get("metrics") or {})
     return modelstore.log_model(
         model_dir, name=name, registered_model_name=register, signature=model_signature(model_dir),
         headline=headline,

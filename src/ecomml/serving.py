@@ -41,11 +41,11 @@ class EcommlPyfuncModel(PythonModel):
         """Score ``model_input`` with the estimator; returns a frame with key columns."""
         est = self.estimator
         params = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
-        from ecomml.registry import TASKS, get_task
+        from ecomml.registry import get_model_task, model_task_names
 
         task = getattr(self, "task", "")
-        if task in TASKS and type(est).__module__.startswith("ecomml."):
-            return get_task(task).serve(est, model_input, params)
+        if task in model_task_names() and type(est).__module__.startswith("ecomml."):
+            return get_model_task(task).serve(est, model_input, params)
         if hasattr(est, "pyfunc_predict"):
             return est.pyfunc_predict(model_input, params=params)
         if hasattr(est, "predict_proba"):

@@ -7,8 +7,9 @@ output schema, and runs its part of the main job. The runner (:mod:`ecomml.runne
 CLI, experiments, the quickstart and the MLflow wrapper are loops over
 :mod:`ecomml.registry`; none of them knows a task by name.
 
-Adding a task: subclass :class:`Task` in ``<domain>/task.py`` and add one line to
-``ecomml.registry.TASKS``.
+Adding a task: subclass :class:`ModelTask` (a task with a fitted model) or :class:`Task`
+(a task of actions only, such as an A/B test analysis) in ``<domain>/task.py`` and add one
+line to ``ecomml.registry.TASKS``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Task",
+    "ModelTask",
     "TaskData",
     "Folds",
     "Evaluation",
@@ -216,7 +218,7 @@ class Shown:
 
 @dataclass
 class Trained:
-    """What :meth:`Task.train` hands the train command: the fitted model, the params it was
+    """What :meth:`ModelTask.train` hands the train command: the fitted model, the params it was
     made from (saved with it), its validation metrics and figures, the run's extra MLflow
     params, and what the console shows (lines and tables)."""
 
@@ -234,11 +236,90 @@ class Trained:
 
 
 class Task(abc.ABC):
-    """One task, defined once and run the same way by every entry point.
+    """One task, defined once and run the same way by every entry point: its name, the
+    commands it offers and how they are declared (as data), and its own actions
+    (``ecomml <task> <action>``, :meth:`act`).
+
+    A task that fits a model (and so runs in the main job, in experiments, is saved,
+    scored and served) is a :class:`ModelTask`. A task without a model, such as an A/B
+    test analysis, subclasses :class:`Task` directly and offers only its ``actions``.
+
+    - ``name``: the task's name on the command line, in configs and in model metadata;
+    - ``title``: one line for the task's command group.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str] = ""
+
+    # ------------------------------------------------------------------ commands
+    #: the ``ecomml train|predict|backtest <name>`` commands the task offers
+    commands: ClassVar[tuple[str, ...]] = ()
+    #: each command's help (its first line is the summary) and its own options
+    command_help: ClassVar[Mapping[str, str]] = {}
+    train_options: ClassVar[tuple[Option, ...]] = ()
+    predict_options: ClassVar[tuple[Option, ...]] = ()
+    backtest_options: ClassVar[tuple[Option, ...]] = ()
+    #: option groups a command takes beside the data options: ``"tracking"`` (MLflow),
+    #: ``"ids"`` (customer-id pseudonyms), ``"spark"`` (the Spark engine)
+    command_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: False: without ``--transactions`` the commands run on the built-in sample shop
+    needs_transactions: ClassVar[bool] = True
+    #: what ``predict --output`` writes when the name has no .csv/.parquet suffix
+    #: (None: such a name is refused)
+    predict_format: ClassVar[str | None] = None
+
+    #: the task's own commands, ``ecomml <task> <action>``
+    actions: ClassVar[tuple[Action, ...]] = ()
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        """Run the action ``name``: ``shop(cutoff)`` reads the history before ``cutoff``."""
+        raise NotImplementedError(f"task {self.name!r} has no action {name!r}")
+
+    #: the smallest data (what -> how many) below which the task's numbers mean little
+    min_data: ClassVar[Mapping[str, int]] = {}
+
+    def data_sizes(self, shop: ShopData, cutoff: Any) -> dict[str, int]:
+        """How much of what :attr:`min_data` counts the shop holds before ``cutoff``."""
+        tx = shop.transactions
+        tx = tx.loc[tx["ts"] < pd.Timestamp(cutoff)]
+        buyers = tx.dropna(subset=["customer_id"])
+        orders = buyers.groupby("customer_id")["order_id"].nunique()
+        weeks = (tx["ts"].max() - tx["ts"].min()).days // 7 if len(tx) else 0
+        return {
+            "customers": int(orders.size),
+            "repeat customers": int((orders >= 2).sum()),
+            "SKUs": int(tx["sku"].nunique()),
+            "weeks of history": int(weeks),
+        }
+
+    def data_warnings(
+        self, shop: ShopData, cutoff: Any, sizes: Mapping[str, int] | None = None
+    ) -> list[str]:
+        """One line per size below :attr:`min_data`: the data is too small for the task's
+        metrics (and its model) to mean much, and how much it needs. ``sizes``: the
+        :meth:`data_sizes` already counted (the main job counts once for every task)."""
+        if not self.min_data:
+            return []
+        sizes = sizes if sizes is not None else self.data_sizes(shop, cutoff)
+        return [
+            f"{self.name}: only {sizes[k]:,} {k} before the cutoff; below about {v:,} its "
+            "holdout metrics are mostly noise and the model little better than its baseline"
+            for k, v in self.min_data.items()
+            if sizes.get(k, v) < v
+        ]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class ModelTask(Task):
+    """A task with a fitted model: fit, evaluate, score, save, serve, run in the main job.
 
     Class attributes declare what the applications need to know without running anything:
 
-    - ``name``: the task's name on the command line, in configs and in model metadata;
     - ``output_columns``: the declared output schema of :meth:`score` (in order);
     - ``extra_columns``: the columns :meth:`score` adds after them on request;
     - ``metrics``: the metrics :meth:`evaluate` reports, the first one ranks runs;
@@ -252,8 +333,6 @@ class Task(abc.ABC):
       ``serving_inputs`` is not served over REST and has no signature.
     """
 
-    name: ClassVar[str]
-    title: ClassVar[str] = ""
     output_columns: ClassVar[tuple[str, ...]] = ()
     extra_columns: ClassVar[tuple[str, ...]] = ()
     metrics: ClassVar[tuple[str, ...]] = ()
@@ -351,39 +430,6 @@ class Task(abc.ABC):
                 return name, float(v)
         return None
 
-    #: the smallest data (what -> how many) below which the task's numbers mean little
-    min_data: ClassVar[Mapping[str, int]] = {}
-
-    def data_sizes(self, shop: ShopData, cutoff: Any) -> dict[str, int]:
-        """How much of what :attr:`min_data` counts the shop holds before ``cutoff``."""
-        tx = shop.transactions
-        tx = tx.loc[tx["ts"] < pd.Timestamp(cutoff)]
-        buyers = tx.dropna(subset=["customer_id"])
-        orders = buyers.groupby("customer_id")["order_id"].nunique()
-        weeks = (tx["ts"].max() - tx["ts"].min()).days // 7 if len(tx) else 0
-        return {
-            "customers": int(orders.size),
-            "repeat customers": int((orders >= 2).sum()),
-            "SKUs": int(tx["sku"].nunique()),
-            "weeks of history": int(weeks),
-        }
-
-    def data_warnings(
-        self, shop: ShopData, cutoff: Any, sizes: Mapping[str, int] | None = None
-    ) -> list[str]:
-        """One line per size below :attr:`min_data`: the data is too small for the task's
-        metrics (and its model) to mean much, and how much it needs. ``sizes``: the
-        :meth:`data_sizes` already counted (the main job counts once for every task)."""
-        if not self.min_data:
-            return []
-        sizes = sizes if sizes is not None else self.data_sizes(shop, cutoff)
-        return [
-            f"{self.name}: only {sizes[k]:,} {k} before the cutoff; below about {v:,} its "
-            "holdout metrics are mostly noise and the model little better than its baseline"
-            for k, v in self.min_data.items()
-            if sizes.get(k, v) < v
-        ]
-
     def training_window(self, model: Any, shop: ShopData) -> tuple[Any, Any] | None:
         """First and last timestamp the model learnt from."""
         tx = shop.transactions
@@ -398,33 +444,6 @@ class Task(abc.ABC):
     def describe(self, model: Any) -> list[str]:
         """Short lines for the console after training."""
         return []
-
-    # ------------------------------------------------------------------ commands
-    #: the ``ecomml train|predict|backtest <name>`` commands the task offers
-    commands: ClassVar[tuple[str, ...]] = ()
-    #: each command's help (its first line is the summary) and its own options
-    command_help: ClassVar[Mapping[str, str]] = {}
-    train_options: ClassVar[tuple[Option, ...]] = ()
-    predict_options: ClassVar[tuple[Option, ...]] = ()
-    backtest_options: ClassVar[tuple[Option, ...]] = ()
-    #: option groups a command takes beside the data options: ``"tracking"`` (MLflow),
-    #: ``"ids"`` (customer-id pseudonyms), ``"spark"`` (the Spark engine)
-    command_groups: ClassVar[Mapping[str, tuple[str, ...]]] = {}
-    #: False: without ``--transactions`` the commands run on the built-in sample shop
-    needs_transactions: ClassVar[bool] = True
-    #: what ``predict --output`` writes when the name has no .csv/.parquet suffix
-    #: (None: such a name is refused)
-    predict_format: ClassVar[str | None] = None
-
-    #: the task's own commands, ``ecomml <task> <action>``
-    actions: ClassVar[tuple[Action, ...]] = ()
-
-    def act(
-        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
-        progress: Say = quiet,
-    ) -> Report:  # fmt: skip
-        """Run the action ``name``: ``shop(cutoff)`` reads the history before ``cutoff``."""
-        raise NotImplementedError(f"task {self.name!r} has no action {name!r}")
 
     def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
         """The train command's work on ``data``: fit on the command's ``options`` (the task
@@ -519,6 +538,3 @@ class Task(abc.ABC):
         The default accepts any model; tasks override it.
         """
         return None
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"

@@ -16,7 +16,7 @@ import pandas as pd
 from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.churn.model import EXTRA_COLUMNS, SCORED_COLUMNS, ChurnModel
 from ecomml.exceptions import ConfigError, ModelLoadError
-from ecomml.task import Evaluation, Option, Shown, StepResult, Task, TaskData, Trained, quiet
+from ecomml.task import Evaluation, ModelTask, Option, Shown, StepResult, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,7 +33,7 @@ def _has_events(shop: ShopData) -> bool:
     return shop.events is not None and len(shop.events) > 0
 
 
-class ChurnTask(Task):
+class ChurnTask(ModelTask):
     """Who is gone, what they would still buy, and what to do about it.
 
     ``params``: ``horizon`` (days without a purchase that count as churn) plus any

@@ -23,7 +23,7 @@ from ecomml.cli.options import (
     log_written,
     with_groups,
 )
-from ecomml.task import Action, Option, Shown, Task
+from ecomml.task import Action, ModelTask, Option, Shown, Task
 
 __all__ = ["register_tasks"]
 
@@ -91,7 +91,7 @@ def _typer_command(
     return with_groups(command)
 
 
-def _command(task: Task, kind: str, body: Callable[..., None]) -> Callable[..., None]:
+def _command(task: ModelTask, kind: str, body: Callable[..., None]) -> Callable[..., None]:
     """The ``ecomml <kind> <task>`` command: the common options of ``kind``, then the
     task's own; ``body(task, groups, options)``."""
     options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
@@ -135,13 +135,13 @@ def _show(items: list[Any]) -> None:
             console.print(item, soft_wrap=True)
 
 
-def _files(task: Task, opts: Mapping[str, Any], kind: str, role: str) -> list[tuple[str, Any]]:
+def _files(task: ModelTask, opts: Mapping[str, Any], kind: str, role: str) -> list[tuple[str, Any]]:
     """``(flag, path)`` of the command's given file options of ``role`` (in/out)."""
     options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
     return [(o.flag, opts[o.dest]) for o in options if o.file == role and opts.get(o.dest)]
 
 
-def _train(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+def _train(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
     """Read the shop (pseudonymised with ``--hash-ids``), train, save the model with the one
     metadata writer, save its figures and log the run (unless ``--no-track``)."""
     from ecomml.exceptions import ConfigError
@@ -197,7 +197,7 @@ def _train(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
         console.print(f"MLflow run {run_id} in {tracking.uri()}", soft_wrap=True)
 
 
-def _predict(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+def _predict(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
     """Load the model, score it as of ``--cutoff`` (locally or on Spark) and write the
     table. With ``--hash-ids`` the output's customer ids are pseudonyms; a model trained on
     pseudonyms is scored on pseudonymised input (and refused on Spark)."""
@@ -255,7 +255,7 @@ def _predict(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> Non
     console.print(task.scored_line(frame, model_obj, shop, cut, output), soft_wrap=True)
 
 
-def _backtest(task: Task, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
+def _backtest(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
     from ecomml.plots import save_figure
     from ecomml.runner import check_output_name, write_output
     from ecomml.task import TaskData
@@ -297,7 +297,7 @@ def register_tasks(app: typer.Typer, groups: Mapping[str, typer.Typer]) -> None:
     from ecomml.registry import all_tasks
 
     for task in all_tasks():
-        for kind in task.commands:
+        for kind in task.commands if isinstance(task, ModelTask) else ():
             cmd = _command(task, kind, _BODIES[kind])
             groups[kind].command(task.name, help=reflow(cmd.__doc__))(cmd)
         if task.actions:

@@ -49,18 +49,18 @@ _HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "lift_top_decile", "ndcg", "recall", "
 
 
 def _registry_table(attr: str) -> dict[str, Any]:
-    from ecomml.registry import all_tasks
+    from ecomml.registry import model_tasks
 
-    return {task.name: getattr(task, attr) for task in all_tasks()}
+    return {task.name: getattr(task, attr) for task in model_tasks()}
 
 
 def __getattr__(name: str) -> Any:
     """``TASKS``, ``TASK_METRICS``, ``TASK_PARAMS`` and ``MODEL_NAMES`` come from the task
     registry (read on first use, so importing this module stays light)."""
     if name == "TASKS":
-        from ecomml.registry import task_names
+        from ecomml.registry import model_task_names
 
-        return task_names()
+        return model_task_names()
     if name == "TASK_METRICS":
         return {k: tuple(v) for k, v in _registry_table("metrics").items()}
     if name == "TASK_PARAMS":
@@ -189,9 +189,9 @@ def parse_config(
     if not top:
         raise ConfigError(f"{src}: empty config; it needs at least task and cutoff")
     task = top.get("task")
-    from ecomml.registry import get_task, task_names
+    from ecomml.registry import get_model_task, model_task_names
 
-    tasks = task_names()
+    tasks = model_task_names()
     if task not in tasks:
         hint = _close_hint(task, tasks)
         raise ConfigError(f"{src}: task must be one of {', '.join(tasks)}, got {task!r}{hint}")
@@ -239,7 +239,7 @@ def parse_config(
         n_folds = _int(f.get("n", 2), src, "folds.n")
         step = None if f.get("step") is None else _int(f["step"], src, "folds.step")
 
-    t = get_task(task)
+    t = get_model_task(task)
     tp = _check_keys(top.get("task_params"), tuple(t.params), src, "task_params")
     try:
         task_params = t.check_task_params(tp)
@@ -259,7 +259,7 @@ def parse_config(
     if not isinstance(params, dict):
         raise ConfigError(f"{src}: model.params must be a mapping of parameter: value")
 
-    allowed = get_task(task).metrics
+    allowed = get_model_task(task).metrics
     metrics_raw = top.get("metrics") or [allowed[0]]
     if isinstance(metrics_raw, str):
         metrics_raw = [metrics_raw]
@@ -312,16 +312,16 @@ def _check_policy(policy: Any, src: str) -> dict[str, Any]:
 
 
 def _model_param_names(cfg: ExperimentConfig) -> tuple[str, ...]:
-    from ecomml.registry import get_task
+    from ecomml.registry import get_model_task
 
-    return get_task(cfg.task).model_param_names({**cfg.task_params, "model": cfg.model})
+    return get_model_task(cfg.task).model_param_names({**cfg.task_params, "model": cfg.model})
 
 
 def _check_model_params(cfg: ExperimentConfig, src: str) -> None:
     allowed = _model_param_names(cfg)
-    from ecomml.registry import get_task
+    from ecomml.registry import get_model_task
 
-    fixed = set(get_task(cfg.task).params)
+    fixed = set(get_model_task(cfg.task).params)
     for section, keys in (("model.params", cfg.model_params), ("grid", cfg.grid)):
         for k in keys:
             if k in fixed:

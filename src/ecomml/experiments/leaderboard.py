@@ -130,6 +130,6 @@ def _markdown(df: pd.DataFrame) -> str:
 
 def _task_metrics(task: str) -> tuple[str, ...]:
     """The metrics a registered task reports (none for an unknown task name)."""
-    from ecomml.registry import TASKS, get_task
+    from ecomml.registry import get_model_task, model_task_names
 
-    return tuple(get_task(task).metrics) if task in TASKS else ()
+    return tuple(get_model_task(task).metrics) if task in model_task_names() else ()

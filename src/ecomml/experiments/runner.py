@@ -333,11 +333,14 @@ def _run_tracked(
             mlflow.log_metrics({f"best.{k}": v for k, v in res.best_metrics.items()})
             if register and res.model_uri:
                 from ecomml.modelstore import read_metadata
-                from ecomml.registry import get_task
+                from ecomml.registry import get_model_task
 
                 metrics = read_metadata(res.model_dir).get("metrics") or {}
                 res.registered = register_model(
-                    res.model_uri, register, res.model_dir, get_task(cfg.task).headline(metrics)
+                    res.model_uri,
+                    register,
+                    res.model_dir,
+                    get_model_task(cfg.task).headline(metrics),
                 )
         else:
             info = log_model(res.model_dir, register=register)

@@ -1,7 +1,7 @@
 """An experiment's steps on any registered task: load the data, score rolling folds, fit
 and save the final model.
 
-The task itself (``ecomml.registry.get_task(cfg.task)``) evaluates and fits; the model is
+The task itself (``ecomml.registry.get_model_task(cfg.task)``) evaluates and fits; the model is
 saved by :func:`ecomml.runner.save_task_model`, the one metadata writer. Nothing here knows
 a task by name.
 """
@@ -104,10 +104,10 @@ def evaluate(
     cfg: ExperimentConfig, shop: ShopData, params: dict[str, Any], say: Say | None = None
 ) -> Evaluation:
     """Score ``params`` on the config's rolling folds (each fold refits before its cutoff)."""
-    from ecomml.registry import get_task
+    from ecomml.registry import get_model_task
     from ecomml.task import Folds, TaskData
 
-    return get_task(cfg.task).evaluate(
+    return get_model_task(cfg.task).evaluate(
         TaskData(shop, cfg.cutoff), Folds(cfg.folds, cfg.fold_step),
         params=_params(cfg, params), progress=say or (lambda msg: None),
     )  # fmt: skip
@@ -123,11 +123,11 @@ def fit_final(
 ) -> FinalModel:
     """Fit on everything before the cutoff, save the model directory and its figures."""
     from ecomml.plots import save_figure
-    from ecomml.registry import get_task
+    from ecomml.registry import get_model_task
     from ecomml.runner import train
     from ecomml.task import TaskData
 
-    task = get_task(cfg.task)
+    task = get_model_task(cfg.task)
     data = TaskData(shop, cfg.cutoff)
     res = train(
         task, data, model_dir, params=_params(cfg, params), metrics=metrics,

@@ -24,7 +24,7 @@ from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.features.store import store_from_shop
 from ecomml.forecasting._base import BaseForecaster
 from ecomml.forecasting.panel import check_freq, panel_from_store, period_start
-from ecomml.task import Evaluation, Option, Shown, StepResult, Task, TaskData, Trained, quiet
+from ecomml.task import Evaluation, ModelTask, Option, Shown, StepResult, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -161,7 +161,7 @@ def forecast_shop(
 _FOLD_METRICS = ("wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "coverage_90")
 
 
-class ForecastTask(Task):
+class ForecastTask(ModelTask):
     """Quantile demand forecasts per SKU.
 
     ``params``: ``model`` (lgbm, auto or a baseline), ``freq`` (W or D), ``horizon``

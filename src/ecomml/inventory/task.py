@@ -17,7 +17,7 @@ from ecomml.exceptions import DataQualityError
 from ecomml.forecasting.task import ForecastTask, shop_panel
 from ecomml.inventory.commands import ACTIONS, run_action
 from ecomml.inventory.plan import PLAN_COLUMNS, replenishment_plan
-from ecomml.task import Action, Evaluation, Report, StepResult, Task, TaskData, quiet
+from ecomml.task import Action, Evaluation, ModelTask, Report, StepResult, TaskData, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -29,7 +29,7 @@ __all__ = ["InventoryTask"]
 _PLAN_DEFAULTS: dict[str, Any] = {"lead_time": 14, "service_level": 0.95, "review_period": 1}
 
 
-class InventoryTask(Task):
+class InventoryTask(ModelTask):
     """Classes, stock levels and today's orders, planned from the demand forecast.
 
     ``params``: the forecast task's (``model``, ``freq``, ``horizon``, forecaster

@@ -18,7 +18,7 @@ from ecomml.recommend._base import RECOMMEND_COLUMNS, BaseRecommender
 from ecomml.recommend.evaluate import evaluate_recommendations, plot_metrics_at_k, temporal_split
 from ecomml.recommend.interactions import build_interactions
 from ecomml.recommend.pipeline import STORE_VIEWS, RecommenderPipeline
-from ecomml.task import Evaluation, Option, StepResult, Task, TaskData, Trained, quiet
+from ecomml.task import Evaluation, ModelTask, Option, StepResult, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -38,7 +38,7 @@ def _pipeline(params: Mapping[str, Any]) -> RecommenderPipeline:
     return RecommenderPipeline(**p)
 
 
-class RecommendTask(Task):
+class RecommendTask(ModelTask):
     """Candidate generators re-ranked by LambdaRank, with business rules.
 
     ``params``: ``k`` (list length in evaluation), ``window_days`` (label window of each
