@@ -186,12 +186,15 @@ class Option:
 class Action:
     """A command ``ecomml <task> <name>`` beside train/predict/backtest: its help (first
     paragraph: the summary), its options and the option groups it takes besides the data
-    options. An option of ``type="date"`` arrives parsed as the shop's dates are."""
+    options. An option of ``type="date"`` arrives parsed as the shop's dates are.
+    ``reads_shop=False``: the action reads its own files only (no data options; the
+    ``shop`` handed to :meth:`Task.act` then refuses to read)."""
 
     name: str
     help: str
     options: tuple[Option, ...]
     groups: tuple[str, ...] = ("tracking",)
+    reads_shop: bool = True
 
 
 @dataclass

@@ -21,6 +21,7 @@ from ecomml.cli.options import (
     TrackOptions,
     TrustPickleOpt,
     log_written,
+    refuse_overwrite,
     with_groups,
 )
 from ecomml.task import Action, ModelTask, Option, Shown, Task
@@ -65,19 +66,20 @@ def _parameter(opt: Option) -> inspect.Parameter:
 
 def _typer_command(
     name: str, doc: str, group_names: tuple[str, ...], options: tuple[Option, ...],
-    body: Callable[[dict[str, Any], dict[str, Any]], None],
+    body: Callable[[dict[str, Any], dict[str, Any]], None], *, reads_shop: bool = True,
 ) -> Callable[..., None]:  # fmt: skip
-    """A Typer command taking the data options, the ``group_names`` groups and ``options``;
-    ``body(groups, options)`` runs under the CLI's error handling, with every
-    ``type="date"`` option parsed as the shop's dates are."""
-    groups = {"data": DataOptions, **{g: _GROUPS[g] for g in group_names}}
+    """A Typer command taking the data options (unless not ``reads_shop``), the
+    ``group_names`` groups and ``options``; ``body(groups, options)`` runs under the CLI's
+    error handling, with every ``type="date"`` option parsed as the shop's dates are."""
+    data = {"data": DataOptions} if reads_shop else {}
+    groups = {**data, **{g: _GROUPS[g] for g in group_names}}
     dates = [o for o in options if o.type == "date"]
 
     def command(**kwargs: Any) -> None:
         given = {g: kwargs.pop(g) for g in groups}
         with handle_errors():
             for o in dates:
-                if kwargs[o.dest] is not None:
+                if kwargs[o.dest] is not None and "data" in given:
                     kwargs[o.dest] = given["data"].date(kwargs[o.dest], o.flag)
             body(given, kwargs)
 
@@ -110,12 +112,16 @@ def _action(task: Task, action: Action) -> Callable[..., None]:
     """The ``ecomml <task> <action>`` command: check the paths, run, log, show."""
 
     def body(groups: dict[str, Any], opts: dict[str, Any]) -> None:
-        data: DataOptions = groups["data"]
+        data: DataOptions | None = groups.get("data")
         files = [(o.flag, opts[o.dest], o.file) for o in action.options if o.file]
         outputs = [(flag, path) for flag, path, role in files if role == "out"]
-        data.refuse_overwrite(*outputs, inputs=[p for _, p, role in files if role == "in"])
+        inputs = [p for _, p, role in files if role == "in"]
+        if data is not None:
+            data.refuse_overwrite(*outputs, inputs=inputs)
+        else:
+            refuse_overwrite(*outputs, inputs=inputs)
         with steps("loading data", transient=True) as say:
-            report = task.act(action.name, data.shop, opts, progress=say)
+            report = task.act(action.name, data.shop if data else _no_shop, opts, progress=say)
             tracking = groups.get("tracking")
             if tracking is not None:
                 with tracking.run(task.name, report.run_name) as run:
@@ -123,8 +129,14 @@ def _action(task: Task, action: Action) -> Callable[..., None]:
         _show(report.shown)
 
     return _typer_command(
-        f"{task.name}_{action.name}", action.help, action.groups, action.options, body
-    )
+        f"{task.name}_{action.name}", action.help, action.groups, action.options, body,
+        reads_shop=action.reads_shop,
+    )  # fmt: skip
+
+
+def _no_shop(cutoff: Any) -> Any:
+    """The shop of an action that reads its own files only: there is none."""
+    raise NotImplementedError("this action takes no shop data (Action.reads_shop is False)")
 
 
 def _show(items: list[Any]) -> None:
