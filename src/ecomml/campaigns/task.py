@@ -1,0 +1,41 @@
+"""The A/B test task: ``ecomml abtest analyze`` and ``ecomml abtest plan``.
+
+An A/B analysis has no fitted model: it is a :class:`~ecomml.task.Task` of actions only
+(the statistics in :mod:`ecomml.campaigns.abtest`, the commands declared in
+:mod:`ecomml.campaigns.commands`), offered as ``ecomml abtest <action>`` and never in the
+main job, experiments or serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ecomml.campaigns.commands import ACTIONS, run_action
+from ecomml.task import Action, Report, Task, quiet
+
+if TYPE_CHECKING:
+    from ecomml.data.shop import ShopData
+    from ecomml.task import Say
+
+__all__ = ["AbTestTask"]
+
+
+class AbTestTask(Task):
+    """Did the change work, and how many units does the next test need?
+
+    ``analyze``: every variant against the control on each metric (Welch, the delta method
+    for ratio metrics, CUPED, an always-valid sequential test, Holm/BH adjustment,
+    segments, sample-ratio check). ``plan``: sample size or detectable effect.
+    """
+
+    name: ClassVar[str] = "abtest"
+    title: ClassVar[str] = "A/B test analysis and planning"
+    actions: ClassVar[tuple[Action, ...]] = ACTIONS
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        """Run ``analyze`` or ``plan`` on the files named in ``options`` (no shop read)."""
+        return run_action(name, options, progress)
