@@ -169,3 +169,21 @@ def test_cli_plan(units: pd.DataFrame, tmp_path: Path) -> None:
     assert row["metric_kind"] == "mean" and 0 < row["cuped_r2"] < 1 and row["mde"] > 0
     res = runner.invoke(app, ["abtest", "plan", "--baseline-rate", "0.1", "--no-track"])
     assert res.exit_code == 1 and "give either --mde" in res.output
+
+
+@pytest.mark.mlflow
+def test_cli_analyze_is_tracked_in_mlflow(
+    units: pd.DataFrame, tmp_path: Path, mlflow_uri: str
+) -> None:
+    import mlflow
+
+    data = tmp_path / "units.csv"
+    units.to_csv(data, index=False)
+    res = runner.invoke(app, ["abtest", "analyze", "--data", str(data), "--variant", "arm",
+                              "--control", "control", "--metrics", "revenue", "--output",
+                              str(tmp_path / "r.csv")])  # fmt: skip
+    _ok(res)
+    runs = mlflow.search_runs(experiment_names=["ecomml-abtest"])
+    assert len(runs) == 1 and "metrics.srm_p_value" in runs.columns
+    assert runs["params.control"].iloc[0] == "control"
+    assert "metrics.revenue.A.welch.rel_lift" in runs.columns
