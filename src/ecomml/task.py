@@ -46,6 +46,7 @@ __all__ = [
     "Option",
     "Action",
     "Report",
+    "Written",
     "Shown",
     "Trained",
 ]
@@ -195,6 +196,15 @@ class Action:
     options: tuple[Option, ...]
     groups: tuple[str, ...] = ("tracking",)
     reads_shop: bool = True
+
+
+@dataclass
+class Written:
+    """Files an action wrote (logged as outputs), its PNG plots and its headline metrics."""
+
+    files: list[Path] = field(default_factory=list)
+    plots: dict[str, Path] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,9 @@ from ecomml._io import atomic_write_json, atomic_write_table
 from ecomml.campaigns.abtest import DEFAULT_TAU, detectable_effect, sample_size
 from ecomml.campaigns.analysis import SRM_ALARM, analyze_experiment
 from ecomml.exceptions import ConfigError, DataQualityError, InputFileError
-from ecomml.task import Action, Option, Report, Say, Shown
+from ecomml.task import Action, Option, Report, Say, Shown, Written
 
 __all__ = ["ACTIONS", "Written", "run_action", "parse_mde"]
-
-
-@dataclass
-class Written:
-    """Files written (logged as outputs), the PNG plots and the headline metrics."""
-
-    files: list[Path] = field(default_factory=list)
-    plots: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
 
 
 _ALPHA = Option("alpha", "--alpha", 0.05, "1 - alpha intervals, two-sided tests.")

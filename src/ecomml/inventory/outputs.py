@@ -8,7 +8,6 @@ scheduler calling the library) only has to log it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 from ecomml._io import atomic_dir, atomic_write_json, atomic_write_table
 from ecomml.exceptions import DataQualityError
 from ecomml.plots import save_figure
+from ecomml.task import Written
 
 __all__ = [
     "Written",
@@ -27,15 +27,6 @@ __all__ = [
     "simulation_panel",
     "write_simulation",
 ]
-
-
-@dataclass
-class Written:
-    """Files written (logged as outputs), the PNG plots and the headline metrics."""
-
-    files: list[Path] = field(default_factory=list)
-    plots: dict[str, Path] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def numeric(summary: Mapping[str, Any]) -> dict[str, float]:
