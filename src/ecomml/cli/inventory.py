@@ -187,6 +187,17 @@ def plan(
     max_order_value: float | None = typer.Option(
         None, "--max-order-value", help="Budget of the whole order."
     ),
+    budget: float | None = typer.Option(
+        None,
+        "--budget",
+        help="Money for this order, allocated by expected margin per unit of money "
+        "(greedy marginal analysis; respects --moq/--pack-size). Not with --max-order-value.",
+    ),
+    margin_rate: float | None = typer.Option(
+        None,
+        "--margin-rate",
+        help="Margin as a share of the price for SKUs without a cost (default 0.3); with --budget.",
+    ),
     on_mismatch: str = typer.Option(
         "error",
         "--on-mismatch",
@@ -236,6 +247,7 @@ def plan(
                 target=target, review=review, review_period=review_period, policy=policy,
                 on_hand=oh, catalog=shop.catalog, by=by, moq=moq, pack_size=pack_size,
                 max_order_value=max_order_value, on_mismatch=on_mismatch, random_state=seed,
+                budget=budget, margin_rate=margin_rate,
             )  # fmt: skip
             progress.update(task, advance=1, description="writing")
             summary = {**res.summary, "cutoff": str(cut.date()), "policy": policy, "target": target,
@@ -253,6 +265,14 @@ def plan(
             f"average inventory {s['expected_avg_inventory_value']:,.0f}, turns "
             f"{s['expected_turns']:.1f}, slow movers {s['slow_mover_share']:.1%} of stock -> {output}"
         )
+        if budget is not None:
+            ba = s["budget_allocation"]
+            console.print(
+                f"budget {ba['budget']:,.0f} of {ba['unconstrained_order_value']:,.0f} "
+                f"unconstrained: spent {s['budget_spent']:,.0f}; expected margin lost "
+                f"{s['lost_margin']:,.0f} (pro-rata cut {s['lost_margin_pro_rata']:,.0f}, "
+                f"--max-order-value cut {s['lost_margin_priority_cut']:,.0f})"
+            )
 
 
 @app.command("simulate")

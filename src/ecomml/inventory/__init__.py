@@ -8,6 +8,14 @@ policy simulator.
 
 from __future__ import annotations
 
+from ecomml.inventory.budget import (
+    DEFAULT_MARGIN_RATE,
+    BudgetAllocation,
+    allocate_budget,
+    budget_allocation,
+    pro_rata_orders,
+    unit_margins,
+)
 from ecomml.inventory.classify import (
     DEFAULT_CELL_TARGETS,
     MEASURES,
@@ -59,4 +67,10 @@ __all__ = [
     "inventory_at_equal_service",
     "calibrate_service_level",
     "InventoryTask",
+    "DEFAULT_MARGIN_RATE",
+    "BudgetAllocation",
+    "allocate_budget",
+    "budget_allocation",
+    "pro_rata_orders",
+    "unit_margins",
 ]
