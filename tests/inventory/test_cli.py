@@ -152,3 +152,21 @@ def test_plan_with_budget(files, tmp_path: Path) -> None:  # noqa: ANN001
     assert (p["order_qty"] % 2 == 0).all() and (
         p["order_qty"] <= p["unconstrained_order_qty"]
     ).all()
+
+
+def test_classify_writes_the_clearance_table(files, shop, tmp_path: Path) -> None:  # noqa: ANN001
+    from ecomml.inventory import CLEARANCE_COLUMNS
+
+    skus = sorted(shop.transactions["sku"].astype(str).unique())[:12]
+    oh = tmp_path / "stock.csv"
+    pd.DataFrame({"sku": skus, "on_hand": 50.0}).to_csv(oh, index=False)
+    base = ["inventory", "classify", "--transactions", str(files["tx"]), "--cutoff",
+            str(CUTOFF.date()), "--output", str(tmp_path / "c.csv"), "--no-track"]  # fmt: skip
+    res = runner.invoke(app, [*base, "--on-hand", str(oh), "--clearance-output",
+                              str(tmp_path / "clear.parquet")])  # fmt: skip
+    _ok(res)
+    assert "clearance:" in res.output
+    t = pd.read_parquet(tmp_path / "clear.parquet")
+    assert list(t.columns) == CLEARANCE_COLUMNS and len(t) > 0
+    assert (t["stock_value"] == t["on_hand"] * t["unit_cost"]).all()
+    _err(runner.invoke(app, [*base, "--clearance-output", str(tmp_path / "x.csv")]), "--on-hand")

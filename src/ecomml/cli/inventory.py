@@ -100,6 +100,12 @@ def classify(
     plots_dir: Path | None = typer.Option(
         None, "--plots-dir", help="PNG folder (default <output>-plots)."
     ),
+    clearance_output: Path | None = typer.Option(
+        None,
+        "--clearance-output",
+        help="Also write the clearance table (dead, slow and class-C stock with weeks of "
+        "cover and money tied up) to this file; needs --on-hand.",
+    ),
 ) -> None:
     """ABC (by --by) and XYZ classes, demand pattern, service target, slow movers and dead
     stock per SKU, from the history before --cutoff (+ <output>.by_class.csv per ABC class).
@@ -113,6 +119,15 @@ def classify(
 
         cut = data.date(cutoff)
         data.refuse_overwrite(("--output", output), inputs=[on_hand])
+        if clearance_output is not None:
+            from ecomml.exceptions import ConfigError
+
+            if on_hand is None:
+                raise ConfigError(
+                    "--clearance-output needs --on-hand (sku,on_hand[,unit_cost]): the table "
+                    "lists stock to clear and the money tied up in it"
+                )
+            data.refuse_overwrite(("--clearance-output", clearance_output), inputs=[on_hand])
         ac, xc = _cuts(abc_cutoffs, "--abc-cutoffs"), _cuts(xyz_cutoffs, "--xyz-cutoffs")
         oh = _read_frame(on_hand, "on-hand") if on_hand is not None else None
         with make_progress(transient=True) as progress:
@@ -128,9 +143,17 @@ def classify(
             if compare_cutoff is not None:
                 mig = class_migration(shop.transactions, data.date(compare_cutoff, "--compare-cutoff"), cut,
                                       abc_cutoffs=ac, xyz_cutoffs=xc, **kw)  # fmt: skip
+            clear = None
+            if clearance_output is not None and oh is not None:
+                from ecomml.inventory import clearance_candidates, unit_costs
+
+                cost = unit_costs(shop.transactions.loc[shop.transactions["ts"] < cut],
+                                  oh["sku"].astype(str).unique(), shop.catalog)  # fmt: skip
+                clear = clearance_candidates(classes, oh, unit_cost=cost)
             progress.update(task, advance=1, description="writing")
             with tracking.run(TASK, "classify") as run:
-                written = write_classes(classes, output, migration=mig, plots_dir=plots_dir, by=by)
+                written = write_classes(classes, output, migration=mig, plots_dir=plots_dir, by=by,
+                                        clearance=clear, clearance_output=clearance_output)  # fmt: skip
                 log_written(run, written, {"by": by, "cutoff": cut.date(), "abc_cutoffs": abc_cutoffs,
                                            "xyz_cutoffs": xyz_cutoffs})  # fmt: skip
             progress.update(task, advance=1, description="done")
@@ -147,6 +170,11 @@ def classify(
             f"(no sale in {dead_days} days) -> {output}"
             + (f"; {len(mig)} SKUs changed class since {compare_cutoff}" if mig is not None else "")
         )
+        if clear is not None:
+            console.print(
+                f"clearance: {len(clear)} SKUs in stock to clear (dead, slow or class C), "
+                f"{clear['stock_value'].sum():,.0f} tied up -> {clearance_output}"
+            )
 
 
 @app.command("plan")

@@ -17,6 +17,7 @@ from ecomml.inventory.budget import (
     unit_margins,
 )
 from ecomml.inventory.classify import (
+    CLEARANCE_COLUMNS,
     DEFAULT_CELL_TARGETS,
     MEASURES,
     abc_classify,
@@ -25,6 +26,7 @@ from ecomml.inventory.classify import (
     class_migration,
     class_summary,
     classify_skus,
+    clearance_candidates,
     xyz_classify,
 )
 from ecomml.inventory.plan import PLAN_COLUMNS, ReplenishmentPlan, replenishment_plan, unit_costs
@@ -73,4 +75,6 @@ __all__ = [
     "budget_allocation",
     "pro_rata_orders",
     "unit_margins",
+    "CLEARANCE_COLUMNS",
+    "clearance_candidates",
 ]
