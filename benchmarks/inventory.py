@@ -19,13 +19,18 @@ Protocol (issue 4):
    for a 2-week lead time + 1-week review at cycle service targets, against the optimal
    levels (the true distribution's quantiles). Reports the true service achieved and the
    expected leftover stock ``E[(S - D)+]`` (value) vs the optimum at equal service.
-3. **Scale** (``--scale N``): classify + plan for N synthetic SKUs in a child process;
+3. **Budget** (issue 20; ``--skip-budget`` to leave out): the order at ``--start`` in a
+   weekly order-up-to steady state (last week's demand to replace, the lead time's orders
+   in transit), with a budget of ``--budget-share`` of its value, cut by greedy marginal
+   analysis, pro rata and the ``--max-order-value`` priority cut; lost margin expected
+   under the forecast and realized on the holdout's demand.
+4. **Scale** (``--scale N``): classify + plan for N synthetic SKUs in a child process;
    wall time and peak RSS.
 
 Usage::
 
     python benchmarks/inventory.py [--start 2011-10-10] [--markdown PATH] [--skip-real]
-        [--skip-synthetic] [--scale 1000000]
+        [--skip-synthetic] [--skip-budget] [--budget-share 0.5] [--scale 1000000]
 """
 
 from __future__ import annotations
@@ -136,6 +141,84 @@ def summarise_real(info: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
         for _, r in inventory_at_equal_service(g).iterrows():
             eq.append({"lead_weeks": lw, "window": window, **r.to_dict()})
     return points, pd.DataFrame(eq)
+
+
+def budget_plan(start: pd.Timestamp, lead_weeks: list[int], share: float) -> pd.DataFrame:
+    """Issue 20: the order at ``start`` under a budget of ``share`` x the unconstrained
+    plan's order value, cut three ways -- greedy marginal analysis (``--budget``), every
+    order pro rata, and the ``--max-order-value`` priority cut (A first, lowest cover) --
+    scored by expected margin lost against the unconstrained order (the forecast's
+    distribution) and by the margin actually lost on the holdout's demand."""
+    from _datasets import online_retail_two_years
+    from forecast import build_panel
+
+    from ecomml.forecasting import LightGBMForecaster
+    from ecomml.inventory import replenishment_plan
+    from ecomml.inventory.budget import budget_allocation, expected_sales, unit_margins
+    from ecomml.inventory.plan import order_priority
+
+    tx = online_retail_two_years().transactions
+    hist, act = build_panel(tx, start)
+    skus = np.sort(hist["sku"].unique())
+    tx = tx.loc[(tx["ts"] < start) & tx["sku"].isin(skus)]
+    fc = LightGBMForecaster(freq="W", horizon=8, n_jobs=1).fit(hist).predict(hist, start=start)
+    wide = hist.pivot_table(index="sku", columns="ds", values="y", aggfunc="sum").reindex(skus)
+    past = wide.fillna(0.0).to_numpy()[:, ::-1]  # last week first
+    actual = (act.pivot_table(index="sku", columns="ds", values="y", aggfunc="sum")
+              .reindex(skus).fillna(0.0).to_numpy())  # fmt: skip
+    rows = []
+    for lw in lead_weeks:
+        kw = {"lead_time": 7 * lw, "service_level": 0.95, "random_state": 0}
+        S = replenishment_plan(fc, tx, start, **kw).plan.set_index("sku")["order_up_to"]
+        S = S.reindex(skus).to_numpy()
+        # steady state of a weekly order-up-to policy: the last lw weeks' orders are in
+        # transit, last week's demand is what today's order replaces
+        on_order = past[:, 1:lw].sum(axis=1) if lw > 1 else np.zeros(len(skus))
+        on_hand = np.maximum(S - past[:, :lw].sum(axis=1), 0.0)
+        pos = pd.DataFrame({"sku": skus, "on_hand": on_hand, "on_order": on_order})
+        t0 = time.perf_counter()
+        full = replenishment_plan(fc, tx, start, on_hand=pos, **kw)
+        p = full.plan.set_index("sku").reindex(skus)
+        q = p["order_qty"].to_numpy()
+        cost = p["unit_cost"].to_numpy()
+        margin = unit_margins(tx, skus).to_numpy()
+        ip = on_hand + on_order
+        total = float((q * cost).sum())
+        prio = order_priority(p["abc"].to_numpy(), np.where(p["mean_weekly_demand"] > 0,
+                              ip / np.maximum(p["mean_weekly_demand"], 1e-12), np.inf))  # fmt: skip
+        b = budget_allocation(fc.loc[fc["sku"].isin(skus)], qty=q, position=ip, unit_cost=cost,
+                              unit_margin=margin, budget=share * total, lead_time=7 * lw,
+                              priority=prio, random_state=0)  # fmt: skip
+        secs = time.perf_counter() - t0
+        # what each order would really have sold: the demand of week lw (the review week
+        # after the lead time) left over by the stock already held
+        d_l, d_lr = actual[:, :lw].sum(axis=1), actual[:, : lw + 1].sum(axis=1)
+        x_real = np.maximum(d_lr - np.maximum(ip, d_l), 0.0)[:, None]
+        real_unc = float((expected_sales(x_real, q) * margin).sum())
+        for name, qty in (("greedy (--budget)", b.qty), ("pro rata", b.cuts["pro_rata"]),
+                          ("priority (--max-order-value)", b.cuts["priority"])):  # fmt: skip
+            m = b.summary["methods"][
+                {"greedy (--budget)": "greedy", "pro rata": "pro_rata"}.get(name, "priority")
+            ]
+            real = float((expected_sales(x_real, qty) * margin).sum())
+            rows.append({"lead_weeks": lw, "method": name, "budget": share * total,
+                         "unconstrained_value": total, "spent": m["spent"],
+                         "expected_margin_unconstrained": b.summary["expected_margin_unconstrained"],
+                         "expected_lost_margin": m["lost_margin"], "expected_lost_share": m["lost_margin_share"],
+                         "realized_lost_margin": real_unc - real,
+                         "realized_lost_share": (real_unc - real) / real_unc if real_unc > 0 else 0.0,
+                         "skus_ordered": m["skus_ordered"], "plan_seconds": secs})  # fmt: skip
+            print(rows[-1], flush=True)
+    out = pd.DataFrame(rows)
+    for _, g in out.groupby("lead_weeks"):
+        pro = g.loc[g["method"] == "pro rata"].iloc[0]
+        for c in ("expected", "realized"):
+            base = pro[f"{c}_lost_margin"]
+            out.loc[g.index, f"{c}_vs_pro_rata"] = (
+                g[f"{c}_lost_margin"] / base - 1 if base > 0 else np.nan
+            )
+    out.attrs.update(skus=len(skus), share=share, start=str(start.date()))
+    return out
 
 
 def synthetic(seed: int = 0, n_draw: int = 4000) -> pd.DataFrame:
@@ -266,8 +349,25 @@ def run_scale(n: int) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def budget_markdown(bud: pd.DataFrame) -> list[str]:
+    a = bud.attrs
+    lines = ["", f"Budget plan (Online Retail, {a.get('skus')} SKUs, order at {a.get('start')}, target fill 0.95, "
+             f"budget = {a.get('share', 0):.0%} of the unconstrained order value; margin = 30% of the mean selling "
+             "price, no cost known). Lost margin against the unconstrained order: *expected* under the forecast, "
+             "*realized* on the holdout's demand:", "",
+             "| lead time | method | budget | spent | expected lost margin | share | vs pro rata | realized lost margin | share | vs pro rata | SKUs ordered |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for _, r in bud.iterrows():
+        lines.append(f"| {int(r['lead_weeks'])} w | {r['method']} | {r['budget']:,.0f} | {r['spent']:,.0f} | "
+                     f"{r['expected_lost_margin']:,.0f} | {r['expected_lost_share']:.1%} | {r['expected_vs_pro_rata']:+.1%} | "
+                     f"{r['realized_lost_margin']:,.0f} | {r['realized_lost_share']:.1%} | {r['realized_vs_pro_rata']:+.1%} | "
+                     f"{int(r['skus_ordered'])} |")  # fmt: skip
+    return lines
+
+
 def to_markdown(real: dict[str, Any] | None, points: pd.DataFrame | None, eq: pd.DataFrame | None,
-                syn: pd.DataFrame | None, scale: list[dict[str, Any]]) -> str:  # fmt: skip
+                syn: pd.DataFrame | None, scale: list[dict[str, Any]],
+                bud: pd.DataFrame | None = None) -> str:  # fmt: skip
     lines = []
     if real is not None and points is not None and eq is not None:
         lines += [f"Online Retail weekly panel: {real['skus']} SKUs, holdout {real['start']}..{real['end']} "
@@ -294,6 +394,8 @@ def to_markdown(real: dict[str, Any] | None, points: pd.DataFrame | None, eq: pd
             lines.append(f"| {r['target']:.2f} | {r['method']} | {r['true_service']:.3f} | {r['inventory']:,.0f} | "
                          f"{r['optimal_at_target']:,.0f} ({r['optimal_service_at_target']:.3f}) | {r['optimal_at_equal_service']:,.0f} | "
                          f"{r['gap_at_equal_service']:+.1%} |")  # fmt: skip
+    if bud is not None:
+        lines += budget_markdown(bud)
     if scale:
         lines += [
             "",
@@ -317,6 +419,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--markdown", type=Path)
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--skip-budget", action="store_true")
+    ap.add_argument(
+        "--budget-share",
+        type=float,
+        default=0.5,
+        help="Budget as a share of the unconstrained order value (issue 20: 0.5).",
+    )
     ap.add_argument("--scale", default="", help="Comma-separated SKU counts, e.g. 100000,1000000.")
     ap.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -325,7 +434,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.scale_child:
         print(json.dumps(scale_child(args.scale_child)))
         return
-    real = points = eq = syn = None
+    real = points = eq = syn = bud = None
+    if not args.skip_budget:
+        bud = budget_plan(pd.Timestamp(args.start), [int(x) for x in args.lead_weeks.split(",")],
+                          args.budget_share)  # fmt: skip
+        print(bud.to_string(), flush=True)
     if not args.skip_real:
         real = real_data(pd.Timestamp(args.start), args.refit_every,
                          [int(x) for x in args.lead_weeks.split(",")])  # fmt: skip
@@ -338,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     for n in [int(x) for x in args.scale.split(",") if x.strip()]:
         scale.append(run_scale(n))
         print(scale[-1], flush=True)
-    md = to_markdown(real, points, eq, syn, scale)
+    md = to_markdown(real, points, eq, syn, scale, bud)
     print(md)
     if args.markdown:
         from ecomml._io import atomic_write_text

@@ -137,3 +137,28 @@ def test_class_summary_cover_and_turnover():
     assert s["skus"].sum() == 2 and s["value_share"].sum() == pytest.approx(1.0)
     assert s.loc["A", "weeks_of_cover"] == pytest.approx(2.0, rel=0.01)
     assert s.loc["A", "turnover"] == pytest.approx(26.0, rel=0.01)
+
+
+def test_clearance_table_flags_dead_slow_and_c_stock_with_money_tied_up():
+    # Issue 20: a = steady best seller (A), b = stopped selling 20 weeks ago (dead),
+    # c = small steady seller (C), d = in stock but never sold
+    from ecomml.inventory import CLEARANCE_COLUMNS, clearance_candidates, unit_costs
+
+    tx = transactions_for({"a": [50] * 40, "b": [5] * 20 + [0] * 20, "c": [1] * 40}, price=10.0)
+    cut = pd.Timestamp("2023-01-02") + pd.Timedelta(weeks=40)
+    classes = classify_skus(tx, cut, lookback_days=None)
+    oh = pd.DataFrame({"sku": ["a", "b", "c", "d"], "on_hand": [100.0, 30.0, 10.0, 4.0]})
+    cost = unit_costs(tx, ["a", "b", "c", "d"]).replace(0.0, 2.5)
+    t = clearance_candidates(classes, oh, unit_cost=cost)
+    assert list(t.columns) == CLEARANCE_COLUMNS
+    rows = t.set_index("sku")
+    assert "a" not in rows.index  # a best seller with two weeks of cover is not for clearance
+    assert rows.loc["b", "reason"] == "dead" and rows.loc["b", "weeks_of_cover"] == np.inf
+    assert rows.loc["b", "stock_value"] == pytest.approx(300.0)
+    assert rows.loc["c", "reason"] in {"class C", "slow"}
+    assert rows.loc["c", "weeks_of_cover"] == pytest.approx(10.0)
+    assert rows.loc["d", "reason"] == "never sold" and rows.loc["d", "stock_value"] == 10.0
+    assert t["stock_value"].is_monotonic_decreasing
+    # nothing in stock -> nothing to clear
+    empty = clearance_candidates(classes, oh.assign(on_hand=0.0), unit_cost=cost)
+    assert empty.empty and list(empty.columns) == CLEARANCE_COLUMNS

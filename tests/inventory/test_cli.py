@@ -94,6 +94,8 @@ def test_simulate_forecast_policy_untracked(files, tmp_path: Path, monkeypatch) 
         (["--lead-time", "100000"], ["longer than the history"]),
         (["--lead-time", "7", "--service-level", "1.5"], ["between 0 and 1"]),
         (["--lead-time", "7", "--service-level", "0"], ["between 0 and 1"]),
+        (["--lead-time", "7", "--budget", "-5"], ["--budget must be an amount of money >= 0"]),
+        (["--lead-time", "7", "--budget", "9", "--max-order-value", "9"], ["pass one"]),
     ],
 )
 def test_plan_bad_parameters(files, tmp_path: Path, args, needles) -> None:  # noqa: ANN001
@@ -131,3 +133,40 @@ def test_simulate_bad_dates(files, tmp_path: Path) -> None:  # noqa: ANN001
                               "--lead-time", "7", "--service-level", "0.9",
                               "--output", str(tmp_path / "s"), "--no-track"])  # fmt: skip
     _err(res, "--end")
+
+
+def test_plan_with_budget(files, tmp_path: Path) -> None:  # noqa: ANN001
+    base = ["inventory", "plan", "--forecasts", str(files["fc"]), "--transactions",
+            str(files["tx"]), "--cutoff", str(CUTOFF.date()), "--lead-time", "14", "--no-track"]  # fmt: skip
+    _ok(runner.invoke(app, [*base, "--output", str(tmp_path / "full.csv")]))
+    full = json.loads((tmp_path / "full.summary.json").read_text())["order_value"]
+    res = runner.invoke(app, [*base, "--output", str(tmp_path / "b.csv"), "--budget",
+                              str(full / 2), "--pack-size", "2"])  # fmt: skip
+    _ok(res)
+    assert "expected margin lost" in res.output and "pro-rata" in res.output
+    s = json.loads((tmp_path / "b.summary.json").read_text())
+    assert s["budget"] == pytest.approx(full / 2) and s["budget_spent"] <= full / 2 + 1e-6
+    assert s["lost_margin"] <= s["lost_margin_pro_rata"]
+    p = pd.read_csv(tmp_path / "b.csv")
+    assert list(p.columns[: len(PLAN_COLUMNS)]) == PLAN_COLUMNS
+    assert (p["order_qty"] % 2 == 0).all() and (
+        p["order_qty"] <= p["unconstrained_order_qty"]
+    ).all()
+
+
+def test_classify_writes_the_clearance_table(files, shop, tmp_path: Path) -> None:  # noqa: ANN001
+    from ecomml.inventory import CLEARANCE_COLUMNS
+
+    skus = sorted(shop.transactions["sku"].astype(str).unique())[:12]
+    oh = tmp_path / "stock.csv"
+    pd.DataFrame({"sku": skus, "on_hand": 50.0}).to_csv(oh, index=False)
+    base = ["inventory", "classify", "--transactions", str(files["tx"]), "--cutoff",
+            str(CUTOFF.date()), "--output", str(tmp_path / "c.csv"), "--no-track"]  # fmt: skip
+    res = runner.invoke(app, [*base, "--on-hand", str(oh), "--clearance-output",
+                              str(tmp_path / "clear.parquet")])  # fmt: skip
+    _ok(res)
+    assert "clearance:" in res.output
+    t = pd.read_parquet(tmp_path / "clear.parquet")
+    assert list(t.columns) == CLEARANCE_COLUMNS and len(t) > 0
+    assert (t["stock_value"] == t["on_hand"] * t["unit_cost"]).all()
+    _err(runner.invoke(app, [*base, "--clearance-output", str(tmp_path / "x.csv")]), "--on-hand")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator
 
 from ecomml.exceptions import ConfigError
 from ecomml.forecasting import MovingAverageForecaster, panel_from_transactions
 from ecomml.inventory import inventory_at_equal_service, simulate_policy, tradeoff_curve
+from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
 START, END = "2023-08-07", "2023-10-02"
 
@@ -111,3 +113,81 @@ def test_calibrate_service_level():
     assert 0.95 < got[0.92] <= 0.999 and got[0.99] == 0.999
     with pytest.raises(ConfigError):
         calibrate_service_level(curve.iloc[:1], [0.9])
+
+
+class FlatForecaster(BaseEstimator):
+    """Forecasts ``mean`` per period with no spread, so levels are known by hand."""
+
+    def __init__(self, mean: float = 4.0, freq: str = "W", horizon: int = 20):
+        self.mean = mean
+        self.freq = freq
+        self.horizon = horizon
+
+    def fit(self, df, y=None, **kw):
+        return self
+
+    def predict(self, df, start=None, **kw):
+        step = pd.Timedelta(days=7 if self.freq == "W" else 1)
+        ds = pd.Timestamp(start) + step * np.arange(self.horizon)
+        skus = sorted(df["sku"].astype(str).unique())
+        out = pd.DataFrame({"sku": np.repeat(skus, len(ds)), "ds": np.tile(ds, len(skus))})
+        out["mean"] = float(self.mean)
+        for c in QUANTILE_COLUMNS:
+            out[c] = float(self.mean)
+        return out
+
+
+def _weekly(values, start="2024-01-01"):
+    ds = pd.date_range(start, periods=len(values), freq="7D")
+    return pd.DataFrame({"sku": "a", "ds": ds, "y": np.asarray(values, dtype=np.float64)})
+
+
+def test_order_arrives_after_the_lead_time_by_hand():
+    # Issue 20: the arrival period, worked out by hand. Forecast 4 per week, no spread,
+    # lead time 14 days = 2 weeks, weekly review -> S = 4 * (2 + 1) = 12. Warm-up weeks
+    # -2, -1 (demand 4 each): -2 orders nothing (12 on hand, 8 left); -1 orders 4 (due at
+    # the start of week 1), 4 left. Week 0: 4 on hand + 4 in transit -> orders 4, due at
+    # the start of week 2 (placed at the review of week t, arrives at the start of t + 2).
+    panel = _weekly([4.0] * 10 + [6, 0, 5, 4, 8, 3])
+    start, end = panel["ds"].iloc[10], panel["ds"].iloc[15] + pd.Timedelta(days=7)
+    res = simulate_policy(panel, start, end, policy="forecast", lead_time=14, refit_every=1,
+                          forecaster=FlatForecaster(4.0), service_level=0.95)  # fmt: skip
+    t = res.traces
+    assert t["order_up_to"].tolist() == [12.0] * 6
+    assert t["order_qty"].tolist() == [4, 4, 0, 5, 4, 3]
+    assert t["on_hand_start"].tolist() == [4, 4, 8, 7, 3, 5]
+    assert t["sales"].tolist() == [4, 0, 5, 4, 3, 3]
+    # every arrival is the order placed exactly k = L / 7 reviews before
+    arrived = t["on_hand_start"].to_numpy()[2:] - t["on_hand_end"].to_numpy()[1:-1]
+    np.testing.assert_array_equal(arrived, t["order_qty"].to_numpy()[:-2])
+
+
+@pytest.mark.parametrize("lead_weeks", [1, 2])
+def test_arrivals_are_the_orders_of_k_reviews_before(panel, lead_weeks):
+    res = simulate_policy(panel, START, END, policy="classic", lead_time=7 * lead_weeks)
+    for _, g in res.traces.groupby("sku"):
+        oh0, oh1, q = (g[c].to_numpy() for c in ("on_hand_start", "on_hand_end", "order_qty"))
+        k = lead_weeks
+        np.testing.assert_allclose(oh0[k:] - oh1[k - 1 : -1], q[:-k])
+
+
+def test_a_week_of_lead_time_is_seven_days_in_a_daily_replay_too():
+    # Issue 20: the same demand replayed weekly (review every week) and daily (review every
+    # 7 days), lead time 7 days, level 8 units: orders arrive at the same instants, so the
+    # weekly sales (lost sales) and orders agree exactly.
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2024-01-01", periods=7 * 16, freq="D")  # a Monday
+    daily = pd.DataFrame({"sku": "a", "ds": days, "y": rng.poisson(0.65, len(days)).astype(float)})
+    weekly = daily.groupby(pd.Grouper(key="ds", freq="W-MON", label="left", closed="left"))["y"]
+    weekly = weekly.sum().reset_index().assign(sku="a")
+    start, end = days[7 * 10], days[-1] + pd.Timedelta(days=1)
+    kw = dict(policy="forecast", lead_time=7, refit_every=1, service_level=0.95)  # noqa: C408
+    w = simulate_policy(weekly, start, end, freq="W", forecaster=FlatForecaster(4.0), **kw)
+    d = simulate_policy(daily, start, end, freq="D", review_period=7,
+                        forecaster=FlatForecaster(4.0 / 7, freq="D", horizon=20), **kw)  # fmt: skip
+    assert set(w.traces["order_up_to"]) == set(d.traces["order_up_to"]) == {8.0}
+    dt = d.traces.assign(week=lambda x: x["ds"].dt.to_period("W-SUN").dt.start_time)
+    by_week = dt.groupby("week")[["sales", "order_qty"]].sum()
+    np.testing.assert_array_equal(by_week["sales"].to_numpy(), w.traces["sales"].to_numpy())
+    np.testing.assert_array_equal(by_week["order_qty"].to_numpy(), w.traces["order_qty"].to_numpy())
+    assert w.summary["fill_rate"] == pytest.approx(d.summary["fill_rate"])

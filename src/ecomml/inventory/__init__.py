@@ -8,7 +8,16 @@ policy simulator.
 
 from __future__ import annotations
 
+from ecomml.inventory.budget import (
+    DEFAULT_MARGIN_RATE,
+    BudgetAllocation,
+    allocate_budget,
+    budget_allocation,
+    pro_rata_orders,
+    unit_margins,
+)
 from ecomml.inventory.classify import (
+    CLEARANCE_COLUMNS,
     DEFAULT_CELL_TARGETS,
     MEASURES,
     abc_classify,
@@ -17,6 +26,7 @@ from ecomml.inventory.classify import (
     class_migration,
     class_summary,
     classify_skus,
+    clearance_candidates,
     xyz_classify,
 )
 from ecomml.inventory.plan import PLAN_COLUMNS, ReplenishmentPlan, replenishment_plan, unit_costs
@@ -59,4 +69,12 @@ __all__ = [
     "inventory_at_equal_service",
     "calibrate_service_level",
     "InventoryTask",
+    "DEFAULT_MARGIN_RATE",
+    "BudgetAllocation",
+    "allocate_budget",
+    "budget_allocation",
+    "pro_rata_orders",
+    "unit_margins",
+    "CLEARANCE_COLUMNS",
+    "clearance_candidates",
 ]

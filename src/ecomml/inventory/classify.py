@@ -30,6 +30,8 @@ __all__ = [
     "class_summary",
     "cell_targets",
     "class_migration",
+    "CLEARANCE_COLUMNS",
+    "clearance_candidates",
 ]
 
 MEASURES = ("revenue", "units", "margin")
@@ -420,3 +422,76 @@ def class_migration(
 
     moved["reason"] = [reason(r) for _, r in moved.iterrows()] if len(moved) else []
     return moved.sort_values("value_change", kind="mergesort").reset_index(drop=True)
+
+
+#: The clearance table's columns, in order (a contract: the pricing task reads them).
+CLEARANCE_COLUMNS = [
+    "sku", "reason", "abc", "xyz", "dead", "slow_mover", "on_hand", "unit_cost",
+    "stock_value", "weekly_units", "weeks_of_cover", "days_since_sale", "last_sale",
+]  # fmt: skip
+
+
+def clearance_candidates(
+    classes: pd.DataFrame, on_hand: pd.DataFrame, *, unit_cost: pd.Series
+) -> pd.DataFrame:
+    """Stock to clear: SKUs in stock that are dead, slow movers or class C, with their
+    weeks of cover and the money tied up (``on_hand * unit_cost``), largest first.
+
+    Parameters
+    ----------
+    classes : DataFrame
+        Output of :func:`classify_skus` (with or without ``on_hand``).
+    on_hand : DataFrame
+        ``sku, on_hand``; SKUs in stock that never sold before the cutoff are listed as
+        dead (``reason = "never sold"``).
+    unit_cost : Series
+        Unit value per SKU (:func:`~ecomml.inventory.unit_costs`); an on-hand
+        ``unit_cost`` column overrides it; missing = 0.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CLEARANCE_COLUMNS`; ``reason`` is ``dead`` (no sale in ``dead_days``),
+        ``never sold``, ``slow`` (slow mover) or ``class C``; ``weeks_of_cover`` is
+        ``on_hand`` over the window's average weekly units, ``inf`` for dead stock (no
+        sale in ``dead_days``: the average no longer describes its demand).
+    """
+    check_frame(classes, required=["sku", "abc", "xyz", "dead", "slow_mover", "weekly_units",
+                                   "days_since_sale", "last_sale"], name="classes")  # fmt: skip
+    oh = _on_hand_series(on_hand).groupby(level=0).sum()
+    c = classes.drop(columns=["on_hand"], errors="ignore").assign(sku=classes["sku"].astype(str))
+    c = c.set_index("sku")
+    never = oh.index.difference(c.index)
+    extra = pd.DataFrame(
+        {"abc": "C", "xyz": "Z", "dead": True, "slow_mover": True, "weekly_units": 0.0,
+         "days_since_sale": np.nan, "last_sale": pd.NaT},
+        index=pd.Index(never, name="sku"),
+    )  # fmt: skip
+    if len(extra):
+        c = pd.concat([c, extra])
+    c["on_hand"] = oh.reindex(c.index).fillna(0.0)
+    c = c.loc[c["on_hand"] > 0]
+    dead, slow = c["dead"].astype(bool), c["slow_mover"].astype(bool)
+    c = c.loc[dead | slow | (c["abc"] == "C")].copy()
+    reason = np.where(
+        c.index.isin(never), "never sold",
+        np.where(dead.reindex(c.index), "dead", np.where(slow.reindex(c.index), "slow", "class C")),
+    )  # fmt: skip
+    c["reason"] = reason
+    cost = unit_cost.astype(np.float64)
+    if "unit_cost" in on_hand.columns:
+        given = pd.to_numeric(on_hand["unit_cost"], errors="coerce")
+        given.index = on_hand["sku"].astype(str)
+        cost = given.groupby(level=0).first().combine_first(cost)
+    c["unit_cost"] = cost.reindex(c.index).fillna(0.0).to_numpy(np.float64)
+    c["stock_value"] = c["on_hand"] * c["unit_cost"]
+    wu = c["weekly_units"].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c["weeks_of_cover"] = np.where(
+            (wu > 0) & ~c["dead"].astype(bool), c["on_hand"] / wu, np.inf
+        )
+    c["dead"], c["slow_mover"] = c["dead"].astype(bool), c["slow_mover"].astype(bool)
+    out = c.rename_axis("sku").reset_index()[CLEARANCE_COLUMNS]
+    return out.sort_values(
+        ["stock_value", "sku"], ascending=[False, True], kind="mergesort"
+    ).reset_index(drop=True)

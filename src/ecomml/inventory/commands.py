@@ -54,6 +54,9 @@ ACTIONS: tuple[Action, ...] = (
         Option("compare_cutoff", "--compare-cutoff", None, "Earlier cutoff: also write class "
                "migration (<output>.migration.csv).", "date"),
         _CELLS, _PLOTS,
+        Option("clearance_output", "--clearance-output", None, "Also write the clearance table "
+               "(dead, slow and class-C stock with weeks of cover and money tied up) to this "
+               "file; needs --on-hand.", Path, file="out"),
     )),
     Action("plan", """Replenishment plan: order-up-to levels from the forecast's lead-time
     demand distribution (lead time + review period, mixed over the lead-time distribution)
@@ -76,6 +79,11 @@ ACTIONS: tuple[Action, ...] = (
         Option("moq", "--moq", 0.0, "Minimum order quantity (units)."),
         Option("pack_size", "--pack-size", 1.0, "Orders are multiples of this."),
         Option("max_order_value", "--max-order-value", None, "Budget of the whole order.", float),
+        Option("budget", "--budget", None, "Money for this order, allocated by expected margin "
+               "per unit of money (greedy marginal analysis; respects --moq/--pack-size). Not "
+               "with --max-order-value.", float),
+        Option("margin_rate", "--margin-rate", None, "Margin as a share of the price for SKUs "
+               "without a cost (default 0.3); with --budget.", float),
         Option("on_mismatch", "--on-mismatch", "error", "SKUs only in the forecast or only in "
                "the transactions: error or drop."),
         _BY, Option("seed", "--seed", 0, "Seed of the demand sample paths."), _PLOTS,
@@ -157,6 +165,11 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
     cut, by = o["cutoff"], o["by"]
     ac = tuple(_numbers(o["abc_cutoffs"], "--abc-cutoffs", 2))
     xc = tuple(_numbers(o["xyz_cutoffs"], "--xyz-cutoffs", 2))
+    if o["clearance_output"] is not None and o["on_hand"] is None:
+        raise ConfigError(
+            "--clearance-output needs --on-hand (sku,on_hand[,unit_cost]): the table "
+            "lists stock to clear and the money tied up in it"
+        )
     oh = read_side_file(o["on_hand"], "on-hand") if o["on_hand"] is not None else None
     cells = _cells(o["cell_targets"])
     data = shop(cut)
@@ -170,8 +183,17 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
     if o["compare_cutoff"] is not None:
         mig = class_migration(data.transactions, o["compare_cutoff"], cut, abc_cutoffs=ac,
                               xyz_cutoffs=xc, **kw)  # fmt: skip
+    clear = None
+    if o["clearance_output"] is not None and oh is not None:
+        from ecomml.inventory.classify import clearance_candidates
+        from ecomml.inventory.plan import unit_costs
+
+        tx = data.transactions
+        cost = unit_costs(tx.loc[tx["ts"] < cut], oh["sku"].astype(str).unique(), data.catalog)
+        clear = clearance_candidates(classes, oh, unit_cost=cost)
     say("writing")
-    written = write_classes(classes, o["output"], migration=mig, plots_dir=o["plots_dir"], by=by)
+    written = write_classes(classes, o["output"], migration=mig, plots_dir=o["plots_dir"], by=by,
+                            clearance=clear, clearance_output=o["clearance_output"])  # fmt: skip
     m = abc_xyz_matrix(classes)
     m["cell"] = [f"{int(n)} ({v:.1%})" for n, v in zip(m["skus"], m["value_share"], strict=True)]
     grid = m.pivot(index="abc", columns="xyz", values="cell").reindex(list("ABC"))
@@ -184,7 +206,12 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
     )  # fmt: skip
     params = {"by": by, "cutoff": cut.date(), "abc_cutoffs": o["abc_cutoffs"],
               "xyz_cutoffs": o["xyz_cutoffs"]}  # fmt: skip
-    shown = [Shown(grid, title, dict.fromkeys(("class", "X", "Y", "Z"), "{}")), line]
+    shown: list[Any] = [Shown(grid, title, dict.fromkeys(("class", "X", "Y", "Z"), "{}")), line]
+    if clear is not None:
+        shown.append(
+            f"clearance: {len(clear)} SKUs in stock to clear (dead, slow or class C), "
+            f"{clear['stock_value'].sum():,.0f} tied up -> {o['clearance_output']}"
+        )
     return Report(written, params, "classify", shown)
 
 
@@ -207,6 +234,7 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
         target=target, review=o["review"], review_period=o["review_period"], policy=policy,
         on_hand=oh, catalog=data.catalog, by=o["by"], moq=o["moq"], pack_size=o["pack_size"],
         max_order_value=o["max_order_value"], on_mismatch=o["on_mismatch"], random_state=o["seed"],
+        budget=o["budget"], margin_rate=o["margin_rate"],
     )  # fmt: skip
     say("writing")
     summary = {**res.summary, "cutoff": str(cut.date()), "policy": policy, "target": target,
@@ -221,9 +249,18 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
         f"{s['expected_turns']:.1f}, slow movers {s['slow_mover_share']:.1%} of stock -> "
         f"{o['output']}"
     )
-    params = {k: o[k] for k in ("policy", "target", "lead_time", "lead_time_sd", "service_level",
+    params = {k: o[k] for k in ("policy", "target", "lead_time", "lead_time_sd", "service_level", "budget",
                                 "review")}  # fmt: skip
-    return Report(written, params, f"plan-{policy}", [line])
+    shown = [line]
+    if o["budget"] is not None:
+        ba = s["budget_allocation"]
+        shown.append(
+            f"budget {ba['budget']:,.0f} of {ba['unconstrained_order_value']:,.0f} "
+            f"unconstrained: spent {s['budget_spent']:,.0f}; expected margin lost "
+            f"{s['lost_margin']:,.0f} (pro-rata cut {s['lost_margin_pro_rata']:,.0f}, "
+            f"--max-order-value cut {s['lost_margin_priority_cut']:,.0f})"
+        )
+    return Report(written, params, f"plan-{policy}", shown)
 
 
 def _simulate(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:

@@ -57,9 +57,13 @@ def write_classes(
     migration: pd.DataFrame | None = None,
     plots_dir: Path | None = None,
     by: str = "revenue",
+    clearance: pd.DataFrame | None = None,
+    clearance_output: Path | None = None,
 ) -> Written:
     """``output`` (one row per SKU), ``<output>.by_class.csv``, ``<output>.migration.csv``
-    (with ``migration``) and the Pareto and ABC-XYZ plots (default ``<output>-plots/``)."""
+    (with ``migration``), the clearance table at ``clearance_output`` (default
+    ``<output>.clearance.csv``, with ``clearance``) and the Pareto and ABC-XYZ plots
+    (default ``<output>-plots/``)."""
     from ecomml.inventory.classify import class_summary
 
     files = [
@@ -68,10 +72,18 @@ def write_classes(
     ]
     if migration is not None:
         files.append(atomic_write_table(sibling(output, ".migration.csv"), migration))
+    if clearance is not None:
+        target = clearance_output or sibling(output, ".clearance.csv")
+        files.append(atomic_write_table(target, clearance))
     metrics = {f"skus_{c}": float((classes["abc"] == c).sum()) for c in "ABC"}
     metrics.update(
         slow_movers=float(classes["slow_mover"].sum()), dead=float(classes["dead"].sum())
     )
+    if clearance is not None:
+        metrics.update(
+            clearance_skus=float(len(clearance)),
+            clearance_stock_value=float(clearance["stock_value"].sum()),
+        )
     plots = _class_plots(classes, plots_dir or sibling(output, "-plots"), by)
     return Written(files, plots, metrics)
 

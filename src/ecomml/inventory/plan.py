@@ -25,6 +25,7 @@ __all__ = [
     "POLICIES",
     "ReplenishmentPlan",
     "check_policy",
+    "order_priority",
     "replenishment_plan",
     "unit_costs",
 ]
@@ -170,6 +171,8 @@ def replenishment_plan(
     moq: float = 0.0,
     pack_size: float = 1.0,
     max_order_value: float | None = None,
+    budget: float | None = None,
+    margin_rate: float | None = None,
     on_mismatch: str = "error",
     slow_cover_weeks: float = 26.0,
     n_samples: int = 2000,
@@ -196,6 +199,16 @@ def replenishment_plan(
         SKUs hold nothing.
     moq, pack_size, max_order_value : float
         Order rounding and the budget of the whole order (A items first, then lowest cover).
+    budget : float or None
+        Money for the whole order, allocated by greedy marginal analysis: each next step
+        of an order (MOQ, then packs) goes to the SKU with the most expected margin per
+        unit of money (:mod:`ecomml.inventory.budget`). Adds ``unit_margin`` and
+        ``unconstrained_order_qty`` to the plan and ``budget`` to the summary (money
+        spent, expected margin lost against the unconstrained plan, and the same for the
+        pro-rata cut and the ``max_order_value`` priority cut). Not with ``max_order_value``.
+    margin_rate : float or None
+        Margin as a share of the price for SKUs without a known cost (default
+        :data:`~ecomml.inventory.budget.DEFAULT_MARGIN_RATE`).
 
     Returns
     -------
@@ -306,11 +319,39 @@ def replenishment_plan(
     mean_week = levels["mean_period_demand"].to_numpy() * 7.0 / period_days
     with np.errstate(divide="ignore", invalid="ignore"):
         cover_now = np.where(mean_week > 0, ip.to_numpy() / mean_week, np.inf)
-    prio = classes["abc"].map({"A": 0, "B": 1, "C": 2}).to_numpy() * 1e9 + np.minimum(
-        cover_now, 1e8
-    )
-    qty = round_orders(raw, moq=moq_v, pack_size=pack_v, unit_cost=cost.to_numpy(),
-                       max_order_value=max_order_value, priority=prio)  # fmt: skip
+    prio = order_priority(classes["abc"].to_numpy(), cover_now)
+    alloc = None
+    if budget is not None:
+        from ecomml.inventory.budget import (
+            DEFAULT_MARGIN_RATE,
+            budget_allocation,
+            check_budget,
+            unit_margins,
+        )
+
+        b = check_budget(budget)
+        if max_order_value is not None:
+            raise ConfigError(
+                "--budget and --max-order-value both cut the order to an amount of money; "
+                "pass one: --budget allocates by expected margin per unit of money, "
+                "--max-order-value keeps A items first"
+            )
+        q_unc = round_orders(raw, moq=moq_v, pack_size=pack_v)
+        margin = unit_margins(
+            hist, skus, catalog, unit_cost=cost_oh,
+            margin_rate=DEFAULT_MARGIN_RATE if margin_rate is None else margin_rate,
+        )  # fmt: skip
+        alloc = budget_allocation(
+            fc, qty=q_unc, position=ip.to_numpy(), unit_cost=cost.to_numpy(),
+            unit_margin=margin.to_numpy(), budget=b, lead_time=lead_time,
+            lead_time_sd=lead_time_sd, review_period=review_period, period_days=period_days,
+            moq=moq_v, pack_size=pack_v, priority=prio, n_samples=min(int(n_samples), 1000),
+            random_state=random_state,
+        )  # fmt: skip
+        qty = alloc.qty
+    else:
+        qty = round_orders(raw, moq=moq_v, pack_size=pack_v, unit_cost=cost.to_numpy(),
+                           max_order_value=max_order_value, priority=prio)  # fmt: skip
     after = ip.to_numpy() + qty
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(mean_week > 0, after / mean_week, np.inf)
@@ -339,6 +380,9 @@ def replenishment_plan(
             "new_sku": new.to_numpy(),
         }
     )
+    if alloc is not None:
+        plan["unit_margin"] = margin.to_numpy()
+        plan["unconstrained_order_qty"] = q_unc
     nan_cols = [c for c in PLAN_COLUMNS[4:] if plan[c].isna().any()]
     if nan_cols:
         bad = plan.loc[plan[nan_cols].isna().any(axis=1), "sku"].tolist()
@@ -348,7 +392,22 @@ def replenishment_plan(
             bad_keys=bad,
         )
     summary = _summary(plan, period_days * (review_period if review == "periodic" else 1))
+    if alloc is not None:
+        m = alloc.summary["methods"]
+        summary.update(
+            budget=alloc.summary["budget"], budget_spent=m["greedy"]["spent"],
+            lost_margin=m["greedy"]["lost_margin"], lost_margin_pro_rata=m["pro_rata"]["lost_margin"],
+            lost_margin_priority_cut=m["priority"]["lost_margin"],
+            budget_allocation=alloc.summary,
+        )  # fmt: skip
     return ReplenishmentPlan(plan, summary, classes.reset_index())
+
+
+def order_priority(abc: np.ndarray, cover_weeks: np.ndarray) -> np.ndarray:
+    """The ``max_order_value`` cut's order (smallest first): A items, then B, then C,
+    each by the fewest weeks of cover."""
+    rank = pd.Series(abc).map({"A": 0, "B": 1, "C": 2}).fillna(2).to_numpy(np.float64)
+    return rank * 1e9 + np.minimum(np.asarray(cover_weeks, dtype=np.float64), 1e8)
 
 
 def _pattern(fc: pd.DataFrame, classes: pd.DataFrame, skus: pd.Index) -> np.ndarray:

@@ -3,10 +3,28 @@
 Each review (every ``review_period`` periods, at the start of the period) the policy
 sets its levels from data *before* the review date only -- the forecast policy refits
 its forecaster every ``refit_every`` periods and re-forecasts at every review, the
-classic policy recomputes mean and standard deviation -- and orders up to its level;
-orders arrive ``lead_time`` later (drawn per order when the lead time is stochastic),
-before that period's demand. Unmet demand is lost (or backordered). The run is
-deterministic given ``random_state``.
+classic policy recomputes mean and standard deviation -- and orders up to its level.
+Unmet demand is lost (or backordered). The run is deterministic given ``random_state``.
+
+**Timing convention.** Period ``t`` is the half-open interval ``[ds_t, ds_t + P)``
+(``P`` = 7 days for weeks, 1 for days). Its review happens at the instant ``ds_t``,
+when the sales of period ``t - 1`` are known and none of period ``t``'s are. An order
+placed there with a lead time of ``L`` days arrives at the instant ``ds_t + L``; with
+``L = k * P`` that is the start of period ``t + k``, before its demand (``k = 0``:
+at once). A fractional ``L / P`` is split between the two neighbouring whole periods
+with linear weights (:func:`~ecomml.inventory.lead_time_periods`): 10 days arrive at
+the start of week ``t + 1`` with probability 4/7 and of week ``t + 2`` with 3/7, which
+leaves the expected share of week ``t + 1`` served from the order at 4/7, as on the
+real Thursday arrival. So an order placed at review ``t`` is the last to arrive before
+period ``t + R + k``, and the stock position after it must cover the demand of periods
+``t .. t + k + R - 1``: the protection interval = lead time + review period, the
+horizon :func:`~ecomml.inventory.forecast_levels` sums. A lead time of 7 days is 7 days
+in a weekly replay and in a daily one (test_simulate.py pins both).
+
+**Start.** The policy runs at its first level for ``ceil(k_max / R) * R`` warm-up periods
+before ``start`` on the actual demand, so the orders in transit at ``start`` are in
+transit rather than on the shelf (starting with the whole order-up-to level on hand
+delivered them early and lifted the fill rate of the first ``k`` periods).
 """
 
 from __future__ import annotations
@@ -218,31 +236,47 @@ def simulate_policy(
         lv = lv.set_index("sku").reindex(skus)
         return lv["order_up_to"].fillna(0.0).to_numpy(np.float64)
 
-    pipe = np.zeros((n, T + int(ks.max()) + 2))
-    oh = np.zeros(n)
+    R = int(review_period)
+    # warm-up: the policy runs at its first level for the whole lead time before the first
+    # review, so the orders still in transit at ``start`` are in transit (not on the shelf)
+    W = int(np.ceil(int(ks.max()) / R)) * R
+    warm = pd.date_range(end=dates[0] - pd.Timedelta(days=pdays), periods=W, freq=f"{pdays}D")
+    Dw = wide.reindex(columns=warm).fillna(0.0).to_numpy(np.float64)
+    pipe = np.zeros((n, W + T + int(ks.max()) + 2))  # pipe[:, j]: arrivals at the start of j
     rec = {k: np.zeros((n, T)) for k in ("oh0", "oh1", "sales", "order", "level")}
-    S = np.zeros(n)
+
+    def review(oh: np.ndarray, j: int, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # order up to S at the start of period j; an order with a lead time of k periods
+        # arrives at the start of period j + k, before that period's demand (k = 0: at once)
+        ip = oh + pipe[:, j + 1 :].sum(axis=1)
+        q = round_orders(np.where(ip < S, S - ip, 0.0), moq=moq, pack_size=pack_size)
+        k = ks[rng.choice(len(ks), size=n, p=pk)]
+        now = k == 0
+        np.add.at(pipe, (np.flatnonzero(~now), j + k[~now]), q[~now])
+        return oh + np.where(now, q, 0.0), q
+
+    def serve(oh: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sold = np.minimum(np.maximum(oh, 0.0), d)
+        return oh - (d if backorder else sold), sold
+
+    S = levels_at(0, dates[0])
+    oh = S.copy()
+    for j in range(W):
+        oh = oh + pipe[:, j]
+        if j % R == 0:
+            oh, _ = review(oh, j, S)
+        oh, _ = serve(oh, Dw[:, j])
     for i, t in enumerate(dates):
         if progress is not None:
             progress(f"{policy}: period {i + 1}/{T}", i / T)
-        oh = oh + pipe[:, i]
-        if i % int(review_period) == 0:
-            S = levels_at(i, t)
-            if i == 0:
-                oh = S.copy()  # start in steady state: stock at the order-up-to level
-            ip = oh + pipe[:, i + 1 :].sum(axis=1)
-            q = round_orders(np.where(ip < S, S - ip, 0.0), moq=moq, pack_size=pack_size)
-            k = ks[rng.choice(len(ks), size=n, p=pk)]
-            now = k == 0
-            oh = oh + np.where(now, q, 0.0)
-            np.add.at(pipe, (np.flatnonzero(~now), i + k[~now]), q[~now])
-            rec["order"][:, i] = q
+        oh = oh + pipe[:, W + i]
+        if i % R == 0:
+            if i > 0:
+                S = levels_at(i, t)
+            oh, rec["order"][:, i] = review(oh, W + i, S)
         rec["level"][:, i] = S
         rec["oh0"][:, i] = oh
-        d = D[:, i]
-        sold = np.minimum(np.maximum(oh, 0.0), d)
-        oh = oh - (d if backorder else sold)
-        rec["sales"][:, i] = sold
+        oh, rec["sales"][:, i] = serve(oh, D[:, i])
         rec["oh1"][:, i] = oh
     if progress is not None:
         progress(f"{policy}: done", 1.0)
