@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ecomml._estimator import EcommlEstimator
+from ecomml._state import read_model_json
 from ecomml._validation import check_fitted, check_frame
-from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
+from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = ["PartitionedForecaster", "partition_key"]
 
@@ -220,10 +221,7 @@ class PartitionedForecaster(EcommlEstimator):
         from ecomml.modelstore import load_model
 
         d = Path(path)
-        try:
-            meta = json.loads((d / _META).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ModelLoadError(f"{d}: cannot read {_META}: {err}") from err
+        meta = read_model_json(d, _META)
         model = cls(**meta["params"])
         models = {
             name: load_model(d / rel, task="forecast").model
