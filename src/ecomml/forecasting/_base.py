@@ -9,6 +9,7 @@ the output frame ``sku, ds, mean, q05 ... q95, pattern, fallback``.
 
 from __future__ import annotations
 
+import abc
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def nb_size_mle(y: np.ndarray, mu: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-class ForecasterInterface(EcommlEstimator):
+class ForecasterInterface(EcommlEstimator, abc.ABC):
     """What callers see of every forecaster, the panel ones and
     :class:`~ecomml.spark.partitioned.PartitionedForecaster`: :meth:`predict` and MLflow
     serving. Subclasses implement ``_predict`` and set ``n_skus_`` when fitted."""
@@ -114,8 +115,9 @@ class ForecasterInterface(EcommlEstimator):
         ``params`` may hold ``start`` (first forecast period)."""
         return self.predict(model_input, start=(params or {}).get("start"))
 
+    @abc.abstractmethod
     def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The forecast of a fitted model (see :meth:`predict`)."""
 
 
 class BaseForecaster(ForecasterInterface):
