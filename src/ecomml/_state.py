@@ -20,7 +20,7 @@ import pandas as pd
 from ecomml._moved import resolve
 from ecomml.exceptions import ConfigError, ModelLoadError
 
-__all__ = ["write_state", "read_state"]
+__all__ = ["write_state", "read_state", "read_model_json"]
 
 STATE_FILE = "state.json"
 
@@ -117,6 +117,19 @@ def write_state(estimator: Any, folder: str | Path) -> None:
     }
     state = {"class": _class_path(estimator), "params": params, "fitted": fitted}
     (folder / STATE_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def read_model_json(folder: Path, name: str) -> dict[str, Any]:
+    """The JSON file ``name`` of the model folder ``folder``, as a dict.
+
+    Raises :class:`ModelLoadError` naming the folder and the file when it is missing or
+    not JSON, so every loader reports a damaged folder the same way.
+    """
+    try:
+        meta: dict[str, Any] = json.loads((folder / name).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{folder}: cannot read {name}: {err}") from err
+    return meta
 
 
 def read_state(cls: type, folder: str | Path) -> Any:

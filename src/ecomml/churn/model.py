@@ -204,19 +204,10 @@ class ChurnModel(EcommlEstimator):
 
     def _json_params(self) -> dict[str, Any]:
         """The JSON-able hyper-parameters ``churn.json`` stores (the rules go beside them)."""
-        return {
-            "horizon": self.horizon,
-            "btyd": self.btyd,
-            "repurchase_days": self.repurchase_days,
-            "discount_rate": self.discount_rate,
-            "step": self.step,
-            "max_cutoffs": self.max_cutoffs,
-            "min_history": self.min_history,
-            "season_features": self.season_features,
-            "history_features": self.history_features,
-            "min_first_orders": self.min_first_orders,
-            "classifier": dict(self.classifier or {}),
-        }
+        params = self.get_params(deep=False)
+        del params["tier_rules"], params["segment_rules"]
+        params["classifier"] = dict(self.classifier or {})
+        return params
 
     # ------------------------------------------------------------------ helpers
     def _fit_btyd(

@@ -8,7 +8,12 @@ selection, lead-time demand and rolling-origin backtests.
 
 from __future__ import annotations
 
-from ecomml.forecasting._base import OUTPUT_COLUMNS, BaseForecaster, nb_quantiles
+from ecomml.forecasting._base import (
+    OUTPUT_COLUMNS,
+    BaseForecaster,
+    ForecasterInterface,
+    nb_quantiles,
+)
 from ecomml.forecasting.auto import AutoForecaster, make_forecaster
 from ecomml.forecasting.backtest import BacktestResult, backtest, quantile_calibration
 from ecomml.forecasting.baselines import (
@@ -39,6 +44,7 @@ from ecomml.forecasting.task import (
 
 __all__ = [
     "OUTPUT_COLUMNS",
+    "ForecasterInterface",
     "BaseForecaster",
     "NaiveForecaster",
     "SeasonalNaiveForecaster",

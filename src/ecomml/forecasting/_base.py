@@ -9,6 +9,7 @@ the output frame ``sku, ds, mean, q05 ... q95, pattern, fallback``.
 
 from __future__ import annotations
 
+import abc
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ecomml.forecasting.panel import Panel, check_freq, period_date, to_panel
 from ecomml.forecasting.patterns import classify_matrix
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
-__all__ = ["BaseForecaster", "QUANTILES", "nb_quantiles", "OUTPUT_COLUMNS"]
+__all__ = ["ForecasterInterface", "BaseForecaster", "QUANTILES", "nb_quantiles", "OUTPUT_COLUMNS"]
 
 QUANTILES = np.array(list(QUANTILE_COLUMNS.values()))
 OUTPUT_COLUMNS = ["sku", "ds", "mean", *QUANTILE_COLUMNS, "pattern", "fallback"]
@@ -71,8 +72,56 @@ def nb_size_mle(y: np.ndarray, mu: np.ndarray) -> float:
     return float(np.exp(res.x))
 
 
-class BaseForecaster(EcommlEstimator):
-    """Shared machinery; not used directly.
+class ForecasterInterface(EcommlEstimator, abc.ABC):
+    """What callers see of every forecaster, the panel ones and
+    :class:`~ecomml.spark.partitioned.PartitionedForecaster`: :meth:`predict` and MLflow
+    serving. Subclasses implement ``_predict`` and set ``n_skus_`` when fitted."""
+
+    def predict(
+        self,
+        df: pd.DataFrame,
+        *,
+        start: Any = None,
+        calendar: pd.DataFrame | None = None,
+        new_skus: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Forecast ``horizon`` periods per SKU of ``df``.
+
+        Parameters
+        ----------
+        df : DataFrame
+            History ``sku, ds, y`` (+ ``category``); only periods before ``start`` are used.
+        start : date-like or None
+            First forecast period (any date inside it); None = the period after the last
+            one in ``df``.
+        calendar : DataFrame or None
+            Canonical promotion calendar for the forecast periods (models that use it).
+        new_skus : DataFrame or None
+            ``sku`` (+ ``category``) of SKUs to forecast without any history (e.g. active
+            catalog items never sold): they get the category fallback.
+
+        Returns
+        -------
+        DataFrame
+            ``sku, ds, mean, q05, q10, q25, q50, q75, q90, q95, pattern, fallback``.
+        """
+        check_fitted(self, ["n_skus_"])
+        return self._predict(df, start, calendar, new_skus)
+
+    def pyfunc_predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """MLflow serving: ``model_input`` is the history panel ``sku, ds, y``;
+        ``params`` may hold ``start`` (first forecast period)."""
+        return self.predict(model_input, start=(params or {}).get("start"))
+
+    @abc.abstractmethod
+    def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
+        """The forecast of a fitted model (see :meth:`predict`)."""
+
+
+class BaseForecaster(ForecasterInterface):
+    """Shared machinery of the panel forecasters; not used directly.
 
     Parameters (common to all forecasters)
     ----------
@@ -109,35 +158,7 @@ class BaseForecaster(EcommlEstimator):
         self.n_skus_ = len(panel.skus)
         return self
 
-    def predict(
-        self,
-        df: pd.DataFrame,
-        *,
-        start: Any = None,
-        calendar: pd.DataFrame | None = None,
-        new_skus: pd.DataFrame | None = None,
-    ) -> pd.DataFrame:
-        """Forecast ``horizon`` periods per SKU of ``df``.
-
-        Parameters
-        ----------
-        df : DataFrame
-            History ``sku, ds, y`` (+ ``category``); only periods before ``start`` are used.
-        start : date-like or None
-            First forecast period (any date inside it); None = the period after the last
-            one in ``df``.
-        calendar : DataFrame or None
-            Canonical promotion calendar for the forecast periods (models that use it).
-        new_skus : DataFrame or None
-            ``sku`` (+ ``category``) of SKUs to forecast without any history (e.g. active
-            catalog items never sold): they get the category fallback.
-
-        Returns
-        -------
-        DataFrame
-            ``sku, ds, mean, q05, q10, q25, q50, q75, q90, q95, pattern, fallback``.
-        """
-        check_fitted(self, ["n_skus_"])
+    def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
         panel = to_panel(df, self.freq_, name="history")
         if start is not None:
             from ecomml.forecasting.panel import period_start
@@ -189,13 +210,6 @@ class BaseForecaster(EcommlEstimator):
                 fb = np.concatenate([fb, np.ones(len(ns), dtype=bool)])
                 cats = np.concatenate([cats, ncat])
         return self._frame(skus, panel.t0 + panel.n_periods + steps - 1, mean, q, pattern, fb)
-
-    def pyfunc_predict(
-        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
-        """MLflow serving: ``model_input`` is the history panel ``sku, ds, y``;
-        ``params`` may hold ``start`` (first forecast period)."""
-        return self.predict(model_input, start=(params or {}).get("start"))
 
     # ------------------------------------------------------------------ helpers
     def _check_params(self) -> None:

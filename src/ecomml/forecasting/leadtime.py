@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_frame, check_random_state
-from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
-__all__ = ["lead_time_demand"]
+__all__ = ["lead_time_demand", "protection_window"]
 
 _LEVELS = np.array(list(QUANTILE_COLUMNS.values()))
 
@@ -38,6 +38,33 @@ def sample_from_quantiles(q: np.ndarray, u: np.ndarray) -> np.ndarray:
     rows = np.arange(len(q))[:, None]
     v0, v1 = knots[rows, idx], knots[rows, idx + 1]
     return v0 + (v1 - v0) * (u - p0) / (p1 - p0)
+
+
+def protection_window(
+    forecast: pd.DataFrame, periods: int, *, start: object = None, needed: str, fix: str
+) -> pd.DataFrame:
+    """Each SKU's first ``periods`` rows of ``forecast`` from ``start`` (None: its first
+    forecast period), sorted by ``sku, ds``.
+
+    Raises
+    ------
+    DataQualityError
+        Naming the SKUs (``bad_keys``) whose forecast covers fewer periods; ``needed``
+        says how many periods and why, ``fix`` what else the caller may shorten.
+    """
+    f = forecast
+    if start is not None:
+        f = f.loc[pd.to_datetime(f["ds"]) >= pd.Timestamp(start)]
+    f = f.sort_values(["sku", "ds"], kind="mergesort").groupby("sku", sort=True).head(periods)
+    counts = f.groupby("sku", sort=True).size()
+    short = counts[counts < periods]
+    if len(short):
+        raise DataQualityError(
+            f"the forecast covers fewer than {needed} for {len(short)} SKU(s) "
+            f"{short_repr(list(short.index))}; forecast a longer horizon or shorten {fix}",
+            bad_keys=list(short.index),
+        )
+    return f
 
 
 def lead_time_demand(
@@ -90,19 +117,11 @@ def lead_time_demand(
     if ((levels <= 0) | (levels >= 1)).any():
         raise ConfigError(f"quantile levels must be in (0, 1), got {levels.tolist()}")
     rng = check_random_state(random_state)
-    f = forecast.sort_values(["sku", "ds"], kind="mergesort")
-    if start is not None:
-        f = f.loc[f["ds"] >= pd.Timestamp(start)]
-    f = f.groupby("sku", sort=True).head(n_per)
-    counts = f.groupby("sku", sort=True).size()
-    short = counts[counts < n_per]
-    if len(short):
-        raise DataQualityError(
-            f"the forecast covers fewer than lead_time + review_period = {n_per} periods for "
-            f"{len(short)} SKU(s) (e.g. {short.index[0]}: {int(short.iloc[0])}); forecast a "
-            "longer horizon or shorten the interval"
-        )
-    skus = counts.index.to_numpy()
+    f = protection_window(
+        forecast, n_per, start=start, needed=f"lead_time + review_period = {n_per} periods",
+        fix="the interval",
+    )  # fmt: skip
+    skus = f["sku"].drop_duplicates().to_numpy()
     n = len(skus)
     mean = f["mean"].to_numpy(np.float64).reshape(n, n_per)
     total = np.zeros((n, int(n_samples)))

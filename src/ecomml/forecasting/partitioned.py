@@ -22,9 +22,10 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._state import read_model_json
 from ecomml._validation import check_fitted, check_frame
-from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
+from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.forecasting import ForecasterInterface
 
 __all__ = ["PartitionedForecaster", "partition_key"]
 
@@ -36,7 +37,7 @@ def partition_key(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "unknown").astype(str)
 
 
-class PartitionedForecaster(EcommlEstimator):
+class PartitionedForecaster(ForecasterInterface):
     """One forecaster per value of ``partition_col`` (a SKU attribute such as ``category``).
 
     Parameters
@@ -120,15 +121,24 @@ class PartitionedForecaster(EcommlEstimator):
         """Set the fitted attributes from fitted members (also used by Spark training)."""
         if not models:
             raise DataQualityError("no partition to train: the panel is empty")
-        self.models_ = dict(sorted(models.items()))
         skus = pd.DataFrame({"sku": panel["sku"].astype(str).to_numpy(), "p": part.to_numpy()})
         skus = skus.drop_duplicates("sku", keep="last").sort_values("sku", kind="mergesort")
-        self.sku_partition_ = pd.Series(skus["p"].to_numpy(), index=skus["sku"].to_numpy())
-        sizes = self.sku_partition_.value_counts()
-        sizes = sizes[sizes.index.isin(list(self.models_))]
-        self.default_partition_ = (
+        sku_partition = pd.Series(skus["p"].to_numpy(), index=skus["sku"].to_numpy())
+        sizes = sku_partition.value_counts()
+        sizes = sizes[sizes.index.isin(list(models))]
+        default = (
             str(sorted(sizes[sizes == sizes.max()].index)[0]) if len(sizes) else next(iter(models))
         )
+        return self._set_members(models, sku_partition, default)
+
+    def _set_members(
+        self, models: dict[str, Any], sku_partition: pd.Series, default_partition: str
+    ) -> Self:
+        """Set the members, the routing and what the members tell of the whole (after
+        training and after loading)."""
+        self.models_ = dict(sorted(models.items()))
+        self.sku_partition_ = sku_partition
+        self.default_partition_ = default_partition
         first = next(iter(self.models_.values()))
         self.freq_ = first.freq_
         self.last_ds_ = max(m.last_ds_ for m in self.models_.values())
@@ -147,17 +157,8 @@ class PartitionedForecaster(EcommlEstimator):
         out = out.where(out.isin(list(self.models_)), self.default_partition_)
         return out.astype(str).to_numpy()
 
-    def predict(
-        self,
-        df: pd.DataFrame,
-        *,
-        start: Any = None,
-        calendar: pd.DataFrame | None = None,
-        new_skus: pd.DataFrame | None = None,
-    ) -> pd.DataFrame:
-        """Forecast each SKU of ``df`` with its partition's model; see
-        :meth:`ecomml.forecasting.LightGBMForecaster.predict` for the arguments and columns."""
-        check_fitted(self, ["models_"])
+    def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
+        """Each SKU of ``df`` forecast by its partition's model (:meth:`route`)."""
         check_frame(df, required=["sku", "ds", "y"], name="history")
         col = self.partition_col
         where = self.route(df["sku"], df[col] if col in df.columns else None)
@@ -180,12 +181,6 @@ class PartitionedForecaster(EcommlEstimator):
             raise DataQualityError("nothing to forecast: the history has no SKU")
         out = pd.concat(frames, ignore_index=True)
         return out.sort_values(["sku", "ds"], kind="mergesort").reset_index(drop=True)
-
-    def pyfunc_predict(
-        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
-        """MLflow serving: the history panel in, the forecast out (``params``: ``start``)."""
-        return self.predict(model_input, start=(params or {}).get("start"))
 
     def _check_params(self) -> None:
         self.make_member()._check_params()
@@ -220,26 +215,17 @@ class PartitionedForecaster(EcommlEstimator):
         from ecomml.modelstore import load_model
 
         d = Path(path)
-        try:
-            meta = json.loads((d / _META).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ModelLoadError(f"{d}: cannot read {_META}: {err}") from err
+        meta = read_model_json(d, _META)
         model = cls(**meta["params"])
         models = {
             name: load_model(d / rel, task="forecast").model
             for name, rel in meta["partitions"].items()
         }
         sp = pd.read_parquet(d / "sku_partition.parquet")
-        model.models_ = dict(sorted(models.items()))
-        model.sku_partition_ = pd.Series(
+        sku_partition = pd.Series(
             sp["partition"].astype(str).to_numpy(), index=sp["sku"].astype(str).to_numpy()
         )
-        model.default_partition_ = str(meta["default_partition"])
-        first = next(iter(model.models_.values()))
-        model.freq_ = first.freq_
-        model.last_ds_ = max(m.last_ds_ for m in model.models_.values())
-        model.n_skus_ = int(sum(m.n_skus_ for m in model.models_.values()))
-        return model
+        return model._set_members(models, sku_partition, str(meta["default_partition"]))
 
 
 _PLACEHOLDER = "\x00ecomml-placeholder"

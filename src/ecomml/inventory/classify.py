@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,12 +53,19 @@ def _check_cuts(cuts: tuple[float, float], name: str, upper: float | None = 1.0)
         raise ConfigError(f"{name} cut-offs must satisfy 0 < first < second{bound}; got {cuts}")
 
 
-def _window(
-    transactions: pd.DataFrame, cutoff: Any, lookback_days: int | None
-) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+class _Window(NamedTuple):
+    tx: pd.DataFrame  # the transactions of the window
+    cut: pd.Timestamp
+    start: pd.Timestamp
+    skus: np.ndarray  # every SKU with a row before the cutoff, also before the window
+
+
+def _window(transactions: pd.DataFrame, cutoff: Any, lookback_days: int | None) -> _Window:
+    """The checked transactions before ``cutoff``, cut to the last ``lookback_days``."""
     check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
     cut = check_cutoff(cutoff)
     tx = transactions.loc[transactions["ts"] < cut]
+    skus = tx["sku"].astype(str).unique()
     if tx.empty:
         raise DataQualityError(
             f"transactions has no rows before the cutoff {cut.date()}; choose a later --cutoff"
@@ -69,7 +76,7 @@ def _window(
             raise ConfigError(f"lookback_days must be >= 1, got {lookback_days}")
         start = max(start, cut - pd.Timedelta(days=int(lookback_days)))
         tx = tx.loc[tx["ts"] >= start]
-    return tx, cut, start
+    return _Window(tx, cut, start, skus)
 
 
 def _measure(tx: pd.DataFrame, by: str, catalog: pd.DataFrame | None) -> pd.Series:
@@ -138,10 +145,7 @@ def abc_classify(
         ``sku, value, share, cum_share, rank, abc`` sorted by value, descending.
     """
     _check_cuts(cutoffs, "ABC")
-    check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
-    cut = check_cutoff(cutoff)
-    all_skus = transactions.loc[transactions["ts"] < cut, "sku"].astype(str).unique()
-    tx, _, _ = _window(transactions, cut, lookback_days)
+    tx, _, _, all_skus = _window(transactions, cutoff, lookback_days)
     value = _measure(tx, by, catalog).reindex(all_skus, fill_value=0.0).clip(lower=0.0)
     value = value.sort_values(ascending=False, kind="mergesort")
     total = float(value.sum())
@@ -196,10 +200,7 @@ def xyz_classify(
     if f not in _PERIOD_DAYS:
         raise ConfigError(f"freq must be W or D, got {freq!r}")
     _check_cuts(cutoffs, "XYZ", upper=None)
-    check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
-    cut = check_cutoff(cutoff)
-    all_skus = transactions.loc[transactions["ts"] < cut, "sku"].astype(str).unique()
-    tx, cut, start = _window(transactions, cut, lookback_days)
+    tx, cut, start, all_skus = _window(transactions, cutoff, lookback_days)
     skus, Y = _period_matrix(tx, cut, start, f)
     n = (~np.isnan(Y)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
@@ -262,7 +263,7 @@ def classify_skus(
     out["cell"] = out["abc"] + out["xyz"]
     targets = cell_targets(cell_overrides)
     out["service_target"] = out["cell"].map(targets).astype(np.float64)
-    tx, cut, start = _window(transactions, cutoff, lookback_days)
+    tx, cut, start, _ = _window(transactions, cutoff, lookback_days)
     sales = tx.loc[tx["quantity"] > 0]
     key = sales["sku"].astype(str)
     units = sales["quantity"].groupby(key).sum()

@@ -23,6 +23,7 @@ from scipy import stats
 
 from ecomml._validation import check_frame, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError, short_repr
+from ecomml.forecasting.leadtime import protection_window
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
 __all__ = [
@@ -307,27 +308,15 @@ def forecast_levels(
     ks, pk = _check_args(lead_time, lead_time_sd, review_period, target, review, pdays)
     R = int(review_period)
     n_per = int(ks.max()) + max(R, 1)
-    f = forecast
-    if start is not None:
-        f = f.loc[pd.to_datetime(f["ds"]) >= pd.Timestamp(start)]
-    f = f.sort_values(["sku", "ds"], kind="mergesort")
-    f = f.groupby("sku", sort=True).head(n_per)
+    needed = f"the {n_per} periods needed (longest lead time {int(ks.max())} + review {max(R, 1)})"
+    f = protection_window(forecast, n_per, start=start, needed=needed, fix="the lead time")
     bad = f.loc[~np.isfinite(f["mean"].to_numpy(np.float64)) | (f["mean"] < 0), "sku"]
     if len(bad):
         raise DataQualityError(
             f"forecast has missing or negative means for SKU(s) {short_repr(bad.unique().tolist())}",
             bad_keys=bad.unique().tolist(),
         )
-    counts = f.groupby("sku", sort=True).size()
-    short = counts[counts < n_per]
-    if len(short):
-        raise DataQualityError(
-            f"the forecast covers fewer than the {n_per} periods needed (longest lead time "
-            f"{int(ks.max())} + review {max(R, 1)}) for {len(short)} SKU(s) {short_repr(list(short.index))}; "
-            "forecast a longer horizon or shorten the lead time",
-            bad_keys=list(short.index),
-        )
-    skus = counts.index.astype(str).to_numpy()
+    skus = f["sku"].drop_duplicates().astype(str).to_numpy()
     level = check_service_level(service_level, list(skus))
     level_arr = np.broadcast_to(np.asarray(level, dtype=np.float64), (len(skus),))
     rng = check_random_state(random_state)

@@ -14,6 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ecomml._estimator import EcommlEstimator
+from ecomml._state import read_model_json
 from ecomml._validation import check_cutoff, check_fitted, day_after_last
 from ecomml.exceptions import (
     ConfigError,
@@ -374,10 +375,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
     def load_artifacts(cls, path: str | os.PathLike[str]) -> Self:
         """Rebuild a model written by :meth:`save_artifacts`."""
         d = Path(path)
-        try:
-            meta = json.loads((d / _PARAMS_FILE).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ModelLoadError(f"{d}: cannot read {_PARAMS_FILE}: {err}") from err
+        meta = read_model_json(d, _PARAMS_FILE)
         if meta.get("class") != cls.__name__:
             raise ModelLoadError(f"{d}: holds a {meta.get('class')}, not a {cls.__name__}")
         model = cls(**meta["params"])

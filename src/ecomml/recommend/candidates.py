@@ -297,15 +297,20 @@ def _top_k_rows(
     )
 
 
-def _weight_state(codes: Codes, *, binary: bool) -> dict[str, sp.csr_matrix]:
-    """The customer x SKU history: summed weights, or 1 per interacted pair if ``binary``."""
-    w = codes.matrix()
-    if binary:
-        w.data[:] = 1.0
-    return {"weight": w}
+class _WeightHistoryRecommender(BaseRecommender):
+    """A recommender whose history state is the customer x SKU weight matrix: summed
+    weights, or 1 per interacted pair when its ``binary`` parameter is set."""
+
+    binary: bool
+
+    def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
+        w = codes.matrix()
+        if self.binary:
+            w.data[:] = 1.0
+        return {"weight": w}
 
 
-class ItemKNNRecommender(BaseRecommender):
+class ItemKNNRecommender(_WeightHistoryRecommender):
     """Item-item co-occurrence: SKUs bought together with the customer's SKUs.
 
     ``score(u, j) = sum_i w(u, i) * sim(i, j)`` over the ``n_neighbors`` most similar
@@ -331,9 +336,6 @@ class ItemKNNRecommender(BaseRecommender):
         self.b = b
         self.binary = binary
 
-    def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
-        return _weight_state(codes, binary=self.binary)
-
     def _fit(self, codes: Codes) -> None:
         if self.similarity not in ("cosine", "bm25"):
             raise ConfigError(f"similarity must be 'cosine' or 'bm25', got {self.similarity!r}")
@@ -356,7 +358,7 @@ class ItemKNNRecommender(BaseRecommender):
         return {"similarity_": self.similarity_}
 
 
-class EASERecommender(BaseRecommender):
+class EASERecommender(_WeightHistoryRecommender):
     """EASE (Steck 2019): a closed-form item-item linear model.
 
     ``B = I - P diagMat(1 / diag(P))`` with ``P = (X'X + l2 I)^-1`` on the binary
@@ -374,9 +376,6 @@ class EASERecommender(BaseRecommender):
         self.max_items = max_items
         self.binary = binary
         self.float32 = float32
-
-    def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
-        return _weight_state(codes, binary=self.binary)
 
     def _fit(self, codes: Codes) -> None:
         x = self.state_["weight"]

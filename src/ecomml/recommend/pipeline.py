@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import pandas as pd
 
+from ecomml._state import read_model_json
 from ecomml._validation import check_cutoff, check_fitted, check_random_state, day_after_last
-from ecomml.exceptions import ConfigError, DataQualityError, FeatureMismatchError, ModelLoadError
+from ecomml.exceptions import ConfigError, DataQualityError, FeatureMismatchError
 from ecomml.recommend._base import COLD_START, BaseRecommender, customers_from
 from ecomml.recommend._fallback import (
     BLEND,
@@ -713,10 +714,7 @@ class RecommenderPipeline(BaseRecommender):
         import lightgbm as lgb
 
         d = Path(path)
-        try:
-            meta = json.loads((d / "pipeline.json").read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ModelLoadError(f"{d}: cannot read pipeline.json: {err}") from err
+        meta = read_model_json(d, "pipeline.json")
         params = dict(meta["params"])
         params["generators"] = tuple(params["generators"])
         # folders saved before issue 17 always served the ranker

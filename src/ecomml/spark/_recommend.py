@@ -287,7 +287,7 @@ def _sku_pass(
         else d
         for c, d in final.items()
     }
-    cal_b = _broadcast_value(spark, calendar)
+    cal_b = broadcast(spark, calendar)
 
     def _group(pdf: pd.DataFrame) -> pd.DataFrame:
         pdf = pdf.sort_values("_row", kind="mergesort")
@@ -325,11 +325,6 @@ def _sku_pass(
     if not has_category:
         cat = cat.iloc[:0]
     return cat, table, demand
-
-
-def _broadcast_value(spark: Any, value: Any) -> Any:
-
-    return broadcast(spark, value)
 
 
 def _probe_sku_frame(

@@ -249,11 +249,10 @@ class SparkALSRecommender(ALSRecommender):
     def to_als(self) -> ALSRecommender:
         """The fitted model as a plain :class:`~ecomml.recommend.ALSRecommender` (same
         factors, maps and state), e.g. to save it where an ``ALSRecommender`` is expected."""
+        als_names = ALSRecommender().get_params(deep=False)
         out = ALSRecommender(
-            factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-            iterations=self.iterations, cg_steps=self.cg_steps, binary=self.binary,
-            random_state=self.random_state,
-        )  # fmt: skip
+            **{k: v for k, v in self.get_params(deep=False).items() if k in als_names}
+        )
         for k, v in vars(self).items():
             if k.endswith("_") and not k.startswith("__"):
                 setattr(out, k, v)
