@@ -25,7 +25,7 @@ import pandas as pd
 from ecomml._state import read_model_json
 from ecomml._validation import check_fitted, check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
-from ecomml.forecasting import ForecasterInterface
+from ecomml.forecasting._base import ForecasterInterface
 
 __all__ = ["PartitionedForecaster", "partition_key"]
 
