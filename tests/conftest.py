@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +41,50 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
 
+@pytest.fixture(scope="session")
+def new_mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], str]:
+    """``new_mlflow_store(folder)`` makes an empty SQLite MLflow store ``folder/mlflow.db``,
+    as MLflow makes one with ``folder`` as the working directory, and returns its URI.
+
+    Creating a store's tables (MLflow's schema migrations) takes seconds; each worker does
+    it once, and every store is a copy of that empty one whose Default experiment keeps its
+    artifacts in ``folder/mlruns/0``, as in a store MLflow made there.
+    """
+    import mlflow
+
+    template = tmp_path_factory.mktemp("mlflow_template")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(template)  # the Default experiment's artifact folder: ./mlruns/0
+        mlflow.MlflowClient(tracking_uri=f"sqlite:///{template / 'mlflow.db'}").search_experiments()
+
+    def make(folder: Path) -> str:
+        db = folder / "mlflow.db"
+        shutil.copyfile(template / "mlflow.db", db)
+        con = sqlite3.connect(db)
+        try:
+            with con:
+                (old,) = con.execute(
+                    "SELECT artifact_location FROM experiments WHERE experiment_id = 0"
+                ).fetchone()
+                con.execute(
+                    "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+                    (old.replace(str(template), str(folder), 1),),
+                )
+        finally:
+            con.close()
+        return f"sqlite:///{db}"
+
+    return make
+
+
 @pytest.fixture
-def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def mlflow_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_mlflow_store: Callable[[Path], str]
+) -> str:
     """A fresh SQLite MLflow store for one test; the tracking URI is restored afterwards."""
     import mlflow
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = new_mlflow_store(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     # a SQLite store keeps artifacts in ./mlruns: keep them inside the test's folder
     monkeypatch.chdir(tmp_path)
