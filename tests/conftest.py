@@ -20,6 +20,18 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _TEST_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
+#: Run first: the tests that share one costly per-worker set-up (a Spark JVM; the privacy
+#: module's run of every command) and the longest single test. Under ``--dist worksteal``
+#: a worker runs its share of the suite from the front while an idle worker steals from
+#: the back, so these stay together on one worker (one JVM, one full run) and never form
+#: the run's tail.
+RUN_FIRST = ("tests/spark/", "tests/reliability/test_privacy.py", "tests/test_quickstart_golden.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(RUN_FIRST))  # stable: order kept
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _temp_inside_pytest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every temporary file of the run (Python's, the Spark JVM's, MLflow's, scikit-learn's)
