@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,11 @@ CUTOFF = pd.Timestamp("2024-04-22")
 
 
 @pytest.fixture(scope="module")
-def _store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One SQLite store for the module: creating its tables takes seconds."""
-    return f"sqlite:///{tmp_path_factory.mktemp('serving') / 'mlflow.db'}"
+def _store(
+    tmp_path_factory: pytest.TempPathFactory, new_mlflow_store: Callable[[Path], str]
+) -> str:
+    """One SQLite store for the module."""
+    return new_mlflow_store(tmp_path_factory.mktemp("serving"))
 
 
 @pytest.fixture

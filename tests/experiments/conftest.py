@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,11 @@ def write_config(folder: Path, name: str, **fields: Any) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _shared_store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One SQLite MLflow store for the session: creating its tables takes seconds."""
-    root = tmp_path_factory.mktemp("mlflow")
-    return f"sqlite:///{root / 'mlflow.db'}"
+def _shared_store(
+    tmp_path_factory: pytest.TempPathFactory, new_mlflow_store: Callable[[Path], str]
+) -> str:
+    """One SQLite MLflow store for the session."""
+    return new_mlflow_store(tmp_path_factory.mktemp("mlflow"))
 
 
 @pytest.fixture

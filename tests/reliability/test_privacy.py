@@ -13,6 +13,7 @@ import json
 import pickle
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -285,7 +286,9 @@ def _email_shop(root: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def full_run(
+    tmp_path_factory: pytest.TempPathFactory, new_mlflow_store: Callable[[Path], str]
+) -> dict[str, Any]:
     import mlflow
 
     from ecomml.cli.main import app
@@ -300,7 +303,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     models = root / "models"
     previous = mlflow.get_tracking_uri()
     with pytest.MonkeyPatch.context() as mp:
-        uri = f"sqlite:///{root / 'mlflow.db'}"
+        uri = new_mlflow_store(root)
         mp.setenv("MLFLOW_TRACKING_URI", uri)
         mp.setenv("ECOMML_ID_KEY", KEY)
         mp.chdir(root)  # MLflow keeps a SQLite store's artifacts in ./mlruns
