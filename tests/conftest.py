@@ -9,8 +9,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-import pytest
+# One thread per BLAS and OpenMP pool (numpy, statsmodels, LightGBM), set before numpy loads
+# and inherited by the xdist workers and the commands tests start: every core already runs
+# a test worker, and pools sized to every core spin against each other (about 10% of the
+# suite's CPU). A value already set in the environment wins.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
