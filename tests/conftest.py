@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
@@ -37,6 +38,14 @@ RUN_FIRST = ("tests/spark/", "tests/reliability/test_privacy.py", "tests/test_qu
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(RUN_FIRST))  # stable: order kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Hide what collection built (imported libraries, modules, test items) from the garbage
+    collector: its full passes stop re-walking them, about 7% less CPU. Objects the tests
+    create are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)
