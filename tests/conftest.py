@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sqlite3
@@ -9,8 +10,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-import pytest
+# One thread per BLAS and OpenMP pool (numpy, statsmodels, LightGBM), set before numpy loads
+# and inherited by the xdist workers and the commands tests start: every core already runs
+# a test worker, and pools sized to every core spin against each other (about 10% of the
+# suite's CPU). A value already set in the environment wins.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -30,6 +38,14 @@ RUN_FIRST = ("tests/spark/", "tests/reliability/test_privacy.py", "tests/test_qu
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(RUN_FIRST))  # stable: order kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Hide what collection built (imported libraries, modules, test items) from the garbage
+    collector: its full passes stop re-walking them, about 7% less CPU. Objects the tests
+    create are collected as usual."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session", autouse=True)

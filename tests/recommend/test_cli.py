@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from ecomml.cli.main import app
 
 runner = CliRunner()
+#: small models: the commands' contract does not depend on the model's size
 FAST = ["--candidates", "15", "--n-estimators", "20", "--horizon-days", "60"]
 
 
@@ -45,6 +46,7 @@ def files(rec_shop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
         "--no-track",
         "--eval-days",
         "0",  # the validation report is tested in test_train_logs_mlflow_run
+        *FAST,
     ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -172,6 +174,7 @@ def test_train_logs_mlflow_run(files: dict[str, Path], tmp_path: Path, mlflow_ur
             "--no-store",
             "--fallback",
             "never",  # the ranker-or-blend decision is tested by the module fixture
+            *FAST,
         ],
     )
     assert res.exit_code == 0, res.output

@@ -23,8 +23,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from ecomml._io import atomic_dir, atomic_write_text, is_temp_name
+from ecomml.cli.main import app
 from ecomml.data.synth import make_shop
 from ecomml.modelstore import load_model
 
@@ -110,13 +112,16 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
              "--model-dir", "models/forecast", "--validate-folds", "1", "--no-track"]  # fmt: skip
     predict = [ECOMML, "predict", "forecast", "--model", "models/forecast", "-t", "tx.parquet",
                "--cutoff", CUTOFF, "-o", "out/forecast.parquet"]  # fmt: skip
-    t_train = _timed(train, d)
+    # the model to predict with: the same command, in this process (no interpreter start)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(d)
+        res = CliRunner().invoke(app, train[1:])
+    assert res.exit_code == 0, res.output
     t_predict = _timed(predict, d)
     return {
         "dir": d,
         "train": train,
         "predict": predict,
-        "t_train": t_train,
         "t_predict": t_predict,
         "forecast": pd.read_parquet(d / "out" / "forecast.parquet"),
     }
@@ -134,12 +139,13 @@ def _delays(seed: int, total: float, n: int) -> list[float]:
 def test_sigkill_training_keeps_a_loadable_model(workdir: dict) -> None:  # type: ignore[type-arg]
     d: Path = workdir["dir"]
     models = d / "models"
+    t_train = _timed(workdir["train"], d)  # one whole run: how long training takes
     before = load_model(models / "forecast", task="forecast")
     rng = np.random.default_rng(11)
     # one kill at a random point of the run, two while the model folder is being written
     kills = [
-        {"delay": workdir["t_train"] * float(rng.uniform(0.3, 0.9))},
-        *({"delay": 10 * workdir["t_train"], "watch": models, "after": float(a)}
+        {"delay": t_train * float(rng.uniform(0.3, 0.9))},
+        *({"delay": 10 * t_train, "watch": models, "after": float(a)}
           for a in rng.uniform(0.0, 0.05, 2)),
     ]  # fmt: skip
     outcomes = []

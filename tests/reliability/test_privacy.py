@@ -317,7 +317,7 @@ def full_run(
         run("quickstart", *data, "--out", str(root / "main_job"), "--hash-ids")
         run("train", "churn", *data, "--cutoff", "2024-01-01", "--horizon", "60",
             "--model-dir", str(models / "churn"), "--register", "churn-model",
-            "--out", str(root / "internal"), "--max-cutoffs", "4")  # fmt: skip
+            "--out", str(root / "internal"), "--max-cutoffs", "2")  # fmt: skip
         run("predict", "churn", *data, "--model", "models:/churn-model/1", "--cutoff",
             "2024-01-01", "--output", str(out / "churn.csv"), "--hash-ids")  # fmt: skip
         run("train", "recommend", *data, "--cutoff", "2024-01-01", "--model-dir",

@@ -18,7 +18,8 @@ CUT = pd.Timestamp("2024-04-15")
 
 @pytest.fixture(scope="module")
 def shop():  # type: ignore[no-untyped-def]
-    s = make_shop(n_customers=300, n_skus=60, days=500, seed=5, n_categories=4)
+    # small: the equality is row by row; 150 customers fill every tier and every partition
+    s = make_shop(n_customers=150, n_skus=60, days=500, seed=5, n_categories=4)
     tx = s.transactions.loc[s.transactions["ts"] < CUT].reset_index(drop=True)
     # guest checkouts (no customer): SKU demand counts them, customer features do not
     guests = tx.sample(60, random_state=0).assign(customer_id=None)
