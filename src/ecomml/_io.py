@@ -39,6 +39,7 @@ __all__ = [
     "fsync_dir",
     "remove_stale_temps",
     "is_temp_name",
+    "refuse_overwrite",
 ]
 
 _TMP_SUFFIX = ".tmp"
@@ -327,3 +328,23 @@ def atomic_dir(
     if old is not None:
         _remove(old)
     return target
+
+
+def refuse_overwrite(*outputs: tuple[str, Any], inputs: Any = ()) -> None:
+    """Refuse an output (``("--output", path)``) that is, or lies inside, one of a
+    command's ``inputs`` (data files, a model folder...): writing it would destroy what the
+    command reads. Inputs that are None or URIs (``runs:/``, ``s3a://``) are skipped."""
+    from ecomml.exceptions import ConfigError
+
+    local = [p for p in inputs if p is not None and ":/" not in str(p)[:12] and "://" not in str(p)]
+    sources = [Path(p).expanduser().resolve() for p in local]
+    for option, out in outputs:
+        if out is None:
+            continue
+        target = Path(out).expanduser().resolve()
+        for src in sources:
+            if target == src or (src.is_dir() and target.is_relative_to(src)):
+                raise ConfigError(
+                    f"{option} {out} would overwrite the input {src} (it is the input file or "
+                    "lies inside it); write the result to another path"
+                )

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -34,10 +34,10 @@ __all__ = [
     "make_progress",
     "default_tracking_uri",
     "configure_tracking",
-    "parse_map",
     "reflow",
     "print_frame",
     "print_pairs",
+    "show",
     "steps",
 ]
 
@@ -155,26 +155,6 @@ def reflow(doc: str | None) -> str | None:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-def parse_map(items: list[str] | None) -> dict[str, str]:
-    """Parse ``--map Source=canonical`` options (repeatable or comma-separated)."""
-    from ecomml.exceptions import ConfigError
-
-    mapping: dict[str, str] = {}
-    for item in items or []:
-        for part in item.split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if "=" not in part:
-                raise ConfigError(
-                    f"--map entry {part!r} must look like SourceColumn=canonical_column, "
-                    "e.g. --map InvoiceNo=order_id,StockCode=sku"
-                )
-            src, dst = (s.strip() for s in part.split("=", 1))
-            mapping[src] = dst
-    return mapping
-
-
 def print_frame(
     frame: pd.DataFrame,
     title: str,
@@ -183,12 +163,14 @@ def print_frame(
     left: tuple[str, ...] = (),
 ) -> None:
     """Print the ``formats`` columns of ``frame`` as a table (``{:.3f}``-style formats;
-    ``left`` columns are left-aligned text that may wrap; the others are numbers)."""
+    ``left`` columns are left-aligned text that may wrap; the others are numbers; a
+    missing value is blank)."""
     table = Table(title=title)
     for col in formats:
         table.add_column(col, justify="left" if col in left else "right", no_wrap=col not in left)
     for row in frame[list(formats)].itertuples(index=False):
-        table.add_row(*(fmt.format(v) for fmt, v in zip(formats.values(), row, strict=True)))
+        table.add_row(*("" if isinstance(v, float) and v != v else fmt.format(v)  # NaN: blank
+                        for fmt, v in zip(formats.values(), row, strict=True)))  # fmt: skip
     console.print(table)
 
 
@@ -200,3 +182,14 @@ def print_pairs(title: str, rows: Iterable[tuple[str, str]]) -> None:
     for what, value in rows:
         table.add_row(what, value)
     console.print(table)
+
+
+def show(items: Iterable[Any]) -> None:
+    """Print what a command hands the console: tables (:class:`~ecomml.task.Shown`) and lines."""
+    from ecomml.task import Shown
+
+    for item in items:
+        if isinstance(item, Shown):
+            print_frame(item.frame, item.title, item.formats, left=item.left)
+        else:
+            console.print(item, soft_wrap=True)

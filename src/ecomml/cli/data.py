@@ -17,17 +17,9 @@ from typing import ClassVar
 import pandas as pd
 import typer
 
-from ecomml._io import atomic_write_json, atomic_write_table
+from ecomml._io import atomic_write_json, atomic_write_table, refuse_overwrite
 from ecomml.cli._common import console, handle_errors, make_progress, print_pairs
-from ecomml.cli.options import (
-    DateFormatOpt,
-    DayFirstOpt,
-    dates_from,
-    mapping_from,
-    max_ts_for,
-    refuse_overwrite,
-    with_groups,
-)
+from ecomml.cli.options import ReadOptions, with_groups
 from ecomml.data.cleaning import CleaningReport
 from ecomml.data.files import describe_table, read_canonical
 
@@ -48,24 +40,10 @@ class TableName(enum.StrEnum):
 
 _FILE = typer.Argument(..., help="CSV/TXT/TSV, Parquet (file or folder) or .xlsx file.")
 _TABLE = typer.Option(TableName.transactions, "--table", "-t", help="Canonical table to read.")
-_FORMAT = typer.Option(
-    "auto",
-    "--format",
-    "-f",
-    help="Input layout: auto (detected), canonical, online-retail, online-retail-ii, cdnow.",
-)
-_MAP = typer.Option(
-    None, "--map", "-m", help="Column mapping Source=canonical, repeatable or comma-separated."
-)
-_MAP_FILE = typer.Option(None, "--map-file", help="YAML file with the column mapping.")
-_ENCODING = typer.Option(None, "--encoding", help="Text encoding, e.g. latin-1, cp1252, utf-16.")
 _SHEET = typer.Option(None, "--sheet", help="Excel sheet name or 0-based index.")
 _OUT = typer.Argument(..., help="Output Parquet file.")
 _NO_CLEAN = typer.Option(False, "--no-clean", help="Validate only; skip cleaning.")
 _REPORT = typer.Option(None, "--report", help="Write the cleaning report (JSON) here.")
-_FUTURE = typer.Option(
-    False, "--allow-future", help="Accept timestamps after tomorrow (default: they are an error)."
-)
 
 
 def _size(path: Path) -> int:
@@ -78,21 +56,14 @@ def _size(path: Path) -> int:
 
 
 @dataclass
-class FileOptions:
+class FileOptions(ReadOptions):
     """The file to read and how: the options ``validate`` and ``convert`` share."""
 
     PANEL: ClassVar[str] = "Reading the file"
 
     file: Path = _FILE
     table: TableName = _TABLE
-    format: str = _FORMAT
-    map: list[str] | None = _MAP
-    map_file: Path | None = _MAP_FILE
-    encoding: str | None = _ENCODING
     sheet: str | None = _SHEET
-    date_format: str | None = DateFormatOpt
-    dayfirst: bool | None = DayFirstOpt
-    allow_future: bool = _FUTURE
 
     def load(self, *, clean: bool = True) -> tuple[pd.DataFrame, CleaningReport]:
         """Read (and clean) the file as its canonical table; a spinner for big files."""
@@ -106,10 +77,9 @@ class FileOptions:
         sheet = self.sheet
         return read_canonical(
             self.file, self.table.value, format=self.format, clean=clean,
-            mapping=mapping_from(self.map, self.map_file) or None, encoding=self.encoding,
+            mapping=self.mapping or None, encoding=self.encoding, dates=self.dates,
             sheet=int(sheet) if sheet is not None and sheet.isdigit() else sheet,
-            dates=dates_from(self.date_format, self.dayfirst, self.map_file),
-            max_ts=max_ts_for(self.allow_future),
+            max_ts=self.max_ts,
         )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, handle_errors, make_progress, print_frame
+from ecomml.cli._common import console, handle_errors, make_progress, print_frame, show
 
 app = typer.Typer(no_args_is_help=True, help="Run experiment configs and compare their runs.")
 
@@ -97,11 +97,9 @@ def compare(
     primary_metric, score, then the task's metrics.
     """
     with handle_errors():
-        from rich.table import Table
-
         from ecomml.cli._common import configure_tracking
         from ecomml.experiments import leaderboard, write_leaderboard
-        from ecomml.experiments.leaderboard import LEADERBOARD_COLUMNS
+        from ecomml.experiments.leaderboard import leaderboard_tables
 
         uri = configure_tracking()
         df = leaderboard(experiment)
@@ -115,32 +113,6 @@ def compare(
                 soft_wrap=True,
             )
             return
-        listed = df.attrs.get("metrics", {})
-        left = ("experiment", "run_id", "run_name", "model", "params", "cutoff")
-        for name, part in df.groupby("experiment", sort=True):
-            part = part.loc[part["rank"] <= top]
-            pm = str(part["primary_metric"].iloc[0])
-            metrics = [m for m in listed.get(name, []) if m in part.columns]
-            if not metrics:
-                rest = [c for c in part.columns[len(LEADERBOARD_COLUMNS) :] if c != pm]
-                metrics = [pm, *[c for c in rest if part[c].notna().any()][:3]]
-            t = Table(title=f"{name} ({part['task'].iloc[0]}): best first by {pm}")
-            cols = ["rank", "run_id", "run_name", "params", "cutoff", *metrics]
-            for c in cols:
-                t.add_column(
-                    c + (" *" if c == pm else ""), justify="left" if c in left else "right"
-                )
-            for _, r in part.iterrows():
-                cells = []
-                for c in cols:
-                    v = r[c]
-                    if c == "run_id":
-                        cells.append(str(v)[:8])
-                    elif isinstance(v, float):
-                        cells.append("" if v != v else f"{v:.4f}")
-                    else:
-                        cells.append(str(v))
-                t.add_row(*cells)
-            console.print(t)
+        show(leaderboard_tables(df, top))
         if output is not None:
             console.print(f"leaderboard written to {output}", soft_wrap=True)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.syntax import Syntax
-from rich.table import Table
 
 from ecomml.cli._common import console, handle_errors, make_progress, print_frame
 from ecomml.cli.options import DataOptions, with_groups
@@ -18,35 +17,6 @@ app = typer.Typer(no_args_is_help=True)
 
 def _is_canonical_parquet(path: Path, fmt: str) -> bool:
     return fmt == "canonical" and (path.is_dir() or path.suffix.lower() in {".parquet", ".pq"})
-
-
-def _make_engine(
-    engine: str,
-    *,
-    memory_limit: str | None,
-    temp_dir: Path | None,
-    spark_master: str,
-    threads: int | None = None,
-    spark_conf: list[str] | None,
-):  # noqa: ANN202 - an Engine
-    from ecomml.exceptions import ConfigError
-
-    if engine == "spark":
-        from ecomml.features.spark import SparkEngine
-        from ecomml.spark.commands import spark_session
-
-        return SparkEngine(spark_session(spark_master, spark_conf))
-    if engine != "duckdb":
-        raise ConfigError(f"--engine {engine!r}: choose duckdb or spark")
-    from ecomml.features.engines import DuckDBEngine
-
-    if temp_dir is not None:
-        temp_dir.mkdir(parents=True, exist_ok=True)
-    return DuckDBEngine(
-        memory_limit=memory_limit,
-        threads=threads,
-        temp_directory=None if temp_dir is None else str(temp_dir),
-    )
 
 
 @app.command("build")
@@ -93,19 +63,26 @@ def build(
     into memory; other inputs are read, validated and cleaned first.
     """
     with handle_errors():
+        import pandas as pd
+
+        from ecomml.exceptions import ConfigError
         from ecomml.features.materialize import materialize_views
 
         start = time.perf_counter()
         cut = data.date(cutoff)
         data.refuse_overwrite(("--out", out))
-        engine = _make_engine(
-            engine_name,
-            memory_limit=memory_limit,
-            temp_dir=temp_dir,
-            threads=threads,
-            spark_master=spark_master,
-            spark_conf=spark_conf,
-        )
+        if engine_name == "spark":
+            from ecomml.features.spark import SparkEngine
+            from ecomml.spark.commands import spark_session
+
+            engine = SparkEngine(spark_session(spark_master, spark_conf))
+        elif engine_name == "duckdb":
+            from ecomml.features.engines import DuckDBEngine
+
+            spill = None if temp_dir is None else str(temp_dir)
+            engine = DuckDBEngine(memory_limit=memory_limit, threads=threads, temp_directory=spill)
+        else:
+            raise ConfigError(f"--engine {engine_name!r}: choose duckdb or spark")
         from ecomml.features.store import store_from_files
         from ecomml.spark.commands import spark_source
 
@@ -134,13 +111,12 @@ def build(
                 out_dir=out,
                 progress=lambda name: bar.update(task, advance=1, description=f"built {name}"),
             )
-        table = Table(title=f"feature views as of {cut.date()}")
-        for col in ("view", "rows", "sql hash", "file"):
-            table.add_column(col, justify="right" if col == "rows" else "left")
-        for n in names:
-            entry = manifest["views"][n][cut.isoformat()]
-            table.add_row(n, f"{entry['rows']:,}", entry["sql_hash"][:12], str(out / entry["file"]))
-        console.print(table)
+        entries = [manifest["views"][n][cut.isoformat()] for n in names]
+        built = pd.DataFrame({"view": names, "rows": [e["rows"] for e in entries],
+                              "sql hash": [e["sql_hash"][:12] for e in entries],
+                              "file": [str(out / e["file"]) for e in entries]})  # fmt: skip
+        fmt = {"view": "{}", "rows": "{:,}", "sql hash": "{}", "file": "{}"}
+        print_frame(built, f"feature views as of {cut.date()}", fmt, left=("view", "file"))
         console.print(f"manifest: {out / 'manifest.json'}  ({time.perf_counter() - start:.1f}s)")
 
 
@@ -154,21 +130,22 @@ def show(
 ) -> None:
     """List the feature views, or show one view's features and SQL."""
     with handle_errors():
+        import pandas as pd
+
         from ecomml.features.materialize import read_manifest
         from ecomml.features.store import FeatureStore
 
         store = FeatureStore()
         if features_dir is not None:
             manifest = read_manifest(features_dir)
-            table = Table(title=f"materialized in {features_dir}")
-            for col in ("view", "cutoff", "rows", "sql hash", "current definition"):
-                table.add_column(col)
-            for name, by_cut in sorted(manifest.get("views", {}).items()):
-                for cut, e in sorted(by_cut.items()):
-                    current = store.views.get(name)
-                    same = "same" if current and current.sql_hash == e["sql_hash"] else "CHANGED"
-                    table.add_row(name, cut[:10], f"{e['rows']:,}", e["sql_hash"][:12], same)
-            console.print(table)
+            rows = [(name, cut[:10], e["rows"], e["sql_hash"][:12],
+                     "same" if name in store.views and store.views[name].sql_hash == e["sql_hash"]
+                     else "CHANGED")
+                    for name, by_cut in sorted(manifest.get("views", {}).items())
+                    for cut, e in sorted(by_cut.items())]  # fmt: skip
+            cols = ["view", "cutoff", "rows", "sql hash", "current definition"]
+            fmt = {**dict.fromkeys(cols, "{}"), "rows": "{:,}"}
+            print_frame(pd.DataFrame(rows, columns=cols), f"materialized in {features_dir}", fmt)
             return
         if view is None:
             cols = ("view", "entity", "keys", "lookback", "description")
@@ -181,17 +158,15 @@ def show(
         console.print(v.description)
         console.print(f"lookback: {'all history' if v.lookback is None else v.lookback}")
         console.print(f"sql hash: {v.sql_hash}")
-        table = Table(title="features")
-        table.add_column("column")
-        table.add_column("type")
-        table.add_column("meaning")
         docs: dict[str, str] = {}
         for f in v.features:
             names, _, meaning = f.partition(": ")
             for name in names.split(", "):  # "lag_1, lag_7: ..." documents several columns
                 docs[name.strip()] = meaning
-        for col, typ in store.feature_columns(v):
-            table.add_row(f"{v.name}__{col}", typ, docs.get(col, ""))
-        console.print(table)
+        rows = [(f"{v.name}__{c}", t, docs.get(c, "")) for c, t in store.feature_columns(v)]
+        cols = ("column", "type", "meaning")
+        print_frame(
+            pd.DataFrame(rows, columns=cols), "features", dict.fromkeys(cols, "{}"), left=cols
+        )
         if sql:
             console.print(Syntax(v.sql.strip(), "sql"))

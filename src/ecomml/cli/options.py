@@ -21,17 +21,17 @@ from typing import Any, ClassVar, TypeVar
 
 import typer
 
-from ecomml.cli._common import parse_map
+from ecomml._io import refuse_overwrite
 
 __all__ = [
     "DataOptions",
+    "ReadOptions",
     "SparkOptions",
     "IdOptions",
     "TrackOptions",
     "RegisterOpt",
     "TrustPickleOpt",
     "with_groups",
-    "refuse_overwrite",
     "ID_KEY_ENV",
 ]
 
@@ -54,30 +54,6 @@ DayFirstOpt = typer.Option(
 )
 
 
-def dates_from(date_format: str | None, dayfirst: bool | None, map_file: Path | None) -> Any:
-    """The :class:`~ecomml.dates.DateFormat` of the options (they win over the map file's)."""
-    from ecomml.dates import DateFormat
-
-    if date_format is not None or dayfirst is not None:
-        return DateFormat.of(date_format, dayfirst)
-    if map_file is not None:
-        from ecomml.data import load_map_dates
-
-        return load_map_dates(map_file) or DateFormat()
-    return DateFormat()
-
-
-def mapping_from(map_items: list[str] | None, map_file: Path | None) -> dict[str, str]:
-    """Merge ``--map-file`` and ``--map`` (the latter wins)."""
-    mapping: dict[str, str] = {}
-    if map_file is not None:
-        from ecomml.data import load_mapping
-
-        mapping.update(load_mapping(map_file))
-    mapping.update(parse_map(map_items))
-    return mapping
-
-
 def max_ts_for(allow_future: bool) -> Any:
     """Latest acceptable timestamp: the end of tomorrow, to absorb time-zone skew (None
     with ``--allow-future``). The CLI may read the clock; the library never does."""
@@ -89,22 +65,58 @@ def max_ts_for(allow_future: bool) -> Any:
 
 
 @dataclass
-class DataOptions:
-    """Where a command reads the shop from (the shared data options)."""
+class ReadOptions:
+    """How to read the shop's files: layout, column mapping, encoding and dates."""
 
     PANEL: ClassVar[str] = "Data (the shop's files)"
+
+    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP)
+    map_items: list[str] | None = typer.Option(
+        None, "--map", "-m", help="Column mapping Source=canonical, comma-separated or repeated."
+    )
+    map_file: Path | None = typer.Option(
+        None, "--map-file", help="YAML file with a column mapping."
+    )
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Text encoding of CSV input, e.g. gbk, gb18030, latin-1, utf-16."
+    )
+    date_format: str | None = DateFormatOpt
+    dayfirst: bool | None = DayFirstOpt
+    allow_future: bool = typer.Option(
+        False,
+        "--allow-future",
+        help="Accept timestamps after tomorrow (e.g. a clock-skewed export).",
+    )
+
+    @functools.cached_property
+    def dates(self) -> Any:
+        """How the files write dates (:class:`~ecomml.dates.DateFormat`; the map file is
+        read once)."""
+        from ecomml.data.adapters.mapping import dates_from
+
+        return dates_from(self.date_format, self.dayfirst, self.map_file)
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """The column mapping of ``--map-file`` and ``--map`` (the latter wins)."""
+        from ecomml.data.adapters.mapping import mapping_from
+
+        return mapping_from(self.map_items, self.map_file)
+
+    @property
+    def max_ts(self) -> Any:
+        """The latest timestamp accepted (:func:`max_ts_for`)."""
+        return max_ts_for(self.allow_future)
+
+
+@dataclass
+class DataOptions(ReadOptions):
+    """Where a command reads the shop from (the shared data options)."""
 
     transactions: Path | None = typer.Option(
         None, "--transactions", "-t", help="Transactions file (CSV, Parquet, Excel).",
         show_default=False,
     )  # fmt: skip
-    format: str = typer.Option("auto", "--format", "-f", help=FORMAT_HELP)
-    map_items: list[str] | None = typer.Option(
-        None, "--map", help="Column mapping Source=canonical, comma-separated or repeated."
-    )
-    map_file: Path | None = typer.Option(
-        None, "--map-file", help="YAML file with a column mapping."
-    )
     events: Path | None = typer.Option(
         None, "--events", help="Events file (customer_id, sku, ts, event)."
     )
@@ -114,20 +126,6 @@ class DataOptions:
     calendar: Path | None = typer.Option(
         None, "--calendar", help="Promotion calendar (date, event, is_promo); default: built-in."
     )
-    encoding: str | None = typer.Option(
-        None, "--encoding", help="Text encoding of CSV input, e.g. gbk, gb18030, latin-1, utf-16."
-    )
-    date_format: str | None = DateFormatOpt
-    dayfirst: bool | None = DayFirstOpt
-    allow_future: bool = typer.Option(
-        False, "--allow-future", help="Accept timestamps after today (e.g. a clock-skewed export)."
-    )
-
-    @functools.cached_property
-    def dates(self) -> Any:
-        """How the files write dates (:class:`~ecomml.dates.DateFormat`; the map file is
-        read once)."""
-        return dates_from(self.date_format, self.dayfirst, self.map_file)
 
     def date(self, value: Any, name: str = "--cutoff") -> Any:
         """A date option (``--cutoff``...) read like the files' dates: ISO, year-first or
@@ -159,34 +157,9 @@ class DataOptions:
 
         return load_shop(
             self.transactions, format=self.format, cutoff=cutoff, events=self.events,
-            mapping=mapping_from(self.map_items, self.map_file), catalog=self.catalog,
-            calendar=self.calendar, encoding=self.encoding, seed=seed, dates=self.dates,
-            max_ts=max_ts_for(self.allow_future),
+            mapping=self.mapping, catalog=self.catalog, calendar=self.calendar,
+            encoding=self.encoding, seed=seed, dates=self.dates, max_ts=self.max_ts,
         )  # fmt: skip
-
-
-def refuse_overwrite(*outputs: tuple[str, Path | None], inputs: Any = ()) -> None:
-    """Refuse an output (``("--output", path)``) that is, or lies inside, one of a
-    command's ``inputs`` (data files, a model folder...): writing it would destroy what the
-    command reads."""
-    from ecomml.exceptions import ConfigError
-
-    sources = [Path(p).expanduser().resolve() for p in inputs if _is_local(p)]
-    for option, out in outputs:
-        if out is None:
-            continue
-        target = Path(out).expanduser().resolve()
-        for src in sources:
-            if target == src or (src.is_dir() and target.is_relative_to(src)):
-                raise ConfigError(
-                    f"{option} {out} would overwrite the input {src} (it is the input file or "
-                    "lies inside it); write the result to another path"
-                )
-
-
-def _is_local(path: Any) -> bool:
-    """True for a local file path (not None, not a runs:/ models:/ s3a:// URI)."""
-    return path is not None and "://" not in str(path) and ":/" not in str(path)[:12]
 
 
 @dataclass
@@ -313,7 +286,7 @@ def with_groups(fn: F) -> F:
     for p in sig.parameters.values():
         if p.name in groups:
             cls = groups[p.name]
-            for f in fields(cls):
+            for f in _own_fields_first(cls):
                 default = copy.copy(f.default)  # shown under the group's own help panel
                 if hasattr(default, "rich_help_panel"):
                     default.rich_help_panel = getattr(cls, "PANEL", None)
@@ -340,6 +313,13 @@ def with_groups(fn: F) -> F:
     command.__annotations__ = annotations
     del command.__wrapped__  # Typer must read the expanded signature, not fn's
     return command  # type: ignore[return-value]
+
+
+def _own_fields_first(cls: type) -> list[Any]:
+    """A group's fields, its own before those it inherits (``--transactions`` before the
+    read options of :class:`ReadOptions`)."""
+    own = set(vars(cls).get("__annotations__", {}))
+    return sorted(fields(cls), key=lambda f: f.name not in own)
 
 
 def _flag_without_metavar(default: Any, annotation: Any) -> Any:

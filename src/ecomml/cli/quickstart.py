@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from ecomml.cli._common import configure_tracking, console, handle_errors, make_progress
+from ecomml.cli._common import (
+    configure_tracking,
+    console,
+    handle_errors,
+    make_progress,
+    print_frame,
+)
 from ecomml.cli.options import DataOptions, IdOptions, with_groups
 
 
@@ -61,21 +66,16 @@ def quickstart(
 
         if shop.cleaning is not None and hasattr(shop.cleaning, "__rich__"):
             console.print(shop.cleaning)
-        table = Table(title=f"ecomml quickstart: {shop.source}", show_lines=False)
-        table.add_column("feature view")
-        table.add_column("rows", justify="right")
-        for name, rows in result.view_rows.items():
-            table.add_row(name, f"{rows:,}")
-        console.print(table)
+        import pandas as pd
+
+        views = pd.DataFrame(list(result.view_rows.items()), columns=["feature view", "rows"])
+        print_frame(views, f"ecomml quickstart: {shop.source}", {"feature view": "{}",
+                    "rows": "{:,}"}, left=("feature view",))  # fmt: skip
         if result.metrics:
-            models = Table(title="models (headline metrics)")
-            models.add_column("task")
-            models.add_column("metric")
-            models.add_column("value", justify="right")
-            for key, value in result.metrics.items():
-                task_name, _, metric = key.partition(".")
-                models.add_row(task_name, metric, f"{value:,.4g}")
-            console.print(models)
+            rows = [(*k.partition(".")[::2], v) for k, v in result.metrics.items()]
+            models = pd.DataFrame(rows, columns=["task", "metric", "value"])
+            print_frame(models, "models (headline metrics)",
+                        {"task": "{}", "metric": "{}", "value": "{:,.4g}"}, left=("task", "metric"))  # fmt: skip
         s = result.summary
         for warning in s.get("warnings", []):
             console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)

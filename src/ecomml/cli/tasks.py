@@ -12,7 +12,8 @@ from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, err_console, handle_errors, print_frame, reflow, steps
+from ecomml._io import refuse_overwrite
+from ecomml.cli._common import console, err_console, handle_errors, reflow, show, steps
 from ecomml.cli.options import (
     ID_KEY_ENV,
     DataOptions,
@@ -21,10 +22,9 @@ from ecomml.cli.options import (
     TrackOptions,
     TrustPickleOpt,
     log_written,
-    refuse_overwrite,
     with_groups,
 )
-from ecomml.task import Action, ModelTask, Option, Shown, Task
+from ecomml.task import Action, ModelTask, Option, Task
 
 __all__ = ["register_tasks"]
 
@@ -126,7 +126,7 @@ def _action(task: Task, action: Action) -> Callable[..., None]:
             if tracking is not None:
                 with tracking.run(task.name, report.run_name) as run:
                     log_written(run, report.written, report.params)
-        _show(report.shown)
+        show(report.shown)
 
     return _typer_command(
         f"{task.name}_{action.name}", action.help, action.groups, action.options, body,
@@ -137,14 +137,6 @@ def _action(task: Task, action: Action) -> Callable[..., None]:
 def _no_shop(cutoff: Any) -> Any:
     """The shop of an action that reads its own files only: there is none."""
     raise NotImplementedError("this action takes no shop data (Action.reads_shop is False)")
-
-
-def _show(items: list[Any]) -> None:
-    for item in items:
-        if isinstance(item, Shown):
-            print_frame(item.frame, item.title, item.formats, left=item.left)
-        else:
-            console.print(item, soft_wrap=True)
 
 
 def _files(task: ModelTask, opts: Mapping[str, Any], kind: str, role: str) -> list[tuple[str, Any]]:
@@ -181,7 +173,6 @@ def _train(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> 
                 from ecomml.privacy import pseudonymize_shop
 
                 shop = pseudonymize_shop(shop, key)
-                shop.id_key = key  # type: ignore[attr-defined]  # a key check, never stored
             td = TaskData(shop, cut)
             for warning in task.data_warnings(shop, cut):
                 err_console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
@@ -203,7 +194,7 @@ def _train(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> 
             )  # fmt: skip
     for warning in trained.warnings:
         err_console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
-    _show(trained.shown)
+    show(trained.shown)
     console.print(f"model saved to {path}", soft_wrap=True)
     if run_id:
         console.print(f"MLflow run {run_id} in {tracking.uri()}", soft_wrap=True)
@@ -294,7 +285,7 @@ def _backtest(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) 
             log_params({o.dest: str(opts[o.dest]) for o in task.backtest_options
                         if o.file is None})  # fmt: skip
             log_files(plots.values(), "plots")
-    _show(report.shown)
+    show(report.shown)
     if output is not None:
         write_output(report.folds, output, default_format="csv")
         console.print(f"metrics written to {output}", soft_wrap=True)

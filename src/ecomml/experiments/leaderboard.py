@@ -10,8 +10,9 @@ import pandas as pd
 from ecomml._io import atomic_path
 from ecomml.exceptions import ConfigError, TrackingError
 from ecomml.experiments.runner import rank_value
+from ecomml.task import Shown
 
-__all__ = ["leaderboard", "write_leaderboard", "LEADERBOARD_COLUMNS"]
+__all__ = ["leaderboard", "leaderboard_tables", "write_leaderboard", "LEADERBOARD_COLUMNS"]
 
 #: Leading columns; the task's metrics follow.
 LEADERBOARD_COLUMNS: tuple[str, ...] = (
@@ -133,3 +134,25 @@ def _task_metrics(task: str) -> tuple[str, ...]:
     from ecomml.registry import get_model_task, model_task_names
 
     return tuple(get_model_task(task).metrics) if task in model_task_names() else ()
+
+
+def leaderboard_tables(board: pd.DataFrame, top: int = 20) -> list[Shown]:
+    """One console table per experiment of a :func:`leaderboard`: its ``top`` runs, the
+    primary metric starred, then the config's other metrics (or the first three filled)."""
+    listed = board.attrs.get("metrics", {})
+    tables = []
+    for name, part in board.groupby("experiment", sort=True):
+        part = part.loc[part["rank"] <= top].copy()
+        pm = str(part["primary_metric"].iloc[0])
+        metrics = [m for m in listed.get(name, []) if m in part.columns]
+        if not metrics:
+            rest = [c for c in part.columns[len(LEADERBOARD_COLUMNS) :] if c != pm]
+            metrics = [pm, *[c for c in rest if part[c].notna().any()][:3]]
+        part["run_id"] = part["run_id"].astype(str).str[:8]
+        shown = part.rename(columns={pm: f"{pm} *"})
+        cols = ["rank", "run_id", "run_name", "params", "cutoff"]
+        formats = {**dict.fromkeys(cols, "{}"),
+                   **{m + (" *" if m == pm else ""): "{:.4f}" for m in metrics}}  # fmt: skip
+        title = f"{name} ({part['task'].iloc[0]}): best first by {pm}"
+        tables.append(Shown(shown, title, formats, left=tuple(cols[1:])))
+    return tables

@@ -91,7 +91,6 @@ def load_data(cfg: ExperimentConfig) -> ShopData:
 
         key = key_from_env(str(d.get("id_key_env") or ID_KEY_ENV))
         data = pseudonymize_shop(data, key)
-        data.id_key = key  # type: ignore[attr-defined]  # recorded as a key check, never stored
     return data
 
 

@@ -152,7 +152,8 @@ class DuckDBEngine(Engine):
             self.con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        if temp_directory:
+        if temp_directory:  # where it spills beyond memory_limit; made if missing
+            Path(temp_directory).mkdir(parents=True, exist_ok=True)
             self.con.execute(f"SET temp_directory = {sql_literal(temp_directory)}")
         self.con.execute("SET preserve_insertion_order = false")
         self._frames: dict[str, pd.DataFrame] = {}

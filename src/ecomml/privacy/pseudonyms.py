@@ -173,14 +173,18 @@ def pseudonymize_shop(shop: Any, key: str) -> Any:
     """A copy of a :class:`~ecomml.data.ShopData` whose customer ids are pseudonyms.
 
     Models trained on it hold no raw ids (a recommender remembers each customer's
-    history by id), so their folders and MLflow copies can leave the data team.
+    history by id), so their folders and MLflow copies can leave the data team. The copy
+    remembers the key as ``id_key`` (in memory only), so a model saved from it records the
+    key check (:func:`id_metadata`).
     """
     changes: dict[str, Any] = {}
     for table in ("transactions", "events"):
         frame = getattr(shop, table, None)
         if frame is not None and "customer_id" in frame.columns:
             changes[table] = pseudonymize_frame(frame, key)
-    return replace(shop, **changes)
+    out = replace(shop, **changes)
+    out.id_key = key  # a key check is recorded from it, the key itself never stored
+    return out
 
 
 def id_metadata(key: str | None) -> dict[str, Any]:

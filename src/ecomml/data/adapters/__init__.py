@@ -21,7 +21,13 @@ from __future__ import annotations
 
 from ecomml.data.adapters._common import RawFile
 from ecomml.data.adapters.formats import FORMATS, detect_format
-from ecomml.data.adapters.mapping import load_map_dates, load_mapping
+from ecomml.data.adapters.mapping import (
+    dates_from,
+    load_map_dates,
+    load_mapping,
+    mapping_from,
+    parse_map,
+)
 from ecomml.data.adapters.raw import read_raw
 from ecomml.data.adapters.side_inputs import read_frame
 from ecomml.data.adapters.tables import (
@@ -38,6 +44,9 @@ __all__ = [
     "detect_format",
     "load_mapping",
     "load_map_dates",
+    "mapping_from",
+    "dates_from",
+    "parse_map",
     "read_raw",
     "read_table",
     "read_transactions",

@@ -101,3 +101,40 @@ def _read_map_file(path: str | os.PathLike[str]) -> tuple[dict[str, str], DateFo
     if bad:
         raise ConfigError(f"{p}: the canonical column for {short_repr(bad)} must be a name.")
     return {str(k): v for k, v in data.items()}, dates
+
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    """Parse ``Source=canonical`` mapping items (each may hold several, comma-separated)."""
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        for part in (p.strip() for p in item.split(",")):
+            if not part:
+                continue
+            if "=" not in part:
+                raise ConfigError(
+                    f"--map entry {part!r} must look like SourceColumn=canonical_column, "
+                    "e.g. --map InvoiceNo=order_id,StockCode=sku"
+                )
+            src, dst = (s.strip() for s in part.split("=", 1))
+            mapping[src] = dst
+    return mapping
+
+
+def mapping_from(
+    items: list[str] | None, map_file: str | os.PathLike[str] | None
+) -> dict[str, str]:
+    """The column mapping of a map file and ``Source=canonical`` items (the items win)."""
+    mapping = load_mapping(map_file) if map_file is not None else {}
+    return {**mapping, **parse_map(items)}
+
+
+def dates_from(
+    date_format: str | None, dayfirst: bool | None, map_file: str | os.PathLike[str] | None
+) -> DateFormat:
+    """How the files write dates: the given format or order, else the map file's, else
+    ISO and year-first dates only."""
+    if date_format is not None or dayfirst is not None:
+        return DateFormat.of(date_format, dayfirst)
+    if map_file is not None:
+        return load_map_dates(map_file) or DateFormat()
+    return DateFormat()
