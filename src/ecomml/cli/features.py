@@ -9,7 +9,7 @@ import typer
 from rich.syntax import Syntax
 
 from ecomml.cli._common import console, handle_errors, make_progress, print_frame
-from ecomml.cli.options import DataOptions, with_groups
+from ecomml.cli.options import DataOptions, SparkConfOpt, SparkMasterOpt, with_groups
 from ecomml.features.store import store_from_shop
 
 app = typer.Typer(no_args_is_help=True)
@@ -44,18 +44,8 @@ def build(
         "--engine",
         help="duckdb (this machine) or spark (the same views as Spark SQL).",
     ),
-    spark_master: str = typer.Option(
-        "local[2]",
-        "--spark-master",
-        help="Spark master for --engine spark (local[N], yarn, spark://host:7077, sc://host); "
-        "ignored under spark-submit, which sets it.",
-    ),
-    spark_conf: list[str] | None = typer.Option(
-        None,
-        "--spark-conf",
-        help="A Spark setting key=value for --engine spark (repeatable), e.g. "
-        "spark.executor.memory=8g.",
-    ),
+    spark_master: str | None = SparkMasterOpt,
+    spark_conf: list[str] | None = SparkConfOpt,
 ) -> None:
     """Materialize feature views as of --cutoff to Parquet, with a manifest.
 

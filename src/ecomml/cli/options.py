@@ -54,6 +54,19 @@ DayFirstOpt = typer.Option(
 )
 
 
+SparkMasterOpt = typer.Option(
+    None,
+    "--spark-master",
+    help="Spark master: local[N], yarn, spark://host:7077, k8s://..., sc://host "
+    "(default: the active session under spark-submit, else local[2]).",
+)
+SparkConfOpt = typer.Option(
+    None,
+    "--spark-conf",
+    help="A Spark setting key=value (repeatable), e.g. spark.executor.memory=8g.",
+)
+
+
 def max_ts_for(allow_future: bool) -> Any:
     """Latest acceptable timestamp: the end of tomorrow, to absorb time-zone skew (None
     with ``--allow-future``). The CLI may read the clock; the library never does."""
@@ -174,17 +187,8 @@ class SparkOptions:
         help="local (this machine) or spark (distributed scoring; the inputs must be "
         "canonical Parquet/CSV tables or Spark catalog tables).",
     )
-    spark_master: str | None = typer.Option(
-        None,
-        "--spark-master",
-        help="Spark master: local[N], yarn, spark://host:7077, k8s://..., sc://host "
-        "(default: the active session under spark-submit, else local[2]).",
-    )
-    spark_conf: list[str] | None = typer.Option(
-        None,
-        "--spark-conf",
-        help="A Spark setting key=value (repeatable), e.g. spark.executor.memory=8g.",
-    )
+    spark_master: str | None = SparkMasterOpt
+    spark_conf: list[str] | None = SparkConfOpt
     spark_partitions: int | None = typer.Option(
         None, "--spark-partitions", min=1, help="Groups to score in (default 4x the parallelism)."
     )
