@@ -51,23 +51,7 @@ def run(
             )
             progress.update(task, description=f"{cfg.task}: done ({n} run(s))")
         _print_points(res)
-        console.print(f"best model saved to {res.model_dir}", soft_wrap=True)
-        console.print(f"report: {res.report}", soft_wrap=True)
-        if res.parent_run_id:
-            console.print(
-                f"MLflow experiment {cfg.name!r}, parent run {res.parent_run_id} in {uri}",
-                soft_wrap=True,
-            )
-        if res.model_uri:
-            run_uri = f"runs:/{res.best_run_id}/model" if res.best_run_id else ""
-            console.print(f"model URI: {res.model_uri} {run_uri}".rstrip(), soft_wrap=True)
-        if res.registered:
-            name, version = res.registered
-            console.print(
-                f"registered {name} version {version}; promote it with "
-                f"`ecomml model promote {name} {version} --alias champion`",
-                soft_wrap=True,
-            )
+        show(res.summary_lines(uri))
 
 
 def _print_points(res: Any) -> None:

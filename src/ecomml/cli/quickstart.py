@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -91,36 +90,13 @@ def quickstart(
         if uri is not None:
             console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}", soft_wrap=True)
             console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}", soft_wrap=True)
-        for line in _next_commands(result, uri):
-            console.print(line, soft_wrap=True)
-
-
-def _next_commands(result: Any, uri: str | None) -> list[str]:
-    """What to run next with the saved models: score the shop again, serve a model."""
-    if not result.models:
-        return []
-    data = result.out_dir / "data"
-    inputs = f"-t {data / 'transactions.parquet'} --format canonical"
-    for table in ("events", "catalog", "calendar"):
-        if (data / f"{table}.parquet").exists():
-            inputs += f" --{table} {data / f'{table}.parquet'}"
-    cut = result.cutoff.date()
-    prog, bin_dir = _program()
-    lines = ["\n[bold]Next[/bold]: score with a saved model, e.g."]
-    for task, path in result.models.items():
-        lines.append(
-            f"  {prog} predict {task} --model {path} {inputs} --cutoff {cut} "
-            f"--output {task}-scores.csv"
-        )
-    if result.run_id and uri:
-        first = next(iter(result.models))
-        # mlflow starts uvicorn from the PATH: the environment's bin folder goes first
-        path_env = f"PATH={bin_dir}:$PATH " if bin_dir else ""
-        lines.append(
-            f"  or serve one over REST:  {path_env}MLFLOW_TRACKING_URI={uri} mlflow models serve "
-            f"-m models:/ecomml-{first}/latest --env-manager local --port 5001"
-        )
-    return lines
+        prog, bin_dir = _program()
+        commands = result.next_commands(prog, uri, bin_dir)
+        if commands:
+            console.print("\n[bold]Next[/bold]: score with a saved model, e.g.", soft_wrap=True)
+        for i, line in enumerate(commands):
+            serve = i == len(result.models)  # the last line serves a model over REST
+            console.print(f"  {'or serve one over REST:  ' if serve else ''}{line}", soft_wrap=True)
 
 
 def _program() -> tuple[str, str | None]:

@@ -45,6 +45,22 @@ class ExperimentResult:
     registered: tuple[str, str] | None = None
     folds: dict[int, pd.DataFrame] = field(default_factory=dict)
 
+    def summary_lines(self, uri: str | None = None) -> list[str]:
+        """Where the run's results are: the best model, the report, the MLflow runs at
+        ``uri``, the model URI and the registered version (with how to promote it)."""
+        lines = [f"best model saved to {self.model_dir}", f"report: {self.report}"]
+        if self.parent_run_id:
+            lines.append(f"MLflow experiment {self.config.name!r}, parent run "
+                         f"{self.parent_run_id} in {uri}")  # fmt: skip
+        if self.model_uri:
+            run_uri = f"runs:/{self.best_run_id}/model" if self.best_run_id else ""
+            lines.append(f"model URI: {self.model_uri} {run_uri}".rstrip())
+        if self.registered:
+            name, version = self.registered
+            lines.append(f"registered {name} version {version}; promote it with "
+                         f"`ecomml model promote {name} {version} --alias champion`")  # fmt: skip
+        return lines
+
     @property
     def best_run_id(self) -> str | None:
         """The MLflow run holding the best model (the parent without a grid)."""
