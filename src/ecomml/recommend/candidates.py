@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
 from ecomml.recommend._base import BaseRecommender, Codes
+from ecomml.recommend.topk import sparse_top_k
 
 __all__ = [
     "PopularityRecommender",
@@ -104,6 +105,18 @@ class PopularityRecommender(BaseRecommender):
             has = seg >= 0
             out[has] = self.segment_popularity_[seg[has]]
         return out
+
+    def _sparse_scores(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray
+    ) -> tuple[sp.csr_matrix, np.ndarray] | None:
+        if len(self.segment_index_) and state is self.state_:
+            return None  # per-segment lists: scored densely
+        return sp.csr_matrix((len(rows), len(self.sku_index_))), self.popularity_
+
+    def _cold_fill(self) -> np.ndarray | None:
+        if getattr(self, "_pending_segments", None) is not None and len(self.segment_index_):
+            return None
+        return self.popularity_
 
     def cold_start_scores(self, customers: np.ndarray) -> np.ndarray:
         """Recent (segment) popularity for customers without history."""
@@ -222,10 +235,12 @@ class BuyAgainRecommender(BaseRecommender):
         pop = self.item_popularity_
         self.fill_scores_ = 0.999 * pop / max(float(pop.max()), 1.0)
 
-    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+    def _entries(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(row, item, score)`` of every SKU the customers at ``rows`` bought."""
         cnt = state["n"][rows].tocoo()
         r, c, n = cnt.row, cnt.col, cnt.data
-        n_items = cnt.shape[1]
         first = state["first"][rows].tocoo().data - 1.0
         last = state["last"][rows].tocoo().data - 1.0
         cust = state["cust"][rows].toarray()
@@ -239,13 +254,21 @@ class BuyAgainRecommender(BaseRecommender):
         s = n ** float(self.freq_power) * due
         if self.half_life_days is not None:
             s = s * np.power(0.5, t / float(self.half_life_days))
-        if self.fill_popular:
-            out = np.tile(self.fill_scores_, (len(rows), 1))
-            out[r, c] = 1.0 + s
-        else:
-            out = np.full((len(rows), n_items), -np.inf)
-            out[r, c] = s
+        return r, c, (1.0 + s) if self.fill_popular else s
+
+    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        r, c, s = self._entries(state, rows)
+        fill = self.fill_scores_ if self.fill_popular else np.full(len(self.sku_index_), -np.inf)
+        out = np.tile(fill, (len(rows), 1))
+        out[r, c] = s
         return out
+
+    def _sparse_scores(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray
+    ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        r, c, s = self._entries(state, rows)
+        m = sp.csr_matrix((s, (r, c)), shape=(len(rows), len(self.sku_index_)))
+        return m, self.fill_scores_ if self.fill_popular else None
 
     def _arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -274,24 +297,27 @@ def bm25_weight(x: sp.spmatrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matr
 def _top_k_rows(
     m: sp.csr_matrix, other: sp.csr_matrix, k: int, *, drop_diag: bool
 ) -> sp.csr_matrix:
-    """Row-wise top-``k`` of ``m @ other.T`` computed in blocks (memory-bounded)."""
+    """Row-wise top-``k`` positive entries of ``m @ other.T`` (ties to the lower column),
+    computed as sparse products in row blocks: memory follows the co-occurrences, never
+    rows x columns."""
     n, n2 = m.shape[0], other.shape[0]
-    block = max(1, int(2e7 // max(n2, 1)))
     k = min(k, n2)
-    rows, cols, vals = [], [], []
     ot = other.T.tocsc()
+    nnz_per_row = max(1.0, ot.nnz / max(n2, 1)) * max(1.0, m.nnz / max(n, 1))
+    block = max(1, int(2e7 // nnz_per_row))
+    rows, cols, vals = [], [], []
     for start in range(0, n, block):
-        prod = (m[start : start + block] @ ot).toarray()
+        prod = sp.csr_matrix(m[start : start + block] @ ot)
         if drop_diag:
-            idx = np.arange(start, min(start + block, n))
-            prod[idx - start, idx] = 0.0
-        part = np.argpartition(-prod, k - 1, axis=1)[:, :k]
-        v = np.take_along_axis(prod, part, axis=1)
-        r = np.repeat(np.arange(start, start + len(prod)), k)
-        keep = v.ravel() > 0
-        rows.append(r[keep])
-        cols.append(part.ravel()[keep])
-        vals.append(v.ravel()[keep])
+            prod = prod.tocoo()
+            off = prod.row + start != prod.col
+            prod = sp.csr_matrix((prod.data[off], (prod.row[off], prod.col[off])), shape=prod.shape)
+        prod.data[prod.data <= 0] = 0.0
+        prod.eliminate_zeros()
+        r, c, v, _ = sparse_top_k(prod, k)
+        rows.append(r + start)
+        cols.append(c)
+        vals.append(v)
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n2)
     )
@@ -350,6 +376,14 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
 
     def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
         return (state["weight"][rows] @ self.similarity_).toarray()
+
+    def _sparse_scores(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray
+    ) -> tuple[sp.csr_matrix, np.ndarray]:
+        # SKUs no neighbour reaches score 0, as in the dense block
+        return sp.csr_matrix(state["weight"][rows] @ self.similarity_), np.zeros(
+            len(self.sku_index_)
+        )
 
     def _item_similarity(self, i: int) -> np.ndarray:
         return self.similarity_[i].toarray().ravel()
