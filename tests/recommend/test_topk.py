@@ -14,6 +14,7 @@ from ecomml.recommend import (
     ItemKNNRecommender,
     PopularityRecommender,
 )
+from ecomml.recommend._base import BaseRecommender
 from ecomml.recommend.topk import dense_top_k, sparse_top_k
 from tests.recommend.conftest import CUTOFF
 
@@ -86,12 +87,19 @@ def test_dense_top_k_breaks_ties_by_lower_index() -> None:
     ids=["pop", "buy-again", "buy-again-only", "bm25", "cosine"],
 )
 @pytest.mark.parametrize("exclude_seen", [True, False])
+@pytest.mark.parametrize("always_sparse", [True, False])
 def test_generators_sparse_path_equals_dense_path(
-    make, exclude_seen: bool, interactions: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: ANN001
+    make, exclude_seen: bool, always_sparse: bool, interactions: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # noqa: ANN001  # fmt: skip
+    if always_sparse:  # at this size the library would rank most batches as dense blocks
+        monkeypatch.setattr(ItemKNNRecommender, "_dense_reach", np.inf)
+        monkeypatch.setattr(BaseRecommender, "_dense_share", np.inf)
     model = make().fit(interactions, cutoff=CUTOFF)
     customers = [*interactions["customer_id"].unique()[:60], "never-seen"]
     fast = model.recommend(customers, 15, exclude_seen=exclude_seen)
+    if always_sparse:
+        assert model._sparse_scores(model.state_, np.arange(3)) is not None
     monkeypatch.setattr(type(model), "_sparse_scores", lambda self, state, rows: None)
     monkeypatch.setattr(type(model), "_cold_fill", lambda self: None)
     slow = model.recommend(customers, 15, exclude_seen=exclude_seen)

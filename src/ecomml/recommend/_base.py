@@ -95,6 +95,8 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
 
     #: ``source`` label of the recommendations this model makes
     source_name: str = "model"
+    #: share of stored scores above which a sparse batch is ranked as dense blocks
+    _dense_share = 0.1
     #: state built from a customer's history (see :meth:`_state`)
     _state_keys: tuple[str, ...] = ("weight",)
 
@@ -295,6 +297,25 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         self, scores: sp.csr_matrix, fill: np.ndarray | None, ids: np.ndarray, k: int,
         seen: sp.csr_matrix | None, source: str | None = None,
     ) -> pd.DataFrame:  # fmt: skip
+        n, n_items = scores.shape
+        if scores.nnz > self._dense_share * n * n_items:  # dense enough: rank dense blocks
+            step = max(1, int(2e7 // max(n_items, 1)))
+            frames = []
+            for a in range(0, n, step):
+                block = scores[a : a + step]
+                if fill is not None and not fill.any():  # unstored entries score 0
+                    dense = block.toarray()
+                else:
+                    m, coo = block.shape[0], block.tocoo()
+                    dense = (
+                        np.full((m, n_items), -np.inf) if fill is None else np.tile(fill, (m, 1))
+                    )
+                    dense[coo.row, coo.col] = coo.data
+                if seen is not None:
+                    r, c = seen[a : a + step].nonzero()
+                    dense[r, c] = -np.inf
+                frames.append(self._top_k(dense, ids[a : a + step], k, source))
+            return pd.concat(frames, ignore_index=True)
         rows, items, vals, ranks = sparse_top_k(scores, k, fill=fill, exclude=seen)
         return self._frame(ids[rows], items, vals, ranks, source)
 

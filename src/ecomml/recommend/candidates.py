@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
 from ecomml.recommend._base import BaseRecommender, Codes
-from ecomml.recommend.topk import sparse_top_k
+from ecomml.recommend.topk import dense_top_k, sparse_top_k
 
 __all__ = [
     "PopularityRecommender",
@@ -298,26 +298,32 @@ def _top_k_rows(
     m: sp.csr_matrix, other: sp.csr_matrix, k: int, *, drop_diag: bool
 ) -> sp.csr_matrix:
     """Row-wise top-``k`` positive entries of ``m @ other.T`` (ties to the lower column),
-    computed as sparse products in row blocks: memory follows the co-occurrences, never
-    rows x columns."""
+    in row blocks of about 2e7 cells: each block's product is ranked as a dense block
+    when it is dense (popular SKUs co-occur with most others), as sparse entries when not."""
     n, n2 = m.shape[0], other.shape[0]
     k = min(k, n2)
     ot = other.T.tocsc()
-    nnz_per_row = max(1.0, ot.nnz / max(n2, 1)) * max(1.0, m.nnz / max(n, 1))
-    block = max(1, int(2e7 // nnz_per_row))
+    block = max(1, int(2e7 // max(n2, 1)))
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
         prod = sp.csr_matrix(m[start : start + block] @ ot)
         if drop_diag:
-            prod = prod.tocoo()
-            off = prod.row + start != prod.col
-            prod = sp.csr_matrix((prod.data[off], (prod.row[off], prod.col[off])), shape=prod.shape)
+            coo = prod.tocoo()
+            on = coo.row + start == coo.col
+            coo.data[on] = 0.0
+            prod = coo.tocsr()
         prod.data[prod.data <= 0] = 0.0
         prod.eliminate_zeros()
-        r, c, v, _ = sparse_top_k(prod, k)
-        rows.append(r + start)
-        cols.append(c)
-        vals.append(v)
+        if prod.nnz > 0.1 * prod.shape[0] * n2:
+            items, v = dense_top_k(prod.toarray(), k)
+            r = np.repeat(np.arange(prod.shape[0]), items.shape[1])
+            c, v = items.ravel(), v.ravel()
+        else:
+            r, c, v, _ = sparse_top_k(prod, k)
+        keep = v > 0
+        rows.append(r[keep] + start)
+        cols.append(c[keep])
+        vals.append(v[keep])
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n2)
     )
@@ -347,6 +353,9 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
     """
 
     source_name = "item-knn"
+    #: reach (share of SKUs a customer's neighbours score) above which lists are ranked
+    #: from dense blocks
+    _dense_reach = 0.1
 
     def __init__(
         self,
@@ -379,11 +388,16 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
 
     def _sparse_scores(
         self, state: dict[str, sp.csr_matrix], rows: np.ndarray
-    ) -> tuple[sp.csr_matrix, np.ndarray]:
+    ) -> tuple[sp.csr_matrix, np.ndarray] | None:
+        n_items = len(self.sku_index_)
+        w = state["weight"]
+        # expected share of SKUs a customer's neighbours reach: past ~10% a dense block
+        # is cheaper than the entries
+        reach = (w.nnz / max(w.shape[0], 1)) * (self.similarity_.nnz / max(n_items, 1))
+        if reach > self._dense_reach * n_items:
+            return None
         # SKUs no neighbour reaches score 0, as in the dense block
-        return sp.csr_matrix(state["weight"][rows] @ self.similarity_), np.zeros(
-            len(self.sku_index_)
-        )
+        return sp.csr_matrix(w[rows] @ self.similarity_), np.zeros(n_items)
 
     def _item_similarity(self, i: int) -> np.ndarray:
         return self.similarity_[i].toarray().ravel()

@@ -27,18 +27,22 @@ def dense_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     kk = min(int(k), n_items)
     if n == 0 or kk == 0:
         return np.zeros((n, kk), dtype=np.int64), np.zeros((n, kk))
-    s = np.where(np.isnan(scores), -np.inf, scores)
+    s = np.where(np.isnan(scores), -np.inf, scores) if np.isnan(scores).any() else scores
     if kk < n_items:
-        part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-        thr = np.take_along_axis(s, part, axis=1).min(axis=1)
-        above = s > thr[:, None]
-        need = kk - above.sum(axis=1)
-        tied = s == thr[:, None]
-        # the lowest-index tied items fill the places left
-        chosen = above | (tied & (np.cumsum(tied, axis=1) <= need[:, None]))
-        items = np.nonzero(chosen)[1].reshape(n, kk)
+        items = np.argpartition(s, n_items - kk, axis=1)[:, n_items - kk :]
+        thr = np.take_along_axis(s, items, axis=1).min(axis=1)
+        # rows with more items tied at the threshold than places: the lowest indices win
+        tie = np.flatnonzero(np.count_nonzero(s >= thr[:, None], axis=1) > kk)
+        if len(tie):
+            st, th = s[tie], thr[tie][:, None]
+            above = st > th
+            tied = st == th
+            need = kk - above.sum(axis=1)
+            chosen = above | (tied & (np.cumsum(tied, axis=1) <= need[:, None]))
+            items[tie] = np.nonzero(chosen)[1].reshape(len(tie), kk)
     else:
         items = np.tile(np.arange(n_items), (n, 1))
+    items.sort(axis=1)  # index order first, so the stable sort below breaks ties by it
     vals = np.take_along_axis(s, items, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")  # index order kept among ties
     return np.take_along_axis(items, order, axis=1), np.take_along_axis(vals, order, axis=1)
@@ -82,20 +86,57 @@ def sparse_top_k(
         busy = np.bincount(scores.tocoo().row, minlength=n)
         if len(excluded):
             busy = busy + np.bincount(excluded // n_items, minlength=n)
-        take = np.minimum(int(k) + busy, n_items)
+        # a row with k stored entries above every fill score takes no fill
+        top = np.max(fill[np.isfinite(fill)], initial=-np.inf)
+        strong = np.bincount(rows[vals > top], minlength=n) >= int(k)
+        take = np.where(strong, 0, np.minimum(int(k) + busy, n_items))
         start = np.repeat(np.cumsum(take) - take, take)
         f_rows = np.repeat(np.arange(n, dtype=np.int64), take)
         f_items = order[np.arange(int(take.sum())) - start]
         f_keys = f_rows * n_items + f_items
-        taken = np.isin(f_keys, stored) | np.isin(f_keys, excluded)
+        weak = stored[~strong[stored // n_items]] if len(stored) else stored
+        taken = np.isin(f_keys, weak) | np.isin(f_keys, excluded)
         rows = np.concatenate([rows, f_rows[~taken]])
         items = np.concatenate([items, f_items[~taken]])
         vals = np.concatenate([vals, fill[f_items[~taken]]])
     ok = np.isfinite(vals)
-    rows, items, vals = rows[ok], items[ok], vals[ok]
-    by = np.lexsort((items, -vals, rows))
-    rows, items, vals = rows[by], items[by], vals[by]
-    first = np.searchsorted(rows, rows, side="left")
-    rank = np.arange(len(rows)) - first + 1
-    top = rank <= int(k)
-    return rows[top], items[top], vals[top], rank[top]
+    return _rank_entries(rows[ok], items[ok], vals[ok], n, n_items, int(k))
+
+
+def _rank_entries(
+    rows: np.ndarray, items: np.ndarray, vals: np.ndarray, n: int, n_items: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Top-``k`` of each row's (item, value) entries, as :func:`dense_top_k` ranks them.
+
+    Rows are padded to a few widths (powers of two) and ranked as small dense blocks:
+    the cost follows the entries, not rows x items.
+    """
+    m = sp.csr_matrix((vals, (rows, items)), shape=(n, n_items))  # no duplicate entries
+    m.sort_indices()  # items ascending within a row: position order is index order
+    count = np.diff(m.indptr)
+    width = np.where(count > 0, 2 ** np.ceil(np.log2(np.maximum(count, 1))), 0).astype(np.int64)
+    out_r, out_i, out_v, out_k = [], [], [], []
+    for w in np.unique(width[width > 0]):
+        rs = np.flatnonzero(width == w)
+        pad = np.full((len(rs), int(w)), -np.inf)
+        cnt = count[rs]
+        offs = np.repeat(m.indptr[rs], cnt)
+        local = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        line = np.repeat(np.arange(len(rs)), cnt)
+        pad[line, local] = m.data[offs + local]
+        cols = np.full((len(rs), int(w)), -1, dtype=np.int64)
+        cols[line, local] = m.indices[offs + local]
+        pos, v = dense_top_k(pad, k)
+        it = np.take_along_axis(cols, pos, axis=1)
+        ranks = np.tile(np.arange(1, pos.shape[1] + 1), (len(rs), 1))
+        fin = np.isfinite(v)
+        out_r.append(np.repeat(rs, pos.shape[1])[fin.ravel()])
+        out_i.append(it[fin])
+        out_v.append(v[fin])
+        out_k.append(ranks[fin])
+    if not out_r:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), empty
+    r, i, v, rk = (np.concatenate(x) for x in (out_r, out_i, out_v, out_k))
+    by = np.lexsort((rk, r))
+    return r[by], i[by], v[by], rk[by]
