@@ -499,7 +499,8 @@ def report(results: dict[str, Any]) -> str:
             if "error" in r:
                 out.append(f"| {r['model']} | failed: {r['error']} | | | | | |")
                 continue
-            est = "" if r["recommended_customers"] == r["customers"] else " (extrapolated)"
+            done = r.get("recommended_customers", r["customers"])
+            est = "" if done == r["customers"] else " (extrapolated)"
             out.append(
                 f"| {r['model']} | {r['customers']:,} | {r['skus']:,} | {r['interactions']:,} | "
                 f"{r['fit s']:.1f} | {r['recommend-all s']:.0f}{est} | {r['peak_rss_gib']:.2f} |"

@@ -238,8 +238,11 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         sparse = self._sparse_scores(state, kpos[:0]) is not None
         # dense score blocks stay under ~160 MB whatever the catalogue size; sparse ones
         # hold a few entries per customer
-        cap = 50_000 if sparse else int(2e7 // max(len(self.sku_index_), 1))
-        step = max(1, min(int(batch_size) * (50 if sparse else 1), cap))
+        if sparse:  # about 1e7 entries per batch
+            cap = int(1e7 // max(self._entries_per_row(state) + k, 1.0))
+            step = max(1, min(int(batch_size) * 50, 50_000, cap))
+        else:
+            step = max(1, min(int(batch_size), int(2e7 // max(len(self.sku_index_), 1))))
         for start in range(0, len(kpos), step):
             rows = kpos[start : start + step]
             seen = state["weight"][rows] if exclude_seen else None
@@ -267,6 +270,12 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         scores are dense by nature (factor models, EASE). Lists are the same either way;
         the sparse form never builds a customers x SKUs block."""
         return None
+
+    def _entries_per_row(self, state: dict[str, sp.csr_matrix]) -> float:
+        """Stored scores per customer in :meth:`_sparse_scores`, on average (sizes the
+        batches): their history by default."""
+        w = state["weight"]
+        return w.nnz / max(w.shape[0], 1)
 
     def _frame(
         self, ids: np.ndarray, items: np.ndarray, vals: np.ndarray, ranks: np.ndarray,

@@ -355,7 +355,7 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
     source_name = "item-knn"
     #: reach (share of SKUs a customer's neighbours score) above which lists are ranked
     #: from dense blocks
-    _dense_reach = 0.1
+    _dense_reach = 0.02
 
     def __init__(
         self,
@@ -390,14 +390,16 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
         self, state: dict[str, sp.csr_matrix], rows: np.ndarray
     ) -> tuple[sp.csr_matrix, np.ndarray] | None:
         n_items = len(self.sku_index_)
-        w = state["weight"]
-        # expected share of SKUs a customer's neighbours reach: past ~10% a dense block
-        # is cheaper than the entries
-        reach = (w.nnz / max(w.shape[0], 1)) * (self.similarity_.nnz / max(n_items, 1))
-        if reach > self._dense_reach * n_items:
+        # past a few % of the catalogue per customer a dense block ranks faster
+        if self._entries_per_row(state) > self._dense_reach * n_items:
             return None
         # SKUs no neighbour reaches score 0, as in the dense block
-        return sp.csr_matrix(w[rows] @ self.similarity_), np.zeros(n_items)
+        return sp.csr_matrix(state["weight"][rows] @ self.similarity_), np.zeros(n_items)
+
+    def _entries_per_row(self, state: dict[str, sp.csr_matrix]) -> float:
+        """SKUs a customer's neighbours reach, on average (at most)."""
+        w, n_items = state["weight"], max(len(self.sku_index_), 1)
+        return (w.nnz / max(w.shape[0], 1)) * (self.similarity_.nnz / n_items)
 
     def _item_similarity(self, i: int) -> np.ndarray:
         return self.similarity_[i].toarray().ravel()
