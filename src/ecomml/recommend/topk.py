@@ -29,7 +29,7 @@ def dense_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((n, kk), dtype=np.int64), np.zeros((n, kk))
     s = np.where(np.isnan(scores), -np.inf, scores) if np.isnan(scores).any() else scores
     if kk < n_items:
-        items = np.argpartition(s, n_items - kk, axis=1)[:, n_items - kk :]
+        items = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
         thr = np.take_along_axis(s, items, axis=1).min(axis=1)
         # rows with more items tied at the threshold than places: the lowest indices win
         tie = np.flatnonzero(np.count_nonzero(s >= thr[:, None], axis=1) > kk)
