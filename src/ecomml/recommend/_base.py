@@ -250,11 +250,8 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             if parts is not None:
                 frames.append(self._top_k_sparse(*parts, kids[start : start + step], k, seen))
                 continue
-            scores = np.asarray(self._score(state, rows), dtype=np.float64)
-            if seen is not None:
-                r, c = seen.nonzero()
-                scores[r, c] = -np.inf
-            frames.append(self._top_k(scores, kids[start : start + step], k))
+            items, vals = self._dense_top_k(state, rows, k, seen)
+            frames.append(self._lists(items, vals, kids[start : start + step]))
         if (~known).any():
             frames.append(self._cold_start(ids.to_numpy()[~known], k))
         if not frames:
@@ -291,10 +288,28 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             }
         )
 
+    def _dense_top_k(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
+        seen: sp.csr_matrix | None,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-``k`` items and scores of the customers at ``rows`` from :meth:`_score`,
+        ``seen`` items left out (scored ``-inf``)."""
+        scores = np.asarray(self._score(state, rows), dtype=np.float64)
+        if seen is not None:
+            r, c = seen.nonzero()
+            scores[r, c] = -np.inf
+        return dense_top_k(scores, k)
+
     def _top_k(
         self, scores: np.ndarray, ids: np.ndarray, k: int, source: str | None = None
     ) -> pd.DataFrame:
         items, vals = dense_top_k(scores, k)
+        return self._lists(items, vals, ids, source)
+
+    def _lists(
+        self, items: np.ndarray, vals: np.ndarray, ids: np.ndarray, source: str | None = None
+    ) -> pd.DataFrame:
+        """The long frame of ``(n, k)`` top items and scores; ``-inf`` entries dropped."""
         ranks = np.tile(np.arange(1, items.shape[1] + 1), (len(ids), 1))
         ok = np.isfinite(vals).ravel()
         return self._frame(

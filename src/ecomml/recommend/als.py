@@ -186,6 +186,26 @@ class ALSRecommender(BaseRecommender):
     def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
         return self._user_vectors(state, rows) @ self.item_factors_.T
 
+    def _dense_top_k(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
+        seen: sp.csr_matrix | None,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """implicit's compiled top-K over the factors when installed and nothing is left
+        out (dot products and selection in one threaded pass; its filtered variant was
+        slower than the NumPy block, measured), else the NumPy block."""
+        try:
+            from implicit.cpu.topk import topk
+        except ImportError:
+            topk = None
+        if topk is None or seen is not None:
+            return super()._dense_top_k(state, rows, k, seen)
+        users = np.ascontiguousarray(self._user_vectors(state, rows), dtype=np.float32)
+        kk = min(int(k), len(self.sku_index_))
+        factors = np.ascontiguousarray(self.item_factors_, dtype=np.float32)
+        items, vals = topk(factors, users, kk)
+        vals = np.where(items < 0, -np.inf, vals).astype(np.float64)
+        return np.maximum(items, 0).astype(np.int64), vals
+
     def _item_similarity(self, i: int) -> np.ndarray:
         y = self.item_factors_
         norms = np.linalg.norm(y, axis=1)
