@@ -329,6 +329,21 @@ def _top_k_rows(
     )
 
 
+def _spd_inverse(g: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix by Cholesky (LAPACK potrf and
+    potri: about a third of the time of a general inverse), general LU if it is not."""
+    from scipy.linalg import lapack
+
+    potrf, potri = (lapack.spotrf, lapack.spotri) if g.dtype == np.float32 else (
+        lapack.dpotrf, lapack.dpotri)  # fmt: skip
+    c, info = potrf(g, lower=1)
+    if info == 0:
+        p, info = potri(c, lower=1)
+        if info == 0:
+            return np.tril(p) + np.tril(p, -1).T
+    return np.linalg.inv(g)
+
+
 class _WeightHistoryRecommender(BaseRecommender):
     """A recommender whose history state is the customer x SKU weight matrix: summed
     weights, or 1 per interacted pair when its ``binary`` parameter is set."""
@@ -445,7 +460,7 @@ class EASERecommender(_WeightHistoryRecommender):
         dtype = np.float32 if self.float32 else np.float64
         g = (xs.T @ xs).toarray().astype(dtype)
         g[np.diag_indices_from(g)] += self.l2
-        p = np.linalg.inv(g)
+        p = _spd_inverse(g)
         bmat = p / (-np.diag(p))
         bmat[np.diag_indices_from(bmat)] = 0.0
         self.items_kept_ = keep
