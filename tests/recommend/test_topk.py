@@ -104,3 +104,11 @@ def test_generators_sparse_path_equals_dense_path(
     monkeypatch.setattr(type(model), "_cold_fill", lambda self: None)
     slow = model.recommend(customers, 15, exclude_seen=exclude_seen)
     pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_nan_scores_are_never_recommended() -> None:
+    scores = np.array([[np.nan, 1.0, np.nan, 0.5], [np.nan, np.nan, np.nan, 2.0]])
+    items, vals = dense_top_k(scores, 3)
+    kept = [[int(i) for i, v in zip(ri, rv, strict=True) if np.isfinite(v)]
+            for ri, rv in zip(items, vals, strict=True)]  # fmt: skip
+    assert kept == [[1, 3], [3]]
