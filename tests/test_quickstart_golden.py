@@ -5,7 +5,9 @@ The digest in ``tests/data/golden/quickstart_small_shop.json`` was written by th
 before the redesign, and rewritten since for intended changes only: issue 23 (the inventory
 classes keyed by ``sku``, the plan at the classes' per-cell service targets) and issue 17
 (the recommender serves the buy-again + popularity blend where its ranker loses on
-validation, as on this shop).
+validation, as on this shop; then every top-K list breaks ties by the lower SKU index, the
+same on the sparse and dense paths, and with that tie rule the fit validation keeps the
+ranker on this shop).
 Regenerate it only for an intended change of outputs:
 ``python tests/_golden.py`` is not a script; use ``write_digest(path, digest_outputs(out))``.
 """

@@ -149,3 +149,22 @@ def test_progress_spinner_for_big_reads(monkeypatch: pytest.MonkeyPatch) -> None
     bad = _run("data", "validate", str(BAD / "qty_text.csv"))
     assert bad.exit_code == 1
     assert bad.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_short_t_means_transactions_on_every_command() -> None:
+    """One meaning per short flag: ``-t`` is ``--transactions`` wherever it exists."""
+    import typer.main
+
+    def walk(cmd, path=()):  # noqa: ANN001, ANN202
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    root = typer.main.get_command(app)
+    seen = 0
+    for path, cmd in walk(root):
+        for param in getattr(cmd, "params", []):
+            if "-t" in getattr(param, "opts", []):
+                seen += 1
+                assert "--transactions" in param.opts, f"ecomml {' '.join(path)}: {param.opts}"
+    assert seen > 5

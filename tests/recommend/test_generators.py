@@ -214,3 +214,16 @@ def test_build_interactions_weights_and_cutoff(rec_shop) -> None:  # noqa: ANN00
     assert mean_w["view"] < mean_w["cart"] < mean_w["purchase"]
     with pytest.raises(DataQualityError, match="without a weight"):
         build_interactions(tx, ev, cutoff=CUTOFF, event_weights={"purchase": 1.0})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ease_inverse_by_cholesky_equals_the_general_inverse(dtype: type) -> None:
+    from ecomml.recommend.candidates import _spd_inverse
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((300, 40)) < 0.1).astype(dtype)
+    g = x.T @ x
+    g[np.diag_indices_from(g)] += 5.0
+    np.testing.assert_allclose(_spd_inverse(g.copy()), np.linalg.inv(g), rtol=1e-4, atol=1e-6)
+    indefinite = np.array([[1.0, 2.0], [2.0, 1.0]], dtype=dtype)  # falls back to LU
+    np.testing.assert_allclose(_spd_inverse(indefinite), np.linalg.inv(indefinite), rtol=1e-5)

@@ -39,7 +39,8 @@ class TableName(enum.StrEnum):
 
 
 _FILE = typer.Argument(..., help="CSV/TXT/TSV, Parquet (file or folder) or .xlsx file.")
-_TABLE = typer.Option(TableName.transactions, "--table", "-t", help="Canonical table to read.")
+# no -t: everywhere else -t is --transactions
+_TABLE = typer.Option(TableName.transactions, "--table", help="Canonical table to read.")
 _SHEET = typer.Option(None, "--sheet", help="Excel sheet name or 0-based index.")
 _OUT = typer.Argument(..., help="Output Parquet file.")
 _NO_CLEAN = typer.Option(False, "--no-clean", help="Validate only; skip cleaning.")

@@ -24,6 +24,7 @@ from ecomml.exceptions import (
     short_repr,
 )
 from ecomml.recommend.interactions import check_interactions
+from ecomml.recommend.topk import dense_top_k, sparse_top_k
 
 __all__ = ["BaseRecommender", "Codes", "COLD_START", "RECOMMEND_COLUMNS", "customers_from"]
 
@@ -94,6 +95,8 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
 
     #: ``source`` label of the recommendations this model makes
     source_name: str = "model"
+    #: share of stored scores above which a sparse batch is ranked as dense blocks
+    _dense_share = 0.1
     #: state built from a customer's history (see :meth:`_state`)
     _state_keys: tuple[str, ...] = ("weight",)
 
@@ -232,16 +235,23 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         frames = []
         kpos = pos[known]
         kids = ids.to_numpy()[known]
-        # dense score blocks stay under ~160 MB whatever the catalogue size
-        step = max(1, min(int(batch_size), int(2e7 // max(len(self.sku_index_), 1))))
+        sparse = self._sparse_scores(state, kpos[:0]) is not None
+        # dense score blocks stay under ~160 MB whatever the catalogue size; sparse ones
+        # hold a few entries per customer
+        if sparse:  # about 1e7 entries per batch
+            cap = int(1e7 // max(self._entries_per_row(state) + k, 1.0))
+            step = max(1, min(int(batch_size) * 50, 50_000, cap))
+        else:
+            step = max(1, min(int(batch_size), int(2e7 // max(len(self.sku_index_), 1))))
         for start in range(0, len(kpos), step):
             rows = kpos[start : start + step]
-            scores = np.asarray(self._score(state, rows), dtype=np.float64)
-            if exclude_seen:
-                seen = state["weight"][rows]
-                r, c = seen.nonzero()
-                scores[r, c] = -np.inf
-            frames.append(self._top_k(scores, kids[start : start + step], k))
+            seen = state["weight"][rows] if exclude_seen else None
+            parts = self._sparse_scores(state, rows) if sparse else None
+            if parts is not None:
+                frames.append(self._top_k_sparse(*parts, kids[start : start + step], k, seen))
+                continue
+            items, vals = self._dense_top_k(state, rows, k, seen)
+            frames.append(self._lists(items, vals, kids[start : start + step]))
         if (~known).any():
             frames.append(self._cold_start(ids.to_numpy()[~known], k))
         if not frames:
@@ -249,36 +259,106 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         out = pd.concat(frames, ignore_index=True)
         return out.astype(_DTYPES)
 
-    def _top_k(
-        self, scores: np.ndarray, ids: np.ndarray, k: int, source: str | None = None
-    ) -> pd.DataFrame:
-        n_items = scores.shape[1]
-        kk = min(k, n_items)
-        if kk < n_items:
-            part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
-        else:
-            part = np.tile(np.arange(n_items), (len(ids), 1))
-        top_scores = np.take_along_axis(scores, part, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        items = np.take_along_axis(part, order, axis=1)
-        vals = np.take_along_axis(top_scores, order, axis=1)
-        ranks = np.tile(np.arange(1, kk + 1), (len(ids), 1))
-        ok = np.isfinite(vals).ravel()
+    def _sparse_scores(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray
+    ) -> tuple[sp.csr_matrix, np.ndarray | None] | None:
+        """The scores of :meth:`_score` as stored entries plus a fill vector shared by
+        every row (None for none: unstored items are not recommended), or None when the
+        scores are dense by nature (factor models, EASE). Lists are the same either way;
+        the sparse form never builds a customers x SKUs block."""
+        return None
+
+    def _entries_per_row(self, state: dict[str, sp.csr_matrix]) -> float:
+        """Stored scores per customer in :meth:`_sparse_scores`, on average (sizes the
+        batches): their history by default."""
+        w = state["weight"]
+        return w.nnz / max(w.shape[0], 1)
+
+    def _frame(
+        self, ids: np.ndarray, items: np.ndarray, vals: np.ndarray, ranks: np.ndarray,
+        source: str | None,
+    ) -> pd.DataFrame:  # fmt: skip
         return pd.DataFrame(
             {
-                "customer_id": np.repeat(ids, kk)[ok],
-                "sku": self.sku_index_.to_numpy()[items.ravel()[ok]],
-                "rank": ranks.ravel()[ok],
-                "score": vals.ravel()[ok],
+                "customer_id": ids,
+                "sku": self.sku_index_.to_numpy()[items],
+                "rank": ranks,
+                "score": vals,
                 "source": source or self.source_name,
             }
         )
+
+    def _dense_top_k(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
+        seen: sp.csr_matrix | None,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-``k`` items and scores of the customers at ``rows`` from :meth:`_score`,
+        ``seen`` items left out (scored ``-inf``)."""
+        scores = np.asarray(self._score(state, rows), dtype=np.float64)
+        if seen is not None:
+            r, c = seen.nonzero()
+            scores[r, c] = -np.inf
+        return dense_top_k(scores, k)
+
+    def _top_k(
+        self, scores: np.ndarray, ids: np.ndarray, k: int, source: str | None = None
+    ) -> pd.DataFrame:
+        items, vals = dense_top_k(scores, k)
+        return self._lists(items, vals, ids, source)
+
+    def _lists(
+        self, items: np.ndarray, vals: np.ndarray, ids: np.ndarray, source: str | None = None
+    ) -> pd.DataFrame:
+        """The long frame of ``(n, k)`` top items and scores; ``-inf`` entries dropped."""
+        ranks = np.tile(np.arange(1, items.shape[1] + 1), (len(ids), 1))
+        ok = np.isfinite(vals).ravel()
+        return self._frame(
+            np.repeat(ids, items.shape[1])[ok], items.ravel()[ok], vals.ravel()[ok],
+            ranks.ravel()[ok], source,
+        )  # fmt: skip
+
+    def _top_k_sparse(
+        self, scores: sp.csr_matrix, fill: np.ndarray | None, ids: np.ndarray, k: int,
+        seen: sp.csr_matrix | None, source: str | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
+        n, n_items = scores.shape
+        if scores.nnz > self._dense_share * n * n_items:  # dense enough: rank dense blocks
+            step = max(1, int(2e7 // max(n_items, 1)))
+            frames = []
+            for a in range(0, n, step):
+                block = scores[a : a + step]
+                if fill is not None and not fill.any():  # unstored entries score 0
+                    dense = block.toarray()
+                else:
+                    m, coo = block.shape[0], block.tocoo()
+                    dense = (
+                        np.full((m, n_items), -np.inf) if fill is None else np.tile(fill, (m, 1))
+                    )
+                    dense[coo.row, coo.col] = coo.data
+                if seen is not None:
+                    r, c = seen[a : a + step].nonzero()
+                    dense[r, c] = -np.inf
+                frames.append(self._top_k(dense, ids[a : a + step], k, source))
+            return pd.concat(frames, ignore_index=True)
+        rows, items, vals, ranks = sparse_top_k(scores, k, fill=fill, exclude=seen)
+        return self._frame(ids[rows], items, vals, ranks, source)
 
     def cold_start_scores(self, customers: np.ndarray) -> np.ndarray:
         """Scores for customers without history: distinct-customer popularity."""
         return np.tile(self.item_popularity_.astype(float), (len(customers), 1))
 
+    def _cold_fill(self) -> np.ndarray | None:
+        """The scores every customer without history shares (None: they differ, see
+        :meth:`cold_start_scores`)."""
+        if type(self).cold_start_scores is not BaseRecommender.cold_start_scores:
+            return None
+        return self.item_popularity_.astype(float)
+
     def _cold_start(self, ids: np.ndarray, k: int) -> pd.DataFrame:
+        fill = self._cold_fill()
+        if fill is not None:  # one shared list: no customers x SKUs block
+            empty = sp.csr_matrix((len(ids), len(self.sku_index_)))
+            return self._top_k_sparse(empty, fill, ids, k, None, COLD_START)
         frames = []
         for start in range(0, len(ids), 1024):
             chunk = ids[start : start + 1024]

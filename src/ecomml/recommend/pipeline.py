@@ -307,6 +307,7 @@ class RecommenderPipeline(BaseRecommender):
             )
         category, price = self._catalog_maps(df, catalog)
         validation: dict[str, Any] = {}
+        shared: dict[str, BaseRecommender] | None = None
         choice = choice_new = RANKER
         reason = ""
         if horizon is None:
@@ -316,7 +317,10 @@ class RecommenderPipeline(BaseRecommender):
                 f"{self.horizon_days}): the model uses the buy-again + popularity blend"
             )
         elif auto:
-            validation = self._validate_ranker(df, cut, horizon, store, catalog)
+            validation, inner = self._validate_ranker(df, cut, horizon, store, catalog)
+            if inner is not None:  # fitted on the history before cut - horizon, the
+                # ranker's label cutoff: its generators are the ranker's own
+                shared = inner.generators_
             if "skipped" in validation:
                 choice = choice_new = BLEND
                 reason = (
@@ -335,7 +339,7 @@ class RecommenderPipeline(BaseRecommender):
         self.horizon_: int | None = None
         if RANKER in (choice, choice_new):
             try:
-                self._fit_ranker(df, cut, horizon, store, category, price)  # type: ignore[arg-type]
+                self._fit_ranker(df, cut, horizon, store, category, price, shared)  # type: ignore[arg-type]
             except DataQualityError as err:
                 if not auto:
                     raise
@@ -379,9 +383,10 @@ class RecommenderPipeline(BaseRecommender):
         horizon: int,
         store: FeatureStore | None,
         catalog: pd.DataFrame | None,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], RecommenderPipeline | None]:
         """NDCG@20 of the ranker and of the blend on ``[cut - horizon, cut)``, both fitted
-        on the history before it (``{"skipped": why}`` when that is impossible)."""
+        on the history before it (``{"skipped": why}`` when that is impossible), and that
+        fitted pipeline."""
         from sklearn.base import clone
 
         from ecomml.recommend.evaluate import evaluate_recommendations, temporal_split
@@ -394,13 +399,13 @@ class RecommenderPipeline(BaseRecommender):
                 **out,
                 "skipped": f"{max(before, 0):.0f} days of history before the validation window "
                 f"[{vcut.date()}, {cut.date()}) are too short to train a ranker",
-            }
+            }, None
         try:
             train, test = temporal_split(df, cutoff=vcut, end=cut)
             inner = clone(self).set_params(fallback="never", horizon_days=horizon)
             inner.fit(train, cutoff=vcut, store=store, catalog=catalog)
         except DataQualityError as err:
-            return {**out, "skipped": str(err)}
+            return {**out, "skipped": str(err)}, None
         cust = np.sort(test["customer_id"].unique())
         if len(cust) > self.max_train_customers:
             rng = check_random_state(self.random_state)
@@ -416,7 +421,7 @@ class RecommenderPipeline(BaseRecommender):
                     recs, test, train, ks=(20,), map_k=None, new_only=new
                 )
                 out[f"{who}_{'new_' if new else ''}ndcg@20"] = float(met["ndcg@20"])
-        return out
+        return out, inner
 
     def _fit_ranker(
         self,
@@ -426,8 +431,10 @@ class RecommenderPipeline(BaseRecommender):
         store: FeatureStore | None,
         category: pd.Series | None,
         price: pd.Series | None,
+        shared: dict[str, BaseRecommender] | None = None,
     ) -> None:
-        """Train ``ranker_`` (and ``ranker_new_``) on the label window ``[cut - horizon, cut)``."""
+        """Train ``ranker_`` (and ``ranker_new_``) on the label window ``[cut - horizon, cut)``;
+        ``shared`` are the generators already fitted on the history before its start."""
         t0 = cut - pd.Timedelta(days=int(horizon))
         hist0 = df.loc[df["ts"] < t0]
         label = df.loc[(df["ts"] >= t0) & (df["event"] == "purchase"), ["customer_id", "sku"]]
@@ -448,7 +455,7 @@ class RecommenderPipeline(BaseRecommender):
             )
         if len(train_cust) > self.max_train_customers:
             train_cust = np.sort(rng.choice(train_cust, self.max_train_customers, replace=False))
-        gens0 = self._fit_generators(hist0, t0)
+        gens0 = shared if shared is not None else self._fit_generators(hist0, t0)
         cand = self._candidates(gens0, train_cust)
         tables0 = history_tables(hist0, t0, category)
         x = self._features(cand, tables0, t0, store, price, category)

@@ -1,7 +1,7 @@
-"""``--engine spark`` for the CLI: options, the session, reading canonical tables with
-Spark, and Spark failures as one-line ecomml errors.
+"""``--engine spark`` for the CLI: the session, reading canonical tables with Spark, and
+Spark failures as one-line ecomml errors (the options themselves are the CLI's).
 
-Imported by the task CLIs at startup, so only typer is imported at module level.
+Imported by the task CLIs at startup, so nothing heavy is imported at module level.
 """
 
 from __future__ import annotations
@@ -12,13 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import typer
-
 __all__ = [
-    "EngineOpt",
-    "SparkMasterOpt",
-    "SparkConfOpt",
-    "SparkPartitionsOpt",
     "use_spark",
     "spark_session",
     "read_table",
@@ -26,49 +20,9 @@ __all__ = [
     "collect",
 ]
 
-EngineOpt = typer.Option(
-    "local",
-    "--engine",
-    help="local (this machine) or spark (distributed scoring; the inputs must be canonical "
-    "Parquet/CSV tables or Spark catalog tables).",
-)
-SparkMasterOpt = typer.Option(
-    None,
-    "--spark-master",
-    help="Spark master: local[N], yarn, spark://host:7077, k8s://..., sc://host "
-    "(default: the active session under spark-submit, else local[2]).",
-)
-SparkConfOpt = typer.Option(
-    None,
-    "--spark-conf",
-    help="A Spark setting key=value (repeatable), e.g. spark.executor.memory=8g.",
-)
-SparkPartitionsOpt = typer.Option(
-    None, "--spark-partitions", min=1, help="Groups to score in (default 4x the parallelism)."
-)
-
-_TYPES = {
-    "transactions": {
-        "order_id": "string",
-        "customer_id": "string",
-        "sku": "string",
-        "ts": "timestamp",
-        "quantity": "double",
-        "price": "double",
-        "category": "string",
-        "channel": "string",
-        "region": "string",
-    },
-    "events": {"customer_id": "string", "sku": "string", "ts": "timestamp", "event": "string"},
-    "catalog": {
-        "sku": "string",
-        "category": "string",
-        "price": "double",
-        "cost": "double",
-        "active": "boolean",
-    },
-    "calendar": {"date": "date", "event": "string", "is_promo": "boolean"},
-}
+#: Spark SQL type of each canonical column type (the columns are ecomml.data.schema's)
+_SPARK_TYPES = {"string": "string", "float64": "double", "datetime64[ns]": "timestamp",
+                "date": "date", "bool": "boolean"}  # fmt: skip
 
 
 def use_spark(engine: str, *, format: str = "auto", mapped: bool = False) -> bool:
@@ -163,7 +117,9 @@ def read_table(spark: Any, path: Path | str, table: str) -> Any:
                 # pandas writes nanosecond timestamps, which Spark reads only as longs
                 spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
                 df = spark.read.parquet(text)
-    types = _TYPES[table]
+    from ecomml.data.schema import get_schema
+
+    types = {c.name: _SPARK_TYPES[c.dtype] for c in get_schema(table).columns}
     for c in ("ts", "date"):
         if c in df.columns and dict(df.dtypes)[c] in ("bigint", "long"):
             df = df.withColumn(c, F.timestamp_micros(F.expr(f"`{c}` div 1000")))
