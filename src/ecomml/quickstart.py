@@ -51,25 +51,28 @@ class QuickstartResult:
     #: the saved model folder of each task that fits one
     models: dict[str, Path] = field(default_factory=dict)
 
-    def next_commands(self, prog: str = "ecomml", uri: str | None = None,
-                      bin_dir: str | None = None) -> list[str]:  # fmt: skip
+    def predict_commands(self, prog: str = "ecomml") -> list[str]:
         """Commands that score the shop again with each saved model (``prog`` is how
-        ecomml is invoked) and, with a tracking ``uri``, serve one over REST."""
+        ecomml is invoked)."""
         data = self.out_dir / "data"
         inputs = f"-t {data / 'transactions.parquet'} --format canonical"
         for table in ("events", "catalog", "calendar"):
             if (data / f"{table}.parquet").exists():
                 inputs += f" --{table} {data / f'{table}.parquet'}"
-        lines = [f"{prog} predict {task} --model {path} {inputs} --cutoff {self.cutoff.date()} "
-                 f"--output {task}-scores.csv" for task, path in self.models.items()]  # fmt: skip
-        if self.models and self.run_id and uri:
-            # mlflow starts uvicorn from the PATH: the environment's bin folder goes first
-            path_env = f"PATH={bin_dir}:$PATH " if bin_dir else ""
-            lines.append(
-                f"{path_env}MLFLOW_TRACKING_URI={uri} mlflow models serve -m "
-                f"models:/ecomml-{next(iter(self.models))}/latest --env-manager local --port 5001"
-            )
-        return lines
+        return [f"{prog} predict {task} --model {path} {inputs} --cutoff {self.cutoff.date()} "
+                f"--output {task}-scores.csv" for task, path in self.models.items()]  # fmt: skip
+
+    def serve_command(self, uri: str | None, bin_dir: str | None = None) -> str | None:
+        """The command that serves the first registered model over REST from the tracking
+        store at ``uri`` (None without a run or a store)."""
+        if not (self.models and self.run_id and uri):
+            return None
+        # mlflow starts uvicorn from the PATH: the environment's bin folder goes first
+        path_env = f"PATH={bin_dir}:$PATH " if bin_dir else ""
+        return (
+            f"{path_env}MLFLOW_TRACKING_URI={uri} mlflow models serve -m "
+            f"models:/ecomml-{next(iter(self.models))}/latest --env-manager local --port 5001"
+        )
 
 
 def run_quickstart(

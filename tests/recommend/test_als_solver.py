@@ -10,7 +10,7 @@ import pytest
 
 from ecomml.exceptions import ConfigError
 from ecomml.recommend import ALSRecommender
-from tests.recommend.conftest import CUTOFF
+from tests.recommend.conftest import CUTOFF, als_loss
 
 pytest.importorskip("implicit")
 
@@ -32,16 +32,7 @@ def test_implicit_and_numpy_solvers_agree(interactions: pd.DataFrame) -> None:
     overlap = a.merge(b, on=["customer_id", "sku"]).shape[0] / len(a)
     assert overlap > 3 * 10 / len(fast.sku_index_)  # chance: 10 of the SKUs
     # the weighted least-squares objective both minimise ends as low either way
-    assert _loss(fast) < 1.05 * _loss(slow)
-
-
-def _loss(m: ALSRecommender) -> float:
-    c = m._confidence(m.state_["weight"]).toarray()
-    p = (c > 0).astype(float)
-    c = np.where(c > 0, c, 1.0)
-    pred = m.user_factors_ @ m.item_factors_.T
-    reg = m.regularization * ((m.user_factors_**2).sum() + (m.item_factors_**2).sum())
-    return float((c * (p - pred) ** 2).sum() + reg)
+    assert als_loss(fast) < 1.05 * als_loss(slow)
 
 
 def test_solver_is_checked_and_implicit_can_be_missing(

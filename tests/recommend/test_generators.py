@@ -30,7 +30,7 @@ from ecomml.recommend import (
     bm25_weight,
     build_interactions,
 )
-from tests.recommend.conftest import CUTOFF
+from tests.recommend.conftest import CUTOFF, als_loss
 
 MODELS = [
     lambda: PopularityRecommender(),
@@ -134,15 +134,7 @@ def test_als_objective_improves_and_folds_in(interactions: pd.DataFrame) -> None
     few = ALSRecommender(factors=8, iterations=1, random_state=0).fit(interactions, cutoff=CUTOFF)
     many = ALSRecommender(factors=8, iterations=8, random_state=0).fit(interactions, cutoff=CUTOFF)
 
-    def loss(m: ALSRecommender) -> float:
-        c = m._confidence(m.state_["weight"]).toarray()
-        p = (c > 0).astype(float)
-        c = np.where(c > 0, c, 1.0)
-        pred = m.user_factors_ @ m.item_factors_.T
-        reg = m.regularization * ((m.user_factors_**2).sum() + (m.item_factors_**2).sum())
-        return float((c * (p - pred) ** 2).sum() + reg)
-
-    assert loss(many) < loss(few)
+    assert als_loss(many) < als_loss(few)
     # fold-in of the training history reproduces the fitted customers' top items closely
     cust = list(interactions["customer_id"].unique()[:10])
     direct = many.recommend(cust, 5, exclude_seen=False)

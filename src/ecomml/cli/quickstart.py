@@ -91,12 +91,14 @@ def quickstart(
             console.print(f"\n[bold]MLflow run[/bold] {result.run_id} in {uri}", soft_wrap=True)
             console.print(f"  open it with:  mlflow ui --backend-store-uri {uri}", soft_wrap=True)
         prog, bin_dir = _program()
-        commands = result.next_commands(prog, uri, bin_dir)
+        commands = result.predict_commands(prog)
+        serve = result.serve_command(uri, bin_dir)
         if commands:
             console.print("\n[bold]Next[/bold]: score with a saved model, e.g.", soft_wrap=True)
-        for i, line in enumerate(commands):
-            serve = i == len(result.models)  # the last line serves a model over REST
-            console.print(f"  {'or serve one over REST:  ' if serve else ''}{line}", soft_wrap=True)
+        for line in commands:
+            console.print(f"  {line}", soft_wrap=True)
+        if serve:
+            console.print(f"  or serve one over REST:  {serve}", soft_wrap=True)
 
 
 def _program() -> tuple[str, str | None]:

@@ -24,7 +24,7 @@ from ecomml.exceptions import (
     short_repr,
 )
 from ecomml.recommend.interactions import check_interactions
-from ecomml.recommend.topk import dense_top_k, sparse_top_k
+from ecomml.recommend.topk import BLOCK_CELLS, dense_top_k, flatten, top_k
 
 __all__ = ["BaseRecommender", "Codes", "COLD_START", "RECOMMEND_COLUMNS", "customers_from"]
 
@@ -242,16 +242,16 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             cap = int(1e7 // max(self._entries_per_row(state) + k, 1.0))
             step = max(1, min(int(batch_size) * 50, 50_000, cap))
         else:
-            step = max(1, min(int(batch_size), int(2e7 // max(len(self.sku_index_), 1))))
+            step = max(1, min(int(batch_size), BLOCK_CELLS // max(len(self.sku_index_), 1)))
         for start in range(0, len(kpos), step):
             rows = kpos[start : start + step]
             seen = state["weight"][rows] if exclude_seen else None
-            parts = self._sparse_scores(state, rows) if sparse else None
-            if parts is not None:
-                frames.append(self._top_k_sparse(*parts, kids[start : start + step], k, seen))
-                continue
-            items, vals = self._dense_top_k(state, rows, k, seen)
-            frames.append(self._lists(items, vals, kids[start : start + step]))
+            if sparse:
+                scores, fill = self._sparse_scores(state, rows)  # type: ignore[misc]
+                lists = top_k(scores, k, fill=fill, exclude=seen, dense_share=self._dense_share)
+            else:
+                lists = flatten(*self._dense_top_k(state, rows, k, seen))
+            frames.append(self._frame(kids[start : start + step], *lists))
         if (~known).any():
             frames.append(self._cold_start(ids.to_numpy()[~known], k))
         if not frames:
@@ -264,8 +264,9 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
     ) -> tuple[sp.csr_matrix, np.ndarray | None] | None:
         """The scores of :meth:`_score` as stored entries plus a fill vector shared by
         every row (None for none: unstored items are not recommended), or None when the
-        scores are dense by nature (factor models, EASE). Lists are the same either way;
-        the sparse form never builds a customers x SKUs block."""
+        scores are dense by nature (factor models, EASE); whether it is None depends on the
+        model and ``state``, never on ``rows``. Lists are the same either way; the sparse
+        form never builds a customers x SKUs block."""
         return None
 
     def _entries_per_row(self, state: dict[str, sp.csr_matrix]) -> float:
@@ -275,12 +276,14 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         return w.nnz / max(w.shape[0], 1)
 
     def _frame(
-        self, ids: np.ndarray, items: np.ndarray, vals: np.ndarray, ranks: np.ndarray,
-        source: str | None,
+        self, ids: np.ndarray, rows: np.ndarray, items: np.ndarray, vals: np.ndarray,
+        ranks: np.ndarray, source: str | None = None,
     ) -> pd.DataFrame:  # fmt: skip
+        """The long frame of top-K lists given as ``(row, item, score, rank)`` arrays, a
+        row being a position in ``ids``."""
         return pd.DataFrame(
             {
-                "customer_id": ids,
+                "customer_id": ids[rows],
                 "sku": self.sku_index_.to_numpy()[items],
                 "rank": ranks,
                 "score": vals,
@@ -300,49 +303,6 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             scores[r, c] = -np.inf
         return dense_top_k(scores, k)
 
-    def _top_k(
-        self, scores: np.ndarray, ids: np.ndarray, k: int, source: str | None = None
-    ) -> pd.DataFrame:
-        items, vals = dense_top_k(scores, k)
-        return self._lists(items, vals, ids, source)
-
-    def _lists(
-        self, items: np.ndarray, vals: np.ndarray, ids: np.ndarray, source: str | None = None
-    ) -> pd.DataFrame:
-        """The long frame of ``(n, k)`` top items and scores; ``-inf`` entries dropped."""
-        ranks = np.tile(np.arange(1, items.shape[1] + 1), (len(ids), 1))
-        ok = np.isfinite(vals).ravel()
-        return self._frame(
-            np.repeat(ids, items.shape[1])[ok], items.ravel()[ok], vals.ravel()[ok],
-            ranks.ravel()[ok], source,
-        )  # fmt: skip
-
-    def _top_k_sparse(
-        self, scores: sp.csr_matrix, fill: np.ndarray | None, ids: np.ndarray, k: int,
-        seen: sp.csr_matrix | None, source: str | None = None,
-    ) -> pd.DataFrame:  # fmt: skip
-        n, n_items = scores.shape
-        if scores.nnz > self._dense_share * n * n_items:  # dense enough: rank dense blocks
-            step = max(1, int(2e7 // max(n_items, 1)))
-            frames = []
-            for a in range(0, n, step):
-                block = scores[a : a + step]
-                if fill is not None and not fill.any():  # unstored entries score 0
-                    dense = block.toarray()
-                else:
-                    m, coo = block.shape[0], block.tocoo()
-                    dense = (
-                        np.full((m, n_items), -np.inf) if fill is None else np.tile(fill, (m, 1))
-                    )
-                    dense[coo.row, coo.col] = coo.data
-                if seen is not None:
-                    r, c = seen[a : a + step].nonzero()
-                    dense[r, c] = -np.inf
-                frames.append(self._top_k(dense, ids[a : a + step], k, source))
-            return pd.concat(frames, ignore_index=True)
-        rows, items, vals, ranks = sparse_top_k(scores, k, fill=fill, exclude=seen)
-        return self._frame(ids[rows], items, vals, ranks, source)
-
     def cold_start_scores(self, customers: np.ndarray) -> np.ndarray:
         """Scores for customers without history: distinct-customer popularity."""
         return np.tile(self.item_popularity_.astype(float), (len(customers), 1))
@@ -358,11 +318,12 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         fill = self._cold_fill()
         if fill is not None:  # one shared list: no customers x SKUs block
             empty = sp.csr_matrix((len(ids), len(self.sku_index_)))
-            return self._top_k_sparse(empty, fill, ids, k, None, COLD_START)
+            return self._frame(ids, *top_k(empty, k, fill=fill), COLD_START)
         frames = []
         for start in range(0, len(ids), 1024):
             chunk = ids[start : start + 1024]
-            frames.append(self._top_k(self.cold_start_scores(chunk), chunk, k, COLD_START))
+            lists = flatten(*dense_top_k(self.cold_start_scores(chunk), k))
+            frames.append(self._frame(chunk, *lists, COLD_START))
         return pd.concat(frames, ignore_index=True)
 
     # ------------------------------------------------------------------ similar items

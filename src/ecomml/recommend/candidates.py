@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
 from ecomml.recommend._base import BaseRecommender, Codes
-from ecomml.recommend.topk import dense_top_k, sparse_top_k
+from ecomml.recommend.topk import BLOCK_CELLS, top_k
 
 __all__ = [
     "PopularityRecommender",
@@ -298,32 +298,22 @@ def _top_k_rows(
     m: sp.csr_matrix, other: sp.csr_matrix, k: int, *, drop_diag: bool
 ) -> sp.csr_matrix:
     """Row-wise top-``k`` positive entries of ``m @ other.T`` (ties to the lower column),
-    in row blocks of about 2e7 cells: each block's product is ranked as a dense block
-    when it is dense (popular SKUs co-occur with most others), as sparse entries when not."""
+    the product taken in row blocks of about :data:`~ecomml.recommend.topk.BLOCK_CELLS`
+    cells and ranked by :func:`~ecomml.recommend.topk.top_k`."""
     n, n2 = m.shape[0], other.shape[0]
-    k = min(k, n2)
     ot = other.T.tocsc()
-    block = max(1, int(2e7 // max(n2, 1)))
+    block = max(1, BLOCK_CELLS // max(n2, 1))
     rows, cols, vals = [], [], []
     for start in range(0, n, block):
-        prod = sp.csr_matrix(m[start : start + block] @ ot)
+        prod = sp.csr_matrix(m[start : start + block] @ ot).tocoo()
+        keep = prod.data > 0
         if drop_diag:
-            coo = prod.tocoo()
-            on = coo.row + start == coo.col
-            coo.data[on] = 0.0
-            prod = coo.tocsr()
-        prod.data[prod.data <= 0] = 0.0
-        prod.eliminate_zeros()
-        if prod.nnz > 0.1 * prod.shape[0] * n2:
-            items, v = dense_top_k(prod.toarray(), k)
-            r = np.repeat(np.arange(prod.shape[0]), items.shape[1])
-            c, v = items.ravel(), v.ravel()
-        else:
-            r, c, v, _ = sparse_top_k(prod, k)
-        keep = v > 0
-        rows.append(r[keep] + start)
-        cols.append(c[keep])
-        vals.append(v[keep])
+            keep &= prod.row + start != prod.col
+        prod = sp.csr_matrix((prod.data[keep], (prod.row[keep], prod.col[keep])), shape=prod.shape)
+        r, c, v, _ = top_k(prod, k)
+        rows.append(r + start)
+        cols.append(c)
+        vals.append(v)
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n2)
     )

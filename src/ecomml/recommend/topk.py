@@ -4,9 +4,10 @@ Both give the same lists for the same scores: the ``k`` best items of each row b
 ties broken by the lower item index, items scored ``-inf`` (or NaN) left out.
 
 A generator whose scores are a few entries per customer on top of one shared vector
-(popularity, buy-again over popularity, item neighbours over zero) hands
-:func:`sparse_top_k` the entries and the vector: its cost grows with the entries and
-``k``, never with customers x SKUs.
+(popularity, buy-again over popularity, item neighbours over zero) hands :func:`top_k`
+the entries and the vector: it ranks them as entries (cost grows with the entries and
+``k``, never with customers x SKUs) or, where they fill much of the block, as bounded
+dense blocks, which is faster there.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["dense_top_k", "sparse_top_k", "fill_order"]
+__all__ = ["dense_top_k", "sparse_top_k", "top_k", "flatten"]
+
+#: cells of one dense score block (~160 MB of float64)
+BLOCK_CELLS = 20_000_000
 
 
 def dense_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -48,9 +52,48 @@ def dense_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(items, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
-def fill_order(fill: np.ndarray) -> np.ndarray:
-    """Item indices by fill score, best first, ties to the lower index."""
-    return np.lexsort((np.arange(len(fill)), -np.nan_to_num(fill, nan=-np.inf)))
+def flatten(
+    items: np.ndarray, vals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, item, score, rank)`` of :func:`dense_top_k`'s ``(n, kk)`` lists, padding
+    (non-finite scores) left out."""
+    n, kk = items.shape
+    ok = np.isfinite(vals).ravel()
+    rows = np.repeat(np.arange(n), kk)[ok]
+    ranks = np.tile(np.arange(1, kk + 1), n)[ok]
+    return rows, items.ravel()[ok], vals.ravel()[ok], ranks
+
+
+def top_k(
+    scores: sp.csr_matrix,
+    k: int,
+    *,
+    fill: np.ndarray | None = None,
+    exclude: sp.csr_matrix | None = None,
+    dense_share: float = 0.1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sparse_top_k`'s lists, ranked as dense blocks of at most
+    :data:`BLOCK_CELLS` cells when more than ``dense_share`` of the block is stored."""
+    scores = sp.csr_matrix(scores)
+    n, n_items = scores.shape
+    if scores.nnz <= dense_share * n * n_items:
+        return sparse_top_k(scores, k, fill=fill, exclude=exclude)
+    step = max(1, BLOCK_CELLS // max(n_items, 1))
+    parts = []
+    for a in range(0, n, step):
+        block = scores[a : a + step]
+        if fill is not None and not fill.any():  # unstored entries score 0
+            dense = block.toarray()
+        else:
+            m, coo = block.shape[0], block.tocoo()
+            dense = np.full((m, n_items), -np.inf) if fill is None else np.tile(fill, (m, 1))
+            dense[coo.row, coo.col] = coo.data
+        if exclude is not None:
+            r, c = exclude[a : a + step].nonzero()
+            dense[r, c] = -np.inf
+        rows, items, vals, ranks = flatten(*dense_top_k(dense, k))
+        parts.append((rows + a, items, vals, ranks))
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
 
 
 def sparse_top_k(
@@ -59,14 +102,12 @@ def sparse_top_k(
     *,
     fill: np.ndarray | None = None,
     exclude: sp.csr_matrix | None = None,
-    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Top-``k`` of rows scored ``scores[u, i]`` where stored, else ``fill[i]`` (else
     ``-inf``), leaving out the stored entries of ``exclude``.
 
     Returns ``(row, item, score, rank)`` arrays, rows in order, ``rank`` from 1; the same
-    lists :func:`dense_top_k` gives on the dense block. ``order`` is :func:`fill_order`
-    of ``fill`` (pass it to reuse it across batches).
+    lists :func:`dense_top_k` gives on the dense block.
     """
     scores = sp.csr_matrix(scores)
     n, n_items = scores.shape
@@ -80,8 +121,8 @@ def sparse_top_k(
         keep = ~np.isin(stored, excluded, assume_unique=False)
         rows, items, vals = rows[keep], items[keep], vals[keep]
     if fill is not None and n_items:
-        if order is None:
-            order = fill_order(fill)
+        # items by fill score, best first, ties to the lower index
+        order = np.lexsort((np.arange(n_items), -np.nan_to_num(fill, nan=-np.inf)))
         # each row needs at most k fill items beyond those it stores or excludes
         busy = np.bincount(scores.tocoo().row, minlength=n)
         if len(excluded):
@@ -126,14 +167,11 @@ def _rank_entries(
         pad[line, local] = m.data[offs + local]
         cols = np.full((len(rs), int(w)), -1, dtype=np.int64)
         cols[line, local] = m.indices[offs + local]
-        pos, v = dense_top_k(pad, k)
-        it = np.take_along_axis(cols, pos, axis=1)
-        ranks = np.tile(np.arange(1, pos.shape[1] + 1), (len(rs), 1))
-        fin = np.isfinite(v)
-        out_r.append(np.repeat(rs, pos.shape[1])[fin.ravel()])
-        out_i.append(it[fin])
-        out_v.append(v[fin])
-        out_k.append(ranks[fin])
+        r, pos, v, rk = flatten(*dense_top_k(pad, k))
+        out_r.append(rs[r])
+        out_i.append(cols[r, pos])
+        out_v.append(v)
+        out_k.append(rk)
     if not out_r:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0), empty
