@@ -13,7 +13,7 @@ import functools
 import importlib
 import inspect
 import pkgutil
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import ecomml
+from ecomml.campaigns import UpliftModel
 from ecomml.churn import (
     BetaGeoModel,
     ChurnClassifier,
@@ -56,6 +57,7 @@ from ecomml.recommend import (
 )
 from ecomml.task import Task
 from tests._contract import Call, EstimatorContract
+from tests.campaigns._uplift_data import make_campaign
 
 # ---------------------------------------------------------------------- small data
 SHOP_CUTOFF = pd.Timestamp("2023-09-01")
@@ -306,6 +308,22 @@ class TestSparkALSPipeline(_RecommenderContract):
 
 
 # ---------------------------------------------------------------------- coverage
+class TestUpliftModel(EstimatorContract):
+    estimator_class = UpliftModel
+    features: ClassVar[list[str]] = ["tenure", "spend_before", "channel"]
+
+    def make_estimator(self) -> UpliftModel:
+        return UpliftModel(learner="x", n_estimators=30, min_child_samples=20)
+
+    def fit_data(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        d = make_campaign(600, seed=2)
+        return (d[self.features], d["offer"], d["visit"]), {}
+
+    def predict_calls(self) -> list[Call]:
+        d = make_campaign(50, seed=3)
+        return [("predict", (d[self.features],), {}), ("predict_outcomes", (d[self.features],), {})]
+
+
 CONTRACTS = [
     obj
     for obj in list(globals().values())

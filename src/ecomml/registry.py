@@ -30,13 +30,15 @@ __all__ = [
 ]
 
 #: ``name -> "module:Class"``, in the order the main job runs them (inventory plans from
-#: the forecast's output, so it comes after forecasting). ``abtest`` has actions only, no model.
+#: the forecast's output, so it comes after forecasting). ``abtest`` and ``uplift`` have actions only (``uplift``'s
+#: model folder is its own, not a registered model).
 TASKS: dict[str, str] = {
     "churn": "ecomml.churn.task:ChurnTask",
     "recommend": "ecomml.recommend.task:RecommendTask",
     "forecast": "ecomml.forecasting.task:ForecastTask",
     "inventory": "ecomml.inventory.task:InventoryTask",
     "abtest": "ecomml.campaigns.task:AbTestTask",
+    "uplift": "ecomml.campaigns.task:UpliftTask",
 }
 
 

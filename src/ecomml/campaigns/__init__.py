@@ -1,4 +1,5 @@
-"""Campaigns: did an experiment work (A/B test analysis and planning).
+"""Campaigns: did an experiment work (A/B test analysis and planning), and whom does an
+offer change (uplift targeting).
 
 The statistics are pure functions (:mod:`ecomml.campaigns.abtest`);
 :func:`analyze_experiment` runs them over a table of units; :class:`AbTestTask` offers them
@@ -22,13 +23,25 @@ from ecomml.campaigns.abtest import (
     welch_test,
 )
 from ecomml.campaigns.analysis import RESULT_COLUMNS, AbTestResult, analyze_experiment
-from ecomml.campaigns.task import AbTestTask
+from ecomml.campaigns.task import AbTestTask, UpliftTask
+from ecomml.campaigns.uplift import UpliftModel, encode_treatment
+from ecomml.campaigns.uplift_commands import target_offers
+from ecomml.campaigns.uplift_metrics import auuc, qini_auc, qini_curve, uplift_auc, uplift_curve
 
 __all__ = [
     "DEFAULT_TAU",
     "RESULT_COLUMNS",
     "AbTestResult",
     "AbTestTask",
+    "UpliftModel",
+    "UpliftTask",
+    "auuc",
+    "encode_treatment",
+    "qini_auc",
+    "qini_curve",
+    "target_offers",
+    "uplift_auc",
+    "uplift_curve",
     "adjust_pvalues",
     "analyze_experiment",
     "confidence_sequence_radius",

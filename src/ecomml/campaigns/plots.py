@@ -1,4 +1,5 @@
-"""Pictures of an A/B test: the interval of each variant's lift, and the lift over time."""
+"""Pictures of a campaign: the interval of each A/B variant's lift, the lift over time, and
+the Qini curves of uplift targeting."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ecomml.plots import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_intervals", "cumulative_lift", "plot_cumulative_lift"]
+__all__ = ["plot_intervals", "cumulative_lift", "plot_cumulative_lift", "plot_qini"]
 
 
 def plot_intervals(table: pd.DataFrame, metric: str) -> Figure:
@@ -60,5 +61,28 @@ def plot_cumulative_lift(lift: pd.DataFrame, metric: str, control: str) -> Figur
     ax.axhline(0, color="grey", lw=1, ls="--")
     ax.set_ylabel("cumulative lift vs control (%)")
     ax.set_title(f"{metric}: cumulative lift vs {control}")
+    ax.legend()
+    return fig
+
+
+def plot_qini(
+    y: np.ndarray, treatment: np.ndarray, scores: dict[str, np.ndarray], outcome: str
+) -> Figure:
+    """Qini curves of each targeting ``scores`` (name -> score per unit) on held-out units,
+    with random targeting as the straight line: incremental ``outcome`` against the share
+    of customers targeted."""
+    from ecomml.campaigns.uplift_metrics import qini_curve
+
+    fig = new_figure(8, 5)
+    ax = fig.subplots()
+    end = 0.0
+    for name, score in scores.items():
+        x, v = qini_curve(y, treatment, score)
+        ax.plot(x / x[-1] * 100, v, label=name)
+        end = v[-1]
+    ax.plot([0, 100], [0, end], color="grey", ls="--", lw=1, label="random")
+    ax.set_xlabel("customers targeted, best first (%)")
+    ax.set_ylabel(f"incremental {outcome} (held-out units)")
+    ax.set_title(f"Qini curve: incremental {outcome} by targeting depth")
     ax.legend()
     return fig

@@ -1,4 +1,4 @@
-"""The A/B test task: ``ecomml abtest analyze`` and ``ecomml abtest plan``.
+"""The campaign tasks: ``ecomml abtest analyze|plan`` and ``ecomml uplift train|predict``.
 
 An A/B analysis has no fitted model: it is a :class:`~ecomml.task.Task` of actions only
 (the statistics in :mod:`ecomml.campaigns.abtest`, the commands declared in
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ecomml.campaigns import uplift_commands
 from ecomml.campaigns.commands import ACTIONS, run_action
 from ecomml.task import Action, Report, Task, quiet
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
     from ecomml.task import Say
 
-__all__ = ["AbTestTask"]
+__all__ = ["AbTestTask", "UpliftTask"]
 
 
 class AbTestTask(Task):
@@ -39,3 +40,24 @@ class AbTestTask(Task):
     ) -> Report:  # fmt: skip
         """Run ``analyze`` or ``plan`` on the files named in ``options`` (no shop read)."""
         return run_action(name, options, progress)
+
+
+class UpliftTask(Task):
+    """Whom did a past campaign's offer change, and who should get the next one?
+
+    ``train``: an uplift model from a randomised campaign, judged on held-out customers
+    against targeting by churn risk, by likely response and at random. ``predict``: uplift
+    per customer and the send list (``uplift x margin - cost > 0``, within a budget).
+    Reads its own files (no shop); its model folder is its own, not a registered model.
+    """
+
+    name: ClassVar[str] = "uplift"
+    title: ClassVar[str] = "Uplift targeting: whom an offer changes"
+    actions: ClassVar[tuple[Action, ...]] = uplift_commands.ACTIONS
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        """Run ``train`` or ``predict`` on the files named in ``options`` (no shop read)."""
+        return uplift_commands.run_action(name, options, progress)
