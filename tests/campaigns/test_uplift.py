@@ -17,7 +17,7 @@ from ecomml.campaigns import UpliftModel, encode_treatment, target_offers
 from ecomml.campaigns.uplift_commands import PREDICT_COLUMNS
 from ecomml.cli.main import app
 from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
-from tests.campaigns._uplift_data import make_campaign, true_uplift
+from tests.campaigns._uplift_data import make_campaign, shop_with_campaign, true_uplift
 
 runner = CliRunner()
 FEATURES = ["tenure", "spend_before", "channel"]
@@ -186,3 +186,51 @@ def test_cli_train_is_tracked_in_mlflow(tmp_path: Path, mlflow_uri: str) -> None
     runs = mlflow.search_runs(experiment_names=["ecomml-uplift"])
     assert len(runs) == 1 and "metrics.holdout_auuc" in runs.columns
     assert runs["params.learner"].iloc[0] == "t"
+
+
+def test_cli_from_the_shop_and_into_the_churn_list(tmp_path: Path) -> None:
+    tx, assignments, start = shop_with_campaign()
+    txf, asg = tmp_path / "tx.parquet", tmp_path / "assign.csv"
+    tx.to_parquet(txf)
+    assignments.to_csv(asg, index=False)
+    model = tmp_path / "winback"
+    res = runner.invoke(app, [
+        "uplift", "train", "--data", str(asg), "--treatment", "email", "--outcome", "converted",
+        "--transactions", str(txf), "--start", str(start.date()), "--window", "14",
+        "--learner", "t", "--n-estimators", "40", "--model-dir", str(model), "--no-track",
+    ])  # fmt: skip
+    _ok(res)
+    meta = json.loads((model / "campaign.json").read_text())
+    assert meta["views"] == ["customer_rfm"] and meta["start"] == str(start.date())
+    assert all(f.startswith("customer_rfm__") for f in meta["features"])
+    assert meta["average_effect"] > 0.05 and meta["evaluation"][0]["auuc"] > 0.005
+    out = tmp_path / "offers.csv"
+    res = runner.invoke(app, ["uplift", "predict", "--model", str(model), "--transactions",
+                              str(txf), "--cutoff", str(start.date()), "--output", str(out),
+                              "--budget", "50", "--no-track"])  # fmt: skip
+    _ok(res)
+    offers = pd.read_csv(out)
+    assert list(offers.columns) == ["customer_id", *PREDICT_COLUMNS]
+    assert offers["send_offer"].sum() == 50
+    churn = tmp_path / "churn-model"
+    res = runner.invoke(app, ["train", "churn", "--transactions", str(txf), "--cutoff",
+                              str(start.date()), "--horizon", "30", "--model-dir", str(churn),
+                              "--no-track"])  # fmt: skip
+    _ok(res)
+    scored = tmp_path / "churn.csv"
+    res = runner.invoke(app, ["predict", "churn", "--model", str(churn), "--transactions",
+                              str(txf), "--cutoff", str(start.date()), "--output", str(scored),
+                              "--campaign-model", str(model), "--offer-margin", "30",
+                              "--offer-cost", "2", "--extra-columns"])  # fmt: skip
+    _ok(res)
+    table = pd.read_csv(scored)
+    assert {"uplift", "incremental_value", "send_offer"} <= set(table.columns)
+    sent = table.loc[table["send_offer"]]
+    assert len(sent) and (sent["incremental_value"] > 2).all()
+    # the quiet customers are whom the e-mail moves: they lead the send list
+    assert (sent["recency_days"] > 60).mean() > (table["recency_days"] > 60).mean()
+    (tmp_path / "empty").mkdir()
+    res = runner.invoke(app, ["predict", "churn", "--model", str(churn), "--transactions",
+                              str(txf), "--cutoff", str(start.date()), "--output",
+                              str(tmp_path / "c2.csv"), "--campaign-model", str(tmp_path / "empty")])  # fmt: skip
+    assert res.exit_code == 1 and "not an uplift model folder" in res.output

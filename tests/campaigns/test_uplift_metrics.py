@@ -63,13 +63,19 @@ def test_curves_end_at_the_campaign_effect_and_ignore_monotone_rescaling(c) -> N
 
 @settings(max_examples=100, deadline=None)
 @given(campaigns())
-def test_nothing_beats_the_perfect_ranking(c) -> None:
-    y, t, _ = c
-    s = np.random.default_rng(0).normal(size=len(y))
-    perfect_area_positive = (y[t == 1].sum() > 0) or (y[t == 0].sum() > 0)
-    if perfect_area_positive and np.isfinite(qini_auc(y, t, s)):
-        assert qini_auc(y, t, s) <= 1 + 1e-9
-        assert qini_auc(y, t, y * t - y * (1 - t)) == pytest.approx(1.0)
+def test_curves_equal_a_direct_count_at_every_threshold(c) -> None:
+    y, t, s = c
+    x, q = qini_curve(y, t, s)
+    _, u = uplift_curve(y, t, s)
+    for k, (n, qv, uv) in enumerate(zip(x[1:], q[1:], u[1:], strict=True)):
+        top = s >= np.sort(np.unique(s))[::-1][k]  # everyone at or above the k-th score
+        assert top.sum() == n
+        yt, yc = y[top & (t == 1)], y[top & (t == 0)]
+        ratio = len(yt) / len(yc) if len(yc) else 0.0
+        assert qv == pytest.approx(yt.sum() - yc.sum() * ratio)
+        mt = yt.mean() if len(yt) else 0.0
+        mc = yc.mean() if len(yc) else 0.0
+        assert uv == pytest.approx((mt - mc) * n)
 
 
 def test_a_good_score_beats_random_on_a_real_effect() -> None:

@@ -48,7 +48,7 @@ class UpliftTask(Task):
     ``train``: an uplift model from a randomised campaign, judged on held-out customers
     against targeting by churn risk, by likely response and at random. ``predict``: uplift
     per customer and the send list (``uplift x margin - cost > 0``, within a budget).
-    Reads its own files (no shop); its model folder is its own, not a registered model.
+    Its model folder is its own, not a registered model.
     """
 
     name: ClassVar[str] = "uplift"
@@ -59,5 +59,6 @@ class UpliftTask(Task):
         self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
         progress: Say = quiet,
     ) -> Report:  # fmt: skip
-        """Run ``train`` or ``predict`` on the files named in ``options`` (no shop read)."""
-        return uplift_commands.run_action(name, options, progress)
+        """Run ``train`` or ``predict`` on the files named in ``options`` (the shop is read
+        only for a campaign given by its send date, ``--start``)."""
+        return uplift_commands.run_action(name, options, progress, shop)

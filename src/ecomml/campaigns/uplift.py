@@ -9,8 +9,9 @@ no offer]`` with LightGBM inside one of three meta-learners:
   imputed effect; two effect models, mixed by the propensity.
 * ``"dr"`` — Kennedy's doubly robust learner: cross-fitted outcome models (each unit is
   predicted by models that never saw it) give the AIPW pseudo-outcome, regressed on ``x``.
-* ``"auto"`` — the three are fitted on 75 % of the training data and the one with the best
-  area under the uplift curve on the other 25 % is refitted on all of it.
+* ``"auto"`` — the one of the three with the best area under the uplift curve on ``cv``
+  validation folds of the training data (each fitted on the other folds) is refitted on
+  all of it.
 
 Saved without pickle: LightGBM's text models and a JSON state.
 """
@@ -49,8 +50,9 @@ class UpliftModel(EcommlEstimator):
 
     Parameters
     ----------
-    learner : ``"t"``, ``"x"``, ``"dr"`` or ``"auto"`` (chosen on an inner validation split).
+    learner : ``"t"``, ``"x"``, ``"dr"`` or ``"auto"`` (chosen on validation folds).
     n_folds : cross-fitting folds of the DR-learner's outcome models.
+    cv : validation folds of ``learner="auto"``.
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings of every
         model inside the learner.
     propensity : share of units treated; None takes the training data's share (a randomised
@@ -60,7 +62,7 @@ class UpliftModel(EcommlEstimator):
     Attributes
     ----------
     learner_ : the learner used (``learner`` or the one ``"auto"`` chose).
-    validation_ : ``{learner: AUUC}`` on the inner validation split (``"auto"`` only).
+    validation_ : ``{learner: mean validation AUUC}`` over the ``cv`` folds (``"auto"`` only).
     feature_names_ : the columns of ``X`` at fit.
     categories_ : ``{column: categories}`` of the text columns (unseen values → missing).
     binary_outcome_ : True when the outcome is 0/1 (the arm models are classifiers).
@@ -73,6 +75,7 @@ class UpliftModel(EcommlEstimator):
         self,
         learner: str = "auto",
         n_folds: int = 5,
+        cv: int = 3,
         n_estimators: int = 200,
         learning_rate: float = 0.03,
         num_leaves: int = 15,
@@ -82,6 +85,7 @@ class UpliftModel(EcommlEstimator):
     ) -> None:
         self.learner = learner
         self.n_folds = n_folds
+        self.cv = cv
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -93,8 +97,9 @@ class UpliftModel(EcommlEstimator):
     def _check_params(self) -> None:
         if self.learner not in (*LEARNERS, "auto"):
             raise ConfigError(f"learner must be one of t, x, dr or auto; got {self.learner!r}")
-        if int(self.n_folds) < 2:
-            raise ConfigError(f"n_folds must be at least 2, got {self.n_folds}")
+        for name in ("n_folds", "cv"):
+            if int(getattr(self, name)) < 2:
+                raise ConfigError(f"{name} must be at least 2, got {getattr(self, name)}")
         if self.propensity is not None and not 0 < float(self.propensity) < 1:
             raise ConfigError(f"propensity must be in (0, 1), got {self.propensity}")
 
@@ -215,11 +220,14 @@ class UpliftModel(EcommlEstimator):
         learner = self.learner
         self.validation_: dict[str, float] = {}
         if learner == "auto":
-            rng = np.random.default_rng(self.random_state)
-            val = rng.random(len(t)) < 0.25
+            folds = np.random.default_rng(self.random_state).permutation(len(t)) % int(self.cv)
             for name in LEARNERS:
-                models = self._fit_learner(name, M[~val], t[~val], ya[~val])
-                self.validation_[name] = auuc(ya[val], t[val], self._effect(name, models, M[val]))
+                scores = []
+                for k in range(int(self.cv)):
+                    val = folds == k
+                    models = self._fit_learner(name, M[~val], t[~val], ya[~val])
+                    scores.append(auuc(ya[val], t[val], self._effect(name, models, M[val])))
+                self.validation_[name] = float(np.mean(scores))
             learner = max(self.validation_, key=lambda k: self.validation_[k])
         self.learner_ = learner
         self.boosters_ = self._fit_learner(learner, M, t, ya)

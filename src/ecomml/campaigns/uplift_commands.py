@@ -12,9 +12,9 @@ first, within an optional budget.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,18 @@ from ecomml.campaigns.uplift_metrics import auuc, qini_auc, uplift_at_share
 from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
 from ecomml.task import Action, Option, Report, Say, Shown, Written
 
-__all__ = ["ACTIONS", "run_action", "target_offers", "PREDICT_COLUMNS"]
+if TYPE_CHECKING:
+    from ecomml.data.shop import ShopData
+    from ecomml.features.store import FeatureStore
+
+__all__ = [
+    "ACTIONS",
+    "PREDICT_COLUMNS",
+    "load_uplift_model",
+    "run_action",
+    "score_shop_customers",
+    "target_offers",
+]
 
 META_FILE = "campaign.json"
 #: the columns ``ecomml uplift predict`` writes after the id columns
@@ -43,12 +54,23 @@ ACTIONS: tuple[Action, ...] = (
     the customers, fits the uplift model (T-, X- or DR-learner on LightGBM; auto picks one on
     a validation split of the rest) and compares it on the held-out customers with targeting
     by churn risk, by likely response and at random (Qini curves, AUUC); then refits on
-    everyone and saves the model folder (--model-dir) with its evaluation.""", (
-        Option("data", "--data", ..., _DATA_HELP, Path, file="in"),
+    everyone and saves the model folder (--model-dir) with its evaluation.
+
+    From the shop: --data holds the assignments only (--id, default customer_id, and
+    --treatment); with --transactions and --start, each customer's features are the feature
+    store's customer views as of --start and the outcomes (converted, orders, revenue) their
+    purchases in the --window days after it. Such a model also scores the churn list
+    (`ecomml predict churn --campaign-model DIR`).""", (
+        Option("data_file", "--data", ..., _DATA_HELP + " With --start: the assignments (id and "
+               "treatment), the rest comes from the shop.", Path, file="in"),
         Option("treatment", "--treatment", ..., "Column saying whether the customer got the "
                "offer (0/1, or the arm's name).", str),
-        Option("outcome", "--outcome", ..., "Outcome column (0/1 conversion, visits, spend...).",
-               str),
+        Option("outcome", "--outcome", ..., "Outcome column (0/1 conversion, visits, spend...); "
+               "with --start one of converted, orders, revenue.", str),
+        Option("start", "--start", None, "Campaign send date: features from the shop's "
+               "customer views before it, outcomes from --transactions in the --window after "
+               "it.", "date"),
+        Option("window", "--window", 14, "Days after --start the outcomes count.", min=1),
         Option("features", "--features", None, "Feature columns, comma-separated (default: "
                "every column but the treatment, the outcome, --id and --exclude).", str),
         Option("model_dir", "--model-dir", Path("models") / "uplift", "Model folder.", Path,
@@ -67,22 +89,27 @@ ACTIONS: tuple[Action, ...] = (
         _MARGIN,
         _COST,
         Option("plots_dir", "--plots-dir", None, "PNG folder (default <model-dir>/plots).", Path),
-    ), reads_shop=False),
+    )),
     Action("predict", """Score customers with an uplift model and decide who gets the offer:
     send where uplift x --margin - --cost > 0, best first, at most --budget offers.
 
     Columns: the id column (or row, the row number in --data), uplift, outcome_control,
     outcome_treated, incremental_value, send_offer, rank (1 = the best customer to send
-    to). No per-customer interval is given: the meta-learners have none.""", (
+    to). No per-customer interval is given: the meta-learners have none.
+
+    A model trained from the shop (--start) scores the shop's customers as of --cutoff
+    (give --transactions); --data then only picks the customers (its --id column).""", (
         Option("model", "--model", ..., "Model folder from `ecomml uplift train`.", Path,
                file="in"),
-        Option("data", "--data", ..., _DATA_HELP, Path, file="in"),
+        Option("data_file", "--data", None, _DATA_HELP, Path, file="in"),
+        Option("cutoff", "--cutoff", None, "As-of date of the features (models trained with "
+               "--start).", "date"),
         Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
                file="out"),
         _MARGIN,
         _COST,
         Option("budget", "--budget", None, "At most this many offers.", int, min=0),
-    ), reads_shop=False),
+    )),
 )  # fmt: skip
 
 
@@ -155,18 +182,60 @@ def _evaluate(
     return pd.DataFrame(rows), scores
 
 
-def _train(o: Mapping[str, Any], say: Say) -> Report:
+def _table(
+    o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say
+) -> tuple[pd.DataFrame, list[str], str | None, dict[str, Any]]:
+    """The training table, its feature columns, its id column and what the model folder
+    records about where they came from (a file as it is, or the shop at ``--start``)."""
+    src = str(o["data_file"])
+    if o["start"] is None:
+        frame = _read(
+            o["data_file"],
+            "--data",
+            [o["outcome"]],
+            [o["treatment"], *([o["id"]] if o["id"] else [])],
+        )
+        return frame, _features(frame, o, src), o["id"], {}
+    from ecomml.campaigns.uplift_data import DEFAULT_VIEWS, OUTCOMES, shop_campaign
+    from ecomml.features.store import store_from_shop
+
+    if o["outcome"] not in OUTCOMES:
+        raise ConfigError(
+            f"with --start, --outcome is one of {', '.join(OUTCOMES)}; got {o['outcome']!r}"
+        )
+    idc = o["id"] or "customer_id"
+    assignments = _read(o["data_file"], "--data", [], [idc, o["treatment"]])
+    for col in (idc, o["treatment"]):
+        if col not in assignments.columns:
+            raise DataQualityError(
+                f"{src}: no column {col!r}; its columns are {list(assignments.columns)}"
+            )
+    start = pd.Timestamp(o["start"])
+    say("reading the shop")
+    shop_data = shop(start + pd.Timedelta(days=int(o["window"])))
+    say("computing features and outcomes")
+    frame, feats = shop_campaign(shop_data, store_from_shop(shop_data), assignments, id_col=idc,
+                                 start=start, window_days=o["window"], source=src)  # fmt: skip
+    if o["features"]:
+        feats = _features(frame, {**o, "id": idc}, src)
+    views = list(DEFAULT_VIEWS)
+    return (
+        frame,
+        feats,
+        idc,
+        {"views": views, "start": str(start.date()), "window": int(o["window"])},
+    )
+
+
+def _train(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
     from ecomml.campaigns.plots import plot_qini
     from ecomml.plots import save_figure
 
     if not 0 < float(o["holdout"]) < 1:
         raise ConfigError(f"--holdout must be between 0 and 1, got {o['holdout']}")
-    src = str(o["data"])
+    src = str(o["data_file"])
     say("reading data")
-    frame = _read(
-        o["data"], "--data", [o["outcome"]], [o["treatment"], *([o["id"]] if o["id"] else [])]
-    )
-    feats = _features(frame, o, src)
+    frame, feats, idc, origin = _table(o, shop, say)
     keep, t, control, treated = encode_treatment(
         frame[o["treatment"]], control=o["control"], treated=o["treated"], source=src
     )
@@ -190,7 +259,7 @@ def _train(o: Mapping[str, Any], say: Say) -> Report:
     effect = float(y[t == 1].mean() - y[t == 0].mean())
     meta = {
         "kind": "uplift", "data": src, "treatment": o["treatment"], "control": control,
-        "treated": treated, "outcome": o["outcome"], "id": o["id"], "features": feats,
+        "treated": treated, "outcome": o["outcome"], "id": idc, "features": feats, **origin,
         "n_customers": int(len(t)), "n_treated": int(t.sum()), "average_effect": effect,
         "holdout": float(o["holdout"]), "learner": held.learner_, "validation": held.validation_,
         "evaluation": table.to_dict(orient="records"),
@@ -237,26 +306,73 @@ def load_uplift_model(path: Path) -> tuple[UpliftModel, dict[str, Any]]:
     return UpliftModel.load_artifacts(path), read_model_json(path, META_FILE)
 
 
-def _predict(o: Mapping[str, Any], say: Say) -> Report:
+def score_shop_customers(
+    model: UpliftModel, meta: Mapping[str, Any], store: FeatureStore, cutoff: pd.Timestamp,
+    customers: pd.Series | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """``customer_id, outcome_control, outcome_treated, uplift`` as of ``cutoff`` for a model
+    trained from the shop (``--start``): every customer the views know, or ``customers``."""
+    from ecomml.campaigns.uplift_data import customer_features
+
+    if "views" not in meta:
+        raise ConfigError(
+            "this uplift model learnt from the columns of a file, not from the shop's customer "
+            "views: score it with --data FILE, or train it with --transactions and --start"
+        )
+    if customers is None:
+        known = store.get_features(list(meta["views"]), cutoff=cutoff)
+        customers = known["customer_id"]
+    feats = customer_features(store, customers, cutoff, meta["views"])
+    out = model.predict_outcomes(feats)
+    return pd.concat([feats[["customer_id"]], out.reset_index(drop=True)], axis=1)
+
+
+def _predict(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
     from ecomml.campaigns.commands import _check_output
 
     _check_output(o["output"])
     say("loading the model")
     model, meta = load_uplift_model(o["model"])
     idc = meta.get("id")
-    say("reading data")
-    frame = _read(o["data"], "--data", [], [idc] if idc else [])
-    if idc and idc not in frame.columns:
-        raise DataQualityError(
-            f"--data {o['data']}: no id column {idc!r} (the model was trained with --id {idc})"
+    frame = None
+    if o["data_file"] is not None:
+        say("reading data")
+        frame = _read(o["data_file"], "--data", [], [idc] if idc else [])
+        if idc and idc not in frame.columns:
+            raise DataQualityError(
+                f"--data {o['data']}: no id column {idc!r} (the model was trained with --id {idc})"
+            )
+    if "views" in meta:
+        if o["cutoff"] is None:
+            raise ConfigError(
+                "this model scores the shop's customers: give --cutoff DATE and --transactions"
+            )
+        from ecomml.features.store import store_from_shop
+
+        cut = pd.Timestamp(o["cutoff"])
+        say("reading the shop")
+        store = store_from_shop(shop(cut))
+        say("scoring")
+        scored = score_shop_customers(model, meta, store, cut,
+                                      None if frame is None else frame[idc])  # fmt: skip
+        ids, out = (
+            scored[["customer_id"]].rename(columns={"customer_id": idc}),
+            scored.drop(columns="customer_id"),
         )
-    say("scoring")
-    out = model.predict_outcomes(frame)
+    else:
+        if frame is None:
+            raise ConfigError(
+                "--data FILE is required: the customers to score, with the columns the model learnt from"
+            )
+        say("scoring")
+        out = model.predict_outcomes(frame).reset_index(drop=True)
+        ids = (
+            frame[[idc]].reset_index(drop=True)
+            if idc
+            else pd.DataFrame({"row": np.arange(len(frame))})
+        )
     value, send, rank = target_offers(out["uplift"].to_numpy(), margin=o["margin"], cost=o["cost"],
                                       budget=o["budget"])  # fmt: skip
-    ids = (
-        frame[[idc]].reset_index(drop=True) if idc else pd.DataFrame({"row": np.arange(len(frame))})
-    )
     table = pd.concat([ids, out.reset_index(drop=True)], axis=1).assign(
         incremental_value=value, send_offer=send, rank=rank
     )[[*ids.columns, *PREDICT_COLUMNS]]
@@ -279,6 +395,8 @@ def _predict(o: Mapping[str, Any], say: Say) -> Report:
 _RUN = {"train": _train, "predict": _predict}
 
 
-def run_action(name: str, options: Mapping[str, Any], progress: Say) -> Report:
-    """Run the uplift command ``name`` with its ``options``."""
-    return _RUN[name](options, progress)
+def run_action(
+    name: str, options: Mapping[str, Any], progress: Say, shop: Callable[[Any], ShopData]
+) -> Report:
+    """Run the uplift command ``name`` with its ``options`` (``shop(cutoff)`` reads the shop)."""
+    return _RUN[name](options, shop, progress)

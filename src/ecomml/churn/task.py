@@ -90,6 +90,14 @@ class ChurnTask(ModelTask):
     predict_options: ClassVar[tuple[Option, ...]] = (
         Option("extra_columns", "--extra-columns", False,
                "Also write p_alive, RFM scores, recency, frequency, monetary."),
+        Option("campaign_model", "--campaign-model", None, "An uplift model trained from the "
+               "shop (`ecomml uplift train --start`): adds uplift, incremental_value and "
+               "send_offer.", Path, file="in"),
+        Option("offer_margin", "--offer-margin", 1.0, "With --campaign-model: value of one "
+               "unit of the campaign's outcome."),
+        Option("offer_cost", "--offer-cost", 0.0, "With --campaign-model: cost of one offer."),
+        Option("offer_budget", "--offer-budget", None, "With --campaign-model: at most this "
+               "many offers.", int, min=0),
     )  # fmt: skip
     backtest_options: ClassVar[tuple[Option, ...]] = (
         _horizon,
@@ -122,7 +130,8 @@ class ChurnTask(ModelTask):
         )  # fmt: skip
 
     def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
-        return {"extra_columns": options["extra_columns"]}
+        keys = ("extra_columns", "campaign_model", "offer_margin", "offer_cost", "offer_budget")
+        return {k: options[k] for k in keys if k in options}
 
     def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
                     cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
@@ -205,10 +214,17 @@ class ChurnTask(ModelTask):
         data: TaskData,
         *,
         extra_columns: bool = False,
+        campaign_model: Path | None = None,
+        offer_margin: float = 1.0,
+        offer_cost: float = 0.0,
+        offer_budget: int | None = None,
         **options: Any,
     ) -> pd.DataFrame:
         """The scored list, sorted by value at risk; ``extra_columns`` adds ``p_alive``,
-        the RFM scores, recency, frequency and monetary value."""
+        the RFM scores, recency, frequency and monetary value; ``campaign_model`` (an uplift
+        model folder trained from the shop) adds each customer's ``uplift``,
+        ``incremental_value`` (uplift x ``offer_margin``) and ``send_offer`` (worth more than
+        ``offer_cost``, best first within ``offer_budget``)."""
         self.check_model(model)
         if "customer_events" in model.views_ and not _has_events(data.shop):
             raise ConfigError(
@@ -217,7 +233,10 @@ class ChurnTask(ModelTask):
             )
         scored = model.score(data.shop.transactions, data.store, cutoff=data.cutoff)
         cols = [*SCORED_COLUMNS, *(EXTRA_COLUMNS if extra_columns else ())]
-        return self.check_output(scored[cols])
+        out = scored[cols]
+        if campaign_model is not None:
+            out = _with_offers(out, campaign_model, data, offer_margin, offer_cost, offer_budget)
+        return self.check_output(out)
 
     def check_model(self, model: Any) -> None:
         if not isinstance(model, ChurnModel):
@@ -328,3 +347,21 @@ class ChurnTask(ModelTask):
         }
         outputs["churn/summary"] = atomic_write_json(out_dir / "summary.json", summary)
         return StepResult(self.name, outputs, metrics, summary, model=model, params=params)
+
+
+def _with_offers(
+    scored: pd.DataFrame, campaign_model: Path, data: TaskData, margin: float, cost: float,
+    budget: int | None,
+) -> pd.DataFrame:  # fmt: skip
+    """The churn list with the campaign's ``uplift``, ``incremental_value`` and
+    ``send_offer`` per customer, from the customer views as of the scoring cutoff."""
+    from ecomml.campaigns.uplift_commands import (
+        load_uplift_model,
+        score_shop_customers,
+        target_offers,
+    )
+
+    model, meta = load_uplift_model(campaign_model)
+    up = score_shop_customers(model, meta, data.store, data.cutoff, scored["customer_id"])
+    value, send, _ = target_offers(up["uplift"].to_numpy(), margin=margin, cost=cost, budget=budget)
+    return scored.assign(uplift=up["uplift"].to_numpy(), incremental_value=value, send_offer=send)
