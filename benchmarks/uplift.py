@@ -166,7 +166,10 @@ def main() -> None:
                     row = {"arm": arm.split()[0], "outcome": outcome, "split": split,
                            "method": name, "auuc": auuc(yt, tt, s), "seconds": sec}  # fmt: skip
                     if binary:
-                        row |= {"qini_auc": qini_auc(yt, tt, s), "uplift_auc": uplift_auc(yt, tt, s)}
+                        row |= {
+                            "qini_auc": qini_auc(yt, tt, s),
+                            "uplift_auc": uplift_auc(yt, tt, s),
+                        }
                         if "sklift" not in missing and checked < 4:
                             from sklift.metrics import qini_auc_score, uplift_auc_score
 
@@ -186,7 +189,11 @@ def main() -> None:
         lines.append(f"not installed here (skipped): {', '.join(missing)}")
     if checked:
         lines.append(f"ecomml's qini_auc/uplift_auc equal scikit-uplift's on {checked} checks.")
-    lines += ["", "| arm | outcome | method | qini_auc | auuc | seconds |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| arm | outcome | method | qini_auc | auuc | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in agg.itertuples(index=False):
         q = "" if np.isnan(r.qini_auc) else f"{r.qini_auc:.4f} ({r.qini_sd:.4f})"
         lines.append(f"| {r.arm} | {r.outcome} | {r.method} | {q} | {r.auuc:.5f} ({r.auuc_sd:.5f}) "
