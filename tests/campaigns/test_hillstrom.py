@@ -42,3 +42,23 @@ def test_mens_email_lifts_match_the_published_rates(hillstrom: pd.DataFrame) -> 
         spend[1]["diff_high"] - spend[1]["diff_low"] < spend[0]["diff_high"] - spend[0]["diff_low"]
     )
     assert spend[1]["variance_reduction"] > 0
+
+
+def test_uplift_beats_risk_and_random_targeting_on_held_out_customers(
+    hillstrom: pd.DataFrame,
+) -> None:
+    import numpy as np
+
+    from ecomml.campaigns import UpliftModel, qini_auc
+
+    d = hillstrom.loc[hillstrom["segment"].isin(["Womens E-Mail", "No E-Mail"])]
+    d = d.reset_index(drop=True)
+    X = d[["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]]
+    t = (d["segment"] == "Womens E-Mail").to_numpy(int)
+    y = d["visit"].to_numpy(float)
+    test = np.random.default_rng(0).random(len(d)) < 0.5
+    m = UpliftModel().fit(X[~test], t[~test], y[~test])
+    out = m.predict_outcomes(X[test])
+    ours = qini_auc(y[test], t[test], out["uplift"])
+    risk = qini_auc(y[test], t[test], -out["outcome_control"])
+    assert ours > 0.03 and ours > risk + 0.02, (ours, risk)
