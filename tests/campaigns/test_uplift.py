@@ -29,7 +29,7 @@ def campaign() -> pd.DataFrame:
     return make_campaign(4000, seed=1)
 
 
-@pytest.mark.parametrize("learner", ["t", "x", "dr"])
+@pytest.mark.parametrize("learner", ["s", "t", "x", "dr"])
 def test_each_learner_ranks_by_the_true_uplift(campaign: pd.DataFrame, learner: str) -> None:
     test = make_campaign(2000, seed=9)
     m = UpliftModel(learner=learner, n_estimators=60, min_child_samples=40)
@@ -37,12 +37,13 @@ def test_each_learner_ranks_by_the_true_uplift(campaign: pd.DataFrame, learner: 
     truth = true_uplift(test)
     assert np.corrcoef(pred, truth)[0, 1] > 0.6
     helped = truth > 0.2
-    assert pred[helped].mean() - pred[~helped].mean() > 0.12  # true gap 0.25 (or 0.33)
+    # true gap 0.25 (or 0.33); the S-learner shrinks effects towards 0 by design
+    assert pred[helped].mean() - pred[~helped].mean() > (0.05 if learner == "s" else 0.12)
 
 
 def test_auto_picks_on_validation_and_remembers_why(campaign: pd.DataFrame) -> None:
     m = UpliftModel(**SMALL).fit(campaign[FEATURES], campaign["offer"], campaign["visit"])
-    assert set(m.validation_) == {"t", "x", "dr"}
+    assert set(m.validation_) == {"s", "t", "x", "dr"}
     assert m.learner_ == max(m.validation_, key=m.validation_.get)
 
 
@@ -79,7 +80,7 @@ def test_bad_training_input_is_named(campaign: pd.DataFrame) -> None:
     with pytest.raises(DataQualityError, match="only 0 treated units"):
         UpliftModel().fit(X, t * 0, y)
     with pytest.raises(ConfigError, match="learner must be one of"):
-        UpliftModel(learner="s").fit(X, t, y)
+        UpliftModel(learner="z").fit(X, t, y)
 
 
 def test_encode_treatment() -> None:

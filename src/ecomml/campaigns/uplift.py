@@ -4,6 +4,8 @@ From a past randomised campaign (who got the offer, what they did afterwards, th
 features before it), :class:`UpliftModel` learns ``uplift(x) = E[y | x, offer] - E[y | x,
 no offer]`` with LightGBM inside one of three meta-learners:
 
+* ``"s"`` — one model with the offer as a feature; uplift is its prediction with the offer
+  minus without (the regularised baseline: an offer that changes little stays near 0).
 * ``"t"`` — two models, one per arm; uplift is their difference (the plain baseline).
 * ``"x"`` — Künzel et al. (2019): each arm's outcome minus the other arm's model is an
   imputed effect; two effect models, mixed by the propensity.
@@ -32,7 +34,8 @@ from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
 
 __all__ = ["UpliftModel", "LEARNERS", "encode_treatment"]
 
-LEARNERS = ("t", "x", "dr")
+LEARNERS = ("s", "t", "x", "dr")
+_ARM = "__offer__"  # the S-learner's treatment column
 _PROPENSITY_CLIP = 0.01
 
 
@@ -50,7 +53,7 @@ class UpliftModel(EcommlEstimator):
 
     Parameters
     ----------
-    learner : ``"t"``, ``"x"``, ``"dr"`` or ``"auto"`` (chosen on validation folds).
+    learner : ``"s"``, ``"t"``, ``"x"``, ``"dr"`` or ``"auto"`` (chosen on validation folds).
     n_folds : cross-fitting folds of the DR-learner's outcome models.
     cv : validation folds of ``learner="auto"``.
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings of every
@@ -67,8 +70,9 @@ class UpliftModel(EcommlEstimator):
     categories_ : ``{column: categories}`` of the text columns (unseen values → missing).
     binary_outcome_ : True when the outcome is 0/1 (the arm models are classifiers).
     propensity_ : the treated share used.
-    boosters_ : ``{name: lightgbm.Booster}``: ``mu0``/``mu1`` (arm outcome models) and the
-        effect models (``tau0``/``tau1`` for X, ``tau`` for DR).
+    boosters_ : ``{name: lightgbm.Booster}``: ``s`` (the S-learner's one model), or
+        ``mu0``/``mu1`` (arm outcome models) and the effect models (``tau0``/``tau1`` for X,
+        ``tau`` for DR).
     """
 
     def __init__(
@@ -96,7 +100,7 @@ class UpliftModel(EcommlEstimator):
     # ------------------------------------------------------------------ inputs
     def _check_params(self) -> None:
         if self.learner not in (*LEARNERS, "auto"):
-            raise ConfigError(f"learner must be one of t, x, dr or auto; got {self.learner!r}")
+            raise ConfigError(f"learner must be one of s, t, x, dr or auto; got {self.learner!r}")
         for name in ("n_folds", "cv"):
             if int(getattr(self, name)) < 2:
                 raise ConfigError(f"{name} must be at least 2, got {getattr(self, name)}")
@@ -179,6 +183,8 @@ class UpliftModel(EcommlEstimator):
     def _fit_learner(
         self, learner: str, M: pd.DataFrame, t: np.ndarray, y: np.ndarray
     ) -> dict[str, Any]:
+        if learner == "s":
+            return {"s": self._lgb(M.assign(**{_ARM: t}), y, classify=self.binary_outcome_)}
         mu0, mu1 = self._arm_models(M, t, y)
         models = {"mu0": mu0, "mu1": mu1}
         if learner == "x":
@@ -199,9 +205,19 @@ class UpliftModel(EcommlEstimator):
             models["tau"] = self._lgb(M, pseudo, classify=False)
         return models
 
+    @staticmethod
+    def _arms(models: dict[str, Any], M: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Expected outcome without and with the offer."""
+        if "s" in models:
+            return models["s"].predict(M.assign(**{_ARM: 0.0})), models["s"].predict(
+                M.assign(**{_ARM: 1.0})
+            )
+        return models["mu0"].predict(M), models["mu1"].predict(M)
+
     def _effect(self, learner: str, models: dict[str, Any], M: pd.DataFrame) -> np.ndarray:
-        if learner == "t":
-            return models["mu1"].predict(M) - models["mu0"].predict(M)
+        if learner in ("t", "s"):
+            mu0, mu1 = self._arms(models, M)
+            return np.asarray(mu1 - mu0, dtype="float64")
         if learner == "x":
             e = self.propensity_
             return e * models["tau0"].predict(M) + (1 - e) * models["tau1"].predict(M)
@@ -244,10 +260,11 @@ class UpliftModel(EcommlEstimator):
         (``outcome_treated``), from the arm models, and the learner's ``uplift``."""
         check_fitted(self, ["boosters_"])
         M = self._matrix(X)
+        mu0, mu1 = self._arms(self.boosters_, M)
         return pd.DataFrame(
             {
-                "outcome_control": self.boosters_["mu0"].predict(M),
-                "outcome_treated": self.boosters_["mu1"].predict(M),
+                "outcome_control": mu0,
+                "outcome_treated": mu1,
                 "uplift": self._effect(self.learner_, self.boosters_, M),
             },
             index=M.index,

@@ -82,7 +82,7 @@ ACTIONS: tuple[Action, ...] = (
         Option("id", "--id", None, "Customer id column (never a feature).", str),
         Option("exclude", "--exclude", None, "Columns that are not features, comma-separated "
                "(other outcomes, dates).", str),
-        Option("learner", "--learner", "auto", "t, x, dr or auto."),
+        Option("learner", "--learner", "auto", "s, t, x, dr or auto."),
         Option("holdout", "--holdout", 0.3, "Share of customers held out for the evaluation."),
         Option("n_estimators", "--n-estimators", 200, "Boosting rounds of each model.", min=1),
         Option("seed", "--seed", 0, "Seed of the split and the models."),
