@@ -12,7 +12,7 @@ over splits of
 * ``auuc``: area between the uplift curve and random per customer² (outcome units; the
   one measure for spend).
 
-Methods: ecomml ``UpliftModel`` (learner auto, t, x, dr); scikit-uplift ``TwoModels``
+Methods: ecomml ``UpliftModel`` (learner auto, s, t, x, dr); scikit-uplift ``TwoModels``
 (vanilla and ``ddr_control``), ``SoloModel`` and ``ClassTransformation`` (0/1 outcomes);
 causalml ``BaseXRegressor`` and ``BaseDRRegressor``; the targeting a shop would otherwise
 use: by churn risk (lowest expected outcome without the e-mail) and by likely response
@@ -106,6 +106,7 @@ def _causalml(kind: str) -> Ranker:
 METHODS: dict[str, tuple[Ranker, bool, bool]] = {
     # name: (ranker, one-hot features, binary outcomes only)
     "ecomml auto": (_ecomml("auto"), False, False),
+    "ecomml S": (_ecomml("s"), False, False),
     "ecomml T": (_ecomml("t"), False, False),
     "ecomml X": (_ecomml("x"), False, False),
     "ecomml DR": (_ecomml("dr"), False, False),
