@@ -41,6 +41,7 @@ __all__ = [
     "log_params",
     "log_metrics",
     "log_files",
+    "log_written",
     "redacted_user_tags",
     "log_estimator",
     "load_estimator",
@@ -115,6 +116,16 @@ def log_files(paths: Iterable[str | os.PathLike[str]], folder: str | None = None
     for path in paths:
         if Path(path).is_file():
             mlflow.log_artifact(os.fspath(path), artifact_path=folder)
+
+
+def log_written(written: Any, params: Mapping[str, Any]) -> None:
+    """Log what a command did to the active run: ``params`` as text, and ``written``'s
+    (a :class:`~ecomml.task.Written`) metrics, plots (in ``plots``) and files (in
+    ``outputs``)."""
+    log_params({k: str(v) for k, v in params.items()})
+    log_metrics(written.metrics)
+    log_files(written.plots.values(), "plots")
+    log_files(written.files, "outputs")
 
 
 def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:
