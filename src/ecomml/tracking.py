@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
 
 __all__ = [
+    "default_tracking_uri",
     "file_sha256",
     "data_fingerprint",
     "tracked_run",
@@ -48,6 +49,17 @@ __all__ = [
 ]
 
 _SYSTEM_TAGS = ("mlflow.user", "mlflow.source.name", "mlflow.source.git.repoURL")
+
+
+def default_tracking_uri(workdir: Path | None = None) -> str:
+    """The store ecomml's commands log to: ``$MLFLOW_TRACKING_URI`` if set, else a SQLite
+    store ``mlruns.db`` in ``workdir`` (default: the working directory). Only returned:
+    the caller sets it."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    base = (workdir or Path.cwd()).resolve()
+    return f"sqlite:///{base / 'mlruns.db'}"
 
 
 @contextlib.contextmanager
