@@ -277,3 +277,18 @@ def test_help_shows_the_task_options_first_and_the_shared_ones_in_panels(
     assert first_shared <= 40, "\n".join(lines[:first_shared])
     assert any("--cutoff" in line for line in lines[:first_shared])
     assert not any("--transactions" in line for line in lines[:first_shared])
+
+
+def test_only_the_lists_people_act_on_are_pseudonymised(tmp_path: Path) -> None:
+    from ecomml.privacy import is_pseudonym
+
+    ids = pd.DataFrame({"customer_id": ["c1", "c2"]})
+    files = {k: tmp_path / f"{k.replace('/', '_')}.csv" for k in
+             ("churn/scores", "data/transactions", "features/customer_rfm")}  # fmt: skip
+    for path in files.values():
+        ids.to_csv(path, index=False)
+    result = pipeline.QuickstartResult(tmp_path, pd.Timestamp("2024-01-01"), files, {}, {})
+    assert result.pseudonymize_lists("a-test-key-of-enough-length") == [files["churn/scores"]]
+    hashed = {k: is_pseudonym(pd.read_csv(p)["customer_id"]).all() for k, p in files.items()}
+    assert hashed == {"churn/scores": True, "data/transactions": False,
+                      "features/customer_rfm": False}  # fmt: skip

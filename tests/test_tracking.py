@@ -86,3 +86,12 @@ def test_tampered_artifact_is_refused(tmp_path: Path, rng: np.random.Generator) 
     (tmp_path / "artifact_manifest.json").unlink()
     with pytest.raises(TrackingError, match="refusing to load an unverified pickle"):
         load_estimator(path)
+
+
+def test_default_tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecomml.tracking import default_tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert default_tracking_uri(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'mlruns.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    assert default_tracking_uri(tmp_path) == "http://mlflow:5000"

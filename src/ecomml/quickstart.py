@@ -62,6 +62,15 @@ class QuickstartResult:
         return [f"{prog} predict {task} --model {path} {inputs} --cutoff {self.cutoff.date()} "
                 f"--output {task}-scores.csv" for task, path in self.models.items()]  # fmt: skip
 
+    def pseudonymize_lists(self, key: str) -> list[Path]:
+        """Rewrite the lists people act on (every output but the cleaned tables and the
+        features, which stay internal) with keyed customer pseudonyms; returns the files
+        rewritten (:func:`~ecomml.privacy.pseudonymize_files`)."""
+        from ecomml.privacy import pseudonymize_files
+
+        lists = [p for k, p in self.outputs.items() if not k.startswith(("data/", "features"))]
+        return pseudonymize_files(lists, key)
+
     def serve_command(self, uri: str | None, bin_dir: str | None = None) -> str | None:
         """The command that serves the first registered model over REST from the tracking
         store at ``uri`` (None without a run or a store)."""

@@ -18,7 +18,7 @@ import pandas as pd
 from ecomml._io import atomic_write_table
 from ecomml.exceptions import InputFileError
 from ecomml.registry import get_model_task, model_task_names
-from ecomml.task import Evaluation, ModelTask, Say, TaskData, quiet
+from ecomml.task import Evaluation, ModelTask, Say, TaskData, Trained, quiet
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
@@ -49,7 +49,9 @@ def as_task(task: ModelTask | str) -> ModelTask:
 
 @dataclass
 class TrainResult:
-    """A fitted model, where it was saved, its validation metrics and figures."""
+    """A fitted model, where it was saved, its validation metrics and figures; from
+    :func:`save_trained` also what the task's training handed back (``trained``: console
+    lines and warnings) and the figures' PNG files (``plots``)."""
 
     task: ModelTask
     model: Any
@@ -58,6 +60,8 @@ class TrainResult:
     evaluation: Evaluation | None = None
     figures: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    trained: Trained | None = None
+    plots: dict[str, Path] = field(default_factory=dict)
 
 
 def model_metadata(

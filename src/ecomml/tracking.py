@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
 
 __all__ = [
+    "default_tracking_uri",
     "file_sha256",
     "data_fingerprint",
     "tracked_run",
@@ -41,12 +42,24 @@ __all__ = [
     "log_params",
     "log_metrics",
     "log_files",
+    "log_written",
     "redacted_user_tags",
     "log_estimator",
     "load_estimator",
 ]
 
 _SYSTEM_TAGS = ("mlflow.user", "mlflow.source.name", "mlflow.source.git.repoURL")
+
+
+def default_tracking_uri(workdir: Path | None = None) -> str:
+    """The store ecomml's commands log to: ``$MLFLOW_TRACKING_URI`` if set, else a SQLite
+    store ``mlruns.db`` in ``workdir`` (default: the working directory). Only returned:
+    the caller sets it."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    base = (workdir or Path.cwd()).resolve()
+    return f"sqlite:///{base / 'mlruns.db'}"
 
 
 @contextlib.contextmanager
@@ -115,6 +128,16 @@ def log_files(paths: Iterable[str | os.PathLike[str]], folder: str | None = None
     for path in paths:
         if Path(path).is_file():
             mlflow.log_artifact(os.fspath(path), artifact_path=folder)
+
+
+def log_written(written: Any, params: Mapping[str, Any]) -> None:
+    """Log what a command did to the active run: ``params`` as text, and ``written``'s
+    (a :class:`~ecomml.task.Written`) metrics, plots (in ``plots``) and files (in
+    ``outputs``)."""
+    log_params({k: str(v) for k, v in params.items()})
+    log_metrics(written.metrics)
+    log_files(written.plots.values(), "plots")
+    log_files(written.files, "outputs")
 
 
 def log_fingerprint(fp: Mapping[str, Any], *, cutoff: Any = None) -> None:

@@ -246,3 +246,25 @@ def test_features_are_bit_identical_from_run_to_run() -> None:
             num = a.select_dtypes("float").columns
             assert len(num) > 3
             np.testing.assert_array_equal(a[num].to_numpy(), b[num].to_numpy())
+
+
+def test_describe_features_and_materialized(
+    store: FeatureStore, tx: pd.DataFrame, tmp_path: Path
+) -> None:
+    noted = FeatureView(COUNTS.name, CUSTOMER, COUNTS.sql,
+                        features=("n_orders, spend: what the customer bought",))  # fmt: skip
+    described = FeatureStore(views=[noted])
+    described.register("transactions", tx)
+    cols = described.describe_features("cust")
+    assert cols[["column", "meaning"]].to_dict("records") == [
+        {"column": "cust__n_orders", "meaning": "what the customer bought"},
+        {"column": "cust__spend", "meaning": "what the customer bought"},
+    ]
+    store.materialize(["cust", "sku_units"], cutoff="2020-01-08", out_dir=tmp_path)
+    other = FeatureStore(views=[COUNTS, RECENT])  # sku_units no longer defined
+    made = other.describe_materialized(tmp_path)
+    assert made[["view", "cutoff", "rows", "definition"]].values.tolist() == [
+        ["cust", "2020-01-08", 2, "same"],
+        ["sku_units", "2020-01-08", 2, "CHANGED"],
+    ]
+    assert other.describe_materialized(tmp_path / "none").empty

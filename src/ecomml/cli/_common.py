@@ -32,7 +32,6 @@ __all__ = [
     "state",
     "handle_errors",
     "make_progress",
-    "default_tracking_uri",
     "configure_tracking",
     "reflow",
     "print_frame",
@@ -120,20 +119,13 @@ def steps(first: str, *, transient: bool = False) -> Iterator[Callable[[str], No
         yield lambda msg: bar.update(task, description=msg)
 
 
-def default_tracking_uri(workdir: Path | None = None) -> str:
-    """``$MLFLOW_TRACKING_URI`` if set, else a SQLite store ``./mlruns.db`` in the working directory."""
-    env = os.environ.get("MLFLOW_TRACKING_URI")
-    if env:
-        return env
-    base = (workdir or Path.cwd()).resolve()
-    return f"sqlite:///{base / 'mlruns.db'}"
-
-
 def configure_tracking(workdir: Path | None = None) -> str:
     """Point MLflow at the default store. Only the CLI calls this; library code never does."""
     import logging
 
     import mlflow
+
+    from ecomml.tracking import default_tracking_uri
 
     # MLflow's INFO chatter (database migrations, experiment creation) is noise on a terminal.
     logging.getLogger("mlflow").setLevel(logging.WARNING)

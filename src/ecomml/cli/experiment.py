@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from ecomml.cli._common import console, handle_errors, make_progress, print_frame, show
+from ecomml.cli._common import console, handle_errors, make_progress, show
 
 app = typer.Typer(no_args_is_help=True, help="Run experiment configs and compare their runs.")
 
@@ -50,19 +49,7 @@ def run(
                 say=lambda msg: progress.update(task, description=f"{cfg.task}: {msg}"[:70]),
             )
             progress.update(task, description=f"{cfg.task}: done ({n} run(s))")
-        _print_points(res)
-        show(res.summary_lines(uri))
-
-
-def _print_points(res: Any) -> None:
-    cfg, pts = res.config, res.points
-    star = {
-        m: m + (" *" if m == cfg.primary_metric else "") for m in cfg.metrics if m in pts.columns
-    }
-    fmt = {"point": "{}", "params": "{}", **dict.fromkeys(star.values(), "{:.4f}")}
-    title = f"{cfg.name}: {cfg.task} / {cfg.model}, {cfg.folds} fold(s) before {cfg.cutoff.date()}"
-    shown = pts.drop(columns="params").rename(columns={"label": "params", **star})
-    print_frame(shown, title, fmt, left=("params",))
+        show([res.points_table(), *res.summary_lines(uri)])
 
 
 @app.command("compare")

@@ -120,22 +120,14 @@ def show(
 ) -> None:
     """List the feature views, or show one view's features and SQL."""
     with handle_errors():
-        import pandas as pd
-
-        from ecomml.features.materialize import read_manifest
         from ecomml.features.store import FeatureStore
 
         store = FeatureStore()
         if features_dir is not None:
-            manifest = read_manifest(features_dir)
-            rows = [(name, cut[:10], e["rows"], e["sql_hash"][:12],
-                     "same" if name in store.views and store.views[name].sql_hash == e["sql_hash"]
-                     else "CHANGED")
-                    for name, by_cut in sorted(manifest.get("views", {}).items())
-                    for cut, e in sorted(by_cut.items())]  # fmt: skip
             cols = ["view", "cutoff", "rows", "sql hash", "current definition"]
+            frame = store.describe_materialized(features_dir).set_axis(cols, axis=1)
             fmt = {**dict.fromkeys(cols, "{}"), "rows": "{:,}"}
-            print_frame(pd.DataFrame(rows, columns=cols), f"materialized in {features_dir}", fmt)
+            print_frame(frame, f"materialized in {features_dir}", fmt)
             return
         if view is None:
             cols = ("view", "entity", "keys", "lookback", "description")
@@ -148,15 +140,7 @@ def show(
         console.print(v.description)
         console.print(f"lookback: {'all history' if v.lookback is None else v.lookback}")
         console.print(f"sql hash: {v.sql_hash}")
-        docs: dict[str, str] = {}
-        for f in v.features:
-            names, _, meaning = f.partition(": ")
-            for name in names.split(", "):  # "lag_1, lag_7: ..." documents several columns
-                docs[name.strip()] = meaning
-        rows = [(f"{v.name}__{c}", t, docs.get(c, "")) for c, t in store.feature_columns(v)]
         cols = ("column", "type", "meaning")
-        print_frame(
-            pd.DataFrame(rows, columns=cols), "features", dict.fromkeys(cols, "{}"), left=cols
-        )
+        print_frame(store.describe_features(view), "features", dict.fromkeys(cols, "{}"), left=cols)
         if sql:
             console.print(Syntax(v.sql.strip(), "sql"))

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, TypeVar
 import typer
 
 from ecomml._io import refuse_overwrite
+from ecomml.privacy import ID_KEY_ENV
 
 __all__ = [
     "DataOptions",
@@ -29,13 +30,11 @@ __all__ = [
     "SparkOptions",
     "IdOptions",
     "TrackOptions",
-    "RegisterOpt",
     "TrustPickleOpt",
     "with_groups",
     "ID_KEY_ENV",
 ]
 
-ID_KEY_ENV = "ECOMML_ID_KEY"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -262,20 +261,6 @@ TrustPickleOpt = typer.Option(
     help="Also load a pickled model (a custom estimator, or one saved by an older ecomml); "
     "unpickling runs the code the file holds: only for models from a source you trust.",
 )
-
-RegisterOpt = typer.Option(None, "--register", help="Register the model in MLflow under this name.")
-
-
-def log_written(run: Any, written: Any, params: dict[str, Any]) -> None:
-    """Log a command's params, metrics, plots and output files to ``run`` (if any)."""
-    if run is None:
-        return
-    from ecomml.tracking import log_files, log_metrics, log_params
-
-    log_params({k: str(v) for k, v in params.items()})
-    log_metrics(written.metrics)
-    log_files(written.plots.values(), "plots")
-    log_files(written.files, "outputs")
 
 
 def with_groups(fn: F) -> F:

@@ -36,7 +36,6 @@ def quickstart(
     """
     with handle_errors():
         start = time.perf_counter()
-        from ecomml.privacy import pseudonymize_files
         from ecomml.quickstart import run_quickstart
 
         id_key = ids.key()  # fail before the long run
@@ -55,13 +54,7 @@ def quickstart(
                 shop, out_dir=out, cutoff=cut, track=not no_track, progress=step,
                 save_models=id_key is None,
             )  # fmt: skip
-            hashed: list[Path] = []
-            if id_key is not None:
-                # the lists people act on; cleaned tables and features stay internal
-                lists = [
-                    p for k, p in result.outputs.items() if not k.startswith(("data/", "features"))
-                ]
-                hashed = pseudonymize_files(lists, id_key)
+            hashed = [] if id_key is None else result.pseudonymize_lists(id_key)
 
         if shop.cleaning is not None and hasattr(shop.cleaning, "__rich__"):
             console.print(shop.cleaning)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,16 +15,17 @@ import typer
 from ecomml._io import refuse_overwrite
 from ecomml.cli._common import console, err_console, handle_errors, reflow, show, steps
 from ecomml.cli.options import (
-    ID_KEY_ENV,
     DataOptions,
     IdOptions,
     SparkOptions,
     TrackOptions,
     TrustPickleOpt,
-    log_written,
     with_groups,
 )
+from ecomml.privacy import ID_KEY_ENV
+from ecomml.runner import check_output_name, write_output
 from ecomml.task import Action, ModelTask, Option, Task
+from ecomml.tracking import log_written
 
 __all__ = ["register_tasks"]
 
@@ -96,7 +97,7 @@ def _typer_command(
 def _command(task: ModelTask, kind: str, body: Callable[..., None]) -> Callable[..., None]:
     """The ``ecomml <kind> <task>`` command: the common options of ``kind``, then the
     task's own; ``body(task, groups, options)``."""
-    options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
+    options = _options(task, kind)
     if kind == "train":  # each task's models in their own folder
         options = tuple(replace(o, default=Path("models") / task.name)
                         if o.dest == "model_dir" else o for o in options)  # fmt: skip
@@ -113,19 +114,16 @@ def _action(task: Task, action: Action) -> Callable[..., None]:
 
     def body(groups: dict[str, Any], opts: dict[str, Any]) -> None:
         data: DataOptions | None = groups.get("data")
-        files = [(o.flag, opts[o.dest], o.file) for o in action.options if o.file]
-        outputs = [(flag, path) for flag, path, role in files if role == "out"]
-        inputs = [p for _, p, role in files if role == "in"]
-        if data is not None:
-            data.refuse_overwrite(*outputs, inputs=inputs)
-        else:
-            refuse_overwrite(*outputs, inputs=inputs)
+        inputs = [p for _, p in _files(action.options, opts, "in")]
+        refuse = data.refuse_overwrite if data is not None else refuse_overwrite
+        refuse(*_files(action.options, opts, "out"), inputs=inputs)
         with steps("loading data", transient=True) as say:
             report = task.act(action.name, data.shop if data else _no_shop, opts, progress=say)
             tracking = groups.get("tracking")
             if tracking is not None:
                 with tracking.run(task.name, report.run_name) as run:
-                    log_written(run, report.written, report.params)
+                    if run is not None:
+                        log_written(report.written, report.params)
         show(report.shown)
 
     return _typer_command(
@@ -139,19 +137,20 @@ def _no_shop(cutoff: Any) -> Any:
     raise NotImplementedError("this action takes no shop data (Action.reads_shop is False)")
 
 
-def _files(task: ModelTask, opts: Mapping[str, Any], kind: str, role: str) -> list[tuple[str, Any]]:
-    """``(flag, path)`` of the command's given file options of ``role`` (in/out)."""
-    options = (*_COMMON[kind], *getattr(task, f"{kind}_options"))
+def _options(task: ModelTask, kind: str) -> tuple[Option, ...]:
+    """The options of ``ecomml <kind> <task>``: those of every ``kind`` command, then the task's."""
+    return (*_COMMON[kind], *getattr(task, f"{kind}_options"))
+
+
+def _files(options: Iterable[Option], opts: Mapping[str, Any], role: str) -> list[tuple[str, Any]]:
+    """``(flag, path)`` of the given file ``options`` of ``role`` (in/out)."""
     return [(o.flag, opts[o.dest]) for o in options if o.file == role and opts.get(o.dest)]
 
 
 def _train(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
-    """Read the shop (pseudonymised with ``--hash-ids``), train, save the model with the one
-    metadata writer, save its figures and log the run (unless ``--no-track``)."""
+    """Train on the shop (locally or on Spark) and save (:func:`~ecomml.workflows.save_trained`)."""
     from ecomml.exceptions import ConfigError
-    from ecomml.plots import save_figure
-    from ecomml.runner import TrainResult, log_training_run, save_task_model
-    from ecomml.task import TaskData
+    from ecomml.workflows import save_trained, train_and_save
 
     data: DataOptions = groups["data"]
     tracking: TrackOptions = groups["tracking"]
@@ -161,62 +160,43 @@ def _train(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> 
         raise ConfigError("--register needs MLflow tracking; drop --no-track")
     cut = data.date(opts["cutoff"])
     opts["model_dir"] = model_dir = opts["model_dir"] or Path("models") / task.name
+    uri = tracking.uri()
+    save = {"experiment": tracking.name(task.name) if uri else None, "register": opts["register"],
+            "run_params": {"hash_ids": ids.hash_ids} if ids else None}  # fmt: skip
     with steps("loading data") as say:
         if spark is not None and spark.use(data):
             from ecomml.spark.commands import train_on_spark
 
             trained, td = train_on_spark(task, data, cut, spark, opts, progress=say)
+            res = save_trained(task, trained, td, model_dir, progress=say, **save)
         else:
             shop = data.shop(cut, required=task.needs_transactions)
-            key = ids.key() if ids is not None else None
-            if key is not None:  # the model will know customers by pseudonym only
-                from ecomml.privacy import pseudonymize_shop
-
-                shop = pseudonymize_shop(shop, key)
-            td = TaskData(shop, cut)
-            for warning in task.data_warnings(shop, cut):
-                err_console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
-            trained = task.train(td, opts, progress=say)
-        say("saving the model")
-        path = save_task_model(task, trained.model, model_dir, td, params=trained.params,
-                               metrics=trained.metrics)  # fmt: skip
-        plots = {}
-        if trained.plots_dir is not None:
-            plots = {n: save_figure(f, trained.plots_dir / n) for n, f in trained.figures.items()}
-        run_id = None
-        if tracking.uri() is not None:
-            say("logging to MLflow")
-            run_params = {**trained.run_params, **({"hash_ids": ids.hash_ids} if ids else {})}
-            run_id = log_training_run(
-                TrainResult(task, trained.model, path, dict(trained.metrics)), td.shop,
-                cutoff=cut, experiment=tracking.name(task.name), run_name=trained.run_name,
-                plots=plots, register=opts["register"], params=run_params,
+            res = train_and_save(
+                task, shop, cut, opts, model_dir, key=ids.key() if ids else None, progress=say,
+                warn=lambda w: err_console.print(f"[yellow]warning: {w}[/yellow]", soft_wrap=True),
+                **save,
             )  # fmt: skip
-    for warning in trained.warnings:
+    for warning in res.trained.warnings if res.trained else ():
         err_console.print(f"[yellow]{warning}[/yellow]", soft_wrap=True)
-    show(trained.shown)
-    console.print(f"model saved to {path}", soft_wrap=True)
-    if run_id:
-        console.print(f"MLflow run {run_id} in {tracking.uri()}", soft_wrap=True)
+    show(res.trained.shown if res.trained else ())
+    console.print(f"model saved to {res.path}", soft_wrap=True)
+    if res.run_id:
+        console.print(f"MLflow run {res.run_id} in {uri}", soft_wrap=True)
 
 
 def _predict(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
-    """Load the model, score it as of ``--cutoff`` (locally or on Spark) and write the
-    table. With ``--hash-ids`` the output's customer ids are pseudonyms; a model trained on
-    pseudonyms is scored on pseudonymised input (and refused on Spark)."""
+    """Score the model (locally or on Spark) and write the table
+    (:func:`~ecomml.workflows.score_to_file`)."""
     from ecomml.cli._common import configure_tracking
-    from ecomml.exceptions import ConfigError
     from ecomml.modelstore import is_mlflow_uri
-    from ecomml.privacy import check_model_ids, pseudonymize_frame, pseudonymize_shop
-    from ecomml.runner import check_output_name, load_task_model, score, write_output
-    from ecomml.task import TaskData
+    from ecomml.workflows import score_to_file
 
     data: DataOptions = groups["data"]
     spark: SparkOptions | None = groups.get("spark")
     ids: IdOptions | None = groups.get("ids")
     model, output = opts["model"], opts["output"]
-    inputs = [p for _, p in _files(task, opts, "predict", "in")]
-    data.refuse_overwrite(("--output", output), *_files(task, opts, "predict", "out"),
+    inputs = [p for _, p in _files(_options(task, "predict"), opts, "in")]
+    data.refuse_overwrite(("--output", output), *_files(_options(task, "predict"), opts, "out"),
                           inputs=[model, *inputs])  # fmt: skip
     cut = data.date(opts["cutoff"])
     if task.predict_format is None:
@@ -224,67 +204,40 @@ def _predict(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -
     key = ids.key() if ids is not None else None
     if is_mlflow_uri(model):
         configure_tracking()  # the CLI's store, where --register put the model
-    on_spark = spark is not None and spark.use(data)
-    shop = None
     with steps("loading model") as say:
-        loaded = load_task_model(model, task.name, trust_pickle=opts["trust_pickle"] or None)
-        env = ids.id_key_env if ids is not None else ID_KEY_ENV
-        hashed = check_model_ids(loaded.metadata, key, model=model, env=env)
-        if on_spark and hashed:
-            raise ConfigError(
-                "--engine spark scores models trained on real customer ids; this one "
-                "knows pseudonyms only: score it with the local engine"
-            )
-        score_opts = task.score_options(opts, key if hashed else None)
-        if on_spark:
-            from ecomml.spark.commands import score_on_spark
+        engine = None
+        if spark is not None and spark.use(data):
 
-            say(f"scoring {task.name} on Spark")
-            frame = score_on_spark(task.name, model, data, cut, spark, score_opts)
-        else:
-            say("reading data")
-            shop = data.shop(cut, required=task.needs_transactions)
-            if hashed:  # the model knows customers by pseudonym only
-                shop = pseudonymize_shop(shop, key)
-            say(f"scoring {task.name}")
-            frame = score(task.name, loaded, TaskData(shop, cut), **score_opts)
-        if key is not None and not hashed:
-            frame = pseudonymize_frame(frame, key)
-        say("writing")
-        write_output(frame, output, default_format=task.predict_format)
-        for flag, path, side in task.side_outputs(frame, opts):
-            write_output(side, path, option=flag, default_format="parquet")
-    model_obj = getattr(loaded, "model", loaded)
-    console.print(task.scored_line(frame, model_obj, shop, cut, output), soft_wrap=True)
+            def engine(score_opts: dict[str, Any]) -> Any:
+                from ecomml.spark.commands import score_on_spark
+
+                say(f"scoring {task.name} on Spark")
+                return score_on_spark(task.name, model, data, cut, spark, score_opts)
+
+        res = score_to_file(
+            task, model, lambda c: data.shop(c, required=task.needs_transactions), cut, output,
+            opts, key=key, key_env=ids.id_key_env if ids is not None else ID_KEY_ENV,
+            trust_pickle=opts["trust_pickle"] or None, engine=engine, progress=say,
+        )  # fmt: skip
+    console.print(task.scored_line(res.frame, res.model, res.shop, cut, output), soft_wrap=True)
 
 
 def _backtest(task: ModelTask, groups: Mapping[str, Any], opts: dict[str, Any]) -> None:
-    from ecomml.plots import save_figure
-    from ecomml.runner import check_output_name, write_output
-    from ecomml.task import TaskData
+    from ecomml.workflows import backtest
 
     data: DataOptions = groups["data"]
     tracking: TrackOptions | None = groups.get("tracking")
     output = opts.get("output")
     if output is not None and Path(output).suffix:
         check_output_name(output)
-    data.refuse_overwrite(*_files(task, opts, "backtest", "out"))
+    data.refuse_overwrite(*_files(_options(task, "backtest"), opts, "out"))
     cut = data.date(opts["cutoff"])
     run = tracking.run(task.name, "backtest") if tracking else contextlib.nullcontext()
     with run as active, steps("reading data") as say:
-        td = TaskData(data.shop(cut, required=task.needs_transactions), cut)
-        report = task.backtest_report(td, opts, progress=say)
-        plots = {}
-        if opts.get("plots_dir") is not None:
-            plots = {n: save_figure(f, Path(opts["plots_dir"]) / n)
-                     for n, f in report.figures.items()}  # fmt: skip
-        if active is not None:
-            from ecomml.tracking import log_files, log_metrics, log_params
-
-            log_metrics(report.extra)
-            log_params({o.dest: str(opts[o.dest]) for o in task.backtest_options
-                        if o.file is None})  # fmt: skip
-            log_files(plots.values(), "plots")
+        report, _ = backtest(
+            task, data.shop(cut, required=task.needs_transactions), cut, opts,
+            plots_dir=opts.get("plots_dir"), log=active is not None, progress=say,
+        )  # fmt: skip
     show(report.shown)
     if output is not None:
         write_output(report.folds, output, default_format="csv")

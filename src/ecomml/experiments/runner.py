@@ -23,6 +23,7 @@ from ecomml.exceptions import ConfigError
 from ecomml.experiments.config import ExperimentConfig, metric_direction
 from ecomml.experiments.report import write_report
 from ecomml.experiments.tasks import FoldScores, evaluate, fit_final, load_data
+from ecomml.task import Shown
 from ecomml.tracking import log_files, log_params, redacted_user_tags
 
 __all__ = ["ExperimentResult", "run_experiment", "git_commit", "rank_value"]
@@ -44,6 +45,19 @@ class ExperimentResult:
     model_uri: str | None = None
     registered: tuple[str, str] | None = None
     folds: dict[int, pd.DataFrame] = field(default_factory=dict)
+
+    def points_table(self) -> Shown:
+        """The console table of the points: each one's params and mean metrics (the
+        primary metric starred)."""
+        cfg, pts = self.config, self.points
+        star = {m: m + (" *" if m == cfg.primary_metric else "")
+                for m in cfg.metrics if m in pts.columns}  # fmt: skip
+        fmt = {"point": "{}", "params": "{}", **dict.fromkeys(star.values(), "{:.4f}")}
+        title = (
+            f"{cfg.name}: {cfg.task} / {cfg.model}, {cfg.folds} fold(s) before {cfg.cutoff.date()}"
+        )
+        shown = pts.drop(columns="params").rename(columns={"label": "params", **star})
+        return Shown(shown, title, fmt, left=("params",))
 
     def summary_lines(self, uri: str | None = None) -> list[str]:
         """Where the run's results are: the best model, the report, the MLflow runs at

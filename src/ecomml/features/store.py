@@ -531,6 +531,32 @@ class FeatureStore:
         ]
         return pd.DataFrame(rows)
 
+    def describe_features(self, name: str) -> pd.DataFrame:
+        """One row per feature column of view ``name``: ``column`` (``{view}__{feature}``),
+        SQL ``type`` and ``meaning`` from the view's notes (``"lag_1, lag_7: ..."``
+        documents several columns)."""
+        v = self.view(name)
+        docs: dict[str, str] = {}
+        for note in v.features:
+            names, _, meaning = note.partition(": ")
+            docs.update(dict.fromkeys((n.strip() for n in names.split(", ")), meaning))
+        rows = [(f"{v.name}__{c}", t, docs.get(c, "")) for c, t in self.feature_columns(v)]
+        return pd.DataFrame(rows, columns=["column", "type", "meaning"])
+
+    def describe_materialized(self, out_dir: str | os.PathLike[str]) -> pd.DataFrame:
+        """One row per view and cutoff materialized in ``out_dir``: view, cutoff (day),
+        rows, SQL hash and whether this store's definition of the view is the ``same``
+        or ``CHANGED`` (its features would be refused)."""
+        from ecomml.features.materialize import read_manifest
+
+        views = read_manifest(out_dir).get("views", {})
+        rows = [(name, cut[:10], e["rows"], e["sql_hash"][:12],
+                 "same" if name in self.views and self.views[name].sql_hash == e["sql_hash"]
+                 else "CHANGED")
+                for name, by_cut in sorted(views.items()) for cut, e in sorted(by_cut.items())]  # fmt: skip
+        cols = ["view", "cutoff", "rows", "sql_hash", "definition"]
+        return pd.DataFrame(rows, columns=cols)
+
 
 _INT_TYPES = set(_INTEGER)
 
