@@ -246,6 +246,10 @@ def test_cli_engine_spark_bad_input(
     # the model needs events: a clear message, not a worker traceback
     r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "spark")
     assert r.exit_code == 1 and "events" in r.output
+    # offers from an uplift model are scored locally only
+    r = _cli(*base, "-t", clean_files / "tx.parquet", "--engine", "spark",
+             "--campaign-model", churn_dir)  # fmt: skip
+    assert r.exit_code == 1 and "--campaign-model" in r.output and "--engine local" in r.output
 
 
 def test_model_loaded_once_per_worker(spark, churn_dir: Path) -> None:  # type: ignore[no-untyped-def]

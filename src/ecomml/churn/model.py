@@ -330,6 +330,8 @@ class ChurnModel(EcommlEstimator):
         self.btyd_model_, self.gg_model_, _ = self._fit_btyd(days, cut, kind)
         self.classifier_: ChurnClassifier | None = None
         self.repurchase_classifier_: ChurnClassifier | None = None
+        self.churn_weight_ = 1.0
+        self.repurchase_weight_ = 1.0
         self.note_ = ""
         if not cuts:
             self.note_ = (
@@ -360,10 +362,15 @@ class ChurnModel(EcommlEstimator):
                 te = ~tr
                 p = clf.predict_proba(self._xcols(frame.loc[te]))[:, 1]
                 pb = 1 - frame.loc[te, "btyd__p_purchase"].to_numpy()
+                pb = np.clip(pb, 0, 1)
+                w = validated_weight(y[te], p, pb)
+                self.churn_weight_ = w
                 self.validation_ = {
                     "cutoff": last_cut.isoformat(),
                     "classifier": classification_report(y[te], p),
-                    "btyd": classification_report(y[te], np.clip(pb, 0, 1)),
+                    "btyd": classification_report(y[te], pb),
+                    "weight": w,
+                    "blend": classification_report(y[te], w * p + (1 - w) * pb),
                     "y": y[te].tolist(),
                     "p_classifier": p.tolist(),
                     "p_btyd": pb.tolist(),
@@ -405,12 +412,16 @@ class ChurnModel(EcommlEstimator):
             say("validating the repurchase model")
             clf = ChurnClassifier(**params).fit(X.loc[tr], yr[tr], groups=rf.loc[tr, "customer_id"])
             p = clf.predict_proba(X.loc[~tr])[:, 1]
-            pb = rf.loc[~tr, "btyd__p_repurchase"].to_numpy()
+            pb = np.clip(rf.loc[~tr, "btyd__p_repurchase"].to_numpy("float64"), 0, 1)
+            w = validated_weight(yr[~tr], p, pb)
+            self.repurchase_weight_ = w
             self.validation_["repurchase"] = {
                 "cutoff": last.isoformat(),
                 "customers": int((~tr).sum()),
                 "classifier": classification_report(yr[~tr], p),
-                "btyd": classification_report(yr[~tr], np.clip(pb, 0, 1)),
+                "btyd": classification_report(yr[~tr], pb),
+                "weight": w,
+                "blend": classification_report(yr[~tr], w * p + (1 - w) * pb),
             }
         say("fitting the repurchase model")
         self.repurchase_classifier_ = ChurnClassifier(**params).fit(X, yr, groups=rf["customer_id"])
@@ -469,7 +480,11 @@ class ChurnModel(EcommlEstimator):
             frame = pd.concat([frame, _season(frame["cutoff"])], axis=1)
         if self.classifier_ is not None:
             X = self._xcols(frame)
+            w = float(getattr(self, "churn_weight_", 1.0))
             p_churn = self.classifier_.predict_proba(X)[:, 1]
+            if w < 1.0:  # validation preferred BG/NBD, or a blend with it
+                p_btyd = np.clip(1.0 - frame["btyd__p_purchase"].to_numpy("float64"), 0, 1)
+                p_churn = w * p_churn + (1.0 - w) * p_btyd
             reasons = self.classifier_.reasons(X, horizon=self.horizon)
         else:
             p_churn = 1.0 - frame["btyd__p_purchase"].to_numpy()
@@ -479,7 +494,9 @@ class ChurnModel(EcommlEstimator):
         first = n_days == 1
         if self.repurchase_classifier_ is not None and first.any():
             Xf = self._xcols(frame.loc[first])
-            p_rep[first] = self.repurchase_classifier_.predict_proba(Xf)[:, 1]
+            wr = float(getattr(self, "repurchase_weight_", 1.0))
+            pc = self.repurchase_classifier_.predict_proba(Xf)[:, 1]
+            p_rep[first] = wr * pc + (1.0 - wr) * np.clip(p_rep[first], 0, 1)
         recency = frame["customer_rfm__recency_days"].to_numpy("float64")
         seg = lifecycle_segments(
             recency,
@@ -528,6 +545,8 @@ class ChurnModel(EcommlEstimator):
             "btyd_params": self.btyd_model_.params_,
             "training_cutoffs": self.training_cutoffs_,
             "classifier": self.classifier_ is not None,
+            "churn_weight": float(getattr(self, "churn_weight_", 1.0)),
+            "repurchase_weight": float(getattr(self, "repurchase_weight_", 1.0)),
             "note": self.note_,
         }
 
@@ -569,6 +588,8 @@ class ChurnModel(EcommlEstimator):
             "note": self.note_,
             "has_classifier": self.classifier_ is not None,
             "has_repurchase_classifier": self.repurchase_classifier_ is not None,
+            "churn_weight": float(getattr(self, "churn_weight_", 1.0)),
+            "repurchase_weight": float(getattr(self, "repurchase_weight_", 1.0)),
         }
         (path / "churn.json").write_text(json.dumps(state, indent=2, default=str))
         if self.classifier_ is not None:
@@ -597,6 +618,8 @@ class ChurnModel(EcommlEstimator):
         m.views_ = list(state["views"])
         m.training_cutoffs_ = list(state["training_cutoffs"])
         m.note_ = state["note"]
+        m.churn_weight_ = float(state.get("churn_weight", 1.0))  # folders saved before: 1
+        m.repurchase_weight_ = float(state.get("repurchase_weight", 1.0))
         m.validation_ = {}
         m.classifier_ = ChurnClassifier.load_artifacts(path) if state["has_classifier"] else None
         m.repurchase_classifier_ = (
@@ -605,6 +628,20 @@ class ChurnModel(EcommlEstimator):
             else None
         )
         return m
+
+
+#: the classifier's weight in the blend with BG/NBD is chosen from these on validation
+BLEND_WEIGHTS = np.linspace(0.0, 1.0, 11)
+
+
+def validated_weight(y: Any, p_classifier: Any, p_btyd: Any) -> float:
+    """The weight ``w`` of ``w * classifier + (1 - w) * BG/NBD`` with the lowest Brier score
+    on a validation window (the larger weight on a tie): the model is never worse there than
+    either of its parts."""
+    y_, pc, pb = (np.asarray(a, dtype="float64") for a in (y, p_classifier, p_btyd))
+    briers = [float(np.mean((w * pc + (1 - w) * pb - y_) ** 2)) for w in BLEND_WEIGHTS]
+    best = min(briers)
+    return float(max(w for w, b in zip(BLEND_WEIGHTS, briers, strict=True) if b <= best + 1e-12))
 
 
 def _btyd_reasons(row: pd.Series, horizon: int) -> str:

@@ -130,7 +130,9 @@ class ChurnTask(ModelTask):
         )  # fmt: skip
 
     def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
-        keys = ("extra_columns", "campaign_model", "offer_margin", "offer_cost", "offer_budget")
+        keys = ["extra_columns"]
+        if options.get("campaign_model") is not None:  # the offer options mean nothing without it
+            keys += ["campaign_model", "offer_margin", "offer_cost", "offer_budget"]
         return {k: options[k] for k in keys if k in options}
 
     def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
@@ -259,14 +261,14 @@ class ChurnTask(ModelTask):
         val = model.validation_ or {}
         metrics = {
             f"holdout_{who}_{k}": float(v)
-            for who in ("classifier", "btyd")
+            for who in ("classifier", "btyd", "blend")
             for k, v in (val.get(who) or {}).items()
         }
         rep = val.get("repurchase") or {}
         metrics.update(
             {
                 f"holdout_repurchase_{who}_{k}": float(v)
-                for who in ("classifier", "btyd")
+                for who in ("classifier", "btyd", "blend")
                 for k, v in (rep.get(who) or {}).items()
             }
         )
@@ -289,13 +291,17 @@ class ChurnTask(ModelTask):
             )
         val = model.validation_ or {}
         if val:
-            for who in ("classifier", "btyd"):
+            for who in ("classifier", "btyd", "blend"):
+                if who not in val:
+                    continue
                 m = val[who]
                 lines.append(
                     f"holdout {val['cutoff'][:10]} {who:10s} AUC {m['roc_auc']:.3f}  PR-AUC "
                     f"{m['pr_auc']:.3f}  Brier {m['brier']:.3f}  top-decile lift "
                     f"{m['lift_top_decile']:.2f}"
                 )
+            if "weight" in val:
+                lines.append(_choice("P(churn)", val["weight"]))
         if val.get("repurchase"):
             rep = val["repurchase"]
             lines.append(
@@ -304,6 +310,8 @@ class ChurnTask(ModelTask):
                 f"{rep['classifier']['roc_auc']:.3f} Brier {rep['classifier']['brier']:.3f}; "
                 f"BG/NBD AUC {rep['btyd']['roc_auc']:.3f} Brier {rep['btyd']['brier']:.3f}"
             )
+            if "weight" in rep:
+                lines.append(_choice("P(repurchase) of first-order customers", rep["weight"]))
         return lines
 
     def run_quickstart(self, ctx: StepContext) -> StepResult:
@@ -365,3 +373,14 @@ def _with_offers(
     up = score_shop_customers(model, meta, data.store, data.cutoff, scored["customer_id"])
     value, send, _ = target_offers(up["uplift"].to_numpy(), margin=margin, cost=cost, budget=budget)
     return scored.assign(uplift=up["uplift"].to_numpy(), incremental_value=value, send_offer=send)
+
+
+def _choice(what: str, w: float) -> str:
+    """Which of its parts the model scores ``what`` with, and why."""
+    if w >= 1.0:
+        used = "the classifier alone"
+    elif w <= 0.0:
+        used = "BG/NBD alone (the classifier lost on the holdout)"
+    else:
+        used = f"{w:.1f} x classifier + {1 - w:.1f} x BG/NBD"
+    return f"{what} uses {used}: the lowest holdout Brier score of the blends tried"

@@ -7,6 +7,7 @@ Imported by the task CLIs at startup, so nothing heavy is imported at module lev
 from __future__ import annotations
 
 import contextlib
+import inspect
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -268,6 +269,11 @@ def score_on_spark(
     if task not in _SCORERS:
         raise ConfigError(f"task {task!r} does not score on Spark; use --engine local")
     name, tables = _SCORERS[task]
+    takes = inspect.signature(getattr(scoring, name)).parameters
+    unknown = sorted(k for k, v in options.items() if k not in takes and v is not None)
+    if unknown:
+        flags = ", ".join("--" + k.replace("_", "-") for k in unknown)
+        raise ConfigError(f"{flags}: not available with --engine spark; use --engine local")
     spark = spark_session(engine.spark_master, engine.spark_conf)
     tx, side = _inputs(spark, data.transactions, **{t: getattr(data, t) for t in tables})
     opts = dict(options)
