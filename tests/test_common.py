@@ -46,6 +46,7 @@ from ecomml.forecasting import (
     panel_from_transactions,
 )
 from ecomml.forecasting.partitioned import PartitionedForecaster
+from ecomml.pricing import ElasticityModel
 from ecomml.recommend import (
     ALSRecommender,
     BuyAgainRecommender,
@@ -322,6 +323,27 @@ class TestUpliftModel(EstimatorContract):
     def predict_calls(self) -> list[Call]:
         d = make_campaign(50, seed=3)
         return [("predict", (d[self.features],), {}), ("predict_outcomes", (d[self.features],), {})]
+
+
+@functools.cache
+def _price_shop() -> Any:
+    return make_shop(n_customers=800, n_skus=40, n_categories=3, include_events=False,
+                     price_changes=True, seed=5)  # fmt: skip
+
+
+class TestElasticityModel(EstimatorContract):
+    estimator_class = ElasticityModel
+
+    def make_estimator(self) -> ElasticityModel:
+        return ElasticityModel(n_estimators=20, num_leaves=5, min_child_samples=10)
+
+    def fit_data(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        s = _price_shop()
+        return (s.transactions, s.catalog, s.calendar), {}
+
+    def predict_calls(self) -> list[Call]:
+        skus = _price_shop().transactions["sku"].dropna().unique()[:5].tolist()
+        return [("predict", (), {}), ("demand_ratio", (skus, 0.9), {})]
 
 
 CONTRACTS = [

@@ -405,3 +405,25 @@ def test_cli_out_is_a_file_exits_1(cli: typer.Typer, tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["synth", str(f), "--rows", "1000"])
     assert res.exit_code == 1
     assert "is a file" in res.stderr
+
+
+def test_price_changes_move_prices_and_demand_with_written_truth(tmp_path: Path) -> None:
+    """Opt-in price response: regular price moves beside promotions, demand that falls
+    when the price rises (the truth's expected units), and truth/prices.parquet."""
+    s = make_shop(n_customers=1500, n_skus=60, n_categories=3, include_events=False,
+                  price_changes=True, seed=2)  # fmt: skip
+    tp = s.truth_prices
+    assert len(tp) == 60 and tp["sku"].is_unique
+    assert (tp["own_elasticity"] <= 0).all() and (tp["own_elasticity"] >= tp["elasticity"]).all()
+    assert (tp["regular_prices"] > 1).mean() > 0.9
+    sale = s.transactions[s.transactions["quantity"] > 0]
+    assert sale.groupby("sku")["price"].nunique().median() > 3
+    # without the option the shop is the one it always was
+    a = make_shop(n_customers=200, n_skus=40, include_events=False, seed=3)
+    b = make_shop(n_customers=200, n_skus=40, include_events=False, seed=3, price_changes=False)
+    pd.testing.assert_frame_equal(a.transactions, b.transactions)
+    summary = write_shop(tmp_path / "p", n_transactions=5_000, seed=1, n_skus=30,
+                         include_events=False, price_changes=True)  # fmt: skip
+    assert "truth/prices.parquet" in summary["files"]
+    written = pd.read_parquet(tmp_path / "p" / "truth" / "prices.parquet")
+    assert list(written.columns) == list(tp.columns)

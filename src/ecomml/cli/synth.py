@@ -37,6 +37,12 @@ def synth(
         1_000_000, "--chunk-rows", help="Transaction rows per part file (bounds memory)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    price_changes: bool = typer.Option(
+        False,
+        "--price-changes",
+        help="Reprice SKUs now and then and let demand respond to "
+        "price with a known elasticity per SKU (written to OUT/truth/prices.parquet).",
+    ),
 ) -> None:
     """Write a synthetic shop (canonical tables + ground truth) to OUT as Parquet.
 
@@ -74,6 +80,7 @@ def synth(
                 days=days,
                 include_events=events,
                 overwrite=overwrite,
+                price_changes=price_changes,
             )
         secs = max(float(summary["seconds"]), 1e-9)
         rows = [

@@ -484,7 +484,14 @@ class TruthAccumulator:
             orders_f += diff_f[s, :D] * world.g[s][:, None]
         anchor = orders_f
         anchor *= world.active
-        anchor += world.share * orders_c[:, world.sku_cat]
+        picked = world.share * orders_c[:, world.sku_cat]  # the price-responsive part
+        anchor += picked
+        if world.elasticity is not None:
+            # d log E[units] / d log own price: only the category picks respond, by
+            # elasticity x (1 - share) (the choice weights are renormalised)
+            num = (picked * (1.0 - world.share)).sum(axis=0)
+            world.responsive = num
+        del picked
         group_tot = np.add.reduceat(anchor, world.group_start[:-1], axis=1)
         mates = group_tot[:, world.group]
         mates -= anchor
@@ -492,6 +499,10 @@ class TruthAccumulator:
         m = anchor
         m += mates
         np.maximum(m, 0.0, out=m)
+        if world.elasticity is not None:
+            tot = m.sum(axis=0)
+            world.responsive = np.divide(world.responsive, tot, out=np.zeros_like(tot),
+                                         where=tot > 0)  # fmt: skip
         del mates, group_tot
         dispersion = m / -np.log1p(-world.lot_q)
         m *= world.expected_quantity()

@@ -77,6 +77,17 @@ TRUTH_SKUS_DTYPES: dict[str, str] = {
     "promo_discount": "float64",
 }
 
+TRUTH_PRICES_DTYPES: dict[str, str] = {
+    "sku": "string",
+    "category": "string",
+    "list_price": "float64",
+    "cost": "float64",
+    "promo_discount": "float64",
+    "elasticity": "float64",
+    "own_elasticity": "float64",
+    "regular_prices": "int64",
+}
+
 ORDER_WIDTH, CUSTOMER_WIDTH, SKU_WIDTH, GROUP_WIDTH = 10, 8, 6, 5
 EVENT_NAMES = ("view", "cart", "purchase")
 _NS = 1_000_000_000
@@ -188,7 +199,7 @@ def transactions_table(
     src_line, src_order = src_line[perm], src_order[perm]
 
     day = orders.day[src_order]
-    price = np.round(world.list_price[sku] * (1.0 - world.discount[sku] * world.level[day]), 2)
+    price = world.unit_price(day, sku)
     qty = lines.qty[src_line]
     ret_num = np.zeros(is_ret.size, dtype=np.int64)
     ret_num[n_sale:] = return_base + np.arange(n_ret)
@@ -281,6 +292,24 @@ def truth_skus_table(world: World) -> pa.Table:
         pa.array(world.discount[o]),
     ]
     return pa.Table.from_arrays(arrays, schema=schema(TRUTH_SKUS_DTYPES))
+
+
+def truth_prices_table(world: World) -> pa.Table:
+    """The price response the demand was drawn from, per SKU: ``elasticity`` (the
+    exponent of price in the SKU's choice weight) and ``own_elasticity`` (of its expected
+    units to its own price, others held: what an estimate from sales should recover)."""
+    o = _sku_order(world)
+    arrays = [
+        ids("SKU", world.sku_code[o], SKU_WIDTH),
+        labels(world.categories, world.sku_cat[o]),
+        pa.array(world.list_price[o]),
+        pa.array(world.cost[o]),
+        pa.array(world.discount[o]),
+        pa.array(np.asarray(world.elasticity)[o]),
+        pa.array(world.own_elasticity()[o]),
+        pa.array(1 + (np.diff(np.asarray(world.price_mult)[:, o], axis=0) != 0).sum(axis=0)),
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema(TRUTH_PRICES_DTYPES))
 
 
 def sku_days_tables(

@@ -261,6 +261,29 @@ class World:
     share: np.ndarray  # (D, K) choice probability within the SKU's category
     cum: np.ndarray  # (D*K,) d*C + c + within-category cumulative share, for sampling
     cat_share: np.ndarray  # (C,) average share of demand per category
+    # price response (``price_changes=True`` only)
+    price_mult: np.ndarray | None = None  # (D, K) regular price / list price
+    elasticity: np.ndarray | None = None  # (K,) exponent of price in the SKU's choice weight
+    #: (K,) share of expected units that respond to the own price, x (1 - share); set
+    #: when the truth is accumulated (TruthAccumulator.finalize)
+    responsive: np.ndarray | None = None
+
+    def unit_price(self, day: np.ndarray, sku: np.ndarray) -> np.ndarray:
+        """The price paid for ``sku`` on ``day``: list price x regular price moves x
+        (1 - promotion discount), in cents."""
+        p = self.list_price[sku] * (1.0 - self.discount[sku] * self.level[day])
+        if self.price_mult is not None:
+            p = p * self.price_mult[day, sku]
+        return np.round(p, 2)
+
+    def own_elasticity(self) -> np.ndarray:
+        """Elasticity of each SKU's expected units to its own price, other prices held,
+        over the window: ``elasticity`` x the demand-weighted share of its units that are
+        category picks (favourites and bundle mates do not look at the price) x (1 -
+        its share of the category) (the choice weights are renormalised)."""
+        if self.elasticity is None or self.responsive is None:
+            raise ValueError("this world has no price response, or its truth is not accumulated")
+        return np.asarray(self.elasticity * self.responsive)
 
     @property
     def n_skus(self) -> int:
@@ -305,8 +328,16 @@ def build_world(
     n_skus: int,
     n_categories: int,
     rng: np.random.Generator,
+    price_rng: np.random.Generator | None = None,
 ) -> World:
-    """Draw the catalogue, calendar and daily SKU weights of one shop."""
+    """Draw the catalogue, calendar and daily SKU weights of one shop.
+
+    With ``price_rng`` prices move: every SKU is repriced now and then (about every ten
+    weeks, to list price x lognormal(0, 0.15)) and demand responds to the price paid
+    (regular moves and promotion discounts alike) with a per-SKU elasticity drawn
+    around its category's (the elasticity of its units from about -0.3 to -3). Promotion days keep their shop-wide traffic
+    lift, which a naive price regression mistakes for price response. Without it the
+    draws are those of the shop without price response, unchanged."""
     d_idx = np.arange(days)
     dates = start + pd.to_timedelta(d_idx, unit="D")
     doy = dates.dayofyear.to_numpy()
@@ -376,7 +407,12 @@ def build_world(
     w += 1.0
     w *= np.exp(np.outer(d_idx / 365.0, slope))
     w *= popularity
-    w *= np.exp(np.outer(level, np.log(uplift)))
+    price_mult = elasticity = None
+    if price_rng is None:
+        w *= np.exp(np.outer(level, np.log(uplift)))
+    else:
+        price_mult, elasticity = _price_moves(price_rng, days, sku_cat, C)
+        w *= (price_mult * (1.0 - np.outer(level, discount))) ** elasticity
     active = (d_idx[:, None] >= launch_day) & (d_idx[:, None] < end_day)
     age = d_idx[:, None] - launch_day[None, :] + 1.0
     ramp = np.where(launch_day > 0, -np.expm1(-np.maximum(age, 0.0) / 21.0), 1.0)
@@ -422,4 +458,26 @@ def build_world(
         share=share,
         cum=cum.ravel(),
         cat_share=cat_share,
+        price_mult=price_mult,
+        elasticity=elasticity,
     )
+
+
+def _price_moves(
+    rng: np.random.Generator, days: int, sku_cat: np.ndarray, n_cat: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regular price paths (price / list price per day and SKU, piecewise constant) and
+    the per-SKU exponents of price in the choice weight: category means uniform in
+    [-4.2, -1.8], SKUs spread around them with sd 0.6, clipped to [-5.5, -1]. Only category
+    picks look at the price (favourites and bundle mates do not), so the elasticity of
+    a SKU's units is about half its exponent: from about -0.3 to -3."""
+    K = sku_cat.size
+    cat_e = rng.uniform(-4.2, -1.8, n_cat)
+    elasticity = np.clip(cat_e[sku_cat] + rng.normal(0.0, 0.6, K), -5.5, -1.0)
+    moves = rng.random((days, K)) < 1.0 / 70.0
+    moves[0] = True
+    level = rng.normal(0.0, 0.15, (days, K))
+    level[0] = np.where(rng.random(K) < 0.5, 0.0, level[0])
+    last = np.maximum.accumulate(np.where(moves, np.arange(days)[:, None], 0), axis=0)
+    mult = np.exp(np.take_along_axis(level, last, axis=0))
+    return mult.astype(np.float64), elasticity

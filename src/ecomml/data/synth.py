@@ -101,6 +101,9 @@ class SyntheticShop:
         The canonical tables (dtypes as in :mod:`ecomml.data.schema`).
     truth_customers, truth_sku_days, truth_skus : pandas.DataFrame
         Latent customer traits, true demand per SKU-day and SKU attributes.
+    truth_prices : pandas.DataFrame or None
+        With ``price_changes=True``: per SKU its list price, cost and true price
+        elasticities (``elasticity``, and ``own_elasticity``, the one sales reveal).
     params : dict
         Generator settings: seed, window, sizes, population parameters, demand family.
     """
@@ -113,6 +116,7 @@ class SyntheticShop:
     truth_sku_days: pd.DataFrame
     truth_skus: pd.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
+    truth_prices: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{name}={len(getattr(self, name)):,} rows" for name in _FRAMES)
@@ -155,10 +159,19 @@ def _rng(seed: int, *stream: int) -> np.random.Generator:
 
 
 def _make_world(
-    *, start: pd.Timestamp, days: int, n_skus: int, n_categories: int, seed: int
+    *,
+    start: pd.Timestamp,
+    days: int,
+    n_skus: int,
+    n_categories: int,
+    seed: int,
+    price_changes: bool = False,
 ) -> World:
     n_cat = max(1, min(n_categories, n_skus // 3))
-    return build_world(start=start, days=days, n_skus=n_skus, n_categories=n_cat, rng=_rng(seed, 0))
+    return build_world(
+        start=start, days=days, n_skus=n_skus, n_categories=n_cat, rng=_rng(seed, 0),
+        price_rng=_rng(seed, 2) if price_changes else None,
+    )  # fmt: skip
 
 
 def _params(
@@ -197,6 +210,7 @@ def make_shop(
     alpha: float = _DEFAULT_POPULATION.alpha,
     a: float = _DEFAULT_POPULATION.a,
     b: float = _DEFAULT_POPULATION.b,
+    price_changes: bool = False,
 ) -> SyntheticShop:
     """Build a synthetic shop in memory.
 
@@ -223,6 +237,10 @@ def make_shop(
         Shape and rate (per day) of the Gamma distribution of purchase rates.
     a, b
         Parameters of the Beta distribution of dropout probabilities.
+    price_changes
+        Reprice SKUs now and then and let demand respond to price with a known
+        elasticity per SKU (``truth_prices``); off by default, which keeps the sample
+        shop as it was.
 
     Returns
     -------
@@ -240,8 +258,9 @@ def make_shop(
     n_categories = _check_int(n_categories, "n_categories", minimum=1)
     pop = _population(r, alpha, a, b)
     world = _make_world(
-        start=_parse_start(start), days=days, n_skus=n_skus, n_categories=n_categories, seed=seed
-    )
+        start=_parse_start(start), days=days, n_skus=n_skus, n_categories=n_categories,
+        seed=seed, price_changes=bool(price_changes),
+    )  # fmt: skip
     acc = TruthAccumulator(world)
     tx, ev, tc = [], [], []
     order_base = return_base = 0
@@ -274,8 +293,24 @@ def make_shop(
         truth_customers=_frame(pa.concat_tables(tc)),
         truth_sku_days=_frame(sku_days),
         truth_skus=_frame(tables.truth_skus_table(world)),
-        params=_params(world, pop, seed, n_customers),
+        params=_params(world, pop, seed, n_customers, _price_params(world)),
+        truth_prices=_truth_prices(world),
     )
+
+
+def _truth_prices(world: World) -> pd.DataFrame | None:
+    return None if world.elasticity is None else _frame(tables.truth_prices_table(world))
+
+
+def _price_params(world: World) -> dict[str, Any] | None:
+    if world.elasticity is None:
+        return None
+    return {
+        "price_changes": True,
+        "price_response": "choice weight x price**elasticity (regular price moves and "
+        "promotion discounts); truth/prices.parquet gives each SKU's elasticity and "
+        "own_elasticity (of its expected units to its own price, others held)",
+    }
 
 
 def make_sample_shop(seed: int = 0) -> SyntheticShop:
@@ -358,6 +393,7 @@ def write_shop(
     days: int = 730,
     include_events: bool = True,
     overwrite: bool = False,
+    price_changes: bool = False,
 ) -> dict[str, Any]:
     """Stream a synthetic shop of about ``n_transactions`` rows to Parquet.
 
@@ -402,6 +438,9 @@ def write_shop(
         Also write the view/cart/purchase event log (about 4.5 rows per transaction).
     overwrite
         Replace an existing ``out_dir``.
+    price_changes
+        Reprice SKUs and let demand respond with known elasticities (see
+        :func:`make_shop`); also writes ``truth/prices.parquet``.
 
     Returns
     -------
@@ -437,7 +476,10 @@ def write_shop(
     start_day = _parse_start(start)
     if progress is not None:
         progress(0, n_transactions)
-    world = _make_world(start=start_day, days=days, n_skus=n_skus, n_categories=12, seed=seed)
+    world = _make_world(
+        start=start_day, days=days, n_skus=n_skus, n_categories=12, seed=seed,
+        price_changes=bool(price_changes),
+    )  # fmt: skip
     pop = _DEFAULT_POPULATION
     if n_customers is not None:
         pop = _calibrate(world, pop, seed, n_transactions / n_customers)
@@ -558,6 +600,10 @@ def _write_blocks(
     _write_table(root / "catalog.parquet", tables.catalog_table(world))
     _write_table(root / "calendar.parquet", tables.calendar_table(world))
     params = _params(world, pop, seed, customers, {"chunk_rows": chunk_rows})
+    if world.elasticity is not None:
+        params.update(_price_params(world) or {})
+        _write_table(truth_dir / "prices.parquet", tables.truth_prices_table(world))
+        files.append("truth/prices.parquet")
     atomic_write_json(truth_dir / "params.json", params)
     files += ["truth/skus.parquet", "catalog.parquet", "calendar.parquet", "truth/params.json"]
     return {

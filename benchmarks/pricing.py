@@ -1,0 +1,170 @@
+"""Price elasticity: ecomml against the naive log-log regression, on synthetic shops with a
+known price response and on Online Retail (issue 22's elasticity targets).
+
+Synthetic part: for each seed, ``make_shop(price_changes=True)`` draws a shop whose SKUs
+are repriced now and then and whose demand responds with a known elasticity per SKU
+(``truth_prices.own_elasticity``: of the SKU's expected units to its own price, others
+held). Every method estimates every SKU on the same sales (two years; the cutoff is the
+end of the window) and is scored against the truth:
+
+* ``ecomml`` - :class:`ecomml.pricing.ElasticityModel` with its defaults (weekly panel,
+  tier adjustment, DML with LightGBM nuisances, own trend and season, pooling);
+* ``ecomml, no pooling`` - the same SKU estimates before pooling (SKUs with too little
+  price variation count as missing);
+* ``ecomml, no own trend/season`` - the ablation of step 3's per-SKU terms;
+* ``naive log-log`` - least squares of log weekly units on log average price paid per
+  SKU, no controls (what the confounding costs).
+
+Targets: median absolute error <= 0.25 and 90 % interval coverage 85-95 %.
+
+Online Retail part (no truth): elasticities with and without the quantity-tier
+adjustment and the naive estimate, by a rough category (the last word of the product
+description: BAG, MUG, CANDLE...), to show the tier confounding.
+
+Usage::
+
+    .venv/bin/python benchmarks/pricing.py --markdown /tmp/pricing.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def _score(est: pd.Series, low: pd.Series | None, high: pd.Series | None,
+           truth: pd.Series) -> dict[str, float]:  # fmt: skip
+    ok = est.notna()
+    err = (est[ok] - truth[ok]).abs()
+    row = {
+        "skus estimated": float(ok.mean()),
+        "median abs error": float(err.median()),
+        "mean abs error": float(err.mean()),
+        "rank corr": float(pd.Series(est[ok]).corr(truth[ok], method="spearman")),
+        "coverage 90%": np.nan,
+    }
+    if low is not None and high is not None:
+        row["coverage 90%"] = float(((truth[ok] >= low[ok]) & (truth[ok] <= high[ok])).mean())
+    return row
+
+
+def synthetic(seeds: list[int], customers: int, skus: int) -> pd.DataFrame:
+    from ecomml.data.synth import make_shop
+    from ecomml.pricing import ElasticityModel
+
+    rows = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        shop = make_shop(n_customers=customers, n_skus=skus, include_events=False,
+                         price_changes=True, seed=seed)  # fmt: skip
+        truth = shop.truth_prices.set_index("sku")["own_elasticity"]
+        lines = int((shop.transactions["quantity"] > 0).sum())
+        print(f"seed {seed}: {lines:,} sale lines, {skus:,} SKUs ({time.perf_counter() - t0:.1f} s)",
+              file=sys.stderr)  # fmt: skip
+        fits = {}
+        for name, kw in (("ecomml", {}), ("ecomml, no own trend/season",
+                                          {"own_trend": False, "own_season": False})):
+            t0 = time.perf_counter()
+            m = ElasticityModel(n_jobs=2, **kw).fit(shop.transactions, shop.catalog, shop.calendar)
+            fits[name] = (m, time.perf_counter() - t0)
+        m, secs = fits["ecomml"]
+        t = m.elasticities_.set_index("sku")
+        tr = truth.reindex(t.index)
+        z = 1.6448536269514722
+        res = {
+            "ecomml": (_score(t["elasticity"], t["elasticity_low"], t["elasticity_high"], tr), secs),
+            "ecomml, no pooling": (_score(t["own_estimate"], t["own_estimate"] - z * t["own_se"],
+                                          t["own_estimate"] + z * t["own_se"], tr), secs),
+            "naive log-log": (_score(t["naive_elasticity"], None, None, tr), np.nan),
+        }  # fmt: skip
+        m2, secs2 = fits["ecomml, no own trend/season"]
+        t2 = m2.elasticities_.set_index("sku")
+        res["ecomml, no own trend/season"] = (
+            _score(t2["elasticity"], t2["elasticity_low"], t2["elasticity_high"], tr), secs2
+        )
+        for name, (score, s) in res.items():
+            rows.append({"seed": seed, "method": name, **score, "fit s": s,
+                         "truth median": float(tr.median())})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def online_retail() -> tuple[pd.DataFrame, dict[str, float]]:
+    from _datasets import online_retail_two_years, shared_data
+
+    from ecomml.pricing import ElasticityModel
+
+    tx = online_retail_two_years().transactions
+    raw = pd.read_parquet(shared_data() / "online_retail" / "online_retail.parquet",
+                          columns=["StockCode", "Description"])  # fmt: skip
+    word = raw.dropna().assign(
+        sku=lambda d: d["StockCode"].astype(str).str.upper().str.strip(),
+        category=lambda d: d["Description"].str.upper().str.strip().str.split().str[-1],
+    ).drop_duplicates("sku").set_index("sku")["category"]
+    top = word.value_counts().head(14).index
+    catalog = word.where(word.isin(top), "OTHER").rename("category").reset_index()
+    out = {}
+    stats = {}
+    for name, kw in (("adjusted", {}), ("no tier adjustment", {"tier_adjust": False})):
+        t0 = time.perf_counter()
+        m = ElasticityModel(n_jobs=2, **kw).fit(tx, catalog=catalog)
+        stats[f"{name} fit s"] = time.perf_counter() - t0
+        stats[f"{name} shop"] = m.shop_elasticity_[0]
+        stats[f"{name} own share"] = float((m.elasticities_["source"] == "sku").mean())
+        out[name] = m
+    a, b = out["adjusted"], out["no tier adjustment"]
+    table = a.categories_[["category", "n_skus", "elasticity", "elasticity_low",
+                           "elasticity_high", "naive_median"]].merge(
+        b.categories_[["category", "elasticity"]].rename(
+            columns={"elasticity": "no tier adjustment"}), on="category")  # fmt: skip
+    slope = a.elasticities_["tier_slope"]
+    stats["median tier slope"] = float(slope.median())
+    stats["skus with a tier discount (slope < -0.05)"] = float((slope < -0.05).mean())
+    stats["skus"] = float(len(a.elasticities_))
+    return table, stats
+
+
+def _md(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    return frame.to_markdown(index=False, floatfmt=floatfmt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", default="11,12", help="Synthetic shops (seeds), comma-separated.")
+    ap.add_argument("--customers", type=int, default=30_000)
+    ap.add_argument("--skus", type=int, default=1_500)
+    ap.add_argument("--parts", default="synthetic,retail")
+    ap.add_argument("--markdown", type=Path)
+    args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
+    text = []
+    if "synthetic" in parts:
+        res = synthetic([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
+        mean = res.groupby("method", sort=False).mean(numeric_only=True).drop(columns="seed")
+        text += [f"### Synthetic shops ({args.customers:,} customers, {args.skus:,} SKUs, two "
+                 f"years; seeds {args.seeds}; mean over seeds)", "",
+                 _md(mean.reset_index()), "", "Per seed:", "", _md(res), ""]  # fmt: skip
+    if "retail" in parts:
+        table, stats = online_retail()
+        text += ["### Online Retail (2009-12..2011-12; category = last word of the description)",
+                 "", _md(table), "",
+                 *(f"- {k}: {v:,.3f}" for k, v in stats.items()), ""]  # fmt: skip
+    cmd = "nice .venv/bin/python benchmarks/pricing.py " + shlex.join(argv or sys.argv[1:])
+    text += ["Reproduce:", "", "```bash", cmd.strip(), "```"]
+    out = "\n".join(text)
+    print(out)
+    if args.markdown:
+        args.markdown.write_text(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

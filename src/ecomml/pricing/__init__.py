@@ -1,0 +1,9 @@
+"""Pricing: own-price elasticity per SKU from sales history (``ecomml price elasticity``).
+
+:class:`ElasticityModel` estimates each SKU's elasticity with double/debiased ML on a
+tier-adjusted weekly price panel and pools it toward the category and the shop.
+"""
+
+from ecomml.pricing.elasticity import OUTPUT_COLUMNS, ElasticityModel
+
+__all__ = ["ElasticityModel", "OUTPUT_COLUMNS"]

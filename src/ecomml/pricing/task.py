@@ -1,0 +1,34 @@
+"""The pricing task: ``ecomml price elasticity`` (price recommendations and markdown plans
+build on it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ecomml.pricing.commands import ACTIONS, run_action
+from ecomml.task import Action, Report, Task, quiet
+
+if TYPE_CHECKING:
+    from ecomml.data.shop import ShopData
+    from ecomml.task import Say
+
+__all__ = ["PriceTask"]
+
+
+class PriceTask(Task):
+    """How does each SKU's demand respond to its price?
+
+    ``elasticity``: own-price elasticity per SKU with its interval, from the shop's sales
+    (double/debiased ML on a tier-adjusted price panel, pooled toward the category)."""
+
+    name: ClassVar[str] = "price"
+    title: ClassVar[str] = "Pricing: price elasticity per SKU"
+    actions: ClassVar[tuple[Action, ...]] = ACTIONS
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        """Run ``elasticity`` on the shop read as of ``--cutoff``."""
+        return run_action(name, options, progress, shop)
