@@ -71,8 +71,10 @@ def synthetic(seeds: list[int], customers: int, skus: int) -> pd.DataFrame:
         print(f"seed {seed}: {lines:,} sale lines, {skus:,} SKUs ({time.perf_counter() - t0:.1f} s)",
               file=sys.stderr)  # fmt: skip
         fits = {}
-        for name, kw in (("ecomml", {}), ("ecomml, no own trend/season",
-                                          {"own_trend": False, "own_season": False})):
+        for name, kw in (
+            ("ecomml", {}),
+            ("ecomml, no own trend/season", {"own_trend": False, "own_season": False}),
+        ):
             t0 = time.perf_counter()
             m = ElasticityModel(n_jobs=2, **kw).fit(shop.transactions, shop.catalog, shop.calendar)
             fits[name] = (m, time.perf_counter() - t0)
@@ -89,11 +91,65 @@ def synthetic(seeds: list[int], customers: int, skus: int) -> pd.DataFrame:
         m2, secs2 = fits["ecomml, no own trend/season"]
         t2 = m2.elasticities_.set_index("sku")
         res["ecomml, no own trend/season"] = (
-            _score(t2["elasticity"], t2["elasticity_low"], t2["elasticity_high"], tr), secs2
+            _score(t2["elasticity"], t2["elasticity_low"], t2["elasticity_high"], tr),
+            secs2,
         )
         for name, (score, s) in res.items():
             rows.append({"seed": seed, "method": name, **score, "fit s": s,
                          "truth median": float(tr.median())})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def recommend(seeds: list[int], customers: int, skus: int, weeks: int = 8) -> pd.DataFrame:
+    """Simulated profit of the recommended prices over the next ``weeks`` against keeping
+    today's: true units at a price are the truth's expected units over those weeks times
+    ``(price / today's) ** own_elasticity`` (the true response)."""
+    from ecomml.data.synth import make_shop
+    from ecomml.pricing import ElasticityModel
+    from ecomml.pricing.commands import _baseline_units, _current_prices
+    from ecomml.pricing.recommend import PriceRules, recommend_prices
+
+    rows = []
+    for seed in seeds:
+        shop = make_shop(n_customers=customers, n_skus=skus, include_events=False,
+                         price_changes=True, seed=seed)  # fmt: skip
+        cutoff = shop.start + pd.Timedelta(days=730) - pd.Timedelta(weeks=weeks)
+        tx = shop.transactions
+        el = ElasticityModel(n_jobs=2).fit(tx, shop.catalog, shop.calendar, cutoff=cutoff)
+        table = el.elasticities_
+        base, _ = _baseline_units(tx, cutoff, {"horizon_weeks": weeks, "history_weeks": 8,
+                                               "forecast": None})  # fmt: skip
+        cur = _current_prices(tx, cutoff)
+        t = table[table["sku"].isin(cur.index)].reset_index(drop=True)
+        cat = shop.catalog.set_index("sku")
+        t["current_price"] = cur.reindex(t["sku"]).to_numpy()
+        t["cost"] = cat["cost"].reindex(t["sku"]).to_numpy()
+        t["baseline_units"] = base.reindex(t["sku"]).fillna(0).to_numpy()
+        td = shop.truth_sku_days
+        nxt = td[(td["date"] >= cutoff) & (td["date"] < cutoff + pd.Timedelta(weeks=weeks))]
+        true_units = nxt.groupby("sku")["mean"].sum().reindex(t["sku"]).fillna(0).to_numpy()
+        true_e = shop.truth_prices.set_index("sku")["own_elasticity"].reindex(t["sku"]).to_numpy()
+        for ceiling in ("none", "list"):
+            t["ceiling_price"] = cat["price"].reindex(t["sku"]).to_numpy()
+            for conf in (0.8, 0.9):
+                rules = PriceRules(ceiling=ceiling, min_confidence=conf)
+                rec = recommend_prices(t, rules)
+                c, p, k = rec["current_price"], rec["recommended_price"], t["cost"].to_numpy()
+                units_p = true_units * (p / c) ** true_e
+                keep = (c - k) * true_units
+                new = (p - k) * units_p
+                moved = p != c
+                rows.append({
+                    "seed": seed, "ceiling": ceiling, "min confidence": conf,
+                    "skus": len(rec), "changed": int(moved.sum()),
+                    "true profit change %": 100 * float((new - keep).sum() / keep.sum()),
+                    "skus worse %": 100 * float(((new < keep - 1e-9) & moved).mean()),
+                    "changed skus worse %": 100 * float(((new < keep - 1e-9)[moved]).mean())
+                    if moved.any() else 0.0,
+                    "expected profit change %": 100 * float(
+                        rec["expected_profit_change"].sum()
+                        / ((c - k) * rec["baseline_units"]).sum()),
+                })  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -105,10 +161,15 @@ def online_retail() -> tuple[pd.DataFrame, dict[str, float]]:
     tx = online_retail_two_years().transactions
     raw = pd.read_parquet(shared_data() / "online_retail" / "online_retail.parquet",
                           columns=["StockCode", "Description"])  # fmt: skip
-    word = raw.dropna().assign(
-        sku=lambda d: d["StockCode"].astype(str).str.upper().str.strip(),
-        category=lambda d: d["Description"].str.upper().str.strip().str.split().str[-1],
-    ).drop_duplicates("sku").set_index("sku")["category"]
+    word = (
+        raw.dropna()
+        .assign(
+            sku=lambda d: d["StockCode"].astype(str).str.upper().str.strip(),
+            category=lambda d: d["Description"].str.upper().str.strip().str.split().str[-1],
+        )
+        .drop_duplicates("sku")
+        .set_index("sku")["category"]
+    )
     top = word.value_counts().head(14).index
     catalog = word.where(word.isin(top), "OTHER").rename("category").reset_index()
     out = {}
@@ -141,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="11,12", help="Synthetic shops (seeds), comma-separated.")
     ap.add_argument("--customers", type=int, default=30_000)
     ap.add_argument("--skus", type=int, default=1_500)
-    ap.add_argument("--parts", default="synthetic,retail")
+    ap.add_argument("--parts", default="synthetic,recommend,retail")
     ap.add_argument("--markdown", type=Path)
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -152,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
         text += [f"### Synthetic shops ({args.customers:,} customers, {args.skus:,} SKUs, two "
                  f"years; seeds {args.seeds}; mean over seeds)", "",
                  _md(mean.reset_index()), "", "Per seed:", "", _md(res), ""]  # fmt: skip
+    if "recommend" in parts:
+        rec = recommend([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
+        text += [f"### Price recommendations: true profit over the next 8 weeks vs keeping "
+                 f"today's prices (synthetic, seeds {args.seeds})", "", _md(rec), ""]  # fmt: skip
     if "retail" in parts:
         table, stats = online_retail()
         text += ["### Online Retail (2009-12..2011-12; category = last word of the description)",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml._io import atomic_write_table
-from ecomml.exceptions import ConfigError, InputFileError
+from ecomml.exceptions import ConfigError, DataQualityError, InputFileError
 from ecomml.task import Action, Option, Report, Say, Shown, Written
 
 if TYPE_CHECKING:
@@ -53,6 +53,44 @@ ACTIONS: tuple[Action, ...] = (
         Option("seed", "--seed", 0, "Seed of the cross-fitting folds and nuisance models."),
         Option("plots_dir", "--plots-dir", None, "PNG folder (default: plots/ beside "
                "--output).", Path),
+    )),
+    Action("recommend", """Recommend a price per SKU: the one with the highest expected profit
+    over the next --horizon-weeks, within the rules (--min-margin, --max-change per step,
+    --ending, never above the catalog's list price unless --ceiling none).
+
+    Expected units at a price are the baseline units at today's price (--forecast, the
+    output of `ecomml predict forecast`, summed over the horizon; else the mean weekly units
+    of the last --history-weeks) times (price / today's) ** elasticity, averaged over the
+    elasticity's uncertainty. Elasticities come from --elasticities (the output of `ecomml
+    price elasticity`) or are estimated now. Today's price is the price paid on the SKU's
+    last sale day; cost and list price come from --catalog (price, cost). A SKU whose
+    response is unknown, that has no cost or whose rules contradict keeps its price, and
+    `reason` says why.
+
+    Columns: sku, current_price, recommended_price, elasticity, elasticity_low,
+    elasticity_high, expected_units, expected_revenue_change, expected_profit_change,
+    reason, change, cost, baseline_units, source.""", (
+        Option("cutoff", "--cutoff", None, "Price as of this date (default: the day after "
+               "the last sale).", "date"),
+        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
+               file="out"),
+        Option("elasticities", "--elasticities", None, "Elasticity table from `ecomml price "
+               "elasticity` (default: estimate now).", Path, file="in"),
+        Option("forecast", "--forecast", None, "Forecast from `ecomml predict forecast` "
+               "(sku, ds, mean) for the baseline units.", Path, file="in"),
+        Option("horizon_weeks", "--horizon-weeks", 8, "Weeks the price is meant to hold.",
+               min=1),
+        Option("history_weeks", "--history-weeks", 8, "Weeks of recent sales for the "
+               "baseline when there is no --forecast.", min=1),
+        Option("min_margin", "--min-margin", 0.1, "Smallest allowed (price - cost) / price."),
+        Option("max_change", "--max-change", 0.1, "Largest relative price move per step."),
+        Option("ending", "--ending", ".99", "Price ending: .99, .9 or none."),
+        Option("ceiling", "--ceiling", "list", "list: never above the catalog's list price; "
+               "none: no ceiling."),
+        Option("min_confidence", "--min-confidence", 0.8, "Change only SKUs whose elasticity "
+               "is below 0 with this probability."),
+        Option("interval", "--interval", 0.9, "Coverage of the elasticity intervals."),
+        Option("seed", "--seed", 0, "Seed of the elasticity estimate (without --elasticities)."),
     )),
 )  # fmt: skip
 
@@ -129,7 +167,124 @@ def _elasticity(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say)
                   shown)  # fmt: skip
 
 
-_RUN = {"elasticity": _elasticity}
+def _current_prices(tx: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
+    """Per SKU: the median unit price of its sale lines on its last sale day before
+    ``cutoff``."""
+    sale = tx.loc[(tx["ts"] < cutoff) & (tx["quantity"] > 0) & (tx["price"] > 0),
+                  ["sku", "ts", "price"]].assign(day=lambda d: d["ts"].dt.normalize())  # fmt: skip
+    last = sale.groupby("sku")["day"].transform("max")
+    return sale.loc[sale["day"] == last].groupby("sku")["price"].median()
+
+
+def _baseline_units(
+    tx: pd.DataFrame, cutoff: pd.Timestamp, o: Mapping[str, Any]
+) -> tuple[pd.Series, str]:
+    """Expected units per SKU over the horizon at today's price, and where they came from."""
+    weeks = int(o["horizon_weeks"])
+    if o["forecast"] is not None:
+        from ecomml.data import read_frame
+
+        fc = read_frame(o["forecast"], what=f"--forecast {o['forecast']}", text=["sku"])
+        missing = {"sku", "ds", "mean"} - set(fc.columns)
+        if missing:
+            raise DataQualityError(
+                f"--forecast {o['forecast']}: missing column(s) {', '.join(sorted(missing))}; "
+                "give the output of `ecomml predict forecast`"
+            )
+        ds = pd.to_datetime(fc["ds"], errors="coerce")
+        if ds.isna().any():
+            bad = fc.index[ds.isna()][:5].tolist()
+            raise DataQualityError(f"--forecast {o['forecast']}: column ds has values that are "
+                                   f"not dates (rows {bad})")  # fmt: skip
+        if "level" in fc.columns:
+            fc = fc.loc[fc["level"].astype(str).str.lower().isin(["sku", "nan"])]
+        inside = (ds >= cutoff) & (ds < cutoff + pd.Timedelta(weeks=weeks))
+        return fc.loc[inside].groupby(fc["sku"].astype(str))["mean"].sum(), str(o["forecast"])
+    hist = int(o["history_weeks"])
+    recent = tx.loc[(tx["ts"] < cutoff) & (tx["ts"] >= cutoff - pd.Timedelta(weeks=hist))
+                    & (tx["quantity"] > 0)]  # fmt: skip
+    rate = recent.groupby(recent["sku"].astype(str))["quantity"].sum() / hist
+    return rate * weeks, f"the mean weekly units of the last {hist} weeks"
+
+
+def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
+    from ecomml.pricing.elasticity import ElasticityModel
+    from ecomml.pricing.recommend import PriceRules, recommend_prices
+
+    _check_output(o["output"])
+    rules = PriceRules(min_margin=float(o["min_margin"]), max_change=float(o["max_change"]),
+                       ending=str(o["ending"]), ceiling=str(o["ceiling"]),
+                       min_confidence=float(o["min_confidence"])).check()  # fmt: skip
+    say("reading data")
+    data = shop(o["cutoff"])
+    tx = data.transactions
+    cutoff = pd.Timestamp(o["cutoff"]) if o["cutoff"] is not None else (
+        pd.Timestamp(tx["ts"].max()).normalize() + pd.Timedelta(days=1))  # fmt: skip
+    cat = data.catalog
+    if cat is None or "cost" not in cat.columns or cat["cost"].isna().all():
+        raise DataQualityError(
+            "price recommend needs each SKU's cost: give --catalog FILE with columns sku, "
+            "price (list price) and cost" + ("" if cat is None else
+                                             " (the catalog given has no cost values)")
+        )  # fmt: skip
+    if o["elasticities"] is not None:
+        from ecomml.data import read_frame
+
+        el = read_frame(o["elasticities"], what=f"--elasticities {o['elasticities']}",
+                        text=["sku", "source"])  # fmt: skip
+        need = {"sku", "elasticity", "elasticity_low", "elasticity_high", "source"}
+        if need - set(el.columns):
+            raise DataQualityError(
+                f"--elasticities {o['elasticities']}: missing column(s) "
+                f"{', '.join(sorted(need - set(el.columns)))}; give the output of `ecomml "
+                "price elasticity`"
+            )
+        el["sku"] = el["sku"].astype(str)
+    else:
+        say(f"estimating elasticities from sales before {cutoff.date()}")
+        el = ElasticityModel(interval=float(o["interval"]), random_state=int(o["seed"])).fit(
+            tx, cat, data.calendar, cutoff=cutoff).elasticities_  # fmt: skip
+    base, base_from = _baseline_units(tx, cutoff, o)
+    current = _current_prices(tx, cutoff)
+    c = cat.dropna(subset=["sku"]).assign(sku=lambda d: d["sku"].astype(str)).drop_duplicates("sku")
+    c = c.set_index("sku")
+    skus = el["sku"][el["sku"].isin(current.index)]
+    table = el.set_index("sku").loc[skus].reset_index()
+    table["current_price"] = current.reindex(skus).to_numpy()
+    table["cost"] = c["cost"].reindex(skus).to_numpy(np.float64)
+    table["ceiling_price"] = (
+        c["price"].reindex(skus).to_numpy(np.float64) if "price" in c else np.inf
+    )
+    table["ceiling_price"] = table["ceiling_price"].fillna(np.inf)
+    table["baseline_units"] = base.reindex(skus).fillna(0.0).to_numpy()
+    say(f"pricing {len(table):,} SKUs")
+    out = recommend_prices(table, rules, interval=float(o["interval"]))
+    say("writing")
+    path = atomic_write_table(o["output"], out)
+    moved = out["recommended_price"] != out["current_price"]
+    gain = float(out["expected_profit_change"].sum())
+    now = float(((out["current_price"] - out["cost"]) * out["baseline_units"]).clip(lower=None)
+                .sum())  # fmt: skip
+    metrics = {"skus": float(len(out)), "price_changes": float(moved.sum()),
+               "raises": float((out["change"] > 0).sum()), "cuts": float((out["change"] < 0).sum()),
+               "expected_profit_change": gain,
+               "expected_profit_change_share": gain / now if now else float("nan")}  # fmt: skip
+    kept = out.loc[~moved, "reason"].str.split(":").str[1].str.strip().str.split(r" \(").str[0]
+    shown: list[Any] = [
+        f"{len(out):,} SKUs priced over the next {int(o['horizon_weeks'])} weeks (baseline: "
+        f"{base_from}): raise {int(metrics['raises']):,}, cut {int(metrics['cuts']):,}, keep "
+        f"{int((~moved).sum()):,}; expected profit {gain:+,.0f}"
+        + (f" ({metrics['expected_profit_change_share']:+.1%} on {now:,.0f})" if now else ""),
+        *(f"kept, {n:,} SKUs: {r}" for r, n in kept.value_counts().head(4).items()),
+        f"written to {path}",
+    ]  # fmt: skip
+    params = {k: o[k] for k in ("min_margin", "max_change", "ending", "ceiling", "min_confidence",
+                                "horizon_weeks", "history_weeks", "interval")}  # fmt: skip
+    params |= {"cutoff": str(cutoff.date()), "baseline": base_from}
+    return Report(Written([path], {}, metrics), params, f"price-recommend-{cutoff.date()}", shown)
+
+
+_RUN = {"elasticity": _elasticity, "recommend": _recommend}
 
 
 def run_action(

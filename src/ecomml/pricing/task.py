@@ -1,5 +1,5 @@
-"""The pricing task: ``ecomml price elasticity`` (price recommendations and markdown plans
-build on it)."""
+"""The pricing task: ``ecomml price elasticity`` and ``ecomml price recommend`` (markdown
+plans will be its next action)."""
 
 from __future__ import annotations
 
@@ -20,15 +20,16 @@ class PriceTask(Task):
     """How does each SKU's demand respond to its price?
 
     ``elasticity``: own-price elasticity per SKU with its interval, from the shop's sales
-    (double/debiased ML on a tier-adjusted price panel, pooled toward the category)."""
+    (double/debiased ML on a tier-adjusted price panel, pooled toward the category).
+    ``recommend``: the price per SKU with the highest expected profit within the rules."""
 
     name: ClassVar[str] = "price"
-    title: ClassVar[str] = "Pricing: price elasticity per SKU"
+    title: ClassVar[str] = "Pricing: price elasticity and price recommendations per SKU"
     actions: ClassVar[tuple[Action, ...]] = ACTIONS
 
     def act(
         self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
         progress: Say = quiet,
     ) -> Report:  # fmt: skip
-        """Run ``elasticity`` on the shop read as of ``--cutoff``."""
+        """Run ``elasticity`` or ``recommend`` on the shop read as of ``--cutoff``."""
         return run_action(name, options, progress, shop)

@@ -1,0 +1,156 @@
+"""Price recommendations: every recommended price keeps the rules (property-based), the
+direction follows the elasticity, unknown or impossible cases keep today's price with a
+reason, and ``ecomml price recommend`` writes its contract columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ecomml.cli.main import app
+from ecomml.data.synth import make_shop
+from ecomml.exceptions import ConfigError
+from ecomml.pricing.recommend import RECOMMEND_COLUMNS, PriceRules, apply_ending, recommend_prices
+
+runner = CliRunner()
+CONTRACT = ["sku", "current_price", "recommended_price", "elasticity", "elasticity_low",
+            "elasticity_high", "expected_units", "expected_revenue_change",
+            "expected_profit_change", "reason"]  # fmt: skip
+
+
+def _table(**cols: object) -> pd.DataFrame:
+    base = {"sku": ["A"], "current_price": [10.0], "cost": [5.0], "ceiling_price": [np.inf],
+            "baseline_units": [100.0], "elasticity": [-1.5], "elasticity_low": [-1.7],
+            "elasticity_high": [-1.3], "source": ["sku"]}  # fmt: skip
+    base.update({k: [v] for k, v in cols.items()})
+    return pd.DataFrame(base)
+
+
+@given(
+    price=st.floats(1.0, 500.0), cost_share=st.floats(0.1, 0.95), e=st.floats(-4.0, -0.1),
+    max_change=st.floats(0.02, 0.3), min_margin=st.floats(0.0, 0.6),
+    ending=st.sampled_from([".99", ".9", "none"]), ceil_ratio=st.floats(0.8, 2.0),
+)  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_recommended_prices_keep_every_rule(
+    price: float, cost_share: float, e: float, max_change: float, min_margin: float,
+    ending: str, ceil_ratio: float,
+) -> None:  # fmt: skip
+    rules = PriceRules(min_margin=min_margin, max_change=max_change, ending=ending)
+    t = _table(current_price=price, cost=price * cost_share, ceiling_price=price * ceil_ratio,
+               elasticity=e, elasticity_low=e - 0.1, elasticity_high=e + 0.05)  # fmt: skip
+    r = recommend_prices(t, rules).iloc[0]
+    p = r["recommended_price"]
+    if p != price:  # a change keeps every rule
+        assert abs(p / price - 1) <= max_change + 1e-9
+        assert (p - t["cost"].iat[0]) / p >= min_margin - 1e-9
+        assert p <= price * ceil_ratio + 1e-9
+        assert r["expected_profit_change"] > 0
+        if ending == ".99" and p >= 1.0:  # (prices under 1 keep their cents)
+            assert round(p * 100) % 100 == 99
+    else:
+        assert r["reason"].startswith("kept")
+
+
+def test_direction_follows_the_elasticity() -> None:
+    rules = PriceRules(ending="none")
+    inelastic = recommend_prices(_table(elasticity=-0.5, elasticity_low=-0.7,
+                                        elasticity_high=-0.3), rules).iloc[0]  # fmt: skip
+    assert inelastic["recommended_price"] == pytest.approx(11.0)  # raised to the step limit
+    assert inelastic["reason"].startswith("raise 10%")
+    # elastic, margin thin relative to the response: the Lerner price cost*e/(1+e) is lower
+    elastic = recommend_prices(_table(cost=3.0, elasticity=-3.0, elasticity_low=-3.2,
+                                      elasticity_high=-2.8), rules).iloc[0]  # fmt: skip
+    assert elastic["recommended_price"] < 10.0 and elastic["reason"].startswith("cut")
+    # at the optimum already (cost*e/(1+e) = 10 for cost 6, e = -2.5): keep
+    at = recommend_prices(_table(cost=6.0, elasticity=-2.5, elasticity_low=-2.6,
+                                 elasticity_high=-2.4), rules).iloc[0]  # fmt: skip
+    assert at["recommended_price"] == 10.0
+
+
+def test_unknown_response_missing_cost_and_contradicting_rules_keep_the_price() -> None:
+    rules = PriceRules()
+    rows = pd.concat([
+        _table(sku="unknown", elasticity=-0.2, elasticity_low=-1.5, elasticity_high=1.1),
+        _table(sku="shop", source="shop"),
+        _table(sku="nocost", cost=np.nan),
+        _table(sku="contradict", cost=9.5, ceiling_price=10.0),
+        _table(sku="nosales", baseline_units=0.0),
+    ], ignore_index=True)  # fmt: skip
+    r = recommend_prices(rows, rules).set_index("sku")
+    assert (r["recommended_price"] == 10.0).all()
+    assert "response unknown" in r.loc["unknown", "reason"]
+    assert "response unknown" in r.loc["shop", "reason"]
+    assert "no cost" in r.loc["nocost", "reason"]
+    assert "contradict" in r.loc["contradict", "reason"]
+    assert "no recent sales" in r.loc["nosales", "reason"]
+    assert list(r.reset_index().columns) == RECOMMEND_COLUMNS
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [({"min_margin": 1.2}, "min-margin"), ({"max_change": 0}, "max-change"),
+     ({"ending": ".95"}, "ending"), ({"max_change": 0.01}, "ending"),
+     ({"ceiling": "map"}, "ceiling"), ({"min_confidence": 0.2}, "min-confidence")],
+)  # fmt: skip
+def test_rules_that_cannot_hold_are_refused(kw: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        PriceRules(**kw).check()
+
+
+def test_price_endings() -> None:
+    np.testing.assert_allclose(apply_ending(np.array([10.2, 10.7, 0.53]), ".99"),
+                               [9.99, 10.99, 0.53])  # fmt: skip
+    np.testing.assert_allclose(apply_ending(np.array([10.2, 10.74]), ".9"), [9.9, 10.9])
+    np.testing.assert_allclose(apply_ending(np.array([10.234]), "none"), [10.23])
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    s = make_shop(n_customers=4000, n_skus=80, n_categories=3, include_events=False,
+                  price_changes=True, seed=6)  # fmt: skip
+    d = tmp_path_factory.mktemp("rec")
+    s.transactions.to_parquet(d / "tx.parquet")
+    s.catalog.to_parquet(d / "catalog.parquet")
+    s.catalog.drop(columns="cost").to_parquet(d / "nocost.parquet")
+    s.calendar.to_parquet(d / "calendar.parquet")
+    return d
+
+
+def test_cli_recommend_and_bad_input(files: Path, tmp_path: Path) -> None:
+    base = ["price", "recommend", "-t", str(files / "tx.parquet"), "--calendar",
+            str(files / "calendar.parquet"), "--cutoff", "2024-11-01", "--no-track"]  # fmt: skip
+    out = tmp_path / "rec.csv"
+    r = runner.invoke(app, [*base, "--catalog", str(files / "catalog.parquet"), "--output",
+                            str(out)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out)
+    assert list(t.columns[: len(CONTRACT)]) == CONTRACT and t["sku"].is_unique
+    assert (t["change"].abs() <= 0.1 + 1e-9).all()
+    assert "SKUs priced over the next 8 weeks" in r.output
+    # the elasticity table of `price elasticity` can be reused
+    el = tmp_path / "el.parquet"
+    r = runner.invoke(app, ["price", "elasticity", "-t", str(files / "tx.parquet"), "--catalog",
+                            str(files / "catalog.parquet"), "--cutoff", "2024-11-01",
+                            "--output", str(el), "--no-track"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    out2 = tmp_path / "rec2.csv"
+    r = runner.invoke(app, [*base, "--catalog", str(files / "catalog.parquet"),
+                            "--elasticities", str(el), "--output", str(out2)])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_csv(out2)) == len(t)
+    # no cost: one line, nothing written
+    bad = tmp_path / "bad.csv"
+    r = runner.invoke(app, [*base, "--catalog", str(files / "nocost.parquet"), "--output",
+                            str(bad)])  # fmt: skip
+    assert r.exit_code != 0 and "cost" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, [*base, "--catalog", str(files / "catalog.parquet"), "--output",
+                            str(bad), "--min-margin", "1.5"])  # fmt: skip
+    assert r.exit_code != 0 and "--min-margin" in r.output
+    assert not bad.exists()
