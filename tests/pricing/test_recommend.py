@@ -134,6 +134,7 @@ def test_cli_recommend_and_bad_input(files: Path, tmp_path: Path) -> None:
     assert list(t.columns[: len(CONTRACT)]) == CONTRACT and t["sku"].is_unique
     assert (t["change"].abs() <= 0.1 + 1e-9).all()
     assert "SKUs priced over the next 8 weeks" in r.output
+    assert (tmp_path / "plots" / "price_profit_curves.png").stat().st_size > 1000
     # the elasticity table of `price elasticity` can be reused
     el = tmp_path / "el.parquet"
     r = runner.invoke(app, ["price", "elasticity", "-t", str(files / "tx.parquet"), "--catalog",

@@ -91,6 +91,8 @@ ACTIONS: tuple[Action, ...] = (
                "is below 0 with this probability."),
         Option("interval", "--interval", 0.9, "Coverage of the elasticity intervals."),
         Option("seed", "--seed", 0, "Seed of the elasticity estimate (without --elasticities)."),
+        Option("plots_dir", "--plots-dir", None, "PNG folder (default: plots/ beside "
+               "--output).", Path),
     )),
 )  # fmt: skip
 
@@ -198,7 +200,10 @@ def _baseline_units(
                                    f"not dates (rows {bad})")  # fmt: skip
         if "level" in fc.columns:
             fc = fc.loc[fc["level"].astype(str).str.lower().isin(["sku", "nan"])]
-        inside = (ds >= cutoff) & (ds < cutoff + pd.Timedelta(weeks=weeks))
+        # weekly rows are labelled by their Monday: the week holding the cutoff counts
+        step = pd.Series(ds.sort_values().unique()).diff().median()
+        start = cutoff - pd.Timedelta(days=6) if step >= pd.Timedelta(days=7) else cutoff
+        inside = (ds >= start) & (ds < start + pd.Timedelta(weeks=weeks))
         return fc.loc[inside].groupby(fc["sku"].astype(str))["mean"].sum(), str(o["forecast"])
     hist = int(o["history_weeks"])
     recent = tx.loc[(tx["ts"] < cutoff) & (tx["ts"] >= cutoff - pd.Timedelta(weeks=hist))
@@ -261,6 +266,12 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
     out = recommend_prices(table, rules, interval=float(o["interval"]))
     say("writing")
     path = atomic_write_table(o["output"], out)
+    from ecomml.plots import save_figure
+    from ecomml.pricing.plots import plot_profit_curves
+
+    plots_dir = Path(o["plots_dir"] or Path(o["output"]).parent / "plots")
+    plots = {"price_profit_curves.png": save_figure(
+        plot_profit_curves(out, rules.max_change), plots_dir / "price_profit_curves.png")}  # fmt: skip
     moved = out["recommended_price"] != out["current_price"]
     gain = float(out["expected_profit_change"].sum())
     now = float(((out["current_price"] - out["cost"]) * out["baseline_units"]).clip(lower=None)
@@ -276,12 +287,13 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
         f"{int((~moved).sum()):,}; expected profit {gain:+,.0f}"
         + (f" ({metrics['expected_profit_change_share']:+.1%} on {now:,.0f})" if now else ""),
         *(f"kept, {n:,} SKUs: {r}" for r, n in kept.value_counts().head(4).items()),
-        f"written to {path}",
+        f"written to {path}; profit curves in {plots_dir}",
     ]  # fmt: skip
     params = {k: o[k] for k in ("min_margin", "max_change", "ending", "ceiling", "min_confidence",
                                 "horizon_weeks", "history_weeks", "interval")}  # fmt: skip
     params |= {"cutoff": str(cutoff.date()), "baseline": base_from}
-    return Report(Written([path], {}, metrics), params, f"price-recommend-{cutoff.date()}", shown)
+    return Report(Written([path], plots, metrics), params, f"price-recommend-{cutoff.date()}",
+                  shown)  # fmt: skip
 
 
 _RUN = {"elasticity": _elasticity, "recommend": _recommend}

@@ -13,7 +13,7 @@ from ecomml.plots import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_categories", "plot_demand_curves"]
+__all__ = ["plot_categories", "plot_demand_curves", "plot_profit_curves"]
 
 
 def plot_categories(categories: pd.DataFrame) -> Figure:
@@ -59,4 +59,37 @@ def plot_demand_curves(table: pd.DataFrame, n: int = 6) -> Figure:
     for ax in axes[len(top) :]:
         ax.set_visible(False)
     fig.suptitle("Demand curves of the best sellers (band: elasticity interval)")
+    return fig
+
+
+def plot_profit_curves(table: pd.DataFrame, max_change: float, n: int = 6) -> Figure:
+    """Expected profit over the horizon against price for the ``n`` changed SKUs with the
+    largest expected gain (``ecomml price recommend`` rows), today's and the recommended
+    price marked, the band from the elasticity interval's ends."""
+    moved = table.loc[table["recommended_price"] != table["current_price"]]
+    top = moved.sort_values("expected_profit_change", ascending=False).head(n)
+    if top.empty:
+        top = table.sort_values("baseline_units", ascending=False).head(n)
+    cols = min(3, max(1, len(top)))
+    nrows = int(np.ceil(len(top) / cols)) or 1
+    fig = new_figure(4 * cols, 3.2 * nrows)
+    axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
+    ratio = np.linspace(1 - max_change, 1 + max_change, 61)
+    for ax, (_, r) in zip(axes, top.iterrows(), strict=False):
+        p = ratio * r["current_price"]
+        margin = p - r["cost"]
+        curves = [margin * r["baseline_units"] * ratio ** r[c]
+                  for c in ("elasticity", "elasticity_low", "elasticity_high")]  # fmt: skip
+        ax.fill_between(p, np.minimum(curves[1], curves[2]), np.maximum(curves[1], curves[2]),
+                        alpha=0.25)  # fmt: skip
+        ax.plot(p, curves[0])
+        ax.axvline(r["current_price"], color="grey", lw=0.8, ls=":", label="today")
+        ax.axvline(r["recommended_price"], color="tab:green", lw=1.2, label="recommended")
+        ax.set_title(f"{r['sku']}: {r['elasticity']:.2f}", fontsize=9)
+        ax.set_xlabel("price")
+        ax.set_ylabel("expected profit")
+    for ax in axes[len(top) :]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Expected profit against price (band: elasticity interval)")
     return fig
