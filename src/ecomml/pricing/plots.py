@@ -16,6 +16,17 @@ if TYPE_CHECKING:
 __all__ = ["plot_categories", "plot_demand_curves", "plot_profit_curves"]
 
 
+def _panels(n: int) -> tuple[Figure, np.ndarray]:
+    """A figure of ``n`` small panels, three to a row (spare panels hidden)."""
+    cols = min(3, max(1, n))
+    rows = int(np.ceil(n / cols)) or 1
+    fig = new_figure(4 * cols, 3.2 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
 def plot_categories(categories: pd.DataFrame) -> Figure:
     """Elasticity per category with its interval (pooled over its SKUs), and the median
     naive estimate (log units on log price paid, no controls) for comparison."""
@@ -40,10 +51,7 @@ def plot_demand_curves(table: pd.DataFrame, n: int = 6) -> Figure:
     """Expected units relative to today's, against price from -30 % to +30 %, for the
     ``n`` SKUs with the most units, with the band of the elasticity interval."""
     top = table.sort_values("units", ascending=False).head(n)
-    cols = min(3, max(1, len(top)))
-    nrows = int(np.ceil(len(top) / cols)) or 1
-    fig = new_figure(4 * cols, 3.2 * nrows)
-    axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
+    fig, axes = _panels(len(top))
     ratio = np.linspace(0.7, 1.3, 61)
     for ax, (_, r) in zip(axes, top.iterrows(), strict=False):
         lr = np.log(ratio)
@@ -56,8 +64,6 @@ def plot_demand_curves(table: pd.DataFrame, n: int = 6) -> Figure:
         ax.set_title(f"{r['sku']} ({r['source']}): {r['elasticity']:.2f}", fontsize=9)
         ax.set_xlabel("price")
         ax.set_ylabel("units vs today")
-    for ax in axes[len(top) :]:
-        ax.set_visible(False)
     fig.suptitle("Demand curves of the best sellers (band: elasticity interval)")
     return fig
 
@@ -70,10 +76,7 @@ def plot_profit_curves(table: pd.DataFrame, max_change: float, n: int = 6) -> Fi
     top = moved.sort_values("expected_profit_change", ascending=False).head(n)
     if top.empty:
         top = table.sort_values("baseline_units", ascending=False).head(n)
-    cols = min(3, max(1, len(top)))
-    nrows = int(np.ceil(len(top) / cols)) or 1
-    fig = new_figure(4 * cols, 3.2 * nrows)
-    axes = np.atleast_1d(fig.subplots(nrows, cols)).ravel()
+    fig, axes = _panels(len(top))
     ratio = np.linspace(1 - max_change, 1 + max_change, 61)
     for ax, (_, r) in zip(axes, top.iterrows(), strict=False):
         p = ratio * r["current_price"]
@@ -88,8 +91,6 @@ def plot_profit_curves(table: pd.DataFrame, max_change: float, n: int = 6) -> Fi
         ax.set_title(f"{r['sku']}: {r['elasticity']:.2f}", fontsize=9)
         ax.set_xlabel("price")
         ax.set_ylabel("expected profit")
-    for ax in axes[len(top) :]:
-        ax.set_visible(False)
     axes[0].legend(fontsize=7)
     fig.suptitle("Expected profit against price (band: elasticity interval)")
     return fig
