@@ -153,6 +153,80 @@ def recommend(seeds: list[int], customers: int, skus: int, weeks: int = 8) -> pd
     return pd.DataFrame(rows)
 
 
+def markdown(seeds: list[int], customers: int, skus: int, weeks: int = 8,
+             cover: float = 3.0) -> pd.DataFrame:  # fmt: skip
+    """Recovered revenue of the markdown plans against a uniform 30 % markdown and no
+    markdown, at the same clear-by date, under the true response: the slowest third of
+    SKUs (by units in the last year) hold ``cover`` x their true expected units over the
+    next ``weeks`` weeks; the plans see only the sales before the cutoff."""
+    from ecomml.data.synth import make_shop
+    from ecomml.pricing import ElasticityModel
+    from ecomml.pricing.commands import _current_prices
+    from ecomml.pricing.markdown import _simulate, markdown_plans
+
+    rows = []
+    for seed in seeds:
+        shop = make_shop(n_customers=customers, n_skus=skus, include_events=False,
+                         price_changes=True, seed=seed)  # fmt: skip
+        cutoff = shop.start + pd.Timedelta(days=730) - pd.Timedelta(weeks=weeks)
+        tx = shop.transactions
+        el = ElasticityModel(n_jobs=2).fit(tx, shop.catalog, shop.calendar, cutoff=cutoff)
+        t = el.elasticities_.set_index("sku")
+        # weekly units over the last year, as `inventory classify` gives them (lookback 365 d)
+        recent = tx[(tx["ts"] < cutoff) & (tx["ts"] >= cutoff - pd.Timedelta(days=365))
+                    & (tx["quantity"] > 0)]  # fmt: skip
+        weekly = recent.groupby("sku")["quantity"].sum() / (365 / 7)
+        cur = _current_prices(tx, cutoff)
+        td = shop.truth_sku_days
+        nxt = td[(td["date"] >= cutoff) & (td["date"] < cutoff + pd.Timedelta(weeks=weeks))]
+        true_units = nxt.groupby("sku")["mean"].sum()
+        slow = weekly.reindex(cur.index).fillna(0).sort_values().index[: len(cur) // 3]
+        slow = [k for k in slow if true_units.get(k, 0) > 0 and k in t.index]
+        table = pd.DataFrame({
+            "sku": slow,
+            "on_hand": np.ceil(cover * true_units.reindex(slow).to_numpy()),
+            "current_price": cur.reindex(slow).to_numpy(),
+            "unit_cost": shop.catalog.set_index("sku")["cost"].reindex(slow).to_numpy(),
+            "weekly_units": weekly.reindex(slow).fillna(0).to_numpy(),
+            "elasticity": t.loc[slow, "elasticity"].to_numpy(),
+            "elasticity_low": t.loc[slow, "elasticity_low"].to_numpy(),
+            "elasticity_high": t.loc[slow, "elasticity_high"].to_numpy(),
+        })  # fmt: skip
+        plans = markdown_plans(table, weeks=weeks)
+        # the same plans with the demand of the weeks to come known at today's prices (what
+        # a perfect forecast would give): the planning, apart from the forecast's error
+        oracle = markdown_plans(table.assign(
+            weekly_units=true_units.reindex(slow).to_numpy() / weeks), weeks=weeks)  # fmt: skip
+        true_e = shop.truth_prices.set_index("sku")["own_elasticity"]
+        te = true_e.reindex(slow).to_numpy()
+        # and with the true elasticity too: the best the schedules themselves can do
+        ceiling = markdown_plans(table.assign(
+            weekly_units=true_units.reindex(slow).to_numpy() / weeks, elasticity=te,
+            elasticity_low=te, elasticity_high=te), weeks=weeks)  # fmt: skip
+        totals = {"plan (last year's rate)": 0.0, "plan (known demand ahead)": 0.0,
+                  "plan (known demand and elasticity)": 0.0,
+                  "uniform 30%": 0.0, "no markdown": 0.0}  # fmt: skip
+        sold = dict.fromkeys(totals, 0.0)
+        chosen = [plans["schedule"], oracle["schedule"], ceiling["schedule"]]
+        for i, r in enumerate(plans.itertuples(index=False)):
+            sched = np.vstack([*(np.array(c.iat[i].split(","), dtype=float) / 100 for c in chosen),
+                               np.full(weeks, 0.3), np.zeros(weeks)])  # fmt: skip
+            e = np.full(400, true_e[r.sku])
+            rev, units = _simulate(sched, r.current_price, r.on_hand,
+                                   true_units[r.sku] / weeks, e,
+                                   np.random.default_rng([99, seed, i]), 0.0)  # fmt: skip
+            for j, k in enumerate(totals):
+                totals[k] += rev[j]
+                sold[k] += units[j]
+        stock = float(plans["on_hand"].sum())
+        for k in totals:
+            rows.append({"seed": seed, "schedule": k, "skus": len(plans),
+                         "true revenue": totals[k],
+                         "vs uniform 30% %": 100 * (totals[k] / totals["uniform 30%"] - 1),
+                         "stock cleared %": 100 * sold[k] / stock})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def online_retail() -> tuple[pd.DataFrame, dict[str, float]]:
     from _datasets import online_retail_two_years, shared_data
 
@@ -202,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="11,12", help="Synthetic shops (seeds), comma-separated.")
     ap.add_argument("--customers", type=int, default=30_000)
     ap.add_argument("--skus", type=int, default=1_500)
-    ap.add_argument("--parts", default="synthetic,recommend,retail")
+    ap.add_argument("--parts", default="synthetic,recommend,markdown,retail")
     ap.add_argument("--markdown", type=Path)
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
@@ -217,6 +291,11 @@ def main(argv: list[str] | None = None) -> int:
         rec = recommend([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
         text += [f"### Price recommendations: true profit over the next 8 weeks vs keeping "
                  f"today's prices (synthetic, seeds {args.seeds})", "", _md(rec), ""]  # fmt: skip
+    if "markdown" in parts:
+        md = markdown([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
+        text += [f"### Markdown plans: true recovered revenue over 8 weeks, slowest third of "
+                 f"SKUs holding 3x their expected sales (synthetic, seeds {args.seeds})", "",
+                 _md(md), ""]  # fmt: skip
     if "retail" in parts:
         table, stats = online_retail()
         text += ["### Online Retail (2009-12..2011-12; category = last word of the description)",

@@ -94,6 +94,45 @@ ACTIONS: tuple[Action, ...] = (
         Option("plots_dir", "--plots-dir", None, "PNG folder (default: plots/ beside "
                "--output).", Path),
     )),
+    Action("markdown", """Plan weekly markdowns that clear slow stock by --clear-by at the best
+    expected recovered revenue.
+
+    Reads the stock to clear from --clearance (the output of `ecomml inventory classify
+    --clearance-output`: sku, on_hand, unit_cost, weekly_units...); --forecast (the output
+    of `ecomml predict forecast`) replaces the table's average weekly units with the
+    forecast of the weeks to come, which knows the season and the promotions. Per SKU, every
+    two-phase schedule (one discount from the --levels grid, then a deeper one from a
+    chosen week) is simulated on the demand distribution (Poisson weekly demand at
+    weekly_units x (1 - discount) ** elasticity, the elasticity drawn from its interval,
+    sales capped by the stock left) and the one with the highest mean revenue (plus
+    --salvage x unit cost for what is left) is written, beside keeping the price and a
+    uniform 30 % markdown on the same simulated futures.
+
+    Columns: sku, on_hand, current_price, schedule (the discount in % of each week,
+    comma-separated), first_markdown_week (0: none), final_discount, expected_units_sold,
+    expected_clear_share, expected_revenue, revenue_no_markdown, revenue_uniform_30,
+    expected_leftover, elasticity, weekly_units, unit_cost, reason.""", (
+        Option("clearance", "--clearance", ..., "Stock to clear: the --clearance-output of "
+               "`ecomml inventory classify`.", Path, file="in"),
+        Option("clear_by", "--clear-by", ..., "Date the stock should be gone by.", "date"),
+        Option("cutoff", "--cutoff", None, "Plan from this date (default: the day after the "
+               "last sale).", "date"),
+        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
+               file="out"),
+        Option("elasticities", "--elasticities", None, "Elasticity table from `ecomml price "
+               "elasticity` (default: estimate now).", Path, file="in"),
+        Option("forecast", "--forecast", None, "Forecast from `ecomml predict forecast` "
+               "(sku, ds, mean) for the weekly units at today's price (default: the "
+               "clearance table's weekly_units, the average of its lookback window).", Path,
+               file="in"),
+        Option("levels", "--levels", "0,0.1,0.2,0.3,0.4,0.5,0.6,0.7", "Discount levels to "
+               "choose from, comma-separated."),
+        Option("salvage", "--salvage", 0.0, "What a unit left at --clear-by is worth, as a "
+               "share of its unit cost."),
+        Option("paths", "--paths", 200, "Simulated futures per SKU.", min=10),
+        Option("interval", "--interval", 0.9, "Coverage of the elasticity intervals."),
+        Option("seed", "--seed", 0, "Seed of the simulation (and of the elasticity estimate)."),
+    )),
 )  # fmt: skip
 
 
@@ -213,7 +252,6 @@ def _baseline_units(
 
 
 def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
-    from ecomml.pricing.elasticity import ElasticityModel
     from ecomml.pricing.recommend import PriceRules, recommend_prices
 
     _check_output(o["output"])
@@ -223,8 +261,7 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
     say("reading data")
     data = shop(o["cutoff"])
     tx = data.transactions
-    cutoff = pd.Timestamp(o["cutoff"]) if o["cutoff"] is not None else (
-        pd.Timestamp(tx["ts"].max()).normalize() + pd.Timedelta(days=1))  # fmt: skip
+    cutoff = _cutoff_of(o, tx)
     cat = data.catalog
     if cat is None or "cost" not in cat.columns or cat["cost"].isna().all():
         raise DataQualityError(
@@ -232,23 +269,7 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
             "price (list price) and cost" + ("" if cat is None else
                                              " (the catalog given has no cost values)")
         )  # fmt: skip
-    if o["elasticities"] is not None:
-        from ecomml.data import read_frame
-
-        el = read_frame(o["elasticities"], what=f"--elasticities {o['elasticities']}",
-                        text=["sku", "source"])  # fmt: skip
-        need = {"sku", "elasticity", "elasticity_low", "elasticity_high", "source"}
-        if need - set(el.columns):
-            raise DataQualityError(
-                f"--elasticities {o['elasticities']}: missing column(s) "
-                f"{', '.join(sorted(need - set(el.columns)))}; give the output of `ecomml "
-                "price elasticity`"
-            )
-        el["sku"] = el["sku"].astype(str)
-    else:
-        say(f"estimating elasticities from sales before {cutoff.date()}")
-        el = ElasticityModel(interval=float(o["interval"]), random_state=int(o["seed"])).fit(
-            tx, cat, data.calendar, cutoff=cutoff).elasticities_  # fmt: skip
+    el = _elasticity_table(o, data, cutoff, say)
     base, base_from = _baseline_units(tx, cutoff, o)
     current = _current_prices(tx, cutoff)
     c = cat.dropna(subset=["sku"]).assign(sku=lambda d: d["sku"].astype(str)).drop_duplicates("sku")
@@ -296,7 +317,116 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
                   shown)  # fmt: skip
 
 
-_RUN = {"elasticity": _elasticity, "recommend": _recommend}
+def _elasticity_table(o: Mapping[str, Any], data: ShopData, cutoff: pd.Timestamp,
+                      say: Say) -> pd.DataFrame:  # fmt: skip
+    """The ``--elasticities`` table, or one estimated now from the sales before ``cutoff``."""
+    from ecomml.pricing.elasticity import ElasticityModel
+
+    if o["elasticities"] is None:
+        say(f"estimating elasticities from sales before {cutoff.date()}")
+        return ElasticityModel(interval=float(o["interval"]), random_state=int(o["seed"])).fit(
+            data.transactions, data.catalog, data.calendar, cutoff=cutoff).elasticities_  # fmt: skip
+    from ecomml.data import read_frame
+
+    el = read_frame(o["elasticities"], what=f"--elasticities {o['elasticities']}",
+                    text=["sku", "source"])  # fmt: skip
+    need = {"sku", "elasticity", "elasticity_low", "elasticity_high", "source"}
+    if need - set(el.columns):
+        raise DataQualityError(
+            f"--elasticities {o['elasticities']}: missing column(s) "
+            f"{', '.join(sorted(need - set(el.columns)))}; give the output of `ecomml "
+            "price elasticity`"
+        )
+    return el.assign(sku=el["sku"].astype(str))
+
+
+def _cutoff_of(o: Mapping[str, Any], tx: pd.DataFrame) -> pd.Timestamp:
+    if o["cutoff"] is not None:
+        return pd.Timestamp(o["cutoff"])
+    return pd.Timestamp(tx["ts"].max()).normalize() + pd.Timedelta(days=1)
+
+
+def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
+    from ecomml.data import read_frame
+    from ecomml.inventory.classify import CLEARANCE_COLUMNS
+    from ecomml.pricing.markdown import markdown_plans
+
+    _check_output(o["output"])
+    try:
+        levels = tuple(float(v) for v in str(o["levels"]).split(",") if v.strip())
+    except ValueError as err:
+        raise ConfigError(f"--levels {o['levels']!r}: comma-separated discounts such as "
+                          "0,0.1,0.2,0.3") from err  # fmt: skip
+    src = f"--clearance {o['clearance']}"
+    clear = read_frame(o["clearance"], what=src, text=["sku"])
+    need = {"sku", "on_hand", "unit_cost", "weekly_units"}
+    if need - set(clear.columns):
+        raise DataQualityError(
+            f"{src}: missing column(s) {', '.join(sorted(need - set(clear.columns)))}; give the "
+            f"--clearance-output of `ecomml inventory classify` ({', '.join(CLEARANCE_COLUMNS)})"
+        )
+    bad = clear.index[pd.to_numeric(clear["on_hand"], errors="coerce").isna()].tolist()
+    if bad:
+        raise DataQualityError(f"{src}: column on_hand is not a number in rows {bad[:5]}")
+    say("reading data")
+    data = shop(o["cutoff"])
+    cutoff = _cutoff_of(o, data.transactions)
+    clear_by = pd.Timestamp(o["clear_by"])
+    weeks = int(np.ceil((clear_by - cutoff).days / 7))
+    if weeks < 1:
+        raise ConfigError(f"--clear-by {clear_by.date()} must be at least a week after the "
+                          f"cutoff {cutoff.date()}")  # fmt: skip
+    el = _elasticity_table(o, data, cutoff, say).set_index("sku")
+    clear = clear.assign(sku=clear["sku"].astype(str))
+    if o["forecast"] is not None:  # the forecast knows the season and promotions ahead
+        units, _ = _baseline_units(data.transactions, cutoff,
+                                   {"forecast": o["forecast"], "horizon_weeks": weeks})  # fmt: skip
+        clear["weekly_units"] = (units / weeks).reindex(clear["sku"]).fillna(0.0).to_numpy()
+    clear = clear.loc[pd.to_numeric(clear["on_hand"]) > 0].drop_duplicates("sku")
+    current = _current_prices(data.transactions, cutoff)
+    if data.catalog is not None and "price" in data.catalog.columns:
+        listed = data.catalog.assign(sku=data.catalog["sku"].astype(str)).drop_duplicates(
+            "sku").set_index("sku")["price"]  # fmt: skip
+        current = current.combine_first(listed)
+    table = clear.assign(
+        current_price=current.reindex(clear["sku"]).to_numpy(),
+        elasticity=el["elasticity"].reindex(clear["sku"]).to_numpy(),
+        elasticity_low=el["elasticity_low"].reindex(clear["sku"]).to_numpy(),
+        elasticity_high=el["elasticity_high"].reindex(clear["sku"]).to_numpy(),
+    )
+    unpriced = table["current_price"].isna() | table["elasticity"].isna()
+    if unpriced.all():
+        raise DataQualityError(
+            f"{src}: none of its SKUs has a price (no sale before {cutoff.date()} and no catalog "
+            "price) and an elasticity; check that --clearance and --transactions describe the "
+            "same shop"
+        )
+    say(f"simulating markdowns for {int((~unpriced).sum()):,} SKUs over {weeks} weeks")
+    out = markdown_plans(table.loc[~unpriced], weeks=weeks, levels=levels,
+                         salvage=float(o["salvage"]), paths=int(o["paths"]),
+                         interval=float(o["interval"]), seed=int(o["seed"]))  # fmt: skip
+    say("writing")
+    path = atomic_write_table(o["output"], out)
+    rev, no, uni = (float(out[c].sum()) for c in
+                    ("expected_revenue", "revenue_no_markdown", "revenue_uniform_30"))  # fmt: skip
+    metrics = {"skus": float(len(out)), "expected_revenue": rev, "revenue_no_markdown": no,
+               "revenue_uniform_30": uni,
+               "clear_share": float(out["expected_units_sold"].sum() / out["on_hand"].sum())
+               if len(out) else float("nan")}  # fmt: skip
+    shown: list[Any] = [
+        f"{len(out):,} SKUs to clear by {clear_by.date()} ({weeks} weeks): expected revenue "
+        f"{rev:,.0f} (keeping the price {no:,.0f}, a uniform 30 % markdown {uni:,.0f}); "
+        f"{metrics['clear_share']:.0%} of the units sold",
+        *([f"{int(unpriced.sum()):,} SKUs without a price or elasticity were left out"]
+          if unpriced.any() else []),
+        f"written to {path}",
+    ]  # fmt: skip
+    params = {"clear_by": str(clear_by.date()), "cutoff": str(cutoff.date()), "weeks": weeks,
+              "levels": str(o["levels"]), "salvage": o["salvage"], "paths": o["paths"]}  # fmt: skip
+    return Report(Written([path], {}, metrics), params, f"price-markdown-{cutoff.date()}", shown)
+
+
+_RUN = {"elasticity": _elasticity, "recommend": _recommend, "markdown": _markdown}
 
 
 def run_action(

@@ -1,5 +1,4 @@
-"""The pricing task: ``ecomml price elasticity`` and ``ecomml price recommend`` (markdown
-plans will be its next action)."""
+"""The pricing task: ``ecomml price elasticity|recommend|markdown``."""
 
 from __future__ import annotations
 
@@ -21,15 +20,17 @@ class PriceTask(Task):
 
     ``elasticity``: own-price elasticity per SKU with its interval, from the shop's sales
     (double/debiased ML on a tier-adjusted price panel, pooled toward the category).
-    ``recommend``: the price per SKU with the highest expected profit within the rules."""
+    ``recommend``: the price per SKU with the highest expected profit within the rules.
+    ``markdown``: weekly markdowns that clear slow stock by a date at the best revenue."""
 
     name: ClassVar[str] = "price"
-    title: ClassVar[str] = "Pricing: price elasticity and price recommendations per SKU"
+    title: ClassVar[str] = "Pricing: elasticity, price recommendations and markdown plans"
     actions: ClassVar[tuple[Action, ...]] = ACTIONS
 
     def act(
         self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
         progress: Say = quiet,
     ) -> Report:  # fmt: skip
-        """Run ``elasticity`` or ``recommend`` on the shop read as of ``--cutoff``."""
+        """Run ``elasticity``, ``recommend`` or ``markdown`` on the shop read as of
+        ``--cutoff``."""
         return run_action(name, options, progress, shop)
