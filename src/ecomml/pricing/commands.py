@@ -419,6 +419,9 @@ def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -
         f"{metrics['clear_share']:.0%} of the units sold",
         *([f"{int(unpriced.sum()):,} SKUs without a price or elasticity were left out"]
           if unpriced.any() else []),
+        *(["planned on the clearance table's weekly_units (its lookback's average): before a "
+           "busy season that is too low and the markdowns too deep; give --forecast"]
+          if o["forecast"] is None else []),
         f"written to {path}",
     ]  # fmt: skip
     params = {"clear_by": str(clear_by.date()), "cutoff": str(cutoff.date()), "weeks": weeks,
