@@ -341,7 +341,8 @@ class ModelTask(Task):
     - ``fold_unit``: what ``step`` between fold cutoffs counts (``"periods"`` or ``"days"``);
     - ``serving_inputs``, ``serving_params`` and ``output_types``: the MLflow signature of
       the served model (``(column, mlflow type)`` pairs, ``"number"`` for integers or
-      decimals; ``(name, type, default)`` for
+      decimals, a trailing ``?`` for a column a request may leave out; ``(name, type,
+      default)`` for
       params; output columns not in ``output_types`` are ``"double"``). A task without
       ``serving_inputs`` is not served over REST and has no signature.
     """
@@ -513,11 +514,13 @@ class ModelTask(Task):
         from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
         def spec(name: str, kind: str) -> ColSpec:
+            optional = kind.endswith("?")  # "string?": a column a request may leave out
+            kind = kind.rstrip("?")
             if kind == "number":  # integers or decimals: counts naturally come as integers
                 from mlflow.types.schema import AnyType
 
-                return ColSpec(AnyType(), name)
-            return ColSpec(kind, name)
+                return ColSpec(AnyType(), name, required=not optional)
+            return ColSpec(kind, name, required=not optional)
 
         return ModelSignature(
             inputs=Schema([spec(n, t) for n, t in self.serving_inputs]),

@@ -554,20 +554,37 @@ class ChurnModel(EcommlEstimator):
         self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
         """MLflow serving: ``model_input`` is canonical transactions (``order_id,
-        customer_id, sku, ts, quantity, price``), ``params["cutoff"]`` the as-of date
-        (default: the day after the last transaction). Returns the scored list."""
-        from ecomml.data import validate_table
+        customer_id, sku, ts, quantity, price``, and ``category`` when the shop's lines carry
+        it, as the features count categories) and, for a model trained with an events
+        log, the customers' events as rows of the same frame with an ``event`` column
+        (``customer_id, sku, ts, event``; view, cart or purchase; the transaction rows leave
+        it empty). ``params["cutoff"]`` is the as-of date (default: the day after the last
+        transaction). Returns the scored list."""
+        from ecomml.data import clean_transactions, validate_table
         from ecomml.data.shop import ShopData, default_cutoff
 
-        if "customer_events" in getattr(self, "views_", []):
+        frame = model_input
+        events = None
+        if "event" in frame.columns:
+            is_event = frame["event"].notna() & (frame["event"].astype(str).str.strip() != "")
+            events = frame.loc[is_event, ["customer_id", "sku", "ts", "event"]]
+            frame = frame.loc[~is_event].drop(columns="event")
+        if "customer_events" in getattr(self, "views_", []) and (events is None or events.empty):
             raise ConfigError(
-                "this churn model uses an events log, which MLflow serving cannot pass; "
-                "score it with `ecomml predict churn --events ...`"
+                "this churn model was trained with an events log: add the customers' events to "
+                "the request as rows with customer_id, sku, ts and an event column (view, cart "
+                "or purchase), or score it with `ecomml predict churn --events ...`"
             )
-        tx = validate_table(model_input, "transactions")
+        tx = validate_table(frame.reset_index(drop=True), "transactions")
         cut = check_cutoff((params or {}).get("cutoff") or default_cutoff(tx))
-        tx = tx.loc[tx["ts"] < cut].reset_index(drop=True)
-        store = store_from_shop(ShopData(transactions=tx))
+        # cleaned as `ecomml predict churn` cleans what it reads (after the cutoff cut, so no
+        # rule sees the future)
+        tx, _ = clean_transactions(tx.loc[tx["ts"] < cut].reset_index(drop=True))
+        ev = None
+        if events is not None and not events.empty:
+            ev = validate_table(events.reset_index(drop=True), "events")
+            ev = ev.loc[ev["ts"] < cut].reset_index(drop=True)
+        store = store_from_shop(ShopData(transactions=tx, events=ev))
         return self.score(tx, store, cutoff=cut)[list(SCORED_COLUMNS)]
 
     # ------------------------------------------------------------------ persistence

@@ -59,6 +59,10 @@ class ChurnTask(ModelTask):
     serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = (
         ("order_id", "string"), ("customer_id", "string"), ("sku", "string"),
         ("ts", "datetime"), ("quantity", "double"), ("price", "double"),
+        # optional: the line's category (category_diversity reads it), channel, region, the
+        # return link, and the `event` of event rows (models trained with an events log)
+        ("category", "string?"), ("channel", "string?"), ("region", "string?"),
+        ("return_of", "string?"), ("event", "string?"),
     )  # fmt: skip
     serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (("cutoff", "string", None),)
     output_types: ClassVar[Mapping[str, str]] = {
