@@ -133,6 +133,33 @@ ACTIONS: tuple[Action, ...] = (
         Option("interval", "--interval", 0.9, "Coverage of the elasticity intervals."),
         Option("seed", "--seed", 0, "Seed of the simulation (and of the elasticity estimate)."),
     )),
+    Action("tiers", """Is a standing discount for a member tier worth its margin? For each
+    tier of --tiers (the output of `ecomml predict churn`: customer_id, tier), the price
+    response of its members' purchases is estimated, and each discount of --discounts is
+    judged by the tier's expected margin over --horizon-weeks (units at today's prices:
+    the tier's rate of the last --history-weeks; margin with the catalog's cost).
+
+    A tier's own response is used only where the data supports it (its interval below 0
+    and no wider than --max-width); otherwise the whole shop's stands in and `source`
+    says shop. Columns: tier, customers, baseline_units, baseline_revenue,
+    baseline_margin, elasticity, elasticity_low, elasticity_high, source,
+    recommended_discount, expected_margin_change, expected_revenue_change, reason.""", (
+        Option("tiers", "--tiers", ..., "Customer tiers: the output of `ecomml predict "
+               "churn` (customer_id, tier).", Path, file="in"),
+        Option("cutoff", "--cutoff", None, "Plan from this date (default: the day after the "
+               "last sale).", "date"),
+        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
+               file="out"),
+        Option("discounts", "--discounts", "0.05,0.1,0.15,0.2", "Discounts to judge, "
+               "comma-separated."),
+        Option("horizon_weeks", "--horizon-weeks", 8, "Weeks the discount would run.", min=1),
+        Option("history_weeks", "--history-weeks", 8, "Weeks of recent sales for the "
+               "baseline.", min=1),
+        Option("max_width", "--max-width", 1.0, "Widest elasticity interval a tier's own "
+               "estimate may have to be used."),
+        Option("interval", "--interval", 0.9, "Coverage of the elasticity intervals."),
+        Option("seed", "--seed", 0, "Seed of the elasticity estimates."),
+    )),
 )  # fmt: skip
 
 
@@ -263,12 +290,7 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
     tx = data.transactions
     cutoff = _cutoff_of(o, tx)
     cat = data.catalog
-    if cat is None or "cost" not in cat.columns or cat["cost"].isna().all():
-        raise DataQualityError(
-            "price recommend needs each SKU's cost: give --catalog FILE with columns sku, "
-            "price (list price) and cost" + ("" if cat is None else
-                                             " (the catalog given has no cost values)")
-        )  # fmt: skip
+    cost = _costs(cat, "recommend")
     el = _elasticity_table(o, data, cutoff, say)
     base, base_from = _baseline_units(tx, cutoff, o)
     current = _current_prices(tx, cutoff)
@@ -277,7 +299,7 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
     skus = el["sku"][el["sku"].isin(current.index)]
     table = el.set_index("sku").loc[skus].reset_index()
     table["current_price"] = current.reindex(skus).to_numpy()
-    table["cost"] = c["cost"].reindex(skus).to_numpy(np.float64)
+    table["cost"] = cost.reindex(skus).to_numpy(np.float64)
     table["ceiling_price"] = (
         c["price"].reindex(skus).to_numpy(np.float64) if "price" in c else np.inf
     )
@@ -429,7 +451,107 @@ def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -
     return Report(Written([path], {}, metrics), params, f"price-markdown-{cutoff.date()}", shown)
 
 
-_RUN = {"elasticity": _elasticity, "recommend": _recommend, "markdown": _markdown}
+def _costs(cat: pd.DataFrame | None, command: str) -> pd.Series:
+    """Each SKU's cost from the catalog; refuses a catalog without costs."""
+    if cat is None or "cost" not in cat.columns or cat["cost"].isna().all():
+        raise DataQualityError(
+            f"price {command} needs each SKU's cost: give --catalog FILE with columns sku, "
+            "price (list price) and cost"
+            + ("" if cat is None else " (the catalog given has no cost values)")
+        )
+    c = cat.dropna(subset=["sku"]).assign(sku=lambda d: d["sku"].astype(str))
+    return c.drop_duplicates("sku").set_index("sku")["cost"].astype(np.float64)
+
+
+def _tiers(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
+    from scipy import stats
+
+    from ecomml.data import read_frame
+    from ecomml.pricing.elasticity import ElasticityModel
+    from ecomml.pricing.tiers import tier_discounts
+
+    _check_output(o["output"])
+    try:
+        discounts = tuple(float(v) for v in str(o["discounts"]).split(",") if v.strip())
+    except ValueError as err:
+        raise ConfigError(f"--discounts {o['discounts']!r}: comma-separated shares such as "
+                          "0.05,0.1") from err  # fmt: skip
+    if not discounts or min(discounts) < 0 or max(discounts) >= 1:
+        raise ConfigError(f"--discounts {o['discounts']!r}: each discount must be in [0, 1)")
+    src = f"--tiers {o['tiers']}"
+    members = read_frame(o["tiers"], what=src, text=["customer_id", "tier"])
+    missing = {"customer_id", "tier"} - set(members.columns)
+    if missing:
+        raise DataQualityError(f"{src}: missing column(s) {', '.join(sorted(missing))}; give "
+                               "the output of `ecomml predict churn`")  # fmt: skip
+    say("reading data")
+    data = shop(o["cutoff"])
+    tx = data.transactions
+    cutoff = _cutoff_of(o, tx)
+    cost = _costs(data.catalog, "tiers")
+    tier_of = members.dropna(subset=["customer_id"]).drop_duplicates("customer_id")
+    tier_of = tier_of.set_index(tier_of["customer_id"].astype(str))["tier"].astype(str)
+    tx = tx.loc[tx["customer_id"].notna()].assign(tier=lambda d: d["customer_id"].astype(str)
+                                                  .map(tier_of))  # fmt: skip
+    if tx["tier"].isna().all():
+        raise DataQualityError(f"{src}: none of its customers is in --transactions; check that "
+                               "both describe the same shop")  # fmt: skip
+    z = float(stats.norm.ppf(0.5 + float(o["interval"]) / 2))
+
+    def response(frame: pd.DataFrame) -> tuple[float, float]:
+        m = ElasticityModel(interval=float(o["interval"]), random_state=int(o["seed"]))
+        m.fit(frame.drop(columns="tier"), data.catalog, data.calendar, cutoff=cutoff)
+        return m.shop_elasticity_
+
+    say("estimating the shop's price response")
+    shop_e, shop_se = response(tx)
+    rows = {}
+    for tier, g in tx.dropna(subset=["tier"]).groupby("tier", sort=True):
+        say(f"estimating the price response of tier {tier}")
+        try:
+            e, se = response(g)
+        except DataQualityError:
+            e, se = float("nan"), float("nan")
+        own = (
+            np.isfinite(e)
+            and np.isfinite(se)
+            and e + z * se < 0
+            and 2 * z * se <= float(o["max_width"])
+        )
+        e, se = (e, se) if own else (shop_e, shop_se)
+        rows[tier] = {"elasticity": e, "elasticity_low": e - z * se,
+                      "elasticity_high": e + z * se, "source": "tier" if own else "shop"}  # fmt: skip
+    resp = pd.DataFrame.from_dict(rows, orient="index")
+    hist = int(o["history_weeks"])
+    recent = tx.loc[(tx["ts"] < cutoff) & (tx["ts"] >= cutoff - pd.Timedelta(weeks=hist))
+                    & (tx["quantity"] > 0) & tx["tier"].notna()]  # fmt: skip
+    lines = recent.groupby(["tier", recent["sku"].astype(str)])["quantity"].sum().rename("units")
+    lines = (lines * int(o["horizon_weeks"]) / hist).reset_index()
+    lines["price"] = _current_prices(data.transactions, cutoff).reindex(lines["sku"]).to_numpy()
+    lines["cost"] = cost.reindex(lines["sku"]).to_numpy()
+    lines = lines.dropna(subset=["price", "cost"])
+    lines["customers"] = lines["tier"].map(tier_of.value_counts()).fillna(0).astype(int)
+    out = tier_discounts(lines, resp, discounts)
+    say("writing")
+    path = atomic_write_table(o["output"], out)
+    fmt = {"tier": "{}", "customers": "{:,}", "elasticity": "{:.2f}", "source": "{}",
+           "recommended_discount": "{:.0%}", "expected_margin_change": "{:+,.0f}"}  # fmt: skip
+    shown: list[Any] = [
+        Shown(out[list(fmt)], f"Member-tier discounts over the next {int(o['horizon_weeks'])} "
+              f"weeks (shop elasticity {shop_e:.2f})", fmt, left=("tier", "source")),
+        f"written to {path}",
+    ]  # fmt: skip
+    metrics = {"tiers": float(len(out)), "shop_elasticity": float(shop_e),
+               "tiers_with_own_response": float((out["source"] == "tier").sum()),
+               "expected_margin_change": float(out["expected_margin_change"].sum())}  # fmt: skip
+    params = {k: o[k] for k in ("discounts", "horizon_weeks", "history_weeks", "max_width",
+                                "interval")}  # fmt: skip
+    params["cutoff"] = str(cutoff.date())
+    return Report(Written([path], {}, metrics), params, f"price-tiers-{cutoff.date()}", shown)
+
+
+_RUN = {"elasticity": _elasticity, "recommend": _recommend, "markdown": _markdown,
+        "tiers": _tiers}  # fmt: skip
 
 
 def run_action(

@@ -1,4 +1,4 @@
-"""The pricing task: ``ecomml price elasticity|recommend|markdown``."""
+"""The pricing task: ``ecomml price elasticity|recommend|markdown|tiers``."""
 
 from __future__ import annotations
 
@@ -21,16 +21,17 @@ class PriceTask(Task):
     ``elasticity``: own-price elasticity per SKU with its interval, from the shop's sales
     (double/debiased ML on a tier-adjusted price panel, pooled toward the category).
     ``recommend``: the price per SKU with the highest expected profit within the rules.
-    ``markdown``: weekly markdowns that clear slow stock by a date at the best revenue."""
+    ``markdown``: weekly markdowns that clear slow stock by a date at the best revenue.
+    ``tiers``: whether a standing discount per member tier is worth its margin."""
 
     name: ClassVar[str] = "price"
-    title: ClassVar[str] = "Pricing: elasticity, price recommendations and markdown plans"
+    title: ClassVar[str] = "Pricing: elasticity, prices, markdowns and member-tier discounts"
     actions: ClassVar[tuple[Action, ...]] = ACTIONS
 
     def act(
         self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
         progress: Say = quiet,
     ) -> Report:  # fmt: skip
-        """Run ``elasticity``, ``recommend`` or ``markdown`` on the shop read as of
-        ``--cutoff``."""
+        """Run ``elasticity``, ``recommend``, ``markdown`` or ``tiers`` on the shop read as
+        of ``--cutoff``."""
         return run_action(name, options, progress, shop)
