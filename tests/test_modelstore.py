@@ -176,7 +176,8 @@ def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Genera
     [
         ("ecomml.forecasting.baselines.MovingAverage", "forecast", ["sku", "ds", "y"], ["start"]),
         ("ecomml.churn.model.ChurnModel", "churn",
-         ["order_id", "customer_id", "sku", "ts", "quantity", "price"], ["cutoff"]),
+         ["order_id", "customer_id", "sku", "ts", "quantity", "price", "category", "channel",
+          "region", "return_of", "event"], ["cutoff"]),
         ("ecomml.recommend.pipeline.RecommenderPipeline", "recommend", ["customer_id"],
          ["k", "exclude_seen"]),
     ],
@@ -186,6 +187,9 @@ def test_task_signatures(cls: str, task: str, inputs: list[str], params: list[st
 
     sig = get_task(task).signature()
     assert [c.name for c in sig.inputs.inputs] == inputs
+    # the canonical transaction columns are required, the rest optional
+    required = {c.name for c in sig.inputs.inputs if c.required}
+    assert required == set(inputs[:6]) if task == "churn" else required == set(inputs)
     assert [p.name for p in sig.params.params] == params
     assert sig.outputs is not None
 

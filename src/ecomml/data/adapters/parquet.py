@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -17,6 +18,10 @@ def _parquet_parts(path: Path) -> list[Path]:
         for p in path.rglob("*")
         if p.is_file() and p.suffix.lower() in _PARQUET_EXT and not p.name.startswith((".", "_"))
     )
+
+
+#: Arrow text types read as Arrow-backed pandas strings
+_TEXT_TYPES = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
 
 
 def _read_parquet(path: Path) -> RawFile:
@@ -38,7 +43,11 @@ def _read_parquet(path: Path) -> RawFile:
             )
     try:
         table = pq.read_table(path) if path.is_dir() else pq.ParquetFile(path).read()
-        frame = table.to_pandas()
+        # text stays in Arrow (compact, and what validation's string kernels work on; only
+        # the canonical frame holds Python strings) and the Arrow buffers are handed over
+        # column by column: the peak stays near one copy of the data
+        frame = table.to_pandas(split_blocks=True, self_destruct=True, types_mapper=_TEXT_TYPES.get)
+        del table
     except (pa.ArrowException, OSError, ValueError) as err:
         raise InputFileError(
             f"{path} is not a readable Parquet file ({_first_line(err)}); it looks truncated "
