@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytestmark = [pytest.mark.twin, pytest.mark.mlflow]
+pytestmark = [pytest.mark.slow, pytest.mark.twin, pytest.mark.mlflow]
 
 
 def _free_port() -> int:
