@@ -59,6 +59,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _processes import kill_tree, tree_rss
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULT_TAG = "@@BENCH_RESULT "
@@ -119,37 +121,6 @@ def _ecomml_cli() -> str:
     return str(exe) if exe.exists() else "ecomml"
 
 
-def _tree_rss(proc: Any) -> int:
-    import psutil
-
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    total = 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
-def _kill_tree(pid: int) -> None:
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [*root.children(recursive=True), root]
-    except psutil.Error:
-        return
-    for p in procs:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-
-
 def run_measured(cmd: list[str], timeout: float) -> dict[str, Any]:
     """Run ``cmd``; wall time from launch to exit, peak RSS of its process tree.
 
@@ -176,10 +147,10 @@ def run_measured(cmd: list[str], timeout: float) -> dict[str, Any]:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        peak = max(peak, _tree_rss(ps))
+        peak = max(peak, tree_rss(ps))
         if time.perf_counter() - t0 > timeout:
             timed_out = True
-            _kill_tree(proc.pid)
+            kill_tree(proc.pid)
             _, status, usage = os.wait4(proc.pid, 0)
             break
         time.sleep(0.1)

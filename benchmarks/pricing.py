@@ -29,10 +29,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -100,34 +103,57 @@ def synthetic(seeds: list[int], customers: int, skus: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@dataclass
+class Holdout:
+    """A synthetic shop seen up to ``cutoff`` (``weeks`` before its end): the elasticities
+    estimated on the sales before it (indexed by SKU), today's prices, and the truth's
+    expected units over the weeks after it (at the generated prices)."""
+
+    shop: Any
+    cutoff: pd.Timestamp
+    elasticities: pd.DataFrame
+    current: pd.Series
+    true_units: pd.Series
+
+
+@functools.cache
+def _holdout(seed: int, customers: int, skus: int, weeks: int) -> Holdout:
+    """Built once per seed, shared by the recommendation and markdown parts."""
+    from ecomml.data.synth import make_shop
+    from ecomml.pricing import ElasticityModel
+    from ecomml.pricing.commands import _current_prices
+
+    shop = make_shop(n_customers=customers, n_skus=skus, include_events=False,
+                     price_changes=True, seed=seed)  # fmt: skip
+    cutoff = shop.start + pd.Timedelta(days=730) - pd.Timedelta(weeks=weeks)
+    tx = shop.transactions
+    el = ElasticityModel(n_jobs=2).fit(tx, shop.catalog, shop.calendar, cutoff=cutoff)
+    td = shop.truth_sku_days
+    nxt = td[(td["date"] >= cutoff) & (td["date"] < cutoff + pd.Timedelta(weeks=weeks))]
+    return Holdout(shop, cutoff, el.elasticities_.set_index("sku"),
+                   _current_prices(tx, cutoff), nxt.groupby("sku")["mean"].sum())  # fmt: skip
+
+
 def recommend(seeds: list[int], customers: int, skus: int, weeks: int = 8) -> pd.DataFrame:
     """Simulated profit of the recommended prices over the next ``weeks`` against keeping
     today's: true units at a price are the truth's expected units over those weeks times
     ``(price / today's) ** own_elasticity`` (the true response)."""
-    from ecomml.data.synth import make_shop
-    from ecomml.pricing import ElasticityModel
-    from ecomml.pricing.commands import _baseline_units, _current_prices
+    from ecomml.pricing.commands import _baseline_units
     from ecomml.pricing.recommend import PriceRules, recommend_prices
 
     rows = []
     for seed in seeds:
-        shop = make_shop(n_customers=customers, n_skus=skus, include_events=False,
-                         price_changes=True, seed=seed)  # fmt: skip
-        cutoff = shop.start + pd.Timedelta(days=730) - pd.Timedelta(weeks=weeks)
-        tx = shop.transactions
-        el = ElasticityModel(n_jobs=2).fit(tx, shop.catalog, shop.calendar, cutoff=cutoff)
-        table = el.elasticities_
+        h = _holdout(seed, customers, skus, weeks)
+        shop, cutoff, tx, cur = h.shop, h.cutoff, h.shop.transactions, h.current
+        table = h.elasticities.reset_index()
         base, _ = _baseline_units(tx, cutoff, {"horizon_weeks": weeks, "history_weeks": 8,
                                                "forecast": None})  # fmt: skip
-        cur = _current_prices(tx, cutoff)
         t = table[table["sku"].isin(cur.index)].reset_index(drop=True)
         cat = shop.catalog.set_index("sku")
         t["current_price"] = cur.reindex(t["sku"]).to_numpy()
         t["cost"] = cat["cost"].reindex(t["sku"]).to_numpy()
         t["baseline_units"] = base.reindex(t["sku"]).fillna(0).to_numpy()
-        td = shop.truth_sku_days
-        nxt = td[(td["date"] >= cutoff) & (td["date"] < cutoff + pd.Timedelta(weeks=weeks))]
-        true_units = nxt.groupby("sku")["mean"].sum().reindex(t["sku"]).fillna(0).to_numpy()
+        true_units = h.true_units.reindex(t["sku"]).fillna(0).to_numpy()
         true_e = shop.truth_prices.set_index("sku")["own_elasticity"].reindex(t["sku"]).to_numpy()
         for ceiling in ("none", "list"):
             t["ceiling_price"] = cat["price"].reindex(t["sku"]).to_numpy()
@@ -159,27 +185,17 @@ def markdown(seeds: list[int], customers: int, skus: int, weeks: int = 8,
     markdown, at the same clear-by date, under the true response: the slowest third of
     SKUs (by units in the last year) hold ``cover`` x their true expected units over the
     next ``weeks`` weeks; the plans see only the sales before the cutoff."""
-    from ecomml.data.synth import make_shop
-    from ecomml.pricing import ElasticityModel
-    from ecomml.pricing.commands import _current_prices
     from ecomml.pricing.markdown import _simulate, markdown_plans
 
     rows = []
     for seed in seeds:
-        shop = make_shop(n_customers=customers, n_skus=skus, include_events=False,
-                         price_changes=True, seed=seed)  # fmt: skip
-        cutoff = shop.start + pd.Timedelta(days=730) - pd.Timedelta(weeks=weeks)
-        tx = shop.transactions
-        el = ElasticityModel(n_jobs=2).fit(tx, shop.catalog, shop.calendar, cutoff=cutoff)
-        t = el.elasticities_.set_index("sku")
+        h = _holdout(seed, customers, skus, weeks)
+        shop, cutoff, tx, cur, t = h.shop, h.cutoff, h.shop.transactions, h.current, h.elasticities
         # weekly units over the last year, as `inventory classify` gives them (lookback 365 d)
         recent = tx[(tx["ts"] < cutoff) & (tx["ts"] >= cutoff - pd.Timedelta(days=365))
                     & (tx["quantity"] > 0)]  # fmt: skip
         weekly = recent.groupby("sku")["quantity"].sum() / (365 / 7)
-        cur = _current_prices(tx, cutoff)
-        td = shop.truth_sku_days
-        nxt = td[(td["date"] >= cutoff) & (td["date"] < cutoff + pd.Timedelta(weeks=weeks))]
-        true_units = nxt.groupby("sku")["mean"].sum()
+        true_units = h.true_units
         slow = weekly.reindex(cur.index).fillna(0).sort_values().index[: len(cur) // 3]
         slow = [k for k in slow if true_units.get(k, 0) > 0 and k in t.index]
         table = pd.DataFrame({

@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _processes import kill_tree, tree_rss
+
 HERE = Path(__file__).resolve().parent
 RESULT_TAG = "@@BENCH_RESULT "
 GIB = 1024**3
@@ -391,37 +393,6 @@ JOBS = {
 
 
 # --------------------------------------------------------------------------- measuring
-def _tree_rss(proc: Any) -> int:
-    import psutil
-
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in procs:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
-def _kill_tree(pid: int) -> None:
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        procs = [*root.children(recursive=True), root]
-    except psutil.Error:
-        return
-    for p in procs:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
-
-
 def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
     """Run ``spec`` in a fresh interpreter; add wall time and the process tree's peak RSS."""
     import psutil
@@ -447,7 +418,7 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
 
     def sample() -> None:
         while not stop.is_set():
-            peak[0] = max(peak[0], _tree_rss(ps))
+            peak[0] = max(peak[0], tree_rss(ps))
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -460,7 +431,7 @@ def run_child(spec: dict[str, Any], timeout: float | None = None) -> dict[str, A
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill_tree(proc.pid)
+        kill_tree(proc.pid)
         proc.wait()
     stop.set()
     sampler.join()

@@ -18,6 +18,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -128,3 +129,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real datasets not found at {SHARED_DATA} (the ../shared folder is absent)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def online_retail() -> pd.DataFrame:
+    """UCI Online Retail read as canonical transactions (cleaned); skips without the real
+    datasets. Module scope: a module may not change the frame another module reads."""
+    from ecomml.data import read_transactions
+
+    path = SHARED_DATA / "online_retail" / "online_retail.parquet"
+    if not path.is_file():
+        pytest.skip(f"real datasets not found at {SHARED_DATA} (the ../shared folder is absent)")
+    tx, _report = read_transactions(path, format="online-retail")
+    return tx

@@ -7,22 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecomml.data import read_transactions
 from ecomml.data.shop import ShopData
 from ecomml.features import FeatureStore
 from ecomml.quickstart import run_quickstart
 from ecomml.testing import assert_cutoff_invariant
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def online_retail() -> pd.DataFrame:
-    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "online_retail"
-    if not path.is_dir():
-        pytest.skip(f"real datasets not found at {path} (the ../shared folder is absent)")
-    tx, _report = read_transactions(path / "online_retail.parquet", format="online-retail")
-    return tx
 
 
 def test_quickstart_on_online_retail(online_retail: pd.DataFrame, tmp_path: Path) -> None:

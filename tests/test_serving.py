@@ -9,15 +9,8 @@ API. The server is always stopped.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +24,7 @@ from ecomml.features.store import store_from_shop
 from ecomml.modelstore import feature_hashes, save_model, set_model_alias
 from ecomml.runner import log_model
 from ecomml.tracking import tracked_run
+from tests._server import free_port, invoke, running_server
 
 CUTOFF = pd.Timestamp("2024-04-22")
 
@@ -60,71 +54,17 @@ def shop() -> Any:
     return make_shop(n_customers=300, n_skus=40, days=480, seed=5, include_events=False)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(uri: str, tmp: Path) -> Iterator[str]:
     """Run `mlflow models serve -m URI` and yield its base URL; always stop it."""
-    port = _free_port()
-    log = (tmp / f"serve-{port}.log").open("w")
+    port = free_port()
     cmd = [sys.executable, "-m", "mlflow", "models", "serve", "-m", uri, "--env-manager",
            "local", "-h", "127.0.0.1", "-p", str(port), "--workers", "1"]  # fmt: skip
     # the server runs `uvicorn` from PATH: put this interpreter's scripts folder first
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                log.flush()
-                raise AssertionError(
-                    f"server exited with {proc.returncode}:\n{(tmp / log.name).read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("mlflow models serve did not answer /ping within 120 s")
-            time.sleep(0.5)
+    with running_server(cmd, port, tmp / f"serve-{port}.log", env=env) as base:
         yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
-
-
-def invoke(base: str, frame: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
-    split = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
-    body: dict[str, Any] = {"dataframe_split": split}
-    if params:
-        body["params"] = params
-    req = urllib.request.Request(
-        f"{base}/invocations",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return pd.DataFrame(json.loads(r.read())["predictions"])
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
 
 
 def _register(model_dir: Path, name: str) -> str:

@@ -6,30 +6,19 @@ Slow (a full quickstart on the sample shop): a twin, run by CI with ``-m twin``.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests._server import free_port, invoke, running_server
+
 pytestmark = [pytest.mark.slow, pytest.mark.twin, pytest.mark.mlflow]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -60,59 +49,30 @@ def test_quickstart_then_predict_then_serve(tmp_path: Path) -> None:
     assert {"customer_id", "p_churn", "value_at_risk", "segment"} <= set(scores.columns)
     assert len(scores) > 100
 
+    # the request: 20 customers' lines, with the category the store would have looked up in
+    # the catalog, and their events (the quickstart's churn model learnt from the events
+    # log too) as rows of the same frame with an `event` column
+    data = tmp_path / "ecomml-output" / "data"
+    cutoff = re.search(r"--cutoff (\S+)", predict[0]).group(1)  # type: ignore[union-attr]
+    tx = pd.read_parquet(data / "transactions.parquet")
+    who = tx["customer_id"].dropna().drop_duplicates().head(20)
+    batch = tx.loc[tx["customer_id"].isin(who) & (tx["ts"] < pd.Timestamp(cutoff)),
+                   ["order_id", "customer_id", "sku", "ts", "quantity", "price", "category",
+                    "channel", "region"]]  # fmt: skip
+    cat = pd.read_parquet(data / "catalog.parquet").drop_duplicates("sku").set_index("sku")
+    batch["category"] = batch["category"].fillna(batch["sku"].map(cat["category"]))
+    ev = pd.read_parquet(data / "events.parquet")
+    ev = ev.loc[ev["customer_id"].isin(who) & (ev["ts"] < pd.Timestamp(cutoff)),
+                ["customer_id", "sku", "ts", "event"]]  # fmt: skip
+    batch = pd.concat([batch.assign(event=None), ev], ignore_index=True)
+
     # the printed serve command, as printed but on a free port
-    port = _free_port()
-    cmd = re.sub(r"--port \d+", f"--port {port}", serve[0])
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(["bash", "-c", cmd], cwd=tmp_path, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
-                with urllib.request.urlopen(f"{base}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            assert time.monotonic() < deadline, "the served model did not answer /ping in 180 s"
-            time.sleep(0.5)
-        tx = pd.read_parquet(tmp_path / "ecomml-output" / "data" / "transactions.parquet")
-        cutoff = re.search(r"--cutoff (\S+)", predict[0]).group(1)  # type: ignore[union-attr]
-        who = tx["customer_id"].dropna().drop_duplicates().head(20)
-        batch = tx.loc[tx["customer_id"].isin(who) & (tx["ts"] < pd.Timestamp(cutoff)),
-                       ["order_id", "customer_id", "sku", "ts", "quantity", "price",
-                        "category", "channel", "region"]]  # fmt: skip
-        # a line without its own category takes the catalog's, as the store does
-        cat = pd.read_parquet(tmp_path / "ecomml-output" / "data" / "catalog.parquet")
-        batch["category"] = batch["category"].fillna(
-            batch["sku"].map(cat.drop_duplicates("sku").set_index("sku")["category"])
-        )
-        # the quickstart's churn model learnt from the events log too: its events ride in
-        # the same request as rows with an `event` column
-        ev = pd.read_parquet(tmp_path / "ecomml-output" / "data" / "events.parquet")
-        ev = ev.loc[ev["customer_id"].isin(who) & (ev["ts"] < pd.Timestamp(cutoff)),
-                    ["customer_id", "sku", "ts", "event"]]  # fmt: skip
-        batch = pd.concat([batch.assign(event=None), ev], ignore_index=True)
-        split = json.loads(batch.to_json(orient="split", index=False, date_format="iso"))
-        body = {"dataframe_split": split, "params": {"cutoff": cutoff}}
-        req = urllib.request.Request(f"{base}/invocations", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
-        try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                got = pd.DataFrame(json.loads(r.read())["predictions"])
-        except urllib.error.HTTPError as err:
-            raise AssertionError(f"{err.code}: {err.read().decode()[:2000]}") from err
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
+    port = free_port()
+    cmd = ["bash", "-c", re.sub(r"--port \d+", f"--port {port}", serve[0])]
+    with running_server(cmd, port, tmp_path / "serve.log", env=env, cwd=tmp_path,
+                        timeout=180) as base:  # fmt: skip
+        got = invoke(base, batch, {"cutoff": cutoff})
+    assert isinstance(got, pd.DataFrame), got
     assert set(got["customer_id"]) == set(who)
     # the server scores like the printed predict command did
     m = got.merge(scores, on="customer_id", suffixes=("", "_cli"))

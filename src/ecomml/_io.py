@@ -40,7 +40,12 @@ __all__ = [
     "remove_stale_temps",
     "is_temp_name",
     "refuse_overwrite",
+    "OUTPUT_SUFFIXES",
+    "check_output_name",
 ]
+
+#: the table file names the writers take (``atomic_write_table``, ``runner.write_output``)
+OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
 
 _TMP_SUFFIX = ".tmp"
 _TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<rand>[A-Za-z0-9_]{8})\.tmp$")
@@ -348,3 +353,11 @@ def refuse_overwrite(*outputs: tuple[str, Any], inputs: Any = ()) -> None:
                     f"{option} {out} would overwrite the input {src} (it is the input file or "
                     "lies inside it); write the result to another path"
                 )
+
+
+def check_output_name(path: str | os.PathLike[str] | None, option: str = "--output") -> None:
+    """Refuse an output file name the table writer cannot write (before any work)."""
+    from ecomml.exceptions import InputFileError
+
+    if path is not None and Path(path).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise InputFileError(f"{option} {path}: use a .csv or .parquet file name")

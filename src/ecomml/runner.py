@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ecomml._io import atomic_write_table
-from ecomml.exceptions import InputFileError
+from ecomml._io import OUTPUT_SUFFIXES, atomic_write_table, check_output_name
 from ecomml.registry import get_model_task, model_task_names
 from ecomml.task import Evaluation, ModelTask, Say, TaskData, Trained, quiet
 
@@ -39,7 +38,6 @@ __all__ = [
 ]
 
 #: file endings the one table writer accepts
-OUTPUT_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
 
 
 def as_task(task: ModelTask | str) -> ModelTask:
@@ -171,12 +169,6 @@ def write_output(
             check_output_name(path, option)
         return atomic_write_table(path, frame, fmt=default_format)
     return atomic_write_table(path, frame, fmt="csv" if suffix == ".csv" else "parquet")
-
-
-def check_output_name(path: str | os.PathLike[str] | None, option: str = "--output") -> None:
-    """Refuse an output file name the one table writer cannot write (before any work)."""
-    if path is not None and Path(path).suffix.lower() not in OUTPUT_SUFFIXES:
-        raise InputFileError(f"{option} {path}: use a .csv or .parquet file name")
 
 
 def model_signature(model_dir: str | os.PathLike[str]) -> Any:

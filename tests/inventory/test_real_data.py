@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from ecomml.data import read_transactions
 from ecomml.forecasting import LightGBMForecaster, TSBForecaster, panel_from_transactions
 from ecomml.inventory import (
     PLAN_COLUMNS,
@@ -20,15 +17,6 @@ from ecomml.inventory import (
 
 pytestmark = pytest.mark.slow
 CUTOFF = pd.Timestamp("2011-10-10")
-
-
-@pytest.fixture(scope="module")
-def online_retail() -> pd.DataFrame:
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "online_retail"
-    if not path.is_dir():
-        pytest.skip(f"real datasets not found at {path} (the ../shared folder is absent)")
-    tx, _ = read_transactions(path / "online_retail.parquet", format="online-retail")
-    return tx
 
 
 def test_classify_and_plan_on_online_retail(online_retail: pd.DataFrame) -> None:

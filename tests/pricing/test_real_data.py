@@ -3,24 +3,12 @@ the quantity tiers are found and taken out, which moves the shop's elasticity to
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
-from ecomml.data import read_transactions
 from ecomml.pricing import ElasticityModel
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def online_retail() -> pd.DataFrame:
-    path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "online_retail"
-    if not path.is_dir():
-        pytest.skip(f"real datasets not found at {path} (the ../shared folder is absent)")
-    tx, _report = read_transactions(path / "online_retail.parquet", format="online-retail")
-    return tx
 
 
 def test_tier_pricing_is_found_and_removed(online_retail: pd.DataFrame) -> None:

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomml._io import atomic_write_json, atomic_write_table
+from ecomml._io import atomic_write_json, atomic_write_table, check_output_name
 from ecomml.campaigns.abtest import DEFAULT_TAU, detectable_effect, sample_size
 from ecomml.campaigns.analysis import SRM_ALARM, analyze_experiment
-from ecomml.exceptions import ConfigError, DataQualityError, InputFileError
+from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.task import Action, Option, Report, Say, Shown, Written
 
 __all__ = ["ACTIONS", "Written", "run_action", "parse_mde"]
@@ -117,11 +117,6 @@ def _shares(text: str | None) -> list[float] | None:
     return shares
 
 
-def _check_output(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise InputFileError(f"--output {path}: use a .csv or .parquet file name")
-
-
 def _read(path: Path, text: list[str]) -> pd.DataFrame:
     from ecomml.data import read_frame
 
@@ -133,7 +128,7 @@ def _analyze(o: Mapping[str, Any], say: Say) -> Report:
     from ecomml.plots import save_figure
 
     output: Path = o["output"]
-    _check_output(output)
+    check_output_name(output)
     metrics, ratios, covs = _names(o["metrics"]), _ratios(o["ratio"]), _names(o["covariates"])
     if o["correction"] not in ("holm", "bh", "none"):
         raise ConfigError(f"--correction must be holm, bh or none; got {o['correction']!r}")
@@ -246,7 +241,7 @@ def _baseline(o: Mapping[str, Any]) -> tuple[float, float | None, str, float]:
 
 def _plan(o: Mapping[str, Any], say: Say) -> Report:
     if o["output"] is not None:
-        _check_output(o["output"])
+        check_output_name(o["output"])
     if (o["mde"] is None) == (o["n"] is None):
         raise ConfigError("give either --mde (to get n per arm) or --n (to get the detectable "
                           "change)")  # fmt: skip

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecomml._io import atomic_dir, atomic_write_json, atomic_write_table
+from ecomml._io import atomic_dir, atomic_write_json, atomic_write_table, check_output_name
 from ecomml.campaigns.uplift import UpliftModel, encode_treatment
 from ecomml.campaigns.uplift_metrics import auuc, qini_auc, uplift_at_share
 from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
@@ -328,9 +328,7 @@ def score_shop_customers(
 
 
 def _predict(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
-    from ecomml.campaigns.commands import _check_output
-
-    _check_output(o["output"])
+    check_output_name(o["output"])
     say("loading the model")
     model, meta = load_uplift_model(o["model"])
     idc = meta.get("id")

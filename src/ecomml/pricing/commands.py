@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ecomml._io import atomic_write_table
-from ecomml.exceptions import ConfigError, DataQualityError, InputFileError
+from ecomml._io import atomic_write_table, check_output_name
+from ecomml._validation import day_after_last
+from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.pricing.panel import by_sku
 from ecomml.task import Action, Option, Report, Say, Shown, Written
 
 if TYPE_CHECKING:
@@ -163,26 +165,18 @@ ACTIONS: tuple[Action, ...] = (
 )  # fmt: skip
 
 
-def _check_output(path: Path) -> None:
-    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise InputFileError(f"--output {path}: use a .csv or .parquet file name")
-
-
 def _elasticity(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
     from ecomml.plots import save_figure
     from ecomml.pricing.elasticity import ElasticityModel
     from ecomml.pricing.plots import plot_categories, plot_demand_curves
 
-    _check_output(o["output"])
+    check_output_name(o["output"])
     if str(o["freq"]).upper() not in ("W", "D"):
         raise ConfigError(f"--freq {o['freq']!r}: use W (weeks) or D (days)")
     say("reading data")
     data = shop(o["cutoff"])
     tx = data.transactions
-    cutoff = o["cutoff"]
-    if cutoff is None:
-        cutoff = pd.Timestamp(tx["ts"].max()).normalize() + pd.Timedelta(days=1)
-    cutoff = pd.Timestamp(cutoff)
+    cutoff = _cutoff_of(o, tx)
     say(f"estimating elasticities from sales before {cutoff.date()}")
     model = ElasticityModel(
         freq=str(o["freq"]).upper(), interval=float(o["interval"]),
@@ -281,7 +275,7 @@ def _baseline_units(
 def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
     from ecomml.pricing.recommend import PriceRules, recommend_prices
 
-    _check_output(o["output"])
+    check_output_name(o["output"])
     rules = PriceRules(min_margin=float(o["min_margin"]), max_change=float(o["max_change"]),
                        ending=str(o["ending"]), ceiling=str(o["ceiling"]),
                        min_confidence=float(o["min_confidence"])).check()  # fmt: skip
@@ -294,16 +288,16 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
     el = _elasticity_table(o, data, cutoff, say)
     base, base_from = _baseline_units(tx, cutoff, o)
     current = _current_prices(tx, cutoff)
-    c = cat.dropna(subset=["sku"]).assign(sku=lambda d: d["sku"].astype(str)).drop_duplicates("sku")
-    c = c.set_index("sku")
     skus = el["sku"][el["sku"].isin(current.index)]
     table = el.set_index("sku").loc[skus].reset_index()
     table["current_price"] = current.reindex(skus).to_numpy()
     table["cost"] = cost.reindex(skus).to_numpy(np.float64)
+    listed = by_sku(cat, "price")
     table["ceiling_price"] = (
-        c["price"].reindex(skus).to_numpy(np.float64) if "price" in c else np.inf
+        np.inf
+        if listed is None
+        else listed.reindex(skus).astype(np.float64).fillna(np.inf).to_numpy()
     )
-    table["ceiling_price"] = table["ceiling_price"].fillna(np.inf)
     table["baseline_units"] = base.reindex(skus).fillna(0.0).to_numpy()
     say(f"pricing {len(table):,} SKUs")
     out = recommend_prices(table, rules, interval=float(o["interval"]))
@@ -362,10 +356,21 @@ def _elasticity_table(o: Mapping[str, Any], data: ShopData, cutoff: pd.Timestamp
     return el.assign(sku=el["sku"].astype(str))
 
 
+def _shares(text: Any, flag: str, example: str) -> tuple[float, ...]:
+    """Comma-separated discounts (shares in [0, 1)) of option ``flag``."""
+    try:
+        values = tuple(float(v) for v in str(text).split(",") if v.strip())
+    except ValueError as err:
+        raise ConfigError(f"{flag} {text!r}: comma-separated shares such as {example}") from err
+    if not values or min(values) < 0 or max(values) >= 1:
+        raise ConfigError(f"{flag} {text!r}: each discount must be in [0, 1), e.g. {example}")
+    return values
+
+
 def _cutoff_of(o: Mapping[str, Any], tx: pd.DataFrame) -> pd.Timestamp:
     if o["cutoff"] is not None:
         return pd.Timestamp(o["cutoff"])
-    return pd.Timestamp(tx["ts"].max()).normalize() + pd.Timedelta(days=1)
+    return day_after_last(tx["ts"])
 
 
 def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
@@ -373,12 +378,8 @@ def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -
     from ecomml.inventory.classify import CLEARANCE_COLUMNS
     from ecomml.pricing.markdown import markdown_plans
 
-    _check_output(o["output"])
-    try:
-        levels = tuple(float(v) for v in str(o["levels"]).split(",") if v.strip())
-    except ValueError as err:
-        raise ConfigError(f"--levels {o['levels']!r}: comma-separated discounts such as "
-                          "0,0.1,0.2,0.3") from err  # fmt: skip
+    check_output_name(o["output"])
+    levels = _shares(o["levels"], "--levels", "0,0.1,0.2,0.3")
     src = f"--clearance {o['clearance']}"
     clear = read_frame(o["clearance"], what=src, text=["sku"])
     need = {"sku", "on_hand", "unit_cost", "weekly_units"}
@@ -406,10 +407,9 @@ def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -
         clear["weekly_units"] = (units / weeks).reindex(clear["sku"]).fillna(0.0).to_numpy()
     clear = clear.loc[pd.to_numeric(clear["on_hand"]) > 0].drop_duplicates("sku")
     current = _current_prices(data.transactions, cutoff)
-    if data.catalog is not None and "price" in data.catalog.columns:
-        listed = data.catalog.assign(sku=data.catalog["sku"].astype(str)).drop_duplicates(
-            "sku").set_index("sku")["price"]  # fmt: skip
-        current = current.combine_first(listed)
+    listed = by_sku(data.catalog, "price")
+    if listed is not None:  # never sold before the cutoff: the list price
+        current = current.combine_first(listed.astype(np.float64))
     table = clear.assign(
         current_price=current.reindex(clear["sku"]).to_numpy(),
         elasticity=el["elasticity"].reindex(clear["sku"]).to_numpy(),
@@ -453,14 +453,14 @@ def _markdown(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -
 
 def _costs(cat: pd.DataFrame | None, command: str) -> pd.Series:
     """Each SKU's cost from the catalog; refuses a catalog without costs."""
-    if cat is None or "cost" not in cat.columns or cat["cost"].isna().all():
+    cost = by_sku(cat, "cost")
+    if cost is None or cost.isna().all():
         raise DataQualityError(
             f"price {command} needs each SKU's cost: give --catalog FILE with columns sku, "
             "price (list price) and cost"
             + ("" if cat is None else " (the catalog given has no cost values)")
         )
-    c = cat.dropna(subset=["sku"]).assign(sku=lambda d: d["sku"].astype(str))
-    return c.drop_duplicates("sku").set_index("sku")["cost"].astype(np.float64)
+    return cost.astype(np.float64)
 
 
 def _tiers(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
@@ -470,14 +470,8 @@ def _tiers(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> R
     from ecomml.pricing.elasticity import ElasticityModel
     from ecomml.pricing.tiers import tier_discounts
 
-    _check_output(o["output"])
-    try:
-        discounts = tuple(float(v) for v in str(o["discounts"]).split(",") if v.strip())
-    except ValueError as err:
-        raise ConfigError(f"--discounts {o['discounts']!r}: comma-separated shares such as "
-                          "0.05,0.1") from err  # fmt: skip
-    if not discounts or min(discounts) < 0 or max(discounts) >= 1:
-        raise ConfigError(f"--discounts {o['discounts']!r}: each discount must be in [0, 1)")
+    check_output_name(o["output"])
+    discounts = _shares(o["discounts"], "--discounts", "0.05,0.1")
     src = f"--tiers {o['tiers']}"
     members = read_frame(o["tiers"], what=src, text=["customer_id", "tier"])
     missing = {"customer_id", "tier"} - set(members.columns)

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from ecomml._estimator import EcommlEstimator
+from ecomml._validation import day_after_last
 from ecomml.exceptions import ConfigError, DataQualityError, NotFittedError
 from ecomml.pricing.panel import PricePanel, price_panel
 from ecomml.pricing.pooling import pool
@@ -149,7 +150,7 @@ class ElasticityModel(EcommlEstimator):
                 "table has order_id, customer_id, sku, ts, quantity, price"
             )
         if cutoff is None:
-            cutoff = pd.Timestamp(transactions["ts"].max()).normalize() + pd.Timedelta(days=1)
+            cutoff = day_after_last(transactions["ts"])
         panel = price_panel(
             transactions, cutoff=pd.Timestamp(cutoff), catalog=catalog, calendar=calendar,
             freq=self.freq, tier_adjust=bool(self.tier_adjust),
@@ -348,22 +349,18 @@ def _poisson_slopes(
             break
     mu = np.exp(np.clip(offset + np.einsum("rp,rp->r", Z, theta[codes]), -50, 50))
     H = hessian(mu)
-    # the meat from score sums over blocks of consecutive periods (cluster-robust: demand
-    # shocks that last a few periods do not count as independent evidence)
-    blk = np.zeros_like(codes) if blocks is None else np.asarray(blocks)
-    cell = codes.astype(np.int64) * (int(blk.max()) + 1) + blk
-    uc, ci = np.unique(cell, return_inverse=True)
-    owner = uc // (int(blk.max()) + 1)
-    U = np.stack([np.bincount(ci, (q - mu) * Z[:, i], minlength=uc.size) for i in range(p)], 1)
+    # the meat from score sums per cluster: a block of consecutive periods of one SKU
+    # (demand shocks that last a few periods are not independent evidence), else a row
     if blocks is None:
-        r2 = (q - mu) ** 2
-        M = np.empty((n, p, p))
-        for i, j in zip(*iu, strict=True):
-            M[:, i, j] = M[:, j, i] = np.bincount(codes, r2 * Z[:, i] * Z[:, j], minlength=n)
+        cluster, owner = np.arange(codes.size), codes
     else:
-        M = np.empty((n, p, p))
-        for i, j in zip(*iu, strict=True):
-            M[:, i, j] = M[:, j, i] = np.bincount(owner, U[:, i] * U[:, j], minlength=n)
+        cell = codes.astype(np.int64) * (int(np.max(blocks)) + 1) + np.asarray(blocks)
+        _, first, cluster = np.unique(cell, return_index=True, return_inverse=True)
+        owner = codes[first]
+    U = np.stack([np.bincount(cluster, (q - mu) * Z[:, i]) for i in range(p)], 1)
+    M = np.empty((n, p, p))
+    for i, j in zip(*iu, strict=True):
+        M[:, i, j] = M[:, j, i] = np.bincount(owner, U[:, i] * U[:, j], minlength=n)
     rows = np.bincount(codes, minlength=n)
     scale = np.maximum(np.einsum("nii->n", H), 1e-12)[:, None, None]
     Hi = np.linalg.inv(H + ridge * scale)

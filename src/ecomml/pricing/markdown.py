@@ -57,14 +57,14 @@ def schedules(weeks: int, levels: np.ndarray) -> np.ndarray:
 
 def _simulate(
     sched: np.ndarray, price: float, stock: float, base: float, e: np.ndarray,
-    demand_u: np.random.Generator, salvage_value: float,
+    rng: np.random.Generator, salvage_value: float,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Mean revenue and mean units sold of each schedule over the paths (``e``: one
     elasticity per path)."""
     n, weeks = sched.shape
     paths = e.size
     mean = base * (1.0 - sched)[:, None, :] ** e[None, :, None]  # (n, paths, weeks)
-    demand = demand_u.poisson(mean)
+    demand = rng.poisson(mean)
     left = np.full((n, paths), float(stock))
     revenue = np.zeros((n, paths))
     for w in range(weeks):

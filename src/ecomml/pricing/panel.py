@@ -24,7 +24,7 @@ import pandas as pd
 
 from ecomml.exceptions import ConfigError, DataQualityError
 
-__all__ = ["PricePanel", "price_panel", "PERIODS"]
+__all__ = ["PricePanel", "price_panel", "by_sku", "PERIODS"]
 
 #: period code -> (length, what a row is)
 PERIODS = {"W": (pd.Timedelta(days=7), "week"), "D": (pd.Timedelta(days=1), "day")}
@@ -137,7 +137,7 @@ def price_panel(
     doy = rows["period"].dt.dayofyear.to_numpy()
     rows["season"] = (doy // 7 if freq == "W" else doy).astype(np.float64)
     rows["weekday"] = rows["period"].dt.weekday.to_numpy().astype(np.float64)
-    rows["promo_days"] = _promo_days(calendar, rows["period"], length)
+    rows["promo_days"] = _promo_days(calendar, rows["period"], freq)
     level = rows.groupby("sku")["qty"].mean()
     rows["log_level"] = np.log(level.reindex(rows["sku"]).to_numpy())
     category = _categories(catalog, span.index)
@@ -187,27 +187,29 @@ def _time_weighted(lines: pd.DataFrame) -> pd.Series:
     return grid.groupby(["sku", "period"], sort=True)["lp_adj"].mean()
 
 
-def _promo_days(
-    calendar: pd.DataFrame | None, period: pd.Series, length: pd.Timedelta
-) -> np.ndarray:
+def _promo_days(calendar: pd.DataFrame | None, period: pd.Series, freq: str) -> np.ndarray:
     """Promotion days of the calendar inside each period (0 without a calendar)."""
     if calendar is None or calendar.empty or "is_promo" not in calendar.columns:
         return np.zeros(len(period))
     cal = calendar.loc[calendar["is_promo"].fillna(False).astype(bool), "date"]
     days = pd.to_datetime(cal).dt.normalize().drop_duplicates()
-    start = _period_start(days, "W" if length.days == 7 else "D")
+    start = _period_start(days, freq)
     count = start.value_counts()
     return count.reindex(period).fillna(0).to_numpy(np.float64)
 
 
+def by_sku(catalog: pd.DataFrame | None, column: str) -> pd.Series | None:
+    """The catalog's ``column`` indexed by SKU (as text; the first row of a repeated SKU),
+    or None when the catalog or the column is missing."""
+    if catalog is None or column not in catalog.columns:
+        return None
+    c = catalog.dropna(subset=["sku"])
+    return c.set_index(c["sku"].astype(str))[column].groupby(level=0).first()
+
+
 def _categories(catalog: pd.DataFrame | None, skus: pd.Index) -> pd.Series:
     """Each SKU's category from the catalog (``"(none)"`` when unknown)."""
-    if catalog is None or "category" not in catalog.columns:
+    cat = by_sku(catalog, "category")
+    if cat is None:
         return pd.Series("(none)", index=skus)
-    cat = (
-        catalog.dropna(subset=["sku"])
-        .assign(sku=lambda c: c["sku"].astype(str))
-        .drop_duplicates("sku")
-        .set_index("sku")["category"]
-    )
     return cat.reindex(skus).fillna("(none)").astype(str)
