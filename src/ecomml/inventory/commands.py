@@ -84,6 +84,17 @@ ACTIONS: tuple[Action, ...] = (
                "with --max-order-value.", float),
         Option("margin_rate", "--margin-rate", None, "Margin as a share of the price for SKUs "
                "without a cost (default 0.3); with --budget.", float),
+        Option("objective", "--objective", "service", "service (levels for --service-level) "
+               "or cost (levels minimising expected holding + shortage + order cost)."),
+        Option("holding_rate", "--holding-rate", None, "Holding cost per year as a share of "
+               "the unit value (default 0.25); with --objective cost.", float),
+        Option("shortage_cost", "--shortage-cost", None, "Cost of one unit short (default: "
+               "its lost margin; per unit and period with --backorder); with --objective "
+               "cost.", float),
+        Option("order_cost", "--order-cost", 0.0, "Fixed cost of one order line: > 0 gives "
+               "(s, S) levels; with --objective cost."),
+        Option("backorder", "--backorder", False, "Unmet demand is backordered (default: "
+               "lost sales); with --objective cost."),
         Option("on_mismatch", "--on-mismatch", "error", "SKUs only in the forecast or only in "
                "the transactions: error or drop."),
         _BY, Option("seed", "--seed", 0, "Seed of the demand sample paths."), _PLOTS,
@@ -234,12 +245,15 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
         target=target, review=o["review"], review_period=o["review_period"], policy=policy,
         on_hand=oh, catalog=data.catalog, by=o["by"], moq=o["moq"], pack_size=o["pack_size"],
         max_order_value=o["max_order_value"], on_mismatch=o["on_mismatch"], random_state=o["seed"],
-        budget=o["budget"], margin_rate=o["margin_rate"],
+        budget=o["budget"], margin_rate=o["margin_rate"], objective=o["objective"],
+        holding_rate=o["holding_rate"], shortage_cost=o["shortage_cost"],
+        order_cost=o["order_cost"], backorder=o["backorder"],
     )  # fmt: skip
     say("writing")
     summary = {**res.summary, "cutoff": str(cut.date()), "policy": policy, "target": target,
                "lead_time_days": o["lead_time"], "lead_time_sd_days": o["lead_time_sd"],
-               "service_level": "per cell" if cells is not None else o["service_level"]}  # fmt: skip
+               "service_level": "per cell" if cells is not None else o["service_level"],
+               "objective": o["objective"]}  # fmt: skip
     written = write_plan(res, summary, o["output"], plots_dir=o["plots_dir"], by=o["by"])
     s = res.summary
     line = (
@@ -250,8 +264,16 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
         f"{o['output']}"
     )
     params = {k: o[k] for k in ("policy", "target", "lead_time", "lead_time_sd", "service_level", "budget",
-                                "review")}  # fmt: skip
+                                "review", "objective", "holding_rate", "shortage_cost",
+                                "order_cost", "backorder")}  # fmt: skip
     shown = [line]
+    if o["objective"] == "cost":
+        shown.append(
+            f"expected cost per week {s['expected_cost_per_week']:,.0f}: holding "
+            f"{s['expected_holding_cost_per_week']:,.0f}, shortage "
+            f"{s['expected_shortage_cost_per_week']:,.0f}, ordering "
+            f"{s['expected_order_cost_per_week']:,.0f}"
+        )
     if o["budget"] is not None:
         ba = s["budget_allocation"]
         shown.append(

@@ -93,15 +93,26 @@ def write_plan(
     by: str = "revenue",
 ) -> Written:  # fmt: skip
     """``output`` (the plan of a :class:`~ecomml.inventory.ReplenishmentPlan`),
-    ``<output>.summary.json`` and the class plots of the SKUs with sales."""
+    ``<output>.summary.json``, the class plots of the SKUs with sales and, for a cost
+    objective, ``<output>.cost_curve.csv`` and ``cost_tradeoff.png``."""
     files = [
         atomic_write_table(output, plan.plan),
         atomic_write_json(sibling(output, ".summary.json"), summary),
     ]
     classes = plan.classes.dropna(subset=["value"]) if plan.classes is not None else None
     plots = {}
+    pdir = plots_dir or sibling(output, "-plots")
     if classes is not None and len(classes):
-        plots = _class_plots(classes, plots_dir or sibling(output, "-plots"), by)
+        plots = _class_plots(classes, pdir, by)
+    if plan.cost_curve is not None and len(plan.cost_curve):
+        from ecomml.inventory.plots import plot_cost_tradeoff
+
+        files.append(atomic_write_table(sibling(output, ".cost_curve.csv"), plan.cost_curve))
+        s = plan.summary
+        chosen = {"expected_fill_rate": s["expected_fill_rate"],
+                  "expected_cost": s["expected_cost_per_week"] / s["periods_per_week"]}  # fmt: skip
+        fig = plot_cost_tradeoff(plan.cost_curve, chosen, per_week=s["periods_per_week"])
+        plots["cost_tradeoff.png"] = save_figure(fig, pdir / "cost_tradeoff.png")
     return Written(files, plots, numeric(summary))
 
 

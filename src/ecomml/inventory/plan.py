@@ -12,6 +12,7 @@ import pandas as pd
 
 from ecomml._validation import check_cutoff, check_frame
 from ecomml.exceptions import ConfigError, DataQualityError, DataQualityWarning, short_repr
+from ecomml.inventory.budget import DEFAULT_MARGIN_RATE, unit_margins
 from ecomml.inventory.classify import classify_skus
 from ecomml.inventory.policy import (
     classic_levels,
@@ -22,6 +23,7 @@ from ecomml.inventory.policy import (
 
 __all__ = [
     "PLAN_COLUMNS",
+    "OBJECTIVES",
     "POLICIES",
     "ReplenishmentPlan",
     "check_policy",
@@ -36,6 +38,7 @@ PLAN_COLUMNS = [
     "expected_cover_weeks",
 ]  # fmt: skip
 POLICIES = ("forecast", "classic")
+OBJECTIVES = ("service", "cost")
 
 
 def check_policy(policy: str) -> None:
@@ -51,6 +54,7 @@ class ReplenishmentPlan:
     plan: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     classes: pd.DataFrame | None = None
+    cost_curve: pd.DataFrame | None = None
 
 
 def unit_costs(
@@ -173,6 +177,11 @@ def replenishment_plan(
     max_order_value: float | None = None,
     budget: float | None = None,
     margin_rate: float | None = None,
+    objective: str = "service",
+    holding_rate: float | None = None,
+    shortage_cost: float | None = None,
+    order_cost: float = 0.0,
+    backorder: bool = False,
     on_mismatch: str = "error",
     slow_cover_weeks: float = 26.0,
     n_samples: int = 2000,
@@ -209,12 +218,23 @@ def replenishment_plan(
     margin_rate : float or None
         Margin as a share of the price for SKUs without a known cost (default
         :data:`~ecomml.inventory.budget.DEFAULT_MARGIN_RATE`).
+    objective : {"service", "cost"}
+        ``service`` sets levels for ``service_level``; ``cost`` sets the levels that
+        minimise the expected holding + shortage + ordering cost per period
+        (:func:`~ecomml.inventory.costs.cost_levels`: base stock, or ``(s, S)`` with an
+        ``order_cost``) and adds the cost columns. Periodic review, forecast policy only.
+    holding_rate, shortage_cost, order_cost, backorder
+        The cost objective's inputs: holding cost per year as a share of the unit value
+        (default :data:`~ecomml.inventory.costs.DEFAULT_HOLDING_RATE`), shortage cost per
+        unit (default: the lost margin; per unit and period with ``backorder``), fixed
+        cost per order.
 
     Returns
     -------
     ReplenishmentPlan
     """
     check_policy(policy)
+    _check_objective(objective, policy, review)
     check_frame(forecast, required=["sku", "ds", "mean"], name="forecast")
     cut = check_cutoff(cutoff)
     check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
@@ -273,7 +293,27 @@ def replenishment_plan(
         level = check_service_level(service_level)
     kw = {"lead_time_sd": lead_time_sd, "review_period": review_period, "service_level": level,
               "target": target, "review": review}  # fmt: skip
-    if policy == "forecast":
+    on, oo, cost_oh = _position(on_hand, skus)
+    cost = unit_costs(hist, skus, catalog)
+    if cost_oh is not None:
+        cost = cost_oh.fillna(cost)
+    rate = DEFAULT_MARGIN_RATE if margin_rate is None else margin_rate
+    if objective == "cost":
+        from ecomml.inventory.costs import DEFAULT_HOLDING_RATE, cost_levels, sku_cost_rates
+
+        margin = unit_margins(hist, skus, catalog, unit_cost=cost_oh, margin_rate=rate)
+        rates = sku_cost_rates(
+            cost, margin, shortage_cost=shortage_cost, order_cost=order_cost,
+            holding_rate=DEFAULT_HOLDING_RATE if holding_rate is None else holding_rate,
+            period_days=period_days,
+        )  # fmt: skip
+        levels = cost_levels(
+            fc, rates, skus=skus, lead_time=lead_time, lead_time_sd=lead_time_sd,
+            review_period=review_period, backorder=backorder, start=fc["ds"].min(),
+            period_days=period_days, random_state=random_state,
+        )  # fmt: skip
+        level = np.nan
+    elif policy == "forecast":
         levels = forecast_levels(
             fc, lead_time=lead_time, start=fc["ds"].min(), period_days=period_days,
             n_samples=n_samples, random_state=random_state, **kw,
@@ -305,14 +345,11 @@ def replenishment_plan(
             )
             levels = pd.concat([levels, extra], ignore_index=True)
     levels = levels.set_index("sku").reindex(skus)
-    on, oo, cost_oh = _position(on_hand, skus)
-    cost = unit_costs(hist, skus, catalog)
-    if cost_oh is not None:
-        cost = cost_oh.fillna(cost)
     ip = on + oo
     s = levels["reorder_point"]
     S = levels["order_up_to"]
-    trigger = ip < S if review == "periodic" else ip <= s
+    # periodic: order when the position is below the reorder point (= S but for (s, S))
+    trigger = ip < s if review == "periodic" else ip <= s
     raw = np.where(trigger, S - ip, 0.0)
     moq_v = on_hand.set_index(on_hand["sku"].astype(str))["moq"].reindex(skus).fillna(moq).to_numpy() if on_hand is not None and "moq" in on_hand.columns else moq  # fmt: skip
     pack_v = on_hand.set_index(on_hand["sku"].astype(str))["pack_size"].reindex(skus).fillna(pack_size).to_numpy() if on_hand is not None and "pack_size" in on_hand.columns else pack_size  # fmt: skip
@@ -322,12 +359,7 @@ def replenishment_plan(
     prio = order_priority(classes["abc"].to_numpy(), cover_now)
     alloc = None
     if budget is not None:
-        from ecomml.inventory.budget import (
-            DEFAULT_MARGIN_RATE,
-            budget_allocation,
-            check_budget,
-            unit_margins,
-        )
+        from ecomml.inventory.budget import budget_allocation, check_budget
 
         b = check_budget(budget)
         if max_order_value is not None:
@@ -337,10 +369,7 @@ def replenishment_plan(
                 "--max-order-value keeps A items first"
             )
         q_unc = round_orders(raw, moq=moq_v, pack_size=pack_v)
-        margin = unit_margins(
-            hist, skus, catalog, unit_cost=cost_oh,
-            margin_rate=DEFAULT_MARGIN_RATE if margin_rate is None else margin_rate,
-        )  # fmt: skip
+        margin = unit_margins(hist, skus, catalog, unit_cost=cost_oh, margin_rate=rate)
         alloc = budget_allocation(
             fc, qty=q_unc, position=ip.to_numpy(), unit_cost=cost.to_numpy(),
             unit_margin=margin.to_numpy(), budget=b, lead_time=lead_time,
@@ -380,6 +409,11 @@ def replenishment_plan(
             "new_sku": new.to_numpy(),
         }
     )
+    if objective == "cost":
+        from ecomml.inventory.costs import COST_COLUMNS
+
+        for c in COST_COLUMNS:
+            plan[c] = levels[c].to_numpy()
     if alloc is not None:
         plan["unit_margin"] = margin.to_numpy()
         plan["unconstrained_order_qty"] = q_unc
@@ -392,6 +426,8 @@ def replenishment_plan(
             bad_keys=bad,
         )
     summary = _summary(plan, period_days * (review_period if review == "periodic" else 1))
+    if objective == "cost":
+        summary.update(_cost_summary(plan, period_days))
     if alloc is not None:
         m = alloc.summary["methods"]
         summary.update(
@@ -400,7 +436,30 @@ def replenishment_plan(
             lost_margin_priority_cut=m["priority"]["lost_margin"],
             budget_allocation=alloc.summary,
         )  # fmt: skip
-    return ReplenishmentPlan(plan, summary, classes.reset_index())
+    curve = levels.attrs.get("cost_curve") if objective == "cost" else None
+    return ReplenishmentPlan(plan, summary, classes.reset_index(), curve)
+
+
+def _check_objective(objective: str, policy: str, review: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"--objective must be service or cost, got {objective!r}")
+    if objective == "cost" and (policy != "forecast" or review != "periodic"):
+        raise ConfigError(
+            "--objective cost sets periodic-review levels from the forecast's distribution: "
+            "use it with --policy forecast --review periodic"
+        )
+
+
+def _cost_summary(plan: pd.DataFrame, period_days: int) -> dict[str, Any]:
+    """Expected cost per week of the cost-optimal levels, split by kind."""
+    per_week = 7.0 / period_days
+    parts = ("holding", "shortage", "order")
+    out = {f"expected_{p}_cost_per_week": float(plan[f"expected_{p}_cost"].sum() * per_week)
+           for p in parts}  # fmt: skip
+    out["expected_cost_per_week"] = float(plan["expected_cost"].sum() * per_week)
+    out["periods_per_week"] = per_week
+    out["skus_with_fixed_order_cost"] = int((plan["order_cost"] > 0).sum())
+    return out
 
 
 def order_priority(abc: np.ndarray, cover_weeks: np.ndarray) -> np.ndarray:
