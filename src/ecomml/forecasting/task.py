@@ -235,6 +235,10 @@ class ForecastTask(ModelTask):
         Option("output", "--output", None, "Write the metrics table (CSV or Parquet).", Path,
                short="-o", file="out"),
         Option("plots_dir", "--plots-dir", Path("reports/forecast-backtest"), "PNG plots folder."),
+        Option("forecasts_output", "--forecasts-output", None, "Also write every fold's "
+               "forecasts of the first model with what sold (fold, origin, sku, ds, mean, "
+               "q05..q95, nb_size, y): the input of `ecomml inventory plan --calibrate-on`.",
+               Path, file="out"),
     )  # fmt: skip
 
     def train_model(self, options: Mapping[str, Any]) -> Any:
@@ -337,6 +341,10 @@ class ForecastTask(ModelTask):
             metrics.update(flat_metrics(summ, f"{name}."))
             if name == names[0]:
                 figures = backtest_figures(bt, panel)
+                if options.get("forecasts_output") is not None:
+                    from ecomml._io import atomic_write_table
+
+                    atomic_write_table(options["forecasts_output"], bt.forecasts)
         table = pd.concat(rows, ignore_index=True)
         overall = table.loc[table["group"] == "all"].assign(group="model", value=table["model"])
         first = table.loc[(table["model"] == names[0]) & (table["group"] != "all")]

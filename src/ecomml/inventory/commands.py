@@ -95,6 +95,10 @@ ACTIONS: tuple[Action, ...] = (
                "(s, S) levels; with --objective cost."),
         Option("backorder", "--backorder", False, "Unmet demand is backordered (default: "
                "lost sales); with --objective cost."),
+        Option("calibrate_on", "--calibrate-on", None, "Backtest forecasts with actuals "
+               "(`ecomml backtest forecast --models lgbm --forecasts-output`): correct the "
+               "mean and spread of the lead-time demand on these past windows first.", Path,
+               file="in"),
         Option("on_mismatch", "--on-mismatch", "error", "SKUs only in the forecast or only in "
                "the transactions: error or drop."),
         _BY, Option("seed", "--seed", 0, "Seed of the demand sample paths."), _PLOTS,
@@ -123,6 +127,7 @@ ACTIONS: tuple[Action, ...] = (
 _SIDE_FILES = {  # required columns, numeric columns of the side inputs
     "forecasts": (("sku", "ds", "mean"), ("mean",)),
     "on-hand": (("sku", "on_hand"), ("on_hand", "on_order", "unit_cost", "moq", "pack_size")),
+    "backtest forecasts": (("origin", "sku", "ds", "mean", "y"), ("mean", "y", "nb_size")),
 }
 
 
@@ -182,6 +187,8 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
             "lists stock to clear and the money tied up in it"
         )
     oh = read_side_file(o["on_hand"], "on-hand") if o["on_hand"] is not None else None
+    cal = o["calibrate_on"]
+    bt = read_side_file(cal, "backtest forecasts") if cal is not None else None
     cells = _cells(o["cell_targets"])
     data = shop(cut)
     say("classifying")
@@ -237,6 +244,8 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
     lt: Any = _numbers(o["lead_times"], "--lead-times") if o["lead_times"] else o["lead_time"]
     fc = read_side_file(o["forecasts"], "forecasts")
     oh = read_side_file(o["on_hand"], "on-hand") if o["on_hand"] is not None else None
+    cal = o["calibrate_on"]
+    bt = read_side_file(cal, "backtest forecasts") if cal is not None else None
     data = shop(cut)
     say("stock levels")
     res = replenishment_plan(
@@ -247,7 +256,7 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
         max_order_value=o["max_order_value"], on_mismatch=o["on_mismatch"], random_state=o["seed"],
         budget=o["budget"], margin_rate=o["margin_rate"], objective=o["objective"],
         holding_rate=o["holding_rate"], shortage_cost=o["shortage_cost"],
-        order_cost=o["order_cost"], backorder=o["backorder"],
+        order_cost=o["order_cost"], backorder=o["backorder"], calibrate_on=bt,
     )  # fmt: skip
     say("writing")
     summary = {**res.summary, "cutoff": str(cut.date()), "policy": policy, "target": target,

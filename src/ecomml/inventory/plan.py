@@ -182,6 +182,7 @@ def replenishment_plan(
     shortage_cost: float | None = None,
     order_cost: float = 0.0,
     backorder: bool = False,
+    calibrate_on: pd.DataFrame | None = None,
     on_mismatch: str = "error",
     slow_cover_weeks: float = 26.0,
     n_samples: int = 2000,
@@ -228,6 +229,11 @@ def replenishment_plan(
         (default :data:`~ecomml.inventory.costs.DEFAULT_HOLDING_RATE`), shortage cost per
         unit (default: the lost margin; per unit and period with ``backorder``), fixed
         cost per order.
+    calibrate_on : DataFrame or None
+        Backtest forecasts with actuals (``ecomml backtest forecast --forecasts-output``):
+        the mean and dispersion of the lead-time + review demand are corrected by
+        :func:`~ecomml.inventory.calibration.fit_demand_calibration` before the levels are
+        set (forecast policy; the summary's ``calibration`` says what was fitted).
 
     Returns
     -------
@@ -293,6 +299,10 @@ def replenishment_plan(
         level = check_service_level(service_level)
     kw = {"lead_time_sd": lead_time_sd, "review_period": review_period, "service_level": level,
               "target": target, "review": review}  # fmt: skip
+    cal_report = None
+    if calibrate_on is not None:
+        fc, cal_report = _calibrated(fc, calibrate_on, policy, lead_time, lead_time_sd,
+                                     review_period, period_days)  # fmt: skip
     on, oo, cost_oh = _position(on_hand, skus)
     cost = unit_costs(hist, skus, catalog)
     if cost_oh is not None:
@@ -428,6 +438,8 @@ def replenishment_plan(
     summary = _summary(plan, period_days * (review_period if review == "periodic" else 1))
     if objective == "cost":
         summary.update(_cost_summary(plan, period_days))
+    if cal_report is not None:
+        summary["calibration"] = cal_report
     if alloc is not None:
         m = alloc.summary["methods"]
         summary.update(
@@ -448,6 +460,22 @@ def _check_objective(objective: str, policy: str, review: str) -> None:
             "--objective cost sets periodic-review levels from the forecast's distribution: "
             "use it with --policy forecast --review periodic"
         )
+
+
+def _calibrated(
+    fc: pd.DataFrame, backtest: pd.DataFrame, policy: str, lead_time: Any, lead_time_sd: float,
+    review_period: int, period_days: int,
+) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
+    """The forecast with its protection-interval demand calibrated on ``backtest``."""
+    from ecomml.inventory.calibration import fit_demand_calibration
+    from ecomml.inventory.policy import lead_time_periods
+
+    if policy != "forecast":
+        raise ConfigError("--calibrate-on corrects the forecast's distribution: use it with "
+                          "--policy forecast")  # fmt: skip
+    ks, _ = lead_time_periods(lead_time, lead_time_sd, period_days=period_days)
+    cal = fit_demand_calibration(backtest, int(ks.max()) + max(int(review_period), 1))
+    return cal.apply(fc), {"scales": {k: list(v) for k, v in cal.scales.items()}, **cal.report}
 
 
 def _cost_summary(plan: pd.DataFrame, period_days: int) -> dict[str, Any]:

@@ -1,0 +1,130 @@
+"""Calibrating the lead-time demand on backtest windows (issue 20, item 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from typer.testing import CliRunner
+
+from ecomml.cli.main import app
+from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.inventory.calibration import fit_demand_calibration, protection_sums, randomized_pit
+
+from .conftest import CUTOFF
+
+
+def _backtest(n_sku=300, origins=4, periods=3, bias=1.25, spread=3.0, seed=0) -> pd.DataFrame:
+    """Forecasts NB(mean, size) per period; actuals drawn with the mean times ``bias`` and
+    the size divided by ``spread``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    means = rng.gamma(1.0, 3.0, n_sku) + 0.2
+    for o in range(origins):
+        origin = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=o)
+        for t in range(periods + 1):
+            m, k = means, np.full(n_sku, 4.0)
+            kt = k / spread
+            y = rng.negative_binomial(kt, kt / (kt + m * bias))
+            rows.append(pd.DataFrame({
+                "origin": origin, "sku": [f"S{i}" for i in range(n_sku)],
+                "ds": origin + pd.Timedelta(weeks=t), "mean": m, "nb_size": k, "y": y,
+                "pattern": np.where(np.arange(n_sku) % 2, "smooth", "intermittent"),
+            }))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_recovers_a_known_bias_and_spread() -> None:
+    cal = fit_demand_calibration(_backtest(), 3)
+    mean_scale, disp = cal.scales["all"]
+    assert mean_scale == pytest.approx(1.25, rel=0.08)
+    assert disp == pytest.approx(3.0, rel=0.3)
+    r = cal.report
+    assert (
+        r["sums"] == 1200
+        and r["origins"] == 4
+        and set(r["groups"]) == {"all", "smooth", "intermittent"}
+    )
+    assert r["groups"]["all"]["loglik_per_sum_after"] > r["groups"]["all"]["loglik_per_sum_before"]
+    assert abs(r["pit_after"]["above_0.90"] - 0.1) < abs(r["pit_before"]["above_0.90"] - 0.1)
+
+
+def test_a_calibrated_forecast_is_left_nearly_alone() -> None:
+    cal = fit_demand_calibration(_backtest(bias=1.0, spread=1.0, n_sku=600), 2)
+    a, b = cal.scales["all"]
+    assert a == pytest.approx(1.0, abs=0.06) and b < 1.4
+
+
+def test_apply_scales_mean_and_size_by_pattern() -> None:
+    cal = fit_demand_calibration(_backtest(), 3)
+    fc = pd.DataFrame({"sku": ["a", "b", "c"], "mean": [1.0, 1.0, 1.0], "nb_size": [4.0] * 3,
+                       "pattern": ["smooth", "intermittent", "new"]})  # fmt: skip
+    out = cal.apply(fc)
+    for i, p in enumerate(["smooth", "intermittent", "all"]):
+        a, b = cal.scales[p]
+        assert out["mean"][i] == pytest.approx(a) and out["nb_size"][i] == pytest.approx(4.0 / b)
+    with pytest.raises(ConfigError, match="nb_size"):
+        cal.apply(fc.drop(columns="nb_size"))
+
+
+def test_protection_sums_leave_out_windows_without_actuals() -> None:
+    bt = _backtest(n_sku=5, origins=2, periods=3)
+    bt.loc[(bt["sku"] == "S0") & (bt["ds"] == bt["origin"]), "y"] = np.nan
+    s = protection_sums(bt, 3)
+    assert len(s) == 2 * 5 - 2 and "S0" not in set(s["sku"])
+    first = bt.loc[(bt["sku"] == "S1") & (bt["origin"] == bt["origin"].min())].head(3)
+    row = s.loc[(s["sku"] == "S1")].iloc[0]
+    assert row["y"] == first["y"].sum() and row["mean"] == pytest.approx(first["mean"].sum())
+
+
+def test_refusals() -> None:
+    with pytest.raises(ConfigError, match="--models lgbm"):
+        fit_demand_calibration(_backtest().drop(columns="nb_size"), 3)
+    with pytest.raises(DataQualityError, match="--folds"):
+        fit_demand_calibration(_backtest(n_sku=5, origins=2), 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.05, 30.0), st.floats(0.2, 50.0), st.integers(0, 1000))
+def test_randomized_pit_is_uniform_under_the_true_distribution(mean, size, seed) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.negative_binomial(size, size / (size + mean), 3000)
+    pit = randomized_pit(y, np.full(3000, mean), np.full(3000, size), seed=seed)
+    assert ((pit >= 0) & (pit <= 1)).all()
+    assert stats.kstest(pit, "uniform").pvalue > 1e-4
+
+
+def test_cli_backtest_then_calibrated_plan(shop, tmp_path: Path) -> None:  # noqa: ANN001
+    tx = tmp_path / "tx.parquet"
+    shop.transactions.to_parquet(tx, index=False)
+    data = ["--transactions", str(tx), "--format", "canonical"]
+    nt = ["--no-track"]
+    run = CliRunner().invoke
+    res = run(app, ["backtest", "forecast", *data, *nt, "--cutoff", str(CUTOFF.date()), "--models",
+                    "lgbm", "--folds", "3", "--step", "1", "--horizon", "4", "--plots-dir",
+                    str(tmp_path / "bt-plots"), "--forecasts-output", str(tmp_path / "bt.parquet")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    bt = pd.read_parquet(tmp_path / "bt.parquet")
+    assert {"origin", "sku", "ds", "mean", "nb_size", "y"} <= set(bt.columns)
+    res = run(app, ["train", "forecast", *data, *nt, "--cutoff", str(CUTOFF.date()), "--model-dir",
+                    str(tmp_path / "m"), "--horizon", "4", "--validate-folds", "0"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = run(app, ["predict", "forecast", *data, "--cutoff", str(CUTOFF.date()), "--model",
+                    str(tmp_path / "m"), "--output", str(tmp_path / "fc.parquet")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    plan = ["inventory", "plan", "--forecasts", str(tmp_path / "fc.parquet"), *data, *nt, "--cutoff",
+            str(CUTOFF.date()), "--lead-time", "14"]  # fmt: skip
+    res = run(app, [*plan, "--output", str(tmp_path / "p.csv"), "--calibrate-on",
+                    str(tmp_path / "bt.parquet")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    s = json.loads((tmp_path / "p.summary.json").read_text())
+    assert s["calibration"]["periods"] == 3 and "all" in s["calibration"]["scales"]
+    res = run(app, [*plan, "--output", str(tmp_path / "q.csv"), "--calibrate-on",
+                    str(tmp_path / "bt.parquet"), "--policy", "classic"])  # fmt: skip
+    assert res.exit_code == 1 and "--policy forecast" in res.output, res.output
