@@ -187,8 +187,6 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
             "lists stock to clear and the money tied up in it"
         )
     oh = read_side_file(o["on_hand"], "on-hand") if o["on_hand"] is not None else None
-    cal = o["calibrate_on"]
-    bt = read_side_file(cal, "backtest forecasts") if cal is not None else None
     cells = _cells(o["cell_targets"])
     data = shop(cut)
     say("classifying")
