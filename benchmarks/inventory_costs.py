@@ -71,6 +71,8 @@ def _hist(x: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
 def setup(seed: int, n_draw: int = 20_000, grid: int = 512) -> dict[str, Any]:
     from ecomml.data.synth import make_shop
     from ecomml.forecasting import LightGBMForecaster, panel_from_transactions
+    from ecomml.forecasting.backtest import backtest
+    from ecomml.inventory.calibration import fit_demand_calibration
 
     shop = make_shop(seed=seed)
     last = pd.Timestamp(shop.transactions["ts"].max()).normalize()
@@ -104,8 +106,21 @@ def setup(seed: int, n_draw: int = 20_000, grid: int = 512) -> dict[str, Any]:
     t0 = time.perf_counter()
     est = LightGBMForecaster(freq="W", horizon=WEEKS, n_jobs=1).fit(hist, calendar=shop.calendar)
     fc = est.predict(hist, start=cutoff, calendar=shop.calendar)
+    fit_s = time.perf_counter() - t0
+    # calibration windows: six weekly origins before the cutoff, each refit on its past
+    t0 = time.perf_counter()
+    bt = backtest(LightGBMForecaster(freq="W", horizon=L + R, n_jobs=1), hist, folds=6, step=1,
+                  fit_params={"calendar": shop.calendar})  # fmt: skip
+    cal = fit_demand_calibration(bt.forecasts, L + R)
+    print("calibration", cal.scales, cal.report["pit_before"], cal.report["pit_after"], flush=True)
+    true_mean = truth.assign(week=(truth["date"] - cutoff).dt.days // 7).groupby(
+        ["sku", "week"])["mean"].sum().to_numpy()  # fmt: skip
+    f3 = fc.loc[fc["ds"] >= cutoff].sort_values(["sku", "ds"]).groupby("sku").head(L + R)
+    oracle_mean = f3.assign(mean=true_mean)  # the forecast's spread around the true means
     return {"skus": skus, "dist": dist, "cost": cost, "margin": margin, "hist": hist, "fc": fc,
-            "cutoff": cutoff, "fit_s": time.perf_counter() - t0, "week_draws": weeks[-1]}  # fmt: skip
+            "fc_cal": cal.apply(fc), "fc_true_mean": oracle_mean, "calibration": cal,
+            "cutoff": cutoff, "fit_s": fit_s, "cal_s": time.perf_counter() - t0,
+            "week_draws": weeks[-1]}  # fmt: skip
 
 
 def _to_truth(levels: pd.DataFrame, skus: np.ndarray, unit: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -164,12 +179,16 @@ def scenario(ctx: dict[str, Any], name: str, K: float, backorder: bool) -> list[
     rows.append(
         score("optimum under the true demand", opt["s"], opt["S"], time.perf_counter() - t0)
     )
-    t0 = time.perf_counter()
-    lv = cost_levels(ctx["fc"], rates, skus=list(skus), lead_time=7 * L, review_period=R,
-                     backorder=backorder, start=ctx["cutoff"])  # fmt: skip
-    dt = time.perf_counter() - t0
-    s, S = _to_truth(lv, skus, unit)
-    rows.append(score("ecomml --objective cost", s, S, dt))
+    for label, key in (("ecomml --objective cost", "fc"),
+                       ("ecomml --objective cost --calibrate-on", "fc_cal"),
+                       ("(diagnostic) cost policy, forecast spread around the true means",
+                        "fc_true_mean")):  # fmt: skip
+        t0 = time.perf_counter()
+        lv = cost_levels(ctx[key], rates, skus=list(skus), lead_time=7 * L, review_period=R,
+                         backorder=backorder, start=ctx["cutoff"])  # fmt: skip
+        dt = time.perf_counter() - t0
+        s, S = _to_truth(lv, skus, unit)
+        rows.append(score(label, s, S, dt))
     t0 = time.perf_counter()
     fl = forecast_levels(ctx["fc"], lead_time=7 * L, review_period=R, service_level=0.95,
                          target="fill", start=ctx["cutoff"])  # fmt: skip
@@ -185,6 +204,32 @@ def scenario(ctx: dict[str, Any], name: str, K: float, backorder: bool) -> list[
     for r in rows:
         r["gap_to_optimum"] = r["cost_per_week"] / best - 1
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
+    return rows
+
+
+def service(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """True fill rate of the service plan's base-stock levels at each fill target."""
+    from ecomml.inventory import forecast_levels
+
+    dist, skus = ctx["dist"], ctx["skus"]
+    n = len(skus)
+    rates = CostRates(np.ones(n), np.ones(n), np.zeros(n))
+    w = dist.mean_period
+    rows = []
+    for tau in (0.90, 0.95, 0.98):
+        for label, key in (("raw", "fc"), ("--calibrate-on", "fc_cal")):
+            fl = forecast_levels(ctx[key], lead_time=7 * L, review_period=R, service_level=tau,
+                                 target="fill", start=ctx["cutoff"])  # fmt: skip
+            S = np.rint(fl.set_index("sku")["order_up_to"].reindex(skus).fillna(0).to_numpy()
+                        / dist.unit).astype(np.int64)  # fmt: skip
+            pc = policy_cost(dist, rates, S - 1, S)
+            fill = pc["expected_fill_rate"]
+            rows.append({"target": tau, "forecast": label,
+                         "true_fill": float((fill * w).sum() / w.sum()),
+                         "skus_within_2_points": float(np.mean(np.abs(fill - tau) <= 0.02)),
+                         "skus_below_target_by_5": float(np.mean(fill < tau - 0.05)),
+                         "stock_units": float((np.maximum(S, 0) * dist.unit).sum())})  # fmt: skip
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -227,8 +272,19 @@ def exact_speed(ctx: dict[str, Any], K: float = 10.0, n: int = 300) -> dict[str,
             "same_policy_share": same, "max_cost_rel_diff": rel}  # fmt: skip
 
 
-def to_markdown(rows: pd.DataFrame, speed: dict[str, Any], ctx: dict[str, Any]) -> str:
+def to_markdown(
+    rows: pd.DataFrame, speed: dict[str, Any], ctx: dict[str, Any], svc: pd.DataFrame
+) -> str:
+    cal = ctx["calibration"]
     lines = [
+        f"Calibration (6 weekly origins before the cutoff, {cal.report['sums']} sums of "
+        f"{L + R} weeks; {ctx['cal_s']:.0f} s): mean x dispersion scales "
+        + ", ".join(f"{k} {a:.2f} x {b:.2f}" for k, (a, b) in cal.scales.items())
+        + f"; PIT above 0.98: {cal.report['pit_before']['above_0.98']:.3f} -> "
+        f"{cal.report['pit_after']['above_0.98']:.3f} (0.02 when calibrated), below 0.10: "
+        f"{cal.report['pit_before']['below_0.10']:.3f} -> "
+        f"{cal.report['pit_after']['below_0.10']:.3f}.",
+        "",
         f"Synthetic shop: {len(ctx['skus'])} SKUs, weekly review, lead time {L} w, holding "
         f"{HOLDING_RATE:.0%}/year, shortage = lost margin; cost per week summed over SKUs "
         "under the true demand:",
@@ -242,6 +298,20 @@ def to_markdown(rows: pd.DataFrame, speed: dict[str, Any], ctx: dict[str, Any]) 
             f"| {r['scenario']} | {r['method']} | {r['cost_per_week']:,.0f} | {r['holding']:,.0f} "
             f"| {r['shortage']:,.0f} | {r['ordering']:,.0f} | {r['fill']:.3f} | "
             f"{r['gap_to_optimum']:+.1%} |"
+        )
+    lines += [
+        "",
+        "Service plan (fill target, base stock) scored under the true demand:",
+        "",
+        "| target fill | forecast | true fill (demand-weighted) | SKUs within +-2 points | "
+        "SKUs > 5 points below | stock (units at S) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in svc.iterrows():
+        lines.append(
+            f"| {r['target']:.2f} | {r['forecast']} | {r['true_fill']:.3f} | "
+            f"{r['skus_within_2_points']:.1%} | {r['skus_below_target_by_5']:.1%} | "
+            f"{r['stock_units']:,.0f} |"
         )
     lines += [
         "",
@@ -266,9 +336,10 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     ctx = setup(args.seed)
     rows = pd.DataFrame([r for name, K, bo in SCENARIOS for r in scenario(ctx, name, K, bo)])
+    svc = pd.DataFrame(service(ctx))
     speed = exact_speed(ctx)
     print(speed, flush=True)
-    md = to_markdown(rows, speed, ctx)
+    md = to_markdown(rows, speed, ctx, svc)
     print(md)
     if args.markdown:
         from ecomml._io import atomic_write_text

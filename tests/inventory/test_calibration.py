@@ -42,9 +42,13 @@ def _backtest(n_sku=300, origins=4, periods=3, bias=1.25, spread=3.0, seed=0) ->
 
 def test_recovers_a_known_bias_and_spread() -> None:
     cal = fit_demand_calibration(_backtest(), 3)
-    mean_scale, disp = cal.scales["all"]
-    assert mean_scale == pytest.approx(1.25, rel=0.08)
-    assert disp == pytest.approx(3.0, rel=0.3)
+    b, f, e = cal.scales["all"]
+    assert b == pytest.approx(1.25, rel=0.08)
+    for m in (1.0, 3.0, 8.0):  # the variance of a 3-period sum, fitted vs true
+        mm = 3 * m * b
+        fitted = mm + e * mm + f * 3 * (m * b) ** 2 / 4.0
+        true = 3 * 1.25 * m + 3 * 3.0 * (1.25 * m) ** 2 / 4.0
+        assert fitted == pytest.approx(true, rel=0.3)
     r = cal.report
     assert (
         r["sums"] == 1200
@@ -57,8 +61,8 @@ def test_recovers_a_known_bias_and_spread() -> None:
 
 def test_a_calibrated_forecast_is_left_nearly_alone() -> None:
     cal = fit_demand_calibration(_backtest(bias=1.0, spread=1.0, n_sku=600), 2)
-    a, b = cal.scales["all"]
-    assert a == pytest.approx(1.0, abs=0.06) and b < 1.4
+    b, f, e = cal.scales["all"]
+    assert b == pytest.approx(1.0, abs=0.06) and f < 1.4 and e <= 0.25
 
 
 def test_apply_scales_mean_and_size_by_pattern() -> None:
@@ -67,8 +71,10 @@ def test_apply_scales_mean_and_size_by_pattern() -> None:
                        "pattern": ["smooth", "intermittent", "new"]})  # fmt: skip
     out = cal.apply(fc)
     for i, p in enumerate(["smooth", "intermittent", "all"]):
-        a, b = cal.scales[p]
-        assert out["mean"][i] == pytest.approx(a) and out["nb_size"][i] == pytest.approx(4.0 / b)
+        b, f, e = cal.scales[p]
+        var = b + e * b + f * b**2 / 4.0  # mean 1, size 4 before
+        assert out["mean"][i] == pytest.approx(b)
+        assert out["mean"][i] + out["mean"][i] ** 2 / out["nb_size"][i] == pytest.approx(var)
     with pytest.raises(ConfigError, match="nb_size"):
         cal.apply(fc.drop(columns="nb_size"))
 

@@ -8,10 +8,14 @@ on past windows: every backtest origin (``ecomml backtest forecast --forecasts-o
 gives each SKU's forecast of the next ``periods`` periods and what was sold, and two
 numbers are fitted by maximum likelihood over all (origin, SKU) sums:
 
-* ``mean_scale`` -- multiplies every forecast mean (the forecaster's bias);
-* ``dispersion_scale`` -- divides every ``nb_size`` (inflates the variance above Poisson;
-  for sums of negative binomials the moment-matched size of the sum divides by the same
-  factor).
+* ``mean_scale`` ``b`` -- multiplies every forecast mean (the forecaster's bias);
+* ``dispersion_scale`` ``f`` -- multiplies the variance above Poisson, ``mean^2 / size``;
+* ``extra_poisson`` ``e`` -- adds variance in proportion to the mean (the forecast error
+  of slow sellers, relatively larger than that of fast ones).
+
+A period's variance becomes ``m' + e m' + f m'^2 / size`` with ``m' = b m``: its new size
+is ``m'^2 / (e m' + f m'^2 / size)``, and the moment-matched size of a sum of periods
+changes the same way, so one correction serves every lead time.
 
 Fitted per demand pattern (``pattern`` column) where a pattern has enough sums, and once
 for all SKUs otherwise. The randomized PIT of the sums before and after says how well it
@@ -33,7 +37,16 @@ from ecomml.exceptions import ConfigError, DataQualityError
 __all__ = ["DemandCalibration", "fit_demand_calibration", "protection_sums", "randomized_pit"]
 
 _MEAN_GRID = np.exp(np.linspace(np.log(0.5), np.log(2.0), 41))
-_DISP_GRID = np.exp(np.linspace(0.0, np.log(50.0), 41))
+_DISP_GRID = np.exp(np.linspace(0.0, np.log(50.0), 31))
+_EXTRA_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0])
+
+
+def _new_size(mean: np.ndarray, size: np.ndarray, b: Any, f: Any, e: Any) -> np.ndarray:
+    """NB size after scaling the mean by ``b``, the variance above Poisson by ``f`` and
+    adding ``e`` times the mean (arrays broadcast)."""
+    m = mean * b
+    extra = f * m**2 / np.clip(size, 1e-6, 1e12) + e * m
+    return np.where(extra > 1e-12, m**2 / np.maximum(extra, 1e-300), 1e9)
 
 
 def protection_sums(forecasts: pd.DataFrame, periods: int) -> pd.DataFrame:
@@ -75,48 +88,50 @@ def _pit_summary(pit: np.ndarray) -> dict[str, float]:
             "above_0.98": float(np.mean(pit > 0.98))}  # fmt: skip
 
 
-def _fit(s: pd.DataFrame, chunk: int = 4000) -> tuple[float, float, float, float]:
-    """Grid maximum likelihood of (mean scale, dispersion scale); also the log-likelihood
-    at (1, 1) and at the optimum."""
-    ll = np.zeros((len(_MEAN_GRID), len(_DISP_GRID)))
+def _fit(s: pd.DataFrame, chunk: int = 4000) -> tuple[tuple[float, float, float], float, float]:
+    """Grid maximum likelihood of (mean scale, dispersion scale, extra Poisson); also the
+    log-likelihood before (1, 1, 0) and at the optimum."""
+    ll = np.zeros((len(_MEAN_GRID), len(_DISP_GRID), len(_EXTRA_GRID)))
     for i in range(0, len(s), chunk):
         c = s.iloc[i : i + chunk]
         y = c["y"].to_numpy(np.float64)[:, None, None]
-        m = (
-            np.maximum(c["mean"].to_numpy(np.float64), 1e-9)[:, None, None]
-            * _MEAN_GRID[None, :, None]
-        )
-        k = c["size"].to_numpy(np.float64)[:, None, None] / _DISP_GRID[None, None, :]
-        ll += stats.nbinom.logpmf(y, k, k / (k + m)).sum(axis=0)
-    i, j = np.unravel_index(np.argmax(ll), ll.shape)
+        mean = np.maximum(c["mean"].to_numpy(np.float64), 1e-9)[:, None, None]
+        size = c["size"].to_numpy(np.float64)[:, None, None]
+        m = mean * _MEAN_GRID[None, :, None]
+        for e_i, e in enumerate(_EXTRA_GRID):
+            k = _new_size(mean, size, _MEAN_GRID[None, :, None], _DISP_GRID[None, None, :], e)
+            ll[:, :, e_i] += stats.nbinom.logpmf(y, k, k / (k + m)).sum(axis=0)
+    i, j, e_i = np.unravel_index(np.argmax(ll), ll.shape)
     one = int(np.argmin(np.abs(_MEAN_GRID - 1.0)))
-    return float(_MEAN_GRID[i]), float(_DISP_GRID[j]), float(ll[one, 0]), float(ll[i, j])
+    best = (float(_MEAN_GRID[i]), float(_DISP_GRID[j]), float(_EXTRA_GRID[e_i]))
+    return best, float(ll[one, 0, 0]), float(ll[i, j, e_i])
 
 
 @dataclass
 class DemandCalibration:
-    """Mean and dispersion corrections of the protection-interval demand, per pattern."""
+    """Mean and dispersion corrections of the protection-interval demand, per pattern:
+    ``scales[pattern] = (mean_scale, dispersion_scale, extra_poisson)``."""
 
     periods: int
-    scales: dict[str, tuple[float, float]] = field(default_factory=dict)
+    scales: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
 
     def apply(self, forecast: pd.DataFrame) -> pd.DataFrame:
-        """``forecast`` with ``mean`` scaled and ``nb_size`` divided, by its ``pattern``."""
+        """``forecast`` with ``mean`` and ``nb_size`` corrected, by its ``pattern``."""
         if "nb_size" not in forecast.columns or forecast["nb_size"].isna().any():
             raise ConfigError(
                 "the calibration corrects negative binomial forecasts: this forecast has no "
                 "nb_size (forecast with the lgbm model)"
             )
-        default = self.scales["all"]
         pat = forecast["pattern"].astype(str) if "pattern" in forecast.columns else None
-        ms = np.full(len(forecast), default[0])
-        ds = np.full(len(forecast), default[1])
+        par = np.tile(np.asarray(self.scales["all"], np.float64), (len(forecast), 1))
         if pat is not None:
-            for name, (a, b) in self.scales.items():
-                sel = (pat == name).to_numpy()
-                ms[sel], ds[sel] = a, b
-        return forecast.assign(mean=forecast["mean"] * ms, nb_size=forecast["nb_size"] / ds)
+            for name, values in self.scales.items():
+                par[(pat == name).to_numpy()] = values
+        mean = forecast["mean"].to_numpy(np.float64)
+        size = _new_size(mean, forecast["nb_size"].to_numpy(np.float64), par[:, 0], par[:, 1],
+                         par[:, 2])  # fmt: skip
+        return forecast.assign(mean=mean * par[:, 0], nb_size=size)
 
 
 def fit_demand_calibration(
@@ -135,10 +150,11 @@ def fit_demand_calibration(
     groups = {"all": s, **{str(k): g for k, g in s.groupby("pattern") if len(g) >= min_sums}}
     rows = {}
     for name, g in groups.items():
-        a, b, ll0, ll1 = _fit(g)
-        cal.scales[name] = (a, b)
-        rows[name] = {"sums": int(len(g)), "mean_scale": a, "dispersion_scale": b,
-                      "loglik_per_sum_before": ll0 / len(g), "loglik_per_sum_after": ll1 / len(g)}  # fmt: skip
+        best, ll0, ll1 = _fit(g)
+        cal.scales[name] = best
+        rows[name] = {"sums": int(len(g)), "mean_scale": best[0], "dispersion_scale": best[1],
+                      "extra_poisson": best[2], "loglik_per_sum_before": ll0 / len(g),
+                      "loglik_per_sum_after": ll1 / len(g)}  # fmt: skip
     fixed = s.assign(nb_size=s["size"]).rename(columns={"size": "_k"})
     after = cal.apply(fixed.assign(pattern=s["pattern"].astype(str)))
     y = s["y"].to_numpy(np.float64)
