@@ -134,3 +134,25 @@ def test_cli_backtest_then_calibrated_plan(shop, tmp_path: Path) -> None:  # noq
     res = run(app, [*plan, "--output", str(tmp_path / "q.csv"), "--calibrate-on",
                     str(tmp_path / "bt.parquet"), "--policy", "classic"])  # fmt: skip
     assert res.exit_code == 1 and "--policy forecast" in res.output, res.output
+
+
+def test_replay_calibrates_once_on_windows_before_the_start(shop, tmp_path: Path) -> None:  # noqa: ANN001
+    from ecomml.forecasting import LightGBMForecaster, panel_from_transactions
+    from ecomml.inventory import simulate_policy
+
+    panel = panel_from_transactions(shop.transactions, CUTOFF, "W")
+    start = CUTOFF - pd.Timedelta(weeks=4)
+    cache: dict = {}
+    kw = {"policy": "forecast", "lead_time": 7, "refit_every": 4, "forecast_cache": cache,
+          "forecaster": LightGBMForecaster(freq="W", horizon=4, n_jobs=1), "calibrate_folds": 3}  # fmt: skip
+    a = simulate_policy(panel, start, CUTOFF, service_level=0.9, **kw)
+    keys = [k for k in cache if k[0] == "calibration backtest"]
+    assert len(keys) == 1 and pd.to_datetime(cache[keys[0]]["ds"]).max() < start
+    b = simulate_policy(panel, start, CUTOFF, service_level=0.95, **kw)
+    assert len([k for k in cache if k[0] == "calibration backtest"]) == 1
+    assert (
+        a.summary["calibration"] == b.summary["calibration"] and "all" in a.summary["calibration"]
+    )
+    plain = simulate_policy(panel, start, CUTOFF, service_level=0.9,
+                            **{**kw, "calibrate_folds": 0})  # fmt: skip
+    assert plain.summary["calibration"] is None

@@ -34,7 +34,13 @@ from scipy import stats
 from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
 
-__all__ = ["DemandCalibration", "fit_demand_calibration", "protection_sums", "randomized_pit"]
+__all__ = [
+    "DemandCalibration",
+    "backtest_windows",
+    "fit_demand_calibration",
+    "protection_sums",
+    "randomized_pit",
+]
 
 _MEAN_GRID = np.exp(np.linspace(np.log(0.5), np.log(2.0), 41))
 _DISP_GRID = np.exp(np.linspace(0.0, np.log(50.0), 31))
@@ -166,3 +172,19 @@ def fit_demand_calibration(
                                                  after["nb_size"].to_numpy())),
     }  # fmt: skip
     return cal
+
+
+def backtest_windows(
+    forecaster: Any,
+    panel: pd.DataFrame,
+    start: Any,
+    *,
+    folds: int = 6,
+    fit_params: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Backtest forecasts with actuals at ``folds`` weekly (or daily) origins whose
+    windows end before ``start``: the calibration's input, from the past only."""
+    from ecomml.forecasting.backtest import backtest
+
+    hist = panel.loc[pd.to_datetime(panel["ds"]) < pd.Timestamp(start)]
+    return backtest(forecaster, hist, folds=int(folds), step=1, fit_params=fit_params).forecasts

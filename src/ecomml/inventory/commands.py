@@ -113,6 +113,8 @@ ACTIONS: tuple[Action, ...] = (
         Option("output", "--output", ..., "Output folder.", Path, short="-o", file="out"),
         _TARGET, _REVIEW_PERIOD,
         Option("refit_every", "--refit-every", 4, "Refit the forecaster every K periods."),
+        Option("calibrate_folds", "--calibrate-folds", 0, "Calibrate the forecast policy's "
+               "lead-time demand on a backtest of this many origins before --start (0: off)."),
         Option("freq", "--freq", "W", "W (weeks from Monday) or D."),
         Option("backorder", "--backorder", False, "Backorder unmet demand (default: lost sales)."),
         Option("min_periods", "--min-periods", 1,
@@ -311,6 +313,7 @@ def _simulate(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
               review_period=o["review_period"], freq=f, refit_every=o["refit_every"],
               backorder=o["backorder"], unit_cost=cost, random_state=o["seed"],
               forecast_cache={})  # fmt: skip
+    kw["calibrate_folds"] = o["calibrate_folds"]
     n_runs = 1 + len(levels) * (2 if policy == "forecast" else 1)
 
     def progress(done: float) -> Callable[[str, float], None]:
@@ -336,7 +339,8 @@ def _simulate(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
              f"periods, {s['skus']} SKUs")  # fmt: skip
     params = {"policy": policy, "target": o["target"], "lead_time": o["lead_time"],
               "service_level": o["service_level"], "refit_every": o["refit_every"],
-              "start": t0.date(), "end": t1.date(), "backorder": o["backorder"]}  # fmt: skip
+              "start": t0.date(), "end": t1.date(), "backorder": o["backorder"],
+              "calibrate_folds": o["calibrate_folds"]}  # fmt: skip
     shown = [Shown(rows.rename(columns=names), title, fmt), f"results -> {o['output']}"]
     return Report(written, params, f"simulate-{policy}", shown)
 

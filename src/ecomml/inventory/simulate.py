@@ -125,6 +125,8 @@ def simulate_policy(
     n_samples: int = 1000,
     random_state: int = 0,
     forecast_cache: dict[Any, pd.DataFrame] | None = None,
+    calibrate_folds: int = 0,
+    calibration_forecasts: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Simulate ``policy`` on the periods ``start <= ds < end`` of ``panel``.
@@ -153,6 +155,13 @@ def simulate_policy(
     forecast_cache : dict or None
         Reused across calls: forecasts keyed by review date (they do not depend on the
         service level), so a trade-off curve costs one set of refits.
+    calibrate_folds : int
+        With > 0, the forecast policy's lead-time demand is calibrated
+        (:func:`~ecomml.inventory.calibration.fit_demand_calibration`) on a backtest of
+        this many weekly origins before ``start`` (past data only; kept in
+        ``forecast_cache`` for the other replays that share it).
+    calibration_forecasts : DataFrame or None
+        Backtest forecasts to calibrate on instead (e.g. shared by several replays).
 
     Returns
     -------
@@ -211,6 +220,18 @@ def simulate_policy(
             f"({horizon} periods)"
         )
     cache = forecast_cache if forecast_cache is not None else {}
+    cal = None
+    if policy == "forecast" and (calibrate_folds > 0 or calibration_forecasts is not None):
+        from ecomml.inventory.calibration import backtest_windows, fit_demand_calibration
+
+        bt = calibration_forecasts
+        ckey = ("calibration backtest", int(calibrate_folds), t_start)
+        if bt is None and ckey not in cache:  # one backtest for every replay sharing the cache
+            if progress is not None:
+                progress(f"calibration backtest ({calibrate_folds} origins before start)", 0.0)
+            cache[ckey] = backtest_windows(clone(est0), p, t_start, folds=calibrate_folds,
+                                           fit_params=fit_params)  # fmt: skip
+        cal = fit_demand_calibration(bt if bt is not None else cache[ckey], horizon)
     state: dict[str, Any] = {"model": None, "refits": 0}
     level_kw = {"lead_time": lead_time, "lead_time_sd": lead_time_sd, "review_period": review_period,
                     "service_level": service_level, "target": target}  # fmt: skip
@@ -228,7 +249,7 @@ def simulate_policy(
                     state["model"] = (refit_date, clone(est0).fit(train, **(fit_params or {})))
                     state["refits"] += 1
                 cache[key] = state["model"][1].predict(hist, start=t)
-            fc = cache[key]
+            fc = cache[key] if cal is None else cal.apply(cache[key])
             lv = forecast_levels(
                 fc, start=t, period_days=pdays, n_samples=n_samples,
                 random_state=int(random_state) * 100_003 + i, **level_kw,
@@ -315,6 +336,7 @@ def simulate_policy(
         "skus": int(n),
         "backorder": bool(backorder),
         "refits": int(state["refits"]),
+        "calibration": None if cal is None else {k: list(v) for k, v in cal.scales.items()},
         **{
             k: float(total[k])
             for k in (
