@@ -287,10 +287,10 @@ def _sales_samples(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Samples of X = (D_{L+R} - max(y, D_L))+ for the SKUs of ``fc`` (sorted by sku, ds)."""
-    from ecomml.inventory.policy import _sample_period_demand
+    from ecomml.inventory.distributions import sample_period_demand
 
     n_per = int(ks.max()) + R
-    D = _sample_period_demand(fc, n_per, n_samples, rng)
+    D = sample_period_demand(fc, n_per, n_samples, rng)
     cum = np.concatenate([np.zeros((*D.shape[:2], 1), np.float32), np.cumsum(D, axis=2)], axis=2)
     n = D.shape[0]
     k = ks[rng.choice(len(ks), size=(n, n_samples), p=pk)]

@@ -32,26 +32,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ecomml._validation import check_frame, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 from ecomml.forecasting.leadtime import protection_window
-from ecomml.inventory.policy import (
-    LEVEL_COLUMNS,
-    _sample_period_demand,
-    forecast_period_days,
-    lead_time_periods,
-)
+from ecomml.inventory.distributions import Distributions, demand_distributions, shortfall
+from ecomml.inventory.policy import LEVEL_COLUMNS, forecast_period_days, lead_time_periods
 
 __all__ = [
     "COST_COLUMNS",
     "CURVE_LEVELS",
     "DEFAULT_HOLDING_RATE",
     "CostRates",
-    "Distributions",
     "cost_levels",
-    "demand_distributions",
     "optimal_policy",
     "policy_cost",
     "sku_cost_rates",
@@ -125,114 +118,6 @@ def sku_cost_rates(
     return CostRates(h, p, k)
 
 
-@dataclass
-class Distributions:
-    """Demand pmfs on a per-SKU grid: bucket ``b`` of SKU ``i`` is ``b * unit[i]`` units.
-
-    ``cycle`` is one review cycle's demand; ``lead[t]`` the demand over the lead time plus
-    ``t`` periods (``t = 0 .. R``), mixed over the lead-time distribution.
-    """
-
-    unit: np.ndarray
-    cycle: np.ndarray
-    lead: list[np.ndarray]
-    mean_cycle: np.ndarray
-    mean_period: np.ndarray
-
-    @property
-    def grid(self) -> int:
-        return self.cycle.shape[1]
-
-
-def _nb_bucket_pmf(mean: np.ndarray, size: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
-    """(n, grid) pmf of NB(mean, size) rounded to the nearest bucket, tail in the last."""
-    mean = np.maximum(mean, 0.0)
-    size = np.clip(size, 1e-6, 1e9)
-    edges = np.ceil((np.arange(grid) + 0.5)[None, :] * unit[:, None]) - 1.0  # last unit of bucket
-    p = size / (size + np.maximum(mean, 1e-300))
-    cdf = stats.nbinom.cdf(edges, size[:, None], p[:, None])
-    cdf[:, -1] = 1.0
-    out = np.diff(cdf, axis=1, prepend=0.0)
-    out[mean <= 0] = 0.0
-    out[mean <= 0, 0] = 1.0
-    return np.maximum(out, 0.0)
-
-
-def _hist_pmf(x: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
-    """(n, grid) histogram pmf of samples x (n, m) in buckets of ``unit``."""
-    n, m = x.shape
-    b = np.clip(np.rint(x / unit[:, None]), 0, grid - 1).astype(np.int64)
-    flat = (np.arange(n)[:, None] * grid + b).ravel()
-    return np.bincount(flat, minlength=n * grid).reshape(n, grid) / float(m)
-
-
-def _nb_sum(mu: np.ndarray, size: np.ndarray, upto: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and moment-matched NB size of the sum of the first ``upto`` periods."""
-    if upto <= 0:
-        z = np.zeros(len(mu))
-        return z, np.full(len(mu), 1e9)
-    m = mu[:, :upto].sum(axis=1)
-    extra = (mu[:, :upto] ** 2 / size[:, :upto]).sum(axis=1)  # variance above Poisson
-    return m, np.where(extra > 1e-12, m**2 / np.maximum(extra, 1e-300), 1e9)
-
-
-def demand_distributions(
-    forecast: pd.DataFrame,
-    *,
-    ks: np.ndarray,
-    pk: np.ndarray,
-    review_period: int,
-    grid: int = 256,
-    n_samples: int = 4000,
-    rng: np.random.Generator | None = None,
-) -> Distributions:
-    """The pmfs the cost model needs, from each SKU's protection-window forecast rows
-    (sorted by ``sku, ds``; ``max(ks) + R`` rows per SKU)."""
-    R = max(int(review_period), 1)
-    n_per = int(ks.max()) + R
-    n = len(forecast) // n_per
-    mu = np.maximum(forecast["mean"].to_numpy(np.float64).reshape(n, n_per), 0.0)
-    exact = "nb_size" in forecast.columns and forecast["nb_size"].notna().all()
-    mean_period = mu.mean(axis=1)
-    if exact:
-        size = np.clip(forecast["nb_size"].to_numpy(np.float64).reshape(n, n_per), 1e-6, 1e9)
-        sums = {u: _nb_sum(mu, size, u) for u in range(n_per + 1)}
-        top_m, top_k = sums[n_per]
-        hi = stats.nbinom.ppf(0.9999, top_k, top_k / (top_k + np.maximum(top_m, 1e-300)))
-        hi = np.nan_to_num(hi, nan=0.0)
-    else:
-        rng = check_random_state(rng)
-        D = _sample_period_demand(forecast, n_per, int(n_samples), rng).astype(np.float64)
-        cum = np.concatenate([np.zeros((n, D.shape[1], 1)), np.cumsum(D, axis=2)], axis=2)
-        hi = cum[:, :, -1].max(axis=1)
-    # room for the cycle stock of an (s, S) policy above the protection quantile
-    unit = np.maximum(np.ceil((hi + 1.0) / (grid / 2.0)), 1.0)
-    if exact:
-        mc = mean_period * R
-        kc = np.median(size, axis=1) * R
-        cycle = _nb_bucket_pmf(mc, kc, unit, grid)
-        lead = []
-        for t in range(R + 1):
-            mix = np.zeros((n, grid))
-            for k, w in zip(ks, pk, strict=True):
-                m, kk = sums[int(k) + t]
-                mix += w * _nb_bucket_pmf(m, kk, unit, grid)
-            lead.append(mix)
-    else:
-        mc = mean_period * R
-        kdraw = ks[rng.choice(len(ks), size=(n, D.shape[1]), p=pk)]
-        rows, cols = np.arange(n)[:, None], np.arange(D.shape[1])[None, :]
-        lead = [_hist_pmf(cum[rows, cols, kdraw + t], unit, grid) for t in range(R + 1)]
-        cycle = _hist_pmf(cum[:, :, R], unit, grid)  # first R periods, a typical cycle
-    return Distributions(unit, cycle, lead, mc, mean_period)
-
-
-def _shortfall(pmf: np.ndarray) -> np.ndarray:
-    """E[(D - j)^+] in buckets for j = 0 .. grid-1 (pmf (n, grid))."""
-    tail = 1.0 - np.cumsum(pmf, axis=1)  # P(D > j)
-    return np.cumsum(tail[:, ::-1], axis=1)[:, ::-1]
-
-
 def _cycle_cost(dist: Distributions, rates: CostRates, backorder: bool) -> dict[str, np.ndarray]:
     """Expected holding and shortage cost of one review cycle at each position (money),
     and the units short and P(no stock-out) per position."""
@@ -243,12 +128,12 @@ def _cycle_cost(dist: Distributions, rates: CostRates, backorder: bool) -> dict[
     for t in range(1, R + 1):
         pmf = dist.lead[t]
         mean = (pmf * j).sum(axis=1, keepdims=True)
-        hold += (j - mean + _shortfall(pmf)) * u  # E[(y - D_{L+t})^+]
-    short_end = _shortfall(dist.lead[R]) * u
-    short_start = _shortfall(dist.lead[0]) * u
+        hold += (j - mean + shortfall(pmf)) * u  # E[(y - D_{L+t})^+]
+    short_end = shortfall(dist.lead[R]) * u
+    short_start = shortfall(dist.lead[0]) * u
     lost = np.maximum(short_end - short_start, 0.0)  # units short in the cycle
     if backorder:
-        back = sum(_shortfall(dist.lead[t]) * u for t in range(1, R + 1))
+        back = sum(shortfall(dist.lead[t]) * u for t in range(1, R + 1))
         short_cost = rates.shortage[:, None] * back
     else:
         short_cost = rates.shortage[:, None] * lost

@@ -24,6 +24,7 @@ from scipy import stats
 from ecomml._validation import check_frame, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 from ecomml.forecasting.leadtime import protection_window
+from ecomml.inventory.distributions import sample_period_demand
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
 __all__ = [
@@ -136,28 +137,6 @@ def lead_time_periods(
     return ks[keep], probs[keep] / probs[keep].sum()
 
 
-def _sample_period_demand(
-    forecast: pd.DataFrame, n_per: int, n_samples: int, rng: np.random.Generator
-) -> np.ndarray:
-    """(n_sku, n_samples, n_per) draws of each period's demand (rows sorted by sku, ds)."""
-    from ecomml.forecasting.leadtime import sample_from_quantiles
-
-    n = len(forecast) // n_per
-    mean = forecast["mean"].to_numpy(np.float64).reshape(n, n_per)
-    out = np.empty((n, n_samples, n_per), dtype=np.float32)
-    if "nb_size" in forecast.columns and forecast["nb_size"].notna().all():
-        size = forecast["nb_size"].to_numpy(np.float64).reshape(n, n_per)
-        for j in range(n_per):
-            mu, k = np.maximum(mean[:, j], 1e-12), np.clip(size[:, j], 1e-3, 1e6)
-            lam = rng.gamma(k[:, None], (mu / k)[:, None], size=(n, n_samples))
-            out[:, :, j] = rng.poisson(lam)
-    else:
-        Q = forecast[list(QUANTILE_COLUMNS)].to_numpy(np.float64).reshape(n, n_per, -1)
-        for j in range(n_per):
-            out[:, :, j] = np.maximum(sample_from_quantiles(Q[:, j], rng.random((n, n_samples))), 0)
-    return out
-
-
 def _esc(d: np.ndarray, s: np.ndarray) -> np.ndarray:
     """Expected shortage E[(D - s)^+] per row for samples d (n, m) and levels s (n,)."""
     return np.maximum(d - s[:, None], 0.0).mean(axis=1)
@@ -190,7 +169,7 @@ def _levels_chunk(
 ) -> dict[str, np.ndarray]:
     R = review_period
     n_per = int(ks.max()) + max(R, 1)
-    D = _sample_period_demand(f, n_per, n_samples, rng)
+    D = sample_period_demand(f, n_per, n_samples, rng)
     cum = np.concatenate([np.zeros((*D.shape[:2], 1), np.float32), np.cumsum(D, axis=2)], axis=2)
     n = len(skus)
     k = ks[rng.choice(len(ks), size=(n, n_samples), p=pk)]
@@ -238,6 +217,44 @@ def _levels_chunk(
     }
 
 
+def _exact_chunk(
+    f: pd.DataFrame, skus: np.ndarray, ks: np.ndarray, pk: np.ndarray, R: int, target: str,
+    level: np.ndarray, grid: int,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Periodic-review levels from exact negative binomial pmfs of the lead-time demand."""
+    from ecomml.inventory.distributions import demand_distributions, shortfall
+
+    n = len(skus)
+    dist = demand_distributions(f, ks=ks, pk=pk, review_period=R, grid=grid, room=1.0,
+                                cycle=False)  # fmt: skip
+    u = dist.unit[:, None]
+    prot, lead = dist.lead[-1], dist.lead[0]
+    j = np.arange(dist.grid)[None, :]
+    mean_prot = (prot * j).sum(axis=1) * dist.unit
+    cdf = np.cumsum(prot, axis=1)
+    short = (shortfall(prot) - shortfall(lead)) * u  # units short in the cycle, per level
+    cycle_demand = np.maximum(mean_prot - (lead * j).sum(axis=1) * dist.unit, 1e-12)
+    fill = 1.0 - short / cycle_demand[:, None]
+    ok = cdf >= level[:, None] - 1e-12 if target == "cycle" else fill >= level[:, None] - 1e-12
+    ok[:, -1] = True
+    b = np.argmax(ok, axis=1)
+    rows = np.arange(n)
+    s = b * dist.unit
+    has_demand = mean_prot > 0
+    return {
+        "sku": skus,
+        "mean_period_demand": dist.mean_period,
+        "lead_time_demand_mean": mean_prot,
+        "lead_time_demand_q50": np.argmax(cdf >= 0.5, axis=1) * dist.unit,
+        "safety_stock": s - mean_prot,
+        "reorder_point": s.astype(np.float64),
+        "order_up_to": s.astype(np.float64),
+        "cycle_qty": np.zeros(n),
+        "expected_fill_rate": np.where(has_demand, np.clip(fill[rows, b], 0.0, 1.0), 1.0),
+        "expected_cycle_service": cdf[rows, b],
+    }
+
+
 def _check_args(
     lead_time: Any, lead_time_sd: float, review_period: int, target: str, review: str,
     period_days: int,
@@ -267,6 +284,8 @@ def forecast_levels(
     n_samples: int = 2000,
     chunk_size: int = 5000,
     random_state: int | np.random.Generator | None = 0,
+    method: str = "auto",
+    grid: int = 256,
 ) -> pd.DataFrame:
     """Reorder point and order-up-to level per SKU from the forecast's distributions.
 
@@ -294,6 +313,12 @@ def forecast_levels(
         Days per forecast period (None = inferred from ``ds``).
     n_samples : int
         Monte-Carlo sample paths per SKU.
+    method : {"auto", "exact", "sample"}
+        ``exact`` sets periodic-review levels from exact negative binomial pmfs of the
+        lead-time demand (:mod:`ecomml.inventory.distributions`; needs ``nb_size``; levels
+        are multiples of the SKU's grid unit, 1 unless its demand spans more than
+        ``grid / 2`` units); ``sample`` draws ``n_samples`` paths; ``auto`` is exact
+        where it applies.
 
     Returns
     -------
@@ -319,6 +344,14 @@ def forecast_levels(
     skus = f["sku"].drop_duplicates().astype(str).to_numpy()
     level = check_service_level(service_level, list(skus))
     level_arr = np.broadcast_to(np.asarray(level, dtype=np.float64), (len(skus),))
+    has_nb = "nb_size" in f.columns and f["nb_size"].notna().all()
+    if method not in ("auto", "exact", "sample"):
+        raise ConfigError(f"method must be auto, exact or sample, got {method!r}")
+    if method == "exact" and not (has_nb and review == "periodic"):
+        raise ConfigError("exact levels need a negative binomial forecast (nb_size) and "
+                          "periodic review")  # fmt: skip
+    if method != "sample" and has_nb and review == "periodic":
+        return _exact_levels(f, skus, ks, pk, R, target, level_arr, n_per, grid, chunk_size)
     rng = check_random_state(random_state)
     parts = []
     for i in range(0, len(skus), int(chunk_size)):
@@ -332,6 +365,24 @@ def forecast_levels(
             )  # fmt: skip
         )
     return pd.concat(parts, ignore_index=True)[LEVEL_COLUMNS]
+
+
+def _exact_levels(
+    f: pd.DataFrame, skus: np.ndarray, ks: np.ndarray, pk: np.ndarray, R: int, target: str,
+    level: np.ndarray, n_per: int, grid: int, chunk_size: int,
+) -> pd.DataFrame:  # fmt: skip
+    """:func:`_exact_chunk` over chunks of SKUs of similar size (each chunk's grid is only
+    as wide as its largest SKU needs)."""
+    mean = f["mean"].to_numpy(np.float64).reshape(len(skus), n_per).sum(axis=1)
+    order = np.argsort(mean, kind="stable")
+    parts = []
+    for i in range(0, len(skus), int(chunk_size)):
+        idx = np.sort(order[i : i + int(chunk_size)])
+        rows = (idx[:, None] * n_per + np.arange(n_per)[None, :]).ravel()
+        parts.append(pd.DataFrame(_exact_chunk(f.iloc[rows], skus[idx], ks, pk, R, target,
+                                               level[idx], grid)))  # fmt: skip
+    out = pd.concat(parts, ignore_index=True).set_index("sku").reindex(skus).reset_index()
+    return out[LEVEL_COLUMNS]
 
 
 def classic_levels(
