@@ -44,7 +44,7 @@ __all__ = [
 
 _MEAN_GRID = np.exp(np.linspace(np.log(0.5), np.log(2.0), 41))
 _DISP_GRID = np.exp(np.linspace(0.0, np.log(50.0), 31))
-_EXTRA_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0])
+_EXTRA_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
 
 
 def _new_size(mean: np.ndarray, size: np.ndarray, b: Any, f: Any, e: Any) -> np.ndarray:
