@@ -278,8 +278,8 @@ def to_markdown(
     cal = ctx["calibration"]
     lines = [
         f"Calibration (6 weekly origins before the cutoff, {cal.report['sums']} sums of "
-        f"{L + R} weeks; {ctx['cal_s']:.0f} s): mean x dispersion scales "
-        + ", ".join(f"{k} {a:.2f} x {b:.2f}" for k, (a, b) in cal.scales.items())
+        f"{L + R} weeks; {ctx['cal_s']:.0f} s): mean scale x dispersion scale + extra Poisson "
+        + ", ".join(f"{k} {a:.2f} x {b:.2f} + {e:.2f}" for k, (a, b, e) in cal.scales.items())
         + f"; PIT above 0.98: {cal.report['pit_before']['above_0.98']:.3f} -> "
         f"{cal.report['pit_after']['above_0.98']:.3f} (0.02 when calibrated), below 0.10: "
         f"{cal.report['pit_before']['below_0.10']:.3f} -> "

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, special, stats
 
 from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
@@ -42,9 +42,8 @@ __all__ = [
     "randomized_pit",
 ]
 
-_MEAN_GRID = np.exp(np.linspace(np.log(0.5), np.log(2.0), 41))
-_DISP_GRID = np.exp(np.linspace(0.0, np.log(50.0), 31))
-_EXTRA_GRID = np.array([0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0])
+#: (low, high) of the mean scale, the dispersion scale and extra Poisson (+ 0.01)
+_BOUNDS = ((0.25, 4.0), (0.2, 100.0), (0.01, 100.0))
 
 
 def _new_size(mean: np.ndarray, size: np.ndarray, b: Any, f: Any, e: Any) -> np.ndarray:
@@ -94,23 +93,39 @@ def _pit_summary(pit: np.ndarray) -> dict[str, float]:
             "above_0.98": float(np.mean(pit > 0.98))}  # fmt: skip
 
 
-def _fit(s: pd.DataFrame, chunk: int = 4000) -> tuple[tuple[float, float, float], float, float]:
-    """Grid maximum likelihood of (mean scale, dispersion scale, extra Poisson); also the
-    log-likelihood before (1, 1, 0) and at the optimum."""
-    ll = np.zeros((len(_MEAN_GRID), len(_DISP_GRID), len(_EXTRA_GRID)))
-    for i in range(0, len(s), chunk):
-        c = s.iloc[i : i + chunk]
-        y = c["y"].to_numpy(np.float64)[:, None, None]
-        mean = np.maximum(c["mean"].to_numpy(np.float64), 1e-9)[:, None, None]
-        size = c["size"].to_numpy(np.float64)[:, None, None]
-        m = mean * _MEAN_GRID[None, :, None]
-        for e_i, e in enumerate(_EXTRA_GRID):
-            k = _new_size(mean, size, _MEAN_GRID[None, :, None], _DISP_GRID[None, None, :], e)
-            ll[:, :, e_i] += stats.nbinom.logpmf(y, k, k / (k + m)).sum(axis=0)
-    i, j, e_i = np.unravel_index(np.argmax(ll), ll.shape)
-    one = int(np.argmin(np.abs(_MEAN_GRID - 1.0)))
-    best = (float(_MEAN_GRID[i]), float(_DISP_GRID[j]), float(_EXTRA_GRID[e_i]))
-    return best, float(ll[one, 0, 0]), float(ll[i, j, e_i])
+def _loglik(y: np.ndarray, mean: np.ndarray, size: np.ndarray, par: np.ndarray) -> float:
+    """Negative binomial log-likelihood of the sums ``y`` after the correction ``par``."""
+    b, f, e = par
+    m = np.maximum(mean * b, 1e-12)
+    k = _new_size(mean, size, b, f, e)
+    return float(
+        (special.gammaln(y + k) - special.gammaln(k) - special.gammaln(y + 1.0)
+         + k * np.log(k / (k + m)) + y * np.log(m / (k + m))).sum()
+    )  # fmt: skip
+
+
+def _fit(s: pd.DataFrame) -> tuple[tuple[float, float, float], float, float]:
+    """Maximum likelihood of (mean scale, dispersion scale, extra Poisson) within
+    :data:`_BOUNDS` (L-BFGS-B from a few starts); also the log-likelihood before
+    (1, 1, 0) and at the optimum."""
+    y = s["y"].to_numpy(np.float64)
+    mean = np.maximum(s["mean"].to_numpy(np.float64), 1e-9)
+    size = s["size"].to_numpy(np.float64)
+    lo, hi = np.log([b[0] for b in _BOUNDS]), np.log([b[1] for b in _BOUNDS])
+
+    def nll(x: np.ndarray) -> float:  # x = log(b), log(f), log(e + 0.01)
+        par = np.exp(x) - np.array([0.0, 0.0, 0.01])
+        return -_loglik(y, mean, size, par) / len(y)
+
+    best = None
+    for start in ((1.0, 1.0, 0.0), (1.0, 3.0, 1.0), (1.0, 1.0, 8.0)):
+        x0 = np.clip(np.log(np.asarray(start) + [0.0, 0.0, 0.01]), lo, hi)
+        r = optimize.minimize(nll, x0, method="L-BFGS-B", bounds=list(zip(lo, hi, strict=True)))
+        if best is None or r.fun < best.fun:
+            best = r
+    par = np.exp(best.x) - np.array([0.0, 0.0, 0.01])
+    par = (float(par[0]), float(par[1]), float(max(par[2], 0.0)))
+    return par, _loglik(y, mean, size, np.array([1.0, 1.0, 0.0])), -best.fun * len(y)
 
 
 @dataclass

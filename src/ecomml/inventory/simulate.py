@@ -231,7 +231,13 @@ def simulate_policy(
                 progress(f"calibration backtest ({calibrate_folds} origins before start)", 0.0)
             cache[ckey] = backtest_windows(clone(est0), p, t_start, folds=calibrate_folds,
                                            fit_params=fit_params)  # fmt: skip
-        cal = fit_demand_calibration(bt if bt is not None else cache[ckey], horizon)
+        fkey = (*ckey, "fit", horizon)
+        if bt is not None:
+            cal = fit_demand_calibration(bt, horizon)
+        elif fkey in cache:
+            cal = cache[fkey]
+        else:
+            cal = cache[fkey] = fit_demand_calibration(cache[ckey], horizon)
     state: dict[str, Any] = {"model": None, "refits": 0}
     level_kw = {"lead_time": lead_time, "lead_time_sd": lead_time_sd, "review_period": review_period,
                     "service_level": service_level, "target": target}  # fmt: skip
