@@ -159,19 +159,36 @@ def calibrated_replay(start: pd.Timestamp, refit_every: int, lead_weeks: list[in
                                  "turns": r["turns"], "calibration": r["calibration"],
                                  "seconds": time.perf_counter() - t0})  # fmt: skip
                     print({k2: v for k2, v in rows[-1].items() if k2 != "calibration"}, flush=True)
+            # the classic policy's service-inventory curve, to compare stock at equal fill
+            curve = tradeoff_curve(panel, a, b, service_levels=(*CURVE, 0.995, 0.999),
+                                   policies=("classic",), lead_time=7 * lw, target="fill",
+                                   unit_cost=cost, refit_every=refit_every)  # fmt: skip
+            c = curve.sort_values("fill_rate")
+            for r in rows:
+                if r["window"] == window and r["lead_weeks"] == lw and "classic_value" not in r:
+                    inside = c["fill_rate"].min() <= r["fill_rate"] <= c["fill_rate"].max()
+                    r["classic_value"] = (float(np.interp(r["fill_rate"], c["fill_rate"], c["avg_value"]))
+                                          if inside else np.nan)  # fmt: skip
     out = pd.DataFrame(rows)
     out["miss_points"] = (out["fill_rate"] - out["target"]) * 100
+    out["vs_classic"] = out["avg_value"] / out["classic_value"]
     return out
 
 
 def calibration_markdown(cr: pd.DataFrame) -> list[str]:
     lines = ["| window | lead time | target fill | raw forecast: fill (miss) | calibrated: fill "
-             "(miss) | inventory value raw -> calibrated |", "|---|---|---|---|---|---|"]  # fmt: skip
+             "(miss) | inventory value raw -> calibrated | x classic at equal fill (raw, "
+             "calibrated) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+
+    def ratio(v: float) -> str:
+        return "beyond classic's curve" if not np.isfinite(v) else f"{v:.2f}x"
+
     for (w, lw, t), g in cr.groupby(["window", "lead_weeks", "target"], sort=False):
         r, c = g.set_index("mode").loc["raw"], g.set_index("mode").loc["calibrated"]
         lines.append(f"| {w} | {lw} w | {t:.2f} | {r['fill_rate']:.3f} ({r['miss_points']:+.1f}) "
                      f"| **{c['fill_rate']:.3f}** ({c['miss_points']:+.1f}) | "
-                     f"{r['avg_value']:,.0f} -> {c['avg_value']:,.0f} |")  # fmt: skip
+                     f"{r['avg_value']:,.0f} -> {c['avg_value']:,.0f} | {ratio(r['vs_classic'])}, "
+                     f"{ratio(c['vs_classic'])} |")  # fmt: skip
     scales = (
         cr.loc[cr["mode"] == "calibrated"].groupby(["window", "lead_weeks"])["calibration"].first()
     )
@@ -338,13 +355,21 @@ def synthetic(seed: int = 0, n_draw: int = 4000) -> pd.DataFrame:
     est = LightGBMForecaster(freq="W", horizon=8, n_jobs=1).fit(hist, calendar=shop.calendar)
     fc = est.predict(hist, start=cutoff, calendar=shop.calendar)
     fit_s = time.perf_counter() - t0
+    from ecomml.forecasting.backtest import backtest
+    from ecomml.inventory.calibration import fit_demand_calibration
+
+    bt = backtest(LightGBMForecaster(freq="W", horizon=L + R, n_jobs=1), hist, folds=6, step=1,
+                  fit_params={"calendar": shop.calendar})  # fmt: skip
+    fc_cal = fit_demand_calibration(bt.forecasts, L + R).apply(fc)
     rows = []
     for tau in (0.8, 0.9, 0.95, 0.98):
         opt = optimal(tau)
-        for name in ("ecomml forecast policy", "classic z*sigma*sqrt(L+R)"):
+        for name in ("ecomml forecast policy", "ecomml forecast policy --calibrate-on",
+                     "classic z*sigma*sqrt(L+R)"):  # fmt: skip
             if name.startswith("ecomml"):
-                lv = forecast_levels(fc, lead_time=7 * L, review_period=R, service_level=tau,
-                                     target="cycle", start=cutoff, n_samples=4000)  # fmt: skip
+                lv = forecast_levels(fc_cal if "calibrate" in name else fc, lead_time=7 * L,
+                                     review_period=R, service_level=tau, target="cycle",
+                                     start=cutoff, n_samples=4000)  # fmt: skip
             else:
                 lv = classic_levels(hist, lead_time=7 * L, review_period=R, service_level=tau,
                                     target="cycle")  # fmt: skip
