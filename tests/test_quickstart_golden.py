@@ -8,7 +8,8 @@ classes keyed by ``sku``, the plan at the classes' per-cell service targets) and
 validation, as on this shop; then every top-K list breaks ties by the lower SKU index, the
 same on the sparse and dense paths, and with that tie rule the fit validation keeps the
 ranker on this shop), and issue 20 (the plan's levels from exact negative binomial pmfs of
-the lead-time demand instead of Monte-Carlo paths: the inventory plan only).
+the lead-time demand instead of Monte-Carlo paths: the inventory plan only) and issue 19
+(three new backtest-metric columns: the q50 column's MASE and the randomized-PIT shares).
 Regenerate it only for an intended change of outputs:
 ``python tests/_golden.py`` is not a script; use ``write_digest(path, digest_outputs(out))``.
 """

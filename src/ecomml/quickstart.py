@@ -195,6 +195,7 @@ def run_quickstart(
     step_summaries: dict[str, Any] = {}
     models: dict[str, Path] = {}
     warnings: list[str] = []
+    notes: list[str] = []
     sizes: dict[str, int] | None = None
     from ecomml.registry import get_model_task, model_task_names
 
@@ -229,6 +230,7 @@ def run_quickstart(
             outputs[f"models/{task.name}"] = models[task.name]
         step_metrics.update({f"{res.task}.{k}": float(v) for k, v in res.metrics.items()})
         step_summaries[res.task] = res.summary
+        notes.extend(f"{res.task}: {n}" for n in res.notes)
         seconds[res.task] = time.perf_counter() - t0
         say(f"{task.name} done", hi)
 
@@ -244,6 +246,7 @@ def run_quickstart(
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
         "models": {k: str(v) for k, v in models.items()},
         "warnings": warnings,
+        "notes": notes,
         **step_summaries,
     }
     outputs["summary"] = atomic_write_json(out / "summary.json", summary)

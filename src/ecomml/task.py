@@ -160,6 +160,9 @@ class StepResult:
     summary: dict[str, Any] = field(default_factory=dict)
     model: Any = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: plain remarks the console shows under the metrics (e.g. why a model loses to its
+    #: baseline on this shop)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

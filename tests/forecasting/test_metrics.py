@@ -107,3 +107,79 @@ def test_evaluate_forecast_groups_and_drops_missing_actuals() -> None:
     assert list(m["value"]) == ["all", "lumpy", "smooth"]
     assert m.iloc[0]["wape"] == pytest.approx(2 / 8)
     assert m.iloc[0]["above_q90"] == pytest.approx(0.5)
+
+
+# --- randomized PIT (issue 19: calibration that holds on discrete demand) ---
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.05, 30.0), st.floats(0.2, 50.0), st.integers(0, 1000))
+def test_randomized_pit_is_uniform_under_the_true_nb(mean, size, seed) -> None:
+    from scipy import stats as sps
+
+    from ecomml.metrics.forecast import randomized_pit_nb
+
+    rng = np.random.default_rng(seed)
+    y = rng.negative_binomial(size, size / (size + mean), 3000)
+    pit = randomized_pit_nb(y, np.full(3000, mean), np.full(3000, size), seed=seed)
+    assert ((pit >= 0) & (pit <= 1)).all()
+    assert sps.kstest(pit, "uniform").pvalue > 1e-4
+
+
+def test_quantile_cdf_inverts_the_quantiles_and_handles_flat_zeros() -> None:
+    from ecomml.metrics.forecast import QUANTILE_COLUMNS, quantile_cdf
+
+    q = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [0, 0, 0, 0, 1.0, 2.0, 3.0]])
+    levels = np.array(list(QUANTILE_COLUMNS.values()))
+    np.testing.assert_allclose(quantile_cdf(q[0], np.repeat(q[:1], 7, axis=0)), levels)
+    # P(Y <= 0) is the largest level whose quantile is 0 (0.5 here), not the first
+    np.testing.assert_allclose(quantile_cdf(np.array([0.0, -1.0, 100.0]), np.repeat(q[1:], 3, axis=0)),
+                               [0.5, 0.0, 1.0])  # fmt: skip
+
+
+def test_randomized_pit_of_a_calibrated_quantile_forecast() -> None:
+    from scipy import stats as sps
+
+    from ecomml.metrics.forecast import QUANTILE_COLUMNS, randomized_pit_quantiles
+
+    rng = np.random.default_rng(0)
+    lam = rng.gamma(2.0, 2.0, 4000)
+    y = rng.poisson(lam)
+    # the quantile forecast of a wide continuous approximation: PIT within a few points
+    q = np.column_stack([sps.poisson.ppf(p, lam) for p in QUANTILE_COLUMNS.values()])
+    pit = randomized_pit_quantiles(y, q)
+    assert ((pit >= 0) & (pit <= 1)).all()
+    assert abs(np.mean(pit < 0.1) - 0.1) < 0.05 and abs(np.mean(pit > 0.9) - 0.1) < 0.05
+
+
+def test_evaluate_forecast_reports_randomized_pit_and_q50_mase() -> None:
+    from ecomml.metrics.forecast import QUANTILE_COLUMNS, evaluate_forecast
+
+    rng = np.random.default_rng(1)
+    ds = pd.date_range("2024-01-01", periods=4, freq="7D")
+    hist = pd.DataFrame({"sku": np.repeat(["a", "b"], 20), "ds": np.tile(pd.date_range("2023-08-14", periods=20, freq="7D"), 2),
+                         "y": rng.poisson(3, 40).astype(float)})  # fmt: skip
+    fc = pd.DataFrame(
+        {"sku": np.repeat(["a", "b"], 4), "ds": np.tile(ds, 2), "mean": 3.0, "nb_size": 1e6}
+    )
+    for c, p in QUANTILE_COLUMNS.items():
+        fc[c] = float(__import__("scipy").stats.poisson.ppf(p, 3.0))
+    act = fc[["sku", "ds"]].assign(y=rng.poisson(3, 8).astype(float))
+    out = evaluate_forecast(fc, act, hist).iloc[0]
+    assert 0 <= out["rpit_below_10"] <= 1 and 0 <= out["rpit_above_90"] <= 1
+    assert np.isfinite(out["mase_q50"])
+    no_nb = evaluate_forecast(fc.drop(columns="nb_size"), act, hist).iloc[0]
+    assert np.isfinite(no_nb["rpit_above_90"])
+
+
+def test_quickstart_says_plainly_when_the_forecaster_loses_to_its_baseline() -> None:
+    from ecomml.forecasting.task import baseline_notes
+
+    m = {"mase": 1.6, "baseline_ma_mase": 1.5, "mase_q50": 1.2, "baseline_ma_mase_q50": 1.4,
+         "scaled_pinball": 0.48, "baseline_ma_scaled_pinball": 0.55}  # fmt: skip
+    (note,) = baseline_notes(m, skus=80, weeks=30)
+    assert "loses to the 4-week moving average on MASE but wins on scaled pinball" in note
+    assert "1.600 vs 1.500" in note and "1.200 vs 1.400" in note
+    (note,) = baseline_notes({**m, "scaled_pinball": 0.6}, skus=80, weeks=30)
+    assert "does not beat" in note and "80 SKUs and 30 weeks" in note
+    assert baseline_notes({**m, "mase": 1.4}, skus=80, weeks=30) == []

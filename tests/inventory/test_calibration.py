@@ -8,14 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import stats
 from typer.testing import CliRunner
 
 from ecomml.cli.main import app
 from ecomml.exceptions import ConfigError, DataQualityError
-from ecomml.inventory.calibration import fit_demand_calibration, protection_sums, randomized_pit
+from ecomml.inventory.calibration import fit_demand_calibration, protection_sums
 
 from .conftest import CUTOFF
 
@@ -94,16 +91,6 @@ def test_refusals() -> None:
         fit_demand_calibration(_backtest().drop(columns="nb_size"), 3)
     with pytest.raises(DataQualityError, match="--folds"):
         fit_demand_calibration(_backtest(n_sku=5, origins=2), 3)
-
-
-@settings(max_examples=25, deadline=None)
-@given(st.floats(0.05, 30.0), st.floats(0.2, 50.0), st.integers(0, 1000))
-def test_randomized_pit_is_uniform_under_the_true_distribution(mean, size, seed) -> None:
-    rng = np.random.default_rng(seed)
-    y = rng.negative_binomial(size, size / (size + mean), 3000)
-    pit = randomized_pit(y, np.full(3000, mean), np.full(3000, size), seed=seed)
-    assert ((pit >= 0) & (pit <= 1)).all()
-    assert stats.kstest(pit, "uniform").pvalue > 1e-4
 
 
 def test_cli_backtest_then_calibrated_plan(shop, tmp_path: Path) -> None:  # noqa: ANN001

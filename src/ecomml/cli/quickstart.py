@@ -69,6 +69,8 @@ def quickstart(
             print_frame(models, "models (headline metrics)",
                         {"task": "{}", "metric": "{}", "value": "{:,.4g}"}, left=("task", "metric"))  # fmt: skip
         s = result.summary
+        for note in s.get("notes", []):
+            console.print(f"note: {note}", soft_wrap=True)
         for warning in s.get("warnings", []):
             console.print(f"[yellow]warning: {warning}[/yellow]", soft_wrap=True)
         console.print(

@@ -516,6 +516,10 @@ class ForecastTask(ModelTask):
             "coverage_80": float(s["coverage_80"]),
             "baseline_ma_mase": float(b["mase"]),
             "baseline_ma_scaled_pinball": float(b["scaled_pinball"]),
+            "mase_q50": float(s["mase_q50"]),
+            "baseline_ma_mase_q50": float(b["mase_q50"]),
+            "rpit_below_10": float(s["rpit_below_10"]),
+            "rpit_above_90": float(s["rpit_above_90"]),
         }
         summary = {
             "freq": "W",
@@ -526,7 +530,35 @@ class ForecastTask(ModelTask):
             "holdout": {k: round(v, 4) for k, v in metrics.items()},
         }
         params = {"model": "lgbm", "freq": "W", "horizon": horizon, **model.get_params()}
-        return StepResult(self.name, outputs, metrics, summary, model=model, params=params)
+        notes = baseline_notes(metrics, skus=summary["skus"], weeks=int(panel["ds"].nunique()))
+        return StepResult(self.name, outputs, metrics, summary, model=model, params=params,
+                          notes=notes)  # fmt: skip
+
+
+def baseline_notes(m: Mapping[str, float], *, skus: int, weeks: int) -> list[str]:
+    """What to tell a user whose forecaster does not beat the moving average on every
+    headline metric of the quickstart's holdout (nothing when it does)."""
+    worse_mase = m["mase"] > m["baseline_ma_mase"]
+    worse_pin = m["scaled_pinball"] > m["baseline_ma_scaled_pinball"]
+    if not (worse_mase or worse_pin):
+        return []
+    vs = (f"MASE {m['mase']:.3f} vs {m['baseline_ma_mase']:.3f}, median (q50) MASE "
+          f"{m['mase_q50']:.3f} vs {m['baseline_ma_mase_q50']:.3f}, scaled pinball "
+          f"{m['scaled_pinball']:.3f} vs {m['baseline_ma_scaled_pinball']:.3f}")  # fmt: skip
+    if worse_mase and not worse_pin:
+        return [
+            f"the LightGBM forecast loses to the 4-week moving average on MASE but wins on "
+            f"scaled pinball on the 8-week holdout ({vs}). MASE scores the mean column's "
+            "absolute error, which a median minimises, and most SKUs here sell a few units a "
+            "month; scaled pinball scores the quantiles, which the inventory plan uses. "
+            "Compare more models with `ecomml backtest forecast --models lgbm,ma,tsb,auto`."
+        ]
+    return [
+        f"the LightGBM forecast does not beat the 4-week moving average on this holdout "
+        f"({vs}); {skus} SKUs and {weeks} weeks of history give it little to learn from. "
+        "Compare models with `ecomml backtest forecast --models lgbm,ma,tsb,auto` and train "
+        "the winner with `--model`."
+    ]
 
 
 def backtest_figures(

@@ -29,17 +29,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.metrics.forecast import randomized_pit_nb
 
 __all__ = [
     "DemandCalibration",
     "backtest_windows",
     "fit_demand_calibration",
     "protection_sums",
-    "randomized_pit",
 ]
 
 #: (low, high) of the mean scale, the dispersion scale and extra Poisson (+ 0.01)
@@ -76,15 +76,6 @@ def protection_sums(forecasts: pd.DataFrame, periods: int) -> pd.DataFrame:
     out = out.loc[(out["n"] == int(periods)) & ~out["miss"]].reset_index()
     out["size"] = np.where(out["extra"] > 1e-12, out["mean"] ** 2 / out["extra"].clip(1e-300), 1e9)
     return out[["origin", "sku", "pattern", "mean", "size", "y"]]
-
-
-def randomized_pit(y: np.ndarray, mean: np.ndarray, size: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Randomized PIT of counts ``y`` under NB(mean, size): uniform between F(y-1) and F(y)."""
-    mean = np.maximum(mean, 1e-12)
-    p = size / (size + mean)
-    hi = stats.nbinom.cdf(y, size, p)
-    lo = np.where(y > 0, stats.nbinom.cdf(y - 1, size, p), 0.0)
-    return lo + np.random.default_rng(seed).random(len(y)) * (hi - lo)
 
 
 def _pit_summary(pit: np.ndarray) -> dict[str, float]:
@@ -182,8 +173,8 @@ def fit_demand_calibration(
     cal.report = {
         "periods": int(periods), "sums": int(len(s)), "origins": int(s["origin"].nunique()),
         "groups": rows,
-        "pit_before": _pit_summary(randomized_pit(y, s["mean"].to_numpy(), s["size"].to_numpy())),
-        "pit_after": _pit_summary(randomized_pit(y, after["mean"].to_numpy(),
+        "pit_before": _pit_summary(randomized_pit_nb(y, s["mean"].to_numpy(), s["size"].to_numpy())),
+        "pit_after": _pit_summary(randomized_pit_nb(y, after["mean"].to_numpy(),
                                                  after["nb_size"].to_numpy())),
     }  # fmt: skip
     return cal

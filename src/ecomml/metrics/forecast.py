@@ -34,6 +34,9 @@ __all__ = [
     "scaled_pinball",
     "evaluate_forecast",
     "abc_classes",
+    "quantile_cdf",
+    "randomized_pit_nb",
+    "randomized_pit_quantiles",
 ]
 
 #: Quantile columns of every ecomml forecast frame, and their probabilities.
@@ -173,6 +176,52 @@ def scaled_pinball(
     return float(np.mean(vals))
 
 
+def randomized_pit_nb(y_true: object, mean: object, size: object, *, seed: int = 0) -> np.ndarray:
+    """Randomized PIT of counts under NB(mean, size): uniform between F(y - 1) and F(y).
+
+    On discrete demand "share below q10" cannot reach 10 % when P(0) > 10 %; the randomized
+    PIT of a calibrated forecast is uniform whatever the support, so the shares of PIT
+    below 0.1 and above 0.9 are each 10 %.
+    """
+    from scipy import special
+
+    y = np.asarray(y_true, dtype=np.float64)
+    m = np.maximum(np.asarray(mean, dtype=np.float64), 1e-12)
+    k = np.clip(np.asarray(size, dtype=np.float64), 1e-9, 1e12)
+    p = k / (k + m)
+    hi = np.where(y >= 0, special.betainc(k, np.maximum(y, 0) + 1.0, p), 0.0)
+    lo = np.where(y >= 1, special.betainc(k, np.maximum(y, 1.0), p), 0.0)
+    return lo + np.random.default_rng(seed).random(y.shape) * (hi - lo)
+
+
+def quantile_cdf(x: object, quantiles: np.ndarray) -> np.ndarray:
+    """CDF at ``x`` of the piecewise-linear distribution through each row's quantiles
+    (:data:`QUANTILE_COLUMNS` order; tails extended as in the lead-time sampler)."""
+    q = np.asarray(quantiles, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    levels = np.array(list(QUANTILE_COLUMNS.values()))
+    p = np.concatenate([[0.0], levels, [1.0]])
+    lo = np.maximum(q[:, 0] - (q[:, 1] - q[:, 0]), 0.0)
+    hi = q[:, -1] + (q[:, -1] - q[:, -2])
+    knots = np.maximum.accumulate(np.column_stack([lo, q, hi]), axis=1)
+    j = (knots <= x[:, None]).sum(axis=1) - 1
+    rows = np.arange(len(x))
+    jj = np.clip(j, 0, len(p) - 2)
+    k0, k1 = knots[rows, jj], knots[rows, jj + 1]
+    frac = np.where(k1 > k0, (x - k0) / np.where(k1 > k0, k1 - k0, 1.0), 1.0)
+    cdf = p[jj] + (p[jj + 1] - p[jj]) * np.clip(frac, 0.0, 1.0)
+    return np.where(j < 0, 0.0, np.where(j >= len(p) - 1, 1.0, cdf))
+
+
+def randomized_pit_quantiles(y_true: object, quantiles: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Randomized PIT of counts under the quantile forecast's piecewise-linear CDF, with
+    a continuity correction: ``P(Y <= y)`` is the CDF at ``y + 0.5`` (a run of quantiles
+    equal to ``y`` says ``F(y)`` lies between their level and the next one's)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    hi, lo = quantile_cdf(y + 0.5, quantiles), quantile_cdf(y - 0.5, quantiles)
+    return lo + np.random.default_rng(seed).random(y.shape) * (hi - lo)
+
+
 def abc_classes(values: pd.Series, *, a: float = 0.8, b: float = 0.95) -> pd.Series:
     """ABC class per index: A = items making the first ``a`` share of the total, B up
     to ``b``, C the rest (ranked by value, descending)."""
@@ -220,7 +269,9 @@ def evaluate_forecast(
     -------
     DataFrame
         Columns ``group, value, n_series, n, wape, bias, mase, rmsse, scaled_pinball,
-        coverage_80, coverage_90, below_q10, above_q90``.
+        coverage_80, coverage_90, below_q10, above_q90, mase_q50, rpit_below_10,
+        rpit_above_90`` (the last two: shares of the randomized PIT below 0.1 and above 0.9,
+        each 0.1 for a calibrated forecast even on discrete demand).
     """
     check_frame(forecast, required=["sku", "ds", point], name="forecast")
     check_frame(actuals, required=["sku", "ds", "y"], name="actuals")
@@ -247,6 +298,16 @@ def evaluate_forecast(
             row["above_q90"] = share_above(y, part["q90"])
         if {"q05", "q95"} <= set(part.columns):
             row["coverage_90"] = coverage(y, part["q05"], part["q95"])
+        if "q50" in part.columns:
+            row["mase_q50"] = mase(ids, y, part["q50"].to_numpy(), mae_scale)
+        pit = None
+        if "nb_size" in part.columns and part["nb_size"].notna().all():
+            pit = randomized_pit_nb(y, part["mean"], part["nb_size"])
+        elif set(QUANTILE_COLUMNS) <= set(part.columns):
+            pit = randomized_pit_quantiles(y, part[list(QUANTILE_COLUMNS)].to_numpy(np.float64))
+        if pit is not None and len(pit):
+            row["rpit_below_10"] = float(np.mean(pit < 0.1))
+            row["rpit_above_90"] = float(np.mean(pit > 0.9))
         return row
 
     rows = [{"group": "all", "value": "all", **score(df)}]
@@ -258,5 +319,6 @@ def evaluate_forecast(
     cols = [
         "group", "value", "n_series", "n", "wape", "bias", "mase", "rmsse",
         "scaled_pinball", "coverage_80", "coverage_90", "below_q10", "above_q90",
+        "mase_q50", "rpit_below_10", "rpit_above_90",
     ]  # fmt: skip
     return pd.DataFrame(rows).reindex(columns=cols)
