@@ -49,7 +49,8 @@ from ecomml.forecasting import (  # noqa: E402
 from ecomml.metrics.forecast import QUANTILE_COLUMNS, evaluate_forecast, pinball_loss  # noqa: E402
 
 H = 8
-COLS = ["wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "below_q10", "above_q90"]
+COLS = ["wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "below_q10", "above_q90",
+        "mase_q50", "rpit_below_10", "rpit_above_90"]
 
 
 def build_panel(
@@ -296,14 +297,21 @@ def to_markdown(
         f"{info['zero_share_holdout']:.0%} of holdout weeks are zero, "
         f"{info['dead_in_holdout']:.0%} of series sell nothing in the holdout.",
         "",
-        "| method | WAPE | bias | MASE | RMSSE | scaled pinball | 80% coverage | below q10 | above q90 | fit+predict s | time vs mlforecast |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| method | WAPE | bias | MASE | q50 MASE | RMSSE | scaled pinball | 80% coverage | below q10 | above q90 "
+        "| rPIT < 0.1 | rPIT > 0.9 | fit+predict s | time vs mlforecast |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def fmt(v: Any, spec: str) -> str:
+        return "-" if v is None or not np.isfinite(v) else format(v, spec)
+
     for _, r in real.iterrows():
         ratio = r["seconds"] / float(ml.iloc[0]) if len(ml) else float("nan")
         lines.append(
-            f"| {r['method']} | {r['wape']:.3f} | {r['bias']:+.1%} | {r['mase']:.3f} | {r['rmsse']:.3f} | "
+            f"| {r['method']} | {r['wape']:.3f} | {r['bias']:+.1%} | {r['mase']:.3f} | "
+            f"{fmt(r.get('mase_q50'), '.3f')} | {r['rmsse']:.3f} | "
             f"{r['scaled_pinball']:.3f} | {r['coverage_80']:.1%} | {r['below_q10']:.1%} | {r['above_q90']:.1%} | "
+            f"{fmt(r.get('rpit_below_10'), '.1%')} | {fmt(r.get('rpit_above_90'), '.1%')} | "
             f"{r['seconds']:.1f} | {ratio:.2f}x |"
         )
     if syn is not None:
