@@ -162,3 +162,14 @@ def test_clearance_table_flags_dead_slow_and_c_stock_with_money_tied_up():
     # nothing in stock -> nothing to clear
     empty = clearance_candidates(classes, oh.assign(on_hand=0.0), unit_cost=cost)
     assert empty.empty and list(empty.columns) == CLEARANCE_COLUMNS
+
+
+def test_classes_do_not_depend_on_how_the_sku_column_is_stored(shop) -> None:  # noqa: ANN001
+    from ecomml.inventory import classify_skus
+
+    cut = pd.Timestamp("2023-10-02")
+    tx = shop.transactions
+    base = classify_skus(tx, cut)
+    for col in (pd.Categorical(tx["sku"].astype(str)), tx["sku"].astype(str).astype("string")):
+        got = classify_skus(tx.assign(sku=col), cut)
+        pd.testing.assert_frame_equal(got, base, check_dtype=False)

@@ -60,12 +60,26 @@ class _Window(NamedTuple):
     skus: np.ndarray  # every SKU with a row before the cutoff, also before the window
 
 
+def _skus(col: pd.Series) -> pd.Series:
+    """SKUs as text; a categorical column of text stays categorical (its codes make the
+    groupbys of a million SKUs fast, see :func:`classify_skus`)."""
+    if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.inferred_type == "string":
+        return col
+    return col.astype(str)
+
+
+def _plain(s: pd.Series) -> pd.Series:
+    """A per-SKU result with a plain text index (not a categorical one)."""
+    s.index = pd.Index(np.asarray(s.index, dtype=object), name=s.index.name)
+    return s
+
+
 def _window(transactions: pd.DataFrame, cutoff: Any, lookback_days: int | None) -> _Window:
     """The checked transactions before ``cutoff``, cut to the last ``lookback_days``."""
     check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
     cut = check_cutoff(cutoff)
     tx = transactions.loc[transactions["ts"] < cut]
-    skus = tx["sku"].astype(str).unique()
+    skus = np.asarray(_skus(tx["sku"]).unique(), dtype=object)
     if tx.empty:
         raise DataQualityError(
             f"transactions has no rows before the cutoff {cut.date()}; choose a later --cutoff"
@@ -113,7 +127,7 @@ def _measure(tx: pd.DataFrame, by: str, catalog: pd.DataFrame | None) -> pd.Seri
                     bad_keys=list(missing),
                 )
             v = v - q * cost.astype(np.float64)
-    return v.groupby(sales["sku"].astype(str)).sum()
+    return _plain(v.groupby(_skus(sales["sku"]), observed=True).sum())
 
 
 def abc_classify(
@@ -158,6 +172,9 @@ def abc_classify(
     return out.reset_index(drop=True)
 
 
+_BLOCK = 100_000  # SKUs per block of the XYZ statistics
+
+
 def _period_matrix(
     tx: pd.DataFrame, cut: pd.Timestamp, start: pd.Timestamp, freq: str
 ) -> tuple[pd.Index, np.ndarray]:
@@ -167,7 +184,8 @@ def _period_matrix(
     days = (sales["ts"].dt.normalize() - start).dt.days.to_numpy()
     n_per = max(int((cut.normalize() - start).days // step), 1)
     col = np.minimum(days // step, n_per - 1)
-    skus, row = np.unique(sales["sku"].astype(str).to_numpy(), return_inverse=True)
+    row, uniq = pd.factorize(_skus(sales["sku"]), sort=True)
+    skus = np.asarray(uniq, dtype=object)
     Y = np.zeros((len(skus), n_per))
     np.add.at(Y, (row, col), sales["quantity"].to_numpy(np.float64))
     first = np.full(len(skus), n_per)
@@ -202,17 +220,22 @@ def xyz_classify(
     _check_cuts(cutoffs, "XYZ", upper=None)
     tx, cut, start, all_skus = _window(transactions, cutoff, lookback_days)
     skus, Y = _period_matrix(tx, cut, start, f)
-    n = (~np.isnan(Y)).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(Y, axis=1)
-        sd = np.nanstd(Y, axis=1, ddof=1) if Y.shape[1] > 1 else np.full(len(Y), np.nan)
-        cv = np.where((n > 1) & (mean > 0), sd / mean, np.inf)
-    pattern, adi, cv2 = classify_matrix(Y)
-    out = pd.DataFrame(
-        {"sku": skus, "periods": n, "mean_demand": mean, "cv": cv, "adi": adi, "cv2": cv2,
-         "pattern": pattern}
-    )  # fmt: skip
+    blocks = []
+    for i in range(0, len(Y), _BLOCK):  # row blocks: the temporaries stay small at 1M SKUs
+        Yb = Y[i : i + _BLOCK]
+        n = (~np.isnan(Yb)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(Yb, axis=1)
+            sd = np.nanstd(Yb, axis=1, ddof=1) if Yb.shape[1] > 1 else np.full(len(Yb), np.nan)
+            cv = np.where((n > 1) & (mean > 0), sd / mean, np.inf)
+        pattern, adi, cv2 = classify_matrix(Yb)
+        blocks.append(pd.DataFrame({"periods": n, "mean_demand": mean, "cv": cv, "adi": adi,
+                                    "cv2": cv2, "pattern": pattern}))  # fmt: skip
+    del Y
+    out = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(
+        columns=["periods", "mean_demand", "cv", "adi", "cv2", "pattern"])  # fmt: skip
+    out.insert(0, "sku", skus)
     out = out.set_index("sku").reindex(all_skus).rename_axis("sku").reset_index()
     out["periods"] = out["periods"].fillna(0).astype(np.int64)
     out["mean_demand"] = out["mean_demand"].fillna(0.0)
@@ -252,6 +275,8 @@ def classify_skus(
         cv, mean_demand, weekly_units, units, revenue, last_sale, days_since_sale, dead,
         slow_mover`` (+ ``on_hand, weeks_of_cover, turnover`` with ``on_hand``).
     """
+    if _skus(transactions["sku"]) is not transactions["sku"]:  # factorize the SKUs once
+        transactions = transactions.assign(sku=pd.Categorical(transactions["sku"].astype(str)))
     abc = abc_classify(
         transactions, cutoff, by=by, cutoffs=abc_cutoffs, lookback_days=lookback_days,
         catalog=catalog,
@@ -265,15 +290,15 @@ def classify_skus(
     out["service_target"] = out["cell"].map(targets).astype(np.float64)
     tx, cut, start, _ = _window(transactions, cutoff, lookback_days)
     sales = tx.loc[tx["quantity"] > 0]
-    key = sales["sku"].astype(str)
-    units = sales["quantity"].groupby(key).sum()
+    key = _skus(sales["sku"])
+    units = _plain(sales["quantity"].groupby(key, observed=True).sum())
     rev = (
-        (sales["quantity"] * sales["price"]).groupby(key).sum()
+        _plain((sales["quantity"] * sales["price"]).groupby(key, observed=True).sum())
         if "price" in sales.columns
         else units * np.nan
     )
     hist = transactions.loc[(transactions["ts"] < cut) & (transactions["quantity"] > 0)]
-    last = hist.groupby(hist["sku"].astype(str))["ts"].max()
+    last = _plain(hist.groupby(_skus(hist["sku"]), observed=True)["ts"].max())
     weeks = max((cut - start).days / 7.0, 1.0 / 7.0)
     out["units"] = out["sku"].map(units).fillna(0.0).to_numpy(np.float64)
     out["revenue"] = out["sku"].map(rev).fillna(0.0).to_numpy(np.float64)
@@ -286,7 +311,10 @@ def classify_skus(
     out["dead"] = out["days_since_sale"] >= int(dead_days)
     step = _PERIOD_DAYS[str(freq).upper()]
     n_periods = max(int((cut - start).days // step), 1)
-    sold_periods = sales.assign(p=(sales["ts"] - start).dt.days // step).groupby(key)["p"].nunique()
+    sold_periods = _plain(
+        sales.assign(p=(sales["ts"] - start).dt.days // step)
+        .groupby(key, observed=True)["p"].nunique()
+    )  # fmt: skip
     active_share = out["sku"].map(sold_periods).fillna(0) / n_periods
     out["slow_mover"] = out["dead"] | (active_share < float(slow_share))
     if on_hand is not None:
