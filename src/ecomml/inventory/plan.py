@@ -13,7 +13,7 @@ import pandas as pd
 from ecomml._validation import check_cutoff, check_frame
 from ecomml.exceptions import ConfigError, DataQualityError, DataQualityWarning, short_repr
 from ecomml.inventory.budget import DEFAULT_MARGIN_RATE, unit_margins
-from ecomml.inventory.classify import classify_skus
+from ecomml.inventory.classify import _plain, _skus, classify_skus
 from ecomml.inventory.policy import (
     classic_levels,
     forecast_levels,
@@ -68,9 +68,10 @@ def unit_costs(
     if "price" in transactions.columns:
         sales = transactions.loc[transactions["quantity"] > 0]
         w = sales["quantity"] * sales["price"]
-        price = (
-            w.groupby(sales["sku"].astype(str)).sum()
-            / sales["quantity"].groupby(sales["sku"].astype(str)).sum()
+        key = _skus(sales["sku"])
+        price = _plain(
+            w.groupby(key, observed=True).sum()
+            / sales["quantity"].groupby(key, observed=True).sum()
         )
         out = out.fillna(price.reindex(skus))
     return out.fillna(0.0).astype(np.float64)
@@ -244,7 +245,9 @@ def replenishment_plan(
     check_frame(forecast, required=["sku", "ds", "mean"], name="forecast")
     cut = check_cutoff(cutoff)
     check_frame(transactions, required=["sku", "ts", "quantity"], name="transactions")
-    hist = transactions.loc[transactions["ts"] < cut]
+    cols = [c for c in ("sku", "ts", "quantity", "price") if c in transactions.columns]
+    hist = transactions.loc[transactions["ts"] < cut, cols]
+    hist["sku"] = pd.Categorical(_skus(hist["sku"]))  # factorized once for every step
     if hist.empty:
         raise DataQualityError(f"transactions has no rows before the cutoff {cut.date()}")
     span_days = (cut - hist["ts"].min()).days
@@ -266,9 +269,11 @@ def replenishment_plan(
         else pd.Index([])
     )
     sold = hist.loc[hist["quantity"] > 0]
-    tx_skus = pd.Index(sold["sku"].astype(str).unique())
+    tx_skus = pd.Index(np.asarray(sold["sku"].unique(), dtype=object))
     # a SKU first sold in the cutoff's own (incomplete) period has no forecast yet: not an error
-    complete = pd.Index(sold.loc[sold["ts"] < fc["ds"].min(), "sku"].astype(str).unique())
+    complete = pd.Index(
+        np.asarray(sold.loc[sold["ts"] < fc["ds"].min(), "sku"].unique(), dtype=object)
+    )
     only_partial = tx_skus.difference(complete).difference(pd.Index(fc["sku"].unique()))
     if len(only_partial):
         warnings.warn(
