@@ -100,13 +100,13 @@ def test_cli_backtest_then_calibrated_plan(shop, tmp_path: Path) -> None:  # noq
     nt = ["--no-track"]
     run = CliRunner().invoke
     res = run(app, ["backtest", "forecast", *data, *nt, "--cutoff", str(CUTOFF.date()), "--models",
-                    "lgbm", "--folds", "3", "--step", "1", "--horizon", "4", "--plots-dir",
+                    "lgbm", "--folds", "2", "--step", "1", "--horizon", "3", "--plots-dir",
                     str(tmp_path / "bt-plots"), "--forecasts-output", str(tmp_path / "bt.parquet")])  # fmt: skip
     assert res.exit_code == 0, res.output
     bt = pd.read_parquet(tmp_path / "bt.parquet")
     assert {"origin", "sku", "ds", "mean", "nb_size", "y"} <= set(bt.columns)
     res = run(app, ["train", "forecast", *data, *nt, "--cutoff", str(CUTOFF.date()), "--model-dir",
-                    str(tmp_path / "m"), "--horizon", "4", "--validate-folds", "0"])  # fmt: skip
+                    str(tmp_path / "m"), "--horizon", "3", "--validate-folds", "0"])  # fmt: skip
     assert res.exit_code == 0, res.output
     res = run(app, ["predict", "forecast", *data, "--cutoff", str(CUTOFF.date()), "--model",
                     str(tmp_path / "m"), "--output", str(tmp_path / "fc.parquet")])  # fmt: skip
@@ -131,7 +131,7 @@ def test_replay_calibrates_once_on_windows_before_the_start(shop, tmp_path: Path
     start = CUTOFF - pd.Timedelta(weeks=4)
     cache: dict = {}
     kw = {"policy": "forecast", "lead_time": 7, "refit_every": 4, "forecast_cache": cache,
-          "forecaster": LightGBMForecaster(freq="W", horizon=4, n_jobs=1), "calibrate_folds": 3}  # fmt: skip
+          "forecaster": LightGBMForecaster(freq="W", horizon=4, n_jobs=1, n_estimators=30), "calibrate_folds": 2}  # fmt: skip
     a = simulate_policy(panel, start, CUTOFF, service_level=0.9, **kw)
     keys = [k for k in cache if k[0] == "calibration backtest" and len(k) == 3]
     assert len(keys) == 1 and pd.to_datetime(cache[keys[0]]["ds"]).max() < start
