@@ -173,3 +173,15 @@ def test_classes_do_not_depend_on_how_the_sku_column_is_stored(shop) -> None:  #
     for col in (pd.Categorical(tx["sku"].astype(str)), tx["sku"].astype(str).astype("string")):
         got = classify_skus(tx.assign(sku=col), cut)
         pd.testing.assert_frame_equal(got, base, check_dtype=False)
+
+
+def test_rows_without_a_sku_never_count_for_another_sku(shop) -> None:  # noqa: ANN001
+    from ecomml.inventory import xyz_classify
+
+    cut = pd.Timestamp("2023-10-02")
+    tx = shop.transactions.copy()
+    tx.loc[tx.index[:50], "sku"] = None
+    text = xyz_classify(tx, cut).set_index("sku")
+    cat = xyz_classify(tx.assign(sku=pd.Categorical(tx["sku"])), cut).set_index("sku")
+    common = cat.index.intersection(text.index)
+    pd.testing.assert_series_equal(cat.loc[common, "mean_demand"], text.loc[common, "mean_demand"])

@@ -94,8 +94,8 @@ def test_the_optimum_is_no_worse_than_any_policy_on_the_grid(problem) -> None:
     best = optimal_policy(dist, rates, backorder=backorder)
     again = policy_cost(dist, rates, best["s"], best["S"], backorder=backorder)
     assert again["expected_cost"][0] == pytest.approx(best["expected_cost"][0], rel=1e-9)
-    for S in range(0, 20):
-        for s in range(-1, S):
+    for S in range(0, 20):  # with lost sales s < 0 only as "never stock" (S = 0)
+        for s in range(-1 if backorder or S == 0 else 0, S):
             c = policy_cost(dist, rates, np.array([s]), np.array([S]), backorder=backorder)
             assert best["expected_cost"][0] <= c["expected_cost"][0] + 1e-9
             assert 0.0 <= c["expected_fill_rate"][0] <= 1.0
@@ -137,7 +137,8 @@ def test_cost_levels_exact_nb_and_sampled_quantiles_agree() -> None:
     b = exact.set_index("sku").loc["b"]
     assert b["reorder_point"] < b["order_up_to"] and b["orders_per_period"] < 0.9
     assert (exact["expected_cost"] > 0).all()
-    curve = exact.attrs["cost_curve"]
+    curve = pd.DataFrame(exact.attrs["cost_curve"])
+    repr(exact)  # attrs stay plain data: printing and concatenating work
     assert curve["expected_fill_rate"].is_monotonic_increasing
 
 
@@ -208,3 +209,36 @@ def test_cli_plan_cost_objective(shop, forecast, tmp_path: Path) -> None:  # noq
     res = CliRunner().invoke(app, [*base, "--output", str(tmp_path / "q.csv"), "--objective",
                                    "cost", "--holding-rate", "-0.1"])  # fmt: skip
     assert res.exit_code == 1 and "--holding-rate must be in [0, 5]" in res.output, res.output
+
+
+def test_lost_sales_order_cost_never_strands_a_sku_and_may_not_stock_it() -> None:
+    # a slow seller with a large order cost: an (s, S) with s < 0 would order once and never
+    # again under lost sales; the optimum is a real reorder level or not stocking at all
+    fc = nb_forecast(["slow", "steady"], [0.05, 4.0], size=0.5)
+    rates = CostRates(np.full(2, 0.05), np.array([1.0, 5.0]), np.full(2, 50.0))
+    lv = cost_levels(fc, rates, skus=["slow", "steady"], lead_time=7).set_index("sku")
+    slow = lv.loc["slow"]
+    assert slow["order_up_to"] == 0 and slow["orders_per_period"] == 0
+    assert slow["expected_cost"] == pytest.approx(0.05, rel=0.05)  # every unit lost, no orders
+    assert lv.loc["steady", "reorder_point"] >= 1
+
+
+def test_the_grid_leaves_room_for_a_large_order_quantity() -> None:
+    # EOQ ~ sqrt(2 * 200 * 2 / 0.1) = 89 units, far above the 0.9999 quantile of demand
+    fc = nb_forecast(["a"], [2.0], size=2.0)
+    rates = CostRates(np.array([0.1]), np.array([5.0]), np.array([200.0]))
+    lv = cost_levels(fc, rates, skus=["a"], lead_time=7, backorder=True).iloc[0]
+    assert lv["order_up_to"] - lv["reorder_point"] > 60
+
+
+def test_cost_levels_refuse_unusable_forecasts() -> None:
+    from ecomml.exceptions import DataQualityError
+
+    fc = nb_forecast(["a", "b"], [2.0, 3.0])
+    rates = CostRates(np.full(2, 0.1), np.full(2, 1.0), np.zeros(2))
+    bad = fc.copy()
+    bad.loc[bad["sku"] == "b", "mean"] = np.nan
+    with pytest.raises(DataQualityError, match="'b'"):
+        cost_levels(bad, rates, skus=["a", "b"], lead_time=7)
+    with pytest.raises(ConfigError, match="nb_size"):
+        cost_levels(fc[["sku", "ds", "mean"]], rates, skus=["a", "b"], lead_time=7)

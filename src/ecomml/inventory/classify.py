@@ -63,9 +63,14 @@ class _Window(NamedTuple):
 def _skus(col: pd.Series) -> pd.Series:
     """SKUs as text; a categorical column of text stays categorical (its codes make the
     groupbys of a million SKUs fast, see :func:`classify_skus`)."""
-    if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.inferred_type == "string":
+    if (
+        isinstance(col.dtype, pd.CategoricalDtype)
+        and col.cat.categories.inferred_type == "string"
+        and not col.hasnans
+    ):
         return col
-    return col.astype(str)
+    out = col.astype(str)  # a categorical's missing values stay missing here
+    return out.fillna("<NA>") if out.hasnans else out
 
 
 def _plain(s: pd.Series) -> pd.Series:

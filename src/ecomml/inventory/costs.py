@@ -37,7 +37,12 @@ from ecomml._validation import check_frame, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 from ecomml.forecasting.leadtime import protection_window
 from ecomml.inventory.distributions import Distributions, demand_distributions, shortfall
-from ecomml.inventory.policy import LEVEL_COLUMNS, forecast_period_days, lead_time_periods
+from ecomml.inventory.policy import (
+    LEVEL_COLUMNS,
+    check_forecast_rows,
+    forecast_period_days,
+    lead_time_periods,
+)
 
 __all__ = [
     "COST_COLUMNS",
@@ -185,13 +190,19 @@ def optimal_policy(
         for q in range(1, grid + 1):  # q = S - s buckets between the levels
             num[:, q - 1 :] += m[:, q - 1 : q] * g[:, : grid - q + 1]
             c = (K + num) / M[:, q - 1 : q]
-            c[:, : q - 1] = np.inf  # s = S - q must be >= -1
+            # s = S - q must be >= -1; with lost sales >= 0, as the position never falls
+            # below 0 (a policy reordering below 0 orders once and never again)
+            c[:, : q if not backorder else q - 1] = np.inf
             j = np.argmin(c, axis=1)
             cj = c[np.arange(len(idx)), j]
             better = cj < cost - 1e-12
             cost = np.where(better, cj, cost)
             bS = np.where(better, j, bS)
             bs = np.where(better, j - q, bs)
+        if not backorder:  # not stocking at all: every unit lost, no order ever placed
+            none = rates.shortage[idx] * dist.mean_cycle[idx]
+            stop = none < cost - 1e-12
+            bS, bs, cost = np.where(stop, 0, bS), np.where(stop, -1, bs), np.where(stop, none, cost)
         S[idx], s[idx], best[idx] = bS, bs, cost
     return {"s": s, "S": S, **policy_cost(dist, rates, s, S, backorder=backorder, _cycle=cc)}
 
@@ -225,7 +236,9 @@ def policy_cost(
         return (w * table[rows, yc]).sum(axis=1)
 
     R = max(len(dist.lead) - 1, 1)
-    order_cost = rates.order / M
+    # with lost sales the position never falls below 0: s < 0 never orders
+    orders = np.where((s < 0) & (not backorder), 0.0, 1.0 / M)
+    order_cost = rates.order * orders
     holding, shortage = avg(cc["holding"]), avg(cc["shortage"])
     lost = avg(cc["lost"])
     fill = np.where(dist.mean_cycle > 0, 1.0 - lost / np.maximum(dist.mean_cycle, 1e-12), 1.0)
@@ -234,7 +247,7 @@ def policy_cost(
         "expected_holding_cost": holding / R,
         "expected_shortage_cost": shortage / R,
         "expected_order_cost": order_cost / R,
-        "orders_per_period": 1.0 / M / R,
+        "orders_per_period": orders / R,
         "expected_fill_rate": np.clip(fill, 0.0, 1.0),
         "expected_cycle_service": avg(cc["no_stockout"]),
     }
@@ -295,7 +308,8 @@ def cost_levels(
     policy). Adds :data:`COST_COLUMNS`: the unit costs, the critical ratio
     ``p / (p + h)``, the expected cost per period split into holding, shortage and
     ordering, orders per period and the EOQ (``sqrt(2 K D / h)`` per period, for
-    reference). ``result.attrs["cost_curve"]`` holds the trade-off curve: the summed
+    reference). ``result.attrs["cost_curve"]`` holds the trade-off curve (a dict of
+    columns): the summed
     expected costs and the fill rate of levels set at each of :data:`CURVE_LEVELS` of
     every SKU's protection demand, for the plot beside the chosen point.
     """
@@ -313,6 +327,7 @@ def cost_levels(
     fc = fc.loc[fc["sku"].isin(set(skus))]
     needed = f"the {n_per} periods needed (longest lead time {int(ks.max())} + review {R})"
     f = protection_window(fc, n_per, start=start, needed=needed, fix="the lead time")
+    check_forecast_rows(f)
     have = f["sku"].drop_duplicates().tolist()
     missing = sorted(set(skus) - set(have))
     if missing:
@@ -325,9 +340,15 @@ def cost_levels(
         sl = slice(i, i + int(chunk_size))
         rows = order[sl]
         r = CostRates(rates.holding[rows], rates.shortage[rows], rates.order[rows])
+        fc_chunk = f.iloc[sl.start * n_per : sl.stop * n_per]
+        # room above the protection quantile for three EOQs of cycle stock
+        mcyc = fc_chunk["mean"].to_numpy(np.float64).reshape(-1, n_per).mean(axis=1) * R
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eoq_units = np.sqrt(2.0 * r.order * mcyc / (r.holding * R))
+        extra = np.where(r.order > 0, 3.0 * np.nan_to_num(eoq_units, posinf=np.inf), 0.0)
         dist = demand_distributions(
-            f.iloc[sl.start * n_per : sl.stop * n_per], ks=ks, pk=pk, review_period=R,
-            grid=grid, n_samples=n_samples, rng=rng,
+            fc_chunk, ks=ks, pk=pk, review_period=R, grid=grid, n_samples=n_samples, rng=rng,
+            extra=extra,
         )  # fmt: skip
         cc = _cycle_cost(dist, r, backorder)
         pol = optimal_policy(dist, r, backorder=backorder, _cycle=cc)
@@ -366,5 +387,5 @@ def cost_levels(
         )
     out = pd.concat(parts, ignore_index=True).set_index("sku").reindex(skus).reset_index()
     out = out[[*LEVEL_COLUMNS, *COST_COLUMNS]]
-    out.attrs["cost_curve"] = _sum_curve(curve)
+    out.attrs["cost_curve"] = _sum_curve(curve).to_dict("list")  # plain: attrs are compared
     return out

@@ -111,13 +111,15 @@ def demand_distributions(
     rng: np.random.Generator | None = None,
     room: float = 2.0,
     cycle: bool = True,
+    extra: np.ndarray | None = None,
 ) -> Distributions:
     """The pmfs the cost model needs, from each SKU's protection-window forecast rows
     (sorted by ``sku, ds``; ``max(ks) + R`` rows per SKU).
 
     The grid spans ``room`` times the 0.9999 quantile of the protection demand (2 leaves
     space for an ``(s, S)`` policy's cycle stock), with at most ``grid`` buckets; fewer
-    when every SKU fits. ``cycle=False`` leaves the review cycle's pmf out (empty).
+    when every SKU fits, and at least ``extra`` units (per SKU) above that quantile (an
+    ``(s, S)`` policy's order size). ``cycle=False`` leaves the review cycle's pmf out.
     """
     R = max(int(review_period), 1)
     n_per = int(ks.max()) + R
@@ -137,6 +139,8 @@ def demand_distributions(
         cum = np.concatenate([np.zeros((n, D.shape[1], 1)), np.cumsum(D, axis=2)], axis=2)
         hi = cum[:, :, -1].max(axis=1)
     span = (hi + 1.0) * float(room)
+    if extra is not None:
+        span = np.maximum(span, hi + 1.0 + np.minimum(np.nan_to_num(extra), 50.0 * (hi + 1.0)))
     unit = np.maximum(np.ceil(span / grid), 1.0)
     grid = int(min(grid, max(np.ceil(span / unit).max() + 1, 8)))
     mc = mean_period * R

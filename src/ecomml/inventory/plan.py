@@ -453,7 +453,7 @@ def replenishment_plan(
             lost_margin_priority_cut=m["priority"]["lost_margin"],
             budget_allocation=alloc.summary,
         )  # fmt: skip
-    curve = levels.attrs.get("cost_curve") if objective == "cost" else None
+    curve = pd.DataFrame(levels.attrs["cost_curve"]) if objective == "cost" else None
     return ReplenishmentPlan(plan, summary, classes.reset_index(), curve)
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "classic_levels",
     "round_orders",
     "check_service_level",
+    "check_forecast_rows",
     "forecast_period_days",
 ]
 
@@ -135,6 +136,24 @@ def lead_time_periods(
     probs = np.bincount(inv, weights=p)
     keep = probs > 1e-12
     return ks[keep], probs[keep] / probs[keep].sum()
+
+
+def check_forecast_rows(f: pd.DataFrame) -> None:
+    """Refuse forecast rows the levels cannot use: missing or negative means (naming the
+    SKUs), or neither a complete ``nb_size`` nor the quantile columns."""
+    bad = f.loc[~np.isfinite(f["mean"].to_numpy(np.float64)) | (f["mean"] < 0), "sku"]
+    if len(bad):
+        raise DataQualityError(
+            f"forecast has missing or negative means for SKU(s) {short_repr(bad.unique().tolist())}",
+            bad_keys=bad.unique().tolist(),
+        )
+    has_nb = "nb_size" in f.columns and f["nb_size"].notna().all()
+    if not has_nb and not set(QUANTILE_COLUMNS) <= set(f.columns):
+        raise ConfigError(
+            "the forecast needs a negative binomial size (nb_size) for every row or the "
+            f"quantile columns {', '.join(QUANTILE_COLUMNS)}: pass the output of "
+            "`ecomml predict forecast`"
+        )
 
 
 def _esc(d: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -335,12 +354,7 @@ def forecast_levels(
     n_per = int(ks.max()) + max(R, 1)
     needed = f"the {n_per} periods needed (longest lead time {int(ks.max())} + review {max(R, 1)})"
     f = protection_window(forecast, n_per, start=start, needed=needed, fix="the lead time")
-    bad = f.loc[~np.isfinite(f["mean"].to_numpy(np.float64)) | (f["mean"] < 0), "sku"]
-    if len(bad):
-        raise DataQualityError(
-            f"forecast has missing or negative means for SKU(s) {short_repr(bad.unique().tolist())}",
-            bad_keys=bad.unique().tolist(),
-        )
+    check_forecast_rows(f)
     skus = f["sku"].drop_duplicates().astype(str).to_numpy()
     level = check_service_level(service_level, list(skus))
     level_arr = np.broadcast_to(np.asarray(level, dtype=np.float64), (len(skus),))
