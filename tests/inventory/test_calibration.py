@@ -143,3 +143,27 @@ def test_replay_calibrates_once_on_windows_before_the_start(shop, tmp_path: Path
     plain = simulate_policy(panel, start, CUTOFF, service_level=0.9,
                             **{**kw, "calibrate_folds": 0})  # fmt: skip
     assert plain.summary["calibration"] is None
+
+
+def test_apply_moves_the_quantiles_with_the_distribution() -> None:
+    from ecomml.forecasting import nb_quantiles
+    from ecomml.metrics.forecast import QUANTILE_COLUMNS
+
+    cal = fit_demand_calibration(_backtest(), 3)
+    fc = pd.DataFrame({"sku": ["a"], "mean": [5.0], "nb_size": [4.0], "pattern": ["smooth"]})
+    for c, p in QUANTILE_COLUMNS.items():
+        fc[c] = float(np.asarray(nb_quantiles(np.array([5.0]), np.array([4.0]), [p]))[0, 0])
+    out = cal.apply(fc)
+    want = np.asarray(nb_quantiles(out["mean"].to_numpy(), out["nb_size"].to_numpy(),
+                                   list(QUANTILE_COLUMNS.values())))[0]  # fmt: skip
+    np.testing.assert_allclose(out[list(QUANTILE_COLUMNS)].to_numpy()[0], want)
+    assert out["q95"][0] > fc["q95"][0]  # a wider, higher distribution
+
+
+def test_plan_refuses_a_backtest_that_reaches_its_cutoff(shop, forecast) -> None:  # noqa: ANN001
+    from ecomml.inventory import replenishment_plan
+
+    bt = _backtest(n_sku=40, origins=3)
+    bt["ds"] = CUTOFF + pd.Timedelta(weeks=1)
+    with pytest.raises(DataQualityError, match="on or after the plan's cutoff"):
+        replenishment_plan(forecast, shop.transactions, CUTOFF, lead_time=14, calibrate_on=bt)

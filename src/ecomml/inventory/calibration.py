@@ -33,7 +33,7 @@ from scipy import optimize, special
 
 from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
-from ecomml.metrics.forecast import randomized_pit_nb
+from ecomml.metrics.forecast import QUANTILE_COLUMNS, randomized_pit_nb
 
 __all__ = [
     "DemandCalibration",
@@ -143,7 +143,15 @@ class DemandCalibration:
         mean = forecast["mean"].to_numpy(np.float64)
         size = _new_size(mean, forecast["nb_size"].to_numpy(np.float64), par[:, 0], par[:, 1],
                          par[:, 2])  # fmt: skip
-        return forecast.assign(mean=mean * par[:, 0], nb_size=size)
+        out = forecast.assign(mean=mean * par[:, 0], nb_size=size)
+        present = [c for c in QUANTILE_COLUMNS if c in out.columns]
+        if present:  # the quantiles follow the corrected distribution
+            from ecomml.forecasting import nb_quantiles
+
+            q = nb_quantiles(out["mean"].to_numpy(), size, [QUANTILE_COLUMNS[c] for c in present])
+            for j, c in enumerate(present):
+                out[c] = np.asarray(q)[:, j]
+        return out
 
 
 def fit_demand_calibration(

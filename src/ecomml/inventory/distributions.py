@@ -69,10 +69,12 @@ class Distributions:
 
 
 def nb_bucket_pmf(mean: np.ndarray, size: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
-    """(n, grid) pmf of NB(mean, size) rounded to the nearest bucket, tail in the last."""
+    """(n, grid) pmf of NB(mean, size) rounded *up* to a bucket (bucket ``b`` holds demand
+    ``((b - 1) u, b u]``, so a level of ``b u`` covers its whole bucket: service and
+    shortage are never overstated), tail in the last."""
     mean = np.maximum(mean, 0.0)
     size = np.clip(size, 1e-6, 1e9)
-    edges = np.ceil((np.arange(grid) + 0.5)[None, :] * unit[:, None]) - 1.0  # last unit of bucket
+    edges = np.arange(grid)[None, :] * unit[:, None]  # the last unit of each bucket
     p = size / (size + np.maximum(mean, 1e-300))
     cdf = special.betainc(size[:, None], edges + 1.0, p[:, None])  # NB cdf, without checks
     cdf[:, -1] = 1.0
@@ -85,7 +87,7 @@ def nb_bucket_pmf(mean: np.ndarray, size: np.ndarray, unit: np.ndarray, grid: in
 def _hist_pmf(x: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
     """(n, grid) histogram pmf of samples x (n, m) in buckets of ``unit``."""
     n, m = x.shape
-    b = np.clip(np.rint(x / unit[:, None]), 0, grid - 1).astype(np.int64)
+    b = np.clip(np.ceil(x / unit[:, None] - 1e-9), 0, grid - 1).astype(np.int64)  # rounded up
     flat = (np.arange(n)[:, None] * grid + b).ravel()
     return np.bincount(flat, minlength=n * grid).reshape(n, grid) / float(m)
 

@@ -307,7 +307,7 @@ def replenishment_plan(
     cal_report = None
     if calibrate_on is not None:
         fc, cal_report = _calibrated(fc, calibrate_on, policy, lead_time, lead_time_sd,
-                                     review_period, period_days)  # fmt: skip
+                                     review_period, period_days, cut)  # fmt: skip
     on, oo, cost_oh = _position(on_hand, skus)
     cost = unit_costs(hist, skus, catalog)
     if cost_oh is not None:
@@ -469,15 +469,24 @@ def _check_objective(objective: str, policy: str, review: str) -> None:
 
 def _calibrated(
     fc: pd.DataFrame, backtest: pd.DataFrame, policy: str, lead_time: Any, lead_time_sd: float,
-    review_period: int, period_days: int,
+    review_period: int, period_days: int, cut: pd.Timestamp,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:  # fmt: skip
-    """The forecast with its protection-interval demand calibrated on ``backtest``."""
+    """The forecast with its protection-interval demand calibrated on ``backtest`` (whose
+    windows must end before the plan's cutoff: no future data in a replayed plan)."""
     from ecomml.inventory.calibration import fit_demand_calibration
     from ecomml.inventory.policy import lead_time_periods
 
     if policy != "forecast":
         raise ConfigError("--calibrate-on corrects the forecast's distribution: use it with "
                           "--policy forecast")  # fmt: skip
+    if "ds" in backtest.columns and len(backtest):
+        last = pd.to_datetime(backtest["ds"]).max()
+        if last >= cut:
+            raise DataQualityError(
+                f"the backtest forecasts reach {last.date()}, on or after the plan's cutoff "
+                f"{cut.date()}: calibrate on windows before it (backtest with --cutoff "
+                f"{cut.date()} or earlier)"
+            )
     ks, _ = lead_time_periods(lead_time, lead_time_sd, period_days=period_days)
     cal = fit_demand_calibration(backtest, int(ks.max()) + max(int(review_period), 1))
     return cal.apply(fc), {"scales": {k: list(v) for k, v in cal.scales.items()}, **cal.report}

@@ -336,7 +336,7 @@ def forecast_levels(
         ``exact`` sets periodic-review levels from exact negative binomial pmfs of the
         lead-time demand (:mod:`ecomml.inventory.distributions`; needs ``nb_size``; levels
         are multiples of the SKU's grid unit, 1 unless its demand spans more than
-        ``grid / 2`` units); ``sample`` draws ``n_samples`` paths; ``auto`` is exact
+        ``grid`` units); ``sample`` draws ``n_samples`` paths; ``auto`` is exact
         where it applies.
 
     Returns
