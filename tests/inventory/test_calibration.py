@@ -93,6 +93,30 @@ def test_refusals() -> None:
         fit_demand_calibration(_backtest(n_sku=5, origins=2), 3)
 
 
+def test_cli_backtest_forecasts_output_and_a_plan_that_needs_nb(
+    shop, forecast, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """The fast twin of the next test: the wiring, with a model without nb_size."""
+    tx = tmp_path / "tx.parquet"
+    shop.transactions.to_parquet(tx, index=False)
+    data = ["--transactions", str(tx), "--format", "canonical", "--no-track"]
+    run = CliRunner().invoke
+    res = run(app, ["backtest", "forecast", *data, "--cutoff", str(CUTOFF.date()), "--models",
+                    "ma", "--folds", "2", "--step", "1", "--horizon", "3", "--plots-dir",
+                    str(tmp_path / "p"), "--forecasts-output", str(tmp_path / "bt.parquet")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    bt = pd.read_parquet(tmp_path / "bt.parquet")
+    assert {"fold", "origin", "sku", "ds", "mean", "y"} <= set(bt.columns)
+    assert pd.to_datetime(bt["ds"]).max() < CUTOFF
+    forecast.to_parquet(tmp_path / "fc.parquet", index=False)
+    res = run(app, ["inventory", "plan", "--forecasts", str(tmp_path / "fc.parquet"), *data,
+                    "--cutoff", str(CUTOFF.date()), "--lead-time", "14", "--output",
+                    str(tmp_path / "plan.csv"), "--calibrate-on", str(tmp_path / "bt.parquet")])  # fmt: skip
+    assert res.exit_code == 1 and "--models lgbm" in res.output, res.output
+
+
+@pytest.mark.slow
+@pytest.mark.twin
 def test_cli_backtest_then_calibrated_plan(shop, tmp_path: Path) -> None:  # noqa: ANN001
     tx = tmp_path / "tx.parquet"
     shop.transactions.to_parquet(tx, index=False)
