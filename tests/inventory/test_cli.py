@@ -170,3 +170,35 @@ def test_classify_writes_the_clearance_table(files, shop, tmp_path: Path) -> Non
     assert list(t.columns) == CLEARANCE_COLUMNS and len(t) > 0
     assert (t["stock_value"] == t["on_hand"] * t["unit_cost"]).all()
     _err(runner.invoke(app, [*base, "--clearance-output", str(tmp_path / "x.csv")]), "--on-hand")
+
+
+def test_quickstart_inventory_step_turns_data_remarks_into_notes(
+    tmp_path: Path, monkeypatch
+) -> None:  # noqa: ANN001
+    """A SKU first sold in the cutoff's week has no forecast: the quickstart says so in a
+    note (as on Online Retail), it does not raise the warning at the user."""
+    import warnings
+
+    from ecomml.exceptions import DataQualityWarning
+    from ecomml.inventory import plan as plan_mod
+    from ecomml.inventory.task import InventoryTask
+
+    real = plan_mod.replenishment_plan
+
+    def noisy(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        warnings.warn("1 SKU(s) first sold in the period of the cutoff have no forecast",
+                      DataQualityWarning, stacklevel=2)  # fmt: skip
+        return real(*a, **k)
+
+    monkeypatch.setattr("ecomml.inventory.task.replenishment_plan", noisy)
+    from ecomml.data.synth import make_shop
+    from ecomml.quickstart import run_quickstart
+
+    s = make_shop(n_customers=150, n_skus=30, days=200, seed=5)
+    from ecomml.data.shop import ShopData
+
+    monkeypatch.setattr("ecomml.quickstart.TASK_STEPS", ("forecast", "inventory"))
+    res = run_quickstart(ShopData(s.transactions, s.events, s.catalog, s.calendar),
+                         out_dir=tmp_path / "out", track=False, save_models=False)  # fmt: skip
+    assert any(n.startswith("inventory: 1 SKU(s) first sold") for n in res.summary["notes"])
+    assert InventoryTask.name == "inventory"

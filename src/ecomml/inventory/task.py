@@ -7,13 +7,14 @@ weeks of history (:func:`~ecomml.inventory.simulate_policy`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from ecomml._io import atomic_write_table
-from ecomml.exceptions import DataQualityError
+from ecomml.exceptions import DataQualityError, DataQualityWarning
 from ecomml.forecasting.task import ForecastTask, shop_panel
 from ecomml.inventory.commands import ACTIONS, run_action
 from ecomml.inventory.plan import PLAN_COLUMNS, replenishment_plan
@@ -149,11 +150,19 @@ class InventoryTask(ModelTask):
         out = ctx.out_dir / self.name
         plots = ctx.out_dir / "plots" / self.name
         ctx.say("classes + plan")
-        res = replenishment_plan(
-            pd.read_parquet(src), ctx.shop.transactions, ctx.cutoff, lead_time=14,
-            service_level=None, cell_targets={}, catalog=ctx.shop.catalog, on_mismatch="drop",
-            n_samples=1000,
-        )  # fmt: skip
+        with warnings.catch_warnings(record=True) as caught:  # the data's remarks: notes
+            warnings.simplefilter("always")
+            res = replenishment_plan(
+                pd.read_parquet(src), ctx.shop.transactions, ctx.cutoff, lead_time=14,
+                service_level=None, cell_targets={}, catalog=ctx.shop.catalog,
+                on_mismatch="drop", n_samples=1000,
+            )  # fmt: skip
+        notes = []
+        for w in caught:
+            if issubclass(w.category, DataQualityWarning):
+                notes.append(str(w.message))
+            else:  # anything else is the caller's to see, as before
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         classes = res.classes.dropna(subset=["value"])
         outputs = {}
         for name, frame in (("plan", res.plan), ("classes", classes)):
@@ -181,4 +190,5 @@ class InventoryTask(ModelTask):
             "before the cutoff); plan.parquet: the forecaster's pattern, over all the history "
             "it learnt from"
         )
-        return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary)
+        return StepResult(task=self.name, outputs=outputs, metrics=metrics, summary=summary,
+                          notes=notes)  # fmt: skip
