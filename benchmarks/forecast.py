@@ -49,8 +49,19 @@ from ecomml.forecasting import (  # noqa: E402
 from ecomml.metrics.forecast import QUANTILE_COLUMNS, evaluate_forecast, pinball_loss  # noqa: E402
 
 H = 8
-COLS = ["wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "below_q10", "above_q90",
-        "mase_q50", "rpit_below_10", "rpit_above_90"]
+COLS = [
+    "wape",
+    "bias",
+    "mase",
+    "rmsse",
+    "scaled_pinball",
+    "coverage_80",
+    "below_q10",
+    "above_q90",
+    "mase_q50",
+    "rpit_below_10",
+    "rpit_above_90",
+]
 
 
 def build_panel(

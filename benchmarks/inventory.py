@@ -199,7 +199,9 @@ def calibration_markdown(cr: pd.DataFrame) -> list[str]:
               "|---|---|---|---|---|---|---|"]  # fmt: skip
     for (w, lw, t), g in cr.groupby(["window", "lead_weeks", "target"], sort=False):
         r, c = g.set_index("mode").loc["raw"], g.set_index("mode").loc["calibrated"]
-        cells = [f"{r.get(f'fill_{k}', np.nan):.3f} -> {c.get(f'fill_{k}', np.nan):.3f}" for k in "ABC"]
+        cells = [
+            f"{r.get(f'fill_{k}', np.nan):.3f} -> {c.get(f'fill_{k}', np.nan):.3f}" for k in "ABC"
+        ]
         lines.append(f"| {w} | {lw} w | {t:.2f} | {' | '.join(cells)} | "
                      f"{r['skus_within_5']:.0%} -> {c['skus_within_5']:.0%} |")  # fmt: skip
     scales = (

@@ -49,6 +49,7 @@ from ecomml.inventory.costs import (  # noqa: E402
     optimal_policy,
     policy_cost,
 )
+from ecomml.inventory.distributions import hist_pmf  # noqa: E402
 
 WEEKS = 8
 L, R = 2, 1
@@ -59,13 +60,6 @@ SCENARIOS = (  # name, fixed order cost, backorder
     ("lost sales, K=10", 10.0, False),
     ("lost sales, K=50", 50.0, False),
 )
-
-
-def _hist(x: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
-    n, m = x.shape
-    b = np.clip(np.rint(x / unit[:, None]), 0, grid - 1).astype(np.int64)
-    flat = (np.arange(n)[:, None] * grid + b).ravel()
-    return np.bincount(flat, minlength=n * grid).reshape(n, grid) / float(m)
 
 
 def setup(seed: int, n_draw: int = 20_000, grid: int = 512) -> dict[str, Any]:
@@ -96,8 +90,8 @@ def setup(seed: int, n_draw: int = 20_000, grid: int = 512) -> dict[str, Any]:
     cum = np.cumsum(weeks, axis=0)
     unit = np.maximum(np.ceil((cum[-1].max(axis=1) + 1) / (grid / 2)), 1.0)
     dist = Distributions(
-        unit, _hist(weeks[-1], unit, grid),
-        [_hist(cum[L - 1], unit, grid), _hist(cum[L], unit, grid)],
+        unit, hist_pmf(weeks[-1], unit, grid),
+        [hist_pmf(cum[L - 1], unit, grid), hist_pmf(cum[L], unit, grid)],
         weeks[-1].mean(axis=1), weeks.mean(axis=(0, 2)),
     )  # fmt: skip
     cat = shop.catalog.assign(sku=shop.catalog["sku"].astype(str)).set_index("sku")
@@ -242,7 +236,7 @@ def exact_speed(ctx: dict[str, Any], K: float = 10.0, n: int = 300) -> dict[str,
     draws = ctx["week_draws"][busy]
     hi = int(draws.max())
     grid = max(2 * hi + 2, 64)
-    pmf = _hist(draws, np.ones(len(busy)), grid)
+    pmf = hist_pmf(draws, np.ones(len(busy)), grid)
     delta = np.zeros_like(pmf)
     delta[:, 0] = 1.0
     d0 = Distributions(

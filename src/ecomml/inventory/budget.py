@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ecomml.exceptions import ConfigError
+from ecomml.inventory.distributions import sample_period_demand
 
 __all__ = [
     "DEFAULT_MARGIN_RATE",
@@ -287,7 +288,6 @@ def _sales_samples(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Samples of X = (D_{L+R} - max(y, D_L))+ for the SKUs of ``fc`` (sorted by sku, ds)."""
-    from ecomml.inventory.distributions import sample_period_demand
 
     n_per = int(ks.max()) + R
     D = sample_period_demand(fc, n_per, n_samples, rng)

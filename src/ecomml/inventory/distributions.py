@@ -21,6 +21,7 @@ from ecomml.metrics.forecast import QUANTILE_COLUMNS
 __all__ = [
     "Distributions",
     "demand_distributions",
+    "hist_pmf",
     "nb_bucket_pmf",
     "sample_period_demand",
     "shortfall",
@@ -84,7 +85,7 @@ def nb_bucket_pmf(mean: np.ndarray, size: np.ndarray, unit: np.ndarray, grid: in
     return np.maximum(out, 0.0)
 
 
-def _hist_pmf(x: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
+def hist_pmf(x: np.ndarray, unit: np.ndarray, grid: int) -> np.ndarray:
     """(n, grid) histogram pmf of samples x (n, m) in buckets of ``unit``."""
     n, m = x.shape
     b = np.clip(np.ceil(x / unit[:, None] - 1e-9), 0, grid - 1).astype(np.int64)  # rounded up
@@ -159,9 +160,9 @@ def demand_distributions(
     else:
         kdraw = ks[rng.choice(len(ks), size=(n, D.shape[1]), p=pk)]
         rows, cols = np.arange(n)[:, None], np.arange(D.shape[1])[None, :]
-        lead = [_hist_pmf(cum[rows, cols, kdraw + t], unit, grid) for t in range(R + 1)]
+        lead = [hist_pmf(cum[rows, cols, kdraw + t], unit, grid) for t in range(R + 1)]
         # the first R periods: a typical cycle
-        cyc = _hist_pmf(cum[:, :, R], unit, grid) if cycle else np.zeros((n, 0))
+        cyc = hist_pmf(cum[:, :, R], unit, grid) if cycle else np.zeros((n, 0))
     return Distributions(unit, cyc, lead, mc, mean_period)
 
 

@@ -24,7 +24,7 @@ from scipy import stats
 from ecomml._validation import check_frame, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 from ecomml.forecasting.leadtime import protection_window
-from ecomml.inventory.distributions import sample_period_demand
+from ecomml.inventory.distributions import demand_distributions, sample_period_demand, shortfall
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
 __all__ = [
@@ -241,8 +241,6 @@ def _exact_chunk(
     level: np.ndarray, grid: int,
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Periodic-review levels from exact negative binomial pmfs of the lead-time demand."""
-    from ecomml.inventory.distributions import demand_distributions, shortfall
-
     n = len(skus)
     dist = demand_distributions(f, ks=ks, pk=pk, review_period=R, grid=grid, room=1.0,
                                 cycle=False)  # fmt: skip

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ACTIONS", "run_action"]
 
+_OUTPUT = Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
+                 file="out")  # fmt: skip
+_ELASTICITIES = Option("elasticities", "--elasticities", None, "Elasticity table from `ecomml "
+                       "price elasticity` (default: estimate now).", Path, file="in")  # fmt: skip
+
 ACTIONS: tuple[Action, ...] = (
     Action("elasticity", """Estimate every SKU's own-price elasticity from its sales history,
     with a --interval interval (90 % by default).
@@ -44,8 +49,7 @@ ACTIONS: tuple[Action, ...] = (
     tier_slope, ref_price, units, n_sale_periods.""", (
         Option("cutoff", "--cutoff", None, "Use sales before this date (default: all).",
                "date"),
-        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
-               file="out"),
+        _OUTPUT,
         Option("interval", "--interval", 0.9, "Coverage of elasticity_low/high."),
         Option("freq", "--freq", "W", "Panel period: W (weeks) or D (days)."),
         Option("min_price_changes", "--min-price-changes", 2, "Price changes a SKU needs for "
@@ -74,10 +78,8 @@ ACTIONS: tuple[Action, ...] = (
     reason, change, cost, baseline_units, source.""", (
         Option("cutoff", "--cutoff", None, "Price as of this date (default: the day after "
                "the last sale).", "date"),
-        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
-               file="out"),
-        Option("elasticities", "--elasticities", None, "Elasticity table from `ecomml price "
-               "elasticity` (default: estimate now).", Path, file="in"),
+        _OUTPUT,
+        _ELASTICITIES,
         Option("forecast", "--forecast", None, "Forecast from `ecomml predict forecast` "
                "(sku, ds, mean) for the baseline units.", Path, file="in"),
         Option("horizon_weeks", "--horizon-weeks", 8, "Weeks the price is meant to hold.",
@@ -119,10 +121,8 @@ ACTIONS: tuple[Action, ...] = (
         Option("clear_by", "--clear-by", ..., "Date the stock should be gone by.", "date"),
         Option("cutoff", "--cutoff", None, "Plan from this date (default: the day after the "
                "last sale).", "date"),
-        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
-               file="out"),
-        Option("elasticities", "--elasticities", None, "Elasticity table from `ecomml price "
-               "elasticity` (default: estimate now).", Path, file="in"),
+        _OUTPUT,
+        _ELASTICITIES,
         Option("forecast", "--forecast", None, "Forecast from `ecomml predict forecast` "
                "(sku, ds, mean) for the weekly units at today's price (default: the "
                "clearance table's weekly_units, the average of its lookback window).", Path,
@@ -150,8 +150,7 @@ ACTIONS: tuple[Action, ...] = (
                "churn` (customer_id, tier).", Path, file="in"),
         Option("cutoff", "--cutoff", None, "Plan from this date (default: the day after the "
                "last sale).", "date"),
-        Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
-               file="out"),
+        _OUTPUT,
         Option("discounts", "--discounts", "0.05,0.1,0.15,0.2", "Discounts to judge, "
                "comma-separated."),
         Option("horizon_weeks", "--horizon-weeks", 8, "Weeks the discount would run.", min=1),
