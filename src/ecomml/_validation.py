@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 
 from ecomml.dates import DateFormat, parse_date
-from ecomml.exceptions import DataQualityError, NotFittedError, SchemaError, short_repr
+from ecomml.exceptions import (
+    ConfigError,
+    DataQualityError,
+    NotFittedError,
+    SchemaError,
+    short_repr,
+)
 
 __all__ = [
     "check_frame",
@@ -184,3 +190,19 @@ def check_random_state(random_state: int | np.random.Generator | None) -> np.ran
     if isinstance(random_state, np.random.Generator):
         return random_state
     return np.random.default_rng(random_state)
+
+
+def check_n_jobs(n_jobs: int | None) -> int:
+    """Threads for a compiled library: ``None`` = every core the process may use
+    (``OMP_NUM_THREADS`` when set, which is how a shared machine or a test run caps
+    OpenMP), a negative number counts back from the cores as in joblib (-1 = all)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(int(cores or 1), 1)
+    if n_jobs is None:
+        env = os.environ.get("OMP_NUM_THREADS", "").strip()
+        return max(int(env), 1) if env.isdigit() else cores
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ConfigError(f"n_jobs must be a non-zero integer or None (all cores), got {n_jobs!r}")
+    return int(n_jobs) if n_jobs > 0 else max(cores + 1 + int(n_jobs), 1)

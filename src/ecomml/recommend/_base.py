@@ -232,10 +232,28 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         ids = pd.Series(index.to_numpy()) if customers is None else customers_from(customers)
         pos = index.get_indexer(ids)
         known = pos >= 0
-        frames = []
-        kpos = pos[known]
         kids = ids.to_numpy()[known]
-        sparse = self._sparse_scores(state, kpos[:0]) is not None
+        frames = []
+        if known.any():
+            lists = self.top_lists(state, pos[known], k, exclude_seen, batch_size=batch_size)
+            frames.append(self._frame(kids, *lists))
+        if (~known).any():
+            frames.append(self._cold_start(ids.to_numpy()[~known], k))
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
+        out = pd.concat(frames, ignore_index=True)
+        return out.astype(_DTYPES)
+
+    def top_lists(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
+        exclude_seen: bool = False, *, batch_size: int = 1024,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-``k`` lists of the customers at positions ``rows`` of ``state`` as
+        ``(row, item, score, rank)`` arrays (``row`` a position in ``rows``, ``item`` in
+        :attr:`sku_index_`), scored in memory-bounded batches: what :meth:`recommend` and
+        the pipeline's candidate union share, before any id is turned into a string."""
+        rows = np.asarray(rows, dtype=np.int64)
+        sparse = self._sparse_scores(state, rows[:0]) is not None
         # dense score blocks stay under ~160 MB whatever the catalogue size; sparse ones
         # hold a few entries per customer
         if sparse:  # about 1e7 entries per batch
@@ -243,21 +261,21 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             step = max(1, min(int(batch_size) * 50, 50_000, cap))
         else:
             step = max(1, min(int(batch_size), BLOCK_CELLS // max(len(self.sku_index_), 1)))
-        for start in range(0, len(kpos), step):
-            rows = kpos[start : start + step]
-            seen = state["weight"][rows] if exclude_seen else None
+        parts = []
+        for start in range(0, len(rows), step):
+            block = rows[start : start + step]
+            seen = state["weight"][block] if exclude_seen else None
             if sparse:
-                scores, fill = self._sparse_scores(state, rows)  # type: ignore[misc]
-                lists = top_k(scores, k, fill=fill, exclude=seen, dense_share=self._dense_share)
+                scores, fill = self._sparse_scores(state, block)  # type: ignore[misc]
+                r, i, v, rk = top_k(scores, k, fill=fill, exclude=seen,
+                                    dense_share=self._dense_share)  # fmt: skip
             else:
-                lists = flatten(*self._dense_top_k(state, rows, k, seen))
-            frames.append(self._frame(kids[start : start + step], *lists))
-        if (~known).any():
-            frames.append(self._cold_start(ids.to_numpy()[~known], k))
-        if not frames:
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in _DTYPES.items()})
-        out = pd.concat(frames, ignore_index=True)
-        return out.astype(_DTYPES)
+                r, i, v, rk = flatten(*self._dense_top_k(state, block, k, seen))
+            parts.append((r + start, i, v, rk))
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0), empty
+        return tuple(np.concatenate(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
 
     def _sparse_scores(
         self, state: dict[str, sp.csr_matrix], rows: np.ndarray

@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 from ecomml._state import read_model_json
-from ecomml._validation import check_cutoff, check_fitted, check_random_state, day_after_last
+from ecomml._validation import (
+    check_cutoff,
+    check_fitted,
+    check_n_jobs,
+    check_random_state,
+    day_after_last,
+)
 from ecomml.exceptions import ConfigError, DataQualityError, FeatureMismatchError
 from ecomml.recommend._base import COLD_START, BaseRecommender, customers_from
 from ecomml.recommend._fallback import (
@@ -84,8 +90,10 @@ class RecommenderPipeline(BaseRecommender):
     horizon_days : length of the label window the ranker learns from.
     max_train_customers : customers sampled for the ranker's training lists.
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings.
-    n_jobs : LightGBM threads (1 by default: on a machine shared with other jobs, OpenMP
-        threads that wait for a busy core made LambdaRank 6x slower with 2 threads).
+    n_jobs : LightGBM threads for training and scoring; None (default) uses every core
+        (``OMP_NUM_THREADS`` caps it), -1 likewise, 1 a single thread. On a machine busy
+        with other jobs, OpenMP threads waiting for a core can make LambdaRank several
+        times slower: set 1 there.
     random_state : seed of sampling, ALS and LightGBM.
     new_items_ranker : also train a ranker for ``exclude_seen=True`` lists, on fresh
         candidates labelled with first-time purchases.
@@ -118,7 +126,7 @@ class RecommenderPipeline(BaseRecommender):
         learning_rate: float = 0.05,
         num_leaves: int = 31,
         min_child_samples: int = 50,
-        n_jobs: int = 1,
+        n_jobs: int | None = None,
         random_state: int | None = 0,
         new_items_ranker: bool = True,
         fallback: str = "auto",
@@ -160,26 +168,54 @@ class RecommenderPipeline(BaseRecommender):
         history: dict[str, Any] | None = None,
         exclude_seen: bool = False,
     ) -> pd.DataFrame:
-        frames = []
-        for name, gen in gens.items():
-            hs = None if history is None else history[name]
-            r = gen.recommend(
-                customers, self.n_candidates, exclude_seen=exclude_seen, history_state=hs
-            )
-            r = r.loc[r["source"] != COLD_START, ["customer_id", "sku", "rank", "score"]]
-            frames.append(r.rename(columns={"rank": f"g_{name}_rank", "score": f"g_{name}_score"}))
-        cand = frames[0]
-        for f in frames[1:]:
-            cand = cand.merge(f, on=["customer_id", "sku"], how="outer")
-        ranks = cand[[f"g_{n}_rank" for n in gens]]
-        cand["g_n_sources"] = ranks.notna().sum(axis=1)
-        best = ranks.fillna(np.inf).to_numpy().argmin(axis=1)
-        cand["_source"] = np.asarray(list(gens))[best]
-        for n in gens:
-            cand[f"g_{n}_rank"] = cand[f"g_{n}_rank"].fillna(self.n_candidates + 1).astype(float)
-            cand[f"g_{n}_score"] = cand[f"g_{n}_score"].astype(float)
-        cand["customer_id"] = cand["customer_id"].astype(str)
-        cand["sku"] = cand["sku"].astype(str)
+        """The union of every generator's top ``n_candidates`` for ``customers``: one row
+        per (customer, SKU) in (customer_id, sku) order, each generator's rank (missing:
+        ``n_candidates + 1``) and score (missing: NaN), how many proposed it and which one
+        ranked it best. Built on integer codes (no join on string ids)."""
+        names = list(gens)
+        skus = gens[names[0]].sku_index_
+        customers = np.asarray(customers, dtype=object)
+        found = []
+        for name in names:
+            gen = gens[name]
+            index, state = (gen.customer_index_, gen.state_) if history is None else history[name]
+            found.append((gen, index, state, index.get_indexer(customers)))
+        # one customer index for the keys: the generators' own (the same history gives
+        # the same sorted index), or their sorted union where they differ
+        who = found[0][1]
+        same = [f[1] is who or f[1].equals(who) for f in found]
+        for f, ok in zip(found, same, strict=True):
+            who = who if ok else who.union(f[1])
+        lists, keys = [], []
+        n_items = max(len(skus), 1)
+        for (gen, index, state, pos), ok in zip(found, same, strict=True):
+            rows = pos[pos >= 0]
+            r, i, v, rk = gen.top_lists(state, rows, self.n_candidates, exclude_seen)
+            code = rows[r] if ok and all(same) else who.get_indexer(index[rows[r]])
+            if gen.sku_index_ is not skus and not gen.sku_index_.equals(skus):
+                i = skus.get_indexer(gen.sku_index_[i])
+            lists.append((v, rk))
+            keys.append(code.astype(np.int64) * n_items + i)
+        union = np.unique(np.concatenate(keys))
+        cand = pd.DataFrame(
+            {
+                "customer_id": np.asarray(who, dtype=object)[union // n_items],
+                "sku": np.asarray(skus, dtype=object)[union % n_items],
+            },
+            dtype=object,
+        )
+        miss = float(self.n_candidates + 1)
+        rank_cols = np.full((len(union), len(names)), np.inf)
+        for j, (name, key, (v, rk)) in enumerate(zip(names, keys, lists, strict=True)):
+            at = np.searchsorted(union, key)
+            rank = np.full(len(union), miss)
+            score = np.full(len(union), np.nan)
+            rank[at], score[at] = rk, v
+            rank_cols[at, j] = rk
+            cand[f"g_{name}_rank"] = rank
+            cand[f"g_{name}_score"] = score
+        cand["g_n_sources"] = np.isfinite(rank_cols).sum(axis=1)
+        cand["_source"] = np.asarray(names, dtype=object)[rank_cols.argmin(axis=1)]
         return cand
 
     def _features(
@@ -265,7 +301,7 @@ class RecommenderPipeline(BaseRecommender):
             subsample_freq=1,
             colsample_bytree=0.8,
             lambdarank_truncation_level=30,
-            n_jobs=self.n_jobs,
+            n_jobs=check_n_jobs(self.n_jobs),
             random_state=self.random_state,
             verbose=-1,
         ).fit(self._matrix(x), x["_y"].to_numpy(), group=groups)
@@ -288,6 +324,7 @@ class RecommenderPipeline(BaseRecommender):
         """
         if self.fallback not in FALLBACKS:
             raise ConfigError(f"fallback must be one of {FALLBACKS}, got {self.fallback!r}")
+        check_n_jobs(self.n_jobs)
         df = check_interactions(interactions)
         if "ts" not in df.columns:
             raise DataQualityError("RecommenderPipeline needs a 'ts' column in the interactions")
@@ -607,7 +644,7 @@ class RecommenderPipeline(BaseRecommender):
             ranker = self.ranker_
             if exclude_seen and self.ranker_new_ is not None:
                 ranker = self.ranker_new_
-            x["score"] = ranker.predict(self._matrix(x), num_threads=self.n_jobs)
+            x["score"] = ranker.predict(self._matrix(x), num_threads=check_n_jobs(self.n_jobs))
             x = x.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
             x["rank"] = x.groupby("customer_id").cumcount() + 1
             x = x.loc[x["rank"] <= over, ["customer_id", "sku", "rank", "score", "_source"]]
