@@ -142,6 +142,10 @@ def _methods(args: argparse.Namespace) -> dict[str, Callable[[], Any]]:
         ),
         "BM25 item-item (ecomml)": lambda: ItemKNNRecommender(similarity="bm25", n_neighbors=100),
         "ecomml pipeline (LambdaRank)": lambda: RecommenderPipeline(random_state=0),
+        # the rankers the fit's validation trained, served without training them again
+        "ecomml pipeline, validated ranker": lambda: RecommenderPipeline(
+            random_state=0, refit_ranker=False
+        ),
         # cheaper settings, also chosen on the validation window: half the trees at twice the
         # learning rate, half the training lists
         "ecomml pipeline, fast": lambda: RecommenderPipeline(
@@ -276,6 +280,8 @@ def movielens(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- scale
 SCALE_MODELS = ("popularity", "buy-again", "item-bm25", "als", "pipeline", "implicit-als")
+#: rows of the scale table that are not in the default run
+SCALE_EXTRA = ("pipeline-reuse",)
 
 
 def make_scale_interactions(
@@ -303,63 +309,74 @@ def make_scale_interactions(
     )
 
 
+#: the scale runs train before this day and test on the purchases from it to the end of
+#: the synthetic year (two months)
+SCALE_CUTOFF = pd.Timestamp("2024-11-01")
+
+
 def scale_worker(model: str, path: Path, sample: int = 0) -> dict[str, Any]:
-    """Fit one generator on the Parquet interactions and recommend 20 SKUs for everyone
-    (or for the first ``sample`` customers, extrapolated to all)."""
+    """Fit one model on the synthetic purchases before :data:`SCALE_CUTOFF`, recommend 20
+    SKUs for every customer (or for the first ``sample``, extrapolated to all) and score
+    the lists of the customers who buy after the cutoff (NDCG@20, recall@20)."""
     from ecomml.recommend import (
         ALSRecommender,
         BuyAgainRecommender,
         ItemKNNRecommender,
         PopularityRecommender,
         RecommenderPipeline,
+        evaluate_recommendations,
     )
 
     df = pd.read_parquet(path)
-    cut = pd.Timestamp("2025-01-01")
-    if model == "implicit-als":
-        return _implicit_scale(df, sample)
+    cut = SCALE_CUTOFF
+    train = df.loc[df["ts"] < cut].reset_index(drop=True)
+    test = df.loc[df["ts"] >= cut, ["customer_id", "sku"]].drop_duplicates()
+    del df
+    test = test.loc[test["customer_id"].isin(set(train["customer_id"]))]
+    want = set(test["customer_id"])
     make = {
         "popularity": lambda: PopularityRecommender(window_days=90),
         "buy-again": lambda: BuyAgainRecommender(),
         "item-bm25": lambda: ItemKNNRecommender(n_neighbors=50),
         "als": lambda: ALSRecommender(factors=32, iterations=5, binary=True),
         "pipeline": lambda: RecommenderPipeline(),  # the defaults, without a feature store
+        "pipeline-reuse": lambda: RecommenderPipeline(refit_ranker=False),
+        "implicit-als": lambda: _ImplicitModel("als", threads=0, factors=64),
     }[model]
     t0 = time.perf_counter()
-    m = make().fit(df, cutoff=cut)
+    m = make()
+    if isinstance(m, _ImplicitModel):
+        m.fit(train)  # its matrix build counted
+        ids = m.users.to_numpy()
+    else:
+        m.fit(train, cutoff=cut)
+        ids = m.customer_index_.to_numpy()
     fit_s = time.perf_counter() - t0
+    reason = getattr(m, "choice_reason_", "")
+    n = len(ids) if not sample else min(sample, len(ids))
     t0 = time.perf_counter()
-    n = 0
-    ids = m.customer_index_.to_numpy()
-    for start in range(0, len(ids), 50_000):
-        n += len(m.recommend(ids[start : start + 50_000], 20, exclude_seen=False))
-    rec_s = time.perf_counter() - t0
+    rows, kept = 0, []
+    for start in range(0, n, 50_000):
+        recs = m.recommend(ids[start : min(start + 50_000, n)], 20, exclude_seen=False)
+        rows += len(recs)
+        kept.append(recs.loc[recs["customer_id"].isin(want), ["customer_id", "sku", "rank"]])
+    rec_s = (time.perf_counter() - t0) * (len(ids) / n)
+    recs = pd.concat(kept, ignore_index=True).astype({"customer_id": str, "sku": str})
+    scored = test.loc[test["customer_id"].isin(set(recs["customer_id"]))]
+    met = evaluate_recommendations(recs, scored, train, ks=(20,), map_k=None)
     return {
         "model": model,
         "fit s": fit_s,
         "recommend-all s": rec_s,
-        "rows": n,
+        "rows": rows,
+        "recommended_customers": int(n),
+        "train_customers": int(len(ids)),
+        "ndcg@20": float(met["ndcg@20"]),
+        "recall@20": float(met["recall@20"]),
+        "test customers": int(scored["customer_id"].nunique()),
         "peak_rss_gib": _peak_rss_gib(),
+        "choice": reason[:200],
     }
-
-
-def _implicit_scale(df: pd.DataFrame, sample: int = 0) -> dict[str, Any]:
-    """The peer row: implicit ALS (64 factors, 15 iterations, the matrix build counted),
-    20 SKUs for every customer (or the first ``sample``, extrapolated) with its batched
-    ``recommend``."""
-    t0 = time.perf_counter()
-    model = _ImplicitModel("als", threads=0, factors=64).fit(df)
-    fit_s = time.perf_counter() - t0
-    ids = model.users.to_numpy()
-    n = len(ids) if not sample else min(sample, len(ids))
-    t0 = time.perf_counter()
-    rows = sum(
-        len(model.recommend(ids[a : a + 50_000], 20, exclude_seen=False))
-        for a in range(0, n, 50_000)
-    )
-    rec_s = (time.perf_counter() - t0) * (len(ids) / n)
-    return {"model": "implicit-als", "fit s": fit_s, "recommend-all s": rec_s, "rows": rows,
-            "peak_rss_gib": _peak_rss_gib()}  # fmt: skip
 
 
 def scale(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -478,22 +495,35 @@ def report(results: dict[str, Any]) -> str:
                 )
             out.append("")
     if results.get("scale"):
+        rows = results["scale"]
+        peer = next(
+            (r for r in rows if r.get("model") == "implicit-als" and "error" not in r), None
+        )
+        peer_s = peer["fit s"] + peer["recommend-all s"] if peer else None
         out += [
-            "### Scale: synthetic purchases, fit and recommend 20 for every customer",
+            "### Scale: synthetic purchases, fit before "
+            f"{SCALE_CUTOFF.date()}, recommend 20 for every customer, NDCG@20 on the purchases after",
             "",
-            "| generator | customers | SKUs | interactions | fit s | recommend-all s | peak RSS GiB |",
-            "|---|---|---|---|---|---|---|",
+            "| model | customers | SKUs | interactions | fit s | recommend-all s | "
+            "time vs implicit ALS | ndcg@20 | recall@20 | peak RSS GiB |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for r in results["scale"]:
+        for r in rows:
             if "error" in r:
-                out.append(f"| {r['model']} | failed: {r['error']} | | | | | |")
+                out.append(f"| {r['model']} | failed: {r['error']} | | | | | | | | |")
                 continue
             done = r.get("recommended_customers", r["customers"])
-            est = "" if done == r["customers"] else " (extrapolated)"
+            est = "" if done >= r.get("train_customers", r["customers"]) else " (extrapolated)"
+            ratio = (r["fit s"] + r["recommend-all s"]) / peer_s if peer_s else float("nan")
             out.append(
                 f"| {r['model']} | {r['customers']:,} | {r['skus']:,} | {r['interactions']:,} | "
-                f"{r['fit s']:.1f} | {r['recommend-all s']:.0f}{est} | {r['peak_rss_gib']:.2f} |"
+                f"{r['fit s']:.1f} | {r['recommend-all s']:.1f}{est} | {ratio:.1f}x | "
+                f"{r.get('ndcg@20', float('nan')):.3f} | {r.get('recall@20', float('nan')):.3f} | "
+                f"{r['peak_rss_gib']:.2f} |"
             )
+        for r in rows:
+            if r.get("choice"):
+                out.append(f"\n{r['model']}: {r['choice']}")
         out.append("")
     if "movielens" in results:
         out += [
@@ -528,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--scale-models",
         default=None,
-        help=f"Comma-separated scale rows (default: {','.join(SCALE_MODELS)}).",
+        help=f"Comma-separated scale rows (default: {','.join(SCALE_MODELS)}; "
+        f"also: {','.join(SCALE_EXTRA)}).",
     )
     p.add_argument(
         "--scale-sample",

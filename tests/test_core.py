@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError as SkNotFittedError
 import ecomml
 from ecomml import exceptions as exc
 from ecomml._io import atomic_dir, atomic_path, atomic_write_json, atomic_write_text
-from ecomml._validation import check_cutoff, check_fitted, check_frame, closest_name
+from ecomml._validation import check_cutoff, check_fitted, check_frame, check_n_jobs, closest_name
 
 
 def test_hierarchy_mixes_in_builtins() -> None:
@@ -55,6 +55,17 @@ def test_check_frame_suggests_closest_column() -> None:
 def test_closest_name_ignores_case_and_spaces() -> None:
     assert closest_name("customer_id", ["Customer ID", "Country"]) == "Customer ID"
     assert closest_name("zzz", ["order_id"]) is None
+
+
+def test_check_n_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert check_n_jobs(None) == 3  # every core the environment allows
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert check_n_jobs(None) >= 1 and check_n_jobs(-1) == check_n_jobs(None)
+    assert check_n_jobs(2) == 2 and check_n_jobs(-10_000) == 1
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(exc.ConfigError, match="n_jobs must be"):
+            check_n_jobs(bad)  # type: ignore[arg-type]
 
 
 def test_check_cutoff() -> None:

@@ -130,3 +130,25 @@ def test_model_folders_without_the_decision_still_load(tmp_path: Path) -> None:
     who = model.customer_index_[:10]
     a, b = old.recommend(who, 10), model.recommend(who, 10)
     assert np.allclose(a["score"], b["score"]) and a["sku"].tolist() == b["sku"].tolist()
+
+
+def test_validated_rankers_can_be_served_without_a_second_fit() -> None:
+    """refit_ranker=False serves the rankers the validation trained and scored: the same
+    boosters, their label window one horizon before the latest, and no LambdaRank fit
+    after the validation."""
+    inter, cut = _interactions("long-tail")
+    kept = RecommenderPipeline(**FAST, fallback="auto", refit_ranker=False).fit(inter, cutoff=cut)
+    refit = RecommenderPipeline(**FAST, fallback="auto").fit(inter, cutoff=cut)
+    assert "skipped" not in kept.validation_ and kept.ranker_ is not None
+    assert kept.train_stats_["reused_validation_ranker"] is True
+    # the served ranker learnt from the window before the validation window
+    assert pd.Timestamp(kept.train_stats_["label_cutoff"]) < pd.Timestamp(
+        kept.validation_["cutoff"]
+    )
+    assert pd.Timestamp(refit.train_stats_["label_cutoff"]) == pd.Timestamp(
+        kept.validation_["cutoff"]
+    )
+    assert kept.validation_ == refit.validation_  # the same decision either way
+    recs = kept.recommend(None, 10)
+    assert recs["customer_id"].nunique() == len(kept.customer_index_)
+    assert (recs.groupby("customer_id").size() <= 10).all()

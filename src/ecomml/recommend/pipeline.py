@@ -103,6 +103,9 @@ class RecommenderPipeline(BaseRecommender):
         train or validate a ranker; ``"never"``: always serve the ranker (a history too
         short for any label window raises :class:`DataQualityError`). Either way the
         label window shrinks to fit the history (see ``horizon_`` after fit).
+    refit_ranker : with ``fallback="auto"``, train the served rankers again on the latest
+        label window (True) or serve the rankers the validation just trained and scored,
+        one label window earlier (False: two LambdaRank fits fewer).
 
     Attributes
     ----------
@@ -130,6 +133,7 @@ class RecommenderPipeline(BaseRecommender):
         random_state: int | None = 0,
         new_items_ranker: bool = True,
         fallback: str = "auto",
+        refit_ranker: bool = True,
     ) -> None:
         self.generators = generators
         self.n_candidates = n_candidates
@@ -143,6 +147,7 @@ class RecommenderPipeline(BaseRecommender):
         self.random_state = random_state
         self.new_items_ranker = new_items_ranker
         self.fallback = fallback
+        self.refit_ranker = refit_ranker
 
     # BaseRecommender's matrix hooks are not used: the pipeline delegates to its generators.
     def _fit(self, codes: Any) -> None:  # pragma: no cover - not called
@@ -345,6 +350,7 @@ class RecommenderPipeline(BaseRecommender):
         category, price = self._catalog_maps(df, catalog)
         validation: dict[str, Any] = {}
         shared: dict[str, BaseRecommender] | None = None
+        inner: RecommenderPipeline | None = None
         choice = choice_new = RANKER
         reason = ""
         if horizon is None:
@@ -374,7 +380,9 @@ class RecommenderPipeline(BaseRecommender):
         self.feature_names_: list[str] = []
         self.train_stats_: dict[str, Any] = {}
         self.horizon_: int | None = None
-        if RANKER in (choice, choice_new):
+        if RANKER in (choice, choice_new) and inner is not None and not self.refit_ranker:
+            self._reuse_ranker(inner)
+        elif RANKER in (choice, choice_new):
             try:
                 self._fit_ranker(df, cut, horizon, store, category, price, shared)  # type: ignore[arg-type]
             except DataQualityError as err:
@@ -412,6 +420,14 @@ class RecommenderPipeline(BaseRecommender):
         self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
         self.state_ = {"weight": base.state_["weight"]}
         return self
+
+    def _reuse_ranker(self, inner: RecommenderPipeline) -> None:
+        """Serve the rankers of ``inner``, the pipeline the validation fitted and scored
+        (trained one label window before the latest)."""
+        self.ranker_, self.ranker_new_ = inner.ranker_, inner.ranker_new_
+        self.feature_names_ = list(inner.feature_names_)
+        self.horizon_ = inner.horizon_
+        self.train_stats_ = {**inner.train_stats_, "reused_validation_ranker": True}
 
     def _validate_ranker(
         self,

@@ -296,6 +296,7 @@ class SparkALSPipeline(RecommenderPipeline):
         random_state: int | None = 0,
         new_items_ranker: bool = True,
         fallback: str = "auto",
+        refit_ranker: bool = True,
         als_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
@@ -303,7 +304,7 @@ class SparkALSPipeline(RecommenderPipeline):
             max_train_customers=max_train_customers, n_estimators=n_estimators,
             learning_rate=learning_rate, num_leaves=num_leaves,
             min_child_samples=min_child_samples, n_jobs=n_jobs, random_state=random_state,
-            new_items_ranker=new_items_ranker, fallback=fallback,
+            new_items_ranker=new_items_ranker, fallback=fallback, refit_ranker=refit_ranker,
         )  # fmt: skip
         self.als_params = als_params
 
