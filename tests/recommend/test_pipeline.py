@@ -92,6 +92,26 @@ def test_fold_in_newer_history(fitted, store, rec_shop) -> None:  # noqa: ANN001
     assert len(recs) and (recs["source"] != COLD_START).all()
 
 
+def test_scoring_a_few_customers_on_new_history_gives_their_lists(fitted, store, rec_shop) -> None:  # noqa: ANN001
+    """Per-customer history work is done for the customers asked only (the SKU statistics
+    stay everyone's), and their lists are the ones scoring everybody gives them."""
+    from ecomml.recommend import build_interactions
+
+    later = pd.Timestamp("2023-11-01")
+    hist = build_interactions(rec_shop.transactions, rec_shop.events, cutoff=later)
+    few = sorted(hist["customer_id"].unique())[::7][:25]
+    for exclude in (False, True):
+        kw = {"history": hist, "cutoff": later, "store": store, "exclude_seen": exclude}
+        part = fitted.recommend(few, 10, **kw)
+        every = fitted.recommend(None, 10, **kw)
+        every = every.loc[every["customer_id"].isin(few)]
+        key = ["customer_id", "rank"]
+        pd.testing.assert_frame_equal(
+            part.sort_values(key).reset_index(drop=True),
+            every.sort_values(key).reset_index(drop=True),
+        )
+
+
 def test_business_rules_pure() -> None:
     recs = pd.DataFrame(
         {

@@ -10,14 +10,23 @@ __all__ = ["history_tables"]
 
 
 def history_tables(
-    df: pd.DataFrame, cutoff: pd.Timestamp, category: pd.Series | None
+    df: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    category: pd.Series | None,
+    customers: pd.Index | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Customer, SKU and pair statistics from interactions (no feature store needed)."""
+    """Customer, SKU and pair statistics from interactions (no feature store needed).
+
+    With ``customers``, the customer, pair and category tables hold those customers only
+    (the SKU table is always everyone's): what scoring a few customers needs."""
     buy = df.loc[df["event"] == "purchase"]
     age = (cutoff - buy["ts"]).dt.total_seconds() / 86400.0
     b = pd.DataFrame(
         {"customer_id": buy["customer_id"], "sku": buy["sku"], "age": age, "day": np.floor(age)}
     )
+    sku = _sku_table(b)
+    if customers is not None:
+        b = b.loc[b["customer_id"].isin(customers)]
     pair = b.groupby(["customer_id", "sku"]).agg(
         h_pair_days=("day", "nunique"), h_pair_last=("age", "min"), h_pair_first=("age", "max")
     )
@@ -28,6 +37,18 @@ def history_tables(
     cust = b.groupby("customer_id").agg(
         h_cust_days=("day", "nunique"), h_cust_skus=("sku", "nunique"), h_cust_last=("age", "min")
     )
+    tables = {"pair": pair.reset_index(), "cust": cust.reset_index(), "sku": sku.reset_index()}
+    if category is not None and len(category):
+        cat = b[["customer_id", "sku"]].drop_duplicates()
+        cat["category"] = cat["sku"].map(category)
+        cc = cat.dropna(subset=["category"]).groupby(["customer_id", "category"]).size()
+        share = (cc / cc.groupby(level=0).transform("sum")).rename("h_cat_share").reset_index()
+        tables["cat"] = share
+    return tables
+
+
+def _sku_table(b: pd.DataFrame) -> pd.DataFrame:
+    """Customers per SKU (all time, last 30 and 90 days), last sale and 30-day trend."""
     sku = b.groupby("sku").agg(
         h_sku_customers=("customer_id", "nunique"), h_sku_last=("age", "min")
     )
@@ -40,11 +61,4 @@ def history_tables(
             .fillna(0)
         )
     sku["h_sku_trend"] = sku["h_sku_customers_30d"] * 3.0 / (sku["h_sku_customers_90d"] + 1.0)
-    tables = {"pair": pair.reset_index(), "cust": cust.reset_index(), "sku": sku.reset_index()}
-    if category is not None and len(category):
-        cat = b[["customer_id", "sku"]].drop_duplicates()
-        cat["category"] = cat["sku"].map(category)
-        cc = cat.dropna(subset=["category"]).groupby(["customer_id", "category"]).size()
-        share = (cc / cc.groupby(level=0).transform("sum")).rename("h_cat_share").reset_index()
-        tables["cat"] = share
-    return tables
+    return sku

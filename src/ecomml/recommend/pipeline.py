@@ -617,9 +617,14 @@ class RecommenderPipeline(BaseRecommender):
                 category, price = self._catalog_maps(hist, catalog)
             category = category if category is not None else self.category_
             price = price if price is not None else self.price_
-            tables = history_tables(hist, cut, category)
+            want = None
+            if customers is not None:  # per-customer work for the customers asked only
+                want = pd.Index(customers_from(customers).unique())
+            tables = history_tables(hist, cut, category, customers=want)
             if sku_stats is not None:
                 tables["sku"] = sku_stats
+            if want is not None:
+                hist = hist.loc[hist["customer_id"].isin(want)]
             known_ids = pd.Index(hist["customer_id"].unique())
         else:
             hist, cut, tables = None, self.cutoff_, self.tables_
