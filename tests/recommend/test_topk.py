@@ -144,3 +144,31 @@ def test_recommend_all_on_a_100k_sku_catalogue_stays_small() -> None:
         assert len(model.sku_index_) == n_skus
         assert len(recs) == 20 * len(model.customer_index_)
         assert peak < 120 * 2**20, f"{type(model).__name__}: peak {peak / 2**20:.0f} MiB"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_items=st.integers(1, 60),
+    n_users=st.integers(1, 40),
+    density=st.floats(0.02, 0.6),
+    k=st.integers(1, 6),
+    binary=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_compiled_item_neighbours_equal_the_exact_ones(
+    n_items: int, n_users: int, density: float, k: int, binary: bool, seed: int
+) -> None:
+    """implicit's all_pairs_knn plus the tie repair give exactly the neighbours of the
+    blockwise product: the same SKUs (ties to the lower index) and the same values, also
+    on binary data full of ties and with a k far below the row length."""
+    from ecomml.recommend.candidates import _top_k_rows, bm25_weight, item_neighbours
+
+    rng = np.random.default_rng(seed)
+    x = sp.random(n_items, n_users, density=density, random_state=rng, format="csr")
+    if binary:
+        x.data[:] = 1.0
+    for m in (x, sp.csr_matrix(bm25_weight(x))):
+        fast, exact = item_neighbours(m, k), _top_k_rows(m, k)
+        assert (fast != exact).nnz == 0
+        assert np.array_equal(fast.indptr, exact.indptr)
+        assert np.array_equal(fast.indices, exact.indices)

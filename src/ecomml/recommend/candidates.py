@@ -294,29 +294,70 @@ def bm25_weight(x: sp.spmatrix, k1: float = 1.2, b: float = 0.75) -> sp.csr_matr
     return sp.csr_matrix((data, (x.row, x.col)), shape=x.shape)
 
 
-def _top_k_rows(
-    m: sp.csr_matrix, other: sp.csr_matrix, k: int, *, drop_diag: bool
-) -> sp.csr_matrix:
-    """Row-wise top-``k`` positive entries of ``m @ other.T`` (ties to the lower column),
-    the product taken in row blocks of about :data:`~ecomml.recommend.topk.BLOCK_CELLS`
-    cells and ranked by :func:`~ecomml.recommend.topk.top_k`."""
-    n, n2 = m.shape[0], other.shape[0]
-    ot = other.T.tocsc()
-    block = max(1, BLOCK_CELLS // max(n2, 1))
-    rows, cols, vals = [], [], []
-    for start in range(0, n, block):
-        prod = sp.csr_matrix(m[start : start + block] @ ot).tocoo()
-        keep = prod.data > 0
-        if drop_diag:
-            keep &= prod.row + start != prod.col
+def _top_k_rows(m: sp.csr_matrix, k: int, *, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """Row-wise top-``k`` positive off-diagonal entries of ``m @ m.T`` (ties to the lower
+    column), for all rows or the ``rows`` given (the others left empty), the product taken
+    in row blocks of about :data:`~ecomml.recommend.topk.BLOCK_CELLS` cells and ranked by
+    :func:`~ecomml.recommend.topk.top_k`."""
+    n = m.shape[0]
+    ids = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+    ot = m.T.tocsc()
+    block = max(1, BLOCK_CELLS // max(n, 1))
+    out_r, out_c, out_v = [], [], []
+    for start in range(0, len(ids), block):
+        at = ids[start : start + block]
+        prod = sp.csr_matrix(m[at] @ ot).tocoo()
+        keep = (prod.data > 0) & (at[prod.row] != prod.col)
         prod = sp.csr_matrix((prod.data[keep], (prod.row[keep], prod.col[keep])), shape=prod.shape)
         r, c, v, _ = top_k(prod, k)
-        rows.append(r + start)
-        cols.append(c)
-        vals.append(v)
+        out_r.append(at[r])
+        out_c.append(c)
+        out_v.append(v)
+    if not out_r:
+        return sp.csr_matrix((n, n))
     return sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n2)
+        (np.concatenate(out_v), (np.concatenate(out_r), np.concatenate(out_c))), shape=(n, n)
     )
+
+
+def item_neighbours(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """:func:`_top_k_rows` for every row, through implicit's compiled ``all_pairs_knn``
+    (about 8x faster, the same float64 products). implicit breaks ties at its cut its own
+    way, so it is asked for a margin beyond ``k`` and the lists are re-ranked here; a row
+    whose ``k``-th value ties with the last value implicit returned is recomputed exactly.
+    """
+    try:
+        from implicit.nearest_neighbours import all_pairs_knn
+    except ImportError:  # pragma: no cover - implicit is a core dependency
+        return _top_k_rows(m, k)
+    n = m.shape[0]
+    want = k + 1 + 8  # the diagonal, and a margin for ties at the cut
+    knn = all_pairs_knn(sp.csr_matrix(m.T, dtype=np.float64), want, num_threads=0,
+                        show_progress=False).tocsr()  # fmt: skip
+    knn.eliminate_zeros()  # its unused slots come back as (0, 0, 0.0) entries
+    returned = np.diff(knn.indptr)
+    last = np.full(n, np.inf)
+    has = returned > 0
+    last[has] = np.minimum.reduceat(knn.data, knn.indptr[:-1][has])
+    knn = knn.tocoo()
+    keep = (knn.row != knn.col) & (knn.data > 0)
+    cand = sp.csr_matrix((knn.data[keep], (knn.row[keep], knn.col[keep])), shape=(n, n))
+    r, c, v, rk = top_k(cand, k)
+    kth = np.full(n, -np.inf)
+    kth[r[rk == k]] = v[rk == k]
+    # implicit cut this row, and the k-th value equals the cut: ties may lie beyond it
+    risky = np.flatnonzero((returned >= want) & (kth <= last))
+    if len(risky):
+        ok = np.ones(n, dtype=bool)
+        ok[risky] = False
+        sure = ok[r]
+        exact = _top_k_rows(m, k, rows=risky).tocoo()
+        r = np.concatenate([r[sure], exact.row])
+        c = np.concatenate([c[sure], exact.col])
+        v = np.concatenate([v[sure], exact.data])
+    out = sp.csr_matrix((v, (r, c)), shape=(n, n))
+    out.sort_indices()
+    return out
 
 
 def _spd_inverse(g: np.ndarray) -> np.ndarray:
@@ -386,7 +427,7 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
             norms = np.sqrt(np.asarray(iu.multiply(iu).sum(axis=1)).ravel())
             m = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ iu
         m = sp.csr_matrix(m)
-        self.similarity_ = _top_k_rows(m, m, self.n_neighbors + 1, drop_diag=True)
+        self.similarity_ = item_neighbours(m, self.n_neighbors + 1)
 
     def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
         return (state["weight"][rows] @ self.similarity_).toarray()
