@@ -172,3 +172,26 @@ def test_compiled_item_neighbours_equal_the_exact_ones(
         assert (fast != exact).nnz == 0
         assert np.array_equal(fast.indptr, exact.indptr)
         assert np.array_equal(fast.indices, exact.indices)
+
+
+def test_ease_ranks_only_the_skus_it_models(interactions) -> None:  # noqa: ANN001
+    """With ``max_items`` below the catalogue, EASE ranks a block as wide as the SKUs it
+    models: the same lists as the catalogue-wide block with the others at ``-inf``."""
+    import types
+    import warnings
+
+    from ecomml.exceptions import EcommlWarning
+    from ecomml.recommend import EASERecommender
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EcommlWarning)  # "models the 40 most popular"
+        narrow = EASERecommender(max_items=40).fit(interactions, cutoff=CUTOFF)
+        wide = EASERecommender(max_items=40).fit(interactions, cutoff=CUTOFF)
+    assert narrow._block_width() == 40 < len(narrow.sku_index_)
+    wide._dense_top_k = types.MethodType(BaseRecommender._dense_top_k, wide)  # type: ignore[method-assign]
+    who = narrow.customer_index_[:60]
+    for exclude in (False, True):
+        pd.testing.assert_frame_equal(
+            narrow.recommend(who, 50, exclude_seen=exclude),
+            wide.recommend(who, 50, exclude_seen=exclude),
+        )

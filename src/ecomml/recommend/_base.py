@@ -260,7 +260,7 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             cap = int(1e7 // max(self._entries_per_row(state) + k, 1.0))
             step = max(1, min(int(batch_size) * 50, 50_000, cap))
         else:
-            step = max(1, min(int(batch_size), BLOCK_CELLS // max(len(self.sku_index_), 1)))
+            step = max(1, min(int(batch_size), BLOCK_CELLS // max(self._block_width(), 1)))
         parts = []
         for start in range(0, len(rows), step):
             block = rows[start : start + step]
@@ -286,6 +286,10 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         model and ``state``, never on ``rows``. Lists are the same either way; the sparse
         form never builds a customers x SKUs block."""
         return None
+
+    def _block_width(self) -> int:
+        """Columns of one dense score block (:meth:`_dense_top_k`): the catalogue."""
+        return len(self.sku_index_)
 
     def _entries_per_row(self, state: dict[str, sp.csr_matrix]) -> float:
         """Stored scores per customer in :meth:`_sparse_scores`, on average (sizes the

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
 from ecomml.recommend._base import BaseRecommender, Codes
-from ecomml.recommend.topk import BLOCK_CELLS, top_k
+from ecomml.recommend.topk import BLOCK_CELLS, dense_top_k, top_k
 
 __all__ = [
     "PopularityRecommender",
@@ -505,6 +505,30 @@ class EASERecommender(_WeightHistoryRecommender):
         out = np.full((len(rows), len(self.sku_index_)), -np.inf)
         out[:, self.items_kept_] = part
         return out
+
+    def _dense_top_k(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
+        seen: sp.csr_matrix | None,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-K over the modelled SKUs only (the others score ``-inf``): a block as wide
+        as ``max_items``, not the catalogue. The kept SKUs are in index order, so ties
+        still go to the lower SKU index."""
+        kept = self.items_kept_
+        if len(kept) == len(self.sku_index_):
+            return super()._dense_top_k(state, rows, k, seen)
+        x = state["weight"][rows][:, kept]
+        scores = np.asarray(x @ self.weights_, dtype=np.float64)
+        if seen is not None:
+            where = np.full(len(self.sku_index_), -1)
+            where[kept] = np.arange(len(kept))
+            r, c = seen.nonzero()
+            on = where[c] >= 0
+            scores[r[on], where[c[on]]] = -np.inf
+        items, vals = dense_top_k(scores, k)
+        return kept[items], vals
+
+    def _block_width(self) -> int:
+        return len(self.items_kept_)
 
     def _item_similarity(self, i: int) -> np.ndarray:
         out = np.zeros(len(self.sku_index_))
