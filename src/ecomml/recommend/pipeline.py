@@ -268,7 +268,11 @@ class RecommenderPipeline(BaseRecommender):
                 f"the ranker was trained with features {missing[:5]} that are not available now; "
                 "pass the same feature store (transactions) and catalog as at training"
             )
-        m = x[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        sub = x[cols]
+        if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
+            m = sub.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            m = sub.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
         # parallel float sums in the feature store differ in the last bits between identical
         # queries; rounding keeps the ranker's splits, and so the lists, reproducible
         return np.round(m, 8)
