@@ -3,10 +3,12 @@ computed from interactions (recency, repeat gaps, popularity trend, category sha
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["history_tables"]
+__all__ = ["history_tables", "customer_slices"]
 
 
 def history_tables(
@@ -62,3 +64,35 @@ def _sku_table(b: pd.DataFrame) -> pd.DataFrame:
         )
     sku["h_sku_trend"] = sku["h_sku_customers_30d"] * 3.0 / (sku["h_sku_customers_90d"] + 1.0)
     return sku
+
+
+def customer_slices(
+    tables: dict[str, pd.DataFrame],
+) -> Callable[[np.ndarray], dict[str, pd.DataFrame]]:
+    """A function giving, for a batch of customers, the tables cut down to the rows between
+    the least and the greatest of them: each batch is joined against its own slice, not
+    every pair of the shop (rows of other customers inside the range are harmless to a
+    left join). The customer-keyed tables are sorted by ``customer_id`` once here (the
+    group-bys already leave them so)."""
+    keyed: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
+    for key in ("pair", "cust", "cat"):
+        t = tables.get(key)
+        if t is None or not len(t):
+            continue
+        ids = t["customer_id"].to_numpy(dtype=object)
+        if not (ids[1:] >= ids[:-1]).all():
+            t = t.sort_values("customer_id", kind="stable")
+            ids = t["customer_id"].to_numpy(dtype=object)
+        keyed[key] = (t, ids)
+
+    def cut(customers: np.ndarray) -> dict[str, pd.DataFrame]:
+        if not len(customers):
+            return tables
+        lo, hi = min(customers), max(customers)
+        out = dict(tables)
+        for key, (t, ids) in keyed.items():
+            a, b = np.searchsorted(ids, lo, side="left"), np.searchsorted(ids, hi, side="right")
+            out[key] = t.iloc[a:b]
+        return out
+
+    return cut

@@ -49,7 +49,7 @@ from ecomml.recommend.candidates import (
     ItemKNNRecommender,
     PopularityRecommender,
 )
-from ecomml.recommend.history import history_tables
+from ecomml.recommend.history import customer_slices, history_tables
 from ecomml.recommend.interactions import check_interactions
 from ecomml.recommend.rules import apply_business_rules, available_skus
 
@@ -655,6 +655,7 @@ class RecommenderPipeline(BaseRecommender):
         )
         frames = []
         kids = ids.to_numpy()[known]
+        sliced = None if use_blend else customer_slices(tables)
         for start in range(0, len(kids), batch_size):
             chunk = kids[start : start + batch_size]
             if use_blend:
@@ -665,7 +666,7 @@ class RecommenderPipeline(BaseRecommender):
             )
             if cand.empty:
                 continue
-            x = self._features(cand, tables, cut, store, price, category)
+            x = self._features(cand, sliced(chunk), cut, store, price, category)  # type: ignore[misc]
             ranker = self.ranker_
             if exclude_seen and self.ranker_new_ is not None:
                 ranker = self.ranker_new_
