@@ -165,6 +165,28 @@ class RecommenderPipeline(BaseRecommender):
             gens[name] = gen.fit(df, cutoff=cutoff)
         return gens
 
+    @staticmethod
+    def _states(
+        gens: dict[str, BaseRecommender], history: dict[str, Any] | None
+    ) -> dict[str, tuple[pd.Index, dict[str, Any]]]:
+        """Each generator's customer index and state: its own, or from ``history``."""
+        if history is not None:
+            return {name: history[name] for name in gens}
+        return {name: (g.customer_index_, g.state_) for name, g in gens.items()}
+
+    @staticmethod
+    def _key_index(indexes: list[pd.Index]) -> tuple[pd.Index, bool]:
+        """One customer index for the candidate keys, and whether every generator has it:
+        their own when they agree (the same history gives the same sorted index), else
+        their sorted union. Comparing the indexes costs a pass over the customers, so
+        :meth:`recommend` does it once, not per batch."""
+        who = indexes[0]
+        shared = all(ix is who or ix.equals(who) for ix in indexes[1:])
+        if not shared:
+            for ix in indexes[1:]:
+                who = who.union(ix)
+        return who, shared
+
     def _candidates(
         self,
         gens: dict[str, BaseRecommender],
@@ -172,31 +194,26 @@ class RecommenderPipeline(BaseRecommender):
         *,
         history: dict[str, Any] | None = None,
         exclude_seen: bool = False,
+        key_index: tuple[pd.Index, bool] | None = None,
     ) -> pd.DataFrame:
         """The union of every generator's top ``n_candidates`` for ``customers``: one row
         per (customer, SKU) in (customer_id, sku) order, each generator's rank (missing:
         ``n_candidates + 1``) and score (missing: NaN), how many proposed it and which one
-        ranked it best. Built on integer codes (no join on string ids)."""
+        ranked it best. Built on integer codes (no join on string ids); ``key_index`` is
+        :meth:`_key_index` of the same generators, computed once for many batches."""
         names = list(gens)
         skus = gens[names[0]].sku_index_
         customers = np.asarray(customers, dtype=object)
-        found = []
-        for name in names:
-            gen = gens[name]
-            index, state = (gen.customer_index_, gen.state_) if history is None else history[name]
-            found.append((gen, index, state, index.get_indexer(customers)))
-        # one customer index for the keys: the generators' own (the same history gives
-        # the same sorted index), or their sorted union where they differ
-        who = found[0][1]
-        same = [f[1] is who or f[1].equals(who) for f in found]
-        for f, ok in zip(found, same, strict=True):
-            who = who if ok else who.union(f[1])
+        states = self._states(gens, history)
+        who, shared = key_index or self._key_index([index for index, _ in states.values()])
         lists, keys = [], []
         n_items = max(len(skus), 1)
-        for (gen, index, state, pos), ok in zip(found, same, strict=True):
+        for name, (index, state) in states.items():
+            gen = gens[name]
+            pos = index.get_indexer(customers)
             rows = pos[pos >= 0]
             r, i, v, rk = gen.top_lists(state, rows, self.n_candidates, exclude_seen)
-            code = rows[r] if ok and all(same) else who.get_indexer(index[rows[r]])
+            code = rows[r] if shared else who.get_indexer(index[rows[r]])
             if gen.sku_index_ is not skus and not gen.sku_index_.equals(skus):
                 i = skus.get_indexer(gen.sku_index_[i])
             lists.append((v, rk))
@@ -611,6 +628,7 @@ class RecommenderPipeline(BaseRecommender):
                 "this model was trained with feature-store features; pass store= (a FeatureStore "
                 "over the same shop)"
             )
+        asked = None if customers is None else customers_from(customers)
         if history is not None:
             hist = check_interactions(history, name="history")
             cut = check_cutoff(cutoff) if cutoff is not None else day_after_last(hist["ts"])
@@ -622,8 +640,8 @@ class RecommenderPipeline(BaseRecommender):
             category = category if category is not None else self.category_
             price = price if price is not None else self.price_
             want = None
-            if customers is not None:  # per-customer work for the customers asked only
-                want = pd.Index(customers_from(customers).unique())
+            if asked is not None:  # per-customer work for the customers asked only
+                want = pd.Index(asked.unique())
             tables = history_tables(hist, cut, category, customers=want)
             if sku_stats is not None:
                 tables["sku"] = sku_stats
@@ -648,22 +666,26 @@ class RecommenderPipeline(BaseRecommender):
             for name, gen in gens.items():
                 index, state, _ = gen.history_state(hist, cutoff=cut)
                 states[name] = (index, state)
-        ids = pd.Series(known_ids.to_numpy()) if customers is None else customers_from(customers)
+        ids = pd.Series(known_ids.to_numpy()) if asked is None else asked
         known = ids.isin(set(known_ids)).to_numpy()
         over = (
             k if (allowed is None and max_per_category is None and not exclude_seen) else 3 * k + 20
         )
         frames = []
         kids = ids.to_numpy()[known]
-        sliced = None if use_blend else customer_slices(tables)
+        sliced = key_index = None
+        if not use_blend:
+            sliced = customer_slices(tables)
+            key_index = self._key_index([ix for ix, _ in self._states(gens, states).values()])
         for start in range(0, len(kids), batch_size):
             chunk = kids[start : start + batch_size]
             if use_blend:
                 frames.append(self._blend_lists(chunk, over, exclude_seen, states))
                 continue
             cand = self._candidates(
-                self.generators_, chunk, history=states, exclude_seen=exclude_seen
-            )
+                self.generators_, chunk, history=states, exclude_seen=exclude_seen,
+                key_index=key_index,
+            )  # fmt: skip
             if cand.empty:
                 continue
             x = self._features(cand, sliced(chunk), cut, store, price, category)  # type: ignore[misc]
