@@ -20,6 +20,12 @@ Protocol (issue 6), one run, one split:
   recommend-all seconds, peak RSS) and is scored on the distinct SKUs each customer bought
   from the cutoff to the end of the year (NDCG@20, recall@20); the table gives each row's
   time as a multiple of implicit ALS's.
+* ``--launch`` (issue 17, cold-start SKUs): a synthetic shop (``--launch-customers``,
+  default 10,000) that launches a new collection, 10% of its catalogue, on
+  2024-08-25; everything trains before 2024-09-01 with the catalog (``launched_at``
+  included) and is scored on the 91 days after. Besides NDCG@20 and recall@20 over every
+  purchase, the new-SKU columns score the lists kept to SKUs nobody had bought before the
+  cutoff against the purchases of those SKUs (``evaluate_recommendations(new_skus=True)``).
 
 Every model gets the same interactions: ecomml and EASE the long frame, implicit the
 customer x SKU matrix of distinct purchase days (the same counts). Timings are wall
@@ -53,8 +59,8 @@ from ecomml.features.store import store_from_shop
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-TARGET_NDCG = 0.351
-TARGET_NEW_NDCG = 0.097
+TARGET_NDCG = 0.36  # issue 17
+TARGET_NEW_NDCG = 0.10
 
 
 def _peak_rss_gib() -> float:
@@ -234,6 +240,81 @@ def online_retail(args: argparse.Namespace, cutoff: str, end: str) -> list[dict[
             f"{row['new ndcg@20']:.3f}  fit {fit_s:.1f}s  rec-all {rec_s:.1f}s",
             flush=True,
         )
+    return [{"_info": info}, *rows]
+
+
+# ----------------------------------------------------------------------------- launch
+LAUNCH_DAY, LAUNCH_CUTOFF, LAUNCH_SHARE = "2024-08-25", pd.Timestamp("2024-09-01"), 0.1
+
+
+def launch(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The cold-start scenario: a new collection a week before the cutoff."""
+    from ecomml.data.shop import ShopData
+    from ecomml.data.synth import make_shop
+    from ecomml.recommend import (
+        BuyAgainRecommender,
+        NewItemsRecommender,
+        RecommenderPipeline,
+        build_interactions,
+        evaluate_recommendations,
+        temporal_split,
+    )
+
+    shop = make_shop(
+        n_customers=args.launch_customers, seed=1, launch_wave=(LAUNCH_DAY, LAUNCH_SHARE)
+    )
+    cut = LAUNCH_CUTOFF
+    end = cut + pd.Timedelta(days=91)
+    catalog = shop.catalog.merge(shop.truth_skus[["sku", "launched_at"]], on="sku")
+    inter = build_interactions(shop.transactions, shop.events, cutoff=end)
+    train, test = temporal_split(inter, cutoff=cut, end=end)
+    sold = set(train.loc[train["event"] == "purchase", "sku"])
+    launched = catalog.loc[catalog["launched_at"] < cut, "sku"]
+    cold = set(launched) - sold
+    info = {
+        "customers": int(train["customer_id"].nunique()),
+        "skus": int(len(catalog)),
+        "wave_skus": int((catalog["launched_at"] == pd.Timestamp(LAUNCH_DAY)).sum()),
+        "cold_skus_at_cutoff": len(cold),
+        "cold_viewed": int(len(cold & set(train["sku"]))),
+        "test_pairs": int(len(test)),
+        "test_pairs_new_skus": int((~test["sku"].isin(sold)).sum()),
+        "test_pairs_cold_available": int(test["sku"].isin(cold).sum()),
+    }
+    print(f"launch scenario: {json.dumps(info)}", flush=True)
+    store = store_from_shop(ShopData(shop.transactions.loc[shop.transactions["ts"] < cut]))
+    cust = test["customer_id"].drop_duplicates()
+    rows: list[dict[str, Any]] = []
+
+    def score(name: str, recs: pd.DataFrame, fit_s: float) -> None:
+        a = evaluate_recommendations(recs, test, train, ks=(20,), map_k=None)
+        n = evaluate_recommendations(recs, test, train, ks=(20,), map_k=None, new_skus=True)
+        share = float((~recs["sku"].isin(sold)).mean()) if len(recs) else 0.0
+        row = {"method": name, "ndcg@20": a["ndcg@20"], "recall@20": a["recall@20"],
+               "new-SKU ndcg@20": n["ndcg@20"], "new-SKU recall@20": n["recall@20"],
+               "new-SKU share of slots": share, "fit s": fit_s}  # fmt: skip
+        rows.append(row)
+        print(f"  {name:40s} NDCG@20 {a['ndcg@20']:.3f}  new-SKU NDCG@20 {n['ndcg@20']:.3f}  "
+              f"R@20 {n['recall@20']:.3f}  slots {share:.3f}  fit {fit_s:.1f}s", flush=True)  # fmt: skip
+
+    t0 = time.perf_counter()
+    base = BuyAgainRecommender().fit(train, cutoff=cut)
+    score("buy-again + popularity (ecomml)", base.recommend(cust, 20, exclude_seen=False),
+          time.perf_counter() - t0)  # fmt: skip
+    t0 = time.perf_counter()
+    als = _ImplicitModel("als", args.threads).fit(train)
+    score("implicit ALS", als.recommend(cust, 20, exclude_seen=False), time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    new = NewItemsRecommender().fit(train, cutoff=cut, catalog=catalog)
+    score("new-items generator alone", new.recommend(cust, 20, exclude_seen=False),
+          time.perf_counter() - t0)  # fmt: skip
+    t0 = time.perf_counter()
+    pipe = RecommenderPipeline(random_state=0).fit(train, cutoff=cut, store=store, catalog=catalog)
+    fit_s = time.perf_counter() - t0
+    for slots in (0, 1, 2, 5):
+        recs = pipe.recommend(cust, 20, store=store, catalog=catalog, new_items=slots)
+        label = "ecomml pipeline" + (f", {slots} new-item slots" if slots else "")
+        score(label, recs, fit_s)
     return [{"_info": info}, *rows]
 
 
@@ -531,6 +612,31 @@ def report(results: dict[str, Any]) -> str:
             if r.get("choice"):
                 out.append(f"\n{r['model']}: {r['choice']}")
         out.append("")
+    if results.get("launch"):
+        info, *rows = results["launch"]
+        i = info["_info"]
+        out += [
+            f"### Launch scenario: {i['customers']:,} customers, {i['skus']:,} SKUs, "
+            f"{i['wave_skus']} launched {LAUNCH_DAY}; train < {LAUNCH_CUTOFF.date()}, test 91 days",
+            "",
+            f"{i['cold_skus_at_cutoff']} SKUs on sale and unsold at the cutoff "
+            f"({i['cold_viewed']} of them viewed or carted); {i['test_pairs_new_skus']:,} of "
+            f"{i['test_pairs']:,} test purchases are of SKUs nobody had bought, "
+            f"{i['test_pairs_cold_available']:,} of those on sale at the cutoff.",
+            "",
+            _table(
+                rows,
+                [
+                    "ndcg@20",
+                    "recall@20",
+                    "new-SKU ndcg@20",
+                    "new-SKU recall@20",
+                    "new-SKU share of slots",
+                    "fit s",
+                ],
+            ),  # fmt: skip
+            "",
+        ]
     if "movielens" in results:
         out += [
             "### MovieLens 100K (random 75/25 per user, seed 42, seen items excluded)",
@@ -561,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
         "--scale", default=None, help="Synthetic scale run: CUSTOMERS,SKUS,INTERACTIONS."
     )
     p.add_argument("--only-scale", action="store_true", help="Skip the real-data runs.")
+    p.add_argument("--launch", action="store_true", help="Run the cold-start launch scenario.")
+    p.add_argument("--launch-customers", type=int, default=10000)
     p.add_argument(
         "--scale-models",
         default=None,
@@ -583,6 +691,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     if args.scale:
         results["scale"] = scale(args)
+    if args.launch:
+        results["launch"] = launch(args)
     if args.only_scale:
         results["peak_rss_gib"] = _peak_rss_gib()
         text = report(results)

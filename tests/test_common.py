@@ -52,6 +52,7 @@ from ecomml.recommend import (
     BuyAgainRecommender,
     EASERecommender,
     ItemKNNRecommender,
+    NewItemsRecommender,
     PopularityRecommender,
     RecommenderPipeline,
     build_interactions,
@@ -270,6 +271,13 @@ class TestALSRecommender(_RecommenderContract):
 
     def make_estimator(self) -> Any:
         return ALSRecommender(factors=8, iterations=3)
+
+
+class TestNewItemsRecommender(_RecommenderContract):
+    estimator_class = NewItemsRecommender
+
+    def make_estimator(self) -> Any:
+        return NewItemsRecommender(new_days=120.0)
 
 
 class TestRecommenderPipeline(_RecommenderContract):

@@ -179,7 +179,7 @@ def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Genera
          ["order_id", "customer_id", "sku", "ts", "quantity", "price", "category", "channel",
           "region", "return_of", "event"], ["cutoff"]),
         ("ecomml.recommend.pipeline.RecommenderPipeline", "recommend", ["customer_id"],
-         ["k", "exclude_seen"]),
+         ["k", "exclude_seen", "new_items"]),
     ],
 )  # fmt: skip
 def test_task_signatures(cls: str, task: str, inputs: list[str], params: list[str]) -> None:

@@ -329,6 +329,7 @@ def build_world(
     n_categories: int,
     rng: np.random.Generator,
     price_rng: np.random.Generator | None = None,
+    launch_wave: tuple[int, float, np.random.Generator] | None = None,
 ) -> World:
     """Draw the catalogue, calendar and daily SKU weights of one shop.
 
@@ -337,7 +338,11 @@ def build_world(
     (regular moves and promotion discounts alike) with a per-SKU elasticity drawn
     around its category's (the elasticity of its units from about -0.3 to -3). Promotion days keep their shop-wide traffic
     lift, which a naive price regression mistakes for price response. Without it the
-    draws are those of the shop without price response, unchanged."""
+    draws are those of the shop without price response, unchanged.
+
+    ``launch_wave = (day, share, rng)`` launches a new collection: ``share`` of the SKUs
+    (never a category's evergreen one) are launched on ``day`` and stay on sale; the other
+    draws are unchanged."""
     d_idx = np.arange(days)
     dates = start + pd.to_timedelta(d_idx, unit="D")
     doy = dates.dayofyear.to_numpy()
@@ -382,6 +387,11 @@ def build_world(
         gone = (rng.random(K) < 0.10) & ~evergreen
         lo = launch_day[gone] + 60
         end_day[gone] = lo + (rng.random(gone.sum()) * (days - lo)).astype(np.int64)
+    if launch_wave is not None:
+        wave_day, share, wave_rng = launch_wave
+        wave = (wave_rng.random(K) < share) & ~evergreen
+        launch_day[wave] = int(wave_day)
+        end_day[wave] = days
     head = rank < max(1, K // 10)
     lumpy = (rng.random(K) < 0.12) & ~head & ~evergreen
     lot_q = np.where(lumpy, rng.uniform(0.75, 0.9, K), rng.uniform(0.05, 0.35, K))

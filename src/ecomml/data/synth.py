@@ -154,6 +154,25 @@ def _frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def _launch_wave(
+    wave: tuple[str | pd.Timestamp, float], start: pd.Timestamp, days: int
+) -> tuple[int, float]:
+    """``(date, share)`` as ``(day index, share)``, checked."""
+    try:
+        when, share = wave
+        day = int((pd.Timestamp(when) - start) / pd.Timedelta(days=1))
+        share = float(share)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"launch_wave must be (date, share), got {wave!r}") from err
+    if not 0 <= day < days:
+        raise ConfigError(
+            f"launch_wave date {when} is outside the window {start.date()} + {days} days"
+        )
+    if not 0.0 < share <= 1.0:
+        raise ConfigError(f"launch_wave share must be in (0, 1], got {share}")
+    return day, share
+
+
 def _rng(seed: int, *stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, *stream])
 
@@ -166,11 +185,13 @@ def _make_world(
     n_categories: int,
     seed: int,
     price_changes: bool = False,
+    launch_wave: tuple[int, float] | None = None,
 ) -> World:
     n_cat = max(1, min(n_categories, n_skus // 3))
+    wave = None if launch_wave is None else (*launch_wave, _rng(seed, 3))
     return build_world(
         start=start, days=days, n_skus=n_skus, n_categories=n_cat, rng=_rng(seed, 0),
-        price_rng=_rng(seed, 2) if price_changes else None,
+        price_rng=_rng(seed, 2) if price_changes else None, launch_wave=wave,
     )  # fmt: skip
 
 
@@ -211,6 +232,7 @@ def make_shop(
     a: float = _DEFAULT_POPULATION.a,
     b: float = _DEFAULT_POPULATION.b,
     price_changes: bool = False,
+    launch_wave: tuple[str | pd.Timestamp, float] | None = None,
 ) -> SyntheticShop:
     """Build a synthetic shop in memory.
 
@@ -241,6 +263,10 @@ def make_shop(
         Reprice SKUs now and then and let demand respond to price with a known
         elasticity per SKU (``truth_prices``); off by default, which keeps the sample
         shop as it was.
+    launch_wave
+        ``(date, share)``: a new collection, ``share`` of the catalogue launched on
+        ``date`` (the cold-start scenario of the recommender benchmark); its dates are in
+        ``truth_skus.launched_at``. None (default) keeps the sample shop as it was.
 
     Returns
     -------
@@ -257,9 +283,11 @@ def make_shop(
     seed = _check_int(seed, "seed", minimum=0)
     n_categories = _check_int(n_categories, "n_categories", minimum=1)
     pop = _population(r, alpha, a, b)
+    first_day = _parse_start(start)
+    wave = None if launch_wave is None else _launch_wave(launch_wave, first_day, days)
     world = _make_world(
-        start=_parse_start(start), days=days, n_skus=n_skus, n_categories=n_categories,
-        seed=seed, price_changes=bool(price_changes),
+        start=first_day, days=days, n_skus=n_skus, n_categories=n_categories,
+        seed=seed, price_changes=bool(price_changes), launch_wave=wave,
     )  # fmt: skip
     acc = TruthAccumulator(world)
     tx, ev, tc = [], [], []

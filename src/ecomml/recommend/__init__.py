@@ -28,8 +28,9 @@ from ecomml.recommend.interactions import (
     build_interactions,
     check_interactions,
 )
+from ecomml.recommend.new_items import NewItemsRecommender
 from ecomml.recommend.pipeline import GENERATORS, RecommenderPipeline, make_generator
-from ecomml.recommend.rules import apply_business_rules, available_skus
+from ecomml.recommend.rules import apply_business_rules, available_skus, reserve_slots
 from ecomml.recommend.task import RecommendTask
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "EASERecommender",
     "GENERATORS",
     "ItemKNNRecommender",
+    "NewItemsRecommender",
     "PopularityRecommender",
     "RECOMMEND_COLUMNS",
     "RecommenderPipeline",
@@ -54,6 +56,7 @@ __all__ = [
     "evaluate_recommender",
     "make_generator",
     "plot_metrics_at_k",
+    "reserve_slots",
     "RecommendTask",
     "temporal_split",
 ]

@@ -26,7 +26,14 @@ from ecomml.exceptions import (
 from ecomml.recommend.interactions import check_interactions
 from ecomml.recommend.topk import BLOCK_CELLS, dense_top_k, flatten, top_k
 
-__all__ = ["BaseRecommender", "Codes", "COLD_START", "RECOMMEND_COLUMNS", "customers_from"]
+__all__ = [
+    "BaseRecommender",
+    "KeptItemsRecommender",
+    "Codes",
+    "COLD_START",
+    "RECOMMEND_COLUMNS",
+    "customers_from",
+]
 
 COLD_START = "popular-cold-start"
 RECOMMEND_COLUMNS = ["customer_id", "sku", "rank", "score", "source"]
@@ -127,7 +134,11 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             cut = None
         self.cutoff_ = cut
         self.customer_index_ = pd.Index(np.sort(df["customer_id"].unique()), name="customer_id")
-        self.sku_index_ = pd.Index(np.sort(df["sku"].unique()), name="sku")
+        skus = df["sku"].unique()
+        more = self._more_skus(cut)
+        if len(more):
+            skus = np.union1d(skus.astype(object), np.asarray(more, dtype=object))
+        self.sku_index_ = pd.Index(np.sort(skus), name="sku")
         codes = self._encode(df, self.customer_index_, cut)
         self.item_popularity_ = codes.customers_per_item()
         if "category" in df.columns:
@@ -136,6 +147,11 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
         self.state_ = self._state(codes)
         self._fit(codes)
         return self
+
+    def _more_skus(self, cutoff: pd.Timestamp | None) -> np.ndarray:
+        """SKUs to index besides those in the interactions (default none; a generator that
+        can recommend SKUs nobody interacted with yet names them here)."""
+        return np.zeros(0, dtype=object)
 
     def _encode(self, df: pd.DataFrame, customers: pd.Index, cutoff: pd.Timestamp | None) -> Codes:
         users = customers.get_indexer(df["customer_id"])
@@ -462,6 +478,49 @@ class BaseRecommender(EcommlEstimator, abc.ABC):
             arrays[p.stem[len("sparse_") :]] = sp.load_npz(p).tocsr()
         model._set_arrays(arrays)
         return model
+
+
+class KeptItemsRecommender(BaseRecommender):
+    """A recommender that scores a subset of the catalogue, ``items_kept_`` (positions in
+    :attr:`sku_index_`, ascending): the others score ``-inf``, and every score block is as
+    wide as the subset, not the catalogue. Subclasses set ``items_kept_`` in ``_fit`` and
+    implement :meth:`_kept_scores`."""
+
+    items_kept_: np.ndarray
+
+    @abc.abstractmethod
+    def _kept_scores(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        """Scores ``(len(rows), len(items_kept_))`` of the kept SKUs."""
+
+    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
+        part = self._kept_scores(state, rows)
+        if len(self.items_kept_) == len(self.sku_index_):
+            return part
+        out = np.full((len(rows), len(self.sku_index_)), -np.inf)
+        out[:, self.items_kept_] = part
+        return out
+
+    def _dense_top_k(
+        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
+        seen: sp.csr_matrix | None,
+    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Top-K over the kept SKUs only. They are in index order, so ties still go to the
+        lower SKU index."""
+        kept = self.items_kept_
+        if len(kept) == len(self.sku_index_):
+            return super()._dense_top_k(state, rows, k, seen)
+        scores = np.asarray(self._kept_scores(state, rows), dtype=np.float64)
+        if seen is not None:
+            where = np.full(len(self.sku_index_), -1)
+            where[kept] = np.arange(len(kept))
+            r, c = seen.nonzero()
+            on = where[c] >= 0
+            scores[r[on], where[c[on]]] = -np.inf
+        items, vals = dense_top_k(scores, k)
+        return kept[items], vals
+
+    def _block_width(self) -> int:
+        return max(len(self.items_kept_), 1)
 
 
 _DTYPES = {

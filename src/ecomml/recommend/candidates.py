@@ -10,8 +10,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
-from ecomml.recommend._base import BaseRecommender, Codes
-from ecomml.recommend.topk import BLOCK_CELLS, dense_top_k, top_k
+from ecomml.recommend._base import BaseRecommender, Codes, KeptItemsRecommender
+from ecomml.recommend.topk import BLOCK_CELLS, top_k
 
 __all__ = [
     "PopularityRecommender",
@@ -452,7 +452,7 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
         return {"similarity_": self.similarity_}
 
 
-class EASERecommender(_WeightHistoryRecommender):
+class EASERecommender(KeptItemsRecommender, _WeightHistoryRecommender):
     """EASE (Steck 2019): a closed-form item-item linear model.
 
     ``B = I - P diagMat(1 / diag(P))`` with ``P = (X'X + l2 I)^-1`` on the binary
@@ -498,37 +498,6 @@ class EASERecommender(_WeightHistoryRecommender):
     def _kept_scores(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
         """Scores ``(len(rows), len(items_kept_))`` of the modelled SKUs."""
         return np.asarray(state["weight"][rows][:, self.items_kept_] @ self.weights_)
-
-    def _score(self, state: dict[str, sp.csr_matrix], rows: np.ndarray) -> np.ndarray:
-        part = self._kept_scores(state, rows)
-        if len(self.items_kept_) == len(self.sku_index_):
-            return part
-        out = np.full((len(rows), len(self.sku_index_)), -np.inf)
-        out[:, self.items_kept_] = part
-        return out
-
-    def _dense_top_k(
-        self, state: dict[str, sp.csr_matrix], rows: np.ndarray, k: int,
-        seen: sp.csr_matrix | None,
-    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """Top-K over the modelled SKUs only (the others score ``-inf``): a block as wide
-        as ``max_items``, not the catalogue. The kept SKUs are in index order, so ties
-        still go to the lower SKU index."""
-        kept = self.items_kept_
-        if len(kept) == len(self.sku_index_):
-            return super()._dense_top_k(state, rows, k, seen)
-        scores = self._kept_scores(state, rows).astype(np.float64)
-        if seen is not None:
-            where = np.full(len(self.sku_index_), -1)
-            where[kept] = np.arange(len(kept))
-            r, c = seen.nonzero()
-            on = where[c] >= 0
-            scores[r[on], where[c[on]]] = -np.inf
-        items, vals = dense_top_k(scores, k)
-        return kept[items], vals
-
-    def _block_width(self) -> int:
-        return len(self.items_kept_)
 
     def _item_similarity(self, i: int) -> np.ndarray:
         out = np.zeros(len(self.sku_index_))

@@ -76,17 +76,25 @@ def evaluate_recommendations(
     ks: Sequence[int] = (10, 20),
     map_k: int | None = 12,
     new_only: bool = False,
+    new_skus: bool = False,
 ) -> dict[str, float]:
     """Metrics of ``recs`` against ``test`` pairs, coverage over the training SKUs.
 
     With ``new_only`` the relevant items are only SKUs the customer had not bought in
-    ``train`` (and such SKUs in ``recs`` are dropped, ranks renumbered).
+    ``train`` (and such SKUs in ``recs`` are dropped, ranks renumbered). With ``new_skus``
+    they are only SKUs nobody had bought in ``train`` (cold-start SKUs), and ``recs`` keeps
+    only those: how well the lists rank the new SKUs each customer went on to buy.
     """
     rel = test
     bought = train.loc[train["event"] == "purchase", ["customer_id", "sku"]].drop_duplicates()
     if new_only:
         rel = _anti(rel, bought)
         recs = _anti(recs, bought).sort_values(["customer_id", "rank"], kind="stable")
+        recs = recs.assign(rank=recs.groupby("customer_id").cumcount() + 1)
+    if new_skus:
+        sold = pd.Index(bought["sku"].unique())
+        rel = rel.loc[~rel["sku"].isin(sold)]
+        recs = recs.loc[~recs["sku"].isin(sold)].sort_values(["customer_id", "rank"], kind="stable")
         recs = recs.assign(rank=recs.groupby("customer_id").cumcount() + 1)
     n_users = train["customer_id"].nunique()
     share = train.drop_duplicates(["customer_id", "sku"]).groupby("sku").size() / max(n_users, 1)

@@ -51,14 +51,17 @@ from ecomml.recommend.candidates import (
 )
 from ecomml.recommend.history import customer_slices, history_tables
 from ecomml.recommend.interactions import check_interactions
-from ecomml.recommend.rules import apply_business_rules, available_skus
+from ecomml.recommend.new_items import NewItemsRecommender
+from ecomml.recommend.rules import apply_business_rules, available_skus, reserve_slots
 
 if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
 __all__ = ["RecommenderPipeline", "make_generator", "history_tables", "GENERATORS", "STORE_VIEWS"]
 
-GENERATORS = ("buy-again", "popular", "recent-popular", "item-bm25", "item-cosine", "ease", "als")
+GENERATORS = (
+    "buy-again", "popular", "recent-popular", "item-bm25", "item-cosine", "ease", "als", "new-items",
+)  # fmt: skip
 STORE_VIEWS = ("customer_rfm", "sku_demand", "customer_sku")
 
 
@@ -72,6 +75,7 @@ def make_generator(name: str, random_state: int | None = 0) -> BaseRecommender:
         "item-cosine": ItemKNNRecommender(similarity="cosine"),
         "ease": EASERecommender(),
         "als": ALSRecommender(random_state=random_state, binary=True),
+        "new-items": NewItemsRecommender(),
     }
     if name not in gens:
         raise ConfigError(f"unknown candidate generator {name!r}; choose from {GENERATORS}")
@@ -157,13 +161,31 @@ class RecommenderPipeline(BaseRecommender):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
-    def _fit_generators(self, df: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, BaseRecommender]:
-        seed = self.random_state
-        gens = {}
-        for name in self.generators:
-            gen = make_generator(name, random_state=seed)
-            gens[name] = gen.fit(df, cutoff=cutoff)
-        return gens
+    def _fit_generators(
+        self, df: pd.DataFrame, cutoff: pd.Timestamp, catalog: pd.DataFrame | None = None
+    ) -> dict[str, BaseRecommender]:
+        return {name: self._fit_generator(name, df, cutoff, catalog) for name in self.generators}
+
+    def _fit_generator(
+        self, name: str, df: pd.DataFrame, cutoff: pd.Timestamp, catalog: pd.DataFrame | None
+    ) -> BaseRecommender:
+        gen = make_generator(name, random_state=self.random_state)
+        if isinstance(gen, NewItemsRecommender):  # SKUs' attributes come from the catalog
+            return gen.fit(df, cutoff=cutoff, catalog=catalog)
+        return gen.fit(df, cutoff=cutoff)
+
+    @staticmethod
+    def _sku_union(gens: dict[str, BaseRecommender]) -> pd.Index:
+        """The SKUs any generator can propose: their shared index when they agree (the same
+        history), else the sorted union (a cold-start generator adds catalog SKUs)."""
+        indexes = [g.sku_index_ for g in gens.values()]
+        first = indexes[0]
+        if all(ix is first or ix.equals(first) for ix in indexes[1:]):
+            return first
+        out = first
+        for ix in indexes[1:]:
+            out = out.union(ix)
+        return out.rename("sku")
 
     @staticmethod
     def _states(
@@ -202,7 +224,7 @@ class RecommenderPipeline(BaseRecommender):
         ranked it best. Built on integer codes (no join on string ids); ``key_index`` is
         :meth:`_key_index` of the same generators, computed once for many batches."""
         names = list(gens)
-        skus = gens[names[0]].sku_index_
+        skus = self._sku_union(gens)
         customers = np.asarray(customers, dtype=object)
         states = self._states(gens, history)
         who, shared = key_index or self._key_index([index for index, _ in states.values()])
@@ -405,7 +427,16 @@ class RecommenderPipeline(BaseRecommender):
             self._reuse_ranker(inner)
         elif RANKER in (choice, choice_new):
             try:
-                self._fit_ranker(df, cut, horizon, store, category, price, shared)  # type: ignore[arg-type]
+                self._fit_ranker(
+                    df,
+                    cut,
+                    horizon,
+                    store,
+                    category,
+                    price,
+                    shared,
+                    catalog=catalog,  # type: ignore[arg-type]
+                )
             except DataQualityError as err:
                 if not auto:
                     raise
@@ -424,7 +455,7 @@ class RecommenderPipeline(BaseRecommender):
         self.choice_reason_ = reason
         self.validation_ = validation
         # refit the generators on all history before the cutoff
-        self.generators_ = self._fit_generators(df, cut)
+        self.generators_ = self._fit_generators(df, cut, catalog)
         self.blend_: BaseRecommender | None = BuyAgainRecommender().fit(df, cutoff=cut)
         self.tables_ = history_tables(df, cut, category)
         self.category_ = category
@@ -439,6 +470,9 @@ class RecommenderPipeline(BaseRecommender):
         )
         self.sku_index_ = base.sku_index_
         self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
+        self.new_items_ = self.generators_.get("new-items")
+        if self.new_items_ is None:
+            self.new_items_ = NewItemsRecommender().fit(df, cutoff=cut, catalog=catalog)
         self.state_ = {"weight": base.state_["weight"]}
         return self
 
@@ -506,6 +540,8 @@ class RecommenderPipeline(BaseRecommender):
         category: pd.Series | None,
         price: pd.Series | None,
         shared: dict[str, BaseRecommender] | None = None,
+        *,
+        catalog: pd.DataFrame | None = None,
     ) -> None:
         """Train ``ranker_`` (and ``ranker_new_``) on the label window ``[cut - horizon, cut)``;
         ``shared`` are the generators already fitted on the history before its start."""
@@ -529,7 +565,7 @@ class RecommenderPipeline(BaseRecommender):
             )
         if len(train_cust) > self.max_train_customers:
             train_cust = np.sort(rng.choice(train_cust, self.max_train_customers, replace=False))
-        gens0 = shared if shared is not None else self._fit_generators(hist0, t0)
+        gens0 = shared if shared is not None else self._fit_generators(hist0, t0, catalog)
         cand = self._candidates(gens0, train_cust)
         tables0 = history_tables(hist0, t0, category)
         x = self._features(cand, tables0, t0, store, price, category)
@@ -596,6 +632,7 @@ class RecommenderPipeline(BaseRecommender):
         batch_size: int = 10000,
         sku_stats: pd.DataFrame | None = None,
         sku_category: pd.Series | None = None,
+        new_items: int = 0,
     ) -> pd.DataFrame:
         """Ranked lists ``customer_id, sku, rank, score, source`` after business rules.
 
@@ -619,8 +656,13 @@ class RecommenderPipeline(BaseRecommender):
             partition holds some customers only, but SKU popularity is everyone's).
         sku_category : with ``history``, the ``sku -> category`` map of the whole shop,
             used instead of the one from ``history``.
+        new_items : the last ``new_items`` places of each list go to new SKUs (first seen
+            in the last 30 days or launched by the catalog's ``launched_at``), chosen by
+            :class:`~ecomml.recommend.NewItemsRecommender` for the customer (``source``
+            ``"new-items"``): SKUs without sales the ranker cannot learn to place yet.
         """
         check_fitted(self, ["generators_"])
+        slots = self._check_slots(new_items, k)
         use_blend = (self.choice_new_ if exclude_seen else self.choice_) == BLEND
         use_blend = use_blend and self.blend_ is not None
         if self.uses_store_ and store is None and not use_blend:
@@ -724,6 +766,11 @@ class RecommenderPipeline(BaseRecommender):
             max_per_category=max_per_category,
             boost=boost,
         )
+        if slots:
+            fresh = self._new_item_lists(
+                out["customer_id"].unique(), k, exclude_seen, hist, cut, allowed, exclude
+            )
+            out = reserve_slots(out, fresh, k=k, slots=slots)
         return out.astype(
             {
                 "customer_id": "string",
@@ -733,6 +780,41 @@ class RecommenderPipeline(BaseRecommender):
                 "source": "string",
             }
         )
+
+    def _check_slots(self, new_items: Any, k: int) -> int:
+        if (
+            not isinstance(new_items, (int, np.integer))
+            or isinstance(new_items, bool)
+            or not (0 <= new_items <= k)
+        ):
+            raise ConfigError(f"new_items must be an integer from 0 to k={k}, got {new_items!r}")
+        if new_items and getattr(self, "new_items_", None) is None:
+            raise ConfigError(
+                "this model was saved before new-item slots existed; retrain it with "
+                "`ecomml train recommend` to use new_items"
+            )
+        return int(new_items)
+
+    def _new_item_lists(
+        self,
+        customers: np.ndarray,
+        k: int,
+        exclude_seen: bool,
+        hist: pd.DataFrame | None,
+        cut: pd.Timestamp,
+        allowed: set[str] | None,
+        exclude: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """Each customer's best new SKUs (after the catalog and exclusion rules)."""
+        gen = self.new_items_
+        assert gen is not None
+        hs = None
+        if hist is not None:
+            index, state, _ = gen.history_state(hist, cutoff=cut)
+            hs = (index, state)
+        fresh = gen.recommend(customers, k, exclude_seen=exclude_seen, history_state=hs)
+        fresh = apply_business_rules(fresh, k=k, allowed=allowed, exclude=exclude)
+        return fresh.assign(source=gen.source_name)
 
     def _blend_lists(
         self,
@@ -788,11 +870,13 @@ class RecommenderPipeline(BaseRecommender):
         for name, gen in self.generators_.items():
             gen.save_artifacts(d / "generators" / name)
         self.popular_.save_artifacts(d / "generators" / "_cold_start")
+        if self.new_items_ is not None and "new-items" not in self.generators_:
+            self.new_items_.save_artifacts(d / "generators" / "_new_items")
         if self.blend_ is not None:
             self.blend_.save_artifacts(d / "generators" / "_blend")
         for name, t in self.tables_.items():
             t.to_parquet(d / f"table_{name}.parquet", index=False)
-        maps = pd.DataFrame({"sku": self.sku_index_.to_numpy()})
+        maps = pd.DataFrame({"sku": self._sku_union(self.generators_).to_numpy()})
         maps["category"] = maps["sku"].map(self.category_) if self.category_ is not None else None
         maps["price"] = maps["sku"].map(self.price_) if self.price_ is not None else np.nan
         maps.to_parquet(d / "sku_maps.parquet", index=False)
@@ -838,6 +922,10 @@ class RecommenderPipeline(BaseRecommender):
         model.popular_ = PopularityRecommender.load_artifacts(d / "generators" / "_cold_start")
         blend = d / "generators" / "_blend"
         model.blend_ = BuyAgainRecommender.load_artifacts(blend) if blend.exists() else None
+        new = d / "generators" / "_new_items"  # absent: saved before new-item slots existed
+        model.new_items_ = model.generators_.get("new-items") or (
+            NewItemsRecommender.load_artifacts(new) if new.exists() else None
+        )
         model.tables_ = {
             p.stem[len("table_") :]: pd.read_parquet(p) for p in sorted(d.glob("table_*.parquet"))
         }

@@ -3,12 +3,13 @@ caps, boost/bury."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_frame
 from ecomml.exceptions import DataQualityError
 
-__all__ = ["available_skus", "apply_business_rules"]
+__all__ = ["available_skus", "apply_business_rules", "reserve_slots"]
 
 
 def available_skus(catalog: pd.DataFrame) -> set[str] | None:
@@ -91,3 +92,29 @@ def apply_business_rules(
         out = out.loc[n.to_numpy() <= max_per_category]
     out = out.assign(rank=out.groupby("customer_id").cumcount() + 1)
     return out.loc[out["rank"] <= k].reset_index(drop=True)
+
+
+def reserve_slots(recs: pd.DataFrame, extra: pd.DataFrame, *, k: int, slots: int) -> pd.DataFrame:
+    """Lists of ``k`` whose last ``slots`` places go to ``extra``'s best items.
+
+    ``recs`` and ``extra`` are ranked lists (``customer_id, sku, rank, score, source``);
+    ``extra``'s SKUs already in a customer's list are skipped. A customer with fewer extra
+    items than ``slots`` keeps more of ``recs``; one missing from ``recs`` gets ``extra``
+    only. Ranks are renumbered 1..k; scores and sources are each list's own.
+    """
+    if slots < 1 or extra.empty:
+        return recs.loc[recs["rank"] <= k].reset_index(drop=True)
+    cols = list(recs.columns)
+    keys = ["customer_id", "sku"]
+    fresh = extra.merge(recs[keys].assign(_x=1), on=keys, how="left")
+    fresh = fresh.loc[fresh["_x"].isna()].drop(columns="_x")
+    fresh = fresh.sort_values(["customer_id", "rank"], kind="stable")
+    fresh = fresh.loc[fresh.groupby("customer_id").cumcount() < min(int(slots), int(k))]
+    n_extra = fresh.groupby("customer_id").size()
+    head = recs.sort_values(["customer_id", "rank"], kind="stable")
+    keep = k - head["customer_id"].map(n_extra).fillna(0).to_numpy(dtype=np.int64)
+    head = head.loc[head.groupby("customer_id").cumcount().to_numpy() < keep]
+    out = pd.concat([head.assign(_part=0), fresh[cols].assign(_part=1)], ignore_index=True)
+    out = out.sort_values(["customer_id", "_part", "rank"], kind="stable").drop(columns="_part")
+    out = out.assign(rank=out.groupby("customer_id").cumcount() + 1)
+    return out.loc[out["rank"] <= k, cols].reset_index(drop=True)

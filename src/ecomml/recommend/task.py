@@ -61,7 +61,7 @@ class RecommendTask(ModelTask):
     fold_unit: ClassVar[str] = "days"
     serving_inputs: ClassVar[tuple[tuple[str, str], ...]] = (("customer_id", "string"),)
     serving_params: ClassVar[tuple[tuple[str, str, Any], ...]] = (
-        ("k", "long", 10), ("exclude_seen", "boolean", False),
+        ("k", "long", 10), ("exclude_seen", "boolean", False), ("new_items", "long", 0),
     )  # fmt: skip
     output_types: ClassVar[Mapping[str, str]] = {
         "customer_id": "string", "sku": "string", "rank": "long", "source": "string",
@@ -104,6 +104,9 @@ class RecommendTask(ModelTask):
                "At most N SKUs of one category per list.", int, min=1),
         Option("boost", "--boost", None, "CSV/Parquet with sku, boost: added to the score "
                "(negative buries).", Path, file="in"),
+        Option("new_items", "--new-items", 0, "The last N places of each list go to new SKUs "
+               "(first seen in the last 30 days, or launched by the catalog's launched_at) "
+               "that fit the customer.", int, min=0),
     )  # fmt: skip
 
     def train(self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet) -> Trained:
@@ -161,7 +164,8 @@ class RecommendTask(ModelTask):
             boosts = pd.to_numeric(boosts, errors="coerce").fillna(0.0)
         return {"k": options["k"], "customers": who,
                 "exclude_purchased": options["exclude_purchased"],
-                "max_per_category": options["max_per_category"], "boost": boosts}  # fmt: skip
+                "max_per_category": options["max_per_category"], "boost": boosts,
+                "new_items": options.get("new_items", 0)}  # fmt: skip
 
     def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
                     cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
@@ -284,6 +288,7 @@ class RecommendTask(ModelTask):
         exclude_purchased: bool = False,
         max_per_category: int | None = None,
         boost: pd.Series | None = None,
+        new_items: int = 0,
         **options: Any,
     ) -> pd.DataFrame:
         """Top-``k`` lists for ``customers`` (default: every customer the history knows)."""
@@ -297,7 +302,15 @@ class RecommendTask(ModelTask):
         if hasattr(model, "ranker_"):
             st = self._store(data, bool(getattr(model, "uses_store_", False)))
             kwargs.update(
-                store=st, catalog=data.shop.catalog, max_per_category=max_per_category, boost=boost
+                store=st, catalog=data.shop.catalog, max_per_category=max_per_category,
+                boost=boost, new_items=new_items,
+            )  # fmt: skip
+        elif new_items:
+            from ecomml.exceptions import ConfigError
+
+            raise ConfigError(
+                "--new-items needs a recommender pipeline model (this one is a single "
+                f"{type(model).__name__}); train one with `ecomml train recommend`"
             )
         return self.check_output(model.recommend(customers, k, **kwargs))
 
@@ -324,7 +337,12 @@ class RecommendTask(ModelTask):
         customers = model_input["customer_id"].dropna().astype(str).drop_duplicates()
         k = int(params.get("k", 10))
         exclude = bool(params.get("exclude_seen", False))
-        out = model.recommend(customers, k, exclude_seen=exclude).reset_index(drop=True)
+        extra = {"new_items": int(params["new_items"])} if params.get("new_items") else {}
+        if extra and not hasattr(model, "new_items_"):
+            raise ConfigError(
+                f"new_items needs a recommender pipeline model, not a {type(model).__name__}"
+            )
+        out = model.recommend(customers, k, exclude_seen=exclude, **extra).reset_index(drop=True)
         return self.check_output(out)
 
     def check_model(self, model: Any) -> None:

@@ -25,7 +25,7 @@ from ecomml._validation import check_cutoff
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.forecasting.partitioned import PartitionedForecaster, partition_key
 from ecomml.recommend.als import ALSRecommender
-from ecomml.recommend.pipeline import RecommenderPipeline, make_generator
+from ecomml.recommend.pipeline import RecommenderPipeline
 from ecomml.spark._common import check_columns, to_canonical, to_pandas_small
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -308,17 +308,20 @@ class SparkALSPipeline(RecommenderPipeline):
         )  # fmt: skip
         self.als_params = als_params
 
-    def _fit_generators(self, df: pd.DataFrame, cutoff: pd.Timestamp) -> dict[str, BaseRecommender]:
+    def _fit_generators(
+        self, df: pd.DataFrame, cutoff: pd.Timestamp, catalog: pd.DataFrame | None = None
+    ) -> dict[str, BaseRecommender]:
         if "als" not in self.generators:
             raise ConfigError("SparkALSPipeline needs 'als' among its generators")
-        gens: dict[str, BaseRecommender] = {}
-        for name in self.generators:
-            if name == "als":
-                params: dict[str, Any] = {"binary": True, "random_state": self.random_state}
-                params.update(self.als_params or {})
-                gen: BaseRecommender = SparkALSRecommender(**params).fit(df, cutoff=cutoff).to_als()
-            else:
-                gen = make_generator(name, random_state=self.random_state).fit(df, cutoff=cutoff)
-            gen.source_name = name
-            gens[name] = gen
-        return gens
+        return super()._fit_generators(df, cutoff, catalog)
+
+    def _fit_generator(
+        self, name: str, df: pd.DataFrame, cutoff: pd.Timestamp, catalog: pd.DataFrame | None
+    ) -> BaseRecommender:
+        if name != "als":
+            return super()._fit_generator(name, df, cutoff, catalog)
+        params: dict[str, Any] = {"binary": True, "random_state": self.random_state}
+        params.update(self.als_params or {})
+        gen = SparkALSRecommender(**params).fit(df, cutoff=cutoff).to_als()
+        gen.source_name = name
+        return gen
