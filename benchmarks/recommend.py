@@ -308,6 +308,13 @@ def launch(args: argparse.Namespace) -> list[dict[str, Any]]:
     new = NewItemsRecommender().fit(train, cutoff=cut, catalog=catalog)
     score("new-items generator alone", new.recommend(cust, 20, exclude_seen=False),
           time.perf_counter() - t0)  # fmt: skip
+    # the same SKUs for everyone: shop-wide category shares, no price fit (own views kept)
+    t0 = time.perf_counter()
+    flat = NewItemsRecommender(smoothing=1e12, price_band=None).fit(
+        train, cutoff=cut, catalog=catalog
+    )
+    score("new-items, not personalised", flat.recommend(cust, 20, exclude_seen=False),
+          time.perf_counter() - t0)  # fmt: skip
     t0 = time.perf_counter()
     pipe = RecommenderPipeline(random_state=0).fit(train, cutoff=cut, store=store, catalog=catalog)
     fit_s = time.perf_counter() - t0

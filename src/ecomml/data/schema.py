@@ -217,7 +217,10 @@ CATALOG = TableSchema(
         ColumnSpec("cost", "float64", required=False, nullable=True, fill=np.nan),
         ColumnSpec("active", "bool", required=False, fill=True),
         ColumnSpec(
-            "launched_at", "datetime64[ns]", required=False, nullable=True,
+            "launched_at",
+            "datetime64[ns]",
+            required=False,
+            nullable=True,
             description="When the SKU went on sale: a SKU launched before a cutoff but not yet "
             "sold can be recommended as new then (left out when absent).",
         ),

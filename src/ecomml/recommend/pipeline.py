@@ -53,6 +53,7 @@ from ecomml.recommend.history import customer_slices, history_tables
 from ecomml.recommend.interactions import check_interactions
 from ecomml.recommend.new_items import NewItemsRecommender
 from ecomml.recommend.rules import apply_business_rules, available_skus, reserve_slots
+from ecomml.recommend.topk import unique_sorted
 
 if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
@@ -240,7 +241,7 @@ class RecommenderPipeline(BaseRecommender):
                 i = skus.get_indexer(gen.sku_index_[i])
             lists.append((v, rk))
             keys.append(code.astype(np.int64) * n_items + i)
-        union = np.unique(np.concatenate(keys))
+        union = unique_sorted(np.concatenate(keys))
         cand = pd.DataFrame(
             {
                 "customer_id": np.asarray(who, dtype=object)[union // n_items],
@@ -463,11 +464,8 @@ class RecommenderPipeline(BaseRecommender):
         self.uses_store_ = store is not None and self.ranker_ is not None
         base = self.generators_[self.generators[0]]
         self.cutoff_ = cut
-        self.customer_index_ = pd.Index(
-            np.unique(
-                np.concatenate([g.customer_index_.to_numpy() for g in self.generators_.values()])
-            )
-        )
+        who, _ = self._key_index([g.customer_index_ for g in self.generators_.values()])
+        self.customer_index_ = pd.Index(who.to_numpy())
         self.sku_index_ = base.sku_index_
         self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
         self.new_items_ = self.generators_.get("new-items")

@@ -15,10 +15,22 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["dense_top_k", "sparse_top_k", "top_k", "flatten"]
+__all__ = ["dense_top_k", "sparse_top_k", "top_k", "flatten", "unique_sorted"]
 
 #: cells of one dense score block (~160 MB of float64)
 BLOCK_CELLS = 20_000_000
+
+
+def unique_sorted(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` by a sort: NumPy 2's hash-based unique of integers is ~30x slower
+    than sorting them (3 s against 0.1 s for 3M int64 keys)."""
+    s = np.sort(np.asarray(a))
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def dense_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,7 +129,7 @@ def sparse_top_k(
     excluded = np.zeros(0, dtype=np.int64)
     if exclude is not None and exclude.nnz:
         ex = sp.csr_matrix(exclude).tocoo()
-        excluded = np.unique(ex.row.astype(np.int64) * n_items + ex.col)
+        excluded = unique_sorted(ex.row.astype(np.int64) * n_items + ex.col)
         keep = ~np.isin(stored, excluded, assume_unique=False)
         rows, items, vals = rows[keep], items[keep], vals[keep]
     if fill is not None and n_items:
