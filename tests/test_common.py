@@ -38,6 +38,7 @@ from ecomml.forecasting import (
     AutoForecaster,
     CrostonForecaster,
     ETSForecaster,
+    HierarchicalForecaster,
     LightGBMForecaster,
     MovingAverageForecaster,
     NaiveForecaster,
@@ -143,6 +144,13 @@ class TestCrostonForecaster(_ForecasterContract):
 
 class TestTSBForecaster(_ForecasterContract):
     estimator_class = TSBForecaster
+
+
+class TestHierarchicalForecaster(_ForecasterContract):
+    estimator_class = HierarchicalForecaster
+
+    def make_estimator(self) -> Any:
+        return HierarchicalForecaster(forecaster=MovingAverageForecaster(horizon=4), n_paths=100)
 
 
 class TestLightGBMForecaster(_ForecasterContract):

@@ -25,6 +25,7 @@ from ecomml.forecasting.baselines import (
     TSBForecaster,
     get_baseline,
 )
+from ecomml.forecasting.hierarchy import HIERARCHY_COLUMNS, HierarchicalForecaster
 from ecomml.forecasting.leadtime import lead_time_demand
 from ecomml.forecasting.lgbm import LightGBMForecaster
 from ecomml.forecasting.panel import (
@@ -55,6 +56,8 @@ __all__ = [
     "LightGBMForecaster",
     "AutoForecaster",
     "PartitionedForecaster",
+    "HierarchicalForecaster",
+    "HIERARCHY_COLUMNS",
     "make_forecaster",
     "backtest",
     "BacktestResult",

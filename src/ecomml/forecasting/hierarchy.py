@@ -1,0 +1,416 @@
+"""Coherent SKU -> category -> total forecasts ("does the SKU plan add up to the budget?").
+
+:class:`HierarchicalForecaster` forecasts every SKU with a panel forecaster and every
+aggregate (each category, the total) with another, then reconciles them so that SKUs sum
+exactly to their category and categories to the total: bottom-up, or MinT with a shrunk
+error covariance (:mod:`ecomml.forecasting.reconcile`), non-negative, chosen on a
+validation window. Quantiles of aggregates come from sampled paths (never sums of
+quantiles): each SKU is drawn from its own forecast quantiles, and shared shocks per
+aggregate, sized on the validation window, carry the correlation that independent SKU
+draws would miss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from ecomml._estimator import EcommlEstimator
+from ecomml._validation import check_fitted, check_random_state
+from ecomml.exceptions import ConfigError
+from ecomml.forecasting.panel import check_freq, period_index
+from ecomml.forecasting.reconcile import ErrorCovariance, mint, shrunk_covariance
+from ecomml.metrics.forecast import QUANTILE_COLUMNS
+
+__all__ = ["HierarchicalForecaster", "HIERARCHY_COLUMNS", "RECONCILIATIONS"]
+
+RECONCILIATIONS = ("auto", "bottom-up", "mint-shrink")
+HIERARCHY_COLUMNS = ["level", "node", "sku", "ds", "mean", *QUANTILE_COLUMNS]
+_Q = np.array(list(QUANTILE_COLUMNS.values()))
+_TOTAL = "total"
+
+
+@dataclass
+class _Tree:
+    """SKUs, aggregates (``level``, ``node``) and the 0/1 matrix summing SKUs into them."""
+
+    skus: np.ndarray
+    levels: np.ndarray
+    nodes: np.ndarray
+    a: sp.csr_matrix
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> _Tree:
+        skus = np.sort(df["sku"].astype(str).unique())
+        levels, nodes, rows, cols = (
+            [_TOTAL],
+            [_TOTAL],
+            [np.zeros(len(skus), int)],
+            [np.arange(len(skus))],
+        )
+        if "category" in df.columns and df["category"].notna().any():
+            cat = df.dropna(subset=["category"]).drop_duplicates("sku", keep="last")
+            cat = cat.set_index(cat["sku"].astype(str))["category"].astype(str)
+            names = cat.reindex(skus).fillna("(none)").to_numpy()
+            uniq = np.sort(np.unique(names.astype(str)))
+            if len(uniq) > 1:
+                levels += ["category"] * len(uniq)
+                nodes += list(uniq)
+                rows.append(1 + np.searchsorted(uniq, names))
+                cols.append(np.arange(len(skus)))
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        a = sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(nodes), len(skus)))
+        return cls(skus, np.array(levels), np.array(nodes, dtype=object), a)
+
+    def ids(self) -> np.ndarray:
+        """Series ids of the aggregates in a forecaster's panel."""
+        return np.array([f"{lv}:{nd}" for lv, nd in zip(self.levels, self.nodes, strict=True)])
+
+
+class HierarchicalForecaster(EcommlEstimator):
+    """SKU, category and total forecasts that add up.
+
+    Parameters
+    ----------
+    forecaster : the SKU-level forecaster (default :class:`LightGBMForecaster` weekly, 8).
+    upper : the forecaster of the aggregates (category and total series); default a
+        clone of ``forecaster``.
+    method : ``"bottom-up"`` (aggregates are the sums of the SKU forecasts),
+        ``"mint-shrink"`` (MinT with a shrunk covariance of the validation errors) or
+        ``"auto"`` (the one with the lower error on the last ``horizon`` periods, averaged
+        over the levels; MinT's covariance then comes from the window before).
+    n_paths : sample paths behind the aggregates' quantiles.
+    nonnegative : keep reconciled forecasts at or above zero.
+    random_state : seed of the sampled paths.
+
+    Attributes
+    ----------
+    method_ : the reconciliation used; ``validation_`` the errors behind ``"auto"``.
+    covariance_ : the error covariance MinT uses (None for bottom-up).
+    shock_ : relative standard deviation of the shared shock per aggregate.
+    """
+
+    def __init__(
+        self,
+        forecaster: Any = None,
+        upper: Any = None,
+        method: str = "auto",
+        n_paths: int = 1000,
+        nonnegative: bool = True,
+        random_state: int | None = 0,
+    ) -> None:
+        self.forecaster = forecaster
+        self.upper = upper
+        self.method = method
+        self.n_paths = n_paths
+        self.nonnegative = nonnegative
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def _models(self) -> tuple[Any, Any]:
+        from ecomml.forecasting.lgbm import LightGBMForecaster
+
+        low = LightGBMForecaster() if self.forecaster is None else self.forecaster
+        up = low if self.upper is None else self.upper
+        return low, up
+
+    def fit(self, df: pd.DataFrame, y: Any = None, *, calendar: pd.DataFrame | None = None) -> Self:
+        """Fit on a long ``sku, ds, y[, category]`` panel (see the forecasters);
+        ``calendar`` (the promotion calendar) goes to the forecasters that read it."""
+        if self.method not in RECONCILIATIONS:
+            raise ConfigError(f"method must be one of {RECONCILIATIONS}, got {self.method!r}")
+        if not isinstance(self.n_paths, (int, np.integer)) or self.n_paths < 50:
+            raise ConfigError(f"n_paths must be an integer >= 50, got {self.n_paths!r}")
+        low, up = self._models()
+        freq = check_freq(low.freq)
+        h = int(low.horizon)
+        tree = _Tree.of(df)
+        periods = period_index(pd.to_datetime(df["ds"]), freq)
+        last = int(periods.max())
+        self.validation_: dict[str, Any] = {}
+        errors = []
+        # two validation origins: the errors at the earlier size MinT's covariance for the
+        # later, where bottom-up and MinT are compared; the final covariance uses both
+        origins = (last + 1 - 2 * h, last + 1 - h)
+        if self.method != "bottom-up":
+            for origin in origins:
+                hist = df.loc[periods < origin]
+                if hist.empty:
+                    break
+                low_v = _fit(clone(low), hist, calendar)
+                up_v = _fit(clone(up), self._agg(hist, tree), calendar)
+                fc = self._base(hist, tree, low_v, up_v, calendar)
+                actual = self._actuals(df, tree, freq, origin, h)
+                errors.append((fc, actual))
+        method = self.method
+        if len(errors) < (2 if method == "auto" else 1):
+            method = "bottom-up"
+            self.validation_["note"] = "too little history for a validation window"
+        elif method == "auto":
+            (fc0, act0), (fc1, act1) = errors
+            cov0 = shrunk_covariance(_errors(fc0, act0, tree))
+            scores = {}
+            for name in ("bottom-up", "mint-shrink"):
+                rec = self._reconcile(fc1, tree, name, cov0)
+                scores[name] = _level_error(rec, act1, tree)
+            self.validation_.update({f"{k}_error": v for k, v in scores.items()})
+            method = min(scores, key=lambda k: (scores[k], k != "bottom-up"))
+        self.covariance_: ErrorCovariance | None = None
+        if method == "mint-shrink":
+            self.covariance_ = shrunk_covariance(
+                np.concatenate([_errors(fc, act, tree) for fc, act in errors], axis=1)
+            )
+        self.method_ = method
+        # final models, then the shared shocks sized on the validation errors
+        self.forecaster_ = _fit(clone(low), df, calendar)
+        self.upper_ = None
+        if method != "bottom-up":
+            self.upper_ = _fit(clone(up), self._agg(df, tree), calendar)
+        self.tree_ = tree
+        self.freq_ = freq
+        self.shock_ = np.zeros(len(tree.nodes))
+        if errors:
+            self.shock_ = self._fit_shocks(errors, tree, method)
+        return self
+
+    @staticmethod
+    def _agg(df: pd.DataFrame, tree: _Tree) -> pd.DataFrame:
+        """The aggregates as a long panel (series id ``level:node``)."""
+        pos = pd.Index(tree.skus).get_indexer(df["sku"].astype(str))
+        ds = pd.to_datetime(df["ds"])
+        y = df["y"].to_numpy(dtype=np.float64)
+        parts = []
+        ids = tree.ids()
+        for level_row in range(len(ids)):
+            members = tree.a[level_row].indices
+            m = np.isin(pos, members)
+            g = pd.DataFrame({"ds": ds[m], "y": y[m]}).groupby("ds", as_index=False)["y"].sum()
+            parts.append(g.assign(sku=ids[level_row], category=tree.levels[level_row]))
+        return pd.concat(parts, ignore_index=True)[["sku", "ds", "y", "category"]]
+
+    def _base(
+        self, hist: pd.DataFrame, tree: _Tree, low: Any, up: Any | None, calendar: Any
+    ) -> dict[str, Any]:
+        """Base forecasts of SKUs and aggregates as ``(nodes, h)`` matrices."""
+        fb = low.predict(hist, calendar=calendar)
+        h = int(low.horizon)
+        dates = np.sort(fb["ds"].unique())[:h]
+        mb, qb = _matrices(fb, tree.skus, dates)
+        out = {"dates": dates, "bottom_mean": mb, "bottom_q": qb}
+        if up is not None:
+            fa = up.predict(self._agg(hist, tree), calendar=calendar)
+            ma, _ = _matrices(fa, tree.ids(), dates)
+            out["agg_mean"] = ma
+        return out
+
+    @staticmethod
+    def _actuals(df: pd.DataFrame, tree: _Tree, freq: str, origin: int, h: int) -> np.ndarray:
+        """Actual demand ``(n_b, h)`` of the SKUs in the ``h`` periods from ``origin``."""
+        p = period_index(pd.to_datetime(df["ds"]), freq)
+        m = (p >= origin) & (p < origin + h)
+        out = np.zeros((len(tree.skus), h))
+        i = pd.Index(tree.skus).get_indexer(df.loc[m, "sku"].astype(str))
+        ok = i >= 0
+        np.add.at(out, (i[ok], (p[m] - origin)[ok]), df.loc[m, "y"].to_numpy(dtype=float)[ok])
+        return out
+
+    def _reconcile(
+        self, fc: dict[str, Any], tree: _Tree, method: str, cov: ErrorCovariance | None
+    ) -> np.ndarray:
+        if method == "bottom-up" or cov is None:
+            return fc["bottom_mean"]
+        return mint(fc["agg_mean"], fc["bottom_mean"], tree.a, cov, nonnegative=self.nonnegative)
+
+    def _fit_shocks(self, errors: list, tree: _Tree, method: str) -> np.ndarray:
+        """Relative sd of a multiplicative shock per aggregate, shared by its SKUs, that
+        brings the paths' variance of the aggregate to its observed squared error."""
+        cov = self.covariance_
+        obs = np.zeros(len(tree.nodes))
+        model = np.zeros(len(tree.nodes))
+        level2 = np.zeros(len(tree.nodes))
+        for fc, act in errors:
+            rec = self._reconcile(fc, tree, method, cov)
+            q = _scaled_quantiles(fc["bottom_q"], fc["bottom_mean"], rec)
+            var_b = _quantile_variance(q)
+            obs += ((tree.a @ act - tree.a @ rec) ** 2).sum(axis=1)
+            model += (tree.a @ var_b).sum(axis=1)
+            level2 += ((tree.a @ rec) ** 2).sum(axis=1)
+        tau2 = np.maximum(obs - model, 0.0) / np.maximum(level2, 1e-12)
+        # the total's shock is on top of its categories' shocks
+        cats = tree.levels == "category"
+        if cats.any():
+            part = (tau2[cats] * level2[cats]).sum() / max(level2[0], 1e-12)
+            tau2[0] = max(tau2[0] - part, 0.0)
+        return np.sqrt(tau2)
+
+    # ------------------------------------------------------------------ predict
+    def predict(
+        self, df: pd.DataFrame, *, start: Any = None, calendar: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Coherent forecasts of the SKUs in ``df`` the model was fitted on (others are left
+        out) and of their aggregates, from ``start`` (see the forecasters).
+
+        Returns
+        -------
+        DataFrame
+            ``level, node, sku, ds, mean, q05 ... q95``: ``level`` is ``sku``,
+            ``category`` or ``total``; ``node`` the SKU id, category name or ``total``;
+            ``sku`` the SKU id on SKU rows (empty on aggregates). Means add up exactly.
+        """
+        check_fitted(self, ["method_"])
+        tree = self.tree_
+        hist = df.loc[df["sku"].astype(str).isin(set(tree.skus))]
+        fb = self.forecaster_.predict(hist, start=start, calendar=calendar)
+        h = int(self.forecaster_.horizon)
+        dates = np.sort(fb["ds"].unique())[:h]
+        mb, qb = _matrices(fb, tree.skus, dates)
+        rec = mb
+        if self.method_ == "mint-shrink":
+            fa = self.upper_.predict(self._agg(hist, tree), start=start, calendar=calendar)
+            ma, _ = _matrices(fa, tree.ids(), dates)
+            rec = mint(ma, mb, tree.a, self.covariance_, nonnegative=self.nonnegative)
+        q_b = _scaled_quantiles(qb, mb, rec)
+        q_a = self._path_quantiles(q_b, rec)
+        return self._frame(tree, dates, rec, q_b, tree.a @ rec, q_a)
+
+    def _path_quantiles(self, q_b: np.ndarray, mean_b: np.ndarray) -> np.ndarray:
+        """Quantiles ``(n_a, h, 7)`` of the aggregates over sampled paths."""
+        tree = self.tree_
+        rng = check_random_state(self.random_state)
+        n_a, (n_b, h) = len(tree.nodes), mean_b.shape
+        n = int(self.n_paths)
+        out = np.zeros((n_a, h, len(_Q)))
+        cats = np.flatnonzero(tree.levels == "category")
+        sku_cat = np.full(n_b, -1)
+        if len(cats):
+            sub = tree.a[cats].tocoo()
+            sku_cat[sub.col] = sub.row
+        chunk = max(1, 4_000_000 // n)
+        for t in range(h):
+            total_shock = _shock(rng, self.shock_[0], n)
+            cat_shock = (
+                np.stack([_shock(rng, self.shock_[c], n) for c in cats]) if len(cats) else None
+            )
+            sums = np.zeros((n, n_a))
+            for s0 in range(0, n_b, chunk):
+                sl = slice(s0, s0 + chunk)
+                draws = _draw(q_b[sl, t], mean_b[sl, t], rng, n)  # (n, chunk)
+                draws *= total_shock[:, None]
+                if cat_shock is not None:
+                    c = sku_cat[sl]
+                    has = c >= 0
+                    draws[:, has] *= cat_shock[c[has]].T
+                sums += (tree.a[:, sl] @ draws.T).T
+            out[:, t, :] = np.quantile(sums, _Q, axis=0).T
+        return out
+
+    def _frame(
+        self, tree: _Tree, dates: np.ndarray, mean_b: np.ndarray, q_b: np.ndarray,
+        mean_a: np.ndarray, q_a: np.ndarray,
+    ) -> pd.DataFrame:  # fmt: skip
+        h = len(dates)
+        ds = pd.DatetimeIndex(dates).astype("datetime64[ns]")
+        parts = []
+        for level, nodes, sku, mean, q in (
+            (tree.levels, tree.nodes, np.full(len(tree.nodes), None), mean_a, q_a),
+            (np.full(len(tree.skus), "sku"), tree.skus, tree.skus, mean_b, q_b),
+        ):
+            f = pd.DataFrame({
+                "level": np.repeat(level, h), "node": np.repeat(nodes.astype(str), h),
+                "sku": pd.array(np.repeat(sku, h), dtype="string"), "ds": np.tile(ds, len(nodes)),
+                "mean": mean.reshape(-1),
+            })  # fmt: skip
+            for j, name in enumerate(QUANTILE_COLUMNS):
+                f[name] = q[:, :, j].reshape(-1)
+            parts.append(f)
+        return pd.concat(parts, ignore_index=True)[HIERARCHY_COLUMNS]
+
+
+# ---------------------------------------------------------------------- helpers
+def _fit(model: Any, df: pd.DataFrame, calendar: pd.DataFrame | None) -> Any:
+    """``model.fit(df)``, with ``calendar`` for the forecasters that take one."""
+    import inspect
+
+    if calendar is not None and "calendar" in inspect.signature(model.fit).parameters:
+        return model.fit(df, calendar=calendar)
+    return model.fit(df)
+
+
+def _matrices(
+    fc: pd.DataFrame, ids: np.ndarray, dates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean ``(n, h)`` and quantiles ``(n, h, 7)`` of ``fc`` in the order of ``ids``."""
+    i = pd.Index(ids).get_indexer(fc["sku"].astype(str))
+    j = pd.Index(pd.DatetimeIndex(dates)).get_indexer(pd.to_datetime(fc["ds"]))
+    ok = (i >= 0) & (j >= 0)
+    mean = np.zeros((len(ids), len(dates)))
+    q = np.zeros((len(ids), len(dates), len(_Q)))
+    mean[i[ok], j[ok]] = fc["mean"].to_numpy(dtype=float)[ok]
+    q[i[ok], j[ok]] = fc[list(QUANTILE_COLUMNS)].to_numpy(dtype=float)[ok]
+    return mean, q
+
+
+def _errors(fc: dict[str, Any], actual: np.ndarray, tree: _Tree) -> np.ndarray:
+    """Base errors ``(aggregates + SKUs, h)`` at one validation origin."""
+    return np.vstack([fc["agg_mean"] - tree.a @ actual, fc["bottom_mean"] - actual])
+
+
+def _level_error(rec: np.ndarray, actual: np.ndarray, tree: _Tree) -> float:
+    """Mean over levels (SKUs, categories, total) of sum |error| / sum actual."""
+    out = [np.abs(rec - actual).sum() / max(actual.sum(), 1e-12)]
+    agg_r, agg_y = tree.a @ rec, tree.a @ actual
+    for level in np.unique(tree.levels):
+        m = tree.levels == level
+        out.append(np.abs(agg_r[m] - agg_y[m]).sum() / max(agg_y[m].sum(), 1e-12))
+    return float(np.mean(out))
+
+
+def _scaled_quantiles(q: np.ndarray, base: np.ndarray, rec: np.ndarray) -> np.ndarray:
+    """SKU quantiles moved with the reconciliation: scaled by ``rec / base`` (shifted where
+    the base mean is zero), sorted, non-negative."""
+    ratio = np.divide(rec, base, out=np.ones_like(rec), where=base > 1e-9)
+    out = np.where((base > 1e-9)[..., None], q * ratio[..., None], q + rec[..., None])
+    return np.sort(np.maximum(out, 0.0), axis=-1)
+
+
+def _quantile_variance(q: np.ndarray) -> np.ndarray:
+    """Variance of the piecewise-linear distribution through the quantiles (see _draw)."""
+    flat = q.reshape(-1, len(_Q))
+    u = np.broadcast_to((np.arange(200) + 0.5) / 200, (len(flat), 200))
+    return _quantile_function(flat, u).var(axis=1).reshape(q.shape[:-1])
+
+
+def _quantile_function(q: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Piecewise-linear quantile functions through the rows of ``q`` at probabilities
+    ``u`` ``(rows, n)``: linear from ``max(0, 2 q05 - q10)`` at p=0 to q05, through the
+    quantiles, and on beyond q95 with the q90-q95 step to p=1."""
+    lo = np.maximum(2 * q[:, :1] - q[:, 1:2], 0.0)
+    hi = 2 * q[:, -1:] - q[:, -2:-1]
+    knots = np.concatenate([[0.0], _Q, [1.0]])
+    vals = np.concatenate([lo, q, hi], axis=1)
+    k = np.clip(np.searchsorted(knots, u, side="right") - 1, 0, len(knots) - 2)
+    w = (u - knots[k]) / (knots[k + 1] - knots[k])
+    return (
+        np.take_along_axis(vals, k, axis=1) * (1 - w) + np.take_along_axis(vals, k + 1, axis=1) * w
+    )
+
+
+def _draw(q: np.ndarray, mean: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` draws ``(n, skus)`` from each SKU's quantile function, scaled to its mean."""
+    x = _quantile_function(q, rng.random((q.shape[0], n)))
+    m = x.mean(axis=1, keepdims=True)
+    x = np.where(m > 1e-12, x * (mean[:, None] / np.maximum(m, 1e-12)), x)
+    return x.T
+
+
+def _shock(rng: np.random.Generator, sd: float, n: int) -> np.ndarray:
+    """Mean-one lognormal factors with relative sd ``sd``."""
+    if sd <= 0:
+        return np.ones(n)
+    s2 = np.log1p(sd * sd)
+    return np.exp(rng.normal(-s2 / 2, np.sqrt(s2), n))
