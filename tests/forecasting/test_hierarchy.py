@@ -136,3 +136,11 @@ def test_a_panel_without_categories_has_sku_and_total_levels() -> None:
     assert set(out["level"]) == {"sku", "total"}
     assert len(out.loc[out["level"] == "total"]) == 3
     assert isinstance(out["ds"].iloc[0], pd.Timestamp)
+
+
+def test_saved_model_gives_the_same_forecasts(fitted, tmp_path) -> None:  # noqa: ANN001
+    model, panel = fitted
+    model.save_artifacts(tmp_path / "h")
+    loaded = HierarchicalForecaster.load_artifacts(tmp_path / "h")
+    assert loaded.method_ == model.method_
+    pd.testing.assert_frame_equal(model.predict(panel), loaded.predict(panel))

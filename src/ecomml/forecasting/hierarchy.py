@@ -13,6 +13,7 @@ draws would miss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
@@ -21,8 +22,9 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from ecomml._estimator import EcommlEstimator
+from ecomml._state import read_state, write_state
 from ecomml._validation import check_fitted, check_random_state
-from ecomml.exceptions import ConfigError
+from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.forecasting.panel import check_freq, period_index
 from ecomml.forecasting.reconcile import ErrorCovariance, mint, shrunk_covariance
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
@@ -137,18 +139,21 @@ class HierarchicalForecaster(EcommlEstimator):
         # two validation origins: the errors at the earlier size MinT's covariance for the
         # later, where bottom-up and MinT are compared; the final covariance uses both
         origins = (last + 1 - 2 * h, last + 1 - h)
-        if self.method != "bottom-up":
-            for origin in origins:
-                hist = df.loc[periods < origin]
-                if hist.empty:
-                    break
+        for origin in origins:  # bottom-up needs the errors too: they size the shocks
+            hist = df.loc[periods < origin]
+            if hist.empty:
+                continue
+            try:
                 low_v = _fit(clone(low), hist, calendar)
-                up_v = _fit(clone(up), self._agg(hist, tree), calendar)
-                fc = self._base(hist, tree, low_v, up_v, calendar)
-                actual = self._actuals(df, tree, freq, origin, h)
-                errors.append((fc, actual))
+                up_v = None
+                if self.method != "bottom-up":
+                    up_v = _fit(clone(up), self._agg(hist, tree), calendar)
+            except DataQualityError:  # too little history before this origin
+                continue
+            fc = self._base(hist, tree, low_v, up_v, calendar)
+            errors.append((fc, self._actuals(df, tree, freq, origin, h)))
         method = self.method
-        if len(errors) < (2 if method == "auto" else 1):
+        if method != "bottom-up" and len(errors) < (2 if method == "auto" else 1):
             method = "bottom-up"
             self.validation_["note"] = "too little history for a validation window"
         elif method == "auto":
@@ -160,18 +165,23 @@ class HierarchicalForecaster(EcommlEstimator):
                 scores[name] = _level_error(rec, act1, tree)
             self.validation_.update({f"{k}_error": v for k, v in scores.items()})
             method = min(scores, key=lambda k: (scores[k], k != "bottom-up"))
-        self.covariance_: ErrorCovariance | None = None
+        self.cov_d_ = self.cov_u_ = None
+        self.shrinkage_: float | None = None
         if method == "mint-shrink":
-            self.covariance_ = shrunk_covariance(
+            cov = shrunk_covariance(
                 np.concatenate([_errors(fc, act, tree) for fc, act in errors], axis=1)
             )
+            self.cov_d_, self.cov_u_, self.shrinkage_ = cov.d, cov.u, cov.shrinkage
         self.method_ = method
         # final models, then the shared shocks sized on the validation errors
         self.forecaster_ = _fit(clone(low), df, calendar)
         self.upper_ = None
         if method != "bottom-up":
             self.upper_ = _fit(clone(up), self._agg(df, tree), calendar)
-        self.tree_ = tree
+        coo = tree.a.tocoo()
+        self.skus_ = tree.skus.astype(str)
+        self.levels_, self.nodes_ = tree.levels.astype(str), tree.nodes.astype(str)
+        self.members_ = np.vstack([coo.row, coo.col]).astype(np.int64)
         self.freq_ = freq
         self.shock_ = np.zeros(len(tree.nodes))
         if errors:
@@ -229,7 +239,7 @@ class HierarchicalForecaster(EcommlEstimator):
     def _fit_shocks(self, errors: list, tree: _Tree, method: str) -> np.ndarray:
         """Relative sd of a multiplicative shock per aggregate, shared by its SKUs, that
         brings the paths' variance of the aggregate to its observed squared error."""
-        cov = self.covariance_
+        cov = self.covariance_ if method == "mint-shrink" else None
         obs = np.zeros(len(tree.nodes))
         model = np.zeros(len(tree.nodes))
         level2 = np.zeros(len(tree.nodes))
@@ -247,6 +257,33 @@ class HierarchicalForecaster(EcommlEstimator):
             part = (tau2[cats] * level2[cats]).sum() / max(level2[0], 1e-12)
             tau2[0] = max(tau2[0] - part, 0.0)
         return np.sqrt(tau2)
+
+    @property
+    def tree_(self) -> _Tree:
+        """The fitted hierarchy."""
+        check_fitted(self, ["members_"])
+        shape = (len(self.nodes_), len(self.skus_))
+        a = sp.csr_matrix((np.ones(self.members_.shape[1]), tuple(self.members_)), shape=shape)
+        return _Tree(self.skus_, self.levels_, self.nodes_.astype(object), a)
+
+    @property
+    def covariance_(self) -> ErrorCovariance | None:
+        """The error covariance MinT uses (None for bottom-up)."""
+        check_fitted(self, ["method_"])
+        if self.cov_d_ is None:
+            return None
+        return ErrorCovariance(d=self.cov_d_, u=self.cov_u_, shrinkage=float(self.shrinkage_))
+
+    def save_artifacts(self, path: str | Path) -> None:
+        """Write the fitted model without pickle (:mod:`ecomml._state`)."""
+        check_fitted(self, ["method_"])
+        Path(path).mkdir(parents=True, exist_ok=True)
+        write_state(self, path)
+
+    @classmethod
+    def load_artifacts(cls, path: str | Path) -> HierarchicalForecaster:
+        """Rebuild a model written by :meth:`save_artifacts` (no code is run)."""
+        return read_state(cls, path)
 
     # ------------------------------------------------------------------ predict
     def predict(
