@@ -77,6 +77,38 @@ def test_train_predict_untracked(shop_files, tmp_path: Path, monkeypatch) -> Non
     assert fc["ds"].nunique() == 3
 
 
+def test_reconciled_model_writes_every_level(shop_files, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    common = ["--transactions", str(shop_files["tx"]), "--format", "canonical",
+              "--catalog", str(shop_files["catalog"])]  # fmt: skip
+    res = runner.invoke(app, ["train", "forecast", *common, "--cutoff", "2024-01-10",
+                              "--horizon", "3", "--model", "ma", "--no-track",
+                              "--validate-folds", "0", "--reconcile", "auto"])  # fmt: skip
+    _ok(res)
+    assert "reconciliation:" in res.output
+    res = runner.invoke(app, ["predict", "forecast", "--model", "models/forecast", *common,
+                              "--cutoff", "2024-01-10", "--output", "fc.parquet",
+                              "--levels-output", "levels.csv"])  # fmt: skip
+    _ok(res)
+    fc = pd.read_parquet(tmp_path / "fc.parquet")
+    assert list(fc.columns[:12]) == ["sku", "ds", "mean", "q05", "q10", "q25", "q50", "q75",
+                                     "q90", "q95", "pattern", "fallback"]  # fmt: skip
+    lv = pd.read_csv(tmp_path / "levels.csv", parse_dates=["ds"])
+    assert set(lv["level"]) == {"sku", "category", "total"}
+    total = lv.loc[lv["level"] == "total"].set_index("ds")["mean"]
+    by_week = fc.groupby("ds")["mean"].sum()
+    assert (total - by_week).abs().max() < 1e-6
+    # a model trained without --reconcile is refused for --levels-output, in one line
+    res = runner.invoke(app, ["train", "forecast", *common, "--cutoff", "2024-01-10",
+                              "--horizon", "3", "--model", "ma", "--no-track",
+                              "--validate-folds", "0", "--model-dir", "plain"])  # fmt: skip
+    _ok(res)
+    res = runner.invoke(app, ["predict", "forecast", "--model", "plain", *common,
+                              "--cutoff", "2024-01-10", "--output", "fc2.parquet",
+                              "--levels-output", "levels2.csv"])  # fmt: skip
+    assert res.exit_code != 0 and "--reconcile" in res.output
+
+
 def test_cli_errors_are_one_line(shop_files, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(app, ["predict", "forecast", "--model", "nope", "--transactions",

@@ -32,7 +32,7 @@ from ecomml.metrics.forecast import QUANTILE_COLUMNS
 __all__ = ["HierarchicalForecaster", "HIERARCHY_COLUMNS", "RECONCILIATIONS"]
 
 RECONCILIATIONS = ("auto", "bottom-up", "mint-shrink")
-HIERARCHY_COLUMNS = ["level", "node", "sku", "ds", "mean", *QUANTILE_COLUMNS]
+HIERARCHY_COLUMNS = ["level", "node", "sku", "ds", "mean", *QUANTILE_COLUMNS, "pattern", "fallback"]
 _Q = np.array(list(QUANTILE_COLUMNS.values()))
 _TOTAL = "total"
 
@@ -183,6 +183,7 @@ class HierarchicalForecaster(EcommlEstimator):
         self.levels_, self.nodes_ = tree.levels.astype(str), tree.nodes.astype(str)
         self.members_ = np.vstack([coo.row, coo.col]).astype(np.int64)
         self.freq_ = freq
+        self.n_skus_ = len(tree.skus)
         self.shock_ = np.zeros(len(tree.nodes))
         if errors:
             self.shock_ = self._fit_shocks(errors, tree, method)
@@ -259,6 +260,16 @@ class HierarchicalForecaster(EcommlEstimator):
         return np.sqrt(tau2)
 
     @property
+    def freq(self) -> str:
+        """The SKU forecaster's frequency."""
+        return str(self._models()[0].freq)
+
+    @property
+    def horizon(self) -> int:
+        """The SKU forecaster's horizon."""
+        return int(self._models()[0].horizon)
+
+    @property
     def tree_(self) -> _Tree:
         """The fitted hierarchy."""
         check_fitted(self, ["members_"])
@@ -287,17 +298,25 @@ class HierarchicalForecaster(EcommlEstimator):
 
     # ------------------------------------------------------------------ predict
     def predict(
-        self, df: pd.DataFrame, *, start: Any = None, calendar: pd.DataFrame | None = None
+        self,
+        df: pd.DataFrame,
+        *,
+        start: Any = None,
+        calendar: pd.DataFrame | None = None,
+        new_skus: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
-        """Coherent forecasts of the SKUs in ``df`` the model was fitted on (others are left
-        out) and of their aggregates, from ``start`` (see the forecasters).
+        """Coherent forecasts of the SKUs in ``df`` the model was fitted on and of their
+        aggregates, from ``start`` (see the forecasters). SKUs outside the fitted hierarchy
+        (``new_skus`` included) are left out: refit to take them in.
 
         Returns
         -------
         DataFrame
             ``level, node, sku, ds, mean, q05 ... q95``: ``level`` is ``sku``,
             ``category`` or ``total``; ``node`` the SKU id, category name or ``total``;
-            ``sku`` the SKU id on SKU rows (empty on aggregates). Means add up exactly.
+            ``sku`` the SKU id on SKU rows (empty on aggregates); ``pattern`` and
+            ``fallback`` as the SKU forecaster's (empty / False on aggregates). Means add
+            up exactly.
         """
         check_fitted(self, ["method_"])
         tree = self.tree_
@@ -313,7 +332,22 @@ class HierarchicalForecaster(EcommlEstimator):
             rec = mint(ma, mb, tree.a, self.covariance_, nonnegative=self.nonnegative)
         q_b = _scaled_quantiles(qb, mb, rec)
         q_a = self._path_quantiles(q_b, rec)
-        return self._frame(tree, dates, rec, q_b, tree.a @ rec, q_a)
+        out = self._frame(tree, dates, rec, q_b, tree.a @ rec, q_a)
+        info = fb.drop_duplicates("sku").set_index(fb["sku"].drop_duplicates().astype(str))
+        sku = out["level"] == "sku"
+        out["pattern"] = pd.array(
+            out["node"].where(sku).map(info.get("pattern", {})), dtype="string"
+        )
+        fallback = out["node"].where(sku).map(info.get("fallback", {}))
+        out["fallback"] = fallback.to_numpy(dtype=object) == True  # noqa: E712 - NaN is False
+        return out
+
+    def pyfunc_predict(
+        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """MLflow serving: every level's forecast from the history panel ``sku, ds, y``
+        (``params``: ``start``)."""
+        return self.predict(model_input, start=(params or {}).get("start"))
 
     def _path_quantiles(self, q_b: np.ndarray, mean_b: np.ndarray) -> np.ndarray:
         """Quantiles ``(n_a, h, 7)`` of the aggregates over sampled paths."""
@@ -365,7 +399,7 @@ class HierarchicalForecaster(EcommlEstimator):
             for j, name in enumerate(QUANTILE_COLUMNS):
                 f[name] = q[:, :, j].reshape(-1)
             parts.append(f)
-        return pd.concat(parts, ignore_index=True)[HIERARCHY_COLUMNS]
+        return pd.concat(parts, ignore_index=True)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -161,6 +161,10 @@ def forecast_shop(
 _FOLD_METRICS = ("wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "coverage_90")
 
 
+#: every-level tables of reconciled forecasts, until the predict command writes them
+_LEVELS: dict[str, pd.DataFrame] = {}
+
+
 class ForecastTask(ModelTask):
     """Quantile demand forecasts per SKU.
 
@@ -219,12 +223,18 @@ class ForecastTask(ModelTask):
                "Where PNG plots go (default: <model-dir>-plots).", Path),
         Option("partition_by", "--partition-by", None, "Train one model per value of this SKU "
                "attribute (e.g. category) and route each SKU to its partition's model.", str),
+        Option("reconcile", "--reconcile", "none", "Make SKU, category and total forecasts "
+               "add up: none, auto (chosen on validation), bottom-up or mint-shrink; "
+               "`predict --levels-output` then writes every level."),
     )  # fmt: skip
     predict_options: ClassVar[tuple[Option, ...]] = (
         Option("lead_time", "--lead-time", None, "Lead time in periods.", int),
         Option("review_period", "--review-period", 0, "Review period in periods."),
         Option("lead_time_output", "--lead-time-output", None,
                "Parquet file for lead-time demand quantiles per SKU.", Path, file="out"),
+        Option("levels_output", "--levels-output", None, "CSV/Parquet for the coherent SKU, "
+               "category and total forecasts (level, node, sku, ds, mean, q05..q95; a model "
+               "trained with --reconcile).", Path, file="out"),
     )  # fmt: skip
     backtest_options: ClassVar[tuple[Option, ...]] = (
         _FREQ, _HORIZON,
@@ -256,6 +266,22 @@ class ForecastTask(ModelTask):
         return est
 
     @staticmethod
+    def reconciled(est: Any, options: Mapping[str, Any]) -> Any:
+        """``est`` wrapped in a :class:`HierarchicalForecaster` when ``--reconcile`` asks."""
+        from ecomml.forecasting.hierarchy import RECONCILIATIONS, HierarchicalForecaster
+
+        method = str(options.get("reconcile") or "none")
+        if method == "none":
+            return est
+        if method not in RECONCILIATIONS:
+            raise ConfigError(
+                f"--reconcile must be none or one of {', '.join(RECONCILIATIONS)}, got {method!r}"
+            )
+        if options.get("partition_by"):
+            raise ConfigError("--reconcile and --partition-by cannot be combined yet; pick one")
+        return HierarchicalForecaster(forecaster=est, method=method)
+
+    @staticmethod
     def _train_params(options: Mapping[str, Any]) -> dict[str, Any]:
         params = {"model": options["model"], "freq": str(options["freq"]).upper(),
                   "horizon": options["horizon"]}  # fmt: skip
@@ -277,8 +303,14 @@ class ForecastTask(ModelTask):
             shown = [metrics_table(bt.summary(), "validation (mean over folds)")]
         progress(f"fitting {options['model']}")
         panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
-        est.fit(panel, **self.fit_kwargs(est, data.shop))
-        return self.trained(est, options, metrics, figures, shown, validate_folds=folds)
+        final = self.reconciled(est, options)
+        final.fit(panel, **self.fit_kwargs(est, data.shop))
+        if final is not est:
+            errs = ", ".join(f"{k.removesuffix('_error')} {v:.3f}"
+                             for k, v in final.validation_.items() if k.endswith("_error"))  # fmt: skip
+            shown.append(f"  reconciliation: {final.method_}"
+                         + (f" (validation error per level: {errs})" if errs else ""))  # fmt: skip
+        return self.trained(final, options, metrics, figures, shown, validate_folds=folds)
 
     def trained(
         self, model: Any, options: Mapping[str, Any], metrics: Mapping[str, float] | None = None,
@@ -302,19 +334,23 @@ class ForecastTask(ModelTask):
     def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
         if (options["lead_time"] is None) != (options["lead_time_output"] is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
-        return {}
+        return {"levels": options.get("levels_output") is not None}
 
     def side_outputs(
         self, frame: pd.DataFrame, options: Mapping[str, Any]
     ) -> list[tuple[str, Path, pd.DataFrame]]:
+        out = []
+        if options.get("levels_output") is not None:
+            levels = _LEVELS.pop(frame.attrs.get("levels", ""))
+            out.append(("--levels-output", Path(options["levels_output"]), levels))
         if options["lead_time"] is None:
-            return []
+            return out
         from ecomml.forecasting.leadtime import lead_time_demand
 
         ltd = lead_time_demand(
             frame, lead_time=options["lead_time"], review_period=options["review_period"]
         )
-        return [("--lead-time-output", Path(options["lead_time_output"]), ltd)]
+        return [*out, ("--lead-time-output", Path(options["lead_time_output"]), ltd)]
 
     def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
                     cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
@@ -435,14 +471,31 @@ class ForecastTask(ModelTask):
         self,
         model: Any,
         data: TaskData,
+        *,
+        levels: bool = False,
         **options: Any,
     ) -> pd.DataFrame:
-        """The forecast of the model's horizon from the period holding ``cutoff``."""
+        """The forecast of the model's horizon from the period holding ``cutoff``: the SKU
+        rows; with ``levels`` (a reconciled model) every level is in ``attrs["levels"]``."""
         self.check_model(model)
         trained = (
             model if isinstance(model, TrainedForecaster) else TrainedForecaster(model, {}, "")
         )
         fc = forecast_shop(trained, data.shop, data.cutoff, check_features=False, store=data.store)
+        if "level" in fc.columns:
+            all_levels = fc
+            fc = fc.loc[fc["level"] == "sku", list(self.output_columns)].reset_index(drop=True)
+            fc["sku"] = fc["sku"].astype(str)
+            # the frame is written (and may be copied) before side_outputs runs: it carries
+            # a token, the task keeps the table
+            token = f"levels-{id(all_levels)}"
+            _LEVELS[token] = all_levels.drop(columns=["pattern", "fallback"])
+            fc.attrs["levels"] = token
+        elif levels:
+            raise ConfigError(
+                "--levels-output needs a model trained with --reconcile (auto, bottom-up or "
+                "mint-shrink); retrain with `ecomml train forecast --reconcile auto`"
+            )
         return self.check_output(fc)
 
     def check_model(self, model: Any) -> None:
