@@ -21,10 +21,10 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from ecomml._estimator import EcommlEstimator
 from ecomml._state import read_state, write_state
 from ecomml._validation import check_fitted, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.forecasting._base import ForecasterInterface
 from ecomml.forecasting.panel import check_freq, period_index
 from ecomml.forecasting.reconcile import ErrorCovariance, mint, shrunk_covariance
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
@@ -74,8 +74,13 @@ class _Tree:
         return np.array([f"{lv}:{nd}" for lv, nd in zip(self.levels, self.nodes, strict=True)])
 
 
-class HierarchicalForecaster(EcommlEstimator):
+class HierarchicalForecaster(ForecasterInterface):
     """SKU, category and total forecasts that add up.
+
+    ``predict`` returns ``level, node, sku, ds, mean, q05 ... q95, pattern, fallback``:
+    ``level`` is ``sku``, ``category`` or ``total``; ``node`` the SKU id, category name or
+    ``total``; ``sku``, ``pattern`` and ``fallback`` as the SKU forecaster's on SKU rows
+    (empty / False on aggregates). Means add up exactly at every level.
 
     Parameters
     ----------
@@ -297,28 +302,10 @@ class HierarchicalForecaster(EcommlEstimator):
         return read_state(cls, path)
 
     # ------------------------------------------------------------------ predict
-    def predict(
-        self,
-        df: pd.DataFrame,
-        *,
-        start: Any = None,
-        calendar: pd.DataFrame | None = None,
-        new_skus: pd.DataFrame | None = None,
-    ) -> pd.DataFrame:
+    def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
         """Coherent forecasts of the SKUs in ``df`` the model was fitted on and of their
-        aggregates, from ``start`` (see the forecasters). SKUs outside the fitted hierarchy
-        (``new_skus`` included) are left out: refit to take them in.
-
-        Returns
-        -------
-        DataFrame
-            ``level, node, sku, ds, mean, q05 ... q95``: ``level`` is ``sku``,
-            ``category`` or ``total``; ``node`` the SKU id, category name or ``total``;
-            ``sku`` the SKU id on SKU rows (empty on aggregates); ``pattern`` and
-            ``fallback`` as the SKU forecaster's (empty / False on aggregates). Means add
-            up exactly.
-        """
-        check_fitted(self, ["method_"])
+        aggregates (see the class docstring for the columns). SKUs outside the fitted
+        hierarchy (``new_skus`` included) are left out: refit to take them in."""
         tree = self.tree_
         hist = df.loc[df["sku"].astype(str).isin(set(tree.skus))]
         fb = self.forecaster_.predict(hist, start=start, calendar=calendar)
@@ -341,13 +328,6 @@ class HierarchicalForecaster(EcommlEstimator):
         fallback = out["node"].where(sku).map(info.get("fallback", {}))
         out["fallback"] = fallback.to_numpy(dtype=object) == True  # noqa: E712 - NaN is False
         return out
-
-    def pyfunc_predict(
-        self, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
-        """MLflow serving: every level's forecast from the history panel ``sku, ds, y``
-        (``params``: ``start``)."""
-        return self.predict(model_input, start=(params or {}).get("start"))
 
     def _path_quantiles(self, q_b: np.ndarray, mean_b: np.ndarray) -> np.ndarray:
         """Quantiles ``(n_a, h, 7)`` of the aggregates over sampled paths."""
