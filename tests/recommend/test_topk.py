@@ -15,7 +15,7 @@ from ecomml.recommend import (
     PopularityRecommender,
 )
 from ecomml.recommend._base import BaseRecommender
-from ecomml.recommend.topk import dense_top_k, sparse_top_k
+from ecomml.recommend.topk import dense_top_k, sparse_top_k, unique_sorted
 from tests.recommend.conftest import CUTOFF
 
 
@@ -195,3 +195,10 @@ def test_ease_ranks_only_the_skus_it_models(interactions) -> None:  # noqa: ANN0
             narrow.recommend(who, 50, exclude_seen=exclude),
             wide.recommend(who, 50, exclude_seen=exclude),
         )
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=300))
+def test_unique_sorted_is_numpys_unique(values: list[int]) -> None:
+    a = np.asarray(values, dtype=np.int64)
+    np.testing.assert_array_equal(unique_sorted(a), np.unique(a))
