@@ -35,8 +35,9 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	mkdir -p benchmarks/_results
 	$(BIN)/python benchmarks/forecast.py --markdown benchmarks/_results/forecast.md
+	$(BIN)/python benchmarks/hierarchy.py --markdown benchmarks/_results/hierarchy.md
 	$(BIN)/python benchmarks/churn.py --parts cdnow,retail --markdown benchmarks/_results/churn.md
-	$(BIN)/python benchmarks/recommend.py --markdown benchmarks/_results/recommend.md
+	$(BIN)/python benchmarks/recommend.py --launch --markdown benchmarks/_results/recommend.md
 	$(BIN)/python benchmarks/inventory.py --markdown benchmarks/_results/inventory.md
 	$(BIN)/python benchmarks/features.py --sizes 1M --pandas-sizes 1M --markdown benchmarks/_results/features.md
 
