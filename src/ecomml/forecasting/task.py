@@ -334,7 +334,7 @@ class ForecastTask(ModelTask):
     def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
         if (options["lead_time"] is None) != (options["lead_time_output"] is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
-        return {"levels": options.get("levels_output") is not None}
+        return {"levels": True} if options.get("levels_output") is not None else {}
 
     def side_outputs(
         self, frame: pd.DataFrame, options: Mapping[str, Any]
