@@ -29,7 +29,7 @@ import pandas as pd
 from ecomml._validation import check_random_state
 from ecomml.exceptions import ConfigError, ModelLoadError
 from ecomml.forecasting._base import BaseForecaster, nb_quantiles, nb_size_mle
-from ecomml.forecasting.panel import Panel, future_promo, period_date
+from ecomml.forecasting.panel import Panel, event_year_lags, future_promo, period_date
 from ecomml.forecasting.patterns import PATTERNS, classify_matrix
 
 __all__ = ["LightGBMForecaster"]
@@ -137,6 +137,10 @@ class LightGBMForecaster(BaseForecaster):
     n_jobs : int
         LightGBM threads (1 is often fastest on a busy machine).
     random_state : int or None
+    event_lags : bool
+        Add the SKU's demand in the period that held the target period's promotion last
+        year, lined up by the event's date (:func:`~ecomml.forecasting.panel.event_year_lags`),
+        beside the plain one-season lag.
     """
 
     def __init__(
@@ -157,6 +161,7 @@ class LightGBMForecaster(BaseForecaster):
         min_history: int = 4,
         n_jobs: int = 1,
         random_state: int | None = 0,
+        event_lags: bool = True,
     ) -> None:
         self.freq = freq
         self.horizon = horizon
@@ -174,6 +179,7 @@ class LightGBMForecaster(BaseForecaster):
         self.min_history = min_history
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.event_lags = event_lags
 
     # ------------------------------------------------------------------ features
     def _features(
@@ -184,7 +190,7 @@ class LightGBMForecaster(BaseForecaster):
         o: int,
         steps: np.ndarray,
         t0: int,
-        promo: dict[int, float],
+        promo: dict[int, tuple[float, int]],
     ) -> tuple[np.ndarray, np.ndarray]:
         """Feature rows for origin column ``o`` (history ``Y[:, :o]``) and each step.
 
@@ -245,7 +251,11 @@ class LightGBMForecaster(BaseForecaster):
                 tcols.append(np.full(n, float(dates[j].month)))
             else:
                 tcols.append(np.full(n, float(dates[j].isocalendar().week)))
-            tcols.append(np.full(n, promo.get(int(t0 + tc), 0.0)))
+            days, lag = promo.get(int(t0 + tc), (0.0, year))
+            tcols.append(np.full(n, days))
+            if self.event_lags:
+                c = tc - lag
+                tcols.append(H[:, c] / scale if 0 <= c < o else np.full(n, np.nan))
             blocks.append(np.column_stack(tcols))
         T = np.stack(blocks, axis=1)  # (n, S, k)
         B = np.repeat(base[:, None, :], len(steps), axis=1)
@@ -265,20 +275,32 @@ class LightGBMForecaster(BaseForecaster):
                       "week_of_year"]  # fmt: skip
         else:
             names += ["same_day_last_year", "same_weekday_mean_4", "day_of_week", "month"]
-        return names + ["promo"]
+        return names + ["promo"] + (["last_year_same_event"] if self.event_lags else [])
 
-    def _promo(self, t0: int, n: int, calendar: pd.DataFrame | None) -> dict[int, float]:
+    def _promo(
+        self, t0: int, n: int, calendar: pd.DataFrame | None
+    ) -> dict[int, tuple[float, int]]:
+        """Per period index: promotion days, and how many periods back last year's same
+        moment of the promotion calendar lies (one season without ``event_lags``)."""
         from ecomml.data.calendar import promo_calendar
 
         dates = period_date(np.arange(t0, t0 + n), self.freq_)
         if calendar is None:
-            calendar = promo_calendar(dates[0], dates[-1] + pd.Timedelta(days=7))
+            # a year before the first period too: last year's runs line up this year's
+            calendar = promo_calendar(
+                dates[0] - pd.Timedelta(days=400), dates[-1] + pd.Timedelta(days=7)
+            )
         vals = future_promo(dates, self.freq_, calendar)
-        return {int(t0 + i): float(v) for i, v in enumerate(vals)}
+        lags = np.full(len(dates), _CFG[self.freq_]["year"], dtype=np.int64)
+        if self.event_lags:
+            lags = event_year_lags(dates, self.freq_, calendar)
+        return {
+            int(t0 + i): (float(v), int(g)) for i, (v, g) in enumerate(zip(vals, lags, strict=True))
+        }
 
     # ------------------------------------------------------------------ training
     def _training_rows(
-        self, panel: Panel, end: int, promo: dict[int, float], rng: np.random.Generator
+        self, panel: Panel, end: int, promo: dict[int, tuple[float, int]], rng: np.random.Generator
     ) -> tuple[np.ndarray, ...]:
         """Rows ``X, y/scale, scale, step, sku index, target column`` for every origin
         whose targets lie before column ``end`` (the ``max_origins`` latest origins).
@@ -441,7 +463,9 @@ class LightGBMForecaster(BaseForecaster):
         return sizes
 
     # ------------------------------------------------------------------ prediction
-    def _mean(self, panel: Panel, steps: np.ndarray, promo: dict[int, float]) -> np.ndarray:
+    def _mean(
+        self, panel: Panel, steps: np.ndarray, promo: dict[int, tuple[float, int]]
+    ) -> np.ndarray:
         Y = panel.Y
         o = panel.n_periods
         codes = self.cat_codes_(panel.category)
@@ -544,7 +568,8 @@ class LightGBMForecaster(BaseForecaster):
             booster = lgb.Booster(model_file=str(path / "lightgbm_model.txt"))
         except (OSError, ValueError, json.JSONDecodeError) as err:
             raise ModelLoadError(f"{path}: cannot read the forecaster files ({err})") from err
-        est = cls(**state["params"])
+        # folders saved before the event-aligned lag existed were trained without it
+        est = cls(**{"event_lags": False, **state["params"]})
         est.booster_ = booster
         est.freq_ = state["freq_"]
         est.last_ds_ = pd.Timestamp(state["last_ds_"])

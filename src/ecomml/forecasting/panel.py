@@ -27,6 +27,7 @@ __all__ = [
     "panel_from_store",
     "panel_from_transactions",
     "future_promo",
+    "event_year_lags",
 ]
 
 FREQS = ("W", "D")
@@ -242,3 +243,39 @@ def future_promo(dates: pd.DatetimeIndex, freq: str, calendar: pd.DataFrame | No
     starts = promo_days - pd.to_timedelta(promo_days.dayofweek, unit="D")
     counts = pd.Series(1.0, index=starts).groupby(level=0).sum()
     return counts.reindex(dates.normalize()).fillna(0.0).to_numpy()
+
+
+def event_year_lags(
+    dates: pd.DatetimeIndex, freq: str, calendar: pd.DataFrame | None
+) -> np.ndarray:
+    """For each period starting at ``dates``, how many periods back the same moment of
+    last year's promotion calendar lies: a season (52 weeks, 364 days) unless the period
+    overlaps a promotion run whose event also ran the year before, in which case last
+    year's run is lined up with this one by their last days (Double 11 falls on a Monday
+    one year and a Saturday the next; 52 weeks back can miss its peak week)."""
+    season = season_length(freq) if freq == "W" else 364
+    out = np.full(len(dates), season, dtype=np.int64)
+    if calendar is None or calendar.empty or not len(dates):
+        return out
+    cal = calendar.loc[calendar["is_promo"].fillna(False).astype(bool), ["date", "event"]]
+    cal = cal.assign(date=pd.to_datetime(cal["date"]).dt.normalize()).drop_duplicates()
+    cal = cal.sort_values(["event", "date"])
+    run = (cal.groupby("event")["date"].diff() != pd.Timedelta(days=1)).cumsum()
+    runs = cal.groupby(run).agg(
+        event=("event", "first"), first=("date", "min"), last=("date", "max")
+    )
+    span = pd.Timedelta(days=_step(freq) - 1)
+    for i, start in enumerate(pd.DatetimeIndex(dates).normalize()):
+        on = runs.loc[(runs["first"] <= start + span) & (runs["last"] >= start)]
+        if on.empty:
+            continue
+        r = on.sort_values("last").iloc[-1]
+        before = runs.loc[(runs["event"] == r["event"])
+                          & (runs["last"] <= r["last"] - pd.Timedelta(days=330))
+                          & (runs["last"] >= r["last"] - pd.Timedelta(days=400))]  # fmt: skip
+        if before.empty:
+            continue
+        shift = (r["last"] - before["last"].max()).days
+        then = period_index(pd.DatetimeIndex([start - pd.Timedelta(days=shift)]), freq)[0]
+        out[i] = int(period_index(pd.DatetimeIndex([start]), freq)[0] - then)
+    return out
