@@ -204,3 +204,19 @@ def test_train_logs_mlflow_run(files: dict[str, Path], tmp_path: Path, mlflow_ur
     )
     assert res.exit_code == 0, res.output
     assert len(pd.read_parquet(tmp_path / "o.parquet"))
+
+
+def test_predict_new_item_slots(files: dict[str, Path], tmp_path: Path) -> None:
+    base = ["predict", "recommend", "--model", str(files["model"]), "--transactions",
+            str(files["tx"]), "--events", str(files["ev"]), "--catalog", str(files["cat"]),
+            "--cutoff", "2023-11-01", "--k", "5"]  # fmt: skip
+    out = tmp_path / "recs.csv"
+    res = runner.invoke(app, [*base, "--new-items", "2", "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    recs = pd.read_csv(out, dtype={"customer_id": str})
+    assert (recs.groupby("customer_id").size() <= 5).all()
+    fresh = recs.loc[recs["source"] == "new-items"]
+    assert (fresh["rank"] >= 4).all()  # the slots are the last two places
+    res = runner.invoke(app, [*base, "--new-items", "6", "--output", str(tmp_path / "x.csv")])
+    assert res.exit_code == 1 and "new_items" in res.stderr
+    assert not (tmp_path / "x.csv").exists()
