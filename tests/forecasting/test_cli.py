@@ -70,11 +70,21 @@ def test_train_predict_untracked(shop_files, tmp_path: Path, monkeypatch) -> Non
     _ok(res)
     assert (tmp_path / "models" / "forecast" / "ecomml_model.json").exists()
     res = runner.invoke(app, ["predict", "forecast", "--model", "models/forecast", *common,
-                              "--cutoff", "2024-01-10", "--output", "fc.parquet"])  # fmt: skip
+                              "--cutoff", "2024-01-10", "--output", "fc.parquet",
+                              "--explain-output", "why.csv"])  # fmt: skip
     _ok(res)
     fc = pd.read_parquet(tmp_path / "fc.parquet")
     assert sorted(fc["ds"].unique())[0] == pd.Timestamp("2024-01-08")
     assert fc["ds"].nunique() == 3
+    # why each number: baseline x one factor per driver is the LightGBM part of the mean
+    why = pd.read_csv(tmp_path / "why.csv", parse_dates=["ds"])
+    factors = [c for c in why.columns if c.startswith("factor_")]
+    assert factors == ["factor_history", "factor_season", "factor_promotion", "factor_price",
+                       "factor_other"]  # fmt: skip
+    product = why["baseline"] * why[factors].prod(axis=1)
+    assert ((product - why["lightgbm_mean"]).abs() <= 1e-6 * (1 + why["lightgbm_mean"])).all()
+    both = fc.loc[~fc["fallback"]].merge(why, on=["sku", "ds"], suffixes=("", "_why"))
+    assert len(both) and ((both["mean"] - both["mean_why"]).abs() < 1e-6).all()
 
 
 def test_reconciled_model_writes_every_level(shop_files, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001

@@ -158,7 +158,9 @@ class BaseForecaster(ForecasterInterface):
         self.n_skus_ = len(panel.skus)
         return self
 
-    def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
+    def _history(self, df: pd.DataFrame, start: Any) -> tuple[Panel, int]:
+        """The history panel before ``start`` (SKUs with at least one period) and the gap
+        in periods between its end and ``start``."""
         panel = to_panel(df, self.freq_, name="history")
         if start is not None:
             from ecomml.forecasting.panel import period_start
@@ -183,6 +185,10 @@ class BaseForecaster(ForecasterInterface):
                 panel.skus[keep], panel.Y[keep], panel.t0, panel.freq, panel.category[keep],
                 None if panel.price is None else panel.price[keep],
             )  # fmt: skip
+        return panel, gap
+
+    def _predict(self, df: pd.DataFrame, start: Any, calendar: Any, new_skus: Any) -> pd.DataFrame:
+        panel, gap = self._history(df, start)
         steps = np.arange(1, self.horizon + 1) + gap
         mean, q = self._forecast(panel, steps, calendar=calendar)
         q = np.sort(np.maximum(q, 0.0), axis=2)

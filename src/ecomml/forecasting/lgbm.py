@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomml._validation import check_random_state
+from ecomml._validation import check_fitted, check_random_state
 from ecomml.exceptions import ConfigError, ModelLoadError
 from ecomml.forecasting._base import BaseForecaster, nb_quantiles, nb_size_mle
 from ecomml.forecasting.panel import Panel, event_year_lags, future_promo, period_date
@@ -93,6 +93,28 @@ def _smoothed(H: np.ndarray) -> list[np.ndarray]:
         a = np.where(pos & np.isnan(a), y, np.where(pos, a + 0.1 * (y - a), a))
         b = np.where(v & np.isnan(b), pos * 1.0, np.where(v, b + 0.1 * (pos - b), b))
     return [s1, s3, np.nan_to_num(a) * b]
+
+
+#: the driver each forecaster feature belongs to in :meth:`LightGBMForecaster.explain`
+_SEASON = ("same_period_last_year", "last_year_minus_1", "last_year_plus_1", "week_of_year",
+           "same_day_last_year", "same_weekday_mean_4", "day_of_week", "month",
+           "last_year_same_event")  # fmt: skip
+
+
+def _driver_groups(names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        if name in _SEASON:
+            out.append("season")
+        elif name == "promo":
+            out.append("promotion")
+        elif name == "price_ratio":
+            out.append("price")
+        elif name in ("category", "h"):
+            out.append("other")
+        else:
+            out.append("history")
+    return out
 
 
 def _window(Y: np.ndarray, o: int, w: int) -> np.ndarray:
@@ -500,6 +522,59 @@ class LightGBMForecaster(BaseForecaster):
         size = self.size_for(pattern, steps)
         self.last_size_ = size
         return mu, nb_quantiles(mu, size)
+
+    def explain(
+        self, df: pd.DataFrame, *, start: Any = None, calendar: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Why each forecast is what it is: the LightGBM part of every SKU-period mean as a
+        baseline times one factor per driver, from LightGBM's per-feature contributions
+        (``pred_contrib``, exact TreeSHAP in the model's log scale).
+
+        Returns
+        -------
+        DataFrame
+            ``sku, ds, mean`` (as :meth:`predict`, before the category fallback),
+            ``lightgbm_mean = baseline * factor_history * factor_season * factor_promotion
+            * factor_price * factor_other``, ``tsb_mean`` (the TSB forecast blended in with
+            weight ``blend_tsb``), ``baseline`` (the SKU's recent level times the model's
+            average effect) and the factors: recent sales history (lags, rolling means,
+            smoothing, intermittency), season (last year's periods, week / day, the
+            event-aligned lag), planned promotion days, price change, and the rest
+            (category, forecast step). A factor of 1.8 means that driver raised the forecast
+            by 80 %.
+        """
+        check_fitted(self, ["booster_"])
+        if self.strategy != "direct":
+            raise ConfigError(
+                "explain needs strategy='direct' (a recursive forecast feeds the model its own "
+                "forecasts, so contributions do not add up per period)"
+            )
+        panel, gap = self._history(df, start)
+        steps = np.arange(1, self.horizon + 1) + gap
+        cal = calendar if calendar is not None else self._calendar
+        promo = self._promo(panel.t0, panel.n_periods + int(steps.max()) + 1, cal)
+        codes = self.cat_codes_(panel.category)
+        st = np.minimum(steps, int(self.horizon))
+        X, scale = self._features(panel.Y, panel.price, codes, panel.n_periods, st, panel.t0, promo)
+        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True), dtype=np.float64)
+        names = self._feature_names()
+        sc = np.repeat(scale, len(steps))
+        lgbm = np.exp(contrib.sum(axis=1)) * sc
+        mean = np.maximum(self._blend(lgbm, X, sc), 0.0)
+        wt = float(self.blend_tsb)
+        tsb = np.nan_to_num(X[:, names.index("tsb")].astype(np.float64) * sc)
+        n, h = len(panel.skus), len(steps)
+        out = pd.DataFrame({
+            "sku": np.repeat(panel.skus, h),
+            "ds": period_date(np.tile(panel.t0 + panel.n_periods + steps - 1, n), self.freq_),
+            "mean": mean, "lightgbm_mean": lgbm, "tsb_mean": tsb if wt > 0 else np.nan,
+            "baseline": sc * np.exp(contrib[:, -1]),
+        })  # fmt: skip
+        groups = _driver_groups(names)
+        for driver in ("history", "season", "promotion", "price", "other"):
+            cols = [i for i, g in enumerate(groups) if g == driver]
+            out[f"factor_{driver}"] = np.exp(contrib[:, cols].sum(axis=1)) if cols else 1.0
+        return out
 
     def size_for(self, pattern: np.ndarray, steps: np.ndarray) -> np.ndarray:
         """Negative binomial size per SKU (pattern) and step: shape (n_sku, len(steps))."""

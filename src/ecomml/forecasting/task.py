@@ -161,8 +161,8 @@ def forecast_shop(
 _FOLD_METRICS = ("wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "coverage_90")
 
 
-#: every-level tables of reconciled forecasts, until the predict command writes them
-_LEVELS: dict[str, pd.DataFrame] = {}
+#: side tables of a scored forecast (every level, the drivers) until predict writes them
+_SIDE: dict[str, dict[str, pd.DataFrame]] = {}
 
 
 class ForecastTask(ModelTask):
@@ -235,6 +235,9 @@ class ForecastTask(ModelTask):
         Option("levels_output", "--levels-output", None, "CSV/Parquet for the coherent SKU, "
                "category and total forecasts (level, node, sku, ds, mean, q05..q95; a model "
                "trained with --reconcile).", Path, file="out"),
+        Option("explain_output", "--explain-output", None, "CSV/Parquet with why each "
+               "forecast is what it is: baseline and one factor per driver (history, season, "
+               "promotion, price, other; the lgbm model).", Path, file="out"),
     )  # fmt: skip
     backtest_options: ClassVar[tuple[Option, ...]] = (
         _FREQ, _HORIZON,
@@ -334,15 +337,20 @@ class ForecastTask(ModelTask):
     def score_options(self, options: Mapping[str, Any], key: str | None = None) -> dict[str, Any]:
         if (options["lead_time"] is None) != (options["lead_time_output"] is None):
             raise ConfigError("--lead-time and --lead-time-output go together; give both")
-        return {"levels": True} if options.get("levels_output") is not None else {}
+        out = {}
+        for name in ("levels", "explain"):
+            if options.get(f"{name}_output") is not None:
+                out[name] = True
+        return out
 
     def side_outputs(
         self, frame: pd.DataFrame, options: Mapping[str, Any]
     ) -> list[tuple[str, Path, pd.DataFrame]]:
         out = []
-        if options.get("levels_output") is not None:
-            levels = _LEVELS.pop(frame.attrs.get("levels", ""))
-            out.append(("--levels-output", Path(options["levels_output"]), levels))
+        side = _SIDE.pop(frame.attrs.get("side", ""), {})
+        for name in ("levels", "explain"):
+            if options.get(f"{name}_output") is not None:
+                out.append((f"--{name}-output", Path(options[f"{name}_output"]), side[name]))
         if options["lead_time"] is None:
             return out
         from ecomml.forecasting.leadtime import lead_time_demand
@@ -473,30 +481,53 @@ class ForecastTask(ModelTask):
         data: TaskData,
         *,
         levels: bool = False,
+        explain: bool = False,
         **options: Any,
     ) -> pd.DataFrame:
         """The forecast of the model's horizon from the period holding ``cutoff``: the SKU
-        rows; with ``levels`` (a reconciled model) every level is in ``attrs["levels"]``."""
+        rows. ``levels`` (a reconciled model: every level) and ``explain`` (the drivers of
+        each forecast) are side tables that :meth:`side_outputs` hands over."""
         self.check_model(model)
         trained = (
             model if isinstance(model, TrainedForecaster) else TrainedForecaster(model, {}, "")
         )
         fc = forecast_shop(trained, data.shop, data.cutoff, check_features=False, store=data.store)
+        side: dict[str, pd.DataFrame] = {}
         if "level" in fc.columns:
-            all_levels = fc
+            side["levels"] = fc.drop(columns=["pattern", "fallback"])
             fc = fc.loc[fc["level"] == "sku", list(self.output_columns)].reset_index(drop=True)
             fc["sku"] = fc["sku"].astype(str)
-            # the frame is written (and may be copied) before side_outputs runs: it carries
-            # a token, the task keeps the table
-            token = f"levels-{id(all_levels)}"
-            _LEVELS[token] = all_levels.drop(columns=["pattern", "fallback"])
-            fc.attrs["levels"] = token
         elif levels:
             raise ConfigError(
                 "--levels-output needs a model trained with --reconcile (auto, bottom-up or "
                 "mint-shrink); retrain with `ecomml train forecast --reconcile auto`"
             )
+        if explain:
+            side["explain"] = self._explain(trained, data)
+        if side:  # the frame is written (and may be copied) before side_outputs runs: it
+            token = f"side-{id(side)}"  # carries a token, the task keeps the tables
+            _SIDE[token] = side
+            fc.attrs["side"] = token
         return self.check_output(fc)
+
+    @staticmethod
+    def _explain(trained: TrainedForecaster, data: TaskData) -> pd.DataFrame:
+        from ecomml.forecasting.hierarchy import HierarchicalForecaster
+        from ecomml.forecasting.lgbm import LightGBMForecaster
+
+        est = trained.estimator
+        if isinstance(est, HierarchicalForecaster):
+            est = est.forecaster_
+        if not isinstance(est, LightGBMForecaster):
+            raise ConfigError(
+                f"--explain-output needs the lgbm model (this one is a {type(est).__name__}); "
+                "train one with `ecomml train forecast --model lgbm`"
+            )
+        panel, _ = shop_panel(data.shop, data.cutoff, est.freq_, store=data.store)
+        kw: dict[str, Any] = {"start": period_start(data.cutoff, est.freq_)}
+        if data.shop.calendar is not None:
+            kw["calendar"] = data.shop.calendar
+        return est.explain(panel, **kw)
 
     def check_model(self, model: Any) -> None:
         est = model.estimator if isinstance(model, TrainedForecaster) else model
