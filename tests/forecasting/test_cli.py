@@ -69,6 +69,7 @@ def test_train_predict_untracked(shop_files, tmp_path: Path, monkeypatch) -> Non
                               "--horizon", "3", "--no-track", "--validate-folds", "0"])  # fmt: skip
     _ok(res)
     assert (tmp_path / "models" / "forecast" / "ecomml_model.json").exists()
+    assert (tmp_path / "models" / "forecast-plots" / "drivers.png").exists()
     res = runner.invoke(app, ["predict", "forecast", "--model", "models/forecast", *common,
                               "--cutoff", "2024-01-10", "--output", "fc.parquet",
                               "--explain-output", "why.csv"])  # fmt: skip

@@ -12,7 +12,7 @@ from ecomml.plots import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_fan_charts", "plot_error_by_class", "plot_quantile_coverage"]
+__all__ = ["plot_fan_charts", "plot_error_by_class", "plot_quantile_coverage", "plot_drivers"]
 
 
 def plot_fan_charts(
@@ -84,4 +84,38 @@ def plot_quantile_coverage(calibration: pd.DataFrame) -> Figure:
     ax.set_ylabel("observed share")
     ax.set_title("Coverage per quantile")
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_drivers(explained: pd.DataFrame, *, skus: list[str] | None = None, n: int = 6) -> Figure:
+    """Why the forecasts of ``n`` SKUs (default: the largest) are what they are: each
+    driver's factor per period from :meth:`LightGBMForecaster.explain`, as bars on a log
+    axis (above 1 raises the forecast, below 1 lowers it)."""
+    factors = [c for c in explained.columns if c.startswith("factor_")]
+    if skus is None:
+        top = explained.groupby("sku")["lightgbm_mean"].sum().sort_values(ascending=False)
+        skus = top.index[:n].tolist()
+    cols = 2
+    rows = max(1, int(np.ceil(len(skus) / cols)))
+    fig = new_figure(12, 2.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    width = 0.8 / max(len(factors), 1)
+    for ax, sku in zip(axes, skus, strict=False):
+        f = explained.loc[explained["sku"] == sku].sort_values("ds")
+        x = np.arange(len(f))
+        for j, col in enumerate(factors):
+            ax.bar(x + (j - (len(factors) - 1) / 2) * width, np.log(f[col].to_numpy()), width,
+                   label=col.removeprefix("factor_"), color=f"C{j}")  # fmt: skip
+        ax.axhline(0.0, color="0.3", lw=0.8)
+        ax.set_xticks(x)
+        ax.set_xticklabels([d.strftime("%m-%d") for d in pd.to_datetime(f["ds"])], fontsize=7)
+        ax.set_ylabel("log factor", fontsize=8)
+        ax.set_title(str(sku), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(skus) :]:
+        ax.set_visible(False)
+    if len(skus):
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, fontsize=8, ncol=len(factors), loc="outside lower center")
+    fig.suptitle("Forecast drivers (top SKUs): each bar is a driver's factor, log scale")
     return fig

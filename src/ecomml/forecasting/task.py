@@ -308,6 +308,7 @@ class ForecastTask(ModelTask):
         panel, _ = shop_panel(data.shop, data.cutoff, est.freq, store=data.store)
         final = self.reconciled(est, options)
         final.fit(panel, **self.fit_kwargs(est, data.shop))
+        figures.update(self._driver_figure(final, panel, data.shop))
         if final is not est:
             errs = ", ".join(f"{k.removesuffix('_error')} {v:.3f}"
                              for k, v in final.validation_.items() if k.endswith("_error"))  # fmt: skip
@@ -509,6 +510,19 @@ class ForecastTask(ModelTask):
             _SIDE[token] = side
             fc.attrs["side"] = token
         return self.check_output(fc)
+
+    @staticmethod
+    def _driver_figure(model: Any, panel: pd.DataFrame, shop: ShopData) -> dict[str, Any]:
+        """``drivers.png``: why the fitted model's first forecast is what it is (lgbm)."""
+        from ecomml.forecasting.hierarchy import HierarchicalForecaster
+        from ecomml.forecasting.lgbm import LightGBMForecaster
+        from ecomml.forecasting.plots import plot_drivers
+
+        est = model.forecaster_ if isinstance(model, HierarchicalForecaster) else model
+        if not isinstance(est, LightGBMForecaster) or est.strategy != "direct":
+            return {}
+        kw = {"calendar": shop.calendar} if shop.calendar is not None else {}
+        return {"drivers.png": plot_drivers(est.explain(panel, **kw))}
 
     @staticmethod
     def _explain(trained: TrainedForecaster, data: TaskData) -> pd.DataFrame:
