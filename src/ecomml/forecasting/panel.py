@@ -264,18 +264,20 @@ def event_year_lags(
     runs = cal.groupby(run).agg(
         event=("event", "first"), first=("date", "min"), last=("date", "max")
     )
-    span = pd.Timedelta(days=_step(freq) - 1)
-    for i, start in enumerate(pd.DatetimeIndex(dates).normalize()):
-        on = runs.loc[(runs["first"] <= start + span) & (runs["last"] >= start)]
-        if on.empty:
-            continue
-        r = on.sort_values("last").iloc[-1]
-        before = runs.loc[(runs["event"] == r["event"])
-                          & (runs["last"] <= r["last"] - pd.Timedelta(days=330))
-                          & (runs["last"] >= r["last"] - pd.Timedelta(days=400))]  # fmt: skip
+    idx = period_index(pd.DatetimeIndex(dates), freq)
+    pos = {int(p): i for i, p in enumerate(idx)}
+    runs = runs.sort_values("last")  # a period in several runs takes the latest-ending one
+    for r in runs.itertuples(index=False):
+        before = runs.loc[(runs["event"] == r.event)
+                          & (runs["last"] <= r.last - pd.Timedelta(days=330))
+                          & (runs["last"] >= r.last - pd.Timedelta(days=400)), "last"]  # fmt: skip
         if before.empty:
             continue
-        shift = (r["last"] - before["last"].max()).days
-        then = period_index(pd.DatetimeIndex([start - pd.Timedelta(days=shift)]), freq)[0]
-        out[i] = int(period_index(pd.DatetimeIndex([start]), freq)[0] - then)
+        shift = pd.Timedelta(days=(r.last - before.max()).days)
+        lo, hi = period_index(pd.DatetimeIndex([r.first, r.last]), freq)
+        for p in range(int(lo), int(hi) + 1):
+            i = pos.get(p)
+            if i is not None:
+                start = period_date(p, freq)[0]
+                out[i] = p - int(period_index(pd.DatetimeIndex([start - shift]), freq)[0])
     return out
