@@ -221,13 +221,15 @@ def test_explain_adds_up_and_needs_the_direct_strategy(weekly_panel) -> None:  #
 
     with pytest.raises(NotFittedError):
         LightGBMForecaster().explain(weekly_panel)
-    model = LightGBMForecaster(horizon=3, n_estimators=30).fit(weekly_panel)
+    model = LightGBMForecaster(horizon=3, n_estimators=20, size_method="mle").fit(weekly_panel)
     why = model.explain(weekly_panel)
     fc = model.predict(weekly_panel)
     both = fc.loc[~fc["fallback"]].merge(why, on=["sku", "ds"], suffixes=("", "_why"))
     np.testing.assert_allclose(both["mean"], both["mean_why"], rtol=1e-9, atol=1e-9)
     factors = why[[c for c in why.columns if c.startswith("factor_")]].prod(axis=1)
     np.testing.assert_allclose(why["baseline"] * factors, why["lightgbm_mean"], rtol=1e-9)
-    recursive = LightGBMForecaster(horizon=2, n_estimators=10, strategy="recursive")
+    recursive = LightGBMForecaster(
+        horizon=2, n_estimators=5, strategy="recursive", size_method="mle"
+    )
     with pytest.raises(ConfigError, match="direct"):
         recursive.fit(weekly_panel).explain(weekly_panel)
