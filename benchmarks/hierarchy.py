@@ -1,8 +1,8 @@
 """Coherent forecasts (issue 19): ecomml's reconciliation against hierarchicalforecast.
 
 Protocol: weekly SKU demand, 8-week holdout from ``--cutoff``; the same LightGBM base
-forecasts (``LightGBMForecaster`` for the SKUs and, as a separate model, for the
-aggregates) and the same validation errors (the two 8-week windows before the cutoff)
+forecasts (``LightGBMForecaster`` for the SKUs, the forecaster's default damped-trend
+ETS for the aggregates) and the same validation errors (the two 8-week windows before the cutoff)
 go into every reconciliation:
 
 * ecomml ``HierarchicalForecaster`` with ``bottom-up``, ``mint-shrink`` (non-negative,
@@ -75,10 +75,13 @@ def _actuals(act: pd.DataFrame, tree: Any) -> pd.DataFrame:
 
 def _peer_inputs(hist: pd.DataFrame, calendar: Any) -> dict[str, Any]:
     """Base forecasts and validation errors at every node, as ecomml's MinT uses them."""
-    from ecomml.forecasting.hierarchy import _matrices, _Tree
+    from sklearn.base import clone
+
+    from ecomml.forecasting.hierarchy import _fit, _matrices, _Tree
 
     tree = _Tree.of(hist)
     hf = HierarchicalForecaster(method="mint-shrink")
+    upper = hf._models()[1]
     periods = pd.to_datetime(hist["ds"])
     weeks = np.sort(periods.unique())
     rows_hat, rows_y = [], []
@@ -86,13 +89,13 @@ def _peer_inputs(hist: pd.DataFrame, calendar: Any) -> dict[str, Any]:
         origin = weeks[-back]
         past = hist.loc[periods < origin]
         low = LightGBMForecaster().fit(past, calendar=calendar)
-        up = LightGBMForecaster().fit(hf._agg(past, tree), calendar=calendar)
+        up = _fit(clone(upper), hf._agg(past, tree), calendar)
         fc = hf._base(past, tree, low, up, calendar)
         actual = hf._actuals(hist, tree, "W", _period(origin), H)
         rows_hat.append(np.vstack([fc["agg_mean"], fc["bottom_mean"]]))
         rows_y.append(np.vstack([tree.a @ actual, actual]))
     low = LightGBMForecaster().fit(hist, calendar=calendar)
-    up = LightGBMForecaster().fit(hf._agg(hist, tree), calendar=calendar)
+    up = _fit(clone(upper), hf._agg(hist, tree), calendar)
     fb = low.predict(hist, calendar=calendar)
     dates = np.sort(fb["ds"].unique())[:H]
     mb, _ = _matrices(fb, tree.skus, dates)
