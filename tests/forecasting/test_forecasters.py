@@ -205,11 +205,12 @@ def test_event_year_lags_line_up_last_years_promotion() -> None:
     from ecomml.data.calendar import promo_calendar
     from ecomml.forecasting.panel import event_year_lags
 
-    cal = promo_calendar(pd.Timestamp("2023-01-01"), pd.Timestamp("2025-01-01"))
-    weeks = pd.DatetimeIndex(["2024-11-11", "2024-11-18", "2024-07-08"])
+    cal = promo_calendar(pd.Timestamp("2022-01-01"), pd.Timestamp("2025-01-01"))
+    weeks = pd.DatetimeIndex(["2024-11-11", "2024-11-18", "2024-07-08", "2023-11-06"])
     lags = event_year_lags(weeks, "W", cal)
-    # Double 11 fell on a Saturday in 2023 (week of 6 Nov) and on Monday in 2024: 53 weeks
-    assert list(lags) == [53, 52, 52]
+    # Double 11 fell on a Saturday in 2023 (week of 6 Nov) and on Monday in 2024: 53 weeks;
+    # on Friday in 2022 (week of 7 Nov), 52 weeks before the 2023 week
+    assert list(lags) == [53, 52, 52, 52]
     days = pd.date_range("2024-11-11", periods=1, freq="D")
     assert event_year_lags(days, "D", cal)[0] == 366
     assert (event_year_lags(weeks, "W", None) == 52).all()

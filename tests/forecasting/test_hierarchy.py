@@ -144,3 +144,25 @@ def test_saved_model_gives_the_same_forecasts(fitted, tmp_path) -> None:  # noqa
     loaded = HierarchicalForecaster.load_artifacts(tmp_path / "h")
     assert loaded.method_ == model.method_
     pd.testing.assert_frame_equal(model.predict(panel), loaded.predict(panel))
+
+
+def test_a_lightgbm_hierarchy_round_trips_and_refuses_a_partial_history(
+    weekly_panel, tmp_path
+) -> None:  # noqa: ANN001, E501
+    from ecomml.exceptions import DataQualityError, EcommlWarning
+    from ecomml.forecasting import LightGBMForecaster
+
+    low = LightGBMForecaster(horizon=2, n_estimators=5, size_method="mle")
+    model = HierarchicalForecaster(forecaster=low, method="bottom-up", n_paths=100)
+    model.fit(weekly_panel).save_artifacts(tmp_path / "h")
+    loaded = HierarchicalForecaster.load_artifacts(tmp_path / "h")
+    pd.testing.assert_frame_equal(model.predict(weekly_panel), loaded.predict(weekly_panel))
+    some = weekly_panel.loc[weekly_panel["sku"] != weekly_panel["sku"].iloc[0]]
+    with pytest.raises(DataQualityError, match="whole hierarchy"):
+        model.predict(some)
+    extra = pd.concat([weekly_panel, weekly_panel.head(3).assign(sku="NEW")])
+    with pytest.warns(EcommlWarning, match="not in the fitted hierarchy"):
+        out = model.predict(extra)
+    assert "NEW" not in set(out["node"])
+    with pytest.raises(DataQualityError, match="no rows"):
+        HierarchicalForecaster().fit(weekly_panel.iloc[:0])

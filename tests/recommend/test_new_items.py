@@ -205,3 +205,10 @@ def test_pipeline_fills_new_item_slots(wave_shop, tmp_path: Path) -> None:  # no
     )
     with pytest.raises(ConfigError, match="new_items"):
         model.recommend(customers, 3, new_items=4)
+    # with newer history the new SKUs are those of its cutoff, not of the training one
+    later = pd.Timestamp("2023-11-20")
+    newer = build_interactions(wave_shop.transactions, wave_shop.events, cutoff=later)
+    recs = model.recommend(customers, 6, catalog=catalog, new_items=2, history=newer, cutoff=later)
+    now_new = NewItemsRecommender().fit(newer, cutoff=later, catalog=catalog)
+    fresh = set(recs.loc[recs["source"] == "new-items", "sku"])
+    assert fresh and fresh <= set(now_new.sku_index_[now_new.items_kept_])

@@ -140,6 +140,8 @@ class HierarchicalForecaster(ForecasterInterface):
         low, up = self._models()
         freq = check_freq(low.freq)
         h = int(low.horizon)
+        if df.empty:
+            raise DataQualityError("the training panel has no rows; there is nothing to forecast")
         tree = _Tree.of(df)
         periods = period_index(pd.to_datetime(df["ds"]), freq)
         last = int(periods.max())
@@ -202,18 +204,25 @@ class HierarchicalForecaster(ForecasterInterface):
 
     @staticmethod
     def _agg(df: pd.DataFrame, tree: _Tree) -> pd.DataFrame:
-        """The aggregates as a long panel (series id ``level:node``)."""
+        """The aggregates as a long panel (series id ``level:node``), one pass per level."""
         pos = pd.Index(tree.skus).get_indexer(df["sku"].astype(str))
-        ds = pd.to_datetime(df["ds"])
-        y = df["y"].to_numpy(dtype=np.float64)
-        parts = []
+        ok = pos >= 0
+        frame = pd.DataFrame({"ds": pd.to_datetime(df["ds"]).to_numpy()[ok],
+                              "y": df["y"].to_numpy(dtype=np.float64)[ok]})  # fmt: skip
         ids = tree.ids()
-        for level_row in range(len(ids)):
-            members = tree.a[level_row].indices
-            m = np.isin(pos, members)
-            g = pd.DataFrame({"ds": ds[m], "y": y[m]}).groupby("ds", as_index=False)["y"].sum()
-            parts.append(g.assign(sku=ids[level_row], category=tree.levels[level_row]))
-        return pd.concat(parts, ignore_index=True)[["sku", "ds", "y", "category"]]
+        coo = tree.a.tocoo()
+        parts = []
+        for level in np.unique(tree.levels):
+            rows = np.flatnonzero(tree.levels == level)
+            node_of = np.full(len(tree.skus), -1)
+            on = np.isin(coo.row, rows)
+            node_of[coo.col[on]] = coo.row[on]
+            node = node_of[pos[ok]]
+            g = frame.assign(node=node).loc[node >= 0].groupby(["node", "ds"], as_index=False)
+            g = g["y"].sum()
+            parts.append(g.assign(sku=ids[g["node"].to_numpy()], category=level))
+        out = pd.concat(parts, ignore_index=True)
+        return out[["sku", "ds", "y", "category"]]
 
     def _base(
         self, hist: pd.DataFrame, tree: _Tree, low: Any, up: Any | None, calendar: Any
@@ -313,7 +322,28 @@ class HierarchicalForecaster(ForecasterInterface):
         aggregates (see the class docstring for the columns). SKUs outside the fitted
         hierarchy (``new_skus`` included) are left out: refit to take them in."""
         tree = self.tree_
-        hist = df.loc[df["sku"].astype(str).isin(set(tree.skus))]
+        given = df["sku"].astype(str)
+        missing = np.setdiff1d(tree.skus, given.unique())
+        if len(missing):
+            raise DataQualityError(
+                f"the history lacks {len(missing)} of the {len(tree.skus)} SKUs this reconciled "
+                f"model was fitted on (e.g. {', '.join(missing[:3])}): it forecasts the whole "
+                "hierarchy at once, so pass every SKU's history (it cannot be scored per SKU "
+                "bucket, e.g. on Spark)"
+            )
+        outside = given.nunique() - len(tree.skus)
+        if outside > 0:
+            import warnings
+
+            from ecomml.exceptions import EcommlWarning
+
+            warnings.warn(
+                f"{outside} SKUs of the history are not in the fitted hierarchy and are left "
+                "out of the reconciled forecast; retrain to take them in",
+                EcommlWarning,
+                stacklevel=3,
+            )
+        hist = df.loc[given.isin(set(tree.skus))]
         fb = self.forecaster_.predict(hist, start=start, calendar=calendar)
         h = int(self.forecaster_.horizon)
         dates = np.sort(fb["ds"].unique())[:h]
@@ -436,20 +466,31 @@ def _scaled_quantiles(q: np.ndarray, base: np.ndarray, rec: np.ndarray) -> np.nd
 
 
 def _quantile_variance(q: np.ndarray) -> np.ndarray:
-    """Variance of the piecewise-linear distribution through the quantiles (see _draw)."""
-    flat = q.reshape(-1, len(_Q))
-    u = np.broadcast_to((np.arange(200) + 0.5) / 200, (len(flat), 200))
-    return _quantile_function(flat, u).var(axis=1).reshape(q.shape[:-1])
+    """Variance of the piecewise-linear distribution through the quantiles (see _draw), in
+    closed form: on a segment from ``a`` to ``b`` of probability width ``w`` the quantile
+    function contributes ``w (a + b) / 2`` to the mean and ``w (a^2 + ab + b^2) / 3`` to
+    the second moment."""
+    vals = _knot_values(q.reshape(-1, len(_Q)))
+    w = np.diff(np.concatenate([[0.0], _Q, [1.0]]))
+    a, b = vals[:, :-1], vals[:, 1:]
+    mean = (w * (a + b) / 2).sum(axis=1)
+    second = (w * (a * a + a * b + b * b) / 3).sum(axis=1)
+    return np.maximum(second - mean * mean, 0.0).reshape(q.shape[:-1])
+
+
+def _knot_values(q: np.ndarray) -> np.ndarray:
+    """The quantile function's values at p = 0, the quantile levels and p = 1."""
+    lo = np.maximum(2 * q[:, :1] - q[:, 1:2], 0.0)
+    hi = 2 * q[:, -1:] - q[:, -2:-1]
+    return np.concatenate([lo, q, hi], axis=1)
 
 
 def _quantile_function(q: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Piecewise-linear quantile functions through the rows of ``q`` at probabilities
     ``u`` ``(rows, n)``: linear from ``max(0, 2 q05 - q10)`` at p=0 to q05, through the
     quantiles, and on beyond q95 with the q90-q95 step to p=1."""
-    lo = np.maximum(2 * q[:, :1] - q[:, 1:2], 0.0)
-    hi = 2 * q[:, -1:] - q[:, -2:-1]
     knots = np.concatenate([[0.0], _Q, [1.0]])
-    vals = np.concatenate([lo, q, hi], axis=1)
+    vals = _knot_values(q)
     k = np.clip(np.searchsorted(knots, u, side="right") - 1, 0, len(knots) - 2)
     w = (u - knots[k]) / (knots[k + 1] - knots[k])
     return (

@@ -613,8 +613,13 @@ class LightGBMForecaster(BaseForecaster):
 
     # ------------------------------------------------------------------ persistence
     def save_artifacts(self, path: str | Path) -> None:
-        """Write ``lightgbm_model.txt`` and ``forecaster.json`` (no pickle)."""
+        """Write ``lightgbm_model.txt`` and ``forecaster.json`` (no pickle); an unfitted
+        forecaster (e.g. the parameter of a :class:`HierarchicalForecaster`) writes its
+        parameters only."""
         path = Path(path)
+        if not hasattr(self, "booster_"):
+            (path / "forecaster.json").write_text(json.dumps({"params": self.get_params()}))
+            return
         self.booster_.save_model(str(path / "lightgbm_model.txt"))
         state = {
             "params": self.get_params(),
@@ -640,6 +645,8 @@ class LightGBMForecaster(BaseForecaster):
         path = Path(path)
         try:
             state = json.loads((path / "forecaster.json").read_text())
+            if "freq_" not in state:  # saved unfitted: parameters only
+                return cls(**state["params"])
             booster = lgb.Booster(model_file=str(path / "lightgbm_model.txt"))
         except (OSError, ValueError, json.JSONDecodeError) as err:
             raise ModelLoadError(f"{path}: cannot read the forecaster files ({err})") from err

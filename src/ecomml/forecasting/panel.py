@@ -275,9 +275,11 @@ def event_year_lags(
             continue
         shift = pd.Timedelta(days=(r.last - before.max()).days)
         lo, hi = period_index(pd.DatetimeIndex([r.first, r.last]), freq)
+        last_day = pd.Timedelta(days=_step(freq) - 1)
         for p in range(int(lo), int(hi) + 1):
             i = pos.get(p)
             if i is not None:
-                start = period_date(p, freq)[0]
-                out[i] = p - int(period_index(pd.DatetimeIndex([start - shift]), freq)[0])
+                # a day of the run inside the period, moved back to last year's run
+                day = min(period_date(p, freq)[0] + last_day, r.last)
+                out[i] = p - int(period_index(pd.DatetimeIndex([day - shift]), freq)[0])
     return out

@@ -495,7 +495,8 @@ class ForecastTask(ModelTask):
         fc = forecast_shop(trained, data.shop, data.cutoff, check_features=False, store=data.store)
         side: dict[str, pd.DataFrame] = {}
         if "level" in fc.columns:
-            side["levels"] = fc.drop(columns=["pattern", "fallback"])
+            if levels:
+                side["levels"] = fc.drop(columns=["pattern", "fallback"])
             fc = fc.loc[fc["level"] == "sku", list(self.output_columns)].reset_index(drop=True)
             fc["sku"] = fc["sku"].astype(str)
         elif levels:
@@ -522,7 +523,9 @@ class ForecastTask(ModelTask):
         if not isinstance(est, LightGBMForecaster) or est.strategy != "direct":
             return {}
         kw = {"calendar": shop.calendar} if shop.calendar is not None else {}
-        return {"drivers.png": plot_drivers(est.explain(panel, **kw))}
+        # the plot shows the top sellers: explain those only (SKUs are scored independently)
+        top = panel.groupby("sku")["y"].sum().nlargest(6).index
+        return {"drivers.png": plot_drivers(est.explain(panel.loc[panel["sku"].isin(top)], **kw))}
 
     @staticmethod
     def _explain(trained: TrainedForecaster, data: TaskData) -> pd.DataFrame:

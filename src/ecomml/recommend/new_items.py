@@ -107,7 +107,7 @@ class NewItemsRecommender(KeptItemsRecommender):
         cat = self._catalog
         if cat is None or "launched_at" not in cat.columns or cutoff is None:
             return pd.Series(dtype="datetime64[ns]")
-        when = pd.to_datetime(cat["launched_at"], errors="coerce")
+        when = pd.to_datetime(cat["launched_at"], errors="coerce", utc=True).dt.tz_localize(None)
         ok = when.notna() & (when < cutoff)
         if "active" in cat.columns:
             ok &= cat["active"].fillna(True).astype(bool)

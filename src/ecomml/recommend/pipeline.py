@@ -680,16 +680,19 @@ class RecommenderPipeline(BaseRecommender):
             category = category if category is not None else self.category_
             price = price if price is not None else self.price_
             want = None
+            full_hist = hist
             if asked is not None:  # per-customer work for the customers asked only
                 want = pd.Index(asked.unique())
             tables = history_tables(hist, cut, category, customers=want)
             if sku_stats is not None:
                 tables["sku"] = sku_stats
             if want is not None:
+                full_hist = hist  # new SKUs' age and interest are everyone's
                 hist = hist.loc[hist["customer_id"].isin(want)]
             known_ids = pd.Index(hist["customer_id"].unique())
         else:
             hist, cut, tables = None, self.cutoff_, self.tables_
+            full_hist = None
             category, price = self.category_, self.price_
             if catalog is not None:
                 c2, p2 = self._catalog_maps(pd.DataFrame(columns=["sku"]), catalog)
@@ -766,8 +769,9 @@ class RecommenderPipeline(BaseRecommender):
         )
         if slots:
             fresh = self._new_item_lists(
-                out["customer_id"].unique(), k, exclude_seen, hist, cut, allowed, exclude
-            )
+                out["customer_id"].unique(), k, exclude_seen, full_hist, cut, allowed, exclude,
+                catalog,
+            )  # fmt: skip
             out = reserve_slots(out, fresh, k=k, slots=slots)
         return out.astype(
             {
@@ -802,15 +806,18 @@ class RecommenderPipeline(BaseRecommender):
         cut: pd.Timestamp,
         allowed: set[str] | None,
         exclude: pd.DataFrame | None,
+        catalog: pd.DataFrame | None,
     ) -> pd.DataFrame:
-        """Each customer's best new SKUs (after the catalog and exclusion rules)."""
+        """Each customer's best new SKUs (after the catalog and exclusion rules). With a
+        newer ``hist`` the new SKUs, their age and early interest are taken as of its
+        cutoff (a SKU new at training time may be old now, and others have appeared)."""
+        from sklearn.base import clone
+
         gen = self.new_items_
         assert gen is not None
-        hs = None
         if hist is not None:
-            index, state, _ = gen.history_state(hist, cutoff=cut)
-            hs = (index, state)
-        fresh = gen.recommend(customers, k, exclude_seen=exclude_seen, history_state=hs)
+            gen = clone(gen).fit(hist, cutoff=cut, catalog=catalog)
+        fresh = gen.recommend(customers, k, exclude_seen=exclude_seen)
         fresh = apply_business_rules(fresh, k=k, allowed=allowed, exclude=exclude)
         return fresh.assign(source=gen.source_name)
 

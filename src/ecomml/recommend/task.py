@@ -165,7 +165,7 @@ class RecommendTask(ModelTask):
         return {"k": options["k"], "customers": who,
                 "exclude_purchased": options["exclude_purchased"],
                 "max_per_category": options["max_per_category"], "boost": boosts,
-                "new_items": options.get("new_items", 0)}  # fmt: skip
+                **({"new_items": options["new_items"]} if options.get("new_items") else {})}  # fmt: skip
 
     def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,
                     cutoff: pd.Timestamp, output: Path) -> str:  # fmt: skip
