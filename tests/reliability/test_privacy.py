@@ -368,6 +368,7 @@ def _leaving(run: dict[str, Any]) -> list[Path]:
 
 
 @pytest.mark.mlflow
+@pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_full_run_leaks_no_raw_ids_or_emails(full_run: dict[str, Any]) -> None:
     paths = _leaving(full_run)
     assert (full_run["root"] / "mlruns").is_dir() and len(list(full_run["out"].iterdir())) == 2
@@ -384,6 +385,7 @@ def test_full_run_leaks_no_raw_ids_or_emails(full_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.mlflow
+@pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_the_key_is_never_written(full_run: dict[str, Any]) -> None:
     needle = KEY.encode()
     for p in [full_run["root"] / "mlflow.db", *full_run["root"].rglob("*")]:
@@ -393,6 +395,7 @@ def test_the_key_is_never_written(full_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.mlflow
+@pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_outputs_are_pseudonyms_that_join_back_with_the_key(full_run: dict[str, Any]) -> None:
     out = full_run["out"]
     churn = pd.read_csv(out / "churn.csv")
@@ -415,6 +418,7 @@ def test_outputs_are_pseudonyms_that_join_back_with_the_key(full_run: dict[str, 
 
 
 @pytest.mark.mlflow
+@pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_pseudonymised_models_refuse_raw_or_other_key_scoring(full_run: dict[str, Any]) -> None:
     no_key, other_key = full_run["refused"]
     assert "pass --hash-ids" in no_key and "Traceback" not in no_key
