@@ -368,6 +368,7 @@ def _leaving(run: dict[str, Any]) -> list[Path]:
 
 
 @pytest.mark.mlflow
+@pytest.mark.slow
 @pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_full_run_leaks_no_raw_ids_or_emails(full_run: dict[str, Any]) -> None:
     paths = _leaving(full_run)
@@ -385,6 +386,7 @@ def test_full_run_leaks_no_raw_ids_or_emails(full_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.mlflow
+@pytest.mark.slow
 @pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_the_key_is_never_written(full_run: dict[str, Any]) -> None:
     needle = KEY.encode()
@@ -395,6 +397,7 @@ def test_the_key_is_never_written(full_run: dict[str, Any]) -> None:
 
 
 @pytest.mark.mlflow
+@pytest.mark.slow
 @pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_outputs_are_pseudonyms_that_join_back_with_the_key(full_run: dict[str, Any]) -> None:
     out = full_run["out"]
@@ -418,6 +421,7 @@ def test_outputs_are_pseudonyms_that_join_back_with_the_key(full_run: dict[str, 
 
 
 @pytest.mark.mlflow
+@pytest.mark.slow
 @pytest.mark.twin  # the full run (~30 s); its parts are default tests above
 def test_pseudonymised_models_refuse_raw_or_other_key_scoring(full_run: dict[str, Any]) -> None:
     no_key, other_key = full_run["refused"]
