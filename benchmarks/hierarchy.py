@@ -84,6 +84,9 @@ def _peer_inputs(hist: pd.DataFrame, calendar: Any) -> dict[str, Any]:
     upper = hf._models()[1]
     periods = pd.to_datetime(hist["ds"])
     weeks = np.sort(periods.unique())
+    from ecomml.forecasting.panel import period_index
+
+    hist_periods = period_index(periods, "W")
     rows_hat, rows_y = [], []
     for back in (2 * H, H):
         origin = weeks[-back]
@@ -91,7 +94,7 @@ def _peer_inputs(hist: pd.DataFrame, calendar: Any) -> dict[str, Any]:
         low = LightGBMForecaster().fit(past, calendar=calendar)
         up = _fit(clone(upper), hf._agg(past, tree), calendar)
         fc = hf._base(past, tree, low, up, calendar)
-        actual = hf._actuals(hist, tree, "W", _period(origin), H)
+        actual = hf._actuals(hist, tree, hist_periods, _period(origin), H)
         rows_hat.append(np.vstack([fc["agg_mean"], fc["bottom_mean"]]))
         rows_y.append(np.vstack([tree.a @ actual, actual]))
     low = LightGBMForecaster().fit(hist, calendar=calendar)

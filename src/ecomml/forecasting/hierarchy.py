@@ -162,7 +162,7 @@ class HierarchicalForecaster(ForecasterInterface):
             except DataQualityError:  # too little history before this origin
                 continue
             fc = self._base(hist, tree, low_v, up_v, calendar)
-            errors.append((fc, self._actuals(df, tree, freq, origin, h)))
+            errors.append((fc, self._actuals(df, tree, periods, origin, h)))
         method = self.method
         if method != "bottom-up" and len(errors) < (2 if method == "auto" else 1):
             method = "bottom-up"
@@ -240,9 +240,9 @@ class HierarchicalForecaster(ForecasterInterface):
         return out
 
     @staticmethod
-    def _actuals(df: pd.DataFrame, tree: _Tree, freq: str, origin: int, h: int) -> np.ndarray:
-        """Actual demand ``(n_b, h)`` of the SKUs in the ``h`` periods from ``origin``."""
-        p = period_index(pd.to_datetime(df["ds"]), freq)
+    def _actuals(df: pd.DataFrame, tree: _Tree, p: np.ndarray, origin: int, h: int) -> np.ndarray:
+        """Actual demand ``(n_b, h)`` of the SKUs in the ``h`` periods from ``origin``
+        (``p``: each row's period index)."""
         m = (p >= origin) & (p < origin + h)
         out = np.zeros((len(tree.skus), h))
         i = pd.Index(tree.skus).get_indexer(df.loc[m, "sku"].astype(str))

@@ -161,6 +161,16 @@ def forecast_shop(
 _FOLD_METRICS = ("wape", "bias", "mase", "rmsse", "scaled_pinball", "coverage_80", "coverage_90")
 
 
+def _explainable(model: Any) -> Any:
+    """The LightGBM forecaster behind ``model`` (itself, or a reconciled model's SKU
+    forecaster), or None: the one model whose forecasts :meth:`explain` breaks down."""
+    from ecomml.forecasting.hierarchy import HierarchicalForecaster
+    from ecomml.forecasting.lgbm import LightGBMForecaster
+
+    est = model.forecaster_ if isinstance(model, HierarchicalForecaster) else model
+    return est if isinstance(est, LightGBMForecaster) else None
+
+
 #: side tables of a scored forecast (every level, the drivers) until predict writes them
 _SIDE: dict[str, dict[str, pd.DataFrame]] = {}
 
@@ -515,12 +525,10 @@ class ForecastTask(ModelTask):
     @staticmethod
     def _driver_figure(model: Any, panel: pd.DataFrame, shop: ShopData) -> dict[str, Any]:
         """``drivers.png``: why the fitted model's first forecast is what it is (lgbm)."""
-        from ecomml.forecasting.hierarchy import HierarchicalForecaster
-        from ecomml.forecasting.lgbm import LightGBMForecaster
         from ecomml.forecasting.plots import plot_drivers
 
-        est = model.forecaster_ if isinstance(model, HierarchicalForecaster) else model
-        if not isinstance(est, LightGBMForecaster) or est.strategy != "direct":
+        est = _explainable(model)
+        if est is None or est.strategy != "direct":
             return {}
         kw = {"calendar": shop.calendar} if shop.calendar is not None else {}
         # the plot shows the top sellers: explain those only (SKUs are scored independently)
@@ -529,16 +537,12 @@ class ForecastTask(ModelTask):
 
     @staticmethod
     def _explain(trained: TrainedForecaster, data: TaskData) -> pd.DataFrame:
-        from ecomml.forecasting.hierarchy import HierarchicalForecaster
-        from ecomml.forecasting.lgbm import LightGBMForecaster
-
-        est = trained.estimator
-        if isinstance(est, HierarchicalForecaster):
-            est = est.forecaster_
-        if not isinstance(est, LightGBMForecaster):
+        est = _explainable(trained.estimator)
+        if est is None:
             raise ConfigError(
-                f"--explain-output needs the lgbm model (this one is a {type(est).__name__}); "
-                "train one with `ecomml train forecast --model lgbm`"
+                "--explain-output needs the lgbm model (this one is a "
+                f"{type(trained.estimator).__name__}); train one with "
+                "`ecomml train forecast --model lgbm`"
             )
         panel, _ = shop_panel(data.shop, data.cutoff, est.freq_, store=data.store)
         kw: dict[str, Any] = {"start": period_start(data.cutoff, est.freq_)}

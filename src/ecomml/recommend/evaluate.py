@@ -89,13 +89,11 @@ def evaluate_recommendations(
     bought = train.loc[train["event"] == "purchase", ["customer_id", "sku"]].drop_duplicates()
     if new_only:
         rel = _anti(rel, bought)
-        recs = _anti(recs, bought).sort_values(["customer_id", "rank"], kind="stable")
-        recs = recs.assign(rank=recs.groupby("customer_id").cumcount() + 1)
+        recs = _reranked(_anti(recs, bought))
     if new_skus:
         sold = pd.Index(bought["sku"].unique())
         rel = rel.loc[~rel["sku"].isin(sold)]
-        recs = recs.loc[~recs["sku"].isin(sold)].sort_values(["customer_id", "rank"], kind="stable")
-        recs = recs.assign(rank=recs.groupby("customer_id").cumcount() + 1)
+        recs = _reranked(recs.loc[~recs["sku"].isin(sold)])
     n_users = train["customer_id"].nunique()
     share = train.drop_duplicates(["customer_id", "sku"]).groupby("sku").size() / max(n_users, 1)
     ks_all = sorted(set(ks) | ({map_k} if map_k else set()))
@@ -109,6 +107,12 @@ def evaluate_recommendations(
     )
     out["relevant_per_customer"] = float(rel.groupby("customer_id").size().mean())
     return out
+
+
+def _reranked(recs: pd.DataFrame) -> pd.DataFrame:
+    """The lists left after a filter, ranks renumbered 1.. in their order."""
+    recs = recs.sort_values(["customer_id", "rank"], kind="stable")
+    return recs.assign(rank=recs.groupby("customer_id").cumcount() + 1)
 
 
 def _anti(frame: pd.DataFrame, drop: pd.DataFrame) -> pd.DataFrame:

@@ -83,10 +83,11 @@ class NewItemsRecommender(KeptItemsRecommender):
         """Learn from ``interactions`` (see :meth:`BaseRecommender.fit`) and ``catalog``."""
         self._check_params()
         self._catalog = _catalog_frame(catalog)
+        self._launches: pd.Series | None = None  # set once the cutoff is known
         try:
             return super().fit(interactions, cutoff=cutoff)
         finally:
-            del self._catalog
+            del self._catalog, self._launches
 
     def _check_params(self) -> None:
         if not (isinstance(self.new_days, (int, float)) and self.new_days > 0):
@@ -103,7 +104,13 @@ class NewItemsRecommender(KeptItemsRecommender):
             )
 
     def _launched(self, cutoff: pd.Timestamp | None) -> pd.Series:
-        """Catalog launch dates of active SKUs launched before ``cutoff``."""
+        """Catalog launch dates of active SKUs launched before ``cutoff`` (read once per
+        fit: the SKU index and the ages both need them)."""
+        if self._launches is None:
+            self._launches = self._read_launches(cutoff)
+        return self._launches
+
+    def _read_launches(self, cutoff: pd.Timestamp | None) -> pd.Series:
         cat = self._catalog
         if cat is None or "launched_at" not in cat.columns or cutoff is None:
             return pd.Series(dtype="datetime64[ns]")

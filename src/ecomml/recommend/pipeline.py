@@ -175,18 +175,11 @@ class RecommenderPipeline(BaseRecommender):
             return gen.fit(df, cutoff=cutoff, catalog=catalog)
         return gen.fit(df, cutoff=cutoff)
 
-    @staticmethod
-    def _sku_union(gens: dict[str, BaseRecommender]) -> pd.Index:
+    @classmethod
+    def _sku_union(cls, gens: dict[str, BaseRecommender]) -> pd.Index:
         """The SKUs any generator can propose: their shared index when they agree (the same
         history), else the sorted union (a cold-start generator adds catalog SKUs)."""
-        indexes = [g.sku_index_ for g in gens.values()]
-        first = indexes[0]
-        if all(ix is first or ix.equals(first) for ix in indexes[1:]):
-            return first
-        out = first
-        for ix in indexes[1:]:
-            out = out.union(ix)
-        return out.rename("sku")
+        return cls._key_index([g.sku_index_ for g in gens.values()])[0]
 
     @staticmethod
     def _states(
@@ -218,14 +211,16 @@ class RecommenderPipeline(BaseRecommender):
         history: dict[str, Any] | None = None,
         exclude_seen: bool = False,
         key_index: tuple[pd.Index, bool] | None = None,
+        skus: pd.Index | None = None,
     ) -> pd.DataFrame:
         """The union of every generator's top ``n_candidates`` for ``customers``: one row
         per (customer, SKU) in (customer_id, sku) order, each generator's rank (missing:
         ``n_candidates + 1``) and score (missing: NaN), how many proposed it and which one
         ranked it best. Built on integer codes (no join on string ids); ``key_index`` is
-        :meth:`_key_index` of the same generators, computed once for many batches."""
+        :meth:`_key_index` of the same generators and ``skus`` their :meth:`_sku_union`,
+        both computed once for many batches."""
         names = list(gens)
-        skus = self._sku_union(gens)
+        skus = self._sku_union(gens) if skus is None else skus
         customers = np.asarray(customers, dtype=object)
         states = self._states(gens, history)
         who, shared = key_index or self._key_index([index for index, _ in states.values()])
@@ -716,10 +711,11 @@ class RecommenderPipeline(BaseRecommender):
         )
         frames = []
         kids = ids.to_numpy()[known]
-        sliced = key_index = None
+        sliced = key_index = skus = None
         if not use_blend:
             sliced = customer_slices(tables)
             key_index = self._key_index([ix for ix, _ in self._states(gens, states).values()])
+            skus = self._sku_union(self.generators_)
         for start in range(0, len(kids), batch_size):
             chunk = kids[start : start + batch_size]
             if use_blend:
@@ -727,7 +723,7 @@ class RecommenderPipeline(BaseRecommender):
                 continue
             cand = self._candidates(
                 self.generators_, chunk, history=states, exclude_seen=exclude_seen,
-                key_index=key_index,
+                key_index=key_index, skus=skus,
             )  # fmt: skip
             if cand.empty:
                 continue
