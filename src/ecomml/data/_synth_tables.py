@@ -258,13 +258,13 @@ def truth_customers_table(world: World, block: Block) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema(TRUTH_CUSTOMERS_DTYPES))
 
 
-def _sku_order(world: World) -> np.ndarray:
+def sku_order(world: World) -> np.ndarray:
     return np.argsort(world.sku_code)
 
 
 def catalog_table(world: World) -> pa.Table:
     """The catalogue, sorted by SKU id; ``active`` is False once discontinued."""
-    o = _sku_order(world)
+    o = sku_order(world)
     arrays = [
         ids("SKU", world.sku_code[o], SKU_WIDTH),
         labels(world.categories, world.sku_cat[o]),
@@ -277,7 +277,7 @@ def catalog_table(world: World) -> pa.Table:
 
 def truth_skus_table(world: World) -> pa.Table:
     """SKU attributes the demand was drawn from."""
-    o = _sku_order(world)
+    o = sku_order(world)
     gone = world.end_day[o] < world.days
     arrays = [
         ids("SKU", world.sku_code[o], SKU_WIDTH),
@@ -298,7 +298,7 @@ def truth_prices_table(world: World) -> pa.Table:
     """The price response the demand was drawn from, per SKU: ``elasticity`` (the
     exponent of price in the SKU's choice weight) and ``own_elasticity`` (of its expected
     units to its own price, others held: what an estimate from sales should recover)."""
-    o = _sku_order(world)
+    o = sku_order(world)
     arrays = [
         ids("SKU", world.sku_code[o], SKU_WIDTH),
         labels(world.categories, world.sku_cat[o]),
@@ -316,7 +316,7 @@ def sku_days_tables(
     world: World, mean: np.ndarray, dispersion: np.ndarray, *, skus_per_table: int
 ) -> Iterator[pa.Table]:
     """True demand per SKU-day, sorted by SKU then date, in tables of whole SKUs."""
-    o = _sku_order(world)
+    o = sku_order(world)
     D = world.days
     dates = world.start.value + np.arange(D, dtype=np.int64) * _DAY_NS
     sch = schema(TRUTH_SKU_DAYS_DTYPES)

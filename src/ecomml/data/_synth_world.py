@@ -9,7 +9,7 @@ The arrays are (days x SKUs) and are built once per shop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -471,6 +471,27 @@ def build_world(
         price_mult=price_mult,
         elasticity=elasticity,
     )
+
+
+def without_event(world: World, event: str) -> World:
+    """The same shop had ``event`` never run (every run of it in the window): the order
+    rates and the SKUs' choice weights on its days (and the dip before / lift after its
+    peak) back to what the rest of the calendar gives. The customers, their lifetimes and
+    the rates' normalisation are the real shop's, so the two worlds' expected demand
+    differs only by the event's own effect (its extra sign-ups are not counted)."""
+    cal = world.calendar.loc[world.calendar["event"].astype(str) != event]
+    lift, level = promo_profile(cal, world.start, world.days)
+    eta = np.array([e for _, _, e, _, _ in SEGMENTS])
+    g = world.g * (lift / world.lift)[None, :] ** eta[:, None]
+    if world.elasticity is None:  # the weights carried uplift ** level (see build_world)
+        ratio = np.exp(np.outer(level - world.level, -2.5 * np.log1p(-world.discount)))
+    else:  # ... or (price x (1 - level x discount)) ** elasticity
+        base = 1.0 - np.outer(world.level, world.discount)
+        ratio = ((1.0 - np.outer(level, world.discount)) / base) ** world.elasticity
+    share = world.share * ratio
+    totals = np.add.reduceat(share, world.cat_start[:-1], axis=1)[:, world.sku_cat]
+    share = np.divide(share, totals, out=np.zeros_like(share), where=totals > 0)
+    return replace(world, calendar=cal, lift=lift, level=level, g=g, share=share)
 
 
 def _price_moves(

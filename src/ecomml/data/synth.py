@@ -41,6 +41,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -63,7 +64,7 @@ from ecomml.data._synth_sim import (
     add_events,
     simulate_block,
 )
-from ecomml.data._synth_world import SEGMENTS, World, build_world
+from ecomml.data._synth_world import SEGMENTS, World, build_world, without_event
 from ecomml.exceptions import ConfigError
 
 __all__ = [
@@ -233,6 +234,7 @@ def make_shop(
     b: float = _DEFAULT_POPULATION.b,
     price_changes: bool = False,
     launch_wave: tuple[str | pd.Timestamp, float] | None = None,
+    without_event: str | None = None,
 ) -> SyntheticShop:
     """Build a synthetic shop in memory.
 
@@ -267,6 +269,10 @@ def make_shop(
         ``(date, share)``: a new collection, ``share`` of the catalogue launched on
         ``date`` (the cold-start scenario of the recommender benchmark); its dates are in
         ``truth_skus.launched_at``. None (default) keeps the sample shop as it was.
+    without_event
+        A calendar event (e.g. ``"double_11"``): ``truth_sku_days`` gains
+        ``mean_without_event``, the expected units per SKU-day had that event never run
+        (same customers; the truth behind a promotion's incremental units).
 
     Returns
     -------
@@ -304,10 +310,14 @@ def make_shop(
         tc.append(tables.truth_customers_table(world, block))
         if include_events:
             ev.append(tables.events_table(world, add_events(world, block, rng)))
+    counterfactual = _without(acc, world, without_event)
     mean, dispersion = acc.finalize(world)
     sku_days = pa.concat_tables(
         tables.sku_days_tables(world, mean, dispersion, skus_per_table=world.n_skus)
     )
+    if counterfactual is not None:
+        col = pa.array(counterfactual[:, tables.sku_order(world)].T.ravel())
+        sku_days = sku_days.append_column("mean_without_event", col)
     events = (
         _frame(pa.concat_tables(ev))
         if ev
@@ -324,6 +334,18 @@ def make_shop(
         params=_params(world, pop, seed, n_customers, _price_params(world)),
         truth_prices=_truth_prices(world),
     )
+
+
+def _without(acc: TruthAccumulator, world: World, event: str | None) -> np.ndarray | None:
+    """Expected units per day and SKU had ``event`` never run (None without one)."""
+    if event is None:
+        return None
+    if event not in set(world.calendar["event"].astype(str)):
+        raise ConfigError(
+            f"without_event={event!r} is not in the shop's calendar; its events are "
+            f"{sorted(set(world.calendar['event'].astype(str)))}"
+        )
+    return copy.deepcopy(acc).finalize(without_event(world, event))[0]
 
 
 def _truth_prices(world: World) -> pd.DataFrame | None:

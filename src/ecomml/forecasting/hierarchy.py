@@ -26,6 +26,7 @@ from ecomml._validation import check_fitted, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.forecasting._base import ForecasterInterface
 from ecomml.forecasting.panel import check_freq, period_index
+from ecomml.forecasting.paths import draw_paths, quantile_variance, shock
 from ecomml.forecasting.reconcile import ErrorCovariance, mint, shrunk_covariance
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
@@ -267,7 +268,7 @@ class HierarchicalForecaster(ForecasterInterface):
         for fc, act in errors:
             rec = self._reconcile(fc, tree, method, cov)
             q = _scaled_quantiles(fc["bottom_q"], fc["bottom_mean"], rec)
-            var_b = _quantile_variance(q)
+            var_b = quantile_variance(q)
             obs += ((tree.a @ act - tree.a @ rec) ** 2).sum(axis=1)
             model += (tree.a @ var_b).sum(axis=1)
             level2 += ((tree.a @ rec) ** 2).sum(axis=1)
@@ -379,14 +380,14 @@ class HierarchicalForecaster(ForecasterInterface):
             sku_cat[sub.col] = sub.row
         chunk = max(1, 4_000_000 // n)
         for t in range(h):
-            total_shock = _shock(rng, self.shock_[0], n)
+            total_shock = shock(rng, self.shock_[0], n)
             cat_shock = (
-                np.stack([_shock(rng, self.shock_[c], n) for c in cats]) if len(cats) else None
+                np.stack([shock(rng, self.shock_[c], n) for c in cats]) if len(cats) else None
             )
             sums = np.zeros((n, n_a))
             for s0 in range(0, n_b, chunk):
                 sl = slice(s0, s0 + chunk)
-                draws = _draw(q_b[sl, t], mean_b[sl, t], rng, n)  # (n, chunk)
+                draws = draw_paths(q_b[sl, t], mean_b[sl, t], rng, n)  # (n, chunk)
                 draws *= total_shock[:, None]
                 if cat_shock is not None:
                     c = sku_cat[sl]
@@ -463,52 +464,3 @@ def _scaled_quantiles(q: np.ndarray, base: np.ndarray, rec: np.ndarray) -> np.nd
     ratio = np.divide(rec, base, out=np.ones_like(rec), where=base > 1e-9)
     out = np.where((base > 1e-9)[..., None], q * ratio[..., None], q + rec[..., None])
     return np.sort(np.maximum(out, 0.0), axis=-1)
-
-
-def _quantile_variance(q: np.ndarray) -> np.ndarray:
-    """Variance of the piecewise-linear distribution through the quantiles (see _draw), in
-    closed form: on a segment from ``a`` to ``b`` of probability width ``w`` the quantile
-    function contributes ``w (a + b) / 2`` to the mean and ``w (a^2 + ab + b^2) / 3`` to
-    the second moment."""
-    vals = _knot_values(q.reshape(-1, len(_Q)))
-    w = np.diff(np.concatenate([[0.0], _Q, [1.0]]))
-    a, b = vals[:, :-1], vals[:, 1:]
-    mean = (w * (a + b) / 2).sum(axis=1)
-    second = (w * (a * a + a * b + b * b) / 3).sum(axis=1)
-    return np.maximum(second - mean * mean, 0.0).reshape(q.shape[:-1])
-
-
-def _knot_values(q: np.ndarray) -> np.ndarray:
-    """The quantile function's values at p = 0, the quantile levels and p = 1."""
-    lo = np.maximum(2 * q[:, :1] - q[:, 1:2], 0.0)
-    hi = 2 * q[:, -1:] - q[:, -2:-1]
-    return np.concatenate([lo, q, hi], axis=1)
-
-
-def _quantile_function(q: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Piecewise-linear quantile functions through the rows of ``q`` at probabilities
-    ``u`` ``(rows, n)``: linear from ``max(0, 2 q05 - q10)`` at p=0 to q05, through the
-    quantiles, and on beyond q95 with the q90-q95 step to p=1."""
-    knots = np.concatenate([[0.0], _Q, [1.0]])
-    vals = _knot_values(q)
-    k = np.clip(np.searchsorted(knots, u, side="right") - 1, 0, len(knots) - 2)
-    w = (u - knots[k]) / (knots[k + 1] - knots[k])
-    return (
-        np.take_along_axis(vals, k, axis=1) * (1 - w) + np.take_along_axis(vals, k + 1, axis=1) * w
-    )
-
-
-def _draw(q: np.ndarray, mean: np.ndarray, rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` draws ``(n, skus)`` from each SKU's quantile function, scaled to its mean."""
-    x = _quantile_function(q, rng.random((q.shape[0], n)))
-    m = x.mean(axis=1, keepdims=True)
-    x = np.where(m > 1e-12, x * (mean[:, None] / np.maximum(m, 1e-12)), x)
-    return x.T
-
-
-def _shock(rng: np.random.Generator, sd: float, n: int) -> np.ndarray:
-    """Mean-one lognormal factors with relative sd ``sd``."""
-    if sd <= 0:
-        return np.ones(n)
-    s2 = np.log1p(sd * sd)
-    return np.exp(rng.normal(-s2 / 2, np.sqrt(s2), n))
