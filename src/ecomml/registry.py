@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: ``name -> "module:Class"``, in the order the main job runs them (inventory plans from
-#: the forecast's output, so it comes after forecasting). ``abtest``, ``uplift`` and ``price`` have actions only (``uplift``'s
+#: the forecast's output, so it comes after forecasting). ``abtest``, ``uplift``, ``promo`` and ``price`` have actions only (``uplift``'s
 #: model folder is its own, not a registered model).
 TASKS: dict[str, str] = {
     "churn": "ecomml.churn.task:ChurnTask",
@@ -39,6 +39,7 @@ TASKS: dict[str, str] = {
     "inventory": "ecomml.inventory.task:InventoryTask",
     "abtest": "ecomml.campaigns.task:AbTestTask",
     "uplift": "ecomml.campaigns.task:UpliftTask",
+    "promo": "ecomml.campaigns.task:PromoTask",
     "price": "ecomml.pricing.task:PriceTask",
 }
 

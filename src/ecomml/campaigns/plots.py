@@ -1,5 +1,5 @@
-"""Pictures of a campaign: the interval of each A/B variant's lift, the lift over time, and
-the Qini curves of uplift targeting."""
+"""Pictures of a campaign: the interval of each A/B variant's lift, the lift over time, the
+Qini curves of uplift targeting and a promotion's sales against its counterfactual."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from ecomml.plots import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_intervals", "cumulative_lift", "plot_cumulative_lift", "plot_qini"]
+__all__ = [
+    "plot_intervals",
+    "cumulative_lift",
+    "plot_cumulative_lift",
+    "plot_qini",
+    "plot_promotion",
+]
 
 
 def plot_intervals(table: pd.DataFrame, metric: str) -> Figure:
@@ -85,4 +91,27 @@ def plot_qini(
     ax.set_ylabel(f"incremental {outcome} (held-out units)")
     ax.set_title(f"Qini curve: incremental {outcome} by targeting depth")
     ax.legend()
+    return fig
+
+
+def plot_promotion(periods: pd.DataFrame, title: str) -> Figure:
+    """The promoted SKUs' units per period: actual against the counterfactual (no
+    promotion) with its interval, the promotion's periods shaded (the rows of
+    :attr:`~ecomml.campaigns.promo.PromoResult.periods`)."""
+    fig = new_figure(9, 4.2)
+    ax = fig.subplots()
+    start = pd.to_datetime(periods["ds"])
+    step = (start.iloc[1] - start.iloc[0]) if len(start) > 1 else pd.Timedelta(days=7)
+    x = start + step / 2  # each period drawn at its middle
+    ax.fill_between(x, periods["counterfactual_low"], periods["counterfactual_high"],
+                    alpha=0.25, color="C0", label="counterfactual interval")  # fmt: skip
+    ax.plot(x, periods["counterfactual_units"], "--", color="C0", label="counterfactual")
+    ax.plot(x, periods["actual_units"], "o-", color="C3", label="actual")
+    promo = start[periods["in_promotion"].to_numpy(dtype=bool)]
+    if len(promo):
+        ax.axvspan(promo.min(), promo.max() + step, color="gold", alpha=0.2, label="promotion")
+    ax.set_ylabel("units")
+    ax.set_title(title)
+    ax.legend(loc="best")
+    fig.autofmt_xdate()
     return fig

@@ -1,4 +1,5 @@
-"""The campaign tasks: ``ecomml abtest analyze|plan`` and ``ecomml uplift train|predict``.
+"""The campaign tasks: ``ecomml abtest analyze|plan``, ``ecomml uplift train|predict`` and
+``ecomml promo``.
 
 An A/B analysis has no fitted model: it is a :class:`~ecomml.task.Task` of actions only
 (the statistics in :mod:`ecomml.campaigns.abtest`, the commands declared in
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ecomml.campaigns import uplift_commands
+from ecomml.campaigns import promo_commands, uplift_commands
 from ecomml.campaigns.commands import ACTIONS, run_action
 from ecomml.task import Action, Report, Task, quiet
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
     from ecomml.task import Say
 
-__all__ = ["AbTestTask", "UpliftTask"]
+__all__ = ["AbTestTask", "UpliftTask", "PromoTask"]
 
 
 class AbTestTask(Task):
@@ -62,3 +63,21 @@ class UpliftTask(Task):
         """Run ``train`` or ``predict`` on the files named in ``options`` (the shop is read
         only for a campaign given by its send date, ``--start``)."""
         return uplift_commands.run_action(name, options, progress, shop)
+
+
+class PromoTask(Task):
+    """What did a past promotion earn? Actual sales against the forecaster's counterfactual
+    (trained as if the event had never run), net of pull-forward and cannibalisation, with
+    intervals and ROI. One action named like the task: the command is ``ecomml promo``.
+    """
+
+    name: ClassVar[str] = "promo"
+    title: ClassVar[str] = "Promotion ROI: what a past promotion earned"
+    actions: ClassVar[tuple[Action, ...]] = promo_commands.ACTIONS
+
+    def act(
+        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
+        progress: Say = quiet,
+    ) -> Report:  # fmt: skip
+        """Run ``promo`` on the shop's sales."""
+        return promo_commands.run_action(name, options, progress, shop)

@@ -249,14 +249,18 @@ _BODIES = {"train": _train, "predict": _predict, "backtest": _backtest}
 
 def register_tasks(app: typer.Typer, groups: Mapping[str, typer.Typer]) -> None:
     """Add every registered task's commands to the ``train``, ``predict`` and ``backtest``
-    groups, and its actions to ``app`` as ``ecomml <task> <action>``."""
+    groups, and its actions to ``app`` as ``ecomml <task> <action>`` (a task whose only action
+    bears its own name as ``ecomml <task>``)."""
     from ecomml.registry import all_tasks
 
     for task in all_tasks():
         for kind in task.commands if isinstance(task, ModelTask) else ():
             cmd = _command(task, kind, _BODIES[kind])
             groups[kind].command(task.name, help=reflow(cmd.__doc__))(cmd)
-        if task.actions:
+        if [a.name for a in task.actions] == [task.name]:  # one action: ``ecomml <task>``
+            cmd = _action(task, task.actions[0])
+            app.command(task.name, help=reflow(task.actions[0].help))(cmd)
+        elif task.actions:
             sub = typer.Typer(no_args_is_help=True)
             for action in task.actions:
                 cmd = _action(task, action)
