@@ -287,12 +287,18 @@ class Task(abc.ABC):
     #: the task's own commands, ``ecomml <task> <action>``
     actions: ClassVar[tuple[Action, ...]] = ()
 
+    #: the function behind each action: ``runner(options, shop, progress) -> Report``
+    runners: ClassVar[Mapping[str, Callable[..., Report]]] = {}
+
     def act(
         self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
         progress: Say = quiet,
     ) -> Report:  # fmt: skip
-        """Run the action ``name``: ``shop(cutoff)`` reads the history before ``cutoff``."""
-        raise NotImplementedError(f"task {self.name!r} has no action {name!r}")
+        """Run the action ``name`` through its :attr:`runners` entry: ``shop(cutoff)`` reads
+        the history before ``cutoff`` (an action with ``reads_shop=False`` never calls it)."""
+        if name not in self.runners:
+            raise NotImplementedError(f"task {self.name!r} has no action {name!r}")
+        return self.runners[name](options, shop, progress)
 
     #: the smallest data (what -> how many) below which the task's numbers mean little
     min_data: ClassVar[Mapping[str, int]] = {}

@@ -1,5 +1,6 @@
-"""Campaigns: did an experiment work (A/B test analysis and planning), and whom does an
-offer change (uplift targeting).
+"""Campaigns: did an experiment work (A/B test analysis and planning), whom does an
+offer change (uplift targeting), and what did a past promotion earn (promotion ROI,
+:func:`promotion_effect`, offered as ``ecomml promo``).
 
 The statistics are pure functions (:mod:`ecomml.campaigns.abtest`);
 :func:`analyze_experiment` runs them over a table of units; :class:`AbTestTask` offers them
@@ -23,7 +24,8 @@ from ecomml.campaigns.abtest import (
     welch_test,
 )
 from ecomml.campaigns.analysis import RESULT_COLUMNS, AbTestResult, analyze_experiment
-from ecomml.campaigns.task import AbTestTask, UpliftTask
+from ecomml.campaigns.promo import PromoResult, PromoWindow, promo_windows, promotion_effect
+from ecomml.campaigns.task import AbTestTask, PromoTask, UpliftTask
 from ecomml.campaigns.uplift import UpliftModel, encode_treatment
 from ecomml.campaigns.uplift_commands import target_offers
 from ecomml.campaigns.uplift_metrics import auuc, qini_auc, qini_curve, uplift_auc, uplift_curve
@@ -33,6 +35,11 @@ __all__ = [
     "RESULT_COLUMNS",
     "AbTestResult",
     "AbTestTask",
+    "PromoResult",
+    "PromoTask",
+    "PromoWindow",
+    "promo_windows",
+    "promotion_effect",
     "UpliftModel",
     "UpliftTask",
     "auuc",

@@ -22,7 +22,7 @@ from ecomml.campaigns.analysis import SRM_ALARM, analyze_experiment
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.task import Action, Option, Report, Say, Shown, Written
 
-__all__ = ["ACTIONS", "Written", "run_action", "parse_mde"]
+__all__ = ["ACTIONS", "RUNNERS", "Written", "parse_mde"]
 
 
 _ALPHA = Option("alpha", "--alpha", 0.05, "1 - alpha intervals, two-sided tests.")
@@ -123,7 +123,7 @@ def _read(path: Path, text: list[str]) -> pd.DataFrame:
     return read_frame(path, what=f"--data {path}", text=text)
 
 
-def _analyze(o: Mapping[str, Any], say: Say) -> Report:
+def _analyze(o: Mapping[str, Any], _shop: Any, say: Say) -> Report:
     from ecomml.campaigns.plots import cumulative_lift, plot_cumulative_lift, plot_intervals
     from ecomml.plots import save_figure
 
@@ -239,7 +239,7 @@ def _baseline(o: Mapping[str, Any]) -> tuple[float, float | None, str, float]:
                       "--data FILE --metric COL")  # fmt: skip
 
 
-def _plan(o: Mapping[str, Any], say: Say) -> Report:
+def _plan(o: Mapping[str, Any], _shop: Any, say: Say) -> Report:
     if o["output"] is not None:
         check_output_name(o["output"])
     if (o["mde"] is None) == (o["n"] is None):
@@ -276,9 +276,5 @@ def _plan(o: Mapping[str, Any], say: Say) -> Report:
     return Report(Written(files, {}, numbers), params, "plan", [line])
 
 
-_RUN = {"analyze": _analyze, "plan": _plan}
-
-
-def run_action(name: str, options: Mapping[str, Any], progress: Say) -> Report:
-    """Run the A/B test command ``name`` with its ``options``."""
-    return _RUN[name](options, progress)
+#: each command's function: ``(options, shop, progress) -> Report`` (no shop is read)
+RUNNERS = {"analyze": _analyze, "plan": _plan}

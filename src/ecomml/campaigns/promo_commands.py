@@ -22,7 +22,7 @@ from ecomml.task import Action, Option, Report, Say, Shown, Written
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
-__all__ = ["ACTIONS", "run_action"]
+__all__ = ["ACTIONS", "RUNNERS"]
 
 SUMMARY_COLUMNS = (
     "event, start, end, promo_periods, post_periods, skus, other_skus, actual_units, "
@@ -208,10 +208,5 @@ def _promo(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> R
     return Report(Written(files, plots, metrics), params, run, shown)
 
 
-def run_action(
-    name: str, options: Mapping[str, Any], progress: Say, shop: Callable[[Any], ShopData]
-) -> Report:
-    """Run the ``promo`` command."""
-    if name != "promo":
-        raise ConfigError(f"unknown promo action {name!r}")
-    return _promo(options, shop, progress)
+#: the command's function: ``(options, shop, progress) -> Report``
+RUNNERS = {"promo": _promo}

@@ -33,7 +33,7 @@ __all__ = [
     "ACTIONS",
     "PREDICT_COLUMNS",
     "load_uplift_model",
-    "run_action",
+    "RUNNERS",
     "score_shop_customers",
     "target_offers",
 ]
@@ -390,11 +390,6 @@ def _predict(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) ->
     return Report(Written([path], {}, metrics), params, "predict", [line])
 
 
-_RUN = {"train": _train, "predict": _predict}
-
-
-def run_action(
-    name: str, options: Mapping[str, Any], progress: Say, shop: Callable[[Any], ShopData]
-) -> Report:
-    """Run the uplift command ``name`` with its ``options`` (``shop(cutoff)`` reads the shop)."""
-    return _RUN[name](options, shop, progress)
+#: each command's function: ``(options, shop, progress) -> Report`` (``shop(cutoff)`` reads
+#: the shop, only for a campaign given by its send date)
+RUNNERS = {"train": _train, "predict": _predict}

@@ -17,7 +17,7 @@ import pandas as pd
 from ecomml.exceptions import ConfigError
 from ecomml.task import Action, Option, Report, Say, Shown
 
-__all__ = ["ACTIONS", "run_action", "read_side_file"]
+__all__ = ["ACTIONS", "RUNNERS", "read_side_file"]
 
 _BY = Option("by", "--by", "revenue", "ABC measure: revenue, units or margin.")
 _LEAD = Option("lead_time", "--lead-time", ..., "Mean lead time in days (> 0).", float)
@@ -176,7 +176,7 @@ def _cells(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
+def _classify(o: Mapping[str, Any], shop: Callable[[Any], Any], say: Say) -> Report:
     from ecomml.inventory.classify import abc_xyz_matrix, class_migration, classify_skus
     from ecomml.inventory.outputs import write_classes
 
@@ -233,7 +233,7 @@ def _classify(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
     return Report(written, params, "classify", shown)
 
 
-def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
+def _plan(o: Mapping[str, Any], shop: Callable[[Any], Any], say: Say) -> Report:
     from ecomml.inventory.outputs import write_plan
     from ecomml.inventory.plan import replenishment_plan
     from ecomml.inventory.policy import check_service_level
@@ -294,7 +294,7 @@ def _plan(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
     return Report(written, params, f"plan-{policy}", shown)
 
 
-def _simulate(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Report:
+def _simulate(o: Mapping[str, Any], shop: Callable[[Any], Any], say: Say) -> Report:
     from ecomml.forecasting.panel import check_freq
     from ecomml.inventory.outputs import simulation_panel, write_simulation
     from ecomml.inventory.policy import check_service_level
@@ -345,12 +345,6 @@ def _simulate(shop: Callable[[Any], Any], o: Mapping[str, Any], say: Say) -> Rep
     return Report(written, params, f"simulate-{policy}", shown)
 
 
-_RUN = {"classify": _classify, "plan": _plan, "simulate": _simulate}
-
-
-def run_action(
-    name: str, shop: Callable[[Any], Any], options: Mapping[str, Any], progress: Say
-) -> Report:
-    """Run the inventory command ``name`` with its ``options`` (dates already parsed);
-    ``shop(cutoff)`` reads the shop's history before ``cutoff``."""
-    return _RUN[name](shop, options, progress)
+#: each command's function: ``(options, shop, progress) -> Report``; ``shop(cutoff)`` reads
+#: the shop's history before ``cutoff`` (dates already parsed)
+RUNNERS = {"classify": _classify, "plan": _plan, "simulate": _simulate}

@@ -16,7 +16,7 @@ import pandas as pd
 from ecomml._io import atomic_write_table
 from ecomml.exceptions import DataQualityError, DataQualityWarning
 from ecomml.forecasting.task import ForecastTask, shop_panel
-from ecomml.inventory.commands import ACTIONS, run_action
+from ecomml.inventory.commands import ACTIONS, RUNNERS
 from ecomml.inventory.plan import PLAN_COLUMNS, replenishment_plan
 from ecomml.task import Action, Evaluation, ModelTask, Report, StepResult, TaskData, quiet
 
@@ -48,12 +48,7 @@ class InventoryTask(ModelTask):
     fold_unit: ClassVar[str] = "periods"
 
     actions: ClassVar[tuple[Action, ...]] = ACTIONS
-
-    def act(
-        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
-        progress: Say = quiet,
-    ) -> Report:  # fmt: skip
-        return run_action(name, shop, options, progress)
+    runners: ClassVar[Mapping[str, Callable[..., Report]]] = RUNNERS
 
     def _forecast_params(self, params: Params) -> dict[str, Any]:
         return {k: v for k, v in (params or {}).items() if k not in _PLAN_DEFAULTS}

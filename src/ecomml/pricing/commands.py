@@ -25,7 +25,7 @@ from ecomml.task import Action, Option, Report, Say, Shown, Written
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
-__all__ = ["ACTIONS", "run_action"]
+__all__ = ["ACTIONS", "RUNNERS"]
 
 _OUTPUT = Option("output", "--output", ..., "Output file: .csv or .parquet.", Path, short="-o",
                  file="out")  # fmt: skip
@@ -543,12 +543,6 @@ def _tiers(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> R
     return Report(Written([path], {}, metrics), params, f"price-tiers-{cutoff.date()}", shown)
 
 
-_RUN = {"elasticity": _elasticity, "recommend": _recommend, "markdown": _markdown,
+#: each command's function: ``(options, shop, progress) -> Report``
+RUNNERS = {"elasticity": _elasticity, "recommend": _recommend, "markdown": _markdown,
         "tiers": _tiers}  # fmt: skip
-
-
-def run_action(
-    name: str, options: Mapping[str, Any], progress: Say, shop: Callable[[Any], ShopData]
-) -> Report:
-    """Run the pricing command ``name`` with its ``options`` (``shop(cutoff)`` reads the shop)."""
-    return _RUN[name](options, shop, progress)

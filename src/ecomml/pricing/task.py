@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
-from ecomml.pricing.commands import ACTIONS, run_action
-from ecomml.task import Action, Report, Task, quiet
-
-if TYPE_CHECKING:
-    from ecomml.data.shop import ShopData
-    from ecomml.task import Say
+from ecomml.pricing.commands import ACTIONS, RUNNERS
+from ecomml.task import Action, Report, Task
 
 __all__ = ["PriceTask"]
 
@@ -22,16 +18,10 @@ class PriceTask(Task):
     (double/debiased ML on a tier-adjusted price panel, pooled toward the category).
     ``recommend``: the price per SKU with the highest expected profit within the rules.
     ``markdown``: weekly markdowns that clear slow stock by a date at the best revenue.
-    ``tiers``: whether a standing discount per member tier is worth its margin."""
+    ``tiers``: whether a standing discount per member tier is worth its margin. Each reads
+    the shop as of its ``--cutoff``."""
 
     name: ClassVar[str] = "price"
     title: ClassVar[str] = "Pricing: elasticity, prices, markdowns and member-tier discounts"
     actions: ClassVar[tuple[Action, ...]] = ACTIONS
-
-    def act(
-        self, name: str, shop: Callable[[Any], ShopData], options: Mapping[str, Any],
-        progress: Say = quiet,
-    ) -> Report:  # fmt: skip
-        """Run ``elasticity``, ``recommend``, ``markdown`` or ``tiers`` on the shop read as
-        of ``--cutoff``."""
-        return run_action(name, options, progress, shop)
+    runners: ClassVar[Mapping[str, Callable[..., Report]]] = RUNNERS
