@@ -72,17 +72,26 @@ def main() -> None:
               f"analysis {seconds:.2f} s)\n")  # fmt: skip
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     t = res.table
-    print("\nCUPED (theta by OLS on both arms pooled): interval width vs plain Welch")
+    print(
+        "\nCUPED (theta by OLS on both arms pooled) and CUPAC (CUPED on a cross-fitted "
+        "LightGBM prediction, with 2+ covariates): interval width vs plain Welch"
+    )
     for covs in (["history"], PRE):
         r = analyze_experiment(df, variant_col="segment", control="No E-Mail", metrics=METRICS,
                                covariates=covs).table  # fmt: skip
         for (v, m), g in r.groupby(["variant", "metric"], sort=False):
-            plain, cuped = g.set_index("method").loc["welch"], g.set_index("method").loc["cuped"]
-            w = (cuped["diff_high"] - cuped["diff_low"]) / (plain["diff_high"] - plain["diff_low"])
-            print(
-                f"  {','.join(covs):38s} {v:14s} {m:11s} width x{w:.4f} "
-                f"(variance -{cuped['variance_reduction']:.2%})"
-            )
+            by = g.set_index("method")
+            plain = by.loc["welch"]
+            for method in ("cuped", "cupac"):
+                if method not in by.index:
+                    continue
+                adj = by.loc[method]
+                w = (adj["diff_high"] - adj["diff_low"]) / (plain["diff_high"] - plain["diff_low"])
+                print(
+                    f"  {method} {','.join(covs):38s} {v:14s} {m:11s} width x{w:.4f} "
+                    f"(variance -{adj['variance_reduction']:.2%}), diff {adj['diff']:.4f} vs "
+                    f"plain {plain['diff']:.4f}"
+                )
     ratio = t.loc[t["method"] == "delta"]
     print("\nspend per visit (delta method):")
     for r in ratio.itertuples():

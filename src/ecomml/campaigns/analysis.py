@@ -19,6 +19,7 @@ from ecomml.campaigns.abtest import (
     DEFAULT_TAU,
     FIELDS,
     adjust_pvalues,
+    cupac_predictions,
     cuped_test,
     ratio_test,
     sequential_test,
@@ -151,7 +152,7 @@ def _check(
 def _rows(
     df: pd.DataFrame, variant_col: str, control: str, metrics: Sequence[str],
     covariates: Sequence[str], ratios: Sequence[tuple[str, str]], *, sequential: bool,
-    alpha: float, tau: float,
+    alpha: float, tau: float, cupac: bool = False,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """One row per metric x variant x method on the units of ``df``."""
     groups = {str(k): g for k, g in df.groupby(variant_col, sort=True)}
@@ -159,6 +160,11 @@ def _rows(
     rows: list[dict[str, Any]] = []
     if ctrl is None or len(ctrl) < 2:
         return rows
+    predicted = {}  # CUPAC's covariate per metric, out of fold over all the arms
+    if cupac and len(covariates) >= 2 and len(df) >= 50:
+        x = df[list(covariates)].to_numpy(float)
+        predicted = {m: pd.Series(cupac_predictions(df[m].to_numpy(float), x), index=df.index)
+                     for m in metrics}  # fmt: skip
     for variant, g in groups.items():
         if variant == str(control) or len(g) < 2:
             continue
@@ -170,6 +176,10 @@ def _rows(
                 res = cuped_test(ctrl[m], g[m], ctrl[list(covariates)], g[list(covariates)],
                                  alpha=alpha)  # fmt: skip
                 rows.append({**base, "metric": m, "method": "cuped", **res})
+            if m in predicted:
+                p = predicted[m]
+                res = cuped_test(ctrl[m], g[m], p[ctrl.index], p[g.index], alpha=alpha)
+                rows.append({**base, "metric": m, "method": "cupac", **res})
             if sequential:
                 looks = {}
                 if "_time" in df:
@@ -194,6 +204,7 @@ def analyze_experiment(
     segment_col: str | None = None,
     time_col: str | None = None,
     sequential: bool = False,
+    cupac: bool = True,
     alpha: float = 0.05,
     correction: str = "holm",
     tau: float = DEFAULT_TAU,
@@ -213,6 +224,9 @@ def analyze_experiment(
         Outcome columns compared by their means (Welch): ``method="welch"``.
     covariates
         Pre-period columns: each metric also gets a CUPED row (``method="cuped"``).
+    cupac
+        With two or more covariates (and 50+ units), also a CUPAC row (``method="cupac"``):
+        CUPED on a cross-fitted LightGBM prediction of the metric from the covariates.
     ratios
         ``(numerator, denominator)`` columns of ratio metrics (``metric="num/den"``,
         ``method="delta"``).
@@ -254,7 +268,7 @@ def analyze_experiment(
             f"({', '.join(counts)})"
         )
     srm_p = srm_test(list(counts.values()), expected_shares)
-    kw = dict(sequential=sequential, alpha=alpha, tau=tau)  # noqa: C408
+    kw = dict(sequential=sequential, alpha=alpha, tau=tau, cupac=cupac)  # noqa: C408
     parts = [(ALL_SEGMENTS, df)]
     if segment_col is not None:
         parts += [(str(k), g) for k, g in df.groupby("_segment", sort=True)]

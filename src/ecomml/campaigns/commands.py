@@ -31,8 +31,8 @@ _DATA_HELP = "One row per unit: CSV, Parquet or Excel."
 ACTIONS: tuple[Action, ...] = (
     Action("analyze", """Did the change work? Every variant against the control on each metric:
     means, difference and relative lift with their intervals, p-value (Welch; ratio metrics
-    by the delta method; CUPED with --covariates; an always-valid sequential test with
-    --sequential), p-values adjusted for the number of comparisons, sample-ratio check.
+    by the delta method; CUPED with --covariates, and CUPAC with two or more of them; an
+    always-valid sequential test with --sequential), p-values adjusted for the number of comparisons, sample-ratio check.
     Writes <output>, <output>.summary.json and an interval plot per metric.
 
     Columns: metric, variant, (segment with --segment,) control, n_control, n_variant, mean_control,
@@ -47,6 +47,9 @@ ACTIONS: tuple[Action, ...] = (
                file="out"),
         Option("covariates", "--covariates", None, "Pre-period columns, comma-separated: adds "
                "a CUPED row per metric.", str),
+        Option("cupac", "--cupac/--no-cupac", True, "With two or more --covariates, also a "
+               "CUPAC row per metric: CUPED on a cross-fitted LightGBM prediction of the "
+               "metric from them (catches non-linear relations)."),
         Option("segment", "--segment", None, "Also every result per value of this column.",
                str),
         Option("sequential", "--sequential", False, "Add an always-valid sequential test "
@@ -138,7 +141,7 @@ def _analyze(o: Mapping[str, Any], _shop: Any, say: Say) -> Report:
     res = analyze_experiment(
         frame, variant_col=o["variant"], control=o["control"], metrics=metrics,
         covariates=covs, ratios=ratios, segment_col=o["segment"], time_col=o["time"],
-        sequential=o["sequential"], alpha=o["alpha"], correction=o["correction"],
+        sequential=o["sequential"], cupac=o["cupac"], alpha=o["alpha"], correction=o["correction"],
         tau=o["tau"], expected_shares=_shares(o["expected_shares"]), source=str(o["data"]),
     )  # fmt: skip
     say("writing")
