@@ -159,6 +159,22 @@ def test_custom_dates_and_short_post_window(shop: dict[str, pd.DataFrame]) -> No
     assert any("post window cut to 5 of 8" in n for n in res.notes)
 
 
+def test_skus_launched_during_it_are_reported_not_counted(shop: dict[str, pd.DataFrame]) -> None:
+    days = pd.date_range("2024-06-03", "2024-06-09", freq="D") + pd.Timedelta(hours=9)
+    launch = pd.DataFrame({"order_id": [f"N{i}" for i in range(7)], "customer_id": "C1",
+                           "sku": "S99", "ts": days, "quantity": 5.0, "price": 9.0})  # fmt: skip
+    tx = pd.concat([shop["transactions"], launch], ignore_index=True)
+    window = promo_windows(shop["calendar"], "big_sale", year=2024)[0]
+    res = promotion_effect(tx, window, catalog=shop["catalog"], calendar=shop["calendar"],
+                           skus=[*PROMOTED, "S99"], model="ma", placebos=0)  # fmt: skip
+    s = res.summary.iloc[0]
+    assert s["new_skus"] == 1 and s["new_sku_units"] == 35 and s["skus"] == 15
+    assert "S99" not in set(res.skus["sku"])
+    assert any("1 promoted SKUs first sold after 2024-04-08" in n for n in res.notes)
+    with pytest.raises(DataQualityError, match="every promoted SKU first sold less than 8"):
+        promotion_effect(tx, window, skus=["S99"], model="ma", placebos=0)
+
+
 def test_synthetic_truth_without_event_differs_only_around_it() -> None:
     from ecomml.data.synth import make_shop
 

@@ -313,6 +313,7 @@ def promotion_effect(
     post_periods: int = 2,
     placebos: int = 4,
     bias_correct: bool = True,
+    min_history: int | None = None,
     model: str = "lgbm",
     model_params: dict[str, Any] | None = None,
     fixed_cost: float = 0.0,
@@ -342,6 +343,10 @@ def promotion_effect(
         Promotion-free windows before the promotion, each forecast from its own start:
         their recency-weighted mean error corrects the counterfactual's level (``bias_correct``) and their
         spread sizes the shared error factor of the paths.
+    min_history
+        Periods a SKU must have sold for before the promotion to be judged (default 8
+        weeks or 56 days): a SKU launched later has no counterfactual worth the name, so
+        its sales are reported (``new_skus``, ``new_sku_units``) but not counted.
     model, model_params
         The counterfactual forecaster (:func:`~ecomml.forecasting.make_forecaster`).
     fixed_cost
@@ -436,8 +441,23 @@ def promotion_effect(
         scope = pd.Index(sorted(cat_of.index[cat_of.isin(want)]))
     else:
         scope = pd.Index(sorted(sold))
+    hist = (8 if f == "W" else 56) if min_history is None else int(min_history)
+    if hist < 0:
+        raise ConfigError(f"--min-history must be >= 0, got {min_history}")
+    first_sale = tx.loc[tx["quantity"] > 0].groupby(tx["sku"].astype(str))["ts"].min()
+    since = first - (pd.Timedelta(weeks=hist) if f == "W" else pd.Timedelta(days=hist))
+    new = pd.Index(first_sale.index[first_sale >= since]).union(sold.difference(first_sale.index))
+    new_scope = scope.intersection(new)
+    scope = scope.difference(new)
+    if not len(scope):
+        raise DataQualityError(
+            f"every promoted SKU first sold less than {hist} periods before the promotion "
+            f"({since.date()}): there is no history to build its counterfactual on"
+        )
     scope_cats = set(cat_of.reindex(scope).dropna())
-    others = pd.Index(sorted(cat_of.index[cat_of.isin(scope_cats)].difference(scope)))
+    others = pd.Index(
+        sorted(cat_of.index[cat_of.isin(scope_cats)].difference(scope).difference(new))
+    )
     if not (skus or categories):
         notes.append("every SKU was promoted: cannibalisation is inside the net effect")
         others = pd.Index([])
@@ -461,6 +481,13 @@ def promotion_effect(
                      "holds the per-SKU noise only")  # fmt: skip
 
     act = _actuals(tx, first, h, f)
+    is_new = act["sku"].isin(set(new_scope)) & (act["t"] < n_promo)
+    new_units = float(act.loc[is_new, "units"].sum())
+    if len(new_scope):
+        notes.append(
+            f"{len(new_scope)} promoted SKUs first sold after {since.date()} (--min-history "
+            f"{hist}): their {new_units:,.0f} units in the promotion are not counted"
+        )
     A = np.zeros((len(every), h))
     R = np.zeros((len(every), h))
     pos = pd.Index(every).get_indexer(act["sku"])
@@ -539,7 +566,7 @@ def promotion_effect(
     row: dict[str, Any] = {
         "event": window.event, "start": window.start, "end": window.end,
         "promo_periods": n_promo, "post_periods": post, "skus": len(scope),
-        "other_skus": len(others),
+        "other_skus": len(others), "new_skus": len(new_scope), "new_sku_units": new_units,
         "actual_units": float(actual("promo")[0]),
         "counterfactual_units": float(tot["promo"][:, 0].mean()),
     }  # fmt: skip

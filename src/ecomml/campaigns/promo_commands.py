@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["ACTIONS", "RUNNERS"]
 
 SUMMARY_COLUMNS = (
-    "event, start, end, promo_periods, post_periods, skus, other_skus, actual_units, "
+    "event, start, end, promo_periods, post_periods, skus, other_skus, new_skus, new_sku_units, "
+    "actual_units, "
     "counterfactual_units, incremental_units, incremental_units_low, incremental_units_high, "
     "pull_forward_units, cannibalised_units, net_incremental_units, net_incremental_units_low, "
     "net_incremental_units_high, incremental_revenue, net_incremental_revenue (+_low, _high), "
@@ -73,6 +74,9 @@ ACTIONS: tuple[Action, ...] = (
                "interval and correct the counterfactual's level (0: neither)."),
         Option("bias_correct", "--bias-correct/--no-bias-correct", True, "Correct the "
                "counterfactual by the placebo windows' recency-weighted mean error."),
+        Option("min_history", "--min-history", None, "Periods a SKU must have sold for "
+               "before the promotion to be judged (default 8 weeks / 56 days); newer SKUs' "
+               "units are reported, not counted.", int),
         Option("model", "--model", "lgbm", "Counterfactual forecaster: lgbm, auto or a "
                "baseline (ets, ma, snaive, tsb, ...)."),
         Option("fixed_cost", "--fixed-cost", 0.0, "The promotion's cost besides discounts "
@@ -138,7 +142,8 @@ def _promo(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> R
                     tx, w, catalog=data.catalog, calendar=calendar, skus=_csv(o["skus"]),
                     categories=_csv(o["category"]), freq=str(o["freq"]).upper(),
                     post_periods=int(o["post_periods"]), placebos=int(o["placebos"]),
-                    bias_correct=bool(o["bias_correct"]), model=str(o["model"]),
+                    bias_correct=bool(o["bias_correct"]), min_history=o["min_history"],
+                    model=str(o["model"]),
                     fixed_cost=float(o["fixed_cost"]), margin_rate=o["margin_rate"],
                     interval=float(o["interval"]), n_paths=int(o["paths"]),
                     random_state=int(o["seed"]), progress=say,
@@ -200,7 +205,7 @@ def _promo(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> R
     shown += [f"skipped {s}" for s in skipped]
     shown.append(f"written to {', '.join(map(str, files))}; plots in {plots_dir}")
     params = {k: o[k] for k in ("event", "year", "skus", "category", "freq", "post_periods",
-              "placebos", "bias_correct", "model", "fixed_cost", "margin_rate", "interval",
+              "placebos", "bias_correct", "min_history", "model", "fixed_cost", "margin_rate", "interval",
               "paths", "seed")}  # fmt: skip
     params["start"] = str(o["start"]) if o["start"] is not None else None
     params["end"] = str(o["end"]) if o["end"] is not None else None
