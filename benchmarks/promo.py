@@ -9,7 +9,8 @@ weeks. Every method estimates the shop's net incremental units of the event's la
 from the same sales:
 
 * ``ecomml`` - :func:`ecomml.campaigns.promotion_effect` with its defaults (LightGBM
-  counterfactual, the event's earlier runs masked, level corrected on 4 placebo windows);
+  counterfactual, the event's earlier runs masked, level corrected on 4 placebo windows;
+  SKUs first sold in the 8 weeks before are left out, by every method and the truth);
 * ``ecomml, no level correction`` - the same forecast without the placebo correction;
 * ``UCM (CausalImpact's model)`` - statsmodels' UnobservedComponents (local linear trend +
   a yearly Fourier season) fitted to the weekly shop total before the promotion, as
@@ -95,6 +96,8 @@ def _methods(tx: pd.DataFrame, window, catalog, calendar, **kw) -> list[dict]:  
     first, h = pd.Timestamp(r.periods["ds"].iloc[0]), len(r.periods)
     a_all = float(r.periods["actual_units"].sum())
     b = float(s["level_correction"])
+    judged = set(r.skus["sku"])  # the peers see the same SKUs (none launched lately)
+    tx = tx.loc[tx["sku"].astype(str).isin(judged)]
     rows = [
         {"method": "ecomml", "estimate": s["net_incremental_units"],
          "low": s["net_incremental_units_low"], "high": s["net_incremental_units_high"],
@@ -110,8 +113,9 @@ def _methods(tx: pd.DataFrame, window, catalog, calendar, **kw) -> list[dict]:  
     rows.append({"method": "pre-period mean", "estimate": pre_mean_effect(tx, first, h),
                  "low": np.nan, "high": np.nan, "seconds": np.nan})  # fmt: skip
     for row in rows:
-        row.update(first=first.date(), weeks=h, promo_weeks=int(s["promo_periods"]))
-    return rows
+        row.update(first=first.date(), weeks=h, promo_weeks=int(s["promo_periods"]),
+                   skus=len(judged), new_skus=int(s["new_skus"]))  # fmt: skip
+    return rows, judged
 
 
 def synthetic(seeds: list[int], events: list[str], customers: int) -> pd.DataFrame:
@@ -124,15 +128,16 @@ def synthetic(seeds: list[int], events: list[str], customers: int) -> pd.DataFra
             shop = make_shop(n_customers=customers, include_events=False, seed=seed,
                              without_event=event)  # fmt: skip
             window = promo_windows(shop.calendar, event)[-1]
-            res = _methods(shop.transactions, window, shop.catalog, shop.calendar)
+            res, judged = _methods(shop.transactions, window, shop.catalog, shop.calendar)
             first = pd.Timestamp(res[0]["first"])
             end = first + pd.Timedelta(weeks=res[0]["weeks"])
             d = shop.truth_sku_days
-            w = d.loc[(d["date"] >= first) & (d["date"] < end)]
+            w = d.loc[(d["date"] >= first) & (d["date"] < end) & d["sku"].isin(judged)]
             truth = float((w["mean"] - w["mean_without_event"]).sum())
             base = float(w["mean_without_event"].sum())
             sold = shop.transactions
-            sold = sold.loc[(sold["ts"] >= first) & (sold["ts"] < end) & (sold["quantity"] > 0)]
+            sold = sold.loc[(sold["ts"] >= first) & (sold["ts"] < end) & (sold["quantity"] > 0)
+                            & sold["sku"].isin(judged)]  # fmt: skip
             res.append({"method": "oracle (true expected counterfactual)",
                         "estimate": float(sold["quantity"].sum()) - base, "low": np.nan,
                         "high": np.nan, "seconds": np.nan})  # fmt: skip
@@ -159,7 +164,7 @@ def online_retail() -> pd.DataFrame:
     for event, year, post in (("black_friday", 2010, 2), ("black_friday", 2011, 1),
                               ("christmas_shopping", 2010, 0), ("double_11", 2011, 2)):  # fmt: skip
         window = promo_windows(cal, event, year=year)[0]
-        for r in _methods(tx, window, None, cal, post_periods=post):
+        for r in _methods(tx, window, None, cal, post_periods=post)[0]:
             r.update(event=event, year=year)
             rows.append(r)
         print(f"{event} {year}: " + ", ".join(f"{r['method']} {r['estimate']:,.0f}"

@@ -173,6 +173,11 @@ def test_skus_launched_during_it_are_reported_not_counted(shop: dict[str, pd.Dat
     assert any("1 promoted SKUs first sold after 2024-04-08" in n for n in res.notes)
     with pytest.raises(DataQualityError, match="every promoted SKU first sold less than 8"):
         promotion_effect(tx, window, skus=["S99"], model="ma", placebos=0)
+    never = pd.concat([shop["catalog"], pd.DataFrame({"sku": ["S98"], "category": ["a"],
+                                                      "price": [5.0], "cost": [3.0]})])  # fmt: skip
+    res = promotion_effect(tx, window, catalog=never, calendar=shop["calendar"],
+                           skus=PROMOTED, model="ma", placebos=0)  # fmt: skip
+    assert "S98" not in set(res.skus["sku"]) and res.summary["other_skus"].iloc[0] == 15
 
 
 def test_synthetic_truth_without_event_differs_only_around_it() -> None:

@@ -446,9 +446,9 @@ def promotion_effect(
         raise ConfigError(f"--min-history must be >= 0, got {min_history}")
     first_sale = tx.loc[tx["quantity"] > 0].groupby(tx["sku"].astype(str))["ts"].min()
     since = first - (pd.Timedelta(weeks=hist) if f == "W" else pd.Timedelta(days=hist))
-    new = pd.Index(first_sale.index[first_sale >= since]).union(sold.difference(first_sale.index))
-    new_scope = scope.intersection(new)
-    scope = scope.difference(new)
+    established = pd.Index(first_sale.index[first_sale < since])
+    new_scope = scope.intersection(sold).difference(established)  # catalog-only SKUs: silent
+    scope = scope.intersection(established)
     if not len(scope):
         raise DataQualityError(
             f"every promoted SKU first sold less than {hist} periods before the promotion "
@@ -456,7 +456,7 @@ def promotion_effect(
         )
     scope_cats = set(cat_of.reindex(scope).dropna())
     others = pd.Index(
-        sorted(cat_of.index[cat_of.isin(scope_cats)].difference(scope).difference(new))
+        sorted(cat_of.index[cat_of.isin(scope_cats)].intersection(established).difference(scope))
     )
     if not (skus or categories):
         notes.append("every SKU was promoted: cannibalisation is inside the net effect")
