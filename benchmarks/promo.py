@@ -144,7 +144,7 @@ def synthetic(seeds: list[int], events: list[str], customers: int) -> pd.DataFra
             for r in res:
                 r.update(seed=seed, event=event, truth=truth, truth_share=truth / base,
                          rel_error=r["estimate"] / truth - 1,
-                         covered=(r["low"] <= truth <= r["high"]) if np.isfinite(r["low"]) else np.nan)  # fmt: skip
+                         covered=float(r["low"] <= truth <= r["high"]) if np.isfinite(r["low"]) else np.nan)  # fmt: skip
                 rows.append(r)
             print(f"seed {seed} {event}: truth {truth:,.0f} | "
                   + ", ".join(f"{r['method']} {r['estimate']:,.0f}" for r in res),
