@@ -109,6 +109,8 @@ def test_planted_lift_pull_forward_and_cannibalisation(shop: dict[str, pd.DataFr
     assert c["net_units_change_low"] < c["net_units_change"] < c["net_units_change_high"]
 
 
+@pytest.mark.slow
+@pytest.mark.twin  # ~3 s; the default tests run the same path with the moving average
 def test_lightgbm_counterfactual_masks_last_years_run(shop: dict[str, pd.DataFrame]) -> None:
     window = promo_windows(shop["calendar"], "big_sale", year=2024)[0]
     res = promotion_effect(
