@@ -117,6 +117,8 @@ def test_cli_analyze_writes_the_exact_columns(units: pd.DataFrame, tmp_path: Pat
     plots = {p.name for p in (tmp_path / "result-plots").glob("*.png")}
     assert {"lift_revenue.png", "cumulative_lift_revenue.png",
             "lift_revenue_per_visits.png"} <= plots  # fmt: skip
+    page = (tmp_path / "result.html").read_text()  # one self-contained page: tables + plots
+    assert page.count("data:image/png;base64,") == len(plots) and "Lift vs control" in page
 
 
 def test_cli_analyze_warns_loudly_on_sample_ratio_mismatch(
@@ -129,6 +131,7 @@ def test_cli_analyze_warns_loudly_on_sample_ratio_mismatch(
                               str(tmp_path / "r.csv"), "--no-track"])  # fmt: skip
     _ok(res)
     assert "SAMPLE RATIO MISMATCH" in res.output
+    assert "SAMPLE RATIO MISMATCH" in (tmp_path / "r.html").read_text()
 
 
 @pytest.mark.parametrize(

@@ -224,6 +224,9 @@ def test_cli_writes_tables_and_plot(shop: dict[str, pd.DataFrame], tmp_path: Pat
     assert (
         tmp_path / "out" / "promo-plots" / "promo_big_sale_2024-06-03.png"
     ).stat().st_size > 10_000
+    page = (tmp_path / "out" / "promo.html").read_text()  # tables and plot in one page
+    assert page.count("data:image/png;base64,") == 1 and "Effect in units" in page
+    assert "<h2>Skipped</h2><p>big_sale 2023-06-05" in page
     bad = runner.invoke(app, [*args[:7], "--event", "double_11", "--output",
                               str(tmp_path / "x.csv"), "--no-track"])  # fmt: skip
     assert bad.exit_code != 0 and "'double_11' is not in the calendar" in bad.output

@@ -33,7 +33,8 @@ ACTIONS: tuple[Action, ...] = (
     means, difference and relative lift with their intervals, p-value (Welch; ratio metrics
     by the delta method; CUPED with --covariates, and CUPAC with two or more of them; an
     always-valid sequential test with --sequential), p-values adjusted for the number of comparisons, sample-ratio check.
-    Writes <output>, <output>.summary.json and an interval plot per metric.
+    Writes <output>, <output>.summary.json, an interval plot per metric and <output>.html
+    (the results and the plots in one self-contained page).
 
     Columns: metric, variant, (segment with --segment,) control, n_control, n_variant, mean_control,
     mean_variant, diff, diff_low, diff_high, rel_lift, rel_lift_low, rel_lift_high, p_value,
@@ -188,7 +189,22 @@ def _analyze(o: Mapping[str, Any], _shop: Any, say: Say) -> Report:
     ci = f"{1 - o['alpha']:.0%}"
     shown.append(Shown(view, f"Lift vs {o['control']} ({ci} intervals)", fmt,
                        left=("metric", "variant", "method", "lift")))  # fmt: skip
-    shown.append(f"units: {counts} (sample-ratio check p = {res.srm_p_value:.3g}) -> {output}")
+    from ecomml.html_page import write_page
+
+    facts = [("data", str(o["data"])), ("control", str(o["control"])), ("units", counts),
+             ("sample-ratio check p", f"{res.srm_p_value:.3g}"
+              + (" - SAMPLE RATIO MISMATCH: do not trust these results" if res.srm else "")),
+             ("intervals", ci), ("p_value_adj", str(o["correction"]))]  # fmt: skip
+    page = write_page(
+        output.with_name(output.stem + ".html"), f"A/B test: every variant vs {o['control']}",
+        facts=facts, plots=plots,
+        sections=[(f"Lift vs {o['control']}", view), *(("Warning", w) for w in res.warnings),
+                  ("Every row", table)],
+    )  # fmt: skip
+    files.append(page)
+    shown.append(
+        f"units: {counts} (sample-ratio check p = {res.srm_p_value:.3g}) -> {output}, {page.name}"
+    )
     shown += [f"[yellow]warning: {w}[/yellow]" for w in res.warnings]
     params = {k: o[k] for k in ("variant", "control", "metrics", "covariates", "segment",
                                 "sequential", "ratio", "alpha", "correction")}  # fmt: skip

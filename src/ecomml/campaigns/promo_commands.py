@@ -52,7 +52,7 @@ ACTIONS: tuple[Action, ...] = (
     Every run of --event in the data (or the one starting in --year; or --start ..
     --end) is one row of --output. Columns: {SUMMARY_COLUMNS}. --sku-output: one row per
     SKU and run; --category-output: one per category and run. A plot per run in
-    --plots-dir.""", (
+    --plots-dir; the tables and plots in one page, <output>.html.""", (
         Option("event", "--event", None, "Calendar event to judge (e.g. double_11, 618, "
                "black_friday; the shop's --calendar or the built-in one).", str),
         Option("year", "--year", None, "Only the event's run that starts in this year.", int),
@@ -203,6 +203,18 @@ def _promo(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> R
     for r in results:
         shown += [f"{r.window.event} {r.window.start.date()}: {n}" for n in r.notes]
     shown += [f"skipped {s}" for s in skipped]
+    from ecomml.html_page import write_page
+
+    page = write_page(
+        Path(o["output"]).with_suffix(".html"), "Promotion effect",
+        facts=[("intervals", f"{o['interval']:.0%}"), ("counterfactual model", str(o["model"])),
+               ("post periods", str(o["post_periods"])), ("placebo windows", str(o["placebos"]))],
+        sections=[("Effect in units", table), ("Every column", summary),
+                  *(("Note", n) for r in results for n in r.notes),
+                  *(("Skipped", k) for k in skipped)],
+        plots=plots,
+    )  # fmt: skip
+    files.append(page)
     shown.append(f"written to {', '.join(map(str, files))}; plots in {plots_dir}")
     params = {k: o[k] for k in ("event", "year", "skus", "category", "freq", "post_periods",
               "placebos", "bias_correct", "min_history", "model", "fixed_cost", "margin_rate", "interval",
