@@ -22,7 +22,8 @@ forecast quantiles (:func:`~ecomml.forecasting.paths.draw_paths`) and every path
 scaled by one shared factor (:func:`~ecomml.forecasting.paths.shock`) whose size is the
 forecaster's error on the shop's total in ``placebos`` promotion-free windows before the
 promotion, each forecast by a model fitted at its own start (the aggregate error that
-independent per-SKU draws would miss). Those windows' mean error also corrects the
+independent per-SKU draws would miss); its sd is drawn per path from the spread's sampling
+distribution (scaled inverse chi-square), since a few windows do not pin it down. Those windows' mean error also corrects the
 counterfactual's level: a forecaster that trails a growing shop by 6 % before the
 promotion would otherwise credit those 6 % to it.
 """
