@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from _report import finish, md  # noqa: E402
 
 
 def _score(est: pd.Series, low: pd.Series | None, high: pd.Series | None,
@@ -283,10 +284,6 @@ def online_retail() -> tuple[pd.DataFrame, dict[str, float]]:
     return table, stats
 
 
-def _md(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    return frame.to_markdown(index=False, floatfmt=floatfmt)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="11,12", help="Synthetic shops (seeds), comma-separated.")
@@ -302,28 +299,22 @@ def main(argv: list[str] | None = None) -> int:
         mean = res.groupby("method", sort=False).mean(numeric_only=True).drop(columns="seed")
         text += [f"### Synthetic shops ({args.customers:,} customers, {args.skus:,} SKUs, two "
                  f"years; seeds {args.seeds}; mean over seeds)", "",
-                 _md(mean.reset_index()), "", "Per seed:", "", _md(res), ""]  # fmt: skip
+                 md(mean.reset_index()), "", "Per seed:", "", md(res), ""]  # fmt: skip
     if "recommend" in parts:
         rec = recommend([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
         text += [f"### Price recommendations: true profit over the next 8 weeks vs keeping "
-                 f"today's prices (synthetic, seeds {args.seeds})", "", _md(rec), ""]  # fmt: skip
+                 f"today's prices (synthetic, seeds {args.seeds})", "", md(rec), ""]  # fmt: skip
     if "markdown" in parts:
-        md = markdown([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
+        plans = markdown([int(s) for s in args.seeds.split(",")], args.customers, args.skus)
         text += [f"### Markdown plans: true recovered revenue over 8 weeks, slowest third of "
                  f"SKUs holding 3x their expected sales (synthetic, seeds {args.seeds})", "",
-                 _md(md), ""]  # fmt: skip
+                 md(plans), ""]  # fmt: skip
     if "retail" in parts:
         table, stats = online_retail()
         text += ["### Online Retail (2009-12..2011-12; category = last word of the description)",
-                 "", _md(table), "",
+                 "", md(table), "",
                  *(f"- {k}: {v:,.3f}" for k, v in stats.items()), ""]  # fmt: skip
-    cmd = "nice .venv/bin/python benchmarks/pricing.py " + shlex.join(argv or sys.argv[1:])
-    text += ["Reproduce:", "", "```bash", cmd.strip(), "```"]
-    out = "\n".join(text)
-    print(out)
-    if args.markdown:
-        args.markdown.write_text(out)
-    return 0
+    return finish(text, "pricing.py", argv, args.markdown)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 import warnings
@@ -45,6 +44,8 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from _report import finish, md  # noqa: E402
 
 Z90 = 1.6448536269514722
 
@@ -172,10 +173,6 @@ def online_retail() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _md(frame: pd.DataFrame, floatfmt: str = ".3f") -> str:
-    return frame.to_markdown(index=False, floatfmt=floatfmt)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", default="0,1,2,3,4", help="Synthetic shops, comma-separated.")
@@ -200,22 +197,16 @@ def main(argv: list[str] | None = None) -> int:
         }).reset_index()  # fmt: skip
         text += [f"### Synthetic shops ({args.customers:,} customers, 1,500 SKUs, two years; "
                  f"seeds {args.seeds}; events {args.events}, last run; net incremental units "
-                 "over the promotion + 2 post weeks)", "", _md(summary), "", "Per run:", "",
-                 _md(res[["seed", "event", "method", "truth", "truth_share", "estimate", "low",
+                 "over the promotion + 2 post weeks)", "", md(summary), "", "Per run:", "",
+                 md(res[["seed", "event", "method", "truth", "truth_share", "estimate", "low",
                           "high", "rel_error", "covered"]], ".2f"), ""]  # fmt: skip
     if "retail" in parts:
         res = online_retail()
         text += ["### Online Retail (2009-12..2011-12, built-in calendar; no truth: Double 11 "
                  "is not run by this shop)", "",
-                 _md(res[["event", "year", "method", "promo_weeks", "weeks", "estimate", "low",
+                 md(res[["event", "year", "method", "promo_weeks", "weeks", "estimate", "low",
                           "high", "seconds"]], ".0f"), ""]  # fmt: skip
-    cmd = "nice .venv/bin/python benchmarks/promo.py " + shlex.join(argv or sys.argv[1:])
-    text += ["Reproduce:", "", "```bash", cmd.strip(), "```"]
-    out = "\n".join(text)
-    print(out)
-    if args.markdown:
-        args.markdown.write_text(out)
-    return 0
+    return finish(text, "promo.py", argv, args.markdown)
 
 
 if __name__ == "__main__":
