@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 from ecomml.cli.main import app
 from ecomml.data.synth import make_shop
 from ecomml.exceptions import ConfigError
-from ecomml.pricing.recommend import RECOMMEND_COLUMNS, PriceRules, apply_ending, recommend_prices
+from ecomml.pricing.recommend import (
+    RECOMMEND_COLUMNS,
+    PriceRules,
+    apply_ending,
+    consistent_packs,
+    recommend_prices,
+)
 
 runner = CliRunner()
 CONTRACT = ["sku", "current_price", "recommended_price", "elasticity", "elasticity_low",
@@ -56,6 +62,40 @@ def test_recommended_prices_keep_every_rule(
             assert round(p * 100) % 100 == 99
     else:
         assert r["reason"].startswith("kept")
+
+
+@given(
+    unit=st.floats(2.0, 20.0), discounts=st.lists(st.floats(0.0, 0.3), min_size=3, max_size=3),
+    elasticities=st.lists(st.floats(-4.0, -0.2), min_size=3, max_size=3),
+    cost_share=st.floats(0.2, 0.7), max_change=st.floats(0.05, 0.3),
+)  # fmt: skip
+@settings(max_examples=100, deadline=None)
+def test_a_bigger_pack_never_costs_more_per_unit(
+    unit: float, discounts: list[float], elasticities: list[float], cost_share: float,
+    max_change: float,
+) -> None:  # fmt: skip
+    """Packs of 1, 6 and 12 priced today with volume discounts; whatever each pack's own
+    recommendation, after the pack rule the unit price never rises with the pack size."""
+    sizes = np.array([1.0, 6.0, 12.0])
+    per_unit = unit * np.cumprod(1 - np.asarray(discounts))  # non-increasing today
+    cur = np.round(per_unit * sizes, 2)
+    t = pd.DataFrame({
+        "sku": ["P1", "P6", "P12"], "current_price": cur, "cost": cur * cost_share,
+        "ceiling_price": np.inf, "baseline_units": 50.0, "elasticity": elasticities,
+        "elasticity_low": np.asarray(elasticities) - 0.1,
+        "elasticity_high": np.asarray(elasticities) + 0.1, "source": "sku",
+    })  # fmt: skip
+    rules = PriceRules(min_margin=0.05, max_change=max_change, ending="none")
+    packs = pd.DataFrame({"sku": ["P1", "P6", "P12"], "pack_group": "wine", "pack_size": sizes})
+    out = consistent_packs(recommend_prices(t, rules), packs, rules)
+    unit_price = out["recommended_price"].to_numpy() / sizes
+    if np.all(np.diff(cur / sizes) <= 1e-9):  # today's prices keep the rule
+        assert np.all(np.diff(unit_price) <= 1e-6), out[["sku", "recommended_price", "reason"]]
+    moved = out["recommended_price"] != out["current_price"]
+    assert (np.abs(out.loc[moved, "change"]) <= max_change + 1e-9).all()
+    assert ((out["recommended_price"] - out["cost"]) / out["recommended_price"] >= 0.05 - 1e-9)[
+        moved
+    ].all()
 
 
 def test_direction_follows_the_elasticity() -> None:
@@ -155,3 +195,28 @@ def test_cli_recommend_and_bad_input(files: Path, tmp_path: Path) -> None:
                             str(bad), "--min-margin", "1.5"])  # fmt: skip
     assert r.exit_code != 0 and "--min-margin" in r.output
     assert not bad.exists()
+
+
+def test_pack_rule_lowers_or_keeps_the_bigger_pack() -> None:
+    """Today 1 pack 10.00 and 6 packs 60.00 (10.00 each): the single bottle's elastic demand
+    wants a cut, the six-pack's inelastic one a raise; the six-pack may not cost more per
+    unit, so it follows the single bottle down (or keeps its price)."""
+    t = pd.DataFrame({
+        "sku": ["P1", "P6"], "current_price": [10.0, 60.0], "cost": [4.0, 24.0],
+        "ceiling_price": np.inf, "baseline_units": 100.0, "elasticity": [-3.0, -0.3],
+        "elasticity_low": [-3.2, -0.5], "elasticity_high": [-2.8, -0.1], "source": "sku",
+    })  # fmt: skip
+    rules = PriceRules(min_margin=0.1, max_change=0.1, ending="none")
+    alone = recommend_prices(t, rules)
+    assert alone["recommended_price"].iat[0] < 10.0 < alone["recommended_price"].iat[1] / 6
+    packs = pd.DataFrame({"sku": ["P1", "P6"], "pack_group": ["w", "w"], "pack_size": [1, 6]})
+    out = consistent_packs(alone, packs, rules)
+    p1, p6 = out["recommended_price"]
+    assert p6 / 6 <= p1 + 1e-9 and out["reason"].iat[1].startswith("pack sizes: lowered")
+    assert out["expected_units"].iat[1] > alone["expected_units"].iat[1]  # cheaper: more units
+    tight = consistent_packs(recommend_prices(t, PriceRules(max_change=0.1, min_margin=0.1,
+                                                            ending="none")).assign(
+        recommended_price=[8.0, 66.0]), packs, PriceRules(max_change=0.1, min_margin=0.1,
+                                                          ending="none"))  # fmt: skip
+    assert tight["recommended_price"].tolist() == [10.0, 60.0]  # 48.00 is a 20 % cut: both kept
+    assert tight["reason"].iat[1].startswith("kept: a bigger pack")

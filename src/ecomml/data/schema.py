@@ -224,6 +224,22 @@ CATALOG = TableSchema(
             description="When the SKU went on sale: a SKU launched before a cutoff but not yet "
             "sold can be recommended as new then (left out when absent).",
         ),
+        ColumnSpec(
+            "pack_group",
+            "string",
+            required=False,
+            nullable=True,
+            description="Packs of one product (e.g. the 1, 6 and 12 bottle packs of one wine): "
+            "price recommendations keep a bigger pack no dearer per unit.",
+        ),
+        ColumnSpec(
+            "pack_size",
+            "float64",
+            required=False,
+            nullable=True,
+            fill=np.nan,
+            description="Units in the pack, with pack_group.",
+        ),
     ),
 )
 

@@ -71,7 +71,8 @@ ACTIONS: tuple[Action, ...] = (
     price elasticity`) or are estimated now. Today's price is the price paid on the SKU's
     last sale day; cost and list price come from --catalog (price, cost). A SKU whose
     response is unknown, that has no cost or whose rules contradict keeps its price, and
-    `reason` says why.
+    `reason` says why. With the catalog's pack_group and pack_size columns, a bigger pack
+    never costs more per unit than a smaller pack of its group.
 
     Columns: sku, current_price, recommended_price, elasticity, elasticity_low,
     elasticity_high, expected_units, expected_revenue_change, expected_profit_change,
@@ -272,7 +273,7 @@ def _baseline_units(
 
 
 def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) -> Report:
-    from ecomml.pricing.recommend import PriceRules, recommend_prices
+    from ecomml.pricing.recommend import PriceRules, consistent_packs, recommend_prices
 
     check_output_name(o["output"])
     rules = PriceRules(min_margin=float(o["min_margin"]), max_change=float(o["max_change"]),
@@ -300,6 +301,8 @@ def _recommend(o: Mapping[str, Any], shop: Callable[[Any], ShopData], say: Say) 
     table["baseline_units"] = base.reindex(skus).fillna(0.0).to_numpy()
     say(f"pricing {len(table):,} SKUs")
     out = recommend_prices(table, rules, interval=float(o["interval"]))
+    if cat is not None and {"pack_group", "pack_size"} <= set(cat.columns):
+        out = consistent_packs(out, cat, rules, interval=float(o["interval"]))
     say("writing")
     path = atomic_write_table(o["output"], out)
     from ecomml.plots import save_figure

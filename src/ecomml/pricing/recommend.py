@@ -21,7 +21,13 @@ import pandas as pd
 
 from ecomml.exceptions import ConfigError
 
-__all__ = ["PriceRules", "RECOMMEND_COLUMNS", "apply_ending", "recommend_prices"]
+__all__ = [
+    "PriceRules",
+    "RECOMMEND_COLUMNS",
+    "apply_ending",
+    "recommend_prices",
+    "consistent_packs",
+]
 
 #: the columns of ``ecomml price recommend``, in order
 RECOMMEND_COLUMNS = [
@@ -184,6 +190,92 @@ def recommend_prices(
         }
     )
     return out[RECOMMEND_COLUMNS]
+
+
+def consistent_packs(
+    recs: pd.DataFrame, packs: pd.DataFrame, rules: PriceRules, *, interval: float = 0.9
+) -> pd.DataFrame:
+    """Recommendations where a bigger pack never costs more per unit than a smaller pack of
+    the same ``pack_group`` (``packs``: ``sku, pack_group, pack_size``).
+
+    Within a group, packs are visited from the smallest up; a pack whose recommended unit
+    price is above the lowest unit price of the smaller packs is lowered to that unit price
+    (rounded down to the shop's ending). Where that breaks the minimum margin or the
+    largest step, the pack keeps today's price and the smaller packs that set the bar are
+    kept at theirs too, when that resolves it; a group that today's prices already break is
+    left as it is and its reason says so. Expected units and changes follow the new price.
+    """
+    need = {"sku", "pack_group", "pack_size"}
+    if not need <= set(packs.columns):
+        return recs
+    p = packs.dropna(subset=["pack_group", "pack_size"])
+    p = p.loc[p["pack_size"] > 0].drop_duplicates("sku", keep="last")
+    out = recs.copy()
+    pos = {s: i for i, s in enumerate(out["sku"].astype(str))}
+    p = p.loc[p["sku"].astype(str).isin(pos)]
+    rec = out["recommended_price"].to_numpy(np.float64).copy()
+    cur = out["current_price"].to_numpy(np.float64)
+    cost = out["cost"].to_numpy(np.float64)
+    reason = out["reason"].astype(str).to_numpy(dtype=object).copy()
+    for _, g in p.groupby(p["pack_group"].astype(str), sort=False):
+        if len(g) < 2:
+            continue
+        g = g.sort_values("pack_size", kind="mergesort")
+        idx = np.array([pos[str(s)] for s in g["sku"]])
+        size = g["pack_size"].to_numpy(np.float64)
+        if np.any(np.diff(cur[idx] / size) > 1e-9):
+            for i in idx:
+                reason[i] += (
+                    "; pack sizes: today's prices already charge more per unit for a bigger pack"
+                )
+            continue
+        for k in range(1, len(idx)):
+            bar = np.min(rec[idx[:k]] / size[:k])
+            i = idx[k]
+            if rec[i] / size[k] <= bar + 1e-9:
+                continue
+            capped = _floor_ending(bar * size[k], rules.ending)
+            ok = ((capped - cost[i]) / capped >= rules.min_margin - 1e-12
+                  and abs(capped / cur[i] - 1.0) <= rules.max_change + 1e-9)  # fmt: skip
+            if ok:
+                rec[i] = capped
+                reason[i] = f"pack sizes: lowered to {bar:.2f} a unit, the smaller packs' price"
+            else:  # keep this pack and the smaller ones above today's unit price
+                rec[i] = cur[i]
+                reason[i] = "kept: a bigger pack may not cost more per unit than a smaller one"
+                for jj, j in enumerate(idx[:k]):
+                    if rec[j] / size[jj] < cur[i] / size[k]:
+                        rec[j] = cur[j]
+                        reason[j] = ("kept: the pack-size rule (its bigger pack could not "
+                                     "follow the change)")  # fmt: skip
+    changed = rec != out["recommended_price"].to_numpy(np.float64)
+    if changed.any():
+        from scipy import stats
+
+        z = float(stats.norm.ppf(0.5 + interval / 2))
+        e = out["elasticity"].to_numpy(np.float64)
+        sd = (out["elasticity_high"] - out["elasticity_low"]).to_numpy(np.float64) / (2 * z)
+        base = out["baseline_units"].to_numpy(np.float64)
+        units = base * _expected_ratio(np.log(rec / cur), e, sd)  # as recommend_prices does
+        units0 = base
+        out.loc[changed, "expected_units"] = units[changed]
+        out.loc[changed, "expected_revenue_change"] = (rec * units - cur * units0)[changed]
+        out.loc[changed, "expected_profit_change"] = ((rec - cost) * units - (cur - cost) * units0)[
+            changed
+        ]
+        out["recommended_price"] = rec
+        out["change"] = rec / cur - 1.0
+    out["reason"] = reason
+    return out
+
+
+def _floor_ending(price: float, ending: str) -> float:
+    """The highest price with the shop's ending at or below ``price``."""
+    if ending == "none" or price < 1.0:
+        return float(np.floor(price * 100 + 1e-9) / 100)
+    step = 0.01 if ending == ".99" else 0.1
+    p = float(np.floor(price + step) - step)  # x.99 / x.90 at or below
+    return round(p if p <= price + 1e-9 else p - 1.0, 2)
 
 
 def _reasons(
