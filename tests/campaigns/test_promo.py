@@ -231,3 +231,15 @@ def test_cli_writes_tables_and_plot(shop: dict[str, pd.DataFrame], tmp_path: Pat
                               str(tmp_path / "x.csv"), "--no-track"])  # fmt: skip
     assert bad.exit_code != 0 and "'double_11' is not in the calendar" in bad.output
     assert "Traceback" not in bad.output and not (tmp_path / "x.csv").exists()
+
+
+def test_daily_periods(shop: dict[str, pd.DataFrame]) -> None:
+    window = promo_windows(shop["calendar"], "big_sale", year=2024)[0]
+    res = promotion_effect(shop["transactions"], window, catalog=shop["catalog"],
+                           calendar=shop["calendar"], skus=PROMOTED, freq="D", model="ma",
+                           post_periods=7, placebos=2, n_paths=200)  # fmt: skip
+    s = res.summary.iloc[0]
+    assert s["freq"] == "D" and s["promo_periods"] == 7 and len(res.periods) == 14
+    truth = LIFT * RATE * 7 * 15
+    assert abs(s["incremental_units"] - truth) < 0.25 * truth
+    assert s["incremental_units_low"] < truth < s["incremental_units_high"]
