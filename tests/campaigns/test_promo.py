@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ecomml.campaigns.promo import (
+    PROMO_COLUMNS,
     PromoWindow,
     _mask_runs,
     promo_windows,
@@ -216,6 +217,7 @@ def test_cli_writes_tables_and_plot(shop: dict[str, pd.DataFrame], tmp_path: Pat
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     summary = pd.read_csv(out)
+    assert list(summary.columns) == PROMO_COLUMNS  # the contract, in order
     assert summary["start"].tolist() == ["2024-06-03"]  # 2023's run has too little history
     assert "skipped big_sale 2023-06-05" in res.output and "Promotion effect" in res.output
     sku = pd.read_parquet(tmp_path / "out" / "sku.parquet")

@@ -49,9 +49,53 @@ from ecomml.forecasting.paths import draw_paths, quantile_variance, shock
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 from ecomml.task import Say, quiet
 
-__all__ = ["PromoWindow", "PromoResult", "promo_windows", "promotion_effect"]
+__all__ = ["PROMO_COLUMNS", "PromoWindow", "PromoResult", "promo_windows", "promotion_effect"]
 
 _Q = list(QUANTILE_COLUMNS)
+
+#: the columns of a promotion's summary row (``ecomml promo --output``), in order
+PROMO_COLUMNS = [
+    "event",
+    "start",
+    "end",
+    "promo_periods",
+    "post_periods",
+    "skus",
+    "other_skus",
+    "new_skus",
+    "new_sku_units",
+    "actual_units",
+    "counterfactual_units",
+    "incremental_units",
+    "incremental_units_low",
+    "incremental_units_high",
+    "pull_forward_units",
+    "cannibalised_units",
+    "net_incremental_units",
+    "net_incremental_units_low",
+    "net_incremental_units_high",
+    "incremental_revenue",
+    "net_incremental_revenue",
+    "net_incremental_revenue_low",
+    "net_incremental_revenue_high",
+    "net_incremental_margin",
+    "net_incremental_margin_low",
+    "net_incremental_margin_high",
+    "roi",
+    "roi_low",
+    "roi_high",
+    "actual_revenue",
+    "counterfactual_revenue",
+    "discount_given",
+    "fixed_cost",
+    "promotion_cost",
+    "placebo_windows",
+    "placebo_error",
+    "level_correction",
+    "shared_error_sd",
+    "model",
+    "freq",
+]
 _MIN_HISTORY = {"W": 26, "D": 182}
 
 
@@ -621,7 +665,7 @@ def promotion_effect(
         placebo_error=float(np.sqrt(np.mean(np.square(errors)))) if errors else float("nan"),
         level_correction=bias, shared_error_sd=sd, model=model, freq=f,
     )  # fmt: skip
-    summary = pd.DataFrame([row])
+    summary = pd.DataFrame([row])[PROMO_COLUMNS]
 
     cf_promo = mean[:, promo_t].sum(1)
     sk = pd.DataFrame(

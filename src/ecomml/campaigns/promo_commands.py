@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ecomml._io import atomic_write_table, check_output_name
-from ecomml.campaigns.promo import PromoResult, PromoWindow, promo_windows, promotion_effect
+from ecomml.campaigns.promo import (
+    PROMO_COLUMNS,
+    PromoResult,
+    PromoWindow,
+    promo_windows,
+    promotion_effect,
+)
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.task import Action, Option, Report, Say, Shown, Written
 
@@ -24,16 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ACTIONS", "RUNNERS"]
 
-SUMMARY_COLUMNS = (
-    "event, start, end, promo_periods, post_periods, skus, other_skus, new_skus, new_sku_units, "
-    "actual_units, "
-    "counterfactual_units, incremental_units, incremental_units_low, incremental_units_high, "
-    "pull_forward_units, cannibalised_units, net_incremental_units, net_incremental_units_low, "
-    "net_incremental_units_high, incremental_revenue, net_incremental_revenue (+_low, _high), "
-    "net_incremental_margin (+_low, _high), roi, roi_low, roi_high, actual_revenue, "
-    "counterfactual_revenue, discount_given, fixed_cost, promotion_cost, placebo_windows, "
-    "placebo_error, level_correction, shared_error_sd, model, freq"
-)
+SUMMARY_COLUMNS = ", ".join(PROMO_COLUMNS)
 
 ACTIONS: tuple[Action, ...] = (
     Action("promo", f"""What did a past promotion earn? Incremental units, revenue and margin
