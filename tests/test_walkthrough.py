@@ -1,6 +1,6 @@
 """The README walk-through, run as a new user runs it: ``ecomml quickstart``, then the
-``predict`` command it prints, then the ``mlflow models serve`` command it prints, then a
-REST request to that server. Every command is taken from quickstart's own output and run
+``predict`` and ``promo`` commands it prints, then the ``mlflow models serve`` command it
+prints, then a REST request to that server. Every command is taken from quickstart's own output and run
 as printed (shell-parsed), in a fresh folder; only the serve port is swapped for a free one.
 Slow (a full quickstart on the sample shop): a twin, run by CI with ``-m twin``."""
 
@@ -39,7 +39,9 @@ def test_quickstart_then_predict_then_serve(tmp_path: Path) -> None:
     predict = [ln.strip() for ln in out.splitlines() if " predict churn --model " in ln]
     serve = [ln.split("or serve one over REST:", 1)[1].strip() for ln in out.splitlines()
              if "or serve one over REST:" in ln]  # fmt: skip
-    assert predict and serve, out[-3000:]
+    promo = [ln.split("or judge a past promotion:", 1)[1].strip() for ln in out.splitlines()
+             if "or judge a past promotion:" in ln]  # fmt: skip
+    assert predict and serve and promo, out[-3000:]
 
     # the printed predict command, as printed
     p = subprocess.run(shlex.split(predict[0]), cwd=tmp_path, env=env, capture_output=True,
@@ -48,6 +50,16 @@ def test_quickstart_then_predict_then_serve(tmp_path: Path) -> None:
     scores = pd.read_csv(tmp_path / "churn-scores.csv")
     assert {"customer_id", "p_churn", "value_at_risk", "segment"} <= set(scores.columns)
     assert len(scores) > 100
+
+    # the printed promotion command, as printed: the sample shop's last Double 11
+    r = subprocess.run(shlex.split(promo[0]) + ["--no-track"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    from ecomml.campaigns.promo import PROMO_COLUMNS
+
+    judged = pd.read_csv(tmp_path / "promo.csv")
+    assert list(judged.columns) == PROMO_COLUMNS and len(judged) == 1
+    assert judged["event"].iat[0] == "double_11" and (tmp_path / "promo.html").exists()
 
     # the request: 20 customers' lines, with the category the store would have looked up in
     # the catalog, and their events (the quickstart's churn model learnt from the events

@@ -51,16 +51,39 @@ class QuickstartResult:
     #: the saved model folder of each task that fits one
     models: dict[str, Path] = field(default_factory=dict)
 
-    def predict_commands(self, prog: str = "ecomml") -> list[str]:
-        """Commands that score the shop again with each saved model (``prog`` is how
-        ecomml is invoked)."""
+    def _inputs(self) -> str:
+        """The data options that read the shop's cleaned tables back."""
         data = self.out_dir / "data"
         inputs = f"-t {data / 'transactions.parquet'} --format canonical"
         for table in ("events", "catalog", "calendar"):
             if (data / f"{table}.parquet").exists():
                 inputs += f" --{table} {data / f'{table}.parquet'}"
+        return inputs
+
+    def predict_commands(self, prog: str = "ecomml") -> list[str]:
+        """Commands that score the shop again with each saved model (``prog`` is how
+        ecomml is invoked)."""
+        inputs = self._inputs()
         return [f"{prog} predict {task} --model {path} {inputs} --cutoff {self.cutoff.date()} "
                 f"--output {task}-scores.csv" for task, path in self.models.items()]  # fmt: skip
+
+    def promo_command(self, prog: str = "ecomml") -> str | None:
+        """The command that judges the shop's last Double 11 (else its last promotion)
+        that ended at least 4 weeks before the cutoff; None without a calendar."""
+        path = self.out_dir / "data" / "calendar.parquet"
+        if not path.exists():
+            return None
+        cal = pd.read_parquet(path)
+        days = pd.to_datetime(cal["date"])
+        promo = cal.loc[cal["is_promo"].fillna(False).astype(bool)
+                        & (days < self.cutoff - pd.Timedelta(weeks=4))]  # fmt: skip
+        if promo.empty:
+            return None
+        last = promo.assign(date=pd.to_datetime(promo["date"])).sort_values("date")
+        event = "double_11" if (last["event"] == "double_11").any() else str(last["event"].iat[-1])
+        year = int(last.loc[last["event"] == event, "date"].max().year)
+        return (f"{prog} promo {self._inputs()} --event {event} --year {year} "
+                "--output promo.csv")  # fmt: skip
 
     def pseudonymize_lists(self, key: str) -> list[Path]:
         """Rewrite the lists people act on (every output but the cleaned tables and the

@@ -94,6 +94,9 @@ def quickstart(
             console.print(f"  {line}", soft_wrap=True)
         if serve:
             console.print(f"  or serve one over REST:  {serve}", soft_wrap=True)
+        promo = result.promo_command(prog)
+        if promo:
+            console.print(f"  or judge a past promotion:  {promo}", soft_wrap=True)
 
 
 def _program() -> tuple[str, str | None]:
