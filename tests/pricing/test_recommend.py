@@ -144,6 +144,16 @@ def test_rules_that_cannot_hold_are_refused(kw: dict, match: str) -> None:
         PriceRules(**kw).check()
 
 
+def test_a_price_just_under_one_is_not_rounded_to_one() -> None:
+    # found by the property test above: 0.995 kept its cents as 1.00, neither x.99 nor x.90
+    assert apply_ending(np.array([0.995, 0.999, 0.5]), ".99").tolist() == [0.99, 0.99, 0.5]
+    rules = PriceRules(min_margin=0.0, max_change=0.09375, ending=".99")
+    t = _table(current_price=1.09375, cost=1.09375 * 0.25, ceiling_price=1.09375,
+               elasticity=-2.0, elasticity_low=-2.1, elasticity_high=-1.95)  # fmt: skip
+    p = recommend_prices(t, rules)["recommended_price"].iat[0]
+    assert p == 1.09375 or round(p * 100) % 100 == 99
+
+
 def test_price_endings() -> None:
     np.testing.assert_allclose(apply_ending(np.array([10.2, 10.7, 0.53]), ".99"),
                                [9.99, 10.99, 0.53])  # fmt: skip

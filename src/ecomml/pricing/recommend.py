@@ -103,7 +103,8 @@ def apply_ending(price: np.ndarray, ending: str) -> np.ndarray:
         return np.round(p, 2)
     step = 0.01 if ending == ".99" else 0.1
     out = np.round(p + step) - step
-    return np.where(p >= 1.0, np.round(out, 2), np.round(p, 2))
+    # under 1 the cents stay, but rounding may not carry a price to 1.00 (not an ending)
+    return np.where(p >= 1.0, np.round(out, 2), np.minimum(np.round(p, 2), 0.99))
 
 
 def _expected_ratio(lr: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
