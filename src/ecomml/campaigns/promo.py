@@ -37,7 +37,9 @@ import numpy as np
 import pandas as pd
 
 from ecomml._validation import check_cutoff
+from ecomml.data.shop import by_sku
 from ecomml.exceptions import ConfigError, DataQualityError
+from ecomml.forecasting.auto import reads_calendar
 from ecomml.forecasting.panel import (
     check_freq,
     panel_from_transactions,
@@ -151,12 +153,12 @@ def promo_windows(
     return runs
 
 
-def _period_grid(window: PromoWindow, freq: str, post: int) -> tuple[pd.Timestamp, int, int]:
-    """The first period of the promotion, its number of periods and the post periods."""
+def _period_grid(window: PromoWindow, freq: str) -> tuple[pd.Timestamp, int]:
+    """The first period of the promotion and its number of periods."""
     first = period_start(window.start, freq)
     n = int(period_index(pd.DatetimeIndex([period_start(window.end, freq)]), freq)[0])
     n -= int(period_index(pd.DatetimeIndex([first]), freq)[0])
-    return first, n + 1, post
+    return first, n + 1
 
 
 def _mask_runs(
@@ -171,10 +173,10 @@ def _mask_runs(
     masked = np.zeros(len(panel), dtype=bool)
     n_masked = 0
     for r in runs:
-        first, n, p = _period_grid(r, freq, post)
+        first, n = _period_grid(r, freq)
         lo = int(period_index(pd.DatetimeIndex([first]), freq)[0])
-        masked |= (idx >= lo) & (idx < lo + n + p)
-        n_masked += n + p
+        masked |= (idx >= lo) & (idx < lo + n + post)
+        n_masked += n + post
     if not masked.any():
         return panel, 0
     out = panel.copy()
@@ -193,7 +195,8 @@ class _Setup:
     """Everything one counterfactual forecast needs."""
 
     tx: pd.DataFrame
-    catalog: pd.DataFrame | None
+    history: pd.DataFrame  # the sales panel before the promotion, built once
+    new_skus: pd.DataFrame | None  # catalog SKUs forecast without history
     calendar: pd.DataFrame  # without the promotion
     past_runs: list[PromoWindow]
     freq: str
@@ -204,25 +207,16 @@ class _Setup:
 def _forecast(setup: _Setup, origin: pd.Timestamp, h: int) -> pd.DataFrame:
     """The counterfactual forecast of ``h`` periods from ``origin`` by a model fitted on
     the masked history before it."""
-    panel = panel_from_transactions(setup.tx, origin, setup.freq, catalog=setup.catalog)
+    # the panel before the promotion, cut at ``origin``: what panel_from_transactions(tx,
+    # origin) would build (complete periods, each SKU from its first sale)
+    panel = setup.history.loc[setup.history["ds"] < origin].reset_index(drop=True)
     if panel.empty:
         raise DataQualityError(f"no complete period with sales before {origin.date()}")
     panel, _ = _mask_runs(panel, setup.past_runs, setup.freq, setup.post)
     model = setup.make_model(h)
-    kw = {"calendar": setup.calendar} if _reads_calendar(model) else {}
+    kw = {"calendar": setup.calendar} if reads_calendar(model) else {}
     model.fit(panel, **kw)
-    new = None
-    cat = setup.catalog
-    if cat is not None and "sku" in cat.columns:
-        new = cat[[c for c in ("sku", "category") if c in cat.columns]].drop_duplicates("sku")
-    return model.predict(panel, start=origin, calendar=setup.calendar, new_skus=new)
-
-
-def _reads_calendar(model: Any) -> bool:
-    from ecomml.forecasting.auto import AutoForecaster
-    from ecomml.forecasting.lgbm import LightGBMForecaster
-
-    return isinstance(model, (LightGBMForecaster, AutoForecaster))
+    return model.predict(panel, start=origin, calendar=setup.calendar, new_skus=setup.new_skus)
 
 
 def _actuals(tx: pd.DataFrame, first: pd.Timestamp, h: int, freq: str) -> pd.DataFrame:
@@ -245,19 +239,15 @@ def _actuals(tx: pd.DataFrame, first: pd.Timestamp, h: int, freq: str) -> pd.Dat
 
 
 def _regular_prices(
-    tx: pd.DataFrame, first: pd.Timestamp, freq: str, catalog: pd.DataFrame | None
+    tx: pd.DataFrame, first: pd.Timestamp, catalog: pd.DataFrame | None
 ) -> pd.Series:
     """Each SKU's regular price: the median unit price paid over the 8 weeks (56 days)
     before the promotion, else the catalog's list price."""
     span = pd.Timedelta(weeks=8)
     s = tx.loc[(tx["ts"] >= first - span) & (tx["ts"] < first) & (tx["quantity"] > 0)]
     paid = s.groupby(s["sku"].astype(str))["price"].median()
-    if catalog is not None and {"sku", "price"} <= set(catalog.columns):
-        listed = catalog.drop_duplicates("sku", keep="last").set_index(
-            catalog.drop_duplicates("sku", keep="last")["sku"].astype(str)
-        )["price"]
-        paid = paid.combine_first(listed.astype(float))
-    return paid
+    listed = by_sku(catalog, "price")
+    return paid if listed is None else paid.combine_first(listed.astype(float))
 
 
 def _unit_costs(
@@ -266,10 +256,9 @@ def _unit_costs(
     """Unit cost per SKU: the catalog's ``cost``, else ``price x (1 - margin_rate)``,
     else NaN (margins then cannot be computed)."""
     cost = pd.Series(np.nan, index=prices.index, dtype=float)
-    if catalog is not None and {"sku", "cost"} <= set(catalog.columns):
-        c = catalog.drop_duplicates("sku", keep="last")
-        cost = pd.Series(c["cost"].astype(float).to_numpy(), index=c["sku"].astype(str))
-        cost = cost.reindex(prices.index.union(cost.index))
+    listed = by_sku(catalog, "cost")
+    if listed is not None:
+        cost = listed.astype(float).reindex(prices.index.union(listed.index))
     if margin_rate is not None:
         fill = prices * (1.0 - float(margin_rate))
         cost = cost.combine_first(fill) if len(cost) else fill
@@ -293,9 +282,9 @@ def _placebo_shock(
     ).normalize()
     promo_p = set(period_index(promo_days, f).tolist()) if len(promo_days) else set()
     for r in setup.past_runs:  # a masked run's periods are no test of the forecaster
-        p0, k, p = _period_grid(r, f, setup.post)
+        p0, k = _period_grid(r, f)
         lo = int(period_index(pd.DatetimeIndex([p0]), f)[0])
-        promo_p.update(range(lo, lo + k + p))
+        promo_p.update(range(lo, lo + k + setup.post))
     first_i = int(period_index(pd.DatetimeIndex([first]), f)[0])
     data_first = int(period_index(pd.DatetimeIndex([setup.tx["ts"].min()]), f)[0])
     errors: list[float] = []
@@ -435,7 +424,8 @@ def promotion_effect(
     t_min, t_max = pd.Timestamp(tx["ts"].min()), pd.Timestamp(tx["ts"].max())
     if calendar is None or calendar.empty:
         calendar = promo_calendar(t_min.normalize(), t_max.normalize() + pd.Timedelta(days=400))
-    first, n_promo, post = _period_grid(window, f, int(post_periods))
+    first, n_promo = _period_grid(window, f)
+    post = int(post_periods)
     notes: list[str] = []
     # the data must cover the promotion; the post window shrinks to what the data covers
     end_data = check_cutoff(t_max.normalize() + pd.Timedelta(days=1))
@@ -484,7 +474,12 @@ def promotion_effect(
         )
         cal_cf = cal_cf.loc[~(inside & cal_cf["is_promo"].astype(bool))]
     past = [r for r in _runs(calendar, window.event) if r.end < first]
-    setup = _Setup(tx, catalog, cal_cf, past, f, make, post)
+    new_skus = None
+    if catalog is not None and "sku" in catalog.columns:
+        cols = [c for c in ("sku", "category") if c in catalog.columns]
+        new_skus = catalog[cols].drop_duplicates("sku")
+    history = panel_from_transactions(tx, first, f, catalog=catalog)
+    setup = _Setup(tx, history, new_skus, cal_cf, past, f, make, post)
 
     # who was promoted, and who could be cannibalised
     cat_of = _category_map(tx, catalog)
@@ -560,7 +555,7 @@ def promotion_effect(
     ok = pos >= 0
     A[pos[ok], act["t"].to_numpy()[ok]] = act["units"].to_numpy()[ok]
     R[pos[ok], act["t"].to_numpy()[ok]] = act["revenue"].to_numpy()[ok]
-    reg = _regular_prices(tx, first, f, catalog).reindex(every)
+    reg = _regular_prices(tx, first, catalog).reindex(every)
     paid_avg = pd.Series(
         np.divide(R.sum(1), A.sum(1), out=np.full(len(every), np.nan), where=A.sum(1) > 0),
         index=every,
@@ -581,7 +576,7 @@ def promotion_effect(
               "other": (~in_scope, np.ones(h, dtype=bool))}  # fmt: skip
     tot = {g: np.zeros((n, 3)) for g in groups}  # units, revenue, margin per path
     per_t = np.zeros((n, h))
-    sku_paths = np.zeros((len(every), 3))  # low, high of the SKU's promo-period increment
+    sku_paths = np.zeros((len(every), 2))  # low, high of the SKU's promo-period increment
     cats = cat_of.reindex(every).fillna("unknown").to_numpy()
     cat_names, cat_code = np.unique(cats, return_inverse=True)
     cat_tot = np.zeros((n, len(cat_names)))
@@ -608,7 +603,6 @@ def promotion_effect(
         inc = A[sl][:, promo_t].sum(1)[None, :] - promo_sum
         sku_paths[sl, 0] = np.quantile(inc, lo_q, axis=0)
         sku_paths[sl, 1] = np.quantile(inc, hi_q, axis=0)
-        sku_paths[sl, 2] = inc.mean(axis=0)
         np.add.at(cat_tot.T, cat_code[sl], (A[sl].sum(1)[None, :] - d.sum(axis=2)).T)
 
     def actual(g: str) -> np.ndarray:

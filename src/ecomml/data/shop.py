@@ -14,7 +14,7 @@ import pandas as pd
 from ecomml._validation import check_cutoff, day_after_last
 from ecomml.dates import DateFormat
 
-__all__ = ["ShopData", "load_shop", "default_cutoff", "before_cutoff"]
+__all__ = ["ShopData", "load_shop", "default_cutoff", "before_cutoff", "by_sku"]
 
 
 @dataclass
@@ -137,3 +137,12 @@ def default_cutoff(transactions: pd.DataFrame) -> pd.Timestamp:
 
         raise DataQualityError("transactions has no rows after cleaning; nothing to build")
     return day_after_last(transactions["ts"])
+
+
+def by_sku(catalog: pd.DataFrame | None, column: str) -> pd.Series | None:
+    """The catalog's ``column`` indexed by SKU (as text; the first row of a repeated SKU),
+    or None when the catalog or the column is missing."""
+    if catalog is None or column not in catalog.columns:
+        return None
+    c = catalog.dropna(subset=["sku"])
+    return c.set_index(c["sku"].astype(str))[column].groupby(level=0).first()

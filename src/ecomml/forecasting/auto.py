@@ -19,6 +19,13 @@ from ecomml.forecasting.patterns import PATTERNS
 __all__ = ["AutoForecaster", "make_forecaster"]
 
 
+def reads_calendar(model: Any) -> bool:
+    """Whether ``model.fit`` takes the promotion calendar (``calendar=``)."""
+    from ecomml.forecasting.lgbm import LightGBMForecaster
+
+    return isinstance(model, (LightGBMForecaster, AutoForecaster))
+
+
 def make_forecaster(name: str, *, freq: str, horizon: int, **kw: Any) -> BaseForecaster:
     """A forecaster by name: ``lgbm``, ``auto`` or a baseline (naive, snaive, ma, ets,
     croston, sba, tsb)."""

@@ -432,10 +432,9 @@ class ForecastTask(ModelTask):
     def fit_kwargs(model: Any, shop: ShopData) -> dict[str, Any]:
         """What ``fit`` takes beside the panel: the promotion calendar, for the models
         that read it."""
-        from ecomml.forecasting.auto import AutoForecaster
-        from ecomml.forecasting.lgbm import LightGBMForecaster
+        from ecomml.forecasting.auto import reads_calendar
 
-        if isinstance(model, (LightGBMForecaster, AutoForecaster)) and shop.calendar is not None:
+        if reads_calendar(model) and shop.calendar is not None:
             return {"calendar": shop.calendar}
         return {}
 

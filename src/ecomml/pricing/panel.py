@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecomml.data.shop import by_sku
 from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = ["PricePanel", "price_panel", "by_sku", "PERIODS"]
@@ -196,15 +197,6 @@ def _promo_days(calendar: pd.DataFrame | None, period: pd.Series, freq: str) -> 
     start = _period_start(days, freq)
     count = start.value_counts()
     return count.reindex(period).fillna(0).to_numpy(np.float64)
-
-
-def by_sku(catalog: pd.DataFrame | None, column: str) -> pd.Series | None:
-    """The catalog's ``column`` indexed by SKU (as text; the first row of a repeated SKU),
-    or None when the catalog or the column is missing."""
-    if catalog is None or column not in catalog.columns:
-        return None
-    c = catalog.dropna(subset=["sku"])
-    return c.set_index(c["sku"].astype(str))[column].groupby(level=0).first()
 
 
 def _categories(catalog: pd.DataFrame | None, skus: pd.Index) -> pd.Series:

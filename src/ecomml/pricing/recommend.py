@@ -271,12 +271,12 @@ def consistent_packs(
 
 
 def _floor_ending(price: float, ending: str) -> float:
-    """The highest price with the shop's ending at or below ``price``."""
-    if ending == "none" or price < 1.0:
-        return float(np.floor(price * 100 + 1e-9) / 100)
-    step = 0.01 if ending == ".99" else 0.1
-    p = float(np.floor(price + step) - step)  # x.99 / x.90 at or below
-    return round(p if p <= price + 1e-9 else p - 1.0, 2)
+    """The highest price with the shop's ending at or below ``price``: the nearest one
+    (:func:`apply_ending`), one ending lower when that is above ``price``."""
+    p = float(apply_ending(np.array([price]), ending)[0])
+    if p <= price + 1e-9:
+        return p
+    return round(p - (1.0 if ending != "none" and price >= 1.0 else 0.01), 2)
 
 
 def _reasons(
