@@ -21,11 +21,11 @@ import pandas as pd
 
 __all__ = [
     "SHARED_DATA",
-    "shared_data",
     "OnlineRetail",
-    "online_retail_two_years",
     "cdnow_master",
     "movielens_100k",
+    "online_retail_two_years",
+    "shared_data",
 ]
 
 SHARED_DATA = Path(

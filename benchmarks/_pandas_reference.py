@@ -22,11 +22,11 @@ import pandas as pd
 
 __all__ = [
     "CUSTOMER_VIEWS",
-    "customer_rfm",
-    "customer_events",
-    "customer_sku",
     "build_customer_views",
     "compare_outputs",
+    "customer_events",
+    "customer_rfm",
+    "customer_sku",
 ]
 
 #: Customer views this module implements, in build order.

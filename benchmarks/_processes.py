@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["tree_rss", "kill_tree"]
+__all__ = ["kill_tree", "tree_rss"]
 
 
 def tree_rss(proc: Any) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["free_port", "running_server", "invoke"]
+__all__ = ["free_port", "invoke", "running_server"]
 
 
 def free_port() -> int:

@@ -31,17 +31,17 @@ from typing import Any
 from ecomml._lock import DEFAULT_TIMEOUT, file_lock
 
 __all__ = [
+    "OUTPUT_SUFFIXES",
+    "atomic_dir",
     "atomic_path",
-    "atomic_write_text",
     "atomic_write_json",
     "atomic_write_table",
-    "atomic_dir",
+    "atomic_write_text",
+    "check_output_name",
     "fsync_dir",
-    "remove_stale_temps",
     "is_temp_name",
     "refuse_overwrite",
-    "OUTPUT_SUFFIXES",
-    "check_output_name",
+    "remove_stale_temps",
 ]
 
 #: the table file names the writers take (``atomic_write_table``, ``runner.write_output``)

@@ -17,7 +17,7 @@ import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["MOVED", "resolve", "old_modules"]
+__all__ = ["MOVED", "old_modules", "resolve"]
 
 #: old dotted class name -> new dotted class name
 MOVED: dict[str, str] = {

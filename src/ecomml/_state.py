@@ -20,7 +20,7 @@ import pandas as pd
 from ecomml._moved import resolve
 from ecomml.exceptions import ConfigError, ModelLoadError
 
-__all__ = ["write_state", "read_state", "read_model_json"]
+__all__ = ["read_model_json", "read_state", "write_state"]
 
 STATE_FILE = "state.json"
 

@@ -20,17 +20,17 @@ from ecomml.exceptions import (
 )
 
 __all__ = [
-    "check_frame",
-    "require_columns",
-    "check_unique_columns",
     "check_cutoff",
+    "check_fitted",
+    "check_frame",
+    "check_random_state",
+    "check_unique_columns",
+    "closest_name",
     "day_after_last",
+    "did_you_mean",
     "parse_timestamp",
     "parse_timestamps",
-    "check_fitted",
-    "check_random_state",
-    "closest_name",
-    "did_you_mean",
+    "require_columns",
 ]
 
 

@@ -15,25 +15,25 @@ from typing import Any
 from sklearn.exceptions import NotFittedError as _SkNotFittedError
 
 __all__ = [
-    "EcommlError",
-    "SchemaError",
+    "ConfigError",
+    "ConvergenceError",
     "DataQualityError",
+    "DataQualityWarning",
+    "EcommlError",
+    "EcommlWarning",
+    "FeatureMismatchError",
     "InputFileError",
     "LeakageError",
-    "NotFittedError",
-    "UnknownEntityError",
-    "ConvergenceError",
-    "TrackingError",
-    "ConfigError",
-    "EcommlWarning",
-    "DataQualityWarning",
-    "FeatureMismatchError",
+    "LockTimeoutError",
     "ModelLoadError",
+    "NotFittedError",
+    "SchemaError",
     "SparkUnavailableError",
     "SqlTranslationError",
-    "LockTimeoutError",
-    "short_repr",
+    "TrackingError",
+    "UnknownEntityError",
     "format_rows",
+    "short_repr",
 ]
 
 _repr = reprlib.Repr()

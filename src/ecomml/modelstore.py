@@ -39,23 +39,23 @@ if TYPE_CHECKING:
     from ecomml.features.view import FeatureView
 
 __all__ = [
-    "read_metadata",
-    "clear_downloads",
-    "MODEL_FILE",
-    "METADATA_FILE",
     "MANIFEST_FILE",
+    "METADATA_FILE",
+    "MODEL_ALIASES",
+    "MODEL_FILE",
     "LoadedModel",
-    "save_model",
+    "check_feature_hashes",
+    "clear_downloads",
+    "feature_hashes",
+    "is_mlflow_uri",
+    "list_model_versions",
     "load_model",
     "log_model",
-    "feature_hashes",
-    "check_feature_hashes",
-    "is_mlflow_uri",
     "pyfunc_signature",
+    "read_metadata",
     "register_model",
-    "list_model_versions",
+    "save_model",
     "set_model_alias",
-    "MODEL_ALIASES",
 ]
 
 MODEL_FILE = "model.joblib"

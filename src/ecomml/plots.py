@@ -18,7 +18,7 @@ from ecomml._io import atomic_path
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["new_figure", "save_figure", "plot_daily_sales", "plot_pareto", "plot_rfm_overview"]
+__all__ = ["new_figure", "plot_daily_sales", "plot_pareto", "plot_rfm_overview", "save_figure"]
 
 
 def new_figure(width: float = 10, height: float = 4) -> Figure:

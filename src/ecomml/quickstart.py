@@ -23,9 +23,9 @@ from ecomml.features.store import store_from_shop
 from ecomml.task import StepContext
 
 __all__ = [
-    "run_quickstart",
-    "QuickstartResult",
     "TASK_STEPS",
+    "QuickstartResult",
+    "run_quickstart",
 ]
 
 Progress = Callable[[str, float], None]

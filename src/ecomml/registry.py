@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TASKS",
-    "get_task",
-    "get_model_task",
     "all_tasks",
-    "task_names",
-    "model_tasks",
+    "get_model_task",
+    "get_task",
     "model_task_names",
+    "model_tasks",
+    "task_names",
 ]
 
 #: ``name -> "module:Class"``, in the order the main job runs them (inventory plans from

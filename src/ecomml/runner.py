@@ -24,17 +24,17 @@ if TYPE_CHECKING:
     from ecomml.modelstore import LoadedModel
 
 __all__ = [
+    "OUTPUT_SUFFIXES",
     "TrainResult",
     "as_task",
+    "check_output_name",
+    "load_task_model",
+    "log_training_run",
     "model_metadata",
     "save_task_model",
-    "train",
-    "load_task_model",
     "score",
+    "train",
     "write_output",
-    "check_output_name",
-    "log_training_run",
-    "OUTPUT_SUFFIXES",
 ]
 
 #: file endings the one table writer accepts

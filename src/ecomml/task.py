@@ -33,22 +33,22 @@ if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
 __all__ = [
-    "Task",
-    "ModelTask",
-    "TaskData",
-    "Folds",
+    "Action",
     "Evaluation",
+    "Folds",
+    "ModelTask",
+    "Option",
+    "Params",
+    "Report",
+    "Say",
+    "Shown",
     "StepContext",
     "StepResult",
-    "Params",
-    "Say",
-    "quiet",
-    "Option",
-    "Action",
-    "Report",
-    "Written",
-    "Shown",
+    "Task",
+    "TaskData",
     "Trained",
+    "Written",
+    "quiet",
 ]
 
 #: MLflow column type (``output_types``) -> the pandas dtype of a scored column

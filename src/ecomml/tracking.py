@@ -31,21 +31,21 @@ if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
 
 __all__ = [
+    "data_fingerprint",
     "default_tracking_uri",
     "file_sha256",
-    "data_fingerprint",
-    "tracked_run",
-    "log_fingerprint",
+    "load_estimator",
+    "log_estimator",
     "log_feature_manifest",
     "log_figure",
-    "log_frame",
-    "log_params",
-    "log_metrics",
     "log_files",
+    "log_fingerprint",
+    "log_frame",
+    "log_metrics",
+    "log_params",
     "log_written",
     "redacted_user_tags",
-    "log_estimator",
-    "load_estimator",
+    "tracked_run",
 ]
 
 _SYSTEM_TAGS = ("mlflow.user", "mlflow.source.name", "mlflow.source.git.repoURL")

@@ -23,7 +23,7 @@ from ecomml.task import Evaluation, ModelTask, Option, Say, TaskData, Trained, W
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
-__all__ = ["save_trained", "train_and_save", "Scored", "score_to_file", "backtest"]
+__all__ = ["Scored", "backtest", "save_trained", "score_to_file", "train_and_save"]
 
 
 def _with_defaults(declared: Iterable[Option], options: Mapping[str, Any]) -> dict[str, Any]:

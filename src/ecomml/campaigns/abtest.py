@@ -30,22 +30,22 @@ from scipy import optimize, stats
 from ecomml.exceptions import ConfigError
 
 __all__ = [
-    "FIELDS",
     "DEFAULT_TAU",
-    "welch_from_stats",
-    "welch_test",
-    "relative_lift",
-    "ratio_test",
+    "FIELDS",
+    "adjust_pvalues",
+    "confidence_sequence_radius",
+    "cupac_predictions",
     "cuped_adjust",
     "cuped_test",
-    "cupac_predictions",
-    "msprt_statistic",
-    "confidence_sequence_radius",
-    "sequential_test",
-    "adjust_pvalues",
-    "srm_test",
-    "sample_size",
     "detectable_effect",
+    "msprt_statistic",
+    "ratio_test",
+    "relative_lift",
+    "sample_size",
+    "sequential_test",
+    "srm_test",
+    "welch_from_stats",
+    "welch_test",
 ]
 
 #: what every test returns, in output order

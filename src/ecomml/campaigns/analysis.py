@@ -28,7 +28,7 @@ from ecomml.campaigns.abtest import (
 )
 from ecomml.exceptions import ConfigError, DataQualityError
 
-__all__ = ["RESULT_COLUMNS", "ALL_SEGMENTS", "SRM_ALARM", "AbTestResult", "analyze_experiment"]
+__all__ = ["ALL_SEGMENTS", "RESULT_COLUMNS", "SRM_ALARM", "AbTestResult", "analyze_experiment"]
 
 #: the output's leading columns (``segment`` after ``variant`` when segments are asked for)
 RESULT_COLUMNS: tuple[str, ...] = (

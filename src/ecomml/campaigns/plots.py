@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "plot_intervals",
     "cumulative_lift",
     "plot_cumulative_lift",
-    "plot_qini",
+    "plot_intervals",
     "plot_promotion",
+    "plot_qini",
 ]
 
 

@@ -51,7 +51,7 @@ from ecomml.forecasting.paths import draw_paths, quantile_variance, shock
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 from ecomml.task import Say, quiet
 
-__all__ = ["PROMO_COLUMNS", "PromoWindow", "PromoResult", "promo_windows", "promotion_effect"]
+__all__ = ["PROMO_COLUMNS", "PromoResult", "PromoWindow", "promo_windows", "promotion_effect"]
 
 _Q = list(QUANTILE_COLUMNS)
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 from ecomml.campaigns import commands, promo_commands, uplift_commands
 from ecomml.task import Action, Report, Task
 
-__all__ = ["AbTestTask", "UpliftTask", "PromoTask"]
+__all__ = ["AbTestTask", "PromoTask", "UpliftTask"]
 
 
 class AbTestTask(Task):

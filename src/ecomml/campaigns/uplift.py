@@ -27,12 +27,12 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._estimator import EcommlEstimator, LightGBMParams, estimator
 from ecomml._validation import check_fitted
 from ecomml.campaigns.uplift_metrics import auuc
 from ecomml.exceptions import ConfigError, DataQualityError, ModelLoadError
 
-__all__ = ["UpliftModel", "LEARNERS", "encode_treatment"]
+__all__ = ["LEARNERS", "UpliftModel", "encode_treatment"]
 
 LEARNERS = ("s", "t", "x", "dr")
 _ARM = "__offer__"  # the S-learner's treatment column
@@ -48,7 +48,8 @@ def _as_frame(X: Any) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-class UpliftModel(EcommlEstimator):
+@estimator
+class UpliftModel(LightGBMParams, EcommlEstimator):
     """Uplift (conditional average treatment effect) of an offer, per customer.
 
     Parameters
@@ -75,27 +76,13 @@ class UpliftModel(EcommlEstimator):
         ``tau`` for DR).
     """
 
-    def __init__(
-        self,
-        learner: str = "auto",
-        n_folds: int = 5,
-        cv: int = 3,
-        n_estimators: int = 200,
-        learning_rate: float = 0.03,
-        num_leaves: int = 15,
-        min_child_samples: int = 100,
-        propensity: float | None = None,
-        random_state: int | None = 0,
-    ) -> None:
-        self.learner = learner
-        self.n_folds = n_folds
-        self.cv = cv
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.propensity = propensity
-        self.random_state = random_state
+    learner: str = "auto"
+    n_folds: int = 5
+    cv: int = 3
+    learning_rate: float = 0.03
+    min_child_samples: int = 100
+    propensity: float | None = None
+    random_state: int | None = 0
 
     # ------------------------------------------------------------------ inputs
     def _check_params(self) -> None:
@@ -163,9 +150,7 @@ class UpliftModel(EcommlEstimator):
 
         params = {
             "objective": "binary" if classify else "regression",
-            "learning_rate": float(self.learning_rate),
-            "num_leaves": int(self.num_leaves),
-            "min_child_samples": int(self.min_child_samples),
+            **self._tree_params(),
             "seed": int(self.random_state or 0),
             "deterministic": True,
             "num_threads": 1,

@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIONS",
     "PREDICT_COLUMNS",
-    "load_uplift_model",
     "RUNNERS",
+    "load_uplift_model",
     "score_shop_customers",
     "target_offers",
 ]

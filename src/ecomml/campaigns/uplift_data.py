@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
 __all__ = [
-    "OUTCOMES",
     "DEFAULT_VIEWS",
+    "OUTCOMES",
     "campaign_outcomes",
-    "customer_features",
     "check_assignments",
+    "customer_features",
     "shop_campaign",
 ]
 

@@ -23,14 +23,14 @@ import numpy as np
 from ecomml.exceptions import DataQualityError
 
 __all__ = [
-    "uplift_curve",
-    "qini_curve",
-    "perfect_uplift_curve",
-    "perfect_qini_curve",
-    "uplift_auc",
-    "qini_auc",
     "auuc",
+    "perfect_qini_curve",
+    "perfect_uplift_curve",
+    "qini_auc",
+    "qini_curve",
     "uplift_at_share",
+    "uplift_auc",
+    "uplift_curve",
 ]
 
 

@@ -19,7 +19,7 @@ from ecomml.metrics.classification import classification_report
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
-__all__ = ["backtest_cutoffs", "backtest_churn"]
+__all__ = ["backtest_churn", "backtest_cutoffs"]
 
 
 def backtest_cutoffs(

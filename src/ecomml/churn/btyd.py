@@ -23,11 +23,11 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._estimator import EcommlEstimator, estimator
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConvergenceError, DataQualityError
 
-__all__ = ["BetaGeoModel", "ModifiedBetaGeoModel", "GammaGammaModel", "check_rfm_arrays"]
+__all__ = ["BetaGeoModel", "GammaGammaModel", "ModifiedBetaGeoModel", "check_rfm_arrays"]
 
 
 def check_rfm_arrays(
@@ -70,6 +70,7 @@ def check_rfm_arrays(
     return x, tx, t
 
 
+@estimator
 class BetaGeoModel(EcommlEstimator):
     """BG/NBD: Poisson purchasing at rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b) after each
     repeat purchase.
@@ -93,9 +94,8 @@ class BetaGeoModel(EcommlEstimator):
 
     _shift = 0  # MBG/NBD allows dropout at time 0: shift 1 in the Beta terms
 
-    def __init__(self, *, max_iter: int = 500, tol: float = 1e-8) -> None:
-        self.max_iter = max_iter
-        self.tol = tol
+    max_iter: int = 500
+    tol: float = 1e-8
 
     # ------------------------------------------------------------------ likelihood
     def _negll(
@@ -298,6 +298,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     _shift = 1
 
 
+@estimator
 class GammaGammaModel(EcommlEstimator):
     """Gamma-Gamma model of the average order value of repeat customers.
 
@@ -310,8 +311,7 @@ class GammaGammaModel(EcommlEstimator):
     log_likelihood_ : float
     """
 
-    def __init__(self, *, max_iter: int = 500) -> None:
-        self.max_iter = max_iter
+    max_iter: int = 500
 
     @staticmethod
     def _negll(theta: np.ndarray, x: np.ndarray, m: np.ndarray) -> tuple[float, np.ndarray]:

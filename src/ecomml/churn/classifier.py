@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._estimator import EcommlEstimator, LightGBMParams, estimator
 from ecomml._validation import check_fitted, require_columns
 from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 
@@ -71,7 +71,8 @@ class _Calibrator:
         return p
 
 
-class ChurnClassifier(ClassifierMixin, EcommlEstimator):
+@estimator
+class ChurnClassifier(ClassifierMixin, LightGBMParams, EcommlEstimator):
     """LightGBM binary classifier of churn with calibrated probabilities.
 
     Parameters
@@ -96,39 +97,20 @@ class ChurnClassifier(ClassifierMixin, EcommlEstimator):
         Out-of-fold Brier score of every candidate calibration.
     """
 
-    def __init__(
-        self,
-        *,
-        n_estimators: int = 300,
-        learning_rate: float = 0.03,
-        num_leaves: int = 15,
-        min_child_samples: int = 50,
-        subsample: float = 0.8,
-        colsample_bytree: float = 0.8,
-        reg_lambda: float = 1.0,
-        calibration: str = "auto",
-        n_folds: int = 3,
-        n_jobs: int = 1,
-        random_state: int = 0,
-    ) -> None:
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.reg_lambda = reg_lambda
-        self.calibration = calibration
-        self.n_folds = n_folds
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    n_estimators: int = 300
+    learning_rate: float = 0.03
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    calibration: str = "auto"
+    n_folds: int = 3
+    n_jobs: int = 1
+    random_state: int = 0
 
     def _lgb_params(self) -> dict[str, Any]:
         return {
             "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_child_samples": self.min_child_samples,
+            **self._tree_params(),
             "bagging_fraction": self.subsample,
             "bagging_freq": 1 if self.subsample < 1 else 0,
             "feature_fraction": self.colsample_bytree,

@@ -18,12 +18,12 @@ from ecomml._validation import check_cutoff, check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
-    "purchase_days",
-    "rfm_summary",
     "churn_labels",
-    "repurchase_labels",
-    "label_cutoffs",
     "history_features",
+    "label_cutoffs",
+    "purchase_days",
+    "repurchase_labels",
+    "rfm_summary",
 ]
 
 _UNITS = {"D": 1.0, "W": 7.0}

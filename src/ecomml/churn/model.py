@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._estimator import EcommlEstimator, estimator
 from ecomml._validation import check_cutoff, check_fitted
 from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
 from ecomml.churn.classifier import ChurnClassifier
@@ -43,12 +44,12 @@ if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
 __all__ = [
-    "ChurnModel",
-    "SCORED_COLUMNS",
-    "EXTRA_COLUMNS",
     "CUSTOMER_COLUMNS",
-    "hash_ids",
+    "EXTRA_COLUMNS",
+    "SCORED_COLUMNS",
+    "ChurnModel",
     "btyd_features",
+    "hash_ids",
 ]
 
 SCORED_COLUMNS: tuple[str, ...] = (
@@ -140,6 +141,7 @@ def _season(cutoffs: pd.Series) -> pd.DataFrame:
     )
 
 
+@estimator
 class ChurnModel(EcommlEstimator):
     """Churn, repurchase and customer value for every customer, as of a cutoff.
 
@@ -171,36 +173,19 @@ class ChurnModel(EcommlEstimator):
     tier_rules, segment_rules : rule objects; see :mod:`ecomml.churn.tiers`.
     """
 
-    def __init__(
-        self,
-        horizon: int = 90,
-        *,
-        btyd: str = "auto",
-        repurchase_days: int = 30,
-        discount_rate: float = 0.10,
-        step: int = 30,
-        max_cutoffs: int = 12,
-        min_history: int = 90,
-        season_features: bool = True,
-        history_features: bool = True,
-        min_first_orders: int = 200,
-        classifier: dict[str, Any] | None = None,
-        tier_rules: TierRules | None = None,
-        segment_rules: SegmentRules | None = None,
-    ) -> None:
-        self.horizon = horizon
-        self.btyd = btyd
-        self.repurchase_days = repurchase_days
-        self.discount_rate = discount_rate
-        self.step = step
-        self.max_cutoffs = max_cutoffs
-        self.min_history = min_history
-        self.season_features = season_features
-        self.history_features = history_features
-        self.min_first_orders = min_first_orders
-        self.classifier = classifier
-        self.tier_rules = tier_rules
-        self.segment_rules = segment_rules
+    horizon: int = field(default=90, kw_only=False)  # the one positional parameter
+    btyd: str = "auto"
+    repurchase_days: int = 30
+    discount_rate: float = 0.10
+    step: int = 30
+    max_cutoffs: int = 12
+    min_history: int = 90
+    season_features: bool = True
+    history_features: bool = True
+    min_first_orders: int = 200
+    classifier: dict[str, Any] | None = None
+    tier_rules: TierRules | None = None
+    segment_rules: SegmentRules | None = None
 
     def _json_params(self) -> dict[str, Any]:
         """The JSON-able hyper-parameters ``churn.json`` stores (the rules go beside them)."""

@@ -22,7 +22,7 @@ from ecomml.plots import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_calibration", "plot_gains", "plot_roc_pr", "plot_segments", "model_figures"]
+__all__ = ["model_figures", "plot_calibration", "plot_gains", "plot_roc_pr", "plot_segments"]
 
 # style of the reference lines (a perfect or random model, the base rate)
 _REFERENCE: dict[str, Any] = {"color": "grey", "lw": 0.8, "ls": "--"}

@@ -32,14 +32,14 @@ if TYPE_CHECKING:
     from ecomml.features.engines import Engine
 
 __all__ = [
-    "PopulationCuts",
-    "RFM_SPEC",
-    "POPULATION_COLUMNS",
     "HIGH_VALUE_QUANTILE",
+    "POPULATION_COLUMNS",
+    "RFM_SPEC",
+    "PopulationCuts",
+    "apply_population_cuts",
     "population_cuts",
     "population_cuts_sql",
     "query_population_cuts",
-    "apply_population_cuts",
 ]
 
 #: (score column, value column, higher value is better) of the R, F and M scores

@@ -16,16 +16,16 @@ from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError
 
 __all__ = [
-    "TierRules",
-    "SegmentRules",
-    "rfm_scores",
-    "quantile_scores",
-    "member_tiers",
-    "lifecycle_segments",
-    "next_actions",
-    "TIERS",
-    "SEGMENTS",
     "RFM_BINS",
+    "SEGMENTS",
+    "TIERS",
+    "SegmentRules",
+    "TierRules",
+    "lifecycle_segments",
+    "member_tiers",
+    "next_actions",
+    "quantile_scores",
+    "rfm_scores",
 ]
 
 TIERS: tuple[str, ...] = ("standard", "silver", "gold", "black")

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TreeContributions", "MAX_PATH_FEATURES"]
+__all__ = ["MAX_PATH_FEATURES", "TreeContributions"]
 
 #: paths over more distinct features than this make the tables too large (2**d rows)
 MAX_PATH_FEATURES = 14

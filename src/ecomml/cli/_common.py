@@ -27,16 +27,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "configure_tracking",
     "console",
     "err_console",
-    "state",
     "handle_errors",
     "make_progress",
-    "configure_tracking",
-    "reflow",
     "print_frame",
     "print_pairs",
+    "reflow",
     "show",
+    "state",
     "steps",
 ]
 

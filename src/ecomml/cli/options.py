@@ -25,14 +25,14 @@ from ecomml._io import refuse_overwrite
 from ecomml.privacy import ID_KEY_ENV
 
 __all__ = [
+    "ID_KEY_ENV",
     "DataOptions",
+    "IdOptions",
     "ReadOptions",
     "SparkOptions",
-    "IdOptions",
     "TrackOptions",
     "TrustPickleOpt",
     "with_groups",
-    "ID_KEY_ENV",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -16,34 +16,21 @@ import pyarrow as pa
 
 from ecomml.data._synth_sim import Block
 from ecomml.data._synth_world import CHANNELS, REGIONS, SEGMENTS, World
+from ecomml.data.schema import CATALOG, EVENTS, TRANSACTIONS, TableSchema
 
 __all__: list[str] = []  # private module
 
-TRANSACTIONS_DTYPES: dict[str, str] = {
-    "order_id": "string",
-    "customer_id": "string",
-    "sku": "string",
-    "ts": "datetime64[ns]",
-    "quantity": "float64",
-    "price": "float64",
-    "channel": "string",
-    "region": "string",
-    "category": "string",
-    "return_of": "string",
-}
-EVENTS_DTYPES: dict[str, str] = {
-    "customer_id": "string",
-    "sku": "string",
-    "ts": "datetime64[ns]",
-    "event": "string",
-}
-CATALOG_DTYPES: dict[str, str] = {
-    "sku": "string",
-    "category": "string",
-    "price": "float64",
-    "cost": "float64",
-    "active": "bool",
-}
+
+def _canonical(table: TableSchema, names: Sequence[str]) -> dict[str, str]:
+    """The canonical dtypes of the columns ``names`` of ``table`` (those the shop writes)."""
+    return {n: str(table.column(n).dtype) for n in names}
+
+
+TRANSACTIONS_DTYPES = _canonical(
+    TRANSACTIONS, [n for n in TRANSACTIONS.names if n != "description"]
+)
+EVENTS_DTYPES = _canonical(EVENTS, EVENTS.names)
+CATALOG_DTYPES = _canonical(CATALOG, ["sku", "category", "price", "cost", "active"])
 CALENDAR_DTYPES: dict[str, str] = {"date": "datetime64[ns]", "event": "string", "is_promo": "bool"}
 TRUTH_CUSTOMERS_DTYPES: dict[str, str] = {
     "customer_id": "string",
@@ -262,12 +249,16 @@ def sku_order(world: World) -> np.ndarray:
     return np.argsort(world.sku_code)
 
 
+def sku_keys(world: World, o: np.ndarray) -> list[pa.Array]:
+    """The ``sku, category`` columns of the SKUs in the order ``o``."""
+    return [ids("SKU", world.sku_code[o], SKU_WIDTH), labels(world.categories, world.sku_cat[o])]
+
+
 def catalog_table(world: World) -> pa.Table:
     """The catalogue, sorted by SKU id; ``active`` is False once discontinued."""
     o = sku_order(world)
     arrays = [
-        ids("SKU", world.sku_code[o], SKU_WIDTH),
-        labels(world.categories, world.sku_cat[o]),
+        *sku_keys(world, o),
         pa.array(world.list_price[o]),
         pa.array(world.cost[o]),
         pa.array(world.end_day[o] >= world.days),
@@ -280,8 +271,7 @@ def truth_skus_table(world: World) -> pa.Table:
     o = sku_order(world)
     gone = world.end_day[o] < world.days
     arrays = [
-        ids("SKU", world.sku_code[o], SKU_WIDTH),
-        labels(world.categories, world.sku_cat[o]),
+        *sku_keys(world, o),
         ids("B", world.group[o], GROUP_WIDTH),
         timestamps(world, world.launch_day[o] * 86_400),
         timestamps(world, np.where(gone, world.end_day[o], 0) * 86_400, valid=gone),
@@ -300,8 +290,7 @@ def truth_prices_table(world: World) -> pa.Table:
     units to its own price, others held: what an estimate from sales should recover)."""
     o = sku_order(world)
     arrays = [
-        ids("SKU", world.sku_code[o], SKU_WIDTH),
-        labels(world.categories, world.sku_cat[o]),
+        *sku_keys(world, o),
         pa.array(world.list_price[o]),
         pa.array(world.cost[o]),
         pa.array(world.discount[o]),

@@ -44,7 +44,7 @@ from ecomml.data.schema import CALENDAR, validate_table
 from ecomml.dates import DateFormat
 from ecomml.exceptions import ConfigError
 
-__all__ = ["PromoEvent", "BUILTIN_EVENTS", "thanksgiving", "promo_calendar", "read_calendar"]
+__all__ = ["BUILTIN_EVENTS", "PromoEvent", "promo_calendar", "read_calendar", "thanksgiving"]
 
 
 def thanksgiving(year: int) -> date:

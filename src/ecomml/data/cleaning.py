@@ -46,10 +46,10 @@ __all__ = [
     "NON_PRODUCT_CODE_PATTERNS",
     "NON_PRODUCT_DESCRIPTIONS",
     "CleaningPolicy",
-    "RuleResult",
     "CleaningReport",
-    "clean_transactions",
+    "RuleResult",
     "clean_events",
+    "clean_transactions",
 ]
 
 #: Online Retail stock codes that are not products (compared upper-case).

@@ -18,7 +18,7 @@ from ecomml.data.cleaning import CleaningReport
 from ecomml.dates import DateFormat
 from ecomml.exceptions import ConfigError
 
-__all__ = ["TABLES", "read_canonical", "describe_table"]
+__all__ = ["TABLES", "describe_table", "read_canonical"]
 
 TABLES = ("transactions", "events", "catalog", "calendar")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["file_sha256", "data_fingerprint"]
+__all__ = ["data_fingerprint", "file_sha256"]
 
 _CHUNK = 1 << 20
 

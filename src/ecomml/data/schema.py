@@ -33,15 +33,15 @@ from ecomml.exceptions import (
 )
 
 __all__ = [
-    "ColumnSpec",
-    "TableSchema",
-    "TRANSACTIONS",
-    "EVENTS",
-    "CATALOG",
     "CALENDAR",
+    "CATALOG",
+    "EVENTS",
+    "EVENT_TYPES",
     "SCHEMAS",
     "STRING_DTYPE",
-    "EVENT_TYPES",
+    "TRANSACTIONS",
+    "ColumnSpec",
+    "TableSchema",
     "get_schema",
     "validate_table",
 ]

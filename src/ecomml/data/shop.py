@@ -14,7 +14,7 @@ import pandas as pd
 from ecomml._validation import check_cutoff, day_after_last
 from ecomml.dates import DateFormat
 
-__all__ = ["ShopData", "load_shop", "default_cutoff", "before_cutoff", "by_sku"]
+__all__ = ["ShopData", "before_cutoff", "by_sku", "default_cutoff", "load_shop"]
 
 
 @dataclass

@@ -69,11 +69,11 @@ from ecomml.exceptions import ConfigError
 
 __all__ = [
     "SyntheticShop",
-    "make_shop",
-    "make_sample_shop",
-    "write_shop",
-    "demand_quantiles",
     "default_n_skus",
+    "demand_quantiles",
+    "make_sample_shop",
+    "make_shop",
+    "write_shop",
 ]
 
 #: Default heterogeneity: mean lambda 1/8 per day, mean p_dropout 1/16.

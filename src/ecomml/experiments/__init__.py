@@ -15,12 +15,12 @@ __all__ = [
     "TASK_METRICS",
     "ExperimentConfig",
     "ExperimentResult",
-    "load_config",
-    "parse_config",
-    "metric_direction",
-    "run_experiment",
     "git_commit",
     "leaderboard",
+    "load_config",
+    "metric_direction",
+    "parse_config",
+    "run_experiment",
     "write_leaderboard",
 ]
 

@@ -39,8 +39,8 @@ __all__ = [
     "TASK_METRICS",  # noqa: F822 - module __getattr__
     "ExperimentConfig",
     "load_config",
-    "parse_config",
     "metric_direction",
+    "parse_config",
 ]
 
 _HIGHER_IS_BETTER = ("roc_auc", "pr_auc", "lift_top_decile", "ndcg", "recall", "precision",

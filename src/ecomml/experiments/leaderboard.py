@@ -12,7 +12,7 @@ from ecomml.exceptions import ConfigError, TrackingError
 from ecomml.experiments.runner import rank_value
 from ecomml.task import Shown
 
-__all__ = ["leaderboard", "leaderboard_tables", "write_leaderboard", "LEADERBOARD_COLUMNS"]
+__all__ = ["LEADERBOARD_COLUMNS", "leaderboard", "leaderboard_tables", "write_leaderboard"]
 
 #: Leading columns; the task's metrics follow.
 LEADERBOARD_COLUMNS: tuple[str, ...] = (

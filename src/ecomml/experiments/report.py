@@ -17,7 +17,7 @@ from ecomml.html_page import render_page
 if TYPE_CHECKING:
     from ecomml.experiments.config import ExperimentConfig
 
-__all__ = ["write_report", "render_report"]
+__all__ = ["render_report", "write_report"]
 
 
 def render_report(

@@ -26,7 +26,7 @@ from ecomml.experiments.tasks import FoldScores, evaluate, fit_final, load_data
 from ecomml.task import Shown
 from ecomml.tracking import log_files, log_params, redacted_user_tags
 
-__all__ = ["ExperimentResult", "run_experiment", "git_commit", "rank_value"]
+__all__ = ["ExperimentResult", "git_commit", "rank_value", "run_experiment"]
 
 Say = Callable[[str], None]
 

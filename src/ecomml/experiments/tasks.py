@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ecomml.experiments.config import ExperimentConfig
     from ecomml.features.view import FeatureView
 
-__all__ = ["FoldScores", "FinalModel", "load_data", "evaluate", "fit_final"]
+__all__ = ["FinalModel", "FoldScores", "evaluate", "fit_final", "load_data"]
 
 Say = Callable[[str], None]
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ecomml.exceptions import InputFileError
 
-__all__ = ["Engine", "DuckDBEngine", "quote_ident", "sql_literal"]
+__all__ = ["DuckDBEngine", "Engine", "quote_ident", "sql_literal"]
 
 
 def quote_ident(name: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ecomml.exceptions import ConfigError
 
-__all__ = ["Entity", "CUSTOMER", "SKU", "CUSTOMER_SKU", "DATE", "SKU_DAY", "SKU_WEEK"]
+__all__ = ["CUSTOMER", "CUSTOMER_SKU", "DATE", "SKU", "SKU_DAY", "SKU_WEEK", "Entity"]
 
 _DTYPES = {"string", "date", "timestamp", "int64"}
 

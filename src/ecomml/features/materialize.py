@@ -40,7 +40,7 @@ class ViewSource(Protocol):
     def view_sql(self, view: Any, cutoffs_sql: str, *, literal: Any = None) -> str: ...  # noqa: D102
 
 
-__all__ = ["materialize_views", "read_manifest", "read_materialized", "manifest_hash"]
+__all__ = ["manifest_hash", "materialize_views", "read_manifest", "read_materialized"]
 
 MANIFEST = "manifest.json"
 

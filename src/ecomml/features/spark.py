@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
 
-__all__ = ["SparkEngine", "SparkTable", "TABLE_PREFIX"]
+__all__ = ["TABLE_PREFIX", "SparkEngine", "SparkTable"]
 
 #: String prefix that names a table of the Spark catalog instead of a path.
 TABLE_PREFIX = "spark_table:"

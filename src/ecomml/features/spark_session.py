@@ -24,11 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import SparkSession
 
 __all__ = [
-    "get_spark_session",
-    "require_pyspark",
-    "find_java",
     "apply_session_defaults",
+    "find_java",
+    "get_spark_session",
     "quiet_query_error_log",
+    "require_pyspark",
 ]
 
 _INSTALL_HINT = "pyspark is not installed: pip install 'ecomml[spark]'"

@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
 __all__ = [
-    "FeatureStore",
     "CANONICAL_COLUMNS",
     "TIME_FILTERED",
-    "store_from_shop",
+    "FeatureStore",
     "store_from_files",
+    "store_from_shop",
 ]
 
 #: Required columns of each canonical table, with the SQL type an empty stand-in gets.

@@ -53,7 +53,7 @@ from collections.abc import Callable, Mapping
 
 from ecomml.exceptions import SparkUnavailableError, SqlTranslationError
 
-__all__ = ["to_spark_sql", "created_views", "RULES"]
+__all__ = ["RULES", "created_views", "to_spark_sql"]
 
 _DAY_UNITS = {"DAY", "DAYS", "D"}
 _WEEK_UNITS = {"WEEK", "WEEKS", "W"}

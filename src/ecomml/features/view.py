@@ -28,7 +28,7 @@ from typing import Any
 from ecomml.exceptions import ConfigError
 from ecomml.features.entity import Entity
 
-__all__ = ["FeatureView", "SOURCE_TABLES"]
+__all__ = ["SOURCE_TABLES", "FeatureView"]
 
 SOURCE_TABLES = ("transactions", "events", "catalog", "calendar", "dates", "cutoffs")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._estimator import EcommlEstimator, estimator
 from ecomml._state import read_state, write_state
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConfigError, DataQualityError
@@ -24,7 +24,7 @@ from ecomml.forecasting.panel import Panel, check_freq, period_date, to_panel
 from ecomml.forecasting.patterns import classify_matrix
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
-__all__ = ["ForecasterInterface", "BaseForecaster", "QUANTILES", "nb_quantiles", "OUTPUT_COLUMNS"]
+__all__ = ["OUTPUT_COLUMNS", "QUANTILES", "BaseForecaster", "ForecasterInterface", "nb_quantiles"]
 
 QUANTILES = np.array(list(QUANTILE_COLUMNS.values()))
 OUTPUT_COLUMNS = ["sku", "ds", "mean", *QUANTILE_COLUMNS, "pattern", "fallback"]
@@ -120,6 +120,7 @@ class ForecasterInterface(EcommlEstimator, abc.ABC):
         """The forecast of a fitted model (see :meth:`predict`)."""
 
 
+@estimator
 class BaseForecaster(ForecasterInterface):
     """Shared machinery of the panel forecasters; not used directly.
 
@@ -132,9 +133,9 @@ class BaseForecaster(ForecasterInterface):
         SKUs with fewer periods of history than this get the category-level fallback.
     """
 
-    freq: str
-    horizon: int
-    min_history: int
+    freq: str = "W"
+    horizon: int = 8
+    min_history: int = 0
 
     # ------------------------------------------------------------------ saving
     def save_artifacts(self, path: str | Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import estimator
 from ecomml._validation import check_fitted
 from ecomml.exceptions import ConfigError
 from ecomml.forecasting._base import BaseForecaster
@@ -36,6 +37,7 @@ def make_forecaster(name: str, *, freq: str, horizon: int, **kw: Any) -> BaseFor
     return get_baseline(name, freq=freq, horizon=horizon, **kw)
 
 
+@estimator
 class AutoForecaster(BaseForecaster):
     """Backtest every candidate on the training history (rolling origin, ``folds``
     folds) and forecast each SKU with the candidate that scored best on its demand
@@ -49,23 +51,11 @@ class AutoForecaster(BaseForecaster):
         Backtest metric per candidate and pattern.
     """
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        candidates: Sequence[str] = ("lgbm", "tsb", "sba", "ma", "snaive"),
-        folds: int = 2,
-        metric: str = "scaled_pinball",
-        min_history: int = 4,
-        n_jobs: int = 2,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.candidates = candidates
-        self.folds = folds
-        self.metric = metric
-        self.min_history = min_history
-        self.n_jobs = n_jobs
+    candidates: Sequence[str] = ("lgbm", "tsb", "sba", "ma", "snaive")
+    folds: int = 2
+    metric: str = "scaled_pinball"
+    min_history: int = 4
+    n_jobs: int = 2
 
     def _make(self, name: str) -> BaseForecaster:
         kw: dict[str, Any] = {"min_history": self.min_history}

@@ -15,24 +15,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import estimator
 from ecomml.exceptions import ConfigError
 from ecomml.forecasting._base import QUANTILES, BaseForecaster
 from ecomml.forecasting.panel import Panel, season_length
 
 __all__ = [
+    "CrostonForecaster",
+    "ETSForecaster",
+    "MovingAverageForecaster",
     "NaiveForecaster",
     "SeasonalNaiveForecaster",
-    "MovingAverageForecaster",
-    "ETSForecaster",
-    "CrostonForecaster",
     "TSBForecaster",
 ]
 
 
+@estimator
 class _ResidualForecaster(BaseForecaster):
     """Point method + empirical residual quantiles."""
 
-    resid_window: int
+    resid_window: int = 52
 
     def _fit(self, panel: Panel) -> None:
         # baselines are local methods: everything is computed from the history at predict
@@ -83,6 +85,7 @@ def _flat(level: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return np.repeat(level[:, None], len(steps), axis=1)
 
 
+@estimator
 class NaiveForecaster(_ResidualForecaster):
     """Last period's demand, repeated.
 
@@ -95,14 +98,6 @@ class NaiveForecaster(_ResidualForecaster):
         Periods of in-sample one-step errors that give the quantiles.
     """
 
-    def __init__(
-        self, freq: str = "W", horizon: int = 8, min_history: int = 0, resid_window: int = 52
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.min_history = min_history
-        self.resid_window = resid_window
-
     def _one_step(self, Y: np.ndarray) -> np.ndarray:
         return _lagged(Y, 1)
 
@@ -110,23 +105,12 @@ class NaiveForecaster(_ResidualForecaster):
         return _flat(_last_valid(Y), steps)
 
 
+@estimator
 class SeasonalNaiveForecaster(_ResidualForecaster):
     """Demand of the same period one season earlier (52 weeks, or 7 days for daily data);
     the naive forecast where the history is shorter than a season."""
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        season: int | None = None,
-        min_history: int = 0,
-        resid_window: int = 52,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.season = season
-        self.min_history = min_history
-        self.resid_window = resid_window
+    season: int | None = None
 
     def _m(self) -> int:
         return int(self.season or season_length(self.freq_))
@@ -145,22 +129,11 @@ class SeasonalNaiveForecaster(_ResidualForecaster):
         return out
 
 
+@estimator
 class MovingAverageForecaster(_ResidualForecaster):
     """Mean demand over the last ``window`` periods (fewer for young SKUs)."""
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        window: int = 8,
-        min_history: int = 0,
-        resid_window: int = 52,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.window = window
-        self.min_history = min_history
-        self.resid_window = resid_window
+    window: int = 8
 
     def _one_step(self, Y: np.ndarray) -> np.ndarray:
         Z = np.nan_to_num(Y)
@@ -216,26 +189,14 @@ def _croston_pass(
     return F, a, b
 
 
+@estimator
 class CrostonForecaster(_ResidualForecaster):
     """Croston's method for intermittent demand: exponentially smoothed non-zero sizes
     divided by smoothed intervals; ``variant="sba"`` applies the Syntetos-Boylan bias
     correction ``(1 - alpha / 2)``."""
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        alpha: float = 0.1,
-        variant: str = "classic",
-        min_history: int = 0,
-        resid_window: int = 52,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.alpha = alpha
-        self.variant = variant
-        self.min_history = min_history
-        self.resid_window = resid_window
+    alpha: float = 0.1
+    variant: str = "classic"
 
     def _factor(self) -> float:
         if self.variant not in ("classic", "sba"):
@@ -252,25 +213,13 @@ class CrostonForecaster(_ResidualForecaster):
         return _flat(f, steps)
 
 
+@estimator
 class TSBForecaster(_ResidualForecaster):
     """Teunter-Syntetos-Babai: smoothed demand probability (updated every period, so
     the forecast decays for a SKU that stopped selling) times smoothed non-zero size."""
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        alpha: float = 0.1,
-        beta: float = 0.1,
-        min_history: int = 0,
-        resid_window: int = 52,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.alpha = alpha
-        self.beta = beta
-        self.min_history = min_history
-        self.resid_window = resid_window
+    alpha: float = 0.1
+    beta: float = 0.1
 
     def _one_step(self, Y: np.ndarray) -> np.ndarray:
         return _croston_pass(Y, self.alpha, self.beta)[0]
@@ -280,28 +229,15 @@ class TSBForecaster(_ResidualForecaster):
         return _flat(np.nan_to_num(a * b), steps)
 
 
+@estimator
 class ETSForecaster(_ResidualForecaster):
     """Exponential smoothing per SKU (statsmodels ``ETSModel``, additive errors), with
     an optional damped additive trend. SKUs with fewer than ``min_fit`` periods get
     the mean of their history."""
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        trend: str | None = None,
-        damped_trend: bool = False,
-        min_history: int = 0,
-        min_fit: int = 10,
-        resid_window: int = 52,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.trend = trend
-        self.damped_trend = damped_trend
-        self.min_history = min_history
-        self.min_fit = min_fit
-        self.resid_window = resid_window
+    trend: str | None = None
+    damped_trend: bool = False
+    min_fit: int = 10
 
     def _run(self, Y: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
         from statsmodels.tsa.exponential_smoothing.ets import ETSModel

@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 
+from ecomml._estimator import estimator
 from ecomml._state import read_state, write_state
 from ecomml._validation import check_fitted, check_random_state
 from ecomml.exceptions import ConfigError, DataQualityError
@@ -30,7 +31,7 @@ from ecomml.forecasting.paths import draw_paths, quantile_variance, shock
 from ecomml.forecasting.reconcile import ErrorCovariance, mint, shrunk_covariance
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
-__all__ = ["HierarchicalForecaster", "HIERARCHY_COLUMNS", "RECONCILIATIONS"]
+__all__ = ["HIERARCHY_COLUMNS", "RECONCILIATIONS", "HierarchicalForecaster"]
 
 RECONCILIATIONS = ("auto", "bottom-up", "mint-shrink")
 HIERARCHY_COLUMNS = ["level", "node", "sku", "ds", "mean", *QUANTILE_COLUMNS, "pattern", "fallback"]
@@ -75,6 +76,7 @@ class _Tree:
         return np.array([f"{lv}:{nd}" for lv, nd in zip(self.levels, self.nodes, strict=True)])
 
 
+@estimator
 class HierarchicalForecaster(ForecasterInterface):
     """SKU, category and total forecasts that add up.
 
@@ -104,21 +106,12 @@ class HierarchicalForecaster(ForecasterInterface):
     shock_ : relative standard deviation of the shared shock per aggregate.
     """
 
-    def __init__(
-        self,
-        forecaster: Any = None,
-        upper: Any = None,
-        method: str = "auto",
-        n_paths: int = 1000,
-        nonnegative: bool = True,
-        random_state: int | None = 0,
-    ) -> None:
-        self.forecaster = forecaster
-        self.upper = upper
-        self.method = method
-        self.n_paths = n_paths
-        self.nonnegative = nonnegative
-        self.random_state = random_state
+    forecaster: Any = None
+    upper: Any = None
+    method: str = "auto"
+    n_paths: int = 1000
+    nonnegative: bool = True
+    random_state: int | None = 0
 
     # ------------------------------------------------------------------ fit
     def _models(self) -> tuple[Any, Any]:

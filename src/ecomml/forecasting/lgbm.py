@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import LightGBMParams, estimator
 from ecomml._validation import check_fitted, check_random_state
 from ecomml.exceptions import ConfigError, ModelLoadError
 from ecomml.forecasting._base import BaseForecaster, nb_quantiles, nb_size_mle
@@ -121,7 +122,8 @@ def _window(Y: np.ndarray, o: int, w: int) -> np.ndarray:
     return Y[:, max(o - w, 0) : o]
 
 
-class LightGBMForecaster(BaseForecaster):
+@estimator
+class LightGBMForecaster(BaseForecaster, LightGBMParams):
     """Global LightGBM demand forecaster with negative binomial quantiles.
 
     ``predict`` returns the columns of every forecaster plus ``nb_size``: the negative
@@ -165,43 +167,20 @@ class LightGBMForecaster(BaseForecaster):
         beside the plain one-season lag.
     """
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        strategy: str = "direct",
-        n_estimators: int = 100,
-        learning_rate: float = 0.1,
-        num_leaves: int = 31,
-        min_child_samples: int = 50,
-        tweedie_variance_power: float = 1.2,
-        max_origins: int = 52,
-        max_train_rows: int = 150_000,
-        dispersion: str = "insample",
-        size_method: str = "pinball",
-        blend_tsb: float = 0.5,
-        min_history: int = 4,
-        n_jobs: int = 1,
-        random_state: int | None = 0,
-        event_lags: bool = True,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.strategy = strategy
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.tweedie_variance_power = tweedie_variance_power
-        self.max_origins = max_origins
-        self.max_train_rows = max_train_rows
-        self.dispersion = dispersion
-        self.size_method = size_method
-        self.blend_tsb = blend_tsb
-        self.min_history = min_history
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.event_lags = event_lags
+    strategy: str = "direct"
+    n_estimators: int = 100
+    learning_rate: float = 0.1
+    num_leaves: int = 31
+    tweedie_variance_power: float = 1.2
+    max_origins: int = 52
+    max_train_rows: int = 150_000
+    dispersion: str = "insample"
+    size_method: str = "pinball"
+    blend_tsb: float = 0.5
+    min_history: int = 4
+    n_jobs: int = 1
+    random_state: int | None = 0
+    event_lags: bool = True
 
     # ------------------------------------------------------------------ features
     def _features(
@@ -375,9 +354,7 @@ class LightGBMForecaster(BaseForecaster):
         params = {
             "objective": "tweedie",
             "tweedie_variance_power": float(self.tweedie_variance_power),
-            "learning_rate": float(self.learning_rate),
-            "num_leaves": int(self.num_leaves),
-            "min_data_in_leaf": int(self.min_child_samples),
+            **self._tree_params(),
             "feature_fraction": 0.8,
             "bagging_fraction": 0.8,
             "bagging_freq": 1,

@@ -19,15 +19,15 @@ from ecomml.exceptions import ConfigError, DataQualityError, short_repr
 
 __all__ = [
     "FREQS",
-    "check_freq",
-    "period_start",
-    "season_length",
     "Panel",
-    "to_panel",
+    "check_freq",
+    "event_year_lags",
+    "future_promo",
     "panel_from_store",
     "panel_from_transactions",
-    "future_promo",
-    "event_year_lags",
+    "period_start",
+    "season_length",
+    "to_panel",
 ]
 
 FREQS = ("W", "D")

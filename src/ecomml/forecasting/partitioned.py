@@ -22,6 +22,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import estimator
 from ecomml._state import read_model_json
 from ecomml._validation import check_fitted, check_frame
 from ecomml.exceptions import ConfigError, DataQualityError
@@ -37,6 +38,7 @@ def partition_key(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "unknown").astype(str)
 
 
+@estimator
 class PartitionedForecaster(ForecasterInterface):
     """One forecaster per value of ``partition_col`` (a SKU attribute such as ``category``).
 
@@ -65,21 +67,12 @@ class PartitionedForecaster(ForecasterInterface):
         Where SKUs of unseen partitions go (the one with the most SKUs).
     """
 
-    def __init__(
-        self,
-        freq: str = "W",
-        horizon: int = 8,
-        model: str = "lgbm",
-        partition_col: str = "category",
-        params: dict[str, Any] | None = None,
-        min_skus: int = 20,
-    ) -> None:
-        self.freq = freq
-        self.horizon = horizon
-        self.model = model
-        self.partition_col = partition_col
-        self.params = params
-        self.min_skus = min_skus
+    freq: str = "W"
+    horizon: int = 8
+    model: str = "lgbm"
+    partition_col: str = "category"
+    params: dict[str, Any] | None = None
+    min_skus: int = 20
 
     # ------------------------------------------------------------------ helpers
     def make_member(self) -> Any:

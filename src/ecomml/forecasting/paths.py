@@ -12,7 +12,7 @@ import numpy as np
 
 from ecomml.forecasting._base import QUANTILES as _Q
 
-__all__ = ["quantile_variance", "draw_paths", "shock"]
+__all__ = ["draw_paths", "quantile_variance", "shock"]
 
 
 def quantile_variance(q: np.ndarray) -> np.ndarray:

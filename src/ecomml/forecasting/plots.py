@@ -12,7 +12,7 @@ from ecomml.plots import new_figure
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["plot_fan_charts", "plot_error_by_class", "plot_quantile_coverage", "plot_drivers"]
+__all__ = ["plot_drivers", "plot_error_by_class", "plot_fan_charts", "plot_quantile_coverage"]
 
 
 def plot_fan_charts(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ErrorCovariance", "shrunk_covariance", "mint", "shrinkage_intensity"]
+__all__ = ["ErrorCovariance", "mint", "shrinkage_intensity", "shrunk_covariance"]
 
 #: variance floor, relative to the mean variance (keeps W positive definite)
 _FLOOR = 1e-8

@@ -35,11 +35,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ForecastTask",
+    "TrainedForecaster",
+    "forecast_shop",
     "load_forecaster",
     "shop_panel",
-    "forecast_shop",
     "view_for",
-    "TrainedForecaster",
 ]
 
 

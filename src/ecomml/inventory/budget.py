@@ -40,12 +40,12 @@ from ecomml.inventory.distributions import sample_period_demand
 __all__ = [
     "DEFAULT_MARGIN_RATE",
     "BudgetAllocation",
-    "check_budget",
-    "unit_margins",
-    "expected_sales",
     "allocate_budget",
-    "pro_rata_orders",
     "budget_allocation",
+    "check_budget",
+    "expected_sales",
+    "pro_rata_orders",
+    "unit_margins",
 ]
 
 #: Gross margin as a share of the selling price for SKUs without a known cost.

@@ -21,17 +21,17 @@ from ecomml.exceptions import ConfigError, DataQualityError, SchemaError
 from ecomml.metrics.forecast import abc_classes
 
 __all__ = [
-    "MEASURES",
+    "CLEARANCE_COLUMNS",
     "DEFAULT_CELL_TARGETS",
+    "MEASURES",
     "abc_classify",
-    "xyz_classify",
-    "classify_skus",
     "abc_xyz_matrix",
-    "class_summary",
     "cell_targets",
     "class_migration",
-    "CLEARANCE_COLUMNS",
+    "class_summary",
+    "classify_skus",
     "clearance_candidates",
+    "xyz_classify",
 ]
 
 MEASURES = ("revenue", "units", "margin")

@@ -22,9 +22,9 @@ __all__ = [
     "Written",
     "numeric",
     "sibling",
+    "simulation_panel",
     "write_classes",
     "write_plan",
-    "simulation_panel",
     "write_simulation",
 ]
 

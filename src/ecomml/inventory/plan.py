@@ -22,8 +22,8 @@ from ecomml.inventory.policy import (
 )
 
 __all__ = [
-    "PLAN_COLUMNS",
     "OBJECTIVES",
+    "PLAN_COLUMNS",
     "POLICIES",
     "ReplenishmentPlan",
     "check_policy",

@@ -10,12 +10,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
-    "plot_pareto_classes",
-    "plot_abc_xyz_heatmap",
-    "plot_inventory_traces",
-    "plot_tradeoff",
-    "plot_cost_tradeoff",
     "class_figures",
+    "plot_abc_xyz_heatmap",
+    "plot_cost_tradeoff",
+    "plot_inventory_traces",
+    "plot_pareto_classes",
+    "plot_tradeoff",
 ]
 
 _CLASS_COLORS = {"A": "#2ca02c", "B": "#ff7f0e", "C": "#d62728"}

@@ -28,16 +28,16 @@ from ecomml.inventory.distributions import demand_distributions, sample_period_d
 from ecomml.metrics.forecast import QUANTILE_COLUMNS
 
 __all__ = [
-    "TARGETS",
-    "REVIEWS",
     "LEVEL_COLUMNS",
-    "lead_time_periods",
-    "forecast_levels",
-    "classic_levels",
-    "round_orders",
-    "check_service_level",
+    "REVIEWS",
+    "TARGETS",
     "check_forecast_rows",
+    "check_service_level",
+    "classic_levels",
+    "forecast_levels",
     "forecast_period_days",
+    "lead_time_periods",
+    "round_orders",
 ]
 
 TARGETS = ("cycle", "fill")

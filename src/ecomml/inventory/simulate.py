@@ -51,10 +51,10 @@ from ecomml.metrics.forecast import abc_classes
 
 __all__ = [
     "SimulationResult",
+    "calibrate_service_level",
+    "inventory_at_equal_service",
     "simulate_policy",
     "tradeoff_curve",
-    "inventory_at_equal_service",
-    "calibrate_service_level",
 ]
 
 Progress = Callable[[str, float], None]

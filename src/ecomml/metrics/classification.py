@@ -16,16 +16,16 @@ from scipy.stats import rankdata
 from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
-    "roc_auc",
-    "pr_auc",
     "brier_score",
-    "log_loss",
     "calibration_curve",
-    "roc_curve",
-    "precision_recall_curve",
+    "classification_report",
     "cumulative_gains",
     "lift_at",
-    "classification_report",
+    "log_loss",
+    "pr_auc",
+    "precision_recall_curve",
+    "roc_auc",
+    "roc_curve",
 ]
 
 

@@ -22,21 +22,21 @@ from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
     "QUANTILE_COLUMNS",
-    "wape",
-    "bias",
-    "pinball_loss",
-    "coverage",
-    "share_below",
-    "share_above",
-    "naive_scale",
-    "mase",
-    "rmsse",
-    "scaled_pinball",
-    "evaluate_forecast",
     "abc_classes",
+    "bias",
+    "coverage",
+    "evaluate_forecast",
+    "mase",
+    "naive_scale",
+    "pinball_loss",
     "quantile_cdf",
     "randomized_pit_nb",
     "randomized_pit_quantiles",
+    "rmsse",
+    "scaled_pinball",
+    "share_above",
+    "share_below",
+    "wape",
 ]
 
 #: Quantile columns of every ecomml forecast frame, and their probabilities.

@@ -33,15 +33,15 @@ from ecomml._validation import check_frame
 from ecomml.exceptions import ConfigError
 
 __all__ = [
-    "precision_at_k",
-    "recall_at_k",
-    "ndcg_at_k",
     "average_precision_at_k",
-    "hit_at_k",
     "catalog_coverage",
+    "hit_at_k",
+    "ndcg_at_k",
     "novelty",
-    "ranking_report",
     "per_customer_metrics",
+    "precision_at_k",
+    "ranking_report",
+    "recall_at_k",
 ]
 
 

@@ -8,4 +8,4 @@ tier-adjusted weekly price panel and pools it toward the category and the shop;
 
 from ecomml.pricing.elasticity import OUTPUT_COLUMNS, ElasticityModel
 
-__all__ = ["ElasticityModel", "OUTPUT_COLUMNS"]
+__all__ = ["OUTPUT_COLUMNS", "ElasticityModel"]

@@ -30,13 +30,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ecomml._estimator import EcommlEstimator
+from ecomml._estimator import EcommlEstimator, LightGBMParams, estimator
 from ecomml._validation import day_after_last
 from ecomml.exceptions import ConfigError, DataQualityError, NotFittedError
 from ecomml.pricing.panel import PricePanel, price_panel
 from ecomml.pricing.pooling import pool
 
-__all__ = ["ElasticityModel", "OUTPUT_COLUMNS"]
+__all__ = ["OUTPUT_COLUMNS", "ElasticityModel"]
 
 #: columns of :meth:`ElasticityModel.predict`, in order
 OUTPUT_COLUMNS = [
@@ -60,7 +60,8 @@ _CONTROLS = ["season", "trend", "promo_days", "log_orders", "log_level", "catego
 _SOURCES = {"unit": "sku", "group": "category", "all": "shop"}
 
 
-class ElasticityModel(EcommlEstimator):
+@estimator
+class ElasticityModel(LightGBMParams, EcommlEstimator):
     """Own-price elasticity of demand per SKU with intervals (see the module docstring).
 
     Parameters
@@ -87,39 +88,17 @@ class ElasticityModel(EcommlEstimator):
     cutoff_ : the cutoff of the data the model learnt from.
     """
 
-    def __init__(
-        self,
-        freq: str = "W",
-        interval: float = 0.9,
-        min_price_changes: int = 2,
-        min_price_sd: float = 0.02,
-        tier_adjust: bool = True,
-        own_trend: bool = True,
-        own_season: bool = True,
-        block_periods: int = 4,
-        n_folds: int = 3,
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
-        num_leaves: int = 15,
-        min_child_samples: int = 50,
-        random_state: int | None = 0,
-        n_jobs: int = 1,
-    ) -> None:
-        self.freq = freq
-        self.interval = interval
-        self.min_price_changes = min_price_changes
-        self.min_price_sd = min_price_sd
-        self.tier_adjust = tier_adjust
-        self.own_trend = own_trend
-        self.own_season = own_season
-        self.block_periods = block_periods
-        self.n_folds = n_folds
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+    freq: str = "W"
+    interval: float = 0.9
+    min_price_changes: int = 2
+    min_price_sd: float = 0.02
+    tier_adjust: bool = True
+    own_trend: bool = True
+    own_season: bool = True
+    block_periods: int = 4
+    n_folds: int = 3
+    random_state: int | None = 0
+    n_jobs: int = 1
 
     # ------------------------------------------------------------------ fitting
     def _check_params(self) -> None:
@@ -165,8 +144,7 @@ class ElasticityModel(EcommlEstimator):
 
         X = rows[_CONTROLS].to_numpy(np.float64)
         common = {
-            "n_estimators": int(self.n_estimators), "learning_rate": float(self.learning_rate),
-            "num_leaves": int(self.num_leaves), "min_child_samples": int(self.min_child_samples),
+            "n_estimators": int(self.n_estimators), **self._tree_params(),
             "random_state": self.random_state, "n_jobs": int(self.n_jobs), "verbose": -1,
         }  # fmt: skip
         rng = np.random.default_rng(self.random_state)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ecomml.exceptions import ConfigError
 
-__all__ = ["MARKDOWN_COLUMNS", "schedules", "markdown_plans"]
+__all__ = ["MARKDOWN_COLUMNS", "markdown_plans", "schedules"]
 
 #: the columns of ``ecomml price markdown``, in order
 MARKDOWN_COLUMNS = [

@@ -25,7 +25,7 @@ import pandas as pd
 from ecomml.data.shop import by_sku
 from ecomml.exceptions import ConfigError, DataQualityError
 
-__all__ = ["PricePanel", "price_panel", "by_sku", "PERIODS"]
+__all__ = ["PERIODS", "PricePanel", "by_sku", "price_panel"]
 
 #: period code -> (length, what a row is)
 PERIODS = {"W": (pd.Timedelta(days=7), "week"), "D": (pd.Timedelta(days=1), "day")}

@@ -22,11 +22,11 @@ import pandas as pd
 from ecomml.exceptions import ConfigError
 
 __all__ = [
-    "PriceRules",
     "RECOMMEND_COLUMNS",
+    "PriceRules",
     "apply_ending",
-    "recommend_prices",
     "consistent_packs",
+    "recommend_prices",
 ]
 
 #: the columns of ``ecomml price recommend``, in order

@@ -34,18 +34,19 @@ from ecomml.recommend.rules import apply_business_rules, available_skus, reserve
 from ecomml.recommend.task import RecommendTask
 
 __all__ = [
-    "ALSRecommender",
-    "BaseRecommender",
-    "Codes",
-    "BuyAgainRecommender",
     "COLD_START",
     "DEFAULT_EVENT_WEIGHTS",
-    "EASERecommender",
     "GENERATORS",
+    "RECOMMEND_COLUMNS",
+    "ALSRecommender",
+    "BaseRecommender",
+    "BuyAgainRecommender",
+    "Codes",
+    "EASERecommender",
     "ItemKNNRecommender",
     "NewItemsRecommender",
     "PopularityRecommender",
-    "RECOMMEND_COLUMNS",
+    "RecommendTask",
     "RecommenderPipeline",
     "apply_business_rules",
     "available_skus",
@@ -57,6 +58,5 @@ __all__ = [
     "make_generator",
     "plot_metrics_at_k",
     "reserve_slots",
-    "RecommendTask",
     "temporal_split",
 ]

@@ -27,11 +27,11 @@ from ecomml.recommend.interactions import check_interactions
 from ecomml.recommend.topk import BLOCK_CELLS, dense_top_k, flatten, top_k
 
 __all__ = [
-    "BaseRecommender",
-    "KeptItemsRecommender",
-    "Codes",
     "COLD_START",
     "RECOMMEND_COLUMNS",
+    "BaseRecommender",
+    "Codes",
+    "KeptItemsRecommender",
     "customers_from",
 ]
 

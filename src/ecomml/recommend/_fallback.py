@@ -14,13 +14,13 @@ from collections.abc import Mapping
 
 __all__ = [
     "BLEND",
-    "RANKER",
     "FALLBACKS",
     "HISTORY_PER_LABEL_DAY",
     "MIN_LABEL_DAYS",
-    "ranker_horizon",
-    "choose",
+    "RANKER",
     "choice_message",
+    "choose",
+    "ranker_horizon",
 ]
 
 BLEND = "blend"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ecomml._estimator import estimator
 from ecomml._validation import check_random_state
 from ecomml.exceptions import ConfigError
 from ecomml.recommend._base import BaseRecommender, Codes
@@ -79,6 +80,7 @@ def als_solve(
     return x
 
 
+@estimator
 class ALSRecommender(BaseRecommender):
     """Implicit ALS: customer and SKU factors from confidence-weighted interactions.
 
@@ -97,25 +99,14 @@ class ALSRecommender(BaseRecommender):
 
     source_name = "als"
 
-    def __init__(
-        self,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        cg_steps: int = 3,
-        binary: bool = False,
-        random_state: int | None = 0,
-        solver: str = "auto",
-    ) -> None:
-        self.factors = factors
-        self.regularization = regularization
-        self.alpha = alpha
-        self.iterations = iterations
-        self.cg_steps = cg_steps
-        self.binary = binary
-        self.random_state = random_state
-        self.solver = solver
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 1.0
+    iterations: int = 15
+    cg_steps: int = 3
+    binary: bool = False
+    random_state: int | None = 0
+    solver: str = "auto"
 
     def _confidence(self, w: sp.csr_matrix) -> sp.csr_matrix:
         c = w.copy().astype(np.float32)

@@ -9,19 +9,21 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ecomml._estimator import estimator
 from ecomml.exceptions import ConfigError, DataQualityError, EcommlWarning
 from ecomml.recommend._base import BaseRecommender, Codes, KeptItemsRecommender
 from ecomml.recommend.topk import BLOCK_CELLS, top_k
 
 __all__ = [
-    "PopularityRecommender",
     "BuyAgainRecommender",
-    "ItemKNNRecommender",
     "EASERecommender",
+    "ItemKNNRecommender",
+    "PopularityRecommender",
     "bm25_weight",
 ]
 
 
+@estimator
 class PopularityRecommender(BaseRecommender):
     """The SKUs most customers bought, overall or in a recent window, optionally per segment.
 
@@ -38,15 +40,9 @@ class PopularityRecommender(BaseRecommender):
 
     source_name = "popular"
 
-    def __init__(
-        self,
-        window_days: float | None = None,
-        segment_col: str | None = None,
-        purchases_only: bool = True,
-    ) -> None:
-        self.window_days = window_days
-        self.segment_col = segment_col
-        self.purchases_only = purchases_only
+    window_days: float | None = None
+    segment_col: str | None = None
+    purchases_only: bool = True
 
     def _fit(self, codes: Codes) -> None:
         mask = codes.purchase.copy() if self.purchases_only else np.ones(len(codes.users), bool)
@@ -159,6 +155,7 @@ class PopularityRecommender(BaseRecommender):
         self.segment_index_ = pd.Index(arrays.get("segment_index_", np.array([], dtype=str)))
 
 
+@estimator
 class BuyAgainRecommender(BaseRecommender):
     """What the customer bought before, scored by how due a re-order is.
 
@@ -180,17 +177,10 @@ class BuyAgainRecommender(BaseRecommender):
     source_name = "buy-again"
     _state_keys = ("weight", "n", "first", "last", "cust")
 
-    def __init__(
-        self,
-        freq_power: float = 1.0,
-        overdue_power: float = 0.5,
-        half_life_days: float | None = 180.0,
-        fill_popular: bool = True,
-    ) -> None:
-        self.freq_power = freq_power
-        self.overdue_power = overdue_power
-        self.half_life_days = half_life_days
-        self.fill_popular = fill_popular
+    freq_power: float = 1.0
+    overdue_power: float = 0.5
+    half_life_days: float | None = 180.0
+    fill_popular: bool = True
 
     def _state(self, codes: Codes) -> dict[str, sp.csr_matrix]:
         if codes.age_days is None:
@@ -386,6 +376,7 @@ class _WeightHistoryRecommender(BaseRecommender):
         return {"weight": w}
 
 
+@estimator
 class ItemKNNRecommender(_WeightHistoryRecommender):
     """Item-item co-occurrence: SKUs bought together with the customer's SKUs.
 
@@ -401,19 +392,11 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
     #: from dense blocks
     _dense_reach = 0.02
 
-    def __init__(
-        self,
-        similarity: str = "bm25",
-        n_neighbors: int = 100,
-        k1: float = 1.2,
-        b: float = 0.75,
-        binary: bool = True,
-    ) -> None:
-        self.similarity = similarity
-        self.n_neighbors = n_neighbors
-        self.k1 = k1
-        self.b = b
-        self.binary = binary
+    similarity: str = "bm25"
+    n_neighbors: int = 100
+    k1: float = 1.2
+    b: float = 0.75
+    binary: bool = True
 
     def _fit(self, codes: Codes) -> None:
         if self.similarity not in ("cosine", "bm25"):
@@ -452,6 +435,7 @@ class ItemKNNRecommender(_WeightHistoryRecommender):
         return {"similarity_": self.similarity_}
 
 
+@estimator
 class EASERecommender(KeptItemsRecommender, _WeightHistoryRecommender):
     """EASE (Steck 2019): a closed-form item-item linear model.
 
@@ -463,13 +447,10 @@ class EASERecommender(KeptItemsRecommender, _WeightHistoryRecommender):
 
     source_name = "ease"
 
-    def __init__(
-        self, l2: float = 500.0, max_items: int = 15000, binary: bool = True, float32: bool = True
-    ) -> None:
-        self.l2 = l2
-        self.max_items = max_items
-        self.binary = binary
-        self.float32 = float32
+    l2: float = 500.0
+    max_items: int = 15000
+    binary: bool = True
+    float32: bool = True
 
     def _fit(self, codes: Codes) -> None:
         x = self.state_["weight"]

@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "temporal_split",
     "evaluate_recommendations",
     "evaluate_recommender",
     "plot_metrics_at_k",
+    "temporal_split",
 ]
 
 

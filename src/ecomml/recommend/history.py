@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-__all__ = ["history_tables", "customer_slices"]
+__all__ = ["customer_slices", "history_tables"]
 
 
 def history_tables(

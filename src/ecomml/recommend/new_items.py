@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ecomml._estimator import estimator
 from ecomml.exceptions import ConfigError
 from ecomml.recommend._base import Codes, KeptItemsRecommender
 
@@ -32,6 +33,7 @@ _NO_CATEGORY = "\x00none"
 _AGE_PRIOR_DAYS = 7.0
 
 
+@estimator
 class NewItemsRecommender(KeptItemsRecommender):
     """Recently launched SKUs scored by category fit, price fit and early interest.
 
@@ -64,17 +66,10 @@ class NewItemsRecommender(KeptItemsRecommender):
 
     source_name = "new-items"
 
-    def __init__(
-        self,
-        new_days: float = 30.0,
-        max_items: int = 2000,
-        smoothing: float = 10.0,
-        price_band: float | None = 1.0,
-    ) -> None:
-        self.new_days = new_days
-        self.max_items = max_items
-        self.smoothing = smoothing
-        self.price_band = price_band
+    new_days: float = 30.0
+    max_items: int = 2000
+    smoothing: float = 10.0
+    price_band: float | None = 1.0
 
     # ------------------------------------------------------------------ fit
     def fit(

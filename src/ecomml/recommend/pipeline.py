@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import LightGBMParams, estimator
 from ecomml._state import read_model_json
 from ecomml._validation import (
     check_cutoff,
@@ -58,7 +59,7 @@ from ecomml.recommend.topk import unique_sorted
 if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
 
-__all__ = ["RecommenderPipeline", "make_generator", "history_tables", "GENERATORS", "STORE_VIEWS"]
+__all__ = ["GENERATORS", "STORE_VIEWS", "RecommenderPipeline", "history_tables", "make_generator"]
 
 GENERATORS = (
     "buy-again", "popular", "recent-popular", "item-bm25", "item-cosine", "ease", "als", "new-items",
@@ -85,7 +86,8 @@ def make_generator(name: str, random_state: int | None = 0) -> BaseRecommender:
     return gen
 
 
-class RecommenderPipeline(BaseRecommender):
+@estimator
+class RecommenderPipeline(BaseRecommender, LightGBMParams):
     """Candidate generators, a LightGBM LambdaRank re-ranker and business rules.
 
     Parameters
@@ -124,35 +126,16 @@ class RecommenderPipeline(BaseRecommender):
 
     source_name = "ranker"
 
-    def __init__(
-        self,
-        generators: tuple[str, ...] = ("buy-again", "recent-popular", "item-bm25", "ease"),
-        n_candidates: int = 50,
-        horizon_days: int = 91,
-        max_train_customers: int = 5000,
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 50,
-        n_jobs: int | None = None,
-        random_state: int | None = 0,
-        new_items_ranker: bool = True,
-        fallback: str = "auto",
-        refit_ranker: bool = True,
-    ) -> None:
-        self.generators = generators
-        self.n_candidates = n_candidates
-        self.horizon_days = horizon_days
-        self.max_train_customers = max_train_customers
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.min_child_samples = min_child_samples
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.new_items_ranker = new_items_ranker
-        self.fallback = fallback
-        self.refit_ranker = refit_ranker
+    generators: tuple[str, ...] = ("buy-again", "recent-popular", "item-bm25", "ease")
+    n_candidates: int = 50
+    horizon_days: int = 91
+    max_train_customers: int = 5000
+    num_leaves: int = 31
+    n_jobs: int | None = None
+    random_state: int | None = 0
+    new_items_ranker: bool = True
+    fallback: str = "auto"
+    refit_ranker: bool = True
 
     # BaseRecommender's matrix hooks are not used: the pipeline delegates to its generators.
     def _fit(self, codes: Any) -> None:  # pragma: no cover - not called
@@ -338,9 +321,7 @@ class RecommenderPipeline(BaseRecommender):
         return lgb.LGBMRanker(
             objective="lambdarank",
             n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
+            **self._tree_params(),
             subsample=0.8,
             subsample_freq=1,
             colsample_bytree=0.8,

@@ -9,7 +9,7 @@ import pandas as pd
 from ecomml._validation import check_frame
 from ecomml.exceptions import DataQualityError
 
-__all__ = ["available_skus", "apply_business_rules", "reserve_slots"]
+__all__ = ["apply_business_rules", "available_skus", "reserve_slots"]
 
 
 def available_skus(catalog: pd.DataFrame) -> set[str] | None:

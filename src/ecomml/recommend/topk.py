@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["dense_top_k", "sparse_top_k", "top_k", "flatten", "unique_sorted"]
+__all__ = ["dense_top_k", "flatten", "sparse_top_k", "top_k", "unique_sorted"]
 
 #: cells of one dense score block (~160 MB of float64)
 BLOCK_CELLS = 20_000_000

@@ -15,14 +15,14 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "PartitionedForecaster",
+    "SparkALSPipeline",
+    "SparkALSRecommender",
     "get_spark_session",
-    "score_forecast",
     "score_churn",
+    "score_forecast",
     "score_recommend",
     "train_partitioned_forecaster",
-    "PartitionedForecaster",
-    "SparkALSRecommender",
-    "SparkALSPipeline",
 ]
 
 _WHERE = {

@@ -26,13 +26,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "ModelRef",
-    "resolve_model",
-    "worker_model",
-    "spark_schema",
-    "check_columns",
-    "broadcast",
     "before",
+    "broadcast",
+    "check_columns",
     "check_views",
+    "resolve_model",
+    "spark_schema",
+    "worker_model",
 ]
 
 # (model path on this worker, manifest digest) -> LoadedModel. One entry per model: a

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "use_spark",
-    "spark_session",
+    "collect",
     "read_table",
     "spark_errors",
-    "collect",
+    "spark_session",
+    "use_spark",
 ]
 
 #: Spark SQL type of each canonical column type (the columns are ecomml.data.schema's)

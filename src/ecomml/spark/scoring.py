@@ -50,7 +50,7 @@ from ecomml.spark._recommend import score_recommend
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame
 
-__all__ = ["score_forecast", "score_churn", "score_recommend"]
+__all__ = ["score_churn", "score_forecast", "score_recommend"]
 
 _TX_REQUIRED = ["customer_id", "sku", "ts", "quantity", "price"]
 _EVENT_REQUIRED = ["customer_id", "sku", "ts", "event"]

@@ -17,9 +17,9 @@ from ecomml.features.spark_session import (
 
 __all__ = [
     "SESSION_DEFAULTS",
-    "get_spark_session",
-    "require_pyspark",
-    "find_java",
     "apply_session_defaults",
+    "find_java",
+    "get_spark_session",
     "quiet_query_error_log",
+    "require_pyspark",
 ]

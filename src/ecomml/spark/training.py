@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ecomml._estimator import estimator
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import ConfigError, DataQualityError
 from ecomml.forecasting.partitioned import PartitionedForecaster, partition_key
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ecomml.recommend import BaseRecommender, Codes
 
-__all__ = ["train_partitioned_forecaster", "SparkALSRecommender", "SparkALSPipeline"]
+__all__ = ["SparkALSPipeline", "SparkALSRecommender", "train_partitioned_forecaster"]
 
 
 # ---------------------------------------------------------------------------- forecasting
@@ -181,6 +182,7 @@ def train_partitioned_forecaster(
 
 
 # ---------------------------------------------------------------------------- recommend
+@estimator
 class SparkALSRecommender(ALSRecommender):
     """Implicit ALS factorised by Spark MLlib; scores, folds in and saves like
     :class:`~ecomml.recommend.ALSRecommender` (use :meth:`to_als` to store it as one).
@@ -201,24 +203,8 @@ class SparkALSRecommender(ALSRecommender):
 
     source_name = "als"
 
-    def __init__(
-        self,
-        factors: int = 64,
-        regularization: float = 0.05,
-        alpha: float = 1.0,
-        iterations: int = 15,
-        cg_steps: int = 3,
-        binary: bool = False,
-        random_state: int | None = 0,
-        num_blocks: int | None = None,
-        spark_master: str = "local[2]",
-    ) -> None:
-        super().__init__(
-            factors=factors, regularization=regularization, alpha=alpha, iterations=iterations,
-            cg_steps=cg_steps, binary=binary, random_state=random_state,
-        )  # fmt: skip
-        self.num_blocks = num_blocks
-        self.spark_master = spark_master
+    num_blocks: int | None = None
+    spark_master: str = "local[2]"
 
     def _fit(self, codes: Codes) -> None:
         from pyspark.ml.recommendation import ALS
@@ -269,6 +255,7 @@ def _factors(frame: pd.DataFrame, n: int, f: int) -> np.ndarray:
     return out
 
 
+@estimator
 class SparkALSPipeline(RecommenderPipeline):
     """:class:`~ecomml.recommend.RecommenderPipeline` whose ``"als"`` generator is
     factorised by Spark MLlib (:class:`SparkALSRecommender`); everything else, and the
@@ -282,31 +269,8 @@ class SparkALSPipeline(RecommenderPipeline):
     ``generators`` must include ``"als"``.
     """
 
-    def __init__(
-        self,
-        generators: tuple[str, ...] = ("buy-again", "recent-popular", "item-bm25", "als"),
-        n_candidates: int = 50,
-        horizon_days: int = 91,
-        max_train_customers: int = 5000,
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
-        min_child_samples: int = 50,
-        n_jobs: int = 1,
-        random_state: int | None = 0,
-        new_items_ranker: bool = True,
-        fallback: str = "auto",
-        refit_ranker: bool = True,
-        als_params: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(
-            generators=generators, n_candidates=n_candidates, horizon_days=horizon_days,
-            max_train_customers=max_train_customers, n_estimators=n_estimators,
-            learning_rate=learning_rate, num_leaves=num_leaves,
-            min_child_samples=min_child_samples, n_jobs=n_jobs, random_state=random_state,
-            new_items_ranker=new_items_ranker, fallback=fallback, refit_ranker=refit_ranker,
-        )  # fmt: skip
-        self.als_params = als_params
+    generators: tuple[str, ...] = ("buy-again", "recent-popular", "item-bm25", "als")
+    als_params: dict[str, Any] | None = None
 
     def _fit_generators(
         self, df: pd.DataFrame, cutoff: pd.Timestamp, catalog: pd.DataFrame | None = None

@@ -27,15 +27,15 @@ from ecomml.features.views.customer_sku import CUSTOMER_SKU_VIEW
 from ecomml.features.views.sku import SKU_DAILY, SKU_DEMAND, SKU_WEEKLY
 
 __all__ = [
+    "CALENDAR_FEATURES",
+    "CUSTOMER_EVENTS",
+    "CUSTOMER_RFM",
+    "CUSTOMER_SKU_VIEW",
+    "SKU_DAILY",
+    "SKU_DEMAND",
+    "SKU_WEEKLY",
     "builtin_views",
     "calendar_frame",
-    "CUSTOMER_RFM",
-    "CUSTOMER_EVENTS",
-    "SKU_DEMAND",
-    "SKU_DAILY",
-    "SKU_WEEKLY",
-    "CUSTOMER_SKU_VIEW",
-    "CALENDAR_FEATURES",
 ]
 
 

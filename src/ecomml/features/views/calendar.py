@@ -33,7 +33,7 @@ import pandas as pd
 from ecomml.features.entity import DATE
 from ecomml.features.view import FeatureView
 
-__all__ = ["CALENDAR_FEATURES", "calendar_frame", "calendar_ctes"]
+__all__ = ["CALENDAR_FEATURES", "calendar_ctes", "calendar_frame"]
 
 # A Monday, the anchor of the portable day-of-week arithmetic.
 _MONDAY = "DATE '2000-01-03'"

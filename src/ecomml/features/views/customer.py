@@ -18,7 +18,7 @@ from datetime import timedelta
 from ecomml.features.entity import CUSTOMER
 from ecomml.features.view import FeatureView
 
-__all__ = ["CUSTOMER_RFM", "CUSTOMER_EVENTS"]
+__all__ = ["CUSTOMER_EVENTS", "CUSTOMER_RFM"]
 
 _CUSTOMER_RFM_SQL = """
 WITH cat AS (

@@ -24,7 +24,7 @@ from ecomml.features.entity import SKU, SKU_DAY, SKU_WEEK
 from ecomml.features.view import FeatureView
 from ecomml.features.views.calendar import calendar_ctes
 
-__all__ = ["SKU_DEMAND", "SKU_DAILY", "SKU_WEEKLY"]
+__all__ = ["SKU_DAILY", "SKU_DEMAND", "SKU_WEEKLY"]
 
 _COMPLETE_DAY = "d.date < CAST(d.cutoff AS DATE)"
 
