@@ -53,8 +53,16 @@ from ecomml.recommend.candidates import (
 from ecomml.recommend.history import customer_slices, history_tables
 from ecomml.recommend.interactions import check_interactions
 from ecomml.recommend.new_items import NewItemsRecommender
+from ecomml.recommend.ranking import (
+    candidate_union,
+    catalog_maps,
+    feature_matrix,
+    generator_states,
+    key_index,
+    ranker_features,
+    sku_union,
+)
 from ecomml.recommend.rules import apply_business_rules, available_skus, reserve_slots
-from ecomml.recommend.topk import unique_sorted
 
 if TYPE_CHECKING:
     from ecomml.features.store import FeatureStore
@@ -158,163 +166,6 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
             return gen.fit(df, cutoff=cutoff, catalog=catalog)
         return gen.fit(df, cutoff=cutoff)
 
-    @classmethod
-    def _sku_union(cls, gens: dict[str, BaseRecommender]) -> pd.Index:
-        """The SKUs any generator can propose: their shared index when they agree (the same
-        history), else the sorted union (a cold-start generator adds catalog SKUs)."""
-        return cls._key_index([g.sku_index_ for g in gens.values()])[0]
-
-    @staticmethod
-    def _states(
-        gens: dict[str, BaseRecommender], history: dict[str, Any] | None
-    ) -> dict[str, tuple[pd.Index, dict[str, Any]]]:
-        """Each generator's customer index and state: its own, or from ``history``."""
-        if history is not None:
-            return {name: history[name] for name in gens}
-        return {name: (g.customer_index_, g.state_) for name, g in gens.items()}
-
-    @staticmethod
-    def _key_index(indexes: list[pd.Index]) -> tuple[pd.Index, bool]:
-        """One customer index for the candidate keys, and whether every generator has it:
-        their own when they agree (the same history gives the same sorted index), else
-        their sorted union. Comparing the indexes costs a pass over the customers, so
-        :meth:`recommend` does it once, not per batch."""
-        who = indexes[0]
-        shared = all(ix is who or ix.equals(who) for ix in indexes[1:])
-        if not shared:
-            for ix in indexes[1:]:
-                who = who.union(ix)
-        return who, shared
-
-    def _candidates(
-        self,
-        gens: dict[str, BaseRecommender],
-        customers: np.ndarray,
-        *,
-        history: dict[str, Any] | None = None,
-        exclude_seen: bool = False,
-        key_index: tuple[pd.Index, bool] | None = None,
-        skus: pd.Index | None = None,
-    ) -> pd.DataFrame:
-        """The union of every generator's top ``n_candidates`` for ``customers``: one row
-        per (customer, SKU) in (customer_id, sku) order, each generator's rank (missing:
-        ``n_candidates + 1``) and score (missing: NaN), how many proposed it and which one
-        ranked it best. Built on integer codes (no join on string ids); ``key_index`` is
-        :meth:`_key_index` of the same generators and ``skus`` their :meth:`_sku_union`,
-        both computed once for many batches."""
-        names = list(gens)
-        skus = self._sku_union(gens) if skus is None else skus
-        customers = np.asarray(customers, dtype=object)
-        states = self._states(gens, history)
-        who, shared = key_index or self._key_index([index for index, _ in states.values()])
-        lists, keys = [], []
-        n_items = max(len(skus), 1)
-        for name, (index, state) in states.items():
-            gen = gens[name]
-            pos = index.get_indexer(customers)
-            rows = pos[pos >= 0]
-            r, i, v, rk = gen.top_lists(state, rows, self.n_candidates, exclude_seen)
-            code = rows[r] if shared else who.get_indexer(index[rows[r]])
-            if gen.sku_index_ is not skus and not gen.sku_index_.equals(skus):
-                i = skus.get_indexer(gen.sku_index_[i])
-            lists.append((v, rk))
-            keys.append(code.astype(np.int64) * n_items + i)
-        union = unique_sorted(np.concatenate(keys))
-        cand = pd.DataFrame(
-            {
-                "customer_id": np.asarray(who, dtype=object)[union // n_items],
-                "sku": np.asarray(skus, dtype=object)[union % n_items],
-            },
-            dtype=object,
-        )
-        miss = float(self.n_candidates + 1)
-        rank_cols = np.full((len(union), len(names)), np.inf)
-        for j, (name, key, (v, rk)) in enumerate(zip(names, keys, lists, strict=True)):
-            at = np.searchsorted(union, key)
-            rank = np.full(len(union), miss)
-            score = np.full(len(union), np.nan)
-            rank[at], score[at] = rk, v
-            rank_cols[at, j] = rk
-            cand[f"g_{name}_rank"] = rank
-            cand[f"g_{name}_score"] = score
-        cand["g_n_sources"] = np.isfinite(rank_cols).sum(axis=1)
-        cand["_source"] = np.asarray(names, dtype=object)[rank_cols.argmin(axis=1)]
-        return cand
-
-    def _features(
-        self,
-        cand: pd.DataFrame,
-        tables: dict[str, pd.DataFrame],
-        cutoff: pd.Timestamp,
-        store: FeatureStore | None,
-        price: pd.Series | None,
-        category: pd.Series | None,
-    ) -> pd.DataFrame:
-        x = cand.merge(tables["pair"], on=["customer_id", "sku"], how="left")
-        x = x.merge(tables["cust"], on="customer_id", how="left")
-        x = x.merge(tables["sku"], on="sku", how="left")
-        if "cat" in tables and category is not None:
-            x["category"] = x["sku"].map(category)
-            x = x.merge(tables["cat"], on=["customer_id", "category"], how="left")
-            x["h_cat_share"] = x["h_cat_share"].fillna(0.0)
-            x = x.drop(columns="category")
-        if price is not None:
-            x["price"] = x["sku"].map(price).astype(float)
-        if store is not None:
-            cust = pd.DataFrame({"customer_id": x["customer_id"].unique()})
-            skus = pd.DataFrame({"sku": x["sku"].unique()})
-            fc = store.get_features("customer_rfm", cutoff=cutoff, keys=cust).drop(columns="cutoff")
-            fs = store.get_features("sku_demand", cutoff=cutoff, keys=skus).drop(columns="cutoff")
-            fp = store.get_features(
-                "customer_sku", cutoff=cutoff, keys=x[["customer_id", "sku"]]
-            ).drop(columns="cutoff")
-            for f in (fc, fs, fp):
-                for c in f.columns:
-                    if c in ("customer_id", "sku"):
-                        f[c] = f[c].astype(str)
-            x = x.merge(fc, on="customer_id", how="left").merge(fs, on="sku", how="left")
-            x = x.merge(
-                fp.drop_duplicates(["customer_id", "sku"]), on=["customer_id", "sku"], how="left"
-            )
-        return x
-
-    def _matrix(self, x: pd.DataFrame) -> np.ndarray:
-        cols = self.feature_names_
-        missing = [c for c in cols if c not in x.columns]
-        if missing:
-            raise FeatureMismatchError(
-                f"the ranker was trained with features {missing[:5]} that are not available now; "
-                "pass the same feature store (transactions) and catalog as at training"
-            )
-        sub = x[cols]
-        if all(pd.api.types.is_numeric_dtype(t) for t in sub.dtypes):
-            m = sub.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            m = sub.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-        # parallel float sums in the feature store differ in the last bits between identical
-        # queries; rounding keeps the ranker's splits, and so the lists, reproducible
-        return np.round(m, 8)
-
-    @staticmethod
-    def _catalog_maps(
-        df: pd.DataFrame, catalog: pd.DataFrame | None
-    ) -> tuple[pd.Series | None, pd.Series | None]:
-        category = price = None
-        if "category" in df.columns:
-            c = df.dropna(subset=["category"]).drop_duplicates("sku", keep="last")
-            category = c.set_index("sku")["category"].astype(str)
-        if catalog is not None:
-            cat = catalog.drop_duplicates("sku", keep="last").assign(
-                sku=lambda d: d["sku"].astype(str)
-            )
-            cat = cat.set_index("sku")
-            if "category" in cat.columns:
-                cc = cat["category"].dropna().astype(str)
-                category = cc if category is None else cc.combine_first(category)
-            if "price" in cat.columns:
-                price = pd.to_numeric(cat["price"], errors="coerce")
-        return category, price
-
     def _train_ranker(self, x: pd.DataFrame, groups: np.ndarray) -> Any:
         import lightgbm as lgb
 
@@ -329,7 +180,7 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
             n_jobs=check_n_jobs(self.n_jobs),
             random_state=self.random_state,
             verbose=-1,
-        ).fit(self._matrix(x), x["_y"].to_numpy(), group=groups)
+        ).fit(feature_matrix(x, self.feature_names_), x["_y"].to_numpy(), group=groups)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -367,7 +218,7 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
                 f"(horizon_days={self.horizon_days}) of history; use more history or "
                 'fallback="auto" (serves the buy-again + popularity blend)'
             )
-        category, price = self._catalog_maps(df, catalog)
+        category, price = catalog_maps(df, catalog)
         validation: dict[str, Any] = {}
         shared: dict[str, BaseRecommender] | None = None
         inner: RecommenderPipeline | None = None
@@ -440,7 +291,7 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
         self.uses_store_ = store is not None and self.ranker_ is not None
         base = self.generators_[self.generators[0]]
         self.cutoff_ = cut
-        who, _ = self._key_index([g.customer_index_ for g in self.generators_.values()])
+        who, _ = key_index([g.customer_index_ for g in self.generators_.values()])
         self.customer_index_ = pd.Index(who.to_numpy())
         self.sku_index_ = base.sku_index_
         self.popular_ = PopularityRecommender(window_days=90).fit(df, cutoff=cut)
@@ -540,9 +391,9 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
         if len(train_cust) > self.max_train_customers:
             train_cust = np.sort(rng.choice(train_cust, self.max_train_customers, replace=False))
         gens0 = shared if shared is not None else self._fit_generators(hist0, t0, catalog)
-        cand = self._candidates(gens0, train_cust)
+        cand = candidate_union(gens0, train_cust, self.n_candidates)
         tables0 = history_tables(hist0, t0, category)
-        x = self._features(cand, tables0, t0, store, price, category)
+        x = ranker_features(cand, tables0, t0, store, price, category)
         y = x.merge(label.assign(_y=1), on=["customer_id", "sku"], how="left")["_y"].fillna(0)
         x["_y"] = y.to_numpy()
         pos = x.groupby("customer_id")["_y"].transform("sum")
@@ -564,9 +415,9 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
         # labelled with the SKUs each customer bought for the first time
         n_new = 0
         if self.new_items_ranker:
-            cand_n = self._candidates(gens0, train_cust, exclude_seen=True)
+            cand_n = candidate_union(gens0, train_cust, self.n_candidates, exclude_seen=True)
             if not cand_n.empty:
-                xn = self._features(cand_n, tables0, t0, store, price, category)
+                xn = ranker_features(cand_n, tables0, t0, store, price, category)
                 seen0 = tables0["pair"][["customer_id", "sku"]].assign(_seen=1)
                 fresh = label.merge(seen0, on=["customer_id", "sku"], how="left")
                 fresh = fresh.loc[fresh["_seen"].isna(), ["customer_id", "sku"]]
@@ -650,9 +501,9 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
             cut = check_cutoff(cutoff) if cutoff is not None else day_after_last(hist["ts"])
             hist = hist.loc[hist["ts"] < cut]
             if sku_category is not None:
-                category, price = sku_category, self._catalog_maps(hist.iloc[:0], catalog)[1]
+                category, price = sku_category, catalog_maps(hist.iloc[:0], catalog)[1]
             else:
-                category, price = self._catalog_maps(hist, catalog)
+                category, price = catalog_maps(hist, catalog)
             category = category if category is not None else self.category_
             price = price if price is not None else self.price_
             want = None
@@ -671,7 +522,7 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
             full_hist = None
             category, price = self.category_, self.price_
             if catalog is not None:
-                c2, p2 = self._catalog_maps(pd.DataFrame(columns=["sku"]), catalog)
+                c2, p2 = catalog_maps(pd.DataFrame(columns=["sku"]), catalog)
                 category = c2 if c2 is not None else category
                 price = p2 if p2 is not None else price
             known_ids = self.customer_index_
@@ -692,27 +543,29 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
         )
         frames = []
         kids = ids.to_numpy()[known]
-        sliced = key_index = skus = None
+        sliced = keys_of = skus = None
         if not use_blend:
             sliced = customer_slices(tables)
-            key_index = self._key_index([ix for ix, _ in self._states(gens, states).values()])
-            skus = self._sku_union(self.generators_)
+            keys_of = key_index([ix for ix, _ in generator_states(gens, states).values()])
+            skus = sku_union(self.generators_)
         for start in range(0, len(kids), batch_size):
             chunk = kids[start : start + batch_size]
             if use_blend:
                 frames.append(self._blend_lists(chunk, over, exclude_seen, states))
                 continue
-            cand = self._candidates(
-                self.generators_, chunk, history=states, exclude_seen=exclude_seen,
-                key_index=key_index, skus=skus,
+            cand = candidate_union(
+                self.generators_, chunk, self.n_candidates, history=states,
+                exclude_seen=exclude_seen, keys_of=keys_of, skus=skus,
             )  # fmt: skip
             if cand.empty:
                 continue
-            x = self._features(cand, sliced(chunk), cut, store, price, category)  # type: ignore[misc]
+            x = ranker_features(cand, sliced(chunk), cut, store, price, category)  # type: ignore[misc]
             ranker = self.ranker_
             if exclude_seen and self.ranker_new_ is not None:
                 ranker = self.ranker_new_
-            x["score"] = ranker.predict(self._matrix(x), num_threads=check_n_jobs(self.n_jobs))
+            x["score"] = ranker.predict(
+                feature_matrix(x, self.feature_names_), num_threads=check_n_jobs(self.n_jobs)
+            )
             x = x.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
             x["rank"] = x.groupby("customer_id").cumcount() + 1
             x = x.loc[x["rank"] <= over, ["customer_id", "sku", "rank", "score", "_source"]]
@@ -858,7 +711,7 @@ class RecommenderPipeline(BaseRecommender, LightGBMParams):
             self.blend_.save_artifacts(d / "generators" / "_blend")
         for name, t in self.tables_.items():
             t.to_parquet(d / f"table_{name}.parquet", index=False)
-        maps = pd.DataFrame({"sku": self._sku_union(self.generators_).to_numpy()})
+        maps = pd.DataFrame({"sku": sku_union(self.generators_).to_numpy()})
         maps["category"] = maps["sku"].map(self.category_) if self.category_ is not None else None
         maps["price"] = maps["sku"].map(self.price_) if self.price_ is not None else np.nan
         maps.to_parquet(d / "sku_maps.parquet", index=False)

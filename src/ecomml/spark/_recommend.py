@@ -25,6 +25,7 @@ import pandas as pd
 from ecomml._validation import check_cutoff
 from ecomml.exceptions import SchemaError
 from ecomml.features.store import store_from_shop
+from ecomml.recommend.ranking import catalog_maps
 from ecomml.spark._common import (
     as_output,
     before,
@@ -158,7 +159,7 @@ def score_recommend(
             pseudo["category"] = category.to_numpy()
         else:
             pseudo = pd.DataFrame({"sku": pd.Series([], dtype=object)})
-        category = type(rec)._catalog_maps(pseudo, cat_pd)[0]
+        category = catalog_maps(pseudo, cat_pd)[0]
     side = broadcast(spark, (cat_pd, cal_pd, category, sku_table, sku_demand, boosts))
 
     # ---- pass 2: lists per customer group (transactions, events, requested customers)
