@@ -65,6 +65,12 @@ def churn_dir(shop, tmp_path_factory):  # type: ignore[no-untyped-def]
     return d
 
 
+# slow (CI's twin run): test_forecast_equals_local checks the same runner (model shipped
+# and loaded per worker, bucketed groups, the unchanged local code on pandas, output
+# coerced to the task's schema) in the default run; the population cuts' SQL runs on
+# Spark in test_engine's view parity and equals pandas in tests/churn
+@pytest.mark.slow
+@pytest.mark.twin
 def test_churn_equals_local(spark, shop, churn_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from ecomml.churn.model import SCORED_COLUMNS
     from ecomml.modelstore import load_model
@@ -157,6 +163,11 @@ def _local_recs(shop, model_dir, k, **kw):  # type: ignore[no-untyped-def]
     )  # fmt: skip
 
 
+# slow (CI's twin run): the runner is test_forecast_equals_local's; the recommender's
+# per-group lists equal the whole-population ones in tests/recommend/test_pipeline.py
+# (test_scoring_a_few_customers_on_new_history_gives_their_lists)
+@pytest.mark.slow
+@pytest.mark.twin
 def test_recommend_equals_local(spark, shop, recommend_dir: Path) -> None:  # type: ignore[no-untyped-def]
     from ecomml.spark import score_recommend
 

@@ -76,6 +76,10 @@ def test_partition_column_must_exist(spark, shop) -> None:  # type: ignore[no-un
         )  # fmt: skip
 
 
+# slow (CI's twin run): test_spark_als_pipeline_saves_as_a_pipeline fits MLlib's ALS
+# through the same generator in the default run
+@pytest.mark.slow
+@pytest.mark.twin
 def test_mllib_als_generator_recall_close_to_builtin(spark) -> None:  # type: ignore[no-untyped-def]
     from ecomml.recommend import ALSRecommender, build_interactions, evaluate_recommendations
     from ecomml.recommend.evaluate import temporal_split
