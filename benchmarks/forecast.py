@@ -146,6 +146,35 @@ def run_mlforecast(hist: pd.DataFrame) -> tuple[pd.DataFrame, float]:
     return _from_nixtla(fc, "lgbm", "lgbm-lo-80", "lgbm-hi-80"), time.perf_counter() - t0
 
 
+def run_mlforecast_quantiles(hist: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """mlforecast with three LightGBM quantile models (q10, q50, q90) on the same features:
+    the peer issue 19's time target names (q50 serves as the point forecast)."""
+    import lightgbm as lgb
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean
+
+    df = _to_nixtla(hist)
+    t0 = time.perf_counter()
+    models = {
+        f"q{int(a * 100)}": lgb.LGBMRegressor(
+            objective="quantile", alpha=a, n_jobs=1, verbosity=-1, random_state=0
+        )
+        for a in (0.1, 0.5, 0.9)
+    }
+    mlf = MLForecast(
+        models=models,
+        freq="W-MON",
+        lags=[1, 2, 3, 4, 8, 13, 52],
+        lag_transforms={1: [RollingMean(4), RollingMean(13)]},
+        date_features=["week"],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlf.fit(df)
+        fc = mlf.predict(H)
+    return _from_nixtla(fc, "q50", "q10", "q90"), time.perf_counter() - t0
+
+
 def run_ecomml(hist: pd.DataFrame, name: str, **kw: Any) -> tuple[pd.DataFrame, float]:
     t0 = time.perf_counter()
     est = make_forecaster(name, freq="W", horizon=H, **kw)
@@ -193,6 +222,8 @@ def real_data(cutoff: pd.Timestamp, models: list[str]) -> tuple[pd.DataFrame, di
         add(name, fc, sec)
     fc, sec = run_mlforecast(hist)
     add("mlforecast LightGBM", fc, sec)
+    fc, sec = run_mlforecast_quantiles(hist)
+    add("mlforecast LightGBM quantiles (q10, q50, q90)", fc, sec)
     for m in models:
         fc, sec = run_ecomml(hist, m)
         add(f"ecomml {m}", fc, sec)
@@ -301,6 +332,7 @@ def to_markdown(
     real: pd.DataFrame, info: dict[str, Any], syn: pd.DataFrame | None, cutoff: str
 ) -> str:
     ml = real.loc[real["method"] == "mlforecast LightGBM", "seconds"]
+    mlq = real.loc[real["method"].str.startswith("mlforecast LightGBM quantiles"), "seconds"]
     lines = [
         f"Command: `python benchmarks/forecast.py --cutoff {cutoff} --markdown BENCHMARKS-forecast.md`",
         "",
@@ -309,8 +341,8 @@ def to_markdown(
         f"{info['dead_in_holdout']:.0%} of series sell nothing in the holdout.",
         "",
         "| method | WAPE | bias | MASE | q50 MASE | RMSSE | scaled pinball | 80% coverage | below q10 | above q90 "
-        "| rPIT < 0.1 | rPIT > 0.9 | fit+predict s | time vs mlforecast |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| rPIT < 0.1 | rPIT > 0.9 | fit+predict s | time vs mlforecast | time vs mlforecast quantiles |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def fmt(v: Any, spec: str) -> str:
@@ -318,12 +350,13 @@ def to_markdown(
 
     for _, r in real.iterrows():
         ratio = r["seconds"] / float(ml.iloc[0]) if len(ml) else float("nan")
+        ratio_q = r["seconds"] / float(mlq.iloc[0]) if len(mlq) else float("nan")
         lines.append(
             f"| {r['method']} | {r['wape']:.3f} | {r['bias']:+.1%} | {r['mase']:.3f} | "
             f"{fmt(r.get('mase_q50'), '.3f')} | {r['rmsse']:.3f} | "
             f"{r['scaled_pinball']:.3f} | {r['coverage_80']:.1%} | {r['below_q10']:.1%} | {r['above_q90']:.1%} | "
             f"{fmt(r.get('rpit_below_10'), '.1%')} | {fmt(r.get('rpit_above_90'), '.1%')} | "
-            f"{r['seconds']:.1f} | {ratio:.2f}x |"
+            f"{r['seconds']:.1f} | {ratio:.2f}x | {ratio_q:.2f}x |"
         )
     if syn is not None:
         lines += [
