@@ -143,7 +143,9 @@ class LightGBMForecaster(BaseForecaster, LightGBMParams):
     max_origins : int
         Most recent forecast origins used to build training rows.
     max_train_rows : int
-        Training rows are subsampled (seeded) beyond this.
+        Training rows are subsampled (seeded) beyond this. 75,000 (was 150,000): on two
+        Online Retail validation windows (2011-06-20, 2011-08-15; two seeds) as accurate
+        (scaled pinball 0.218 / 0.252 vs 0.221 / 0.253) in 28% less time.
     dispersion : {"insample", "holdout"}
         Where the negative binomial size is fitted: on the model's own training rows
         (default; on the Online Retail validation window its exceedance rates were
@@ -173,7 +175,7 @@ class LightGBMForecaster(BaseForecaster, LightGBMParams):
     num_leaves: int = 31
     tweedie_variance_power: float = 1.2
     max_origins: int = 52
-    max_train_rows: int = 150_000
+    max_train_rows: int = 75_000
     dispersion: str = "insample"
     size_method: str = "pinball"
     blend_tsb: float = 0.5
