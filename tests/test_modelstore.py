@@ -16,6 +16,8 @@ from ecomml.features.views import builtin_views
 from ecomml.modelstore import (
     MANIFEST_FILE,
     METADATA_FILE,
+    MODEL_KEY_ENV,
+    SIGNATURE_FILE,
     check_feature_hashes,
     feature_hashes,
     load_model,
@@ -165,6 +167,11 @@ def test_log_model_runs_and_registry_uris(mlflow_uri: str, rng: np.random.Genera
     assert mv.tags["metric.ndcg_20"] == "0.5"  # tag keys cannot hold "@"
     assert "metric.auc" not in mv.tags
     pyfunc = mlflow.pyfunc.load_model("models:/churn-demo/1")
+    # the store holds data only: MLflow imports the installed ecomml.serving, no stored code
+    assert pyfunc.loader_module == "ecomml.serving"
+    local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+    stored = [p.name for p in local.rglob("*") if p.is_file()]
+    assert not [n for n in stored if n.endswith((".py", ".pkl", ".cloudpickle"))], stored
     out = pyfunc.predict(X.head(3))
     np.testing.assert_allclose(out["score"].to_numpy(), est.predict_proba(X.head(3))[:, 1])
     with pytest.raises(ModelLoadError, match="cannot download model"):
@@ -230,3 +237,47 @@ def test_mlflow_downloads_are_removed(
     code = "import sys; from ecomml.modelstore import load_model; load_model(sys.argv[1])"
     subprocess.run([sys.executable, "-c", code, info.model_uri], env=env, check=True)
     assert not list(tmp.glob("ecomml-model-*"))
+
+
+KEY = "k" * 24
+
+
+def test_signed_models_load_only_with_their_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With $ECOMML_MODEL_KEY set, the manifest is signed (HMAC-SHA256) and only folders
+    signed with that key load: rewriting a file together with its manifest entry, the
+    attack a checksum alone cannot stop, is refused."""
+    from ecomml.data.fingerprint import file_sha256
+    from ecomml.forecasting import MovingAverageForecaster
+
+    panel = pd.DataFrame(
+        {"sku": ["a"] * 6, "ds": pd.date_range("2024-01-01", periods=6, freq="W-MON"), "y": 1.0}
+    )
+    unsigned = save_model(MovingAverageForecaster().fit(panel), tmp_path / "u", task="forecast")
+    assert not (unsigned / SIGNATURE_FILE).exists()
+    monkeypatch.setenv(MODEL_KEY_ENV, KEY)
+    d = save_model(MovingAverageForecaster().fit(panel), tmp_path / "m", task="forecast")
+    assert (d / SIGNATURE_FILE).exists()
+    assert load_model(d, task="forecast").model.n_skus_ == 1
+    with pytest.raises(ModelLoadError, match="not signed"):
+        load_model(unsigned)
+    monkeypatch.setenv(MODEL_KEY_ENV, "x" * 24)
+    with pytest.raises(ModelLoadError, match="signature does not match"):
+        load_model(d)
+    # a planted file with a rewritten manifest: the checksums agree, the signature does not
+    monkeypatch.setenv(MODEL_KEY_ENV, KEY)
+    meta = json.loads((d / METADATA_FILE).read_text())
+    meta["params"]["window"] = 2
+    (d / METADATA_FILE).write_text(json.dumps(meta))
+    man = json.loads((d / MANIFEST_FILE).read_text())
+    man[METADATA_FILE] = file_sha256(d / METADATA_FILE)
+    (d / MANIFEST_FILE).write_text(json.dumps(man, indent=2, sort_keys=True))
+    with pytest.raises(ModelLoadError, match="rewritten after training"):
+        load_model(d)
+    # without the key set, signatures are not required (and a signed folder still loads)
+    monkeypatch.delenv(MODEL_KEY_ENV)
+    assert load_model(unsigned, task="forecast").model.n_skus_ == 1
+    monkeypatch.setenv(MODEL_KEY_ENV, "short")
+    with pytest.raises(Exception, match="ECOMML_MODEL_KEY"):
+        load_model(unsigned)

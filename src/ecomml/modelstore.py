@@ -7,11 +7,13 @@ Every task (forecast, churn, recommend, ...) saves its fitted model the same way
         ecomml_model.json       task, class, ecomml version, cutoff, params, metrics,
                                 feature-view SQL hashes, training window
         artifact_manifest.json  SHA-256 of every other file, checked before anything loads
+        artifact_manifest.sig   HMAC-SHA256 of the manifest (only with $ECOMML_MODEL_KEY)
 
 ``load_model`` accepts a local directory, ``runs:/<id>/<name>``, ``models:/NAME@alias``
 or ``models:/NAME/VERSION``; MLflow URIs are downloaded and verified the same way.
-``log_model`` logs a model directory to the active MLflow run as a pyfunc (models
-from code, see ``ecomml/serving.py``) so ``mlflow models serve`` can score it.
+``log_model`` logs a model directory to the active MLflow run as a pyfunc whose loader is
+the installed module ``ecomml.serving`` (the store holds data only, no code), so
+``mlflow models serve`` can score it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ __all__ = [
     "METADATA_FILE",
     "MODEL_ALIASES",
     "MODEL_FILE",
+    "MODEL_KEY_ENV",
+    "SIGNATURE_FILE",
     "LoadedModel",
     "check_feature_hashes",
     "clear_downloads",
@@ -61,6 +65,10 @@ __all__ = [
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "ecomml_model.json"
 MANIFEST_FILE = "artifact_manifest.json"
+#: HMAC-SHA256 of the manifest, written when ``$ECOMML_MODEL_KEY`` is set at save time
+SIGNATURE_FILE = "artifact_manifest.sig"
+#: the environment variable holding the model-signing key (at least 16 characters)
+MODEL_KEY_ENV = "ECOMML_MODEL_KEY"
 _PYFUNC_ARTIFACT = "model_dir"
 
 
@@ -164,9 +172,54 @@ def save_model(
         (tmp / METADATA_FILE).write_text(json.dumps(_jsonable(meta), indent=2, sort_keys=True))
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
         manifest = {str(p.relative_to(tmp)): file_sha256(p) for p in files}
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        text = json.dumps(manifest, indent=2, sort_keys=True)
+        (tmp / MANIFEST_FILE).write_text(text)
+        key = _model_key()
+        if key is not None:
+            (tmp / SIGNATURE_FILE).write_text(_sign(key, text.encode()) + "\n")
 
     return atomic_dir(model_dir, fill)
+
+
+def _model_key() -> bytes | None:
+    """The signing key from ``$ECOMML_MODEL_KEY`` (None when unset)."""
+    raw = os.environ.get(MODEL_KEY_ENV, "")
+    if not raw:
+        return None
+    from ecomml.privacy import check_key
+
+    return check_key(raw, source=f"${MODEL_KEY_ENV}").encode()
+
+
+def _sign(key: bytes, manifest: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(key, b"ecomml model manifest v1\n" + manifest, hashlib.sha256).hexdigest()
+
+
+def _check_signature(path: Path, manifest: bytes) -> None:
+    """With ``$ECOMML_MODEL_KEY`` set, refuse a folder whose manifest is unsigned or signed
+    with another key: only whoever holds the key can write a model that loads."""
+    import hmac
+
+    key = _model_key()
+    if key is None:
+        return
+    sig_path = path / SIGNATURE_FILE
+    if sig_path.is_symlink() or not sig_path.is_file():
+        raise ModelLoadError(
+            f"{path}: the model is not signed ({SIGNATURE_FILE} is missing) and "
+            f"${MODEL_KEY_ENV} is set, so only signed models load. Retrain it with the key "
+            f"set (`ecomml train ...`), or unset {MODEL_KEY_ENV} to load unsigned models."
+        )
+    got = sig_path.read_text(encoding="utf-8", errors="replace").strip()
+    if not hmac.compare_digest(got, _sign(key, manifest)):
+        raise ModelLoadError(
+            f"{path}: the manifest's signature does not match ${MODEL_KEY_ENV}: the model was "
+            "signed with another key, or its files and manifest were rewritten after "
+            "training. Refusing to load it."
+        )
 
 
 def is_mlflow_uri(uri: str) -> bool:
@@ -234,8 +287,10 @@ def _read_manifest(path: Path) -> dict[str, str]:
             f"{path}: no {MANIFEST_FILE}; refusing to load an unverified model. "
             "Train it again with `ecomml train ...`."
         )
+    raw = man_path.read_bytes()
+    _check_signature(path, raw)
     try:
-        manifest = json.loads(man_path.read_text(encoding="utf-8"))
+        manifest = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelLoadError(f"{man_path}: unreadable manifest ({err}); refusing to load") from err
     if not isinstance(manifest, dict) or not all(
@@ -247,7 +302,12 @@ def _read_manifest(path: Path) -> dict[str, str]:
         )
     for rel in manifest:
         parts = Path(rel).parts
-        if not parts or Path(rel).is_absolute() or ".." in parts or rel == MANIFEST_FILE:
+        if (
+            not parts
+            or Path(rel).is_absolute()
+            or ".." in parts
+            or rel in (MANIFEST_FILE, SIGNATURE_FILE)
+        ):
             raise ModelLoadError(
                 f"{man_path}: entry {rel!r} points outside the model directory; refusing to load"
             )
@@ -309,7 +369,7 @@ def _verify_all(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
                 raise ModelLoadError(
                     f"{p}: is a symbolic link; refusing to load a model through links"
                 )
-            if name in files and rel != MANIFEST_FILE and rel not in manifest:
+            if name in files and rel not in (MANIFEST_FILE, SIGNATURE_FILE) and rel not in manifest:
                 unlisted.append(rel)
     if unlisted:
         raise ModelLoadError(
@@ -546,7 +606,6 @@ def log_model(
 
     # stored in clear beside the model: never real customer ids (issue 9, privacy)
     input_example = safe_input_example(input_example)
-    code = Path(__file__).parent / "serving.py"
     with warnings.catch_warnings():
         if signature is not None and input_example is None:
             # the signature says what the model takes; an example would be run at log time
@@ -554,8 +613,8 @@ def log_model(
         try:
             info = mlflow.pyfunc.log_model(
                 name=name,
-                python_model=str(code),
-                artifacts={_PYFUNC_ARTIFACT: str(model_dir)},
+                loader_module="ecomml.serving",
+                data_path=str(model_dir),
                 input_example=input_example,
                 signature=signature,
                 pip_requirements=[f"ecomml=={__version__}"],

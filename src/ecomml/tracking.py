@@ -2,8 +2,9 @@
 
 Library code never sets the tracking URI or starts runs implicitly: the caller (the CLI,
 a notebook, an experiment runner) does, and these helpers log into the active run.
-Models are logged as MLflow pyfunc "models from code" (``ecomml/serving.py``): the
-estimator is stored as a joblib artifact whose SHA-256 is checked before it is loaded.
+Models are logged as MLflow pyfunc models whose loader is the installed module
+``ecomml.serving`` (no code in the store): the estimator is stored as a joblib artifact whose
+SHA-256 is checked before it is loaded.
 Params, tags and JSON artifacts logged through these helpers pass through
 :func:`ecomml.privacy.scrub_mapping`, so e-mail-like strings never reach MLflow, and
 :func:`log_frame` refuses per-customer frames with raw ids.
@@ -215,11 +216,11 @@ def log_estimator(
     input_example: pd.DataFrame | None = None,
     registered_model_name: str | None = None,
 ) -> ModelInfo:
-    """Log a fitted estimator to the active run as an MLflow pyfunc (models from code).
+    """Log a fitted estimator to the active run as an MLflow pyfunc.
 
-    Logs ``est.get_params()`` and ``metrics``, tags the cutoff and ecomml version,
-    stores the estimator with joblib plus a SHA-256 manifest, and logs
-    ``ecomml/serving.py`` as the model code, so no wrapper class is pickled.
+    Logs ``est.get_params()`` and ``metrics``, tags the cutoff and ecomml version, and
+    stores the estimator with joblib plus a SHA-256 manifest as the pyfunc's data; its
+    loader is the installed ``ecomml.serving``, so no code and no wrapper class is stored.
     """
     import joblib
     import mlflow
@@ -239,7 +240,6 @@ def log_estimator(
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
     if cutoff is not None:
         mlflow.set_tag("cutoff", str(pd.Timestamp(cutoff).date()))
-    code = Path(__file__).parent / "serving.py"
     with tempfile.TemporaryDirectory() as tmp:
         est_path = Path(tmp) / "estimator.joblib"
         joblib.dump(est, est_path)
@@ -257,8 +257,8 @@ def log_estimator(
         try:
             info = mlflow.pyfunc.log_model(
                 name=name,
-                python_model=str(code),
-                artifacts={"estimator": str(est_path), "manifest": str(manifest_path)},
+                loader_module="ecomml.serving",
+                data_path=tmp,
                 input_example=safe_input_example(input_example),
                 pip_requirements=[f"ecomml=={__version__}"],
                 registered_model_name=registered_model_name,

@@ -256,8 +256,9 @@ def test_mlflow_downloads_are_verified_the_same_way(
 def test_documented_limit_a_rewritten_manifest_is_trusted(
     saved: dict[str, Path], tmp_path: Path
 ) -> None:
-    """The manifest is not signed: who can rewrite the folder can rewrite both. This
-    test pins that documented limit (with a harmless object, not an exploit)."""
+    """Without $ECOMML_MODEL_KEY the manifest is not signed: who can rewrite the folder
+    can rewrite both. This test pins that documented limit (with a harmless object, not an
+    exploit); with the key set the same rewrite is refused (tests/test_modelstore.py)."""
     import joblib
 
     d = _copy(saved["joblib"], tmp_path / "rewritten")
