@@ -142,13 +142,20 @@ def score(
 ) -> pd.DataFrame:
     """Score a loaded model on ``data``, after checking that the store's feature views are
     the ones the model was trained on."""
+    return score_tables(task, loaded, data, **options)[0]
+
+
+def score_tables(
+    task: ModelTask | str, loaded: LoadedModel, data: TaskData, **options: Any
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """:func:`score` with the task's side tables (:meth:`~ecomml.task.Task.score_tables`)."""
     from ecomml.modelstore import check_feature_hashes
 
     t = as_task(task)
     names = t.views(loaded.model)
     if names:
         check_feature_hashes(loaded, [data.store.view(v) for v in names])
-    return t.score(loaded.model, data, **options)
+    return t.score_tables(loaded.model, data, **options)
 
 
 def write_output(

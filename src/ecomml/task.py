@@ -432,6 +432,14 @@ class ModelTask(Task):
     ) -> pd.DataFrame:
         """Score with a fitted model as of ``cutoff``; columns start with ``output_columns``."""
 
+    def score_tables(
+        self, model: Any, data: TaskData, **options: Any
+    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """:meth:`score`'s frame and the side tables computed on the way, by name (what
+        :meth:`side_outputs` writes, e.g. the forecast's other levels). The default has
+        none; a task whose scoring yields more than one table overrides this."""
+        return self.score(model, data, **options), {}
+
     @abc.abstractmethod
     def run_quickstart(self, ctx: StepContext) -> StepResult:
         """The task's part of the main job: fit, validate against a baseline, write outputs."""
@@ -483,10 +491,13 @@ class ModelTask(Task):
         return {}
 
     def side_outputs(
-        self, frame: pd.DataFrame, options: Mapping[str, Any]
+        self,
+        frame: pd.DataFrame,
+        options: Mapping[str, Any],
+        side: Mapping[str, pd.DataFrame] | None = None,
     ) -> list[tuple[str, Path, pd.DataFrame]]:
-        """More tables the predict command writes from the scored ``frame``:
-        ``(option, path, table)``."""
+        """More tables the predict command writes from the scored ``frame`` and the
+        ``side`` tables of :meth:`score_tables`: ``(option, path, table)``."""
         return []
 
     def scored_line(self, frame: pd.DataFrame, model: Any, shop: ShopData | None,

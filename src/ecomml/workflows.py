@@ -156,6 +156,7 @@ def score_to_file(
         )
     score_opts = t.score_options(options, key if hashed else None)
     read = None
+    side: dict[str, pd.DataFrame] = {}
     if engine is not None:
         frame = engine(score_opts)
     else:
@@ -164,13 +165,13 @@ def score_to_file(
         if hashed:  # the model knows customers by pseudonym only
             read = pseudonymize_shop(read, key)
         progress(f"scoring {t.name}")
-        frame = runner.score(t, loaded, TaskData(read, cutoff), **score_opts)
+        frame, side = runner.score_tables(t, loaded, TaskData(read, cutoff), **score_opts)
     if key is not None and not hashed:
         frame = pseudonymize_frame(frame, key)
     progress("writing")
     runner.write_output(frame, output, default_format=t.predict_format)
-    for flag, path, side in t.side_outputs(frame, options):
-        runner.write_output(side, path, option=flag, default_format="parquet")
+    for flag, path, table in t.side_outputs(frame, options, side):
+        runner.write_output(table, path, option=flag, default_format="parquet")
     return Scored(frame, getattr(loaded, "model", loaded), read, hashed)
 
 

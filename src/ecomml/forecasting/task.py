@@ -172,7 +172,6 @@ def _explainable(model: Any) -> Any:
 
 
 #: side tables of a scored forecast (every level, the drivers) until predict writes them
-_SIDE: dict[str, dict[str, pd.DataFrame]] = {}
 
 
 class ForecastTask(ModelTask):
@@ -355,12 +354,20 @@ class ForecastTask(ModelTask):
         return out
 
     def side_outputs(
-        self, frame: pd.DataFrame, options: Mapping[str, Any]
+        self,
+        frame: pd.DataFrame,
+        options: Mapping[str, Any],
+        side: Mapping[str, pd.DataFrame] | None = None,
     ) -> list[tuple[str, Path, pd.DataFrame]]:
         out = []
-        side = _SIDE.pop(frame.attrs.get("side", ""), {})
+        side = side or {}
         for name in ("levels", "explain"):
             if options.get(f"{name}_output") is not None:
+                if name not in side:
+                    raise ConfigError(
+                        f"--{name}-output is written by the local engine only; drop it or "
+                        "score without --engine spark"
+                    )
                 out.append((f"--{name}-output", Path(options[f"{name}_output"]), side[name]))
         if options["lead_time"] is None:
             return out
@@ -485,7 +492,12 @@ class ForecastTask(ModelTask):
         table.insert(1, "cutoff", table["fold"].map(origins).to_numpy())
         return Evaluation(table.reset_index(drop=True), backtest_figures(bt, panel))
 
-    def score(
+    def score(self, model: Any, data: TaskData, **options: Any) -> pd.DataFrame:
+        """The forecast of the model's horizon from the period holding ``cutoff``: the SKU
+        rows (:meth:`score_tables` also gives the side tables)."""
+        return self.score_tables(model, data, **options)[0]
+
+    def score_tables(
         self,
         model: Any,
         data: TaskData,
@@ -493,10 +505,9 @@ class ForecastTask(ModelTask):
         levels: bool = False,
         explain: bool = False,
         **options: Any,
-    ) -> pd.DataFrame:
-        """The forecast of the model's horizon from the period holding ``cutoff``: the SKU
-        rows. ``levels`` (a reconciled model: every level) and ``explain`` (the drivers of
-        each forecast) are side tables that :meth:`side_outputs` hands over."""
+    ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+        """The SKU forecast and, on request, the side tables ``levels`` (a reconciled
+        model: every level) and ``explain`` (the drivers of each forecast)."""
         self.check_model(model)
         trained = (
             model if isinstance(model, TrainedForecaster) else TrainedForecaster(model, {}, "")
@@ -515,11 +526,7 @@ class ForecastTask(ModelTask):
             )
         if explain:
             side["explain"] = self._explain(trained, data)
-        if side:  # the frame is written (and may be copied) before side_outputs runs: it
-            token = f"side-{id(side)}"  # carries a token, the task keeps the tables
-            _SIDE[token] = side
-            fc.attrs["side"] = token
-        return self.check_output(fc)
+        return self.check_output(fc), side
 
     @staticmethod
     def _driver_figure(model: Any, panel: pd.DataFrame, shop: ShopData) -> dict[str, Any]:
