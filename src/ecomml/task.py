@@ -42,6 +42,8 @@ __all__ = [
     "Report",
     "Say",
     "Shown",
+    "SideOutput",
+    "SideTables",
     "StepContext",
     "StepResult",
     "Task",
@@ -66,6 +68,10 @@ _PANDAS_TYPES: dict[str, str] = {
 Say = Callable[[str], None]
 #: A task's parameters: its task options (``Task.params``) and its model's own parameters.
 Params = Mapping[str, Any] | None
+#: Side tables of one scoring, by name (:meth:`Task.score_tables`).
+SideTables = Mapping[str, pd.DataFrame]
+#: One more table the predict command writes: ``(option, path, table)``.
+SideOutput = tuple[str, Path, pd.DataFrame]
 
 
 def quiet(msg: str) -> None:
@@ -491,11 +497,8 @@ class ModelTask(Task):
         return {}
 
     def side_outputs(
-        self,
-        frame: pd.DataFrame,
-        options: Mapping[str, Any],
-        side: Mapping[str, pd.DataFrame] | None = None,
-    ) -> list[tuple[str, Path, pd.DataFrame]]:
+        self, frame: pd.DataFrame, options: Mapping[str, Any], side: SideTables | None = None
+    ) -> list[SideOutput]:
         """More tables the predict command writes from the scored ``frame`` and the
         ``side`` tables of :meth:`score_tables`: ``(option, path, table)``."""
         return []

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from ecomml.data.shop import ShopData
     from ecomml.features.store import FeatureStore
-    from ecomml.task import Folds, Params, Say, StepContext
+    from ecomml.task import Folds, Params, Say, SideOutput, SideTables, StepContext
 
 __all__ = [
     "ForecastTask",
@@ -354,11 +354,8 @@ class ForecastTask(ModelTask):
         return out
 
     def side_outputs(
-        self,
-        frame: pd.DataFrame,
-        options: Mapping[str, Any],
-        side: Mapping[str, pd.DataFrame] | None = None,
-    ) -> list[tuple[str, Path, pd.DataFrame]]:
+        self, frame: pd.DataFrame, options: Mapping[str, Any], side: SideTables | None = None
+    ) -> list[SideOutput]:
         out = []
         side = side or {}
         for name in ("levels", "explain"):
