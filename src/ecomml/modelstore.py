@@ -32,6 +32,7 @@ import pandas as pd
 
 from ecomml._io import atomic_dir
 from ecomml._moved import old_modules, resolve
+from ecomml._signing import MODEL_KEY_ENV, SIGNATURE_FILE, check_signature, model_key, sign
 from ecomml.data.fingerprint import file_sha256
 from ecomml.exceptions import FeatureMismatchError, ModelLoadError, TrackingError
 
@@ -65,10 +66,6 @@ __all__ = [
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "ecomml_model.json"
 MANIFEST_FILE = "artifact_manifest.json"
-#: HMAC-SHA256 of the manifest, written when ``$ECOMML_MODEL_KEY`` is set at save time
-SIGNATURE_FILE = "artifact_manifest.sig"
-#: the environment variable holding the model-signing key (at least 16 characters)
-MODEL_KEY_ENV = "ECOMML_MODEL_KEY"
 _PYFUNC_ARTIFACT = "model_dir"
 
 
@@ -174,52 +171,11 @@ def save_model(
         manifest = {str(p.relative_to(tmp)): file_sha256(p) for p in files}
         text = json.dumps(manifest, indent=2, sort_keys=True)
         (tmp / MANIFEST_FILE).write_text(text)
-        key = _model_key()
+        key = model_key()
         if key is not None:
-            (tmp / SIGNATURE_FILE).write_text(_sign(key, text.encode()) + "\n")
+            (tmp / SIGNATURE_FILE).write_text(sign(key, text.encode()) + "\n")
 
     return atomic_dir(model_dir, fill)
-
-
-def _model_key() -> bytes | None:
-    """The signing key from ``$ECOMML_MODEL_KEY`` (None when unset)."""
-    raw = os.environ.get(MODEL_KEY_ENV, "")
-    if not raw:
-        return None
-    from ecomml.privacy import check_key
-
-    return check_key(raw, source=f"${MODEL_KEY_ENV}").encode()
-
-
-def _sign(key: bytes, manifest: bytes) -> str:
-    import hashlib
-    import hmac
-
-    return hmac.new(key, b"ecomml model manifest v1\n" + manifest, hashlib.sha256).hexdigest()
-
-
-def _check_signature(path: Path, manifest: bytes) -> None:
-    """With ``$ECOMML_MODEL_KEY`` set, refuse a folder whose manifest is unsigned or signed
-    with another key: only whoever holds the key can write a model that loads."""
-    import hmac
-
-    key = _model_key()
-    if key is None:
-        return
-    sig_path = path / SIGNATURE_FILE
-    if sig_path.is_symlink() or not sig_path.is_file():
-        raise ModelLoadError(
-            f"{path}: the model is not signed ({SIGNATURE_FILE} is missing) and "
-            f"${MODEL_KEY_ENV} is set, so only signed models load. Retrain it with the key "
-            f"set (`ecomml train ...`), or unset {MODEL_KEY_ENV} to load unsigned models."
-        )
-    got = sig_path.read_text(encoding="utf-8", errors="replace").strip()
-    if not hmac.compare_digest(got, _sign(key, manifest)):
-        raise ModelLoadError(
-            f"{path}: the manifest's signature does not match ${MODEL_KEY_ENV}: the model was "
-            "signed with another key, or its files and manifest were rewritten after "
-            "training. Refusing to load it."
-        )
 
 
 def is_mlflow_uri(uri: str) -> bool:
@@ -288,7 +244,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
             "Train it again with `ecomml train ...`."
         )
     raw = man_path.read_bytes()
-    _check_signature(path, raw)
+    check_signature(path, raw)
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
