@@ -312,8 +312,13 @@ def test_backtest(files, tmp_path) -> None:  # type: ignore[no-untyped-def]
         "2",
         "--output",
         out,
+        "--plots-dir",
+        tmp_path / "plots",
     )
     assert res.exit_code == 0, res.output
+    # the served probabilities' calibration per member tier, pooled over the folds
+    assert "calibration by member tier" in res.output and "standard" in res.output
+    assert (tmp_path / "plots" / "calibration_by_tier.png").stat().st_size > 0
     df = pd.read_csv(out)
     assert set(df["model"]) == {"classifier", "btyd"}
     assert df["cutoff"].nunique() == 2

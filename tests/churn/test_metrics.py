@@ -11,6 +11,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from ecomml.exceptions import DataQualityError
 from ecomml.metrics.classification import (
     brier_score,
+    calibration_by_group,
     calibration_curve,
     classification_report,
     cumulative_gains,
@@ -96,3 +97,29 @@ def test_bad_input() -> None:
         brier_score([0, 1], [0.1])
     with pytest.raises(DataQualityError, match=r"\[0, 1\]"):
         brier_score([0, 1], [0.1, 1.5])
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels_scores, st.data())
+def test_calibration_by_group_adds_up(
+    data: tuple[list[int], list[float]], draw: st.DataObject
+) -> None:
+    """Each group's rows are its own: counts add up to all rows, the count-weighted means
+    are the overall means and Brier scores, and a single group is the whole sample."""
+    y, p = np.array(data[0]), np.array(data[1])
+    groups = draw.draw(st.lists(st.sampled_from(["standard", "silver", "gold", "black"]),
+                                min_size=len(y), max_size=len(y)))  # fmt: skip
+    t = calibration_by_group(y, p, groups)
+    assert t["n"].sum() == len(y)
+    w = t["n"] / len(y)
+    assert (w * t["mean_predicted"]).sum() == pytest.approx(p.mean())
+    assert (w * t["observed_rate"]).sum() == pytest.approx(y.mean())
+    assert (w * t["brier"]).sum() == pytest.approx(brier_score(y, p))
+    np.testing.assert_allclose(t["gap"], t["mean_predicted"] - t["observed_rate"])
+    one = calibration_by_group(y, p, ["all"] * len(y))
+    assert one.loc[0, "gap"] == pytest.approx(p.mean() - y.mean())
+
+
+def test_calibration_by_group_refuses_mismatched_groups() -> None:
+    with pytest.raises(DataQualityError, match="groups has 1 values"):
+        calibration_by_group([0, 1], [0.2, 0.6], ["gold"])

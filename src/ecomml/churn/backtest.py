@@ -4,6 +4,7 @@ with what happened in the next ``horizon`` days."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,12 +15,22 @@ from ecomml.churn.labels import churn_labels, purchase_days
 from ecomml.churn.model import ChurnModel
 from ecomml.exceptions import DataQualityError
 from ecomml.features.store import store_from_shop
-from ecomml.metrics.classification import classification_report
+from ecomml.metrics.classification import calibration_by_group, classification_report
 
 if TYPE_CHECKING:
     from ecomml.data.shop import ShopData
 
-__all__ = ["backtest_churn", "backtest_cutoffs"]
+__all__ = ["ChurnBacktest", "backtest_churn", "backtest_cutoffs", "run_churn_backtest"]
+
+
+@dataclass
+class ChurnBacktest:
+    """A churn backtest's tables: metrics per fold and model (``folds``), and the
+    reliability of the served model's ``p_churn`` per member tier and fold (``tiers``:
+    ``cutoff, tier, n, mean_predicted, observed_rate, gap, brier``)."""
+
+    folds: pd.DataFrame
+    tiers: pd.DataFrame
 
 
 def backtest_cutoffs(
@@ -47,8 +58,28 @@ def backtest_churn(
     (``model="btyd"``); only data before ``cutoff`` is read.
 
     Returns ``cutoff, model, customers, roc_auc, pr_auc, brier, log_loss,
-    lift_top_decile, base_rate, mean_predicted``.
+    lift_top_decile, base_rate, mean_predicted`` (:func:`run_churn_backtest` also gives
+    the calibration per member tier).
     """
+    return run_churn_backtest(
+        shop, cutoff=cutoff, horizon=horizon, folds=folds, step=step,
+        model_params=model_params, progress=progress,
+    ).folds  # fmt: skip
+
+
+def run_churn_backtest(
+    shop: ShopData,
+    *,
+    cutoff: Any,
+    horizon: int,
+    folds: int = 3,
+    step: int | None = None,
+    model_params: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ChurnBacktest:
+    """:func:`backtest_churn`'s folds, and per fold the served ``p_churn``'s calibration in
+    each member tier (standard / silver / gold / black): a list that is right on average
+    can still over-promise in the tier a campaign targets."""
     from ecomml.data.shop import ShopData
 
     say = progress or (lambda msg: None)
@@ -57,7 +88,7 @@ def backtest_churn(
     days = purchase_days(tx)
     if days.empty:
         raise DataQualityError(f"no purchases before the cutoff {cut.date()}")
-    rows = []
+    rows, tiers = [], []
     for fc in backtest_cutoffs(cut, horizon=horizon, folds=folds, step=step):
         if fc <= days["day"].min() + pd.Timedelta(days=30):
             raise DataQualityError(
@@ -95,7 +126,12 @@ def backtest_churn(
             rows.append(
                 {"cutoff": fc, "model": name, "customers": len(y), **classification_report(y, p)}
             )
-    return pd.DataFrame(rows)
+        cal = calibration_by_group(y, scored["p_churn"].to_numpy(), scored["tier"].astype(str))
+        tiers.append(cal.rename(columns={"group": "tier"}).assign(cutoff=fc))
+    tier_table = pd.concat(tiers, ignore_index=True) if tiers else pd.DataFrame()
+    if len(tier_table):
+        tier_table = tier_table[["cutoff", *[c for c in tier_table.columns if c != "cutoff"]]]
+    return ChurnBacktest(pd.DataFrame(rows), tier_table)
 
 
 def _rfm(transactions: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Series) -> tuple[Any, Any, Any]:

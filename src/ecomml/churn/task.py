@@ -114,6 +114,13 @@ class ChurnTask(ModelTask):
             int,
         ),  # fmt: skip
         Option("output", "--output", None, "Write the metrics (.csv/.parquet).", Path, file="out"),
+        Option(
+            "plots_dir",
+            "--plots-dir",
+            Path("reports/churn-backtest"),
+            "PNG plots folder (calibration by member tier).",
+            Path,
+        ),  # fmt: skip
     )
 
     def views(self, model: Any) -> list[str]:
@@ -150,17 +157,25 @@ class ChurnTask(ModelTask):
     def backtest_report(
         self, data: TaskData, options: Mapping[str, Any], progress: Say = quiet
     ) -> Evaluation:
-        from ecomml.churn.backtest import backtest_churn
+        from ecomml.churn.backtest import run_churn_backtest
 
-        res = backtest_churn(
+        bt = run_churn_backtest(
             data.shop, cutoff=data.cutoff, horizon=options["horizon"], folds=options["folds"],
             step=options["fold_step"], progress=progress,
         )  # fmt: skip
+        res = bt.folds
         fmt = {"cutoff": "{:%Y-%m-%d}", "model": "{}", "customers": "{:,}", "roc_auc": "{:.3f}",
                "pr_auc": "{:.3f}", "brier": "{:.3f}", "lift_top_decile": "{:.2f}",
                "base_rate": "{:.3f}", "mean_predicted": "{:.3f}"}  # fmt: skip
         title = f"churn backtest, {options['horizon']}-day horizon"
-        return Evaluation(res, shown=[Shown(res, title, fmt, left=("cutoff", "model"))])
+        shown = [Shown(res, title, fmt, left=("cutoff", "model"))]
+        tiers = tier_reliability(bt.tiers)
+        if len(tiers):
+            tfmt = {"tier": "{}", "n": "{:,}", "mean_predicted": "{:.3f}",
+                    "observed_rate": "{:.3f}", "gap": "{:+.3f}", "brier": "{:.3f}"}  # fmt: skip
+            shown.append(Shown(tiers, "calibration by member tier, all folds", tfmt, ("tier",)))
+        figs = {"calibration_by_tier.png": tier_figure(tiers)} if len(tiers) else {}
+        return Evaluation(res, figs, extra=_tier_extra(tiers), shown=shown)
 
     def make_model(self, params: Params = None) -> ChurnModel:
         """An unfitted :class:`ChurnModel` with the task's horizon and the model params."""
@@ -179,10 +194,10 @@ class ChurnTask(ModelTask):
     ) -> Evaluation:
         from matplotlib.figure import Figure
 
-        from ecomml.churn.backtest import backtest_churn
+        from ecomml.churn.backtest import run_churn_backtest
 
         horizon = self.task_params(params)["horizon"]
-        res = backtest_churn(
+        bt = run_churn_backtest(
             data.shop,
             cutoff=data.cutoff,
             horizon=horizon,
@@ -191,6 +206,7 @@ class ChurnTask(ModelTask):
             model_params=self.model_params(params),
             progress=progress,
         )
+        res = bt.folds
         cuts = sorted(res["cutoff"].unique())
         rows = []
         for i, c in enumerate(cuts, start=1):
@@ -212,7 +228,11 @@ class ChurnTask(ModelTask):
         ax.set_ylabel("ROC AUC")
         ax.set_title(f"churn within {horizon} days, per fold")
         ax.legend(loc="lower right")
-        return Evaluation(table.drop(columns="model"), {"auc_by_fold.png": fig})
+        figs = {"auc_by_fold.png": fig}
+        tiers = tier_reliability(bt.tiers)
+        if len(tiers):
+            figs["calibration_by_tier.png"] = tier_figure(tiers)
+        return Evaluation(table.drop(columns="model"), figs, extra=_tier_extra(tiers))
 
     def score(
         self,
@@ -388,3 +408,51 @@ def _choice(what: str, w: float) -> str:
     else:
         used = f"{w:.1f} x classifier + {1 - w:.1f} x BG/NBD"
     return f"{what} uses {used}: the lowest holdout Brier score of the blends tried"
+
+
+def tier_reliability(per_fold: pd.DataFrame) -> pd.DataFrame:
+    """The per-fold tier calibration pooled over folds (count-weighted), tiers in order."""
+    from ecomml.churn.tiers import TIERS
+
+    if per_fold is None or not len(per_fold):
+        return pd.DataFrame()
+    t = per_fold.assign(
+        wp=per_fold["mean_predicted"] * per_fold["n"],
+        wo=per_fold["observed_rate"] * per_fold["n"],
+        wb=per_fold["brier"] * per_fold["n"],
+    )
+    g = t.groupby("tier", sort=False)[["n", "wp", "wo", "wb"]].sum()
+    out = pd.DataFrame(
+        {"tier": g.index, "n": g["n"].to_numpy(), "mean_predicted": (g["wp"] / g["n"]).to_numpy(),
+         "observed_rate": (g["wo"] / g["n"]).to_numpy(), "brier": (g["wb"] / g["n"]).to_numpy()}
+    )  # fmt: skip
+    out["gap"] = out["mean_predicted"] - out["observed_rate"]
+    order = {name: i for i, name in enumerate(TIERS)}
+    out = out.sort_values("tier", key=lambda c: c.map(order).fillna(len(order)), kind="stable")
+    return out[["tier", "n", "mean_predicted", "observed_rate", "gap", "brier"]].reset_index(
+        drop=True
+    )
+
+
+def _tier_extra(tiers: pd.DataFrame) -> dict[str, float]:
+    """The largest calibration gap over tiers (a metric experiments can compare)."""
+    if not len(tiers):
+        return {}
+    return {"max_abs_tier_gap": float(tiers["gap"].abs().max())}
+
+
+def tier_figure(tiers: pd.DataFrame) -> Figure:
+    """Predicted against observed churn per member tier (a reliability bar chart)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 3.5), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.arange(len(tiers))
+    ax.bar(x - 0.2, tiers["mean_predicted"], 0.4, label="predicted p_churn (mean)")
+    ax.bar(x + 0.2, tiers["observed_rate"], 0.4, label="observed churn rate")
+    ax.set_xticks(x, [f"{t}\n(n={n:,})" for t, n in zip(tiers["tier"], tiers["n"], strict=True)])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of customers")
+    ax.set_title("churn calibration by member tier (backtest folds)")
+    ax.legend(loc="upper right")
+    return fig

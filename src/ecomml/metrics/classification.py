@@ -17,6 +17,7 @@ from ecomml.exceptions import ConfigError, DataQualityError
 
 __all__ = [
     "brier_score",
+    "calibration_by_group",
     "calibration_curve",
     "classification_report",
     "cumulative_gains",
@@ -115,6 +116,26 @@ def calibration_curve(
         n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean")
     )
     return out.reset_index()
+
+
+def calibration_by_group(y_true: Any, y_proba: Any, groups: Any) -> pd.DataFrame:
+    """Reliability per group (e.g. member tier): is the mean predicted probability the
+    observed rate inside each group, not only overall?
+
+    Returns ``group, n, mean_predicted, observed_rate, gap, brier`` (``gap`` = mean
+    predicted - observed rate), one row per group in order of first appearance.
+    """
+    y, p = _check(y_true, y_proba, proba=True)
+    g = pd.Series(np.asarray(groups, dtype=object).ravel())
+    if len(g) != len(y):
+        raise DataQualityError(f"groups has {len(g)} values but y_true has {len(y)}")
+    df = pd.DataFrame({"group": g, "p": p, "y": y, "se": (p - y) ** 2})
+    out = df.groupby("group", sort=False).agg(
+        n=("y", "size"), mean_predicted=("p", "mean"), observed_rate=("y", "mean"),
+        brier=("se", "mean"),
+    )  # fmt: skip
+    out["gap"] = out["mean_predicted"] - out["observed_rate"]
+    return out.reset_index()[["group", "n", "mean_predicted", "observed_rate", "gap", "brier"]]
 
 
 def roc_curve(y_true: Any, y_score: Any) -> pd.DataFrame:
