@@ -28,6 +28,7 @@ from ecomml.churn import (
     ChurnModel,
     GammaGammaModel,
     ModifiedBetaGeoModel,
+    ParetoNBDModel,
     rfm_summary,
 )
 from ecomml.data.shop import ShopData
@@ -196,6 +197,10 @@ class TestBetaGeoModel(_BetaGeoContract):
 
 class TestModifiedBetaGeoModel(_BetaGeoContract):
     estimator_class = ModifiedBetaGeoModel
+
+
+class TestParetoNBDModel(_BetaGeoContract):
+    estimator_class = ParetoNBDModel
 
 
 class TestGammaGammaModel(EstimatorContract):

@@ -118,7 +118,7 @@ def test_bad_input(small_shop, tiny_tx) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DataQualityError, match="one day"):
         ChurnModel(30).fit(one_day, store_from_shop(ShopData(one_day)), cutoff="2024-02-01")
     with pytest.raises(ConfigError, match="btyd"):
-        ChurnModel(30, btyd="pareto").fit(sd.transactions, store, cutoff=CUT)
+        ChurnModel(30, btyd="bgbb").fit(sd.transactions, store, cutoff=CUT)
 
 
 def test_one_purchase_customers_only() -> None:
@@ -204,3 +204,23 @@ def test_pyfunc_predict_scores_transactions(small_shop) -> None:  # type: ignore
     out = model.pyfunc_predict(small_shop.transactions, {"cutoff": "2024-05-01"})
     assert list(out.columns) == list(SCORED_COLUMNS)
     assert out["value_at_risk"].is_monotonic_decreasing
+
+
+def test_pareto_nbd_inside_the_churn_model(fitted, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``btyd="pareto"`` serves Pareto/NBD's features and survives save/load; ``auto``
+    scored all three models on the validation window and says so."""
+    from ecomml.churn import ParetoNBDModel
+
+    model, sd, store = fitted
+    assert set(model.btyd_scores_) == {"bgnbd", "mbgnbd", "pareto"}
+    assert model.btyd_kind_ == min(model.btyd_scores_, key=model.btyd_scores_.__getitem__)
+    m = ChurnModel(60, btyd="pareto", step=45, max_cutoffs=2, classifier=FAST)
+    m.fit(sd.transactions, store, cutoff=CUT)
+    assert isinstance(m.btyd_model_, ParetoNBDModel) and m.btyd_kind_ == "pareto"
+    save_model(m, tmp_path / "p", task="churn", cutoff=CUT)
+    loaded = load_model(tmp_path / "p", task="churn").model
+    assert isinstance(loaded.btyd_model_, ParetoNBDModel)
+    pd.testing.assert_frame_equal(
+        m.score(sd.transactions, store, cutoff=CUT),
+        loaded.score(sd.transactions, store, cutoff=CUT),
+    )

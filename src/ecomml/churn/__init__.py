@@ -1,9 +1,10 @@
-"""Churn, repurchase and customer value: BG/NBD, Gamma-Gamma, a LightGBM churn classifier,
-RFM member tiers, lifecycle segments and the scored list marketing acts on."""
+"""Churn, repurchase and customer value: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, a
+LightGBM churn classifier, RFM member tiers, lifecycle segments and the scored list
+marketing acts on."""
 
 from __future__ import annotations
 
-from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 from ecomml.churn.classifier import ChurnClassifier
 from ecomml.churn.labels import (
     churn_labels,
@@ -45,6 +46,7 @@ __all__ = [
     "ChurnTask",
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
     "PopulationCuts",
     "SegmentRules",
     "TierRules",

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ecomml._estimator import EcommlEstimator, estimator
 from ecomml._validation import check_cutoff, check_fitted
-from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel
+from ecomml.churn.btyd import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 from ecomml.churn.classifier import ChurnClassifier
 from ecomml.churn.labels import (
     churn_labels,
@@ -97,9 +97,17 @@ def hash_ids(ids: Sequence[Any] | pd.Series, key: str) -> pd.Series:
     return keyed_digests(ids, key).astype(object)
 
 
+#: the probabilistic models ``ChurnModel(btyd=...)`` can use, in the order ``auto`` tries them
+_BTYD: dict[str, type[BetaGeoModel] | type[ParetoNBDModel]] = {
+    "bgnbd": BetaGeoModel,
+    "mbgnbd": ModifiedBetaGeoModel,
+    "pareto": ParetoNBDModel,
+}
+
+
 def btyd_features(
     summary: pd.DataFrame,
-    btyd: BetaGeoModel,
+    btyd: BetaGeoModel | ParetoNBDModel,
     gg: GammaGammaModel | None,
     *,
     horizon: int,
@@ -149,9 +157,10 @@ class ChurnModel(EcommlEstimator):
     ----------
     horizon : int
         Churn = no purchase in the next ``horizon`` days.
-    btyd : {"auto", "bgnbd", "mbgnbd"}
-        The probabilistic model; ``auto`` picks the one with the lower Brier score of
-        P(any purchase) on the latest complete label window (MBG/NBD without one).
+    btyd : {"auto", "bgnbd", "mbgnbd", "pareto"}
+        The probabilistic model (BG/NBD, MBG/NBD or Pareto/NBD); ``auto`` picks the one
+        with the lowest Brier score of P(any purchase) on the latest complete label window
+        (MBG/NBD without one), and says which in ``btyd_kind_`` and ``btyd_scores_``.
     repurchase_days : int
         ``p_repurchase`` is P(a purchase within this many days): from a classifier trained
         on first-order customers (one purchase day) at the training cutoffs when there are
@@ -197,11 +206,9 @@ class ChurnModel(EcommlEstimator):
     # ------------------------------------------------------------------ helpers
     def _fit_btyd(
         self, days: pd.DataFrame, cutoff: pd.Timestamp, kind: str
-    ) -> tuple[BetaGeoModel, GammaGammaModel | None, pd.DataFrame]:
+    ) -> tuple[BetaGeoModel | ParetoNBDModel, GammaGammaModel | None, pd.DataFrame]:
         s = rfm_summary(days=days, cutoff=cutoff)
-        model = (ModifiedBetaGeoModel() if kind == "mbgnbd" else BetaGeoModel()).fit(
-            s["frequency"], s["recency"], s["T"]
-        )
+        model = _BTYD[kind]().fit(s["frequency"], s["recency"], s["T"])
         gg: GammaGammaModel | None
         try:
             gg = GammaGammaModel().fit(s["frequency"], s["monetary_value"])
@@ -265,8 +272,8 @@ class ChurnModel(EcommlEstimator):
         cut = check_cutoff(cutoff)
         if self.horizon <= 0:
             raise ConfigError(f"horizon must be a positive number of days, got {self.horizon}")
-        if self.btyd not in ("auto", "bgnbd", "mbgnbd"):
-            raise ConfigError(f"btyd must be auto, bgnbd or mbgnbd, got {self.btyd!r}")
+        if self.btyd != "auto" and self.btyd not in _BTYD:
+            raise ConfigError(f"btyd must be auto, bgnbd, mbgnbd or pareto, got {self.btyd!r}")
         days = purchase_days(transactions)
         days = days.loc[days["day"] < cut]
         if days.empty:
@@ -303,7 +310,7 @@ class ChurnModel(EcommlEstimator):
             v = cuts[-1]
             lab = churn_labels(days=days, cutoffs=[v], horizon=self.horizon, data_end=cut)
             scores = {}
-            for cand in ("bgnbd", "mbgnbd"):
+            for cand in _BTYD:
                 m, _gg, s = self._fit_btyd(days, v, cand)
                 p = m.predict_any_purchase(self.horizon, s["frequency"], s["recency"], s["T"])
                 yy = 1 - lab.set_index("customer_id").loc[s["customer_id"], "churn"].to_numpy()

@@ -84,7 +84,13 @@ class ChurnTask(ModelTask):
     _horizon = Option("horizon", "--horizon", ..., "Churn = no purchase in this many days.", int)
     train_options: ClassVar[tuple[Option, ...]] = (
         _horizon,
-        Option("btyd", "--btyd", "auto", "auto, bgnbd or mbgnbd."),
+        Option(
+            "btyd",
+            "--btyd",
+            "auto",
+            "auto, bgnbd, mbgnbd or pareto (Pareto/NBD); auto "
+            "picks one on the latest complete label window.",
+        ),
         Option("step", "--step", 30, "Days between stacked training cutoffs."),
         Option("max_cutoffs", "--max-cutoffs", 12, "Most training cutoffs to stack."),
         Option("repurchase_days", "--repurchase-days", 30, "Window of p_repurchase."),
