@@ -91,13 +91,14 @@ def _sample_ids() -> np.ndarray:
     return pd.read_csv(path, sep=r"\s+", header=None, dtype=str)[0].unique()
 
 
-def _lifetimes_fit(x: Any, tx: Any, T: Any) -> tuple[Any, float]:
-    from lifetimes import BetaGeoFitter
+def _lifetimes_fit(x: Any, tx: Any, T: Any, *, pareto: bool = False) -> tuple[Any, float]:
+    from lifetimes import BetaGeoFitter, ParetoNBDFitter
 
     t0 = time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        f = BetaGeoFitter().fit(np.asarray(x), np.asarray(tx), np.asarray(T))
+        cls = ParetoNBDFitter if pareto else BetaGeoFitter
+        f = cls().fit(np.asarray(x), np.asarray(tx), np.asarray(T))
     return f, time.process_time() - t0
 
 
@@ -112,7 +113,13 @@ def _loglik(params: dict[str, float], x: Any, tx: Any, T: Any) -> float:
 
 # --------------------------------------------------------------------------- CDNOW
 def part_cdnow(repeat: int = 15) -> dict[str, Any]:
-    from ecomml.churn import BetaGeoModel, ModifiedBetaGeoModel, purchase_days, rfm_summary
+    from ecomml.churn import (
+        BetaGeoModel,
+        ModifiedBetaGeoModel,
+        ParetoNBDModel,
+        purchase_days,
+        rfm_summary,
+    )
     from ecomml.metrics.classification import roc_auc
 
     tx = _raw_cdnow()
@@ -151,14 +158,15 @@ def part_cdnow(repeat: int = 15) -> dict[str, Any]:
 
     def evaluate(kind: str, summ: pd.DataFrame, y: np.ndarray, weeks: int) -> dict[str, float]:
         x, r, T = summ["frequency"], summ["recency"], summ["T"]
-        if kind == "lifetimes":
-            f, dt = _lifetimes_fit(x, r, T)
+        if kind in ("lifetimes", "lifetimes-pareto"):
+            f, dt = _lifetimes_fit(x, r, T, pareto=kind == "lifetimes-pareto")
             e = f.conditional_expected_number_of_purchases_up_to_time(weeks, x, r, T)
             e = np.asarray(e, dtype=float)
             alive = np.asarray(f.conditional_probability_alive(x, r, T), dtype=float)
             any_p = None
         else:
-            cls = ModifiedBetaGeoModel if kind == "mbgnbd" else BetaGeoModel
+            cls = {"bgnbd": BetaGeoModel, "mbgnbd": ModifiedBetaGeoModel,
+                   "pareto": ParetoNBDModel}[kind]  # fmt: skip
             t0 = time.process_time()
             m = cls().fit(x, r, T)
             dt = time.process_time() - t0
@@ -176,11 +184,12 @@ def part_cdnow(repeat: int = 15) -> dict[str, Any]:
         }
 
     vs, vy = window("1997-07-01", 13)
-    val = {k: evaluate(k, vs, vy, 13) for k in ("bgnbd", "mbgnbd")}
+    val = {k: evaluate(k, vs, vy, 13) for k in ("bgnbd", "mbgnbd", "pareto")}
     # choose on the validation window: lowest MAE (ties: smaller absolute total error)
     chosen = min(val, key=lambda k: (round(val[k]["mae"], 3), abs(val[k]["total_error"])))
     hs, hy = window("1997-10-01", 39)
-    hold = {k: evaluate(k, hs, hy, 39) for k in ("lifetimes", "bgnbd", "mbgnbd")}
+    kinds = ("lifetimes", "lifetimes-pareto", "bgnbd", "mbgnbd", "pareto")
+    hold = {k: evaluate(k, hs, hy, 39) for k in kinds}
     out["holdout"] = {
         "customers": len(hs),
         "actual": float(hy.sum()),
@@ -209,7 +218,9 @@ def render_cdnow(res: dict[str, Any]) -> str:
     ]
     h = res["holdout"]
     rows = []
-    names = {"lifetimes": "lifetimes BG/NBD", "bgnbd": "ecomml BG/NBD", "mbgnbd": "ecomml MBG/NBD"}
+    names = {"lifetimes": "lifetimes BG/NBD", "lifetimes-pareto": "lifetimes Pareto/NBD",
+             "bgnbd": "ecomml BG/NBD", "mbgnbd": "ecomml MBG/NBD",
+             "pareto": "ecomml Pareto/NBD"}  # fmt: skip
     for k, r in h["results"].items():
         tag = " (chosen on validation)" if k == h["chosen"] else ""
         rows.append(
