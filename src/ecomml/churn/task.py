@@ -308,11 +308,16 @@ class ChurnTask(ModelTask):
         lines = []
         if model.note_:
             lines.append(f"note: {model.note_}")
-        p = model.btyd_model_.params_
+        params = " ".join(f"{k}={v:.3f}" for k, v in model.btyd_model_.params_.items())
         lines.append(
-            f"{model.btyd_kind_.upper()}: r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} "
-            f"b={p['b']:.3f} on {model.btyd_model_.n_customers_:,} customers"
+            f"{model.btyd_kind_.upper()}: {params} on {model.btyd_model_.n_customers_:,} customers"
         )
+        scores = getattr(model, "btyd_scores_", None)
+        if scores:  # auto: which model the validation window chose, and why
+            shown = ", ".join(
+                f"{k} {v:.4f}" for k, v in sorted(scores.items(), key=lambda kv: kv[1])
+            )
+            lines.append(f"  chosen on the validation window (Brier of P(any purchase)): {shown}")
         if model.classifier_ is not None:
             lines.append(
                 f"classifier: LightGBM on {model.n_training_rows_:,} rows from "
