@@ -44,27 +44,16 @@ def backtest_cutoffs(
     return sorted(last - pd.Timedelta(days=k * step) for k in range(folds))
 
 
-def backtest_churn(
-    shop: ShopData,
-    *,
-    cutoff: Any,
-    horizon: int,
-    folds: int = 3,
-    step: int | None = None,
-    model_params: dict[str, Any] | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> pd.DataFrame:
+def backtest_churn(shop: ShopData, **options: Any) -> pd.DataFrame:
     """Metrics per fold of ``ChurnModel`` (``model="classifier"``) and its BG/NBD alone
-    (``model="btyd"``); only data before ``cutoff`` is read.
+    (``model="btyd"``); only data before ``cutoff`` is read. ``options`` are
+    :func:`run_churn_backtest`'s (``cutoff``, ``horizon``, ``folds``, ...).
 
     Returns ``cutoff, model, customers, roc_auc, pr_auc, brier, log_loss,
     lift_top_decile, base_rate, mean_predicted`` (:func:`run_churn_backtest` also gives
     the calibration per member tier).
     """
-    return run_churn_backtest(
-        shop, cutoff=cutoff, horizon=horizon, folds=folds, step=step,
-        model_params=model_params, progress=progress,
-    ).folds  # fmt: skip
+    return run_churn_backtest(shop, **options).folds
 
 
 def run_churn_backtest(

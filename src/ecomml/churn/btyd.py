@@ -18,7 +18,7 @@ model and related expressions" (Pareto/NBD; fitted with a numerical gradient).
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,58 @@ def check_rfm_arrays(
 
 
 @estimator
-class BetaGeoModel(EcommlEstimator):
+class _PurchaseModel(EcommlEstimator):
+    """Shared plumbing of the purchase-count models (BG/NBD, MBG/NBD, Pareto/NBD): fitting
+    from transactions, the fitted parameters in order, and JSON state."""
+
+    #: names of the four fitted parameters, in the order :meth:`_p` returns them
+    _param_names: ClassVar[tuple[str, ...]] = ()
+
+    max_iter: int = 500
+
+    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> Self:
+        raise NotImplementedError
+
+    def fit_transactions(self, transactions: pd.DataFrame, *, cutoff: Any, unit: str = "D") -> Self:
+        """Fit from canonical transactions before ``cutoff`` (see :func:`rfm_summary`)."""
+        from ecomml.churn.labels import rfm_summary
+
+        s = rfm_summary(transactions, cutoff=cutoff, unit=unit)
+        return self.fit(s["frequency"], s["recency"], s["T"])
+
+    def _p(self) -> tuple[float, float, float, float]:
+        check_fitted(self, ["params_"])
+        a, b, c, d = (self.params_[k] for k in self._param_names)
+        return a, b, c, d
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fitted state as JSON-able data."""
+        check_fitted(self, ["params_"])
+        return {
+            "class": type(self).__name__,
+            "params": self.params_,
+            "log_likelihood": self.log_likelihood_,
+            "n_customers": self.n_customers_,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Any:
+        """Rebuild a fitted model from :meth:`to_dict` (the class it names)."""
+        kinds = {
+            "BetaGeoModel": BetaGeoModel,
+            "ModifiedBetaGeoModel": ModifiedBetaGeoModel,
+            "ParetoNBDModel": ParetoNBDModel,
+        }
+        m = kinds[d.get("class", cls.__name__)]()
+        m.params_ = {k: float(v) for k, v in d["params"].items()}
+        m.log_likelihood_ = float(d["log_likelihood"])
+        m.n_customers_ = int(d["n_customers"])
+        m.n_iter_ = 0
+        return m
+
+
+@estimator
+class BetaGeoModel(_PurchaseModel):
     """BG/NBD: Poisson purchasing at rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b) after each
     repeat purchase.
 
@@ -102,8 +153,8 @@ class BetaGeoModel(EcommlEstimator):
     """
 
     _shift = 0  # MBG/NBD allows dropout at time 0: shift 1 in the Beta terms
+    _param_names = ("r", "alpha", "a", "b")
 
-    max_iter: int = 500
     tol: float = 1e-8
 
     # ------------------------------------------------------------------ likelihood
@@ -216,19 +267,7 @@ class BetaGeoModel(EcommlEstimator):
         self.n_iter_ = int(best.nit)
         return self
 
-    def fit_transactions(self, transactions: pd.DataFrame, *, cutoff: Any, unit: str = "D") -> Self:
-        """Fit from canonical transactions before ``cutoff`` (see :func:`rfm_summary`)."""
-        from ecomml.churn.labels import rfm_summary
-
-        s = rfm_summary(transactions, cutoff=cutoff, unit=unit)
-        return self.fit(s["frequency"], s["recency"], s["T"])
-
     # ------------------------------------------------------------------ predictions
-    def _p(self) -> tuple[float, float, float, float]:
-        check_fitted(self, ["params_"])
-        p = self.params_
-        return p["r"], p["alpha"], p["a"], p["b"]
-
     def _log_odds_dead(self, x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self._p()
         s = self._shift
@@ -278,31 +317,6 @@ class BetaGeoModel(EcommlEstimator):
         z = t / (alpha + t)
         return (b / (a - 1)) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b + 1, a + b, z))
 
-    def to_dict(self) -> dict[str, Any]:
-        """Fitted state as JSON-able data."""
-        check_fitted(self, ["params_"])
-        return {
-            "class": type(self).__name__,
-            "params": self.params_,
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Any:
-        """Rebuild a fitted model from :meth:`to_dict`."""
-        kinds = {
-            "BetaGeoModel": BetaGeoModel,
-            "ModifiedBetaGeoModel": ModifiedBetaGeoModel,
-            "ParetoNBDModel": ParetoNBDModel,
-        }
-        m = kinds[d.get("class", cls.__name__)]()
-        m.params_ = {k: float(v) for k, v in d["params"].items()}
-        m.log_likelihood_ = float(d["log_likelihood"])
-        m.n_customers_ = int(d["n_customers"])
-        m.n_iter_ = 0
-        return m
-
 
 class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD (Batislam et al. 2007): like BG/NBD, but a customer may also drop out right
@@ -312,7 +326,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
 
 
 @estimator
-class ParetoNBDModel(EcommlEstimator):
+class ParetoNBDModel(_PurchaseModel):
     """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): Poisson purchasing at rate
     λ ~ Gamma(r, α) and an exponential lifetime at rate μ ~ Gamma(s, β), so a customer can
     drop out at any moment, not only right after a purchase (as in BG/NBD).
@@ -336,7 +350,7 @@ class ParetoNBDModel(EcommlEstimator):
     n_iter_ : int
     """
 
-    max_iter: int = 500
+    _param_names = ("r", "alpha", "s", "beta")
 
     @staticmethod
     def _log_a0(
@@ -407,19 +421,7 @@ class ParetoNBDModel(EcommlEstimator):
         self.n_iter_ = int(best.nit)
         return self
 
-    def fit_transactions(self, transactions: pd.DataFrame, *, cutoff: Any, unit: str = "D") -> Self:
-        """Fit from canonical transactions before ``cutoff`` (see :func:`rfm_summary`)."""
-        from ecomml.churn.labels import rfm_summary
-
-        s = rfm_summary(transactions, cutoff=cutoff, unit=unit)
-        return self.fit(s["frequency"], s["recency"], s["T"])
-
     # ------------------------------------------------------------------ predictions
-    def _p(self) -> tuple[float, float, float, float]:
-        check_fitted(self, ["params_"])
-        p = self.params_
-        return p["r"], p["alpha"], p["s"], p["beta"]
-
     def predict_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """P(alive at T | history)."""
         x, tx, t = check_rfm_arrays(frequency, recency, T)
@@ -471,21 +473,6 @@ class ParetoNBDModel(EcommlEstimator):
         if abs(s - 1.0) < 1e-8:
             return r * beta / alpha * np.log((beta + t) / beta)
         return r * beta / (alpha * (s - 1.0)) * (1.0 - (beta / (beta + t)) ** (s - 1.0))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Fitted state as JSON-able data."""
-        check_fitted(self, ["params_"])
-        return {
-            "class": type(self).__name__,
-            "params": self.params_,
-            "log_likelihood": self.log_likelihood_,
-            "n_customers": self.n_customers_,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Any:
-        """Rebuild a fitted model from :meth:`to_dict`."""
-        return BetaGeoModel.from_dict(d)
 
 
 @estimator
