@@ -124,21 +124,28 @@ def run_statsforecast(hist: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, float
     return out
 
 
-def run_mlforecast(hist: pd.DataFrame) -> tuple[pd.DataFrame, float]:
-    import lightgbm as lgb
+def _mlforecast(models: dict[str, Any]) -> Any:
+    """The mlforecast peer's features (lags, rolling means, week of year), one definition
+    for every mlforecast row."""
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import RollingMean
-    from mlforecast.utils import PredictionIntervals
 
-    df = _to_nixtla(hist)
-    t0 = time.perf_counter()
-    mlf = MLForecast(
-        models={"lgbm": lgb.LGBMRegressor(n_jobs=1, verbosity=-1, random_state=0)},
+    return MLForecast(
+        models=models,
         freq="W-MON",
         lags=[1, 2, 3, 4, 8, 13, 52],
         lag_transforms={1: [RollingMean(4), RollingMean(13)]},
         date_features=["week"],
     )
+
+
+def run_mlforecast(hist: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    import lightgbm as lgb
+    from mlforecast.utils import PredictionIntervals
+
+    df = _to_nixtla(hist)
+    t0 = time.perf_counter()
+    mlf = _mlforecast({"lgbm": lgb.LGBMRegressor(n_jobs=1, verbosity=-1, random_state=0)})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mlf.fit(df, prediction_intervals=PredictionIntervals(n_windows=2, h=H))
@@ -150,23 +157,16 @@ def run_mlforecast_quantiles(hist: pd.DataFrame) -> tuple[pd.DataFrame, float]:
     """mlforecast with three LightGBM quantile models (q10, q50, q90) on the same features:
     the peer issue 19's time target names (q50 serves as the point forecast)."""
     import lightgbm as lgb
-    from mlforecast import MLForecast
-    from mlforecast.lag_transforms import RollingMean
 
     df = _to_nixtla(hist)
     t0 = time.perf_counter()
-    models = {
-        f"q{int(a * 100)}": lgb.LGBMRegressor(
-            objective="quantile", alpha=a, n_jobs=1, verbosity=-1, random_state=0
-        )
-        for a in (0.1, 0.5, 0.9)
-    }
-    mlf = MLForecast(
-        models=models,
-        freq="W-MON",
-        lags=[1, 2, 3, 4, 8, 13, 52],
-        lag_transforms={1: [RollingMean(4), RollingMean(13)]},
-        date_features=["week"],
+    mlf = _mlforecast(
+        {
+            f"q{int(a * 100)}": lgb.LGBMRegressor(
+                objective="quantile", alpha=a, n_jobs=1, verbosity=-1, random_state=0
+            )
+            for a in (0.1, 0.5, 0.9)
+        }
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
