@@ -92,6 +92,26 @@ class _PurchaseModel(EcommlEstimator):
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> Self:
         raise NotImplementedError
 
+    def _fit_rows(
+        self, frequency: Any, recency: Any, T: Any, weights: Any, *, always_collapse: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Checked ``x, tx, t`` and row weights, identical rows collapsed into weighted rows
+        (always, or when ages are discrete and it saves at least 30 % of the rows)."""
+        x, tx, t = check_rfm_arrays(frequency, recency, T, name=type(self).__name__)
+        if not (x > 0).any():
+            raise DataQualityError(
+                f"{type(self).__name__}: no customer has a repeat purchase, so buying rates and "
+                "dropout cannot be told apart (the likelihood has no maximum). Use a later "
+                "cutoff or more history; one-purchase customers are fine alongside repeaters."
+            )
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype="float64")
+        if always_collapse or len(x) <= 200_000 or len(np.unique(t[:20_000])) < 2_000:
+            keys = pd.DataFrame({"x": x, "tx": tx, "t": t, "w": w})
+            grouped = keys.groupby(["x", "tx", "t"], sort=False, as_index=False)["w"].sum()
+            if always_collapse or len(grouped) < 0.7 * len(keys):
+                x, tx, t, w = (grouped[c].to_numpy("float64") for c in ("x", "tx", "t", "w"))
+        return x, tx, t, w
+
     def fit_transactions(self, transactions: pd.DataFrame, *, cutoff: Any, unit: str = "D") -> Self:
         """Fit from canonical transactions before ``cutoff`` (see :func:`rfm_summary`)."""
         from ecomml.churn.labels import rfm_summary
@@ -215,20 +235,7 @@ class BetaGeoModel(_PurchaseModel):
         Identical ``(frequency, recency, T)`` rows are collapsed into weighted rows first.
         ``weights`` optionally counts how many customers each row stands for.
         """
-        x, tx, t = check_rfm_arrays(frequency, recency, T, name=type(self).__name__)
-        if not (x > 0).any():
-            raise DataQualityError(
-                f"{type(self).__name__}: no customer has a repeat purchase, so buying rates and "
-                "dropout cannot be told apart (the likelihood has no maximum). Use a later "
-                "cutoff or more history; one-purchase customers are fine alongside repeaters."
-            )
-        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype="float64")
-        # collapse identical rows when ages are discrete (e.g. whole days or weeks)
-        if len(x) <= 200_000 or len(np.unique(t[:20_000])) < 2_000:
-            keys = pd.DataFrame({"x": x, "tx": tx, "t": t, "w": w})
-            grouped = keys.groupby(["x", "tx", "t"], sort=False, as_index=False)["w"].sum()
-            if len(grouped) < 0.7 * len(keys):
-                x, tx, t, w = (grouped[c].to_numpy("float64") for c in ("x", "tx", "t", "w"))
+        x, tx, t, w = self._fit_rows(frequency, recency, T, weights)
         ux, inv = np.unique(x, return_inverse=True)
         scale = float(np.mean(t)) or 1.0
         starts = [
@@ -382,16 +389,7 @@ class ParetoNBDModel(_PurchaseModel):
     def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> Self:
         """Fit on per-customer ``frequency``, ``recency`` and ``T`` (see
         :meth:`BetaGeoModel.fit`); identical rows are collapsed first."""
-        x, tx, t = check_rfm_arrays(frequency, recency, T, name=type(self).__name__)
-        if not (x > 0).any():
-            raise DataQualityError(
-                f"{type(self).__name__}: no customer has a repeat purchase, so buying rates and "
-                "dropout cannot be told apart; use a later cutoff or more history"
-            )
-        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype="float64")
-        keys = pd.DataFrame({"x": x, "tx": tx, "t": t, "w": w})
-        g = keys.groupby(["x", "tx", "t"], sort=False, as_index=False)["w"].sum()
-        x, tx, t, w = (g[c].to_numpy("float64") for c in ("x", "tx", "t", "w"))
+        x, tx, t, w = self._fit_rows(frequency, recency, T, weights, always_collapse=True)
         n = w.sum()
 
         def negll(theta: np.ndarray) -> float:
@@ -424,7 +422,9 @@ class ParetoNBDModel(_PurchaseModel):
     # ------------------------------------------------------------------ predictions
     def predict_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """P(alive at T | history)."""
-        x, tx, t = check_rfm_arrays(frequency, recency, T)
+        return self._alive(*check_rfm_arrays(frequency, recency, T))
+
+    def _alive(self, x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> np.ndarray:
         r, alpha, s, beta = self._p()
         lo = (
             np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + t) + s * np.log(beta + t)
@@ -437,7 +437,7 @@ class ParetoNBDModel(_PurchaseModel):
         """Expected number of purchases in the next ``t_ahead`` time units."""
         x, tx, t = check_rfm_arrays(frequency, recency, T)
         r, alpha, s, beta = self._p()
-        alive = self.predict_alive(x, tx, t)
+        alive = self._alive(x, tx, t)
         if abs(s - 1.0) < 1e-8:
             life = np.log((beta + t + t_ahead) / (beta + t))
         else:
@@ -455,7 +455,7 @@ class ParetoNBDModel(_PurchaseModel):
         before the first: ``E[e^-(λ+μ)t] + ∫0^t E[μ e^-μu] E[e^-λu] du``."""
         x, tx, t = check_rfm_arrays(frequency, recency, T)
         r, alpha, s, beta = self._p()
-        alive = self.predict_alive(x, tx, t)
+        alive = self._alive(x, tx, t)
         a, b = alpha + t, beta + t
         survive = (a / (a + t_ahead)) ** (r + x) * (b / (b + t_ahead)) ** s
         nodes, weights = np.polynomial.legendre.leggauss(32)
