@@ -123,3 +123,27 @@ def test_calibration_by_group_adds_up(
 def test_calibration_by_group_refuses_mismatched_groups() -> None:
     with pytest.raises(DataQualityError, match="groups has 1 values"):
         calibration_by_group([0, 1], [0.2, 0.6], ["gold"])
+
+
+def test_backtest_tier_calibration_pooled_and_by_fold() -> None:
+    """The pooled table is the per-fold one summed over folds; tiers come in tier order."""
+    import pandas as pd
+
+    from ecomml.churn.backtest import ChurnBacktest
+
+    rng = np.random.default_rng(0)
+    n = 400
+    served = pd.DataFrame(
+        {"cutoff": pd.to_datetime(rng.choice(["2024-01-01", "2024-04-01"], n)),
+         "tier": rng.choice(["gold", "standard", "black", "silver"], n),
+         "churned": rng.integers(0, 2, n), "p_churn": rng.random(n)}
+    )  # fmt: skip
+    bt = ChurnBacktest(pd.DataFrame(), served)
+    pooled, per_fold = bt.tier_calibration(), bt.tier_calibration(by_fold=True)
+    assert pooled["tier"].tolist() == ["standard", "silver", "gold", "black"]
+    assert per_fold["cutoff"].nunique() == 2 and per_fold["n"].sum() == n
+    sums = per_fold.assign(w=per_fold["n"] * per_fold["gap"]).groupby("tier")[["n", "w"]].sum()
+    for _, row in pooled.iterrows():
+        assert row["n"] == sums.loc[row["tier"], "n"]
+        assert row["gap"] == pytest.approx(sums.loc[row["tier"], "w"] / row["n"])
+    assert ChurnBacktest(pd.DataFrame(), pd.DataFrame()).tier_calibration().empty

@@ -25,12 +25,28 @@ __all__ = ["ChurnBacktest", "backtest_churn", "backtest_cutoffs", "run_churn_bac
 
 @dataclass
 class ChurnBacktest:
-    """A churn backtest's tables: metrics per fold and model (``folds``), and the
-    reliability of the served model's ``p_churn`` per member tier and fold (``tiers``:
-    ``cutoff, tier, n, mean_predicted, observed_rate, gap, brier``)."""
+    """A churn backtest: metrics per fold and model (``folds``) and what the served model
+    said of each customer at each fold (``served``: ``cutoff, tier, churned, p_churn``)."""
 
     folds: pd.DataFrame
-    tiers: pd.DataFrame
+    served: pd.DataFrame
+
+    def tier_calibration(self, *, by_fold: bool = False) -> pd.DataFrame:
+        """Reliability of ``p_churn`` per member tier, pooled over the folds (or per fold):
+        ``[cutoff,] tier, n, mean_predicted, observed_rate, gap, brier``, tiers in order."""
+        from ecomml.churn.tiers import TIERS
+
+        if not len(self.served):
+            return pd.DataFrame()
+        parts = self.served.groupby("cutoff", sort=True) if by_fold else [(None, self.served)]
+        out = []
+        for cut, rows in parts:
+            cal = calibration_by_group(rows["churned"], rows["p_churn"], rows["tier"])
+            cal = cal.rename(columns={"group": "tier"})
+            order = cal["tier"].map({name: i for i, name in enumerate(TIERS)}).fillna(len(TIERS))
+            cal = cal.iloc[np.argsort(order.to_numpy(), kind="stable")]
+            out.append(cal if cut is None else cal.assign(cutoff=cut)[["cutoff", *cal.columns]])
+        return pd.concat(out, ignore_index=True)
 
 
 def backtest_cutoffs(
@@ -66,9 +82,10 @@ def run_churn_backtest(
     model_params: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ChurnBacktest:
-    """:func:`backtest_churn`'s folds, and per fold the served ``p_churn``'s calibration in
-    each member tier (standard / silver / gold / black): a list that is right on average
-    can still over-promise in the tier a campaign targets."""
+    """:func:`backtest_churn`'s folds, and the served ``p_churn`` per customer and fold, from
+    which :meth:`ChurnBacktest.tier_calibration` gives the calibration in each member tier
+    (standard / silver / gold / black): a list that is right on average can still
+    over-promise in the tier a campaign targets."""
     from ecomml.data.shop import ShopData
 
     say = progress or (lambda msg: None)
@@ -77,7 +94,7 @@ def run_churn_backtest(
     days = purchase_days(tx)
     if days.empty:
         raise DataQualityError(f"no purchases before the cutoff {cut.date()}")
-    rows, tiers = [], []
+    rows, served = [], []
     for fc in backtest_cutoffs(cut, horizon=horizon, folds=folds, step=step):
         if fc <= days["day"].min() + pd.Timedelta(days=30):
             raise DataQualityError(
@@ -115,12 +132,19 @@ def run_churn_backtest(
             rows.append(
                 {"cutoff": fc, "model": name, "customers": len(y), **classification_report(y, p)}
             )
-        cal = calibration_by_group(y, scored["p_churn"].to_numpy(), scored["tier"].astype(str))
-        tiers.append(cal.rename(columns={"group": "tier"}).assign(cutoff=fc))
-    tier_table = pd.concat(tiers, ignore_index=True) if tiers else pd.DataFrame()
-    if len(tier_table):
-        tier_table = tier_table[["cutoff", *[c for c in tier_table.columns if c != "cutoff"]]]
-    return ChurnBacktest(pd.DataFrame(rows), tier_table)
+        served.append(
+            pd.DataFrame(
+                {
+                    "cutoff": fc,
+                    "tier": scored["tier"].astype(str).to_numpy(),
+                    "churned": y,
+                    "p_churn": scored["p_churn"].to_numpy(),
+                }
+            )  # fmt: skip
+        )
+    return ChurnBacktest(
+        pd.DataFrame(rows), pd.concat(served, ignore_index=True) if served else pd.DataFrame()
+    )
 
 
 def _rfm(transactions: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Series) -> tuple[Any, Any, Any]:

@@ -175,13 +175,12 @@ class ChurnTask(ModelTask):
                "base_rate": "{:.3f}", "mean_predicted": "{:.3f}"}  # fmt: skip
         title = f"churn backtest, {options['horizon']}-day horizon"
         shown = [Shown(res, title, fmt, left=("cutoff", "model"))]
-        tiers = tier_reliability(bt.tiers)
+        tiers, figs, extra = _tier_report(bt)
         if len(tiers):
             tfmt = {"tier": "{}", "n": "{:,}", "mean_predicted": "{:.3f}",
                     "observed_rate": "{:.3f}", "gap": "{:+.3f}", "brier": "{:.3f}"}  # fmt: skip
             shown.append(Shown(tiers, "calibration by member tier, all folds", tfmt, ("tier",)))
-        figs = {"calibration_by_tier.png": tier_figure(tiers)} if len(tiers) else {}
-        return Evaluation(res, figs, extra=_tier_extra(tiers), shown=shown)
+        return Evaluation(res, figs, extra=extra, shown=shown)
 
     def make_model(self, params: Params = None) -> ChurnModel:
         """An unfitted :class:`ChurnModel` with the task's horizon and the model params."""
@@ -234,11 +233,10 @@ class ChurnTask(ModelTask):
         ax.set_ylabel("ROC AUC")
         ax.set_title(f"churn within {horizon} days, per fold")
         ax.legend(loc="lower right")
-        figs = {"auc_by_fold.png": fig}
-        tiers = tier_reliability(bt.tiers)
-        if len(tiers):
-            figs["calibration_by_tier.png"] = tier_figure(tiers)
-        return Evaluation(table.drop(columns="model"), figs, extra=_tier_extra(tiers))
+        _tiers, figs, extra = _tier_report(bt)
+        return Evaluation(
+            table.drop(columns="model"), {"auc_by_fold.png": fig, **figs}, extra=extra
+        )
 
     def score(
         self,
@@ -421,35 +419,14 @@ def _choice(what: str, w: float) -> str:
     return f"{what} uses {used}: the lowest holdout Brier score of the blends tried"
 
 
-def tier_reliability(per_fold: pd.DataFrame) -> pd.DataFrame:
-    """The per-fold tier calibration pooled over folds (count-weighted), tiers in order."""
-    from ecomml.churn.tiers import TIERS
-
-    if per_fold is None or not len(per_fold):
-        return pd.DataFrame()
-    t = per_fold.assign(
-        wp=per_fold["mean_predicted"] * per_fold["n"],
-        wo=per_fold["observed_rate"] * per_fold["n"],
-        wb=per_fold["brier"] * per_fold["n"],
-    )
-    g = t.groupby("tier", sort=False)[["n", "wp", "wo", "wb"]].sum()
-    out = pd.DataFrame(
-        {"tier": g.index, "n": g["n"].to_numpy(), "mean_predicted": (g["wp"] / g["n"]).to_numpy(),
-         "observed_rate": (g["wo"] / g["n"]).to_numpy(), "brier": (g["wb"] / g["n"]).to_numpy()}
-    )  # fmt: skip
-    out["gap"] = out["mean_predicted"] - out["observed_rate"]
-    order = {name: i for i, name in enumerate(TIERS)}
-    out = out.sort_values("tier", key=lambda c: c.map(order).fillna(len(order)), kind="stable")
-    return out[["tier", "n", "mean_predicted", "observed_rate", "gap", "brier"]].reset_index(
-        drop=True
-    )
-
-
-def _tier_extra(tiers: pd.DataFrame) -> dict[str, float]:
-    """The largest calibration gap over tiers (a metric experiments can compare)."""
+def _tier_report(bt: Any) -> tuple[pd.DataFrame, dict[str, Figure], dict[str, float]]:
+    """A backtest's calibration per member tier (pooled over folds), its figure, and the
+    largest gap over tiers as a metric experiments can compare."""
+    tiers = bt.tier_calibration()
     if not len(tiers):
-        return {}
-    return {"max_abs_tier_gap": float(tiers["gap"].abs().max())}
+        return tiers, {}, {}
+    figs = {"calibration_by_tier.png": tier_figure(tiers)}
+    return tiers, figs, {"max_abs_tier_gap": float(tiers["gap"].abs().max())}
 
 
 def tier_figure(tiers: pd.DataFrame) -> Figure:
